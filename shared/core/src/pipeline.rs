@@ -1,0 +1,86 @@
+//! The whole migration in one process: the driver the `ferry` tool runs on the embedded
+//! adapters. It calls the same steps the Lambda functions call, in the order the state
+//! machine calls them.
+
+use crate::error::PortError;
+use crate::ids::{RunId, TenantId};
+use crate::mapping::FieldMap;
+use crate::ports::{ChunkMessage, Destination, IdMap, RunStore, SalesforceApi, Staging, WorkQueue};
+use crate::report::RunReport;
+use crate::steps::{
+    self, Discovery, ExtractConfig, ExtractPorts, FinalizePorts, LoadPorts, StepError,
+};
+use async_trait::async_trait;
+
+/// A work queue that the same process drains: the in-process stand-in for SQS.
+#[async_trait]
+pub trait LocalQueue: WorkQueue {
+    async fn receive(&self) -> Result<Option<ChunkMessage>, PortError>;
+}
+
+pub struct LocalPorts<'a> {
+    pub salesforce: &'a dyn SalesforceApi,
+    pub staging: &'a dyn Staging,
+    pub id_map: &'a dyn IdMap,
+    pub runs: &'a dyn RunStore,
+    pub destination: &'a dyn Destination,
+    pub queue: &'a dyn LocalQueue,
+}
+
+#[derive(Debug, Clone)]
+pub struct MigrationConfig {
+    pub tenant: TenantId,
+    pub run_id: RunId,
+    pub map: FieldMap,
+    pub extract: ExtractConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct Migration {
+    pub discovery: Discovery,
+    pub report: RunReport,
+}
+
+/// Discover, plan, prepare the destination, then phase by phase extract and load, then patch
+/// deferred links and report.
+pub async fn migrate(ports: &LocalPorts<'_>, config: &MigrationConfig) -> Result<Migration, StepError> {
+    let run = &config.run_id;
+    let discovery = steps::discover(ports.salesforce, config.tenant.clone(), &config.map).await?;
+    let plan = &discovery.plan;
+    ports.runs.save_plan(run, plan).await.map_err(StepError::RunStore)?;
+    steps::prepare_destination(ports.destination, plan).await?;
+
+    let extract_ports = ExtractPorts {
+        salesforce: ports.salesforce,
+        staging: ports.staging,
+        queue: ports.queue,
+        runs: ports.runs,
+    };
+    let load_ports = LoadPorts {
+        staging: ports.staging,
+        id_map: ports.id_map,
+        destination: ports.destination,
+        runs: ports.runs,
+    };
+    for (phase, objects) in plan.phases().into_iter().enumerate() {
+        tracing::info!(run_id = %run, phase, objects = objects.len(), "phase started");
+        for object in objects {
+            steps::extract_object(&extract_ports, run, plan, object, config.extract).await?;
+        }
+        // A phase's chunks are all loaded before the next phase starts, so the next phase's
+        // links find their parents in the ID map.
+        while let Some(message) = ports.queue.receive().await.map_err(StepError::Queue)? {
+            steps::load_chunk(&load_ports, &message).await?;
+        }
+    }
+    let report = steps::finalize(
+        &FinalizePorts {
+            id_map: ports.id_map,
+            destination: ports.destination,
+            runs: ports.runs,
+        },
+        run,
+    )
+    .await?;
+    Ok(Migration { discovery, report })
+}

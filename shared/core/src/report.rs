@@ -1,0 +1,112 @@
+//! Counting: every extracted record ends as created, updated, skipped or failed, with a reason
+//! for the last two, and the report says so per object.
+
+use crate::ids::RunId;
+use crate::mapping::EntityKind;
+use serde::{Deserialize, Serialize};
+
+/// What happened to one record that did not simply land.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordIssue {
+    pub object: String,
+    /// The Salesforce id, when the record had a readable one.
+    pub salesforce_id: Option<String>,
+    pub field: Option<String>,
+    pub kind: IssueKind,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueKind {
+    /// The record was not sent to the destination, by rule.
+    Skipped,
+    /// The record could not be read, transformed or stored.
+    Failed,
+    /// The record landed, but one of its links points to a record that did not.
+    UnresolvedLink,
+}
+
+/// The outcome of loading one chunk; stored per (run, object, chunk) so a redelivered chunk
+/// replaces its earlier result instead of counting twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkResult {
+    pub object: String,
+    pub chunk: u32,
+    pub records: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub deferred_links: u64,
+    pub issues: Vec<RecordIssue>,
+}
+
+/// The outcome of extracting one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectExtraction {
+    pub object: String,
+    pub extracted: u64,
+    pub chunks: u32,
+}
+
+/// The outcome of patching deferred links for one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkResolution {
+    pub object: String,
+    pub patched: u64,
+    pub issues: Vec<RecordIssue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectCounts {
+    pub in_salesforce: u64,
+    pub extracted: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub links_patched: u64,
+    pub links_unresolved: u64,
+}
+
+impl ObjectCounts {
+    /// Records that reached a load step but have no outcome yet: zero once a run is complete.
+    pub fn unaccounted(&self) -> i128 {
+        i128::from(self.extracted)
+            - i128::from(self.created)
+            - i128::from(self.updated)
+            - i128::from(self.skipped)
+            - i128::from(self.failed)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectReport {
+    pub object: String,
+    pub entity: EntityKind,
+    pub counts: ObjectCounts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub run_id: RunId,
+    pub objects: Vec<ObjectReport>,
+    pub issues: Vec<RecordIssue>,
+}
+
+impl RunReport {
+    /// True when every extracted record has exactly one outcome.
+    pub fn is_balanced(&self) -> bool {
+        self.objects
+            .iter()
+            .all(|object| object.counts.unaccounted() == 0)
+    }
+
+    pub fn object(&self, name: &str) -> Option<&ObjectCounts> {
+        self.objects
+            .iter()
+            .find(|object| object.object == name)
+            .map(|object| &object.counts)
+    }
+}

@@ -1,0 +1,185 @@
+use super::StepError;
+use crate::ids::TenantId;
+use crate::mapping::FieldMap;
+use crate::model::ObjectSummary;
+use crate::plan::{DiscoveredObject, Plan, build_plan};
+use crate::ports::{Destination, SalesforceApi};
+use std::collections::BTreeMap;
+
+/// What discovery found: the plan, and every object of the org left out, with the reason.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    pub plan: Plan,
+    pub objects_in_org: usize,
+    pub skipped: Vec<SkippedObject>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedObject {
+    pub name: String,
+    pub reason: String,
+}
+
+/// Objects no API can export as data (from the importer documentation in seed 002): views,
+/// relations and metadata that Salesforce exposes as objects.
+const UNSUPPORTED_OBJECTS: &[&str] = &[
+    "AssetTokenEvent",
+    "AttachedContentNote",
+    "EventWhoRelation",
+    "QuoteTemplateRichTextData",
+    "TaskWhoRelation",
+    "SolutionStatus",
+    "ContractStatus",
+    "RecentlyViewed",
+    "DeclinedEventRelation",
+    "AcceptedEventRelation",
+    "TaskStatus",
+    "PartnerRole",
+    "TaskPriority",
+    "CaseStatus",
+    "UndecidedEventRelation",
+    "Announcement",
+    "ContentDocumentLink",
+    "CollaborationGroupRecord",
+    "Vote",
+    "IdeaComment",
+    "FieldDefinition",
+    "PlatformAction",
+    "UserEntityAccess",
+    "RelationshipInfo",
+    "ContentFolderMember",
+    "ContentFolderItem",
+    "SearchLayout",
+    "SiteDetail",
+    "EntityParticle",
+    "OwnerChangeOptionInfo",
+    "DataStatistics",
+    "UserFieldAccess",
+    "PicklistValueInfo",
+    "RelationshipDomain",
+    "FlexQueueItem",
+    "ListViewChartInstance",
+    "FeedLike",
+    "OutgoingEmail",
+    "OutgoingEmailRelation",
+    "FeedSignal",
+    "ActivityHistory",
+    "EmailStatus",
+    "UserRecordAccess",
+    "Name",
+    "AggregateResult",
+    "OpenActivity",
+    "ProcessInstanceHistory",
+    "OwnedContentDocument",
+    "FolderedContentDocument",
+    "FeedTrackedChange",
+    "CombinedAttachment",
+    "AttachedContentDocument",
+    "ContentBody",
+    "NoteAndAttachment",
+    "LookedUpFromActivity",
+];
+
+/// Why an object of describeGlobal cannot be migrated, or `None` when it can.
+pub fn unsupported_reason(object: &ObjectSummary) -> Option<String> {
+    let name = object.name.as_str();
+    if UNSUPPORTED_OBJECTS.contains(&name) {
+        return Some("not exportable through the API (a view, relation or metadata object)".to_owned());
+    }
+    for (suffix, what) in [
+        ("ChangeEvent", "a change-data-capture event stream"),
+        ("History", "a field history feed"),
+        ("Share", "a sharing rule table"),
+        ("Feed", "a Chatter feed"),
+    ] {
+        if name.ends_with(suffix) && name != suffix {
+            return Some(format!("{what}, not record data"));
+        }
+    }
+    if !object.queryable {
+        return Some("not queryable".to_owned());
+    }
+    None
+}
+
+/// Reads the org: which objects exist, the describes and record counts of the mapped ones, and
+/// builds the plan.
+pub async fn discover(
+    salesforce: &dyn SalesforceApi,
+    tenant: TenantId,
+    map: &FieldMap,
+) -> Result<Discovery, StepError> {
+    let objects = salesforce.list_objects().await.map_err(StepError::Salesforce)?;
+    let mut skipped = Vec::new();
+    let mut discovered = BTreeMap::new();
+    for object in &objects {
+        if let Some(reason) = unsupported_reason(object) {
+            skipped.push(SkippedObject {
+                name: object.name.clone(),
+                reason,
+            });
+            continue;
+        }
+        if !map.objects.contains_key(&object.name) {
+            skipped.push(SkippedObject {
+                name: object.name.clone(),
+                reason: "not in the field map".to_owned(),
+            });
+            continue;
+        }
+        let description = salesforce
+            .describe_object(&object.name)
+            .await
+            .map_err(StepError::Salesforce)?;
+        let record_count = salesforce
+            .count_records(&object.name)
+            .await
+            .map_err(StepError::Salesforce)?;
+        tracing::info!(object = %object.name, records = record_count, "described");
+        discovered.insert(
+            object.name.clone(),
+            DiscoveredObject {
+                description,
+                record_count,
+            },
+        );
+    }
+    Ok(Discovery {
+        plan: build_plan(tenant, map, &discovered),
+        objects_in_org: objects.len(),
+        skipped,
+    })
+}
+
+/// Creates the plan's custom fields in the destination before any record uses them.
+pub async fn prepare_destination(destination: &dyn Destination, plan: &Plan) -> Result<(), StepError> {
+    let definitions: Vec<_> = plan.custom_fields().cloned().collect();
+    destination
+        .ensure_custom_fields(&plan.tenant, &definitions)
+        .await
+        .map_err(StepError::Destination)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(name: &str, queryable: bool) -> ObjectSummary {
+        ObjectSummary {
+            name: name.to_owned(),
+            label: name.to_owned(),
+            key_prefix: None,
+            queryable,
+            custom: false,
+        }
+    }
+
+    #[test]
+    fn feeds_histories_shares_events_and_listed_objects_are_skipped() {
+        for name in ["AccountChangeEvent", "AccountHistory", "AccountShare", "AccountFeed", "RecentlyViewed"] {
+            assert!(unsupported_reason(&summary(name, true)).is_some(), "{name}");
+        }
+        assert_eq!(unsupported_reason(&summary("Account", true)), None);
+        assert_eq!(unsupported_reason(&summary("Thing__c", false)), Some("not queryable".to_owned()));
+    }
+}

@@ -1,0 +1,168 @@
+use super::StepError;
+use crate::ids::{RunId, SalesforceId};
+use crate::mapping::EntityKind;
+use crate::ports::{DeferredLink, Destination, IdMap, LinkPatch, RunRecords, RunStore};
+use crate::report::{IssueKind, LinkResolution, ObjectCounts, ObjectReport, RecordIssue, RunReport};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct FinalizePorts<'a> {
+    pub id_map: &'a dyn IdMap,
+    pub destination: &'a dyn Destination,
+    pub runs: &'a dyn RunStore,
+}
+
+/// Patches every deferred link whose target has now landed, reports the rest as unresolved,
+/// and builds the run's report. Running it again patches the same links again and gives the
+/// same report.
+pub async fn finalize(ports: &FinalizePorts<'_>, run: &RunId) -> Result<RunReport, StepError> {
+    let plan = ports.runs.load_plan(run).await.map_err(StepError::RunStore)?;
+    let deferred = ports.runs.deferred_links(run).await.map_err(StepError::RunStore)?;
+
+    let mut targets: BTreeMap<&str, BTreeSet<SalesforceId>> = BTreeMap::new();
+    for link in &deferred {
+        targets
+            .entry(link.target_object.as_str())
+            .or_default()
+            .insert(link.target.clone());
+    }
+    let mut landed = BTreeMap::new();
+    for (target_object, ids) in targets {
+        let ids: Vec<SalesforceId> = ids.into_iter().collect();
+        let found = ports
+            .id_map
+            .lookup(&plan.tenant, target_object, &ids)
+            .await
+            .map_err(StepError::IdMap)?;
+        landed.insert(target_object.to_owned(), found);
+    }
+
+    let mut per_object: BTreeMap<String, LinkResolution> = plan
+        .objects
+        .iter()
+        .map(|object| {
+            (
+                object.object.clone(),
+                LinkResolution {
+                    object: object.object.clone(),
+                    patched: 0,
+                    issues: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    let mut patches: BTreeMap<EntityKind, Vec<(&DeferredLink, LinkPatch)>> = BTreeMap::new();
+    for link in &deferred {
+        let target = landed
+            .get(&link.target_object)
+            .and_then(|found| found.get(&link.target));
+        match target {
+            Some(target) => patches.entry(link.entity).or_default().push((
+                link,
+                LinkPatch {
+                    record: link.record.clone(),
+                    link: link.link.clone(),
+                    target: target.clone(),
+                },
+            )),
+            None => {
+                let resolution = per_object
+                    .entry(link.object.clone())
+                    .or_insert_with(|| empty_resolution(&link.object));
+                resolution.issues.push(RecordIssue {
+                    object: link.object.clone(),
+                    salesforce_id: Some(link.salesforce_id.to_string()),
+                    field: Some(link.source_field.clone()),
+                    kind: IssueKind::UnresolvedLink,
+                    reason: format!(
+                        "{} {} was not migrated, so the record landed without its {} link",
+                        link.target_object, link.target, link.link
+                    ),
+                });
+            }
+        }
+    }
+    for (entity, entity_patches) in patches {
+        let only_patches: Vec<LinkPatch> = entity_patches.iter().map(|(_, patch)| patch.clone()).collect();
+        let results = ports
+            .destination
+            .patch_links(&plan.tenant, entity, &only_patches)
+            .await
+            .map_err(StepError::Destination)?;
+        if results.len() != only_patches.len() {
+            return Err(StepError::DestinationContract {
+                sent: only_patches.len(),
+                answered: results.len(),
+            });
+        }
+        for ((link, _), result) in entity_patches.iter().zip(results) {
+            let resolution = per_object
+                .entry(link.object.clone())
+                .or_insert_with(|| empty_resolution(&link.object));
+            match result {
+                Ok(()) => resolution.patched += 1,
+                Err(reason) => resolution.issues.push(RecordIssue {
+                    object: link.object.clone(),
+                    salesforce_id: Some(link.salesforce_id.to_string()),
+                    field: Some(link.source_field.clone()),
+                    kind: IssueKind::UnresolvedLink,
+                    reason: format!("the destination refused the {} link: {reason}", link.link),
+                }),
+            }
+        }
+    }
+    for resolution in per_object.values() {
+        ports
+            .runs
+            .record_link_resolution(run, resolution)
+            .await
+            .map_err(StepError::RunStore)?;
+    }
+    let records = ports.runs.run_records(run).await.map_err(StepError::RunStore)?;
+    Ok(build_report(run, &records))
+}
+
+fn empty_resolution(object: &str) -> LinkResolution {
+    LinkResolution {
+        object: object.to_owned(),
+        patched: 0,
+        issues: Vec::new(),
+    }
+}
+
+/// Adds up what the run store holds into the per-object report. Pure, so the report of a run
+/// can be rebuilt at any time from its records.
+pub fn build_report(run: &RunId, records: &RunRecords) -> RunReport {
+    let mut objects = Vec::new();
+    let mut issues = Vec::new();
+    for object in &records.plan.objects {
+        let mut counts = ObjectCounts {
+            in_salesforce: object.in_salesforce,
+            ..ObjectCounts::default()
+        };
+        for extraction in records.extractions.iter().filter(|e| e.object == object.object) {
+            counts.extracted += extraction.extracted;
+        }
+        for chunk in records.chunks.iter().filter(|c| c.object == object.object) {
+            counts.created += chunk.created;
+            counts.updated += chunk.updated;
+            counts.skipped += chunk.skipped;
+            counts.failed += chunk.failed;
+            issues.extend(chunk.issues.iter().cloned());
+        }
+        for resolution in records.link_resolutions.iter().filter(|r| r.object == object.object) {
+            counts.links_patched += resolution.patched;
+            counts.links_unresolved += resolution.issues.len() as u64;
+            issues.extend(resolution.issues.iter().cloned());
+        }
+        objects.push(ObjectReport {
+            object: object.object.clone(),
+            entity: object.entity,
+            counts,
+        });
+    }
+    RunReport {
+        run_id: run.clone(),
+        objects,
+        issues,
+    }
+}

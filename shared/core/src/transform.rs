@@ -1,0 +1,256 @@
+//! From an extracted Salesforce record to what the destination receives. Pure: no IO, so a
+//! bad record becomes a [`RecordIssue`] naming the record, the field and the reason.
+
+use crate::ids::SalesforceId;
+use crate::model::{FieldType, SourceRecord};
+use crate::plan::ObjectPlan;
+use crate::ports::DestinationRecord;
+use crate::report::{IssueKind, RecordIssue};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset, macros::format_description};
+
+/// A transformed record whose links still need the ID map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformedRecord {
+    pub record: DestinationRecord,
+    pub references: Vec<Reference>,
+}
+
+/// A Salesforce reference to resolve into a destination link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub source_field: String,
+    pub link: String,
+    pub target_object: String,
+    pub target: SalesforceId,
+}
+
+pub fn transform_record(plan: &ObjectPlan, source: &SourceRecord) -> Result<TransformedRecord, RecordIssue> {
+    let issue = |salesforce_id: Option<&str>, field: Option<&str>, kind, reason: String| RecordIssue {
+        object: plan.object.clone(),
+        salesforce_id: salesforce_id.map(str::to_owned),
+        field: field.map(str::to_owned),
+        kind,
+        reason,
+    };
+    let raw_id = match source.get("Id") {
+        Some(Value::String(id)) => id.as_str(),
+        _ => {
+            return Err(issue(None, Some("Id"), IssueKind::Failed, "the record has no Id".to_owned()));
+        }
+    };
+    let source_id = SalesforceId::parse(raw_id)
+        .map_err(|error| issue(Some(raw_id), Some("Id"), IssueKind::Failed, error.to_string()))?;
+    let failed = |field: &str, reason: String| issue(Some(raw_id), Some(field), IssueKind::Failed, reason);
+
+    let mut fields = BTreeMap::new();
+    for mapping in &plan.fields {
+        let value = convert(&mapping.source_type, source.get(&mapping.source))
+            .map_err(|reason| failed(&mapping.source, reason))?;
+        fields.insert(mapping.target.clone(), value);
+    }
+    let mut custom_fields = BTreeMap::new();
+    for definition in &plan.custom_fields {
+        let value = convert(&definition.source_type, source.get(&definition.source))
+            .map_err(|reason| failed(&definition.source, reason))?;
+        custom_fields.insert(definition.name.clone(), value);
+    }
+    let mut references = Vec::new();
+    for link in &plan.links {
+        match source.get(&link.source) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(target)) if target.is_empty() => {}
+            Some(Value::String(target)) => {
+                let target = SalesforceId::parse(target).map_err(|error| failed(&link.source, error.to_string()))?;
+                references.push(Reference {
+                    source_field: link.source.clone(),
+                    link: link.target.clone(),
+                    target_object: link.target_object.clone(),
+                    target,
+                });
+            }
+            Some(other) => {
+                return Err(failed(&link.source, format!("expected a Salesforce id, found {other}")));
+            }
+        }
+    }
+    for required in plan.entity.required_fields() {
+        let present = match fields.get(*required) {
+            Some(Value::String(text)) => !text.trim().is_empty(),
+            Some(Value::Null) | None => false,
+            Some(_) => true,
+        };
+        if !present {
+            let source_field = plan
+                .fields
+                .iter()
+                .find(|mapping| mapping.target == *required)
+                .map(|mapping| mapping.source.as_str());
+            return Err(issue(
+                Some(raw_id),
+                source_field,
+                IssueKind::Skipped,
+                format!("missing required value for {}.{required}", plan.entity),
+            ));
+        }
+    }
+    Ok(TransformedRecord {
+        record: DestinationRecord {
+            source_object: plan.object.clone(),
+            source_id,
+            fields,
+            links: BTreeMap::new(),
+            custom_fields,
+        },
+        references,
+    })
+}
+
+/// Converts one Salesforce value for the destination. Datetimes become UTC RFC 3339; other
+/// values keep their JSON type.
+fn convert(field_type: &FieldType, value: Option<&Value>) -> Result<Value, String> {
+    let Some(value) = value else {
+        return Ok(Value::Null);
+    };
+    match (field_type, value) {
+        (_, Value::Null) => Ok(Value::Null),
+        (FieldType::DateTime, Value::String(text)) => salesforce_datetime_to_utc(text).map(Value::String),
+        (FieldType::DateTime, other) => Err(format!("expected a datetime, found {other}")),
+        (_, Value::Object(_)) | (_, Value::Array(_)) => Err(format!(
+            "a {field_type:?} field holds a structured value, which this map cannot store"
+        )),
+        (_, other) => Ok(other.clone()),
+    }
+}
+
+/// Salesforce writes `2021-03-04T10:11:12.000+0000`; RFC 3339 forms are accepted too.
+pub fn salesforce_datetime_to_utc(text: &str) -> Result<String, String> {
+    let salesforce = format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3][offset_hour sign:mandatory][offset_minute]"
+    );
+    let parsed = OffsetDateTime::parse(text, &salesforce)
+        .or_else(|_| OffsetDateTime::parse(text, &Rfc3339))
+        .map_err(|_| format!("{text:?} is not a Salesforce datetime"))?;
+    parsed
+        .to_offset(UtcOffset::UTC)
+        .format(&Rfc3339)
+        .map_err(|error| format!("{text:?} cannot be written as RFC 3339: {error}"))
+}
+
+/// A stable hash of what the destination receives for a record, links included by their
+/// Salesforce ids so that a moved parent changes the hash.
+pub fn content_hash(transformed: &TransformedRecord) -> String {
+    let mut hasher = Sha256::new();
+    let body = serde_json::json!({
+        "fields": transformed.record.fields,
+        "custom_fields": transformed.record.custom_fields,
+        "references": transformed
+            .references
+            .iter()
+            .map(|reference| (reference.link.as_str(), reference.target.as_str()))
+            .collect::<BTreeMap<_, _>>(),
+    });
+    hasher.update(body.to_string().as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::EntityKind;
+    use crate::plan::{FieldMapping, LinkMapping};
+    use serde_json::json;
+
+    fn contact_plan() -> ObjectPlan {
+        ObjectPlan {
+            object: "Contact".to_owned(),
+            entity: EntityKind::Contact,
+            phase: 1,
+            in_salesforce: 0,
+            select: vec![],
+            fields: vec![
+                FieldMapping {
+                    source: "LastName".to_owned(),
+                    target: "last_name".to_owned(),
+                    source_type: FieldType::String,
+                },
+                FieldMapping {
+                    source: "CreatedDate".to_owned(),
+                    target: "created_at".to_owned(),
+                    source_type: FieldType::DateTime,
+                },
+            ],
+            links: vec![LinkMapping {
+                source: "AccountId".to_owned(),
+                target: "company".to_owned(),
+                target_object: "Account".to_owned(),
+            }],
+            custom_fields: vec![],
+        }
+    }
+
+    fn check(record: Value, expect: Result<(Value, usize), (&str, Option<&str>, IssueKind)>) {
+        let Value::Object(record) = record else {
+            panic!("test records are objects");
+        };
+        match (transform_record(&contact_plan(), &record), expect) {
+            (Ok(done), Ok((fields, references))) => {
+                assert_eq!(serde_json::to_value(&done.record.fields).ok(), Some(fields));
+                assert_eq!(done.references.len(), references);
+            }
+            (Err(issue), Err((reason, field, kind))) => {
+                assert!(issue.reason.contains(reason), "{}", issue.reason);
+                assert_eq!(issue.field.as_deref(), field);
+                assert_eq!(issue.kind, kind);
+            }
+            (got, want) => panic!("got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn datetimes_become_utc_and_links_become_references() {
+        check(
+            json!({"Id": "0035g00000AbCdEAAV", "LastName": "Roth", "CreatedDate": "2021-03-04T10:11:12.000+0100", "AccountId": "001Da00000xnAiyIAE"}),
+            Ok((json!({"last_name": "Roth", "created_at": "2021-03-04T09:11:12Z"}), 1)),
+        );
+    }
+
+    #[test]
+    fn bad_records_name_the_field_and_reason() {
+        check(json!({"LastName": "Roth"}), Err(("no Id", Some("Id"), IssueKind::Failed)));
+        check(
+            json!({"Id": "0035g00000AbCdEAAV", "LastName": " "}),
+            Err(("missing required value for contact.last_name", Some("LastName"), IssueKind::Skipped)),
+        );
+        check(
+            json!({"Id": "0035g00000AbCdEAAV", "LastName": "Roth", "CreatedDate": "yesterday"}),
+            Err(("not a Salesforce datetime", Some("CreatedDate"), IssueKind::Failed)),
+        );
+        check(
+            json!({"Id": "0035g00000AbCdEAAV", "LastName": "Roth", "AccountId": "nope"}),
+            Err(("not a Salesforce id", Some("AccountId"), IssueKind::Failed)),
+        );
+    }
+
+    #[test]
+    fn content_hash_changes_with_content_only() {
+        let Value::Object(record) = json!({"Id": "0035g00000AbCdEAAV", "LastName": "Roth"}) else {
+            panic!("object");
+        };
+        let first = transform_record(&contact_plan(), &record).map(|done| content_hash(&done));
+        let again = transform_record(&contact_plan(), &record).map(|done| content_hash(&done));
+        assert_eq!(first, again);
+        let Value::Object(changed) = json!({"Id": "0035g00000AbCdEAAV", "LastName": "Rother"}) else {
+            panic!("object");
+        };
+        let other = transform_record(&contact_plan(), &changed).map(|done| content_hash(&done));
+        assert_ne!(first, other);
+    }
+}
