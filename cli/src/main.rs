@@ -1,1 +1,58 @@
-fn main() {}
+//! `ferry`: move a Salesforce org into another CRM from one machine.
+//!
+//! A thin shell: it parses arguments, wires adapters to the pipeline steps of `ferry-core`,
+//! and decides how to report. All migration logic lives in the library crates.
+
+mod demo;
+mod local;
+mod sim;
+mod table;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about = "One-time, verifiable migration out of Salesforce")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start a simulated Salesforce org in this process and migrate it into a local SQLite CRM.
+    Demo(demo::DemoArgs),
+    /// Serve a simulated Salesforce org until stopped (Ctrl-C).
+    Sim(sim::SimArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("ferry: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Demo(args) => demo::run(args).await,
+            Command::Sim(args) => sim::run(args).await,
+        }
+    });
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("ferry: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

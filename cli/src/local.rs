@@ -1,0 +1,37 @@
+//! The embedded adapters of one working directory: `ferry.db` (ID map and runs),
+//! `destination.db` (the reference CRM) and `staging/` (extracted chunks).
+
+use anyhow::Context;
+use ferry_core::ids::RunId;
+use ferry_embedded::{InProcessQueue, LocalStaging, SqliteDestination, SqliteStore};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub struct Workspace {
+    pub dir: PathBuf,
+    pub store: SqliteStore,
+    pub destination: SqliteDestination,
+    pub staging: LocalStaging,
+    pub queue: InProcessQueue,
+}
+
+impl Workspace {
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            store: SqliteStore::open(&dir.join("ferry.db"))
+                .with_context(|| format!("cannot open {}", dir.join("ferry.db").display()))?,
+            destination: SqliteDestination::open(&dir.join("destination.db"))
+                .with_context(|| format!("cannot open {}", dir.join("destination.db").display()))?,
+            staging: LocalStaging::new(dir.join("staging")),
+            queue: InProcessQueue::new(),
+        })
+    }
+}
+
+/// A run id that sorts by start time: `run-<unix seconds>-<nanoseconds>`.
+pub fn new_run_id() -> RunId {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    RunId::new(format!("run-{}-{:09}", now.as_secs(), now.subsec_nanos()))
+}

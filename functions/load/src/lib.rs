@@ -1,0 +1,138 @@
+//! The `load` Lambda: an SQS consumer that loads one staged chunk per message.
+//!
+//! Only this crate knows the SQS event shape. Each message body is a
+//! [`ferry_core::ports::ChunkMessage`]; the work is [`ferry_core::steps::load_chunk`], the same
+//! step `ferry` runs locally. Failed messages are returned as batch item failures, so SQS
+//! redelivers only those (and, past the queue's receive limit, moves them to the dead-letter
+//! queue); a redelivered chunk updates what it created the first time, never duplicates it.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use ferry_core::ports::ChunkMessage;
+use ferry_core::steps::{LoadPorts, load_chunk};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use tracing::Instrument;
+
+/// Loads every message of the batch; answers with the ids of the messages that failed.
+pub async fn handle(ports: &LoadPorts<'_>, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Diagnostic> {
+    let mut response = SqsBatchResponse::default();
+    for record in event.payload.records {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let span = tracing::info_span!("chunk_message", message_id = %message_id);
+        let outcome = async {
+            let body = record.body.as_deref().unwrap_or_default();
+            let message: ChunkMessage = match serde_json::from_str(body) {
+                Ok(message) => message,
+                Err(error) => {
+                    // A body that is not a chunk message will never load; failing it sends it
+                    // to the dead-letter queue after the receive limit, where an alarm fires.
+                    tracing::error!(error = %error, "message body is not a chunk message");
+                    return Err("InvalidInput");
+                }
+            };
+            let span = tracing::info_span!("load", run_id = %message.run_id, object = %message.object, chunk = message.chunk);
+            match load_chunk(ports, &message).instrument(span).await {
+                Ok(result) => {
+                    tracing::info!(created = result.created, updated = result.updated, skipped = result.skipped, failed = result.failed, "chunk loaded");
+                    Ok(())
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, error_type = error.error_type(), "chunk failed");
+                    Err(error.error_type())
+                }
+            }
+        }
+        .instrument(span)
+        .await;
+        if outcome.is_err() {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message_id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use ferry_core::ids::{RunId, TenantId};
+    use ferry_core::mapping::EntityKind;
+    use ferry_core::plan::{FieldMapping, LinkMapping, ObjectPlan, Plan};
+    use ferry_core::model::FieldType;
+    use ferry_core::ports::{RunStore, Staging};
+    use ferry_embedded::{LocalStaging, SqliteDestination, SqliteStore};
+
+    const SAMPLE_EVENT: &str = include_str!("../../../events/load-sqs.json");
+
+    fn account_plan() -> Plan {
+        Plan {
+            tenant: TenantId::new("acme"),
+            objects: vec![ObjectPlan {
+                object: "Account".to_owned(),
+                entity: EntityKind::Company,
+                phase: 0,
+                in_salesforce: 2,
+                select: vec!["Id".to_owned(), "Name".to_owned(), "ParentId".to_owned()],
+                fields: vec![FieldMapping {
+                    source: "Name".to_owned(),
+                    target: "name".to_owned(),
+                    source_type: FieldType::String,
+                }],
+                links: vec![LinkMapping {
+                    source: "ParentId".to_owned(),
+                    target: "parent_company".to_owned(),
+                    target_object: "Account".to_owned(),
+                }],
+                custom_fields: vec![],
+            }],
+            notes: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sample_event_loads_its_chunk_and_a_bad_message_is_reported_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("ferry.db")).unwrap();
+        let destination = SqliteDestination::open(&dir.path().join("destination.db")).unwrap();
+        let staging = LocalStaging::new(dir.path().join("staging"));
+
+        let mut event: SqsEvent = serde_json::from_str(SAMPLE_EVENT).unwrap();
+        let message: ChunkMessage = serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
+        store.save_plan(&RunId::new(message.run_id.as_str()), &account_plan()).await.unwrap();
+        let chunk = concat!(
+            r#"{"Id":"001Dn00000A1b2cIAB","Name":"Müller & Söhne GmbH","ParentId":"001Dn00000A1b2dIAB"}"#,
+            "\n",
+            r#"{"Id":"001Dn00000A1b2dIAB","Name":"Acme, \"Holdings\"","ParentId":null}"#,
+            "\n"
+        );
+        staging.put(&message.key, chunk.as_bytes().to_vec()).await.unwrap();
+
+        let mut bad = event.records[0].clone();
+        bad.message_id = Some("not-a-chunk".to_owned());
+        bad.body = Some("{\"hello\":1}".to_owned());
+        event.records.push(bad);
+
+        let ports = LoadPorts {
+            staging: &staging,
+            id_map: &store,
+            destination: &destination,
+            runs: &store,
+        };
+        let response = handle(&ports, LambdaEvent::new(event, lambda_runtime::Context::default()))
+            .await
+            .unwrap();
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|failure| failure.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, vec!["not-a-chunk"]);
+        assert_eq!(destination.count(&TenantId::new("acme"), EntityKind::Company).await.unwrap(), 2);
+        let records = store.run_records(&message.run_id).await.unwrap();
+        assert_eq!(records.chunks.len(), 1);
+        assert_eq!(records.chunks[0].created, 2);
+        // The child came before its parent in the chunk, so its parent link waits for finalize.
+        assert_eq!(store.deferred_links(&message.run_id).await.unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,256 @@
+//! The ID map and the run store in one DynamoDB table with string keys `pk` and `sk`.
+//!
+//! Key design (every key starts with what scopes it, so tenants and runs never mix):
+//!
+//! | item | pk | sk | attributes |
+//! |---|---|---|---|
+//! | ID-map entry | `{tenant}#ID#{object}#{salesforce id}` | `ID` | `destination_id`, `created_by_run`, `last_run`, `content_hash` |
+//! | run plan | `RUN#{run}` | `PLAN` | `body` (JSON) |
+//! | extraction | `RUN#{run}` | `EXTRACT#{object}` | `body` |
+//! | chunk outcome | `RUN#{run}` | `CHUNK#{object}#{chunk:06}` | `body` |
+//! | deferred link | `RUN#{run}` | `LINK#{object}#{salesforce id}#{link}` | `body` |
+//! | link resolution | `RUN#{run}` | `RESOLVED#{object}` | `body` |
+//!
+//! ID-map entries get one partition each, so a large object's writes spread over the whole
+//! table instead of heating one partition; lookups are `BatchGetItem` by full key.
+
+use crate::sdk_error;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
+use ferry_core::plan::Plan;
+use ferry_core::ports::{DeferredLink, IdMap, IdMapEntry, RunRecords, RunStore};
+use ferry_core::report::{ChunkResult, LinkResolution, ObjectExtraction};
+use ferry_core::{ErrorClass, PortError};
+use futures::future::{BoxFuture, FutureExt};
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+/// BatchGetItem takes at most 100 keys.
+const BATCH_GET_LIMIT: usize = 100;
+/// Concurrent single-item writes per call; well under a table's per-partition limits.
+const WRITE_CONCURRENCY: usize = 16;
+
+fn string(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn id_map_key(tenant: &TenantId, object: &str, salesforce_id: &SalesforceId) -> String {
+    format!("{tenant}#ID#{object}#{salesforce_id}")
+}
+
+/// The ID map on DynamoDB.
+#[derive(Debug, Clone)]
+pub struct DynamoIdMap {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoIdMap {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn write_entry(&self, tenant: &TenantId, entry: &IdMapEntry) -> Result<(), PortError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", string(id_map_key(tenant, &entry.object, &entry.salesforce_id)))
+            .key("sk", string("ID"))
+            .update_expression(
+                "SET destination_id = :destination, last_run = :run, content_hash = :hash, \
+                 created_by_run = if_not_exists(created_by_run, :run)",
+            )
+            .expression_attribute_values(":destination", string(entry.destination_id.as_str()))
+            .expression_attribute_values(":run", string(entry.run_id.as_str()))
+            .expression_attribute_values(":hash", string(&entry.content_hash))
+            .send()
+            .await
+            .map_err(|error| sdk_error(format!("recording {} {} in the ID map", entry.object, entry.salesforce_id), error))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl IdMap for DynamoIdMap {
+    async fn lookup(
+        &self,
+        tenant: &TenantId,
+        object: &str,
+        ids: &[SalesforceId],
+    ) -> Result<HashMap<SalesforceId, DestinationId>, PortError> {
+        let by_key: HashMap<String, &SalesforceId> =
+            ids.iter().map(|id| (id_map_key(tenant, object, id), id)).collect();
+        let keys: Vec<&String> = by_key.keys().collect();
+        let mut found = HashMap::with_capacity(ids.len());
+        for batch in keys.chunks(BATCH_GET_LIMIT) {
+            let mut request = KeysAndAttributes::builder().projection_expression("pk, destination_id");
+            for key in batch {
+                request = request.keys(HashMap::from([
+                    ("pk".to_owned(), string(*key)),
+                    ("sk".to_owned(), string("ID")),
+                ]));
+            }
+            let mut pending = Some(request.build().map_err(|error| {
+                PortError::with_source(ErrorClass::Permanent, "building an ID-map lookup", error)
+            })?);
+            // DynamoDB may answer part of a batch and return the rest as unprocessed keys.
+            while let Some(request) = pending.take() {
+                let answer = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|error| sdk_error("looking up the ID map".to_owned(), error))?;
+                for item in answer.responses().and_then(|tables| tables.get(&self.table)).into_iter().flatten() {
+                    let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(destination))) =
+                        (item.get("pk"), item.get("destination_id"))
+                    else {
+                        continue;
+                    };
+                    if let Some(id) = by_key.get(pk) {
+                        found.insert((*id).clone(), DestinationId::new(destination.clone()));
+                    }
+                }
+                pending = answer
+                    .unprocessed_keys()
+                    .and_then(|tables| tables.get(&self.table))
+                    .filter(|rest| !rest.keys().is_empty())
+                    .cloned();
+            }
+        }
+        Ok(found)
+    }
+
+    async fn record(&self, tenant: &TenantId, entries: &[IdMapEntry]) -> Result<(), PortError> {
+        // UpdateItem, not BatchWriteItem: the run that created an entry must survive later
+        // runs (`if_not_exists`), which a batch put cannot express.
+        // Boxed futures collected first: a stream of borrowed closures trips the compiler's
+        // higher-ranked lifetime check inside async-trait methods.
+        let writes: Vec<BoxFuture<'_, Result<(), PortError>>> =
+            entries.iter().map(|entry| self.write_entry(tenant, entry).boxed()).collect();
+        futures::stream::iter(writes)
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+}
+
+/// The run store on DynamoDB; every item of a run shares the partition `RUN#{run}`.
+#[derive(Debug, Clone)]
+pub struct DynamoRunStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoRunStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn put(&self, run: &RunId, sort_key: String, body: &impl Serialize) -> Result<(), PortError> {
+        let body = serde_json::to_string(body)
+            .map_err(|error| PortError::with_source(ErrorClass::Permanent, "serialising a run item", error))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", string(format!("RUN#{run}")))
+            .item("sk", string(sort_key.clone()))
+            .item("body", string(body))
+            .send()
+            .await
+            .map_err(|error| sdk_error(format!("writing {sort_key} of run {run}"), error))?;
+        Ok(())
+    }
+
+    /// Every item of a run whose sort key starts with `prefix`, in sort-key order.
+    async fn items<T: DeserializeOwned>(&self, run: &RunId, prefix: &str) -> Result<Vec<T>, PortError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", string(format!("RUN#{run}")))
+            .expression_attribute_values(":prefix", string(prefix))
+            .into_paginator()
+            .items()
+            .send();
+        let items: Vec<HashMap<String, AttributeValue>> = pages
+            .try_collect()
+            .await
+            .map_err(|error| sdk_error(format!("reading {prefix} items of run {run}"), error))?;
+        items
+            .iter()
+            .map(|item| match item.get("body") {
+                Some(AttributeValue::S(body)) => serde_json::from_str(body).map_err(|error| {
+                    PortError::with_source(ErrorClass::Permanent, format!("run {run} has an unreadable {prefix} item"), error)
+                }),
+                _ => Err(PortError::permanent(format!("run {run} has a {prefix} item without a body"))),
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl RunStore for DynamoRunStore {
+    async fn save_plan(&self, run: &RunId, plan: &Plan) -> Result<(), PortError> {
+        self.put(run, "PLAN".to_owned(), plan).await
+    }
+
+    async fn load_plan(&self, run: &RunId) -> Result<Plan, PortError> {
+        self.items::<Plan>(run, "PLAN")
+            .await?
+            .pop()
+            .ok_or_else(|| PortError::permanent(format!("run {run} has no plan in the run store")))
+    }
+
+    async fn record_extraction(&self, run: &RunId, extraction: &ObjectExtraction) -> Result<(), PortError> {
+        self.put(run, format!("EXTRACT#{}", extraction.object), extraction).await
+    }
+
+    async fn record_chunk(&self, run: &RunId, result: &ChunkResult) -> Result<(), PortError> {
+        self.put(run, format!("CHUNK#{}#{:06}", result.object, result.chunk), result).await
+    }
+
+    async fn defer_links(&self, run: &RunId, links: &[DeferredLink]) -> Result<(), PortError> {
+        let writes: Vec<BoxFuture<'_, Result<(), PortError>>> = links
+            .iter()
+            .map(|link| {
+                self.put(run, format!("LINK#{}#{}#{}", link.object, link.salesforce_id, link.link), link)
+                    .boxed()
+            })
+            .collect();
+        futures::stream::iter(writes)
+            .buffer_unordered(WRITE_CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
+    async fn deferred_links(&self, run: &RunId) -> Result<Vec<DeferredLink>, PortError> {
+        self.items(run, "LINK#").await
+    }
+
+    async fn record_link_resolution(&self, run: &RunId, resolution: &LinkResolution) -> Result<(), PortError> {
+        self.put(run, format!("RESOLVED#{}", resolution.object), resolution).await
+    }
+
+    async fn run_records(&self, run: &RunId) -> Result<RunRecords, PortError> {
+        Ok(RunRecords {
+            plan: self.load_plan(run).await?,
+            extractions: self.items(run, "EXTRACT#").await?,
+            chunks: self.items(run, "CHUNK#").await?,
+            link_resolutions: self.items(run, "RESOLVED#").await?,
+        })
+    }
+}

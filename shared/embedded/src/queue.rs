@@ -1,0 +1,45 @@
+use async_trait::async_trait;
+use ferry_core::PortError;
+use ferry_core::pipeline::LocalQueue;
+use ferry_core::ports::{ChunkMessage, WorkQueue};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+/// The work queue of a one-process run: first in, first out.
+#[derive(Debug, Default)]
+pub struct InProcessQueue {
+    messages: Mutex<VecDeque<ChunkMessage>>,
+}
+
+impl InProcessQueue {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.messages.lock().map_or(0, |messages| messages.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn poisoned() -> PortError {
+    PortError::permanent("the in-process queue is unusable after a panic")
+}
+
+#[async_trait]
+impl WorkQueue for InProcessQueue {
+    async fn send(&self, message: &ChunkMessage) -> Result<(), PortError> {
+        self.messages.lock().map_err(|_| poisoned())?.push_back(message.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LocalQueue for InProcessQueue {
+    async fn receive(&self) -> Result<Option<ChunkMessage>, PortError> {
+        Ok(self.messages.lock().map_err(|_| poisoned())?.pop_front())
+    }
+}

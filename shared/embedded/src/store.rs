@@ -1,0 +1,297 @@
+use crate::db::{Db, EmbeddedError};
+use async_trait::async_trait;
+use ferry_core::PortError;
+use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
+use ferry_core::plan::Plan;
+use ferry_core::ports::{DeferredLink, IdMap, IdMapEntry, RunRecords, RunStore};
+use ferry_core::report::{ChunkResult, LinkResolution, ObjectExtraction};
+use rusqlite::{OptionalExtension, params};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::path::Path;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS id_map (
+    tenant TEXT NOT NULL,
+    object TEXT NOT NULL,
+    salesforce_id TEXT NOT NULL,
+    destination_id TEXT NOT NULL,
+    created_by_run TEXT NOT NULL,
+    last_run TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    PRIMARY KEY (tenant, object, salesforce_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS run_plans (run_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS run_extractions (
+    run_id TEXT NOT NULL, object TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (run_id, object)
+);
+CREATE TABLE IF NOT EXISTS run_chunks (
+    run_id TEXT NOT NULL, object TEXT NOT NULL, chunk INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (run_id, object, chunk)
+);
+CREATE TABLE IF NOT EXISTS run_deferred_links (
+    run_id TEXT NOT NULL, object TEXT NOT NULL, salesforce_id TEXT NOT NULL, link TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (run_id, object, salesforce_id, link)
+);
+CREATE TABLE IF NOT EXISTS run_link_resolutions (
+    run_id TEXT NOT NULL, object TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (run_id, object)
+);
+";
+
+/// The ID map and the run store in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("SqliteStore")
+    }
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self, EmbeddedError> {
+        Ok(Self {
+            db: Db::open(path, SCHEMA)?,
+        })
+    }
+
+    /// How many ID-map entries a tenant has, per object.
+    pub async fn id_map_counts(&self, tenant: &TenantId) -> Result<HashMap<String, u64>, PortError> {
+        let tenant = tenant.to_string();
+        self.db
+            .call("counting the ID map", move |connection| {
+                let mut statement =
+                    connection.prepare("SELECT object, COUNT(*) FROM id_map WHERE tenant = ?1 GROUP BY object")?;
+                let rows = statement.query_map([tenant], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
+                let mut counts = HashMap::new();
+                for row in rows {
+                    let (object, count) = row?;
+                    counts.insert(object, u64::try_from(count).unwrap_or(0));
+                }
+                Ok(counts)
+            })
+            .await
+    }
+
+    async fn put_body(&self, context: &'static str, sql: &'static str, keys: Vec<String>, body: String) -> Result<(), PortError> {
+        self.db
+            .call(context, move |connection| {
+                let mut values: Vec<&dyn rusqlite::ToSql> = keys.iter().map(|key| key as &dyn rusqlite::ToSql).collect();
+                values.push(&body);
+                connection.execute(sql, values.as_slice())?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn bodies<T: DeserializeOwned + Send + 'static>(
+        &self,
+        context: &'static str,
+        sql: &'static str,
+        run: &RunId,
+    ) -> Result<Vec<T>, PortError> {
+        let run = run.to_string();
+        self.db
+            .call(context, move |connection| {
+                let mut statement = connection.prepare(sql)?;
+                let rows = statement.query_map([run], |row| row.get::<_, String>(0))?;
+                let mut bodies = Vec::new();
+                for row in rows {
+                    bodies.push(serde_json::from_str(&row?)?);
+                }
+                Ok(bodies)
+            })
+            .await
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T, context: &str) -> Result<String, PortError> {
+    serde_json::to_string(value).map_err(|error| EmbeddedError::Json(error).into_port_error(context))
+}
+
+#[async_trait]
+impl IdMap for SqliteStore {
+    async fn lookup(
+        &self,
+        tenant: &TenantId,
+        object: &str,
+        ids: &[SalesforceId],
+    ) -> Result<HashMap<SalesforceId, DestinationId>, PortError> {
+        let tenant = tenant.to_string();
+        let object = object.to_owned();
+        let ids = ids.to_vec();
+        self.db
+            .call("looking up the ID map", move |connection| {
+                let mut statement = connection.prepare_cached(
+                    "SELECT destination_id FROM id_map WHERE tenant = ?1 AND object = ?2 AND salesforce_id = ?3",
+                )?;
+                let mut found = HashMap::with_capacity(ids.len());
+                for id in ids {
+                    let destination: Option<String> = statement
+                        .query_row(params![tenant, object, id.as_str()], |row| row.get(0))
+                        .optional()?;
+                    if let Some(destination) = destination {
+                        found.insert(id, DestinationId::new(destination));
+                    }
+                }
+                Ok(found)
+            })
+            .await
+    }
+
+    async fn record(&self, tenant: &TenantId, entries: &[IdMapEntry]) -> Result<(), PortError> {
+        let tenant = tenant.to_string();
+        let entries = entries.to_vec();
+        self.db
+            .call("writing the ID map", move |connection| {
+                let transaction = connection.transaction()?;
+                {
+                    // The run that created an entry is kept across later runs: rollback of a
+                    // run deletes only what that run created.
+                    let mut statement = transaction.prepare_cached(
+                        "INSERT INTO id_map (tenant, object, salesforce_id, destination_id, created_by_run, last_run, content_hash)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
+                         ON CONFLICT (tenant, object, salesforce_id) DO UPDATE SET
+                           destination_id = excluded.destination_id,
+                           last_run = excluded.last_run,
+                           content_hash = excluded.content_hash",
+                    )?;
+                    for entry in &entries {
+                        statement.execute(params![
+                            tenant,
+                            entry.object,
+                            entry.salesforce_id.as_str(),
+                            entry.destination_id.as_str(),
+                            entry.run_id.as_str(),
+                            entry.content_hash,
+                        ])?;
+                    }
+                }
+                transaction.commit()?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl RunStore for SqliteStore {
+    async fn save_plan(&self, run: &RunId, plan: &Plan) -> Result<(), PortError> {
+        let body = to_json(plan, "saving the plan")?;
+        self.put_body(
+            "saving the plan",
+            "INSERT OR REPLACE INTO run_plans (run_id, body) VALUES (?1, ?2)",
+            vec![run.to_string()],
+            body,
+        )
+        .await
+    }
+
+    async fn load_plan(&self, run: &RunId) -> Result<Plan, PortError> {
+        let mut plans: Vec<Plan> = self
+            .bodies("loading the plan", "SELECT body FROM run_plans WHERE run_id = ?1", run)
+            .await?;
+        plans
+            .pop()
+            .ok_or_else(|| PortError::permanent(format!("run {run} has no plan in the run store")))
+    }
+
+    async fn record_extraction(&self, run: &RunId, extraction: &ObjectExtraction) -> Result<(), PortError> {
+        let body = to_json(extraction, "recording an extraction")?;
+        self.put_body(
+            "recording an extraction",
+            "INSERT OR REPLACE INTO run_extractions (run_id, object, body) VALUES (?1, ?2, ?3)",
+            vec![run.to_string(), extraction.object.clone()],
+            body,
+        )
+        .await
+    }
+
+    async fn record_chunk(&self, run: &RunId, result: &ChunkResult) -> Result<(), PortError> {
+        let body = to_json(result, "recording a chunk")?;
+        self.put_body(
+            "recording a chunk",
+            "INSERT OR REPLACE INTO run_chunks (run_id, object, chunk, body) VALUES (?1, ?2, ?3, ?4)",
+            vec![run.to_string(), result.object.clone(), result.chunk.to_string()],
+            body,
+        )
+        .await
+    }
+
+    async fn defer_links(&self, run: &RunId, links: &[DeferredLink]) -> Result<(), PortError> {
+        let run = run.to_string();
+        let mut rows = Vec::with_capacity(links.len());
+        for link in links {
+            rows.push((link.clone(), to_json(link, "deferring links")?));
+        }
+        self.db
+            .call("deferring links", move |connection| {
+                let transaction = connection.transaction()?;
+                {
+                    let mut statement = transaction.prepare_cached(
+                        "INSERT OR REPLACE INTO run_deferred_links (run_id, object, salesforce_id, link, body)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?;
+                    for (link, body) in &rows {
+                        statement.execute(params![run, link.object, link.salesforce_id.as_str(), link.link, body])?;
+                    }
+                }
+                transaction.commit()?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn deferred_links(&self, run: &RunId) -> Result<Vec<DeferredLink>, PortError> {
+        self.bodies(
+            "reading deferred links",
+            "SELECT body FROM run_deferred_links WHERE run_id = ?1 ORDER BY object, salesforce_id, link",
+            run,
+        )
+        .await
+    }
+
+    async fn record_link_resolution(&self, run: &RunId, resolution: &LinkResolution) -> Result<(), PortError> {
+        let body = to_json(resolution, "recording link resolution")?;
+        self.put_body(
+            "recording link resolution",
+            "INSERT OR REPLACE INTO run_link_resolutions (run_id, object, body) VALUES (?1, ?2, ?3)",
+            vec![run.to_string(), resolution.object.clone()],
+            body,
+        )
+        .await
+    }
+
+    async fn run_records(&self, run: &RunId) -> Result<RunRecords, PortError> {
+        Ok(RunRecords {
+            plan: self.load_plan(run).await?,
+            extractions: self
+                .bodies(
+                    "reading extractions",
+                    "SELECT body FROM run_extractions WHERE run_id = ?1 ORDER BY object",
+                    run,
+                )
+                .await?,
+            chunks: self
+                .bodies(
+                    "reading chunk results",
+                    "SELECT body FROM run_chunks WHERE run_id = ?1 ORDER BY object, chunk",
+                    run,
+                )
+                .await?,
+            link_resolutions: self
+                .bodies(
+                    "reading link resolutions",
+                    "SELECT body FROM run_link_resolutions WHERE run_id = ?1 ORDER BY object",
+                    run,
+                )
+                .await?,
+        })
+    }
+}
+

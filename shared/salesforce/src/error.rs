@@ -1,0 +1,90 @@
+use ferry_core::{ErrorClass, PortError};
+use serde::Deserialize;
+
+/// One element of Salesforce's error array: `[{"message": "...", "errorCode": "..."}]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ApiErrorItem {
+    #[serde(rename = "errorCode")]
+    pub error_code: String,
+    pub message: String,
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+/// Everything that can go wrong talking to Salesforce.
+#[derive(Debug, thiserror::Error)]
+pub enum SalesforceError {
+    #[error("Salesforce answered {status} {}: {}", first_code(errors), first_message(errors))]
+    Api { status: u16, errors: Vec<ApiErrorItem> },
+    #[error("Salesforce refused the OAuth request ({status}): {error}: {description}")]
+    OAuth {
+        status: u16,
+        error: String,
+        description: String,
+    },
+    #[error("could not reach Salesforce at {url}")]
+    Transport {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("Salesforce's answer from {url} is not what the API documents")]
+    Decode {
+        url: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "refusing instance URL {url}: it must be https on a Salesforce domain, or its host be allowed explicitly (FERRY_ALLOWED_HOSTS)"
+    )]
+    InstanceNotAllowed { url: String },
+    #[error("{url} is not a valid URL")]
+    InvalidUrl {
+        url: String,
+        #[source]
+        source: url::ParseError,
+    },
+}
+
+fn first_code(errors: &[ApiErrorItem]) -> &str {
+    errors.first().map_or("(no error code)", |error| error.error_code.as_str())
+}
+
+fn first_message(errors: &[ApiErrorItem]) -> &str {
+    errors.first().map_or("(no message)", |error| error.message.as_str())
+}
+
+impl SalesforceError {
+    /// The first Salesforce error code, such as `INVALID_FIELD`.
+    pub fn error_code(&self) -> Option<&str> {
+        match self {
+            Self::Api { errors, .. } => errors.first().map(|error| error.error_code.as_str()),
+            Self::OAuth { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whether the same call may succeed later: transport failures, 5xx answers and
+    /// Salesforce's concurrency and server-busy errors.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Api { status, errors } => {
+                *status >= 500
+                    || errors.iter().any(|error| {
+                        matches!(error.error_code.as_str(), "SERVER_UNAVAILABLE" | "UNABLE_TO_LOCK_ROW")
+                    })
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn into_port_error(self, context: String) -> PortError {
+        let class = if self.is_retryable() {
+            ErrorClass::Retryable
+        } else {
+            ErrorClass::Permanent
+        };
+        PortError::with_source(class, context, self)
+    }
+}

@@ -1,0 +1,251 @@
+//! A seeded, deterministic Salesforce org served over HTTP on loopback.
+//!
+//! Ferry's tests and demos run against this simulator instead of a real org. It answers
+//! in the JSON shapes real Salesforce sends (checked against recorded payloads), so a
+//! real Salesforce REST client works against it unchanged:
+//!
+//! - `POST /services/oauth2/token`: the refresh-token grant, issuing bearer tokens;
+//! - `GET /services/data`: the API versions;
+//! - `GET /services/data/vXX.X/sobjects` and `.../sobjects/{Object}/describe`;
+//! - `GET /services/data/vXX.X/query?q=...` and `queryAll`, with paging through
+//!   `nextRecordsUrl` and a SOQL subset (see [`soql`]);
+//! - `Sforce-Limit-Info` on every API response, and the daily request limit.
+//!
+//! Data is generated on demand from (seed, object, index) by [`org::Org`], so the size
+//! of the org costs no memory. Module map: [`ids`] (18-character ids), [`org`] (the data
+//! generator), [`schema`] (metadata and describe JSON), [`soql`] (query language),
+//! [`query`] (paging and rendering), and `server` (the axum routes).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ferry_simulator::SimulatorError> {
+//! let sim = ferry_simulator::serve(Default::default(), "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!())).await?;
+//! println!("token endpoint: {}/services/oauth2/token", sim.login_url());
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+// describe builds JSON objects of ~60 keys with `json!`, which recurses once per key.
+#![recursion_limit = "256"]
+
+pub mod ids;
+pub mod org;
+pub mod query;
+mod rng;
+pub mod schema;
+mod server;
+pub mod soql;
+pub mod value;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// How the simulated org is generated and served.
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    /// Total records across all generated objects.
+    pub records: u64,
+    /// Seed every generated value derives from.
+    pub seed: u64,
+    /// Newest API version served, e.g. `59.0`.
+    pub api_version: String,
+    /// Default REST query batch size.
+    pub page_size: usize,
+    /// API requests allowed before `REQUEST_LIMIT_EXCEEDED`.
+    pub daily_api_limit: u64,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            records: 1000,
+            seed: 42,
+            api_version: "59.0".to_string(),
+            page_size: 2000,
+            daily_api_limit: 100_000,
+        }
+    }
+}
+
+/// The connected-app and user credentials the simulator accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: String,
+    pub refresh_token: String,
+    pub username: String,
+}
+
+impl Credentials {
+    /// Credentials derived from the seed, so the same seed always accepts the same ones.
+    pub fn from_seed(seed: u64) -> Self {
+        const KEY_CHARS: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
+        let mut rng = rng::Rng::from_key(seed, 0x6372_6564);
+        Credentials {
+            client_id: format!("3MVG9sim{}", rng.string(KEY_CHARS, 77)),
+            client_secret: rng.string(b"0123456789ABCDEF", 64),
+            refresh_token: format!("5Aep861sim{}", rng.string(KEY_CHARS, 77)),
+            username: org::INTEGRATION_USERNAME.to_string(),
+        }
+    }
+}
+
+/// What a started simulator tells its user, e.g. printed as JSON by the CLI.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StartupInfo {
+    pub base_url: String,
+    pub login_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub refresh_token: String,
+    pub username: String,
+    pub api_version: String,
+    pub records: BTreeMap<String, u64>,
+}
+
+/// Errors starting the simulator.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulatorError {
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration cannot describe an org.
+    #[error("invalid simulator configuration: {0}")]
+    InvalidConfig(String),
+}
+
+/// A simulator serving in the background of the current tokio runtime.
+pub struct RunningSimulator {
+    state: Arc<server::AppState>,
+    login_url: String,
+    records: BTreeMap<String, u64>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSimulator {
+    /// The instance URL, e.g. `http://127.0.0.1:40123`.
+    pub fn base_url(&self) -> &str {
+        &self.state.base_url
+    }
+
+    /// The login host; the token endpoint is `{login_url}/services/oauth2/token`.
+    pub fn login_url(&self) -> &str {
+        &self.login_url
+    }
+
+    /// The credentials the token endpoint accepts.
+    pub fn credentials(&self) -> &Credentials {
+        &self.state.credentials
+    }
+
+    /// Object name to number of (non-deleted) generated records.
+    pub fn record_counts(&self) -> &BTreeMap<String, u64> {
+        &self.records
+    }
+
+    /// Everything a client needs to connect.
+    pub fn startup_info(&self) -> StartupInfo {
+        let credentials = self.credentials().clone();
+        StartupInfo {
+            base_url: self.base_url().to_string(),
+            login_url: self.login_url.clone(),
+            client_id: credentials.client_id,
+            client_secret: credentials.client_secret,
+            refresh_token: credentials.refresh_token,
+            username: credentials.username,
+            api_version: self.state.api_version.clone(),
+            records: self.records.clone(),
+        }
+    }
+
+    /// REST API calls served so far, not counting OAuth token requests.
+    pub fn api_calls(&self) -> u64 {
+        self.state.calls.load(Ordering::SeqCst)
+    }
+
+    /// Stops accepting connections and waits for the server to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            // The server may already be gone, in which case there is nothing to stop.
+            let _ = stop.send(());
+        }
+        // Idle keep-alive connections close at once; a stuck client must not hang the
+        // caller forever, so the task is aborted after a grace period.
+        if tokio::time::timeout(Duration::from_secs(10), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+}
+
+/// Binds `addr` (port 0 picks a free port), starts serving on the current tokio runtime
+/// and returns at once.
+pub async fn serve(
+    config: SimulatorConfig,
+    addr: SocketAddr,
+) -> Result<RunningSimulator, SimulatorError> {
+    let version_ok = config
+        .api_version
+        .split_once('.')
+        .is_some_and(|(a, b)| a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok());
+    if !version_ok {
+        return Err(SimulatorError::InvalidConfig(format!(
+            "api_version {:?} is not like 59.0",
+            config.api_version
+        )));
+    }
+    if config.page_size == 0 {
+        return Err(SimulatorError::InvalidConfig(
+            "page_size must be positive".into(),
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| SimulatorError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| SimulatorError::Bind { addr, source })?;
+    let base_url = format!("http://{local}");
+    let org = org::Org::new(config.seed, config.records);
+    let records = org.record_counts();
+    let state = Arc::new(server::AppState::new(
+        org,
+        config.api_version,
+        config.page_size,
+        config.daily_api_limit,
+        Credentials::from_seed(config.seed),
+        base_url.clone(),
+    ));
+    let app = server::router(state.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(%error, "simulator server stopped");
+        }
+    });
+    tracing::info!(%base_url, "Salesforce simulator listening");
+    Ok(RunningSimulator {
+        state,
+        login_url: base_url,
+        records,
+        stop: Some(stop),
+        task,
+    })
+}

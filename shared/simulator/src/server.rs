@@ -1,0 +1,619 @@
+//! The HTTP face of the simulator: OAuth token endpoint and the REST API routes.
+
+use crate::Credentials;
+use crate::org::Org;
+use crate::query::{self, Page};
+use crate::rng::Rng;
+use crate::schema;
+use crate::soql::{self, Query, Selection, SoqlError};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value as Json, json};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Content type of every Salesforce JSON response.
+const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
+
+/// Cursors kept at most; the oldest are dropped first, as Salesforce expires them.
+const MAX_CURSORS: usize = 1_000;
+
+/// Batch size bounds of `Sforce-Query-Options: batchSize=N`.
+const MIN_BATCH: usize = 200;
+const MAX_BATCH: usize = 2_000;
+
+/// Shared state of a running simulator.
+#[derive(Debug)]
+pub struct AppState {
+    pub org: Org,
+    pub api_version: String,
+    pub page_size: usize,
+    pub daily_api_limit: u64,
+    pub credentials: Credentials,
+    pub base_url: String,
+    pub user_id: String,
+    pub calls: AtomicU64,
+    tokens: Mutex<HashSet<String>>,
+    tokens_issued: AtomicU64,
+    cursors: Mutex<BTreeMap<u64, Cursor>>,
+    cursors_opened: AtomicU64,
+}
+
+/// A query cursor: the parsed query and where its pages are, never its records.
+#[derive(Debug, Clone)]
+struct Cursor {
+    query: Arc<Query>,
+    total: u64,
+    batch: usize,
+    /// Record indexes in ORDER BY order, for queries not in id order.
+    sorted: Option<Arc<Vec<u64>>>,
+    /// Row position -> (record index to scan from, matching rows before that index),
+    /// so each page of an id-ordered query resumes where the previous one stopped.
+    resume: BTreeMap<u64, (u64, u64)>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave these maps inconsistent, so a
+    // poisoned lock is still safe to use.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl AppState {
+    pub fn new(
+        org: Org,
+        api_version: String,
+        page_size: usize,
+        daily_api_limit: u64,
+        credentials: Credentials,
+        base_url: String,
+    ) -> Self {
+        let user_id = org.id(schema::Generated::User, 0);
+        AppState {
+            org,
+            api_version,
+            page_size,
+            daily_api_limit,
+            credentials,
+            base_url,
+            user_id,
+            calls: AtomicU64::new(0),
+            tokens: Mutex::new(HashSet::new()),
+            tokens_issued: AtomicU64::new(0),
+            cursors: Mutex::new(BTreeMap::new()),
+            cursors_opened: AtomicU64::new(0),
+        }
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(value) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return false;
+        };
+        // Salesforce accepts both the OAuth 2 and its legacy "OAuth" scheme.
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("OAuth "))
+            .unwrap_or("");
+        lock(&self.tokens).contains(token.trim())
+    }
+
+    fn issue_token(&self) -> (String, String) {
+        let n = self.tokens_issued.fetch_add(1, Ordering::SeqCst);
+        let mut rng = Rng::from_key(self.org.seed(), 0x746f_6b65_6e00 ^ n);
+        const TOKEN_CHARS: &[u8] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
+        const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let org15 = &self.org.org_id()[..15];
+        let token = format!("{org15}!AQ{}", rng.string(TOKEN_CHARS, 94));
+        let signature = format!("{}=", rng.string(B64, 43));
+        lock(&self.tokens).insert(token.clone());
+        (token, signature)
+    }
+}
+
+/// Builds the router over the shared state.
+pub fn router(state: Arc<AppState>) -> Router {
+    let data = "/services/data/{version}";
+    Router::new()
+        .route("/services/oauth2/token", post(token))
+        .route("/services/data", get(versions))
+        .route("/services/data/", get(versions))
+        .route(data, get(resources))
+        .route(&format!("{data}/"), get(resources))
+        .route(&format!("{data}/limits"), get(limits))
+        .route(&format!("{data}/sobjects"), get(describe_global))
+        .route(&format!("{data}/sobjects/"), get(describe_global))
+        .route(
+            &format!("{data}/sobjects/{{object}}/describe"),
+            get(describe),
+        )
+        .route(
+            &format!("{data}/sobjects/{{object}}/describe/"),
+            get(describe),
+        )
+        .route(&format!("{data}/query"), get(query_first))
+        .route(&format!("{data}/query/"), get(query_first))
+        .route(&format!("{data}/query/{{locator}}"), get(query_more))
+        .route(&format!("{data}/queryAll"), get(query_all_first))
+        .route(&format!("{data}/queryAll/"), get(query_all_first))
+        .route(&format!("{data}/queryAll/{{locator}}"), get(query_more))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), api_gate))
+        .with_state(state)
+}
+
+/// A JSON response with Salesforce's content type.
+fn json_response(status: StatusCode, body: &Json) -> Response {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
+    response
+}
+
+/// Salesforce's REST error format: an array of `{message, errorCode}`.
+fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
+    json_response(status, &json!([{"message": message, "errorCode": code}]))
+}
+
+fn not_found_body() -> Response {
+    json_response(
+        StatusCode::NOT_FOUND,
+        &json!([{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]),
+    )
+}
+
+async fn not_found() -> Response {
+    not_found_body()
+}
+
+fn limit_header(response: &mut Response, used: u64, max: u64) {
+    if let Ok(value) = HeaderValue::from_str(&format!("api-usage={used}/{max}")) {
+        response.headers_mut().insert("Sforce-Limit-Info", value);
+    }
+}
+
+/// Authentication and API-usage accounting for everything under `/services/data`.
+async fn api_gate(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !path.starts_with("/services/data") {
+        return next.run(request).await;
+    }
+    let max = state.daily_api_limit;
+    // The version list is public in Salesforce; everything else needs a session.
+    let public = path == "/services/data" || path == "/services/data/";
+    if !public && !state.authorized(request.headers()) {
+        let mut response = api_error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SESSION_ID",
+            "Session expired or invalid",
+        );
+        limit_header(&mut response, state.calls.load(Ordering::SeqCst), max);
+        return response;
+    }
+    match state
+        .calls
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+            (n < max).then_some(n + 1)
+        }) {
+        Ok(previous) => {
+            let mut response = next.run(request).await;
+            limit_header(&mut response, previous + 1, max);
+            response
+        }
+        Err(used) => {
+            let mut response = api_error(
+                StatusCode::FORBIDDEN,
+                "REQUEST_LIMIT_EXCEEDED",
+                "TotalRequests Limit exceeded.",
+            );
+            limit_header(&mut response, used, max);
+            response
+        }
+    }
+}
+
+/// `v59.0` -> `59.0`, if the path segment is a version.
+fn version_of(segment: &str) -> Option<&str> {
+    let version = segment.strip_prefix('v')?;
+    let (major, minor) = version.split_once('.')?;
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (numeric(major) && numeric(minor)).then_some(version)
+}
+
+/// Release name of an API version: v20.0 was Winter '11, and there are three a year.
+fn release_label(major: u32) -> String {
+    let k = major.saturating_sub(20);
+    let season = ["Winter", "Spring", "Summer"][(k % 3) as usize];
+    format!("{season} '{:02}", 11 + k / 3)
+}
+
+async fn versions(State(state): State<Arc<AppState>>) -> Response {
+    let newest = state
+        .api_version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok())
+        .unwrap_or(20);
+    let list: Vec<Json> = (20..=newest.max(20))
+        .map(|major| {
+            let version = format!("{major}.0");
+            json!({"label": release_label(major), "url": format!("/services/data/v{version}"), "version": version})
+        })
+        .collect();
+    json_response(StatusCode::OK, &Json::Array(list))
+}
+
+async fn resources(State(state): State<Arc<AppState>>, Path(version): Path<String>) -> Response {
+    let Some(v) = version_of(&version) else {
+        return not_found_body();
+    };
+    let base = format!("/services/data/v{v}");
+    let identity = format!(
+        "{}/id/{}/{}",
+        state.base_url,
+        state.org.org_id(),
+        state.user_id
+    );
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "limits": format!("{base}/limits"),
+            "sobjects": format!("{base}/sobjects"),
+            "query": format!("{base}/query"),
+            "queryAll": format!("{base}/queryAll"),
+            "identity": identity,
+        }),
+    )
+}
+
+async fn limits(State(state): State<Arc<AppState>>, Path(version): Path<String>) -> Response {
+    if version_of(&version).is_none() {
+        return not_found_body();
+    }
+    let used = state.calls.load(Ordering::SeqCst);
+    let max = state.daily_api_limit;
+    json_response(
+        StatusCode::OK,
+        &json!({"DailyApiRequests": {"Max": max, "Remaining": max.saturating_sub(used)}}),
+    )
+}
+
+async fn describe_global(Path(version): Path<String>) -> Response {
+    match version_of(&version) {
+        Some(v) => json_response(StatusCode::OK, &schema::describe_global(v)),
+        None => not_found_body(),
+    }
+}
+
+async fn describe(
+    State(state): State<Arc<AppState>>,
+    Path((version, object)): Path<(String, String)>,
+) -> Response {
+    match (version_of(&version), schema::object(&object)) {
+        (Some(v), Some(def)) => json_response(StatusCode::OK, &def.describe(v, &state.base_url)),
+        _ => not_found_body(),
+    }
+}
+
+/// Form fields of the token request, from the body and, as Salesforce also allows,
+/// from the query string.
+fn token_params(query: Option<&str>, body: &[u8]) -> HashMap<String, String> {
+    let mut params: HashMap<String, String> =
+        url::form_urlencoded::parse(body).into_owned().collect();
+    if let Some(q) = query {
+        for (k, v) in url::form_urlencoded::parse(q.as_bytes()).into_owned() {
+            params.entry(k).or_insert(v);
+        }
+    }
+    params
+}
+
+fn oauth_error(error: &str, description: &str) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        &json!({"error": error, "error_description": description}),
+    )
+}
+
+async fn token(
+    State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let params = token_params(query.as_deref(), &body);
+    let get = |k: &str| params.get(k).map(String::as_str);
+    let creds = &state.credentials;
+    if get("grant_type") != Some("refresh_token") {
+        return oauth_error("unsupported_grant_type", "grant type not supported");
+    }
+    if get("client_id") != Some(creds.client_id.as_str()) {
+        return oauth_error("invalid_client_id", "client identifier invalid");
+    }
+    if get("client_secret").is_some_and(|s| s != creds.client_secret) {
+        return oauth_error("invalid_client", "invalid client credentials");
+    }
+    if get("refresh_token") != Some(creds.refresh_token.as_str()) {
+        return oauth_error("invalid_grant", "expired access/refresh token");
+    }
+    let (access_token, signature) = state.issue_token();
+    let issued_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "access_token": access_token,
+            "signature": signature,
+            "scope": "api refresh_token",
+            "instance_url": state.base_url,
+            "id": format!("{}/id/{}/{}", state.base_url, state.org.org_id(), state.user_id),
+            "token_type": "Bearer",
+            "issued_at": issued_at.to_string(),
+        }),
+    )
+}
+
+/// The batch size asked for with `Sforce-Query-Options: batchSize=N`, clamped to the
+/// range Salesforce allows.
+fn batch_size(headers: &HeaderMap) -> Option<usize> {
+    let options = headers.get("Sforce-Query-Options")?.to_str().ok()?;
+    options.split(',').find_map(|option| {
+        let (key, value) = option.split_once('=')?;
+        if !key.trim().eq_ignore_ascii_case("batchSize") {
+            return None;
+        }
+        value
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .map(|n| n.clamp(MIN_BATCH, MAX_BATCH))
+    })
+}
+
+fn soql_error(error: SoqlError) -> Response {
+    api_error(StatusCode::BAD_REQUEST, error.code, &error.message)
+}
+
+async fn query_first(
+    State(state): State<Arc<AppState>>,
+    Path(version): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    run_first(state, version, raw, headers, false).await
+}
+
+async fn query_all_first(
+    State(state): State<Arc<AppState>>,
+    Path(version): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    run_first(state, version, raw, headers, true).await
+}
+
+async fn run_first(
+    state: Arc<AppState>,
+    version: String,
+    raw: Option<String>,
+    headers: HeaderMap,
+    all: bool,
+) -> Response {
+    let Some(v) = version_of(&version).map(str::to_string) else {
+        return not_found_body();
+    };
+    let text = raw.as_deref().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "q")
+            .map(|(_, v)| v.into_owned())
+    });
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_QUERY",
+            "A query string has to be specified",
+        );
+    };
+    let query = match soql::parse(&text) {
+        Ok(q) => Arc::new(q),
+        Err(e) => return soql_error(e),
+    };
+    // Every record is live for now, so queryAll answers as query does; deleted records
+    // will make the two differ.
+    let _ = all;
+    let batch = batch_size(&headers).unwrap_or(state.page_size).max(1);
+    let worker = state.clone();
+    // Counting and sorting scan the whole object, so they run off the async workers.
+    let result = tokio::task::spawn_blocking(move || first_page(&worker, query, &v, batch)).await;
+    match result {
+        Ok(response) => response,
+        Err(_) => api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            "An unexpected error occurred.",
+        ),
+    }
+}
+
+fn first_page(state: &AppState, query: Arc<Query>, version: &str, batch: usize) -> Response {
+    let org = &state.org;
+    match &query.selection {
+        Selection::Count => {
+            let total = query::total_size(&query, query::matching(org, &query));
+            json_response(
+                StatusCode::OK,
+                &json!({"totalSize": total, "done": true, "records": []}),
+            )
+        }
+        Selection::Aggregates(_) => {
+            let row = query::aggregate_row(org, &query);
+            json_response(
+                StatusCode::OK,
+                &json!({"totalSize": 1, "done": true, "records": [row]}),
+            )
+        }
+        Selection::Fields(_) => {
+            let sorted =
+                (!query.index_ordered()).then(|| Arc::new(query::sorted_indexes(org, &query)));
+            let matching = match &sorted {
+                Some(list) => list.len() as u64,
+                None => query::matching(org, &query),
+            };
+            let total = query::total_size(&query, matching);
+            let mut resume = BTreeMap::new();
+            resume.insert(0, (0, 0));
+            let cursor = Cursor {
+                query,
+                total,
+                batch,
+                sorted,
+                resume,
+            };
+            page(state, cursor, None, version, 0)
+        }
+    }
+}
+
+/// Renders the page at `position` of `cursor`, storing the cursor if more remains.
+fn page(
+    state: &AppState,
+    mut cursor: Cursor,
+    locator: Option<u64>,
+    version: &str,
+    position: u64,
+) -> Response {
+    let Selection::Fields(fields) = &cursor.query.selection else {
+        return not_found_body();
+    };
+    let size = (cursor.batch as u64).min(cursor.total.saturating_sub(position));
+    let records = match &cursor.sorted {
+        Some(sorted) => {
+            let start = (cursor.query.offset + position) as usize;
+            let end = (start + size as usize).min(sorted.len());
+            let slice = sorted.get(start..end).unwrap_or(&[]);
+            query::render_indexes(&state.org, &cursor.query, version, fields, slice)
+        }
+        None => {
+            let hint = cursor
+                .resume
+                .range(..=position)
+                .next_back()
+                .map_or((0, 0), |(_, h)| *h);
+            let Page {
+                records,
+                resume_index,
+            } = query::scan_page(
+                &state.org,
+                &cursor.query,
+                version,
+                fields,
+                hint,
+                position,
+                size,
+            );
+            let next = position + records.len() as u64;
+            cursor
+                .resume
+                .insert(next, (resume_index, cursor.query.offset + next));
+            records
+        }
+    };
+    let next = position + records.len() as u64;
+    let done = next >= cursor.total || records.is_empty();
+    let mut body = serde_json::Map::new();
+    body.insert("totalSize".into(), json!(cursor.total));
+    body.insert("done".into(), json!(done));
+    if !done {
+        let id = locator.unwrap_or_else(|| state.cursors_opened.fetch_add(1, Ordering::SeqCst));
+        let name = crate::ids::salesforce_id("01g", id);
+        body.insert(
+            "nextRecordsUrl".into(),
+            json!(format!("/services/data/v{version}/query/{name}-{next}")),
+        );
+        let mut cursors = lock(&state.cursors);
+        cursors.insert(id, cursor);
+        while cursors.len() > MAX_CURSORS {
+            cursors.pop_first();
+        }
+    }
+    body.insert("records".into(), Json::Array(records));
+    json_response(StatusCode::OK, &Json::Object(body))
+}
+
+async fn query_more(
+    State(state): State<Arc<AppState>>,
+    Path((version, locator)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(v) = version_of(&version).map(str::to_string) else {
+        return not_found_body();
+    };
+    let invalid = || {
+        api_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_QUERY_LOCATOR",
+            "invalid query locator",
+        )
+    };
+    let Some((name, position)) = locator.rsplit_once('-') else {
+        return invalid();
+    };
+    let (Some(id), Ok(position)) = (
+        crate::ids::parse_counter("01g", name),
+        position.parse::<u64>(),
+    ) else {
+        return invalid();
+    };
+    let Some(mut cursor) = lock(&state.cursors).get(&id).cloned() else {
+        return invalid();
+    };
+    if position > cursor.total {
+        return invalid();
+    }
+    if let Some(batch) = batch_size(&headers) {
+        cursor.batch = batch;
+    }
+    let worker = state.clone();
+    match tokio::task::spawn_blocking(move || page(&worker, cursor, Some(id), &v, position)).await {
+        Ok(response) => response,
+        Err(_) => api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            "An unexpected error occurred.",
+        ),
+    }
+}
+
+impl IntoResponse for SoqlError {
+    fn into_response(self) -> Response {
+        soql_error(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_labels_follow_salesforce() {
+        assert_eq!(release_label(20), "Winter '11");
+        assert_eq!(release_label(54), "Spring '22");
+        assert_eq!(release_label(59), "Winter '24");
+        assert_eq!(version_of("v59.0"), Some("59.0"));
+        assert_eq!(version_of("59.0"), None);
+        assert_eq!(version_of("vX.0"), None);
+    }
+}

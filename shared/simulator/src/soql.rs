@@ -1,0 +1,1183 @@
+//! The SOQL subset the simulator understands: tokenizer, parser, and evaluator.
+//!
+//! ```text
+//! SELECT f1, f2 | COUNT() | COUNT(f) [alias] FROM Object
+//!   [WHERE cond] [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]
+//! ```
+//! Conditions support `= != <> < > <= >=`, `[NOT] IN (...)`, `LIKE`, `AND`, `OR`, `NOT`
+//! and parentheses; literals are quoted strings, numbers, `true`/`false`, `null`, dates
+//! and datetimes. Errors carry Salesforce's error codes and message layouts.
+
+use crate::ids;
+use crate::schema::{FieldType, ObjectDef, object};
+use crate::value::{Val, days_from_civil};
+use std::cmp::Ordering;
+
+/// A query error as Salesforce reports it: an error code and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoqlError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Num(f64),
+    Date(i64),
+    DateTime(i64),
+    LParen,
+    RParen,
+    Comma,
+    Op(&'static str),
+    Eof,
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    tok: Tok,
+    /// Byte offset of the token in the query text.
+    start: usize,
+    /// The token as written, for error messages.
+    text: String,
+}
+
+/// Formats a positioned error the way Salesforce does: an excerpt of the query line, a
+/// caret under the offending token, its row and column, then the message.
+///
+/// Salesforce shows the six tokens before the offending one; when only the first
+/// token of the line would be left out it shows the whole line.
+fn positioned(query: &str, tokens: &[Token], at: usize, message: &str) -> String {
+    let start = tokens.get(at).map_or(query.len(), |t| t.start);
+    let line_start = query[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = query[start..].find('\n').map_or(query.len(), |i| start + i);
+    let row = query[..start].matches('\n').count() + 1;
+    let column = query[line_start..start].chars().count() + 1;
+    let first_on_line = tokens
+        .iter()
+        .position(|t| t.start >= line_start)
+        .unwrap_or(0);
+    let mut from = at.saturating_sub(6).max(first_on_line);
+    if from == first_on_line + 1 {
+        from = first_on_line;
+    }
+    let excerpt_start = tokens
+        .get(from)
+        .map_or(line_start, |t| t.start.max(line_start));
+    let excerpt = &query[excerpt_start..line_end];
+    let caret_pad = query[excerpt_start..start].chars().count();
+    format!(
+        "\n{excerpt}\n{}^\nERROR at Row:{row}:Column:{column}\n{message}",
+        " ".repeat(caret_pad)
+    )
+}
+
+fn malformed(message: String) -> SoqlError {
+    SoqlError {
+        code: "MALFORMED_QUERY",
+        message,
+    }
+}
+
+fn lex(query: &str) -> Result<Vec<Token>, SoqlError> {
+    let bytes = query.as_bytes();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let tok = match c {
+            b'(' => {
+                i += 1;
+                Tok::LParen
+            }
+            b')' => {
+                i += 1;
+                Tok::RParen
+            }
+            b',' => {
+                i += 1;
+                Tok::Comma
+            }
+            b'=' => {
+                i += 1;
+                Tok::Op("=")
+            }
+            b'!' if bytes.get(i + 1) == Some(&b'=') => {
+                i += 2;
+                Tok::Op("!=")
+            }
+            b'<' | b'>' => {
+                let next = bytes.get(i + 1).copied();
+                let (op, len) = match (c, next) {
+                    (b'<', Some(b'=')) => ("<=", 2),
+                    (b'<', Some(b'>')) => ("!=", 2),
+                    (b'>', Some(b'=')) => (">=", 2),
+                    (b'<', _) => ("<", 1),
+                    _ => (">", 1),
+                };
+                i += len;
+                Tok::Op(op)
+            }
+            b'\'' => {
+                let mut value = String::new();
+                i += 1;
+                loop {
+                    let Some(ch) = query[i..].chars().next() else {
+                        let t = Token {
+                            tok: Tok::Eof,
+                            start: query.len(),
+                            text: "<EOF>".into(),
+                        };
+                        return Err(malformed(positioned(
+                            query,
+                            &[t],
+                            0,
+                            "unexpected token: '<EOF>'",
+                        )));
+                    };
+                    i += ch.len_utf8();
+                    match ch {
+                        '\'' => break,
+                        '\\' => {
+                            let Some(esc) = query[i..].chars().next() else {
+                                continue;
+                            };
+                            i += esc.len_utf8();
+                            value.push(match esc {
+                                'n' => '\n',
+                                'r' => '\r',
+                                't' => '\t',
+                                'b' => '\u{8}',
+                                'f' => '\u{c}',
+                                other => other,
+                            });
+                        }
+                        other => value.push(other),
+                    }
+                }
+                Tok::Str(value)
+            }
+            b'0'..=b'9' | b'-' | b'+' | b'.' => {
+                i += 1;
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || b"-+:.".contains(&bytes[i]))
+                {
+                    // A sign only continues a literal inside a datetime's zone offset.
+                    if (bytes[i] == b'-' || bytes[i] == b'+')
+                        && !query[start..i].contains('T')
+                        && i - start != 4
+                        && i - start != 7
+                    {
+                        break;
+                    }
+                    i += 1;
+                }
+                number_or_date(&query[start..i]).ok_or_else(|| {
+                    let t = Token {
+                        tok: Tok::Eof,
+                        start,
+                        text: query[start..i].to_string(),
+                    };
+                    malformed(positioned(
+                        query,
+                        &[t],
+                        0,
+                        &format!("unexpected token: '{}'", &query[start..i]),
+                    ))
+                })?
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.')
+                {
+                    i += 1;
+                }
+                Tok::Ident(query[start..i].to_string())
+            }
+            _ => {
+                let ch = query[i..].chars().next().unwrap_or('?');
+                let t = Token {
+                    tok: Tok::Eof,
+                    start,
+                    text: ch.to_string(),
+                };
+                return Err(malformed(positioned(
+                    query,
+                    &[t],
+                    0,
+                    &format!("unexpected token: '{ch}'"),
+                )));
+            }
+        };
+        tokens.push(Token {
+            tok,
+            start,
+            text: query[start..i].to_string(),
+        });
+    }
+    tokens.push(Token {
+        tok: Tok::Eof,
+        start: query.len(),
+        text: "<EOF>".into(),
+    });
+    Ok(tokens)
+}
+
+/// Parses a number, a date (`2024-01-31`) or a datetime (`2024-01-31T00:00:00Z`,
+/// with optional fraction and a `+hh:mm` / `+hhmm` offset).
+fn number_or_date(text: &str) -> Option<Tok> {
+    let b = text.as_bytes();
+    let is_date =
+        b.len() >= 10 && b[4] == b'-' && b[7] == b'-' && b[..4].iter().all(u8::is_ascii_digit);
+    if !is_date {
+        return text
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Tok::Num);
+    }
+    let num = |s: &str| s.parse::<u32>().ok();
+    let (y, m, d) = (num(&text[..4])?, num(&text[5..7])?, num(&text[8..10])?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let days = days_from_civil(i64::from(y), m, d);
+    if b.len() == 10 {
+        return Some(Tok::Date(days));
+    }
+    if b[10] != b'T' || b.len() < 19 || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (h, mi, s) = (
+        num(&text[11..13])?,
+        num(&text[14..16])?,
+        num(&text[17..19])?,
+    );
+    if h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let digits: String = rest[1..].chars().filter(|c| *c != ':').collect();
+            if digits.len() != 4 || rest.len() > 6 {
+                return None;
+            }
+            let (oh, om) = (num(&digits[..2])?, num(&digits[2..])?);
+            sign * i64::from(oh * 3600 + om * 60)
+        }
+    };
+    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + s) - offset;
+    Some(Tok::DateTime(secs))
+}
+
+/// A literal of a condition, typed and normalised for comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lit {
+    Null,
+    /// Text; lower-cased for text fields, which compare case-insensitively, and kept as
+    /// a full 18-character id for id fields.
+    Str(String),
+    Num(f64),
+    Bool(bool),
+    Date(i64),
+    DateTime(i64),
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+}
+
+/// A compiled WHERE condition over field indexes.
+#[derive(Debug, Clone)]
+pub enum Cond {
+    Cmp {
+        field: usize,
+        op: CmpOp,
+        lit: Lit,
+    },
+    In {
+        field: usize,
+        lits: Vec<Lit>,
+        negated: bool,
+    },
+    Like {
+        field: usize,
+        pattern: Vec<LikePart>,
+    },
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+    Not(Box<Cond>),
+}
+
+/// A piece of a LIKE pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LikePart {
+    /// Literal text, lower-cased.
+    Text(String),
+    /// `_`: exactly one character.
+    One,
+    /// `%`: any run of characters.
+    Any,
+}
+
+/// What a query selects.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// `COUNT()`: only the number of rows.
+    Count,
+    /// Plain fields, by index, in SELECT order.
+    Fields(Vec<usize>),
+    /// `COUNT(field)` aggregates with their output names (`expr0` unless aliased).
+    Aggregates(Vec<(Option<usize>, String)>),
+}
+
+/// One ORDER BY key.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderKey {
+    pub field: usize,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+/// A parsed, validated query: everything a cursor needs to produce any page again.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub object: &'static ObjectDef,
+    pub selection: Selection,
+    pub condition: Option<Cond>,
+    pub order: Vec<OrderKey>,
+    pub limit: Option<u64>,
+    pub offset: u64,
+}
+
+impl Query {
+    /// True when rows come in index order, so a page can be produced by scanning.
+    pub fn index_ordered(&self) -> bool {
+        match self.order.as_slice() {
+            [] => true,
+            [key] => key.field == 0 && !key.descending,
+            _ => false,
+        }
+    }
+}
+
+struct Parser<'q> {
+    query: &'q str,
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+impl<'q> Parser<'q> {
+    fn peek(&self) -> &Tok {
+        &self.tokens[self.pos.min(self.tokens.len() - 1)].tok
+    }
+
+    fn advance(&mut self) -> usize {
+        let at = self.pos;
+        if self.pos < self.tokens.len() - 1 {
+            self.pos += 1;
+        }
+        at
+    }
+
+    fn unexpected(&self, at: usize) -> SoqlError {
+        let text = &self.tokens[at.min(self.tokens.len() - 1)].text;
+        malformed(positioned(
+            self.query,
+            &self.tokens,
+            at,
+            &format!("unexpected token: '{text}'"),
+        ))
+    }
+
+    fn error_at(&self, at: usize, code: &'static str, message: &str) -> SoqlError {
+        SoqlError {
+            code,
+            message: positioned(self.query, &self.tokens, at, message),
+        }
+    }
+
+    fn is_keyword(&self, word: &str) -> bool {
+        matches!(self.peek(), Tok::Ident(s) if s.eq_ignore_ascii_case(word))
+    }
+
+    fn expect_keyword(&mut self, word: &str) -> Result<(), SoqlError> {
+        if self.is_keyword(word) {
+            self.advance();
+            Ok(())
+        } else {
+            Err(self.unexpected(self.pos))
+        }
+    }
+
+    fn expect(&mut self, tok: &Tok) -> Result<(), SoqlError> {
+        if self.peek() == tok {
+            self.advance();
+            Ok(())
+        } else {
+            Err(self.unexpected(self.pos))
+        }
+    }
+
+    fn ident(&mut self) -> Result<(String, usize), SoqlError> {
+        match self.peek().clone() {
+            Tok::Ident(name) if !is_reserved(&name) => Ok((name, self.advance())),
+            _ => Err(self.unexpected(self.pos)),
+        }
+    }
+
+    fn unsigned(&mut self) -> Result<u64, SoqlError> {
+        match *self.peek() {
+            Tok::Num(n) if n >= 0.0 && n.fract() == 0.0 => {
+                self.advance();
+                Ok(n as u64)
+            }
+            _ => Err(self.unexpected(self.pos)),
+        }
+    }
+}
+
+/// Words that end a field list or a condition and so cannot be field names.
+fn is_reserved(word: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "LIMIT",
+        "OFFSET", "ASC", "DESC", "NULLS", "NULL", "TRUE", "FALSE", "GROUP", "HAVING",
+    ];
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
+}
+
+/// A SELECT item before the object is known.
+enum RawItem {
+    Count,
+    Field(String, usize),
+    CountOf(Option<(String, usize)>, Option<String>),
+}
+
+/// A condition before field names are resolved.
+enum RawCond {
+    Cmp {
+        field: (String, usize),
+        op: CmpOp,
+        lit: (Tok, usize),
+    },
+    In {
+        field: (String, usize),
+        lits: Vec<(Tok, usize)>,
+        negated: bool,
+    },
+    Like {
+        field: (String, usize),
+        pattern: (Tok, usize),
+    },
+    And(Vec<RawCond>),
+    Or(Vec<RawCond>),
+    Not(Box<RawCond>),
+}
+
+impl Parser<'_> {
+    fn select_items(&mut self) -> Result<Vec<RawItem>, SoqlError> {
+        let mut items = Vec::new();
+        loop {
+            let (name, at) = self.ident()?;
+            if name.eq_ignore_ascii_case("COUNT") && *self.peek() == Tok::LParen {
+                self.advance();
+                if *self.peek() == Tok::RParen {
+                    self.advance();
+                    items.push(RawItem::Count);
+                } else {
+                    let field = self.ident()?;
+                    self.expect(&Tok::RParen)?;
+                    let alias = match self.peek().clone() {
+                        Tok::Ident(a) if !is_reserved(&a) => {
+                            self.advance();
+                            Some(a)
+                        }
+                        _ => None,
+                    };
+                    items.push(RawItem::CountOf(Some(field), alias));
+                }
+            } else {
+                items.push(RawItem::Field(name, at));
+            }
+            if *self.peek() == Tok::Comma {
+                self.advance();
+            } else {
+                return Ok(items);
+            }
+        }
+    }
+
+    fn literal(&mut self) -> Result<(Tok, usize), SoqlError> {
+        match self.peek().clone() {
+            tok @ (Tok::Str(_) | Tok::Num(_) | Tok::Date(_) | Tok::DateTime(_)) => {
+                Ok((tok, self.advance()))
+            }
+            Tok::Ident(word)
+                if ["null", "true", "false"]
+                    .iter()
+                    .any(|w| w.eq_ignore_ascii_case(&word)) =>
+            {
+                Ok((Tok::Ident(word.to_ascii_lowercase()), self.advance()))
+            }
+            _ => Err(self.unexpected(self.pos)),
+        }
+    }
+
+    fn or_cond(&mut self) -> Result<RawCond, SoqlError> {
+        let mut parts = vec![self.and_cond()?];
+        while self.is_keyword("OR") {
+            self.advance();
+            parts.push(self.and_cond()?);
+        }
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            RawCond::Or(parts)
+        })
+    }
+
+    fn and_cond(&mut self) -> Result<RawCond, SoqlError> {
+        let mut parts = vec![self.not_cond()?];
+        while self.is_keyword("AND") {
+            self.advance();
+            parts.push(self.not_cond()?);
+        }
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            RawCond::And(parts)
+        })
+    }
+
+    fn not_cond(&mut self) -> Result<RawCond, SoqlError> {
+        if self.is_keyword("NOT") {
+            self.advance();
+            return Ok(RawCond::Not(Box::new(self.not_cond()?)));
+        }
+        if *self.peek() == Tok::LParen {
+            self.advance();
+            let inner = self.or_cond()?;
+            self.expect(&Tok::RParen)?;
+            return Ok(inner);
+        }
+        let field = self.ident()?;
+        let negated = if self.is_keyword("NOT") {
+            self.advance();
+            if !self.is_keyword("IN") {
+                return Err(self.unexpected(self.pos));
+            }
+            true
+        } else {
+            false
+        };
+        if self.is_keyword("IN") {
+            self.advance();
+            self.expect(&Tok::LParen)?;
+            let mut lits = vec![self.literal()?];
+            while *self.peek() == Tok::Comma {
+                self.advance();
+                lits.push(self.literal()?);
+            }
+            self.expect(&Tok::RParen)?;
+            return Ok(RawCond::In {
+                field,
+                lits,
+                negated,
+            });
+        }
+        if self.is_keyword("LIKE") {
+            self.advance();
+            let pattern = self.literal()?;
+            return Ok(RawCond::Like { field, pattern });
+        }
+        let op = match self.peek() {
+            Tok::Op("=") => CmpOp::Eq,
+            Tok::Op("!=") => CmpOp::Ne,
+            Tok::Op("<") => CmpOp::Lt,
+            Tok::Op(">") => CmpOp::Gt,
+            Tok::Op("<=") => CmpOp::Le,
+            Tok::Op(">=") => CmpOp::Ge,
+            _ => return Err(self.unexpected(self.pos)),
+        };
+        self.advance();
+        let lit = self.literal()?;
+        Ok(RawCond::Cmp { field, op, lit })
+    }
+}
+
+/// Parses and validates `text`, resolving the object and its fields.
+pub fn parse(text: &str) -> Result<Query, SoqlError> {
+    let tokens = lex(text)?;
+    let mut p = Parser {
+        query: text,
+        tokens,
+        pos: 0,
+    };
+    p.expect_keyword("SELECT")?;
+    let items = p.select_items()?;
+    p.expect_keyword("FROM")?;
+    let (object_name, object_at) = p.ident()?;
+    let condition = if p.is_keyword("WHERE") {
+        p.advance();
+        Some(p.or_cond()?)
+    } else {
+        None
+    };
+    let mut order = Vec::new();
+    if p.is_keyword("ORDER") {
+        p.advance();
+        p.expect_keyword("BY")?;
+        loop {
+            let field = p.ident()?;
+            let mut descending = false;
+            if p.is_keyword("ASC") {
+                p.advance();
+            } else if p.is_keyword("DESC") {
+                p.advance();
+                descending = true;
+            }
+            // SOQL puts nulls first in ascending order and last in descending order.
+            let mut nulls_first = !descending;
+            if p.is_keyword("NULLS") {
+                p.advance();
+                if p.is_keyword("FIRST") {
+                    nulls_first = true;
+                } else if p.is_keyword("LAST") {
+                    nulls_first = false;
+                } else {
+                    return Err(p.unexpected(p.pos));
+                }
+                p.advance();
+            }
+            order.push((field, descending, nulls_first));
+            if *p.peek() == Tok::Comma {
+                p.advance();
+            } else {
+                break;
+            }
+        }
+    }
+    let mut limit = None;
+    if p.is_keyword("LIMIT") {
+        p.advance();
+        limit = Some(p.unsigned()?);
+    }
+    let mut offset = 0;
+    if p.is_keyword("OFFSET") {
+        p.advance();
+        offset = p.unsigned()?;
+    }
+    if *p.peek() != Tok::Eof {
+        return Err(p.unexpected(p.pos));
+    }
+
+    // Salesforce resolves the object before any field, so an unknown object wins.
+    let unsupported = format!(
+        "sObject type '{object_name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names."
+    );
+    let Some(object) = object(&object_name) else {
+        return Err(p.error_at(object_at, "INVALID_TYPE", &unsupported));
+    };
+    if !object.flags.queryable {
+        let message = format!("entity type {} does not support query", object.name);
+        return Err(p.error_at(object_at, "INVALID_TYPE", &message));
+    }
+    let resolve = |name: &str| -> Result<usize, SoqlError> {
+        object.field_index(name).ok_or_else(|| SoqlError {
+            code: "INVALID_FIELD",
+            message: format!("No such column '{name}' on sobject of type {}", object.name),
+        })
+    };
+
+    let selection = if items.iter().any(|i| matches!(i, RawItem::Count)) {
+        if items.len() != 1 {
+            return Err(malformed(positioned(
+                text,
+                &p.tokens,
+                1,
+                "COUNT() must be the only element in the SELECT list.",
+            )));
+        }
+        Selection::Count
+    } else if items.iter().any(|i| matches!(i, RawItem::CountOf(..))) {
+        let mut aggregates = Vec::new();
+        for (n, item) in items.iter().enumerate() {
+            match item {
+                RawItem::CountOf(field, alias) => {
+                    let field = field.as_ref().map(|(name, _)| resolve(name)).transpose()?;
+                    aggregates.push((field, alias.clone().unwrap_or_else(|| format!("expr{n}"))));
+                }
+                RawItem::Field(name, at) => {
+                    let message = format!(
+                        "Field must be grouped or aggregated: {}",
+                        object
+                            .field_index(name)
+                            .map_or(name.as_str(), |i| object.fields[i].name)
+                    );
+                    return Err(p.error_at(*at, "MALFORMED_QUERY", &message));
+                }
+                RawItem::Count => {}
+            }
+        }
+        Selection::Aggregates(aggregates)
+    } else {
+        let mut fields = Vec::new();
+        for item in &items {
+            if let RawItem::Field(name, at) = item {
+                let index = resolve(name)?;
+                if fields.contains(&index) {
+                    let message =
+                        format!("duplicate field selected: {}", object.fields[index].name);
+                    return Err(p.error_at(*at, "MALFORMED_QUERY", &message));
+                }
+                fields.push(index);
+            }
+        }
+        Selection::Fields(fields)
+    };
+
+    let condition = condition.map(|c| compile(&p, object, &c)).transpose()?;
+    let mut keys = Vec::new();
+    for ((name, at), descending, nulls_first) in order {
+        let field = resolve(&name)?;
+        if !object.fields[field].sortable() {
+            let message = format!(
+                "field '{}' can not be sorted in a query call",
+                object.fields[field].name
+            );
+            return Err(p.error_at(at, "INVALID_FIELD", &message));
+        }
+        keys.push(OrderKey {
+            field,
+            descending,
+            nulls_first,
+        });
+    }
+    Ok(Query {
+        object,
+        selection,
+        condition,
+        order: keys,
+        limit,
+        offset,
+    })
+}
+
+fn compile(p: &Parser<'_>, object: &ObjectDef, raw: &RawCond) -> Result<Cond, SoqlError> {
+    let field_of = |(name, at): &(String, usize)| -> Result<usize, SoqlError> {
+        let index = object.field_index(name).ok_or_else(|| SoqlError {
+            code: "INVALID_FIELD",
+            message: format!("No such column '{name}' on sobject of type {}", object.name),
+        })?;
+        if !object.fields[index].filterable() {
+            let message = format!(
+                "field '{}' can not be filtered in a query call",
+                object.fields[index].name
+            );
+            return Err(p.error_at(*at, "INVALID_FIELD", &message));
+        }
+        Ok(index)
+    };
+    Ok(match raw {
+        RawCond::Cmp { field, op, lit } => {
+            let index = field_of(field)?;
+            let lit = typed_literal(p, object, index, lit)?;
+            let ftype = object.fields[index].ftype;
+            // Booleans have no order, so Salesforce accepts only = and != on them.
+            if ftype == FieldType::Boolean && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                let message = format!(
+                    "invalid operator on boolean field: {}",
+                    object.fields[index].name
+                );
+                return Err(p.error_at(field.1, "INVALID_FIELD", &message));
+            }
+            Cond::Cmp {
+                field: index,
+                op: *op,
+                lit,
+            }
+        }
+        RawCond::In {
+            field,
+            lits,
+            negated,
+        } => {
+            let index = field_of(field)?;
+            let lits = lits
+                .iter()
+                .map(|l| typed_literal(p, object, index, l))
+                .collect::<Result<_, _>>()?;
+            Cond::In {
+                field: index,
+                lits,
+                negated: *negated,
+            }
+        }
+        RawCond::Like { field, pattern } => {
+            let index = field_of(field)?;
+            let ftype = object.fields[index].ftype;
+            let Tok::Str(text) = &pattern.0 else {
+                return Err(p.unexpected(pattern.1));
+            };
+            if !ftype.is_text() || matches!(ftype, FieldType::Id | FieldType::Reference) {
+                let message = format!(
+                    "invalid operator on {} field: {}",
+                    ftype.name(),
+                    object.fields[index].name
+                );
+                return Err(p.error_at(field.1, "INVALID_FIELD", &message));
+            }
+            Cond::Like {
+                field: index,
+                pattern: like_pattern(text),
+            }
+        }
+        RawCond::And(parts) => Cond::And(
+            parts
+                .iter()
+                .map(|c| compile(p, object, c))
+                .collect::<Result<_, _>>()?,
+        ),
+        RawCond::Or(parts) => Cond::Or(
+            parts
+                .iter()
+                .map(|c| compile(p, object, c))
+                .collect::<Result<_, _>>()?,
+        ),
+        RawCond::Not(inner) => Cond::Not(Box::new(compile(p, object, inner)?)),
+    })
+}
+
+/// Checks a literal against the field's type, as Salesforce does, and normalises it.
+fn typed_literal(
+    p: &Parser<'_>,
+    object: &ObjectDef,
+    index: usize,
+    (tok, at): &(Tok, usize),
+) -> Result<Lit, SoqlError> {
+    let field = &object.fields[index];
+    let ftype = field.ftype;
+    let type_name = match ftype {
+        FieldType::Datetime => "dateTime",
+        FieldType::Currency | FieldType::Double => "double",
+        FieldType::Int => "integer",
+        FieldType::Boolean => "boolean",
+        FieldType::Date => "date",
+        _ => "string",
+    };
+    let wrong = |quoted: bool| {
+        let hint = if quoted {
+            "should not be enclosed in quotes"
+        } else {
+            "should be enclosed in quotes"
+        };
+        let message = format!(
+            "value of filter criterion for field '{}' must be of type {type_name} and {hint}",
+            field.name
+        );
+        p.error_at(*at, "INVALID_FIELD", &message)
+    };
+    Ok(match (tok, ftype) {
+        (Tok::Ident(w), _) if w == "null" => Lit::Null,
+        (Tok::Str(s), FieldType::Id | FieldType::Reference) => match ids::to_18(s) {
+            Some(id) => Lit::Str(id),
+            None => {
+                return Err(SoqlError {
+                    code: "INVALID_QUERY_FILTER_OPERATOR",
+                    message: format!("invalid ID field: {s}"),
+                });
+            }
+        },
+        (Tok::Str(s), t) if t.is_text() => Lit::Str(s.to_lowercase()),
+        (Tok::Str(_), _) => return Err(wrong(true)),
+        (_, t) if t.is_text() => return Err(wrong(false)),
+        (Tok::Num(n), t) if t.is_numeric() => Lit::Num(*n),
+        (Tok::Ident(w), FieldType::Boolean) => Lit::Bool(w == "true"),
+        (Tok::Date(d), FieldType::Date) => Lit::Date(*d),
+        (Tok::DateTime(s), FieldType::Datetime) => Lit::DateTime(*s),
+        _ => return Err(wrong(false)),
+    })
+}
+
+fn like_pattern(text: &str) -> Vec<LikePart> {
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    for ch in text.chars() {
+        match ch {
+            '%' | '_' => {
+                if !literal.is_empty() {
+                    parts.push(LikePart::Text(std::mem::take(&mut literal).to_lowercase()));
+                }
+                parts.push(if ch == '%' {
+                    LikePart::Any
+                } else {
+                    LikePart::One
+                });
+            }
+            other => literal.push(other),
+        }
+    }
+    if !literal.is_empty() {
+        parts.push(LikePart::Text(literal.to_lowercase()));
+    }
+    parts
+}
+
+fn like_matches(parts: &[LikePart], text: &str) -> bool {
+    match parts.split_first() {
+        None => text.is_empty(),
+        Some((LikePart::Text(t), rest)) => text
+            .strip_prefix(t.as_str())
+            .is_some_and(|r| like_matches(rest, r)),
+        Some((LikePart::One, rest)) => {
+            let mut chars = text.chars();
+            chars.next().is_some() && like_matches(rest, chars.as_str())
+        }
+        Some((LikePart::Any, rest)) => {
+            if rest.is_empty() {
+                return true;
+            }
+            text.char_indices()
+                .map(|(i, _)| i)
+                .chain([text.len()])
+                .any(|i| like_matches(rest, &text[i..]))
+        }
+    }
+}
+
+/// Compares a record value with a literal; `None` when either is null or they differ
+/// in kind. Text fields compare case-insensitively, ids exactly.
+fn compare(value: &Val, lit: &Lit, ftype: FieldType) -> Option<Ordering> {
+    match (value, lit) {
+        (Val::Str(v), Lit::Str(l)) => {
+            if matches!(ftype, FieldType::Id | FieldType::Reference) {
+                Some(v.as_str().cmp(l.as_str()))
+            } else {
+                Some(v.to_lowercase().as_str().cmp(l.as_str()))
+            }
+        }
+        (Val::Int(v), Lit::Num(l)) => (*v as f64).partial_cmp(l),
+        (Val::Num(v), Lit::Num(l)) => v.partial_cmp(l),
+        (Val::Bool(v), Lit::Bool(l)) => Some(v.cmp(l)),
+        (Val::Date(v), Lit::Date(l)) => Some(v.cmp(l)),
+        (Val::DateTime(v), Lit::DateTime(l)) => Some(v.cmp(l)),
+        _ => None,
+    }
+}
+
+fn equals(value: &Val, lit: &Lit, ftype: FieldType) -> bool {
+    match (value, lit) {
+        (Val::Null, Lit::Null) => true,
+        (Val::Null, _) | (_, Lit::Null) => false,
+        _ => compare(value, lit, ftype) == Some(Ordering::Equal),
+    }
+}
+
+impl Cond {
+    /// Whether a record (its values in schema order) satisfies the condition.
+    pub fn matches(&self, object: &ObjectDef, record: &[Val]) -> bool {
+        match self {
+            Cond::Cmp { field, op, lit } => {
+                let value = &record[*field];
+                let ftype = object.fields[*field].ftype;
+                match op {
+                    CmpOp::Eq => equals(value, lit, ftype),
+                    // SOQL's != keeps rows whose value is null, unlike SQL.
+                    CmpOp::Ne => !equals(value, lit, ftype),
+                    CmpOp::Lt => compare(value, lit, ftype) == Some(Ordering::Less),
+                    CmpOp::Gt => compare(value, lit, ftype) == Some(Ordering::Greater),
+                    CmpOp::Le => matches!(
+                        compare(value, lit, ftype),
+                        Some(Ordering::Less | Ordering::Equal)
+                    ),
+                    CmpOp::Ge => matches!(
+                        compare(value, lit, ftype),
+                        Some(Ordering::Greater | Ordering::Equal)
+                    ),
+                }
+            }
+            Cond::In {
+                field,
+                lits,
+                negated,
+            } => {
+                let ftype = object.fields[*field].ftype;
+                let found = lits.iter().any(|l| equals(&record[*field], l, ftype));
+                found != *negated
+            }
+            Cond::Like { field, pattern } => match &record[*field] {
+                Val::Str(s) => like_matches(pattern, &s.to_lowercase()),
+                _ => false,
+            },
+            Cond::And(parts) => parts.iter().all(|c| c.matches(object, record)),
+            Cond::Or(parts) => parts.iter().any(|c| c.matches(object, record)),
+            Cond::Not(inner) => !inner.matches(object, record),
+        }
+    }
+}
+
+/// Orders two values for ORDER BY: nulls apart, text case-insensitively.
+pub fn order_values(a: &Val, b: &Val, key: &OrderKey) -> Ordering {
+    let ordering = match (a, b) {
+        (Val::Null, Val::Null) => return Ordering::Equal,
+        (Val::Null, _) => {
+            return if key.nulls_first {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+        }
+        (_, Val::Null) => {
+            return if key.nulls_first {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
+        }
+        (Val::Str(x), Val::Str(y)) => x
+            .to_lowercase()
+            .cmp(&y.to_lowercase())
+            .then_with(|| x.cmp(y)),
+        (Val::Int(x), Val::Int(y)) => x.cmp(y),
+        (Val::Num(x), Val::Num(y)) => x.total_cmp(y),
+        (Val::Bool(x), Val::Bool(y)) => x.cmp(y),
+        (Val::Date(x), Val::Date(y)) | (Val::DateTime(x), Val::DateTime(y)) => x.cmp(y),
+        _ => Ordering::Equal,
+    };
+    if key.descending {
+        ordering.reverse()
+    } else {
+        ordering
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(q: &str) -> SoqlError {
+        match parse(q) {
+            Ok(_) => SoqlError {
+                code: "OK",
+                message: String::new(),
+            },
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn invalid_type_matches_recorded_messages() {
+        let e = err("SELECT Xyzzy FROM Xyzzy");
+        assert_eq!(e.code, "INVALID_TYPE");
+        assert!(e.message.starts_with("\nSELECT Xyzzy FROM Xyzzy\n                  ^\nERROR at Row:1:Column:19\nsObject type 'Xyzzy' is not supported."));
+        let e = err("SELECT Id, FirstName, LastName FROM XYZZY");
+        assert!(e.message.starts_with("\nSELECT Id, FirstName, LastName FROM XYZZY\n                                    ^\nERROR at Row:1:Column:37\n"), "{}", e.message);
+        let e = err("SELECT Id,Name,BillingCity,IsDeleted FROM Accout");
+        assert!(e.message.starts_with("\nName,BillingCity,IsDeleted FROM Accout\n                                ^\nERROR at Row:1:Column:43\n"), "{}", e.message);
+    }
+
+    #[test]
+    fn parses_the_subset() -> Result<(), SoqlError> {
+        let q = parse(
+            "select id, NAME from account where (Name like 'a%' or NumberOfEmployees >= 10) and not Type in ('Other', null) and CreatedDate > 2020-01-01T00:00:00Z and Customer_Since__c <= 2024-01-31 order by Name desc nulls last limit 5 offset 2",
+        )?;
+        assert_eq!(q.object.name, "Account");
+        assert!(matches!(q.selection, Selection::Fields(ref f) if f.len() == 2));
+        assert_eq!(q.limit, Some(5));
+        assert_eq!(q.offset, 2);
+        assert!(!q.index_ordered());
+        let q = parse("SELECT COUNT() FROM Contact WHERE Email = 'it''s' OR Email = 'it\\'s'");
+        assert!(q.is_err(), "doubled quotes are not SOQL");
+        let q = parse(
+            "SELECT COUNT() FROM Contact WHERE Email != 'it\\'s' AND CreatedDate < 2024-01-31T00:00:00.000+0000",
+        )?;
+        assert!(matches!(q.selection, Selection::Count));
+        Ok(())
+    }
+
+    #[test]
+    fn reports_salesforce_error_codes() {
+        assert_eq!(
+            err("SELECT AccountNumer FROM Account").message,
+            "No such column 'AccountNumer' on sobject of type Account"
+        );
+        assert_eq!(
+            err("SELECT AccountNumer FROM Account").code,
+            "INVALID_FIELD"
+        );
+        assert_eq!(err("SELECT Id FRM Account").code, "MALFORMED_QUERY");
+        assert_eq!(err("SELECT Id FROM Account WHERE").code, "MALFORMED_QUERY");
+        assert_eq!(
+            err("SELECT Id FROM Account LIMIT x").code,
+            "MALFORMED_QUERY"
+        );
+        assert_eq!(err("SELECT Id, id FROM Account").code, "MALFORMED_QUERY");
+        assert_eq!(
+            err("SELECT Id FROM Account WHERE NumberOfEmployees = '5'").code,
+            "INVALID_FIELD"
+        );
+        assert_eq!(
+            err("SELECT Id FROM Account WHERE Name = 5").code,
+            "INVALID_FIELD"
+        );
+        assert_eq!(
+            err("SELECT Id FROM Account WHERE Description = 'x'").code,
+            "INVALID_FIELD"
+        );
+        assert_eq!(
+            err("SELECT Id FROM AccountChangeEvent").code,
+            "INVALID_TYPE"
+        );
+        assert_eq!(
+            err("SELECT Id FROM Account WHERE Id = 'nope'").code,
+            "INVALID_QUERY_FILTER_OPERATOR"
+        );
+    }
+
+    #[test]
+    fn like_and_dates() {
+        let p = like_pattern("M_ller%GmbH");
+        assert!(like_matches(&p, "müller & söhne gmbh"));
+        assert!(!like_matches(&p, "miller"));
+        assert_eq!(
+            number_or_date("2021-03-04T10:11:12Z"),
+            Some(Tok::DateTime(1_614_852_672))
+        );
+        assert_eq!(
+            number_or_date("2021-03-04T11:11:12+01:00"),
+            Some(Tok::DateTime(1_614_852_672))
+        );
+        assert_eq!(
+            number_or_date("2021-03-04T11:11:12.000+0100"),
+            Some(Tok::DateTime(1_614_852_672))
+        );
+        assert_eq!(number_or_date("-12.5"), Some(Tok::Num(-12.5)));
+    }
+}
