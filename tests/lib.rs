@@ -1,1 +1,119 @@
-//! helpers
+//! Shared helpers of the behaviour tests: a simulated org, a client connected to it, and the
+//! embedded adapters in a temporary directory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use ferry_core::ids::{RunId, TenantId};
+use ferry_core::mapping::FieldMap;
+use ferry_core::pipeline::{LocalPorts, Migration, MigrationConfig, migrate};
+use ferry_core::secret::Secret;
+use ferry_core::steps::ExtractConfig;
+use ferry_embedded::{InProcessQueue, LocalStaging, SqliteDestination, SqliteStore};
+use ferry_salesforce::{ClientConfig, SalesforceClient};
+use ferry_simulator::{RunningSimulator, SimulatorConfig};
+use std::path::{Path, PathBuf};
+
+pub const TENANT: &str = "acme";
+
+pub async fn start_org(records: u64, seed: u64) -> RunningSimulator {
+    ferry_simulator::serve(
+        SimulatorConfig {
+            records,
+            seed,
+            ..SimulatorConfig::default()
+        },
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .expect("the simulator starts")
+}
+
+/// A client configuration for the simulator, with its host allowed explicitly.
+pub fn client_config(simulator: &RunningSimulator) -> ClientConfig {
+    let credentials = simulator.credentials();
+    let mut config = ClientConfig::new(
+        simulator.login_url(),
+        credentials.client_id.clone(),
+        Secret::new(credentials.refresh_token.clone()),
+    );
+    config.client_secret = Some(Secret::new(credentials.client_secret.clone()));
+    let host = simulator
+        .base_url()
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_owned();
+    config.allowed_hosts = vec![host];
+    config
+}
+
+pub async fn connect(simulator: &RunningSimulator) -> SalesforceClient {
+    SalesforceClient::connect(client_config(simulator))
+        .await
+        .expect("the client connects to the simulator")
+}
+
+/// The embedded adapters of one working directory, as `ferry` opens them.
+pub struct Embedded {
+    pub dir: PathBuf,
+    pub store: SqliteStore,
+    pub destination: SqliteDestination,
+    pub staging: LocalStaging,
+    pub queue: InProcessQueue,
+}
+
+impl Embedded {
+    pub fn open(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            store: SqliteStore::open(&dir.join("ferry.db")).unwrap(),
+            destination: SqliteDestination::open(&dir.join("destination.db")).unwrap(),
+            staging: LocalStaging::new(dir.join("staging")),
+            queue: InProcessQueue::new(),
+        }
+    }
+
+    pub fn destination_db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.dir.join("destination.db")).unwrap()
+    }
+
+    pub async fn migrate(
+        &self,
+        salesforce: &SalesforceClient,
+        run: &str,
+        map: FieldMap,
+        chunk_records: usize,
+    ) -> Migration {
+        let ports = LocalPorts {
+            salesforce,
+            staging: &self.staging,
+            id_map: &self.store,
+            runs: &self.store,
+            destination: &self.destination,
+            queue: &self.queue,
+        };
+        let config = MigrationConfig {
+            tenant: TenantId::new(TENANT),
+            run_id: RunId::new(run),
+            map,
+            extract: ExtractConfig { chunk_records },
+        };
+        migrate(&ports, &config)
+            .await
+            .expect("the migration completes")
+    }
+}
+
+/// Every record of a SOQL query, through the client's paging.
+pub async fn query_all(
+    client: &SalesforceClient,
+    soql: &str,
+) -> Vec<ferry_core::model::SourceRecord> {
+    let mut page = client.query(soql).await.unwrap();
+    let mut records = std::mem::take(&mut page.records);
+    while let Some(next) = page.next.take() {
+        page = client.query_more(&next).await.unwrap();
+        records.append(&mut page.records);
+    }
+    records
+}

@@ -84,14 +84,24 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             chunk_records: args.chunk_records,
         },
     };
-    let migration = migrate(&ports, &config).await.map_err(|error| anyhow::anyhow!(error))?;
+    let migration = migrate(&ports, &config)
+        .await
+        .map_err(|error| anyhow::anyhow!(error))?;
     let report = &migration.report;
 
     println!();
     print!("{}", table::render(report));
     println!();
-    let patched: u64 = report.objects.iter().map(|object| object.counts.links_patched).sum();
-    let unresolved: u64 = report.objects.iter().map(|object| object.counts.links_unresolved).sum();
+    let patched: u64 = report
+        .objects
+        .iter()
+        .map(|object| object.counts.links_patched)
+        .sum();
+    let unresolved: u64 = report
+        .objects
+        .iter()
+        .map(|object| object.counts.links_unresolved)
+        .sum();
     println!("Links patched after their target landed: {patched}; unresolved: {unresolved}.");
     if report.issues.is_empty() {
         println!("Issues: none.");
@@ -123,7 +133,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         discovery.plan.notes.len()
     );
     if let Some(usage) = salesforce.api_usage() {
-        println!("Salesforce API calls used today: {} of {}.", usage.used, usage.limit);
+        println!(
+            "Salesforce API calls used today: {} of {}.",
+            usage.used, usage.limit
+        );
     }
     println!(
         "Done in {:.1} s. Destination: {}",
@@ -142,6 +155,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// `http://127.0.0.1:40123` → `127.0.0.1:40123`: the simulator is allowed as an instance host
 /// by name, the way a test or a consultant would allow it.
 fn host_and_port(base_url: &str) -> String {
-    let without_scheme = base_url.split_once("://").map_or(base_url, |(_, rest)| rest);
-    without_scheme.split('/').next().unwrap_or(without_scheme).to_owned()
+    let without_scheme = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest);
+    without_scheme
+        .split('/')
+        .next()
+        .unwrap_or(without_scheme)
+        .to_owned()
 }

@@ -32,6 +32,8 @@ impl Workspace {
 
 /// A run id that sorts by start time: `run-<unix seconds>-<nanoseconds>`.
 pub fn new_run_id() -> RunId {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     RunId::new(format!("run-{}-{:09}", now.as_secs(), now.subsec_nanos()))
 }

@@ -35,8 +35,14 @@ pub async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     writeln!(stdout, "{info}")?;
     stdout.flush()?;
     drop(stdout);
-    eprintln!("ferry sim: serving {} records at {} (Ctrl-C to stop)", args.records, simulator.base_url());
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    eprintln!(
+        "ferry sim: serving {} records at {} (Ctrl-C to stop)",
+        args.records,
+        simulator.base_url()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
     simulator.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,16 @@ use ferry_core::report::RunReport;
 use std::fmt::Write as _;
 
 pub fn render(report: &RunReport) -> String {
-    let headers = ["object", "entity", "in Salesforce", "extracted", "created", "updated", "skipped", "failed"];
+    let headers = [
+        "object",
+        "entity",
+        "in Salesforce",
+        "extracted",
+        "created",
+        "updated",
+        "skipped",
+        "failed",
+    ];
     let rows: Vec<[String; 8]> = report
         .objects
         .iter()

@@ -1,1 +1,8 @@
+//! Behaviour tests through the public entry points: the pipeline on embedded adapters against
+//! the simulated org, and the Salesforce client against the same org.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod client;
+mod load;
+mod migration;

@@ -13,7 +13,10 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use tracing::Instrument;
 
 /// Loads every message of the batch; answers with the ids of the messages that failed.
-pub async fn handle(ports: &LoadPorts<'_>, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Diagnostic> {
+pub async fn handle(
+    ports: &LoadPorts<'_>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Diagnostic> {
     let mut response = SqsBatchResponse::default();
     for record in event.payload.records {
         let message_id = record.message_id.clone().unwrap_or_default();
@@ -58,8 +61,8 @@ mod tests {
     use super::*;
     use ferry_core::ids::{RunId, TenantId};
     use ferry_core::mapping::EntityKind;
-    use ferry_core::plan::{FieldMapping, LinkMapping, ObjectPlan, Plan};
     use ferry_core::model::FieldType;
+    use ferry_core::plan::{FieldMapping, LinkMapping, ObjectPlan, Plan};
     use ferry_core::ports::{RunStore, Staging};
     use ferry_embedded::{LocalStaging, SqliteDestination, SqliteStore};
 
@@ -98,15 +101,22 @@ mod tests {
         let staging = LocalStaging::new(dir.path().join("staging"));
 
         let mut event: SqsEvent = serde_json::from_str(SAMPLE_EVENT).unwrap();
-        let message: ChunkMessage = serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
-        store.save_plan(&RunId::new(message.run_id.as_str()), &account_plan()).await.unwrap();
+        let message: ChunkMessage =
+            serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
+        store
+            .save_plan(&RunId::new(message.run_id.as_str()), &account_plan())
+            .await
+            .unwrap();
         let chunk = concat!(
             r#"{"Id":"001Dn00000A1b2cIAB","Name":"Müller & Söhne GmbH","ParentId":"001Dn00000A1b2dIAB"}"#,
             "\n",
             r#"{"Id":"001Dn00000A1b2dIAB","Name":"Acme, \"Holdings\"","ParentId":null}"#,
             "\n"
         );
-        staging.put(&message.key, chunk.as_bytes().to_vec()).await.unwrap();
+        staging
+            .put(&message.key, chunk.as_bytes().to_vec())
+            .await
+            .unwrap();
 
         let mut bad = event.records[0].clone();
         bad.message_id = Some("not-a-chunk".to_owned());
@@ -119,20 +129,32 @@ mod tests {
             destination: &destination,
             runs: &store,
         };
-        let response = handle(&ports, LambdaEvent::new(event, lambda_runtime::Context::default()))
-            .await
-            .unwrap();
+        let response = handle(
+            &ports,
+            LambdaEvent::new(event, lambda_runtime::Context::default()),
+        )
+        .await
+        .unwrap();
         let failed: Vec<&str> = response
             .batch_item_failures
             .iter()
             .map(|failure| failure.item_identifier.as_str())
             .collect();
         assert_eq!(failed, vec!["not-a-chunk"]);
-        assert_eq!(destination.count(&TenantId::new("acme"), EntityKind::Company).await.unwrap(), 2);
+        assert_eq!(
+            destination
+                .count(&TenantId::new("acme"), EntityKind::Company)
+                .await
+                .unwrap(),
+            2
+        );
         let records = store.run_records(&message.run_id).await.unwrap();
         assert_eq!(records.chunks.len(), 1);
         assert_eq!(records.chunks[0].created, 2);
         // The child came before its parent in the chunk, so its parent link waits for finalize.
-        assert_eq!(store.deferred_links(&message.run_id).await.unwrap().len(), 1);
+        assert_eq!(
+            store.deferred_links(&message.run_id).await.unwrap().len(),
+            1
+        );
     }
 }

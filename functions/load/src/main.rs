@@ -21,7 +21,10 @@ fn variable(name: &str) -> anyhow::Result<String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().json().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let config = Config {
         staging_bucket: variable("FERRY_STAGING_BUCKET")?,
         table: variable("FERRY_TABLE")?,
@@ -32,8 +35,15 @@ async fn main() -> anyhow::Result<()> {
     let id_map = DynamoIdMap::new(clients.dynamodb.clone(), config.table.clone());
     let runs = DynamoRunStore::new(clients.dynamodb, config.table);
     let destination = SqliteDestination::open(config.destination_sqlite.as_ref())?;
-    let ports = LoadPorts { staging: &staging, id_map: &id_map, destination: &destination, runs: &runs };
-    run(service_fn(|event: LambdaEvent<_>| ferry_fn_load::handle(&ports, event)))
-        .await
-        .map_err(|error| anyhow::anyhow!(error))
+    let ports = LoadPorts {
+        staging: &staging,
+        id_map: &id_map,
+        destination: &destination,
+        runs: &runs,
+    };
+    run(service_fn(|event: LambdaEvent<_>| {
+        ferry_fn_load::handle(&ports, event)
+    }))
+    .await
+    .map_err(|error| anyhow::anyhow!(error))
 }

@@ -60,7 +60,10 @@ impl DynamoIdMap {
         self.client
             .update_item()
             .table_name(&self.table)
-            .key("pk", string(id_map_key(tenant, &entry.object, &entry.salesforce_id)))
+            .key(
+                "pk",
+                string(id_map_key(tenant, &entry.object, &entry.salesforce_id)),
+            )
             .key("sk", string("ID"))
             .update_expression(
                 "SET destination_id = :destination, last_run = :run, content_hash = :hash, \
@@ -71,7 +74,15 @@ impl DynamoIdMap {
             .expression_attribute_values(":hash", string(&entry.content_hash))
             .send()
             .await
-            .map_err(|error| sdk_error(format!("recording {} {} in the ID map", entry.object, entry.salesforce_id), error))?;
+            .map_err(|error| {
+                sdk_error(
+                    format!(
+                        "recording {} {} in the ID map",
+                        entry.object, entry.salesforce_id
+                    ),
+                    error,
+                )
+            })?;
         Ok(())
     }
 }
@@ -84,12 +95,15 @@ impl IdMap for DynamoIdMap {
         object: &str,
         ids: &[SalesforceId],
     ) -> Result<HashMap<SalesforceId, DestinationId>, PortError> {
-        let by_key: HashMap<String, &SalesforceId> =
-            ids.iter().map(|id| (id_map_key(tenant, object, id), id)).collect();
+        let by_key: HashMap<String, &SalesforceId> = ids
+            .iter()
+            .map(|id| (id_map_key(tenant, object, id), id))
+            .collect();
         let keys: Vec<&String> = by_key.keys().collect();
         let mut found = HashMap::with_capacity(ids.len());
         for batch in keys.chunks(BATCH_GET_LIMIT) {
-            let mut request = KeysAndAttributes::builder().projection_expression("pk, destination_id");
+            let mut request =
+                KeysAndAttributes::builder().projection_expression("pk, destination_id");
             for key in batch {
                 request = request.keys(HashMap::from([
                     ("pk".to_owned(), string(*key)),
@@ -108,7 +122,12 @@ impl IdMap for DynamoIdMap {
                     .send()
                     .await
                     .map_err(|error| sdk_error("looking up the ID map".to_owned(), error))?;
-                for item in answer.responses().and_then(|tables| tables.get(&self.table)).into_iter().flatten() {
+                for item in answer
+                    .responses()
+                    .and_then(|tables| tables.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
                     let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(destination))) =
                         (item.get("pk"), item.get("destination_id"))
                     else {
@@ -133,8 +152,10 @@ impl IdMap for DynamoIdMap {
         // runs (`if_not_exists`), which a batch put cannot express.
         // Boxed futures collected first: a stream of borrowed closures trips the compiler's
         // higher-ranked lifetime check inside async-trait methods.
-        let writes: Vec<BoxFuture<'_, Result<(), PortError>>> =
-            entries.iter().map(|entry| self.write_entry(tenant, entry).boxed()).collect();
+        let writes: Vec<BoxFuture<'_, Result<(), PortError>>> = entries
+            .iter()
+            .map(|entry| self.write_entry(tenant, entry).boxed())
+            .collect();
         futures::stream::iter(writes)
             .buffer_unordered(WRITE_CONCURRENCY)
             .try_collect::<Vec<()>>()
@@ -158,9 +179,15 @@ impl DynamoRunStore {
         }
     }
 
-    async fn put(&self, run: &RunId, sort_key: String, body: &impl Serialize) -> Result<(), PortError> {
-        let body = serde_json::to_string(body)
-            .map_err(|error| PortError::with_source(ErrorClass::Permanent, "serialising a run item", error))?;
+    async fn put(
+        &self,
+        run: &RunId,
+        sort_key: String,
+        body: &impl Serialize,
+    ) -> Result<(), PortError> {
+        let body = serde_json::to_string(body).map_err(|error| {
+            PortError::with_source(ErrorClass::Permanent, "serialising a run item", error)
+        })?;
         self.client
             .put_item()
             .table_name(&self.table)
@@ -174,7 +201,11 @@ impl DynamoRunStore {
     }
 
     /// Every item of a run whose sort key starts with `prefix`, in sort-key order.
-    async fn items<T: DeserializeOwned>(&self, run: &RunId, prefix: &str) -> Result<Vec<T>, PortError> {
+    async fn items<T: DeserializeOwned>(
+        &self,
+        run: &RunId,
+        prefix: &str,
+    ) -> Result<Vec<T>, PortError> {
         let pages = self
             .client
             .query()
@@ -193,9 +224,15 @@ impl DynamoRunStore {
             .iter()
             .map(|item| match item.get("body") {
                 Some(AttributeValue::S(body)) => serde_json::from_str(body).map_err(|error| {
-                    PortError::with_source(ErrorClass::Permanent, format!("run {run} has an unreadable {prefix} item"), error)
+                    PortError::with_source(
+                        ErrorClass::Permanent,
+                        format!("run {run} has an unreadable {prefix} item"),
+                        error,
+                    )
                 }),
-                _ => Err(PortError::permanent(format!("run {run} has a {prefix} item without a body"))),
+                _ => Err(PortError::permanent(format!(
+                    "run {run} has a {prefix} item without a body"
+                ))),
             })
             .collect()
     }
@@ -214,20 +251,34 @@ impl RunStore for DynamoRunStore {
             .ok_or_else(|| PortError::permanent(format!("run {run} has no plan in the run store")))
     }
 
-    async fn record_extraction(&self, run: &RunId, extraction: &ObjectExtraction) -> Result<(), PortError> {
-        self.put(run, format!("EXTRACT#{}", extraction.object), extraction).await
+    async fn record_extraction(
+        &self,
+        run: &RunId,
+        extraction: &ObjectExtraction,
+    ) -> Result<(), PortError> {
+        self.put(run, format!("EXTRACT#{}", extraction.object), extraction)
+            .await
     }
 
     async fn record_chunk(&self, run: &RunId, result: &ChunkResult) -> Result<(), PortError> {
-        self.put(run, format!("CHUNK#{}#{:06}", result.object, result.chunk), result).await
+        self.put(
+            run,
+            format!("CHUNK#{}#{:06}", result.object, result.chunk),
+            result,
+        )
+        .await
     }
 
     async fn defer_links(&self, run: &RunId, links: &[DeferredLink]) -> Result<(), PortError> {
         let writes: Vec<BoxFuture<'_, Result<(), PortError>>> = links
             .iter()
             .map(|link| {
-                self.put(run, format!("LINK#{}#{}#{}", link.object, link.salesforce_id, link.link), link)
-                    .boxed()
+                self.put(
+                    run,
+                    format!("LINK#{}#{}#{}", link.object, link.salesforce_id, link.link),
+                    link,
+                )
+                .boxed()
             })
             .collect();
         futures::stream::iter(writes)
@@ -241,8 +292,13 @@ impl RunStore for DynamoRunStore {
         self.items(run, "LINK#").await
     }
 
-    async fn record_link_resolution(&self, run: &RunId, resolution: &LinkResolution) -> Result<(), PortError> {
-        self.put(run, format!("RESOLVED#{}", resolution.object), resolution).await
+    async fn record_link_resolution(
+        &self,
+        run: &RunId,
+        resolution: &LinkResolution,
+    ) -> Result<(), PortError> {
+        self.put(run, format!("RESOLVED#{}", resolution.object), resolution)
+            .await
     }
 
     async fn run_records(&self, run: &RunId) -> Result<RunRecords, PortError> {

@@ -28,7 +28,9 @@ impl AwsClients {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         // Path-style addressing works with S3 and with emulators that cannot resolve
         // bucket subdomains.
-        let s3_config = aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build();
+        let s3_config = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build();
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
@@ -37,16 +39,22 @@ impl AwsClients {
 }
 
 /// Classifies an SDK error: throttling, timeouts and 5xx are retryable; the rest is not.
-pub(crate) fn sdk_error<E, R>(context: String, error: aws_sdk_dynamodb::error::SdkError<E, R>) -> PortError
+pub(crate) fn sdk_error<E, R>(
+    context: String,
+    error: aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> PortError
 where
     E: std::error::Error + Send + Sync + 'static + aws_sdk_dynamodb::error::ProvideErrorMetadata,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     use aws_sdk_dynamodb::error::SdkError;
     let class = match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => ErrorClass::Retryable,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            ErrorClass::Retryable
+        }
         SdkError::ServiceError(service) => {
-            let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(service.err()).unwrap_or_default();
+            let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(service.err())
+                .unwrap_or_default();
             if code.contains("Throttl")
                 || code == "ProvisionedThroughputExceededException"
                 || code == "RequestLimitExceeded"

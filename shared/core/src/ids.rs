@@ -143,10 +143,20 @@ mod tests {
     #[test]
     fn fifteen_character_ids_gain_their_recorded_suffix() {
         // Ids from recorded Salesforce payloads in ../shared/fixtures.
-        for real in ["001Da00000xnAiyIAE", "00390000001TdgeAAC", "0051a000000UGT8AAO"] {
+        for real in [
+            "001Da00000xnAiyIAE",
+            "00390000001TdgeAAC",
+            "0051a000000UGT8AAO",
+        ] {
             let short = &real[..15];
-            assert_eq!(SalesforceId::parse(short).map(String::from), Ok(real.to_owned()));
-            assert_eq!(SalesforceId::parse(real).map(String::from), Ok(real.to_owned()));
+            assert_eq!(
+                SalesforceId::parse(short).map(String::from),
+                Ok(real.to_owned())
+            );
+            assert_eq!(
+                SalesforceId::parse(real).map(String::from),
+                Ok(real.to_owned())
+            );
         }
     }
 

@@ -101,14 +101,18 @@ pub enum MapError {
     Syntax(#[source] serde_json::Error),
     #[error("field map version {0} is not supported (this Ferry reads version 1)")]
     Version(u32),
-    #[error("field map: {object}.{field} targets {entity}.{target}, which the destination does not have")]
+    #[error(
+        "field map: {object}.{field} targets {entity}.{target}, which the destination does not have"
+    )]
     UnknownTarget {
         object: String,
         field: String,
         entity: EntityKind,
         target: String,
     },
-    #[error("field map: {object}.{field} targets link {entity}.{target}, which the destination does not have")]
+    #[error(
+        "field map: {object}.{field} targets link {entity}.{target}, which the destination does not have"
+    )]
     UnknownLink {
         object: String,
         field: String,
@@ -183,8 +187,11 @@ mod tests {
 
     #[test]
     fn a_map_naming_an_unknown_target_is_refused_with_object_and_field() {
-        let text = r#"{"version":1,"objects":{"Account":{"entity":"company","fields":{"Name":"title"}}}}"#;
-        let error = FieldMap::parse(text).map(|_| ()).map_err(|error| error.to_string());
+        let text =
+            r#"{"version":1,"objects":{"Account":{"entity":"company","fields":{"Name":"title"}}}}"#;
+        let error = FieldMap::parse(text)
+            .map(|_| ())
+            .map_err(|error| error.to_string());
         assert_eq!(
             error,
             Err("field map: Account.Name targets company.title, which the destination does not have".to_owned())

@@ -43,11 +43,18 @@ pub struct Migration {
 
 /// Discover, plan, prepare the destination, then phase by phase extract and load, then patch
 /// deferred links and report.
-pub async fn migrate(ports: &LocalPorts<'_>, config: &MigrationConfig) -> Result<Migration, StepError> {
+pub async fn migrate(
+    ports: &LocalPorts<'_>,
+    config: &MigrationConfig,
+) -> Result<Migration, StepError> {
     let run = &config.run_id;
     let discovery = steps::discover(ports.salesforce, config.tenant.clone(), &config.map).await?;
     let plan = &discovery.plan;
-    ports.runs.save_plan(run, plan).await.map_err(StepError::RunStore)?;
+    ports
+        .runs
+        .save_plan(run, plan)
+        .await
+        .map_err(StepError::RunStore)?;
     steps::prepare_destination(ports.destination, plan).await?;
 
     let extract_ports = ExtractPorts {

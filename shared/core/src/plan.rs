@@ -158,8 +158,9 @@ pub fn build_plan(
             notes.push(PlanNote {
                 object: object_name.clone(),
                 field: None,
-                reason: "the org has no such queryable object, or the integration user cannot read it"
-                    .to_owned(),
+                reason:
+                    "the org has no such queryable object, or the integration user cannot read it"
+                        .to_owned(),
             });
             continue;
         };
@@ -206,14 +207,19 @@ pub fn build_plan(
                 Some(field) => notes.push(PlanNote {
                     object: object_name.clone(),
                     field: Some(field.name.clone()),
-                    reason: format!("mapped as a link but its type is {:?}, not a reference", field.field_type),
+                    reason: format!(
+                        "mapped as a link but its type is {:?}, not a reference",
+                        field.field_type
+                    ),
                 }),
                 None => notes.push(hidden_field_note(object_name, source)),
             }
         }
         let mut custom_fields = Vec::new();
         for field in description.fields.iter().filter(|field| field.custom) {
-            if object_map.fields.contains_key(&field.name) || object_map.links.contains_key(&field.name) {
+            if object_map.fields.contains_key(&field.name)
+                || object_map.links.contains_key(&field.name)
+            {
                 continue;
             }
             match destination_type(&field.field_type, field) {
@@ -273,9 +279,11 @@ fn destination_type(
     field: &crate::model::FieldDescription,
 ) -> Result<DestinationFieldType, String> {
     Ok(match field_type {
-        FieldType::String | FieldType::Combobox | FieldType::EncryptedString => DestinationFieldType::Text {
-            max_length: field.length,
-        },
+        FieldType::String | FieldType::Combobox | FieldType::EncryptedString => {
+            DestinationFieldType::Text {
+                max_length: field.length,
+            }
+        }
         FieldType::TextArea => DestinationFieldType::LongText {
             max_length: field.length,
         },
@@ -308,9 +316,15 @@ fn destination_type(
         FieldType::Phone => DestinationFieldType::Phone,
         FieldType::Url => DestinationFieldType::Url,
         FieldType::Reference => {
-            return Err("custom lookup fields are not migrated yet (they will become links)".to_owned());
+            return Err(
+                "custom lookup fields are not migrated yet (they will become links)".to_owned(),
+            );
         }
-        other => return Err(format!("field type {other:?} has no destination custom field type")),
+        other => {
+            return Err(format!(
+                "field type {other:?} has no destination custom field type"
+            ));
+        }
     })
 }
 
@@ -428,15 +442,23 @@ mod tests {
             ),
         ]);
         let plan = build_plan(TenantId::new("t"), &FieldMap::builtin(), &org);
-        let order: Vec<(&str, u32)> = plan.objects.iter().map(|o| (o.object.as_str(), o.phase)).collect();
+        let order: Vec<(&str, u32)> = plan
+            .objects
+            .iter()
+            .map(|o| (o.object.as_str(), o.phase))
+            .collect();
         assert_eq!(order, vec![("Account", 0), ("Contact", 1)]);
         let contact = &plan.objects[1];
-        assert_eq!(contact.soql(), "SELECT Id, LastName, AccountId, Newsletter_Opt_In__c FROM Contact");
+        assert_eq!(
+            contact.soql(),
+            "SELECT Id, LastName, AccountId, Newsletter_Opt_In__c FROM Contact"
+        );
         assert_eq!(contact.custom_fields[0].name, "newsletter_opt_in");
-        assert!(plan
-            .notes
-            .iter()
-            .any(|note| note.object == "Contact" && note.field.as_deref() == Some("Email")));
+        assert!(
+            plan.notes
+                .iter()
+                .any(|note| note.object == "Contact" && note.field.as_deref() == Some("Email"))
+        );
     }
 
     #[test]

@@ -95,12 +95,20 @@ pub struct RunRecords {
 pub trait RunStore: Send + Sync {
     async fn save_plan(&self, run: &RunId, plan: &Plan) -> Result<(), PortError>;
     async fn load_plan(&self, run: &RunId) -> Result<Plan, PortError>;
-    async fn record_extraction(&self, run: &RunId, extraction: &ObjectExtraction) -> Result<(), PortError>;
+    async fn record_extraction(
+        &self,
+        run: &RunId,
+        extraction: &ObjectExtraction,
+    ) -> Result<(), PortError>;
     /// Stores a chunk's outcome, replacing any earlier outcome of the same chunk.
     async fn record_chunk(&self, run: &RunId, result: &ChunkResult) -> Result<(), PortError>;
     async fn defer_links(&self, run: &RunId, links: &[DeferredLink]) -> Result<(), PortError>;
     async fn deferred_links(&self, run: &RunId) -> Result<Vec<DeferredLink>, PortError>;
-    async fn record_link_resolution(&self, run: &RunId, resolution: &LinkResolution) -> Result<(), PortError>;
+    async fn record_link_resolution(
+        &self,
+        run: &RunId,
+        resolution: &LinkResolution,
+    ) -> Result<(), PortError>;
     async fn run_records(&self, run: &RunId) -> Result<RunRecords, PortError>;
 }
 

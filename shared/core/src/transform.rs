@@ -28,23 +28,39 @@ pub struct Reference {
     pub target: SalesforceId,
 }
 
-pub fn transform_record(plan: &ObjectPlan, source: &SourceRecord) -> Result<TransformedRecord, RecordIssue> {
-    let issue = |salesforce_id: Option<&str>, field: Option<&str>, kind, reason: String| RecordIssue {
-        object: plan.object.clone(),
-        salesforce_id: salesforce_id.map(str::to_owned),
-        field: field.map(str::to_owned),
-        kind,
-        reason,
-    };
+pub fn transform_record(
+    plan: &ObjectPlan,
+    source: &SourceRecord,
+) -> Result<TransformedRecord, RecordIssue> {
+    let issue =
+        |salesforce_id: Option<&str>, field: Option<&str>, kind, reason: String| RecordIssue {
+            object: plan.object.clone(),
+            salesforce_id: salesforce_id.map(str::to_owned),
+            field: field.map(str::to_owned),
+            kind,
+            reason,
+        };
     let raw_id = match source.get("Id") {
         Some(Value::String(id)) => id.as_str(),
         _ => {
-            return Err(issue(None, Some("Id"), IssueKind::Failed, "the record has no Id".to_owned()));
+            return Err(issue(
+                None,
+                Some("Id"),
+                IssueKind::Failed,
+                "the record has no Id".to_owned(),
+            ));
         }
     };
-    let source_id = SalesforceId::parse(raw_id)
-        .map_err(|error| issue(Some(raw_id), Some("Id"), IssueKind::Failed, error.to_string()))?;
-    let failed = |field: &str, reason: String| issue(Some(raw_id), Some(field), IssueKind::Failed, reason);
+    let source_id = SalesforceId::parse(raw_id).map_err(|error| {
+        issue(
+            Some(raw_id),
+            Some("Id"),
+            IssueKind::Failed,
+            error.to_string(),
+        )
+    })?;
+    let failed =
+        |field: &str, reason: String| issue(Some(raw_id), Some(field), IssueKind::Failed, reason);
 
     let mut fields = BTreeMap::new();
     for mapping in &plan.fields {
@@ -64,7 +80,8 @@ pub fn transform_record(plan: &ObjectPlan, source: &SourceRecord) -> Result<Tran
             None | Some(Value::Null) => {}
             Some(Value::String(target)) if target.is_empty() => {}
             Some(Value::String(target)) => {
-                let target = SalesforceId::parse(target).map_err(|error| failed(&link.source, error.to_string()))?;
+                let target = SalesforceId::parse(target)
+                    .map_err(|error| failed(&link.source, error.to_string()))?;
                 references.push(Reference {
                     source_field: link.source.clone(),
                     link: link.target.clone(),
@@ -73,7 +90,10 @@ pub fn transform_record(plan: &ObjectPlan, source: &SourceRecord) -> Result<Tran
                 });
             }
             Some(other) => {
-                return Err(failed(&link.source, format!("expected a Salesforce id, found {other}")));
+                return Err(failed(
+                    &link.source,
+                    format!("expected a Salesforce id, found {other}"),
+                ));
             }
         }
     }
@@ -117,7 +137,9 @@ fn convert(field_type: &FieldType, value: Option<&Value>) -> Result<Value, Strin
     };
     match (field_type, value) {
         (_, Value::Null) => Ok(Value::Null),
-        (FieldType::DateTime, Value::String(text)) => salesforce_datetime_to_utc(text).map(Value::String),
+        (FieldType::DateTime, Value::String(text)) => {
+            salesforce_datetime_to_utc(text).map(Value::String)
+        }
         (FieldType::DateTime, other) => Err(format!("expected a datetime, found {other}")),
         (_, Value::Object(_)) | (_, Value::Array(_)) => Err(format!(
             "a {field_type:?} field holds a structured value, which this map cannot store"
@@ -218,20 +240,34 @@ mod tests {
     fn datetimes_become_utc_and_links_become_references() {
         check(
             json!({"Id": "0035g00000AbCdEAAV", "LastName": "Roth", "CreatedDate": "2021-03-04T10:11:12.000+0100", "AccountId": "001Da00000xnAiyIAE"}),
-            Ok((json!({"last_name": "Roth", "created_at": "2021-03-04T09:11:12Z"}), 1)),
+            Ok((
+                json!({"last_name": "Roth", "created_at": "2021-03-04T09:11:12Z"}),
+                1,
+            )),
         );
     }
 
     #[test]
     fn bad_records_name_the_field_and_reason() {
-        check(json!({"LastName": "Roth"}), Err(("no Id", Some("Id"), IssueKind::Failed)));
+        check(
+            json!({"LastName": "Roth"}),
+            Err(("no Id", Some("Id"), IssueKind::Failed)),
+        );
         check(
             json!({"Id": "0035g00000AbCdEAAV", "LastName": " "}),
-            Err(("missing required value for contact.last_name", Some("LastName"), IssueKind::Skipped)),
+            Err((
+                "missing required value for contact.last_name",
+                Some("LastName"),
+                IssueKind::Skipped,
+            )),
         );
         check(
             json!({"Id": "0035g00000AbCdEAAV", "LastName": "Roth", "CreatedDate": "yesterday"}),
-            Err(("not a Salesforce datetime", Some("CreatedDate"), IssueKind::Failed)),
+            Err((
+                "not a Salesforce datetime",
+                Some("CreatedDate"),
+                IssueKind::Failed,
+            )),
         );
         check(
             json!({"Id": "0035g00000AbCdEAAV", "LastName": "Roth", "AccountId": "nope"}),
@@ -247,7 +283,8 @@ mod tests {
         let first = transform_record(&contact_plan(), &record).map(|done| content_hash(&done));
         let again = transform_record(&contact_plan(), &record).map(|done| content_hash(&done));
         assert_eq!(first, again);
-        let Value::Object(changed) = json!({"Id": "0035g00000AbCdEAAV", "LastName": "Rother"}) else {
+        let Value::Object(changed) = json!({"Id": "0035g00000AbCdEAAV", "LastName": "Rother"})
+        else {
             panic!("object");
         };
         let other = transform_record(&contact_plan(), &changed).map(|done| content_hash(&done));

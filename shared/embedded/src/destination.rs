@@ -162,7 +162,10 @@ fn upsert_one(
         .prepare_cached(&format!(
             "SELECT id FROM {table} WHERE tenant = ?1 AND source_object = ?2 AND source_id = ?3"
         ))?
-        .query_row(params![tenant, record.source_object, record.source_id.as_str()], |row| row.get(0))
+        .query_row(
+            params![tenant, record.source_object, record.source_id.as_str()],
+            |row| row.get(0),
+        )
         .optional()?;
     // Every standard column and every link is written, so a value cleared in Salesforce is
     // cleared here too; a link not yet resolvable is written empty and patched at finalize.
@@ -179,7 +182,11 @@ fn upsert_one(
                 .as_str()
                 .parse::<i64>()
                 .map(SqlValue::Integer)
-                .map_err(|_| EmbeddedError::Invalid(format!("link {link} points to {id}, not a destination id")))?,
+                .map_err(|_| {
+                    EmbeddedError::Invalid(format!(
+                        "link {link} points to {id}, not a destination id"
+                    ))
+                })?,
             None => SqlValue::Null,
         });
     }
@@ -190,14 +197,21 @@ fn upsert_one(
                 .enumerate()
                 .map(|(index, column)| format!("{column} = ?{}", index + 2))
                 .collect();
-            let sql = format!("UPDATE {table} SET {} WHERE id = ?1", assignments.join(", "));
+            let sql = format!(
+                "UPDATE {table} SET {} WHERE id = ?1",
+                assignments.join(", ")
+            );
             let mut all = vec![SqlValue::Integer(id)];
             all.extend(values);
-            transaction.prepare_cached(&sql)?.execute(params_from_iter(all))?;
+            transaction
+                .prepare_cached(&sql)?
+                .execute(params_from_iter(all))?;
             id
         }
         None => {
-            let placeholders: Vec<String> = (4..columns.len() + 4).map(|index| format!("?{index}")).collect();
+            let placeholders: Vec<String> = (4..columns.len() + 4)
+                .map(|index| format!("?{index}"))
+                .collect();
             let sql = format!(
                 "INSERT INTO {table} (tenant, source_object, source_id, {}) VALUES (?1, ?2, ?3, {})",
                 columns.join(", "),
@@ -209,7 +223,9 @@ fn upsert_one(
                 SqlValue::Text(record.source_id.to_string()),
             ];
             all.extend(values);
-            transaction.prepare_cached(&sql)?.execute(params_from_iter(all))?;
+            transaction
+                .prepare_cached(&sql)?
+                .execute(params_from_iter(all))?;
             transaction.last_insert_rowid()
         }
     };
@@ -245,8 +261,9 @@ impl Destination for SqliteDestination {
         let tenant = tenant.to_string();
         let mut rows = Vec::new();
         for definition in definitions {
-            let body = serde_json::to_string(definition)
-                .map_err(|error| EmbeddedError::Json(error).into_port_error("defining custom fields"))?;
+            let body = serde_json::to_string(definition).map_err(|error| {
+                EmbeddedError::Json(error).into_port_error("defining custom fields")
+            })?;
             rows.push((definition.clone(), body));
         }
         self.db
@@ -318,17 +335,27 @@ impl Destination for SqliteDestination {
                 let transaction = connection.transaction()?;
                 let mut results = Vec::with_capacity(patches.len());
                 for patch in &patches {
-                    let Some((_, target_entity)) = entity.links().iter().find(|(name, _)| *name == patch.link) else {
+                    let Some((_, target_entity)) =
+                        entity.links().iter().find(|(name, _)| *name == patch.link)
+                    else {
                         results.push(Err(format!("{entity} has no link {}", patch.link)));
                         continue;
                     };
-                    let (Ok(record), Ok(target)) = (patch.record.as_str().parse::<i64>(), patch.target.as_str().parse::<i64>())
-                    else {
-                        results.push(Err(format!("{} or {} is not a destination id", patch.record, patch.target)));
+                    let (Ok(record), Ok(target)) = (
+                        patch.record.as_str().parse::<i64>(),
+                        patch.target.as_str().parse::<i64>(),
+                    ) else {
+                        results.push(Err(format!(
+                            "{} or {} is not a destination id",
+                            patch.record, patch.target
+                        )));
                         continue;
                     };
                     let target_exists: Option<i64> = transaction
-                        .prepare_cached(&format!("SELECT id FROM {} WHERE id = ?1 AND tenant = ?2", table(*target_entity)))?
+                        .prepare_cached(&format!(
+                            "SELECT id FROM {} WHERE id = ?1 AND tenant = ?2",
+                            table(*target_entity)
+                        ))?
                         .query_row(params![target, tenant], |row| row.get(0))
                         .optional()?;
                     if target_exists.is_none() {

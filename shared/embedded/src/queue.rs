@@ -32,7 +32,10 @@ fn poisoned() -> PortError {
 #[async_trait]
 impl WorkQueue for InProcessQueue {
     async fn send(&self, message: &ChunkMessage) -> Result<(), PortError> {
-        self.messages.lock().map_err(|_| poisoned())?.push_back(message.clone());
+        self.messages
+            .lock()
+            .map_err(|_| poisoned())?
+            .push_back(message.clone());
         Ok(())
     }
 }

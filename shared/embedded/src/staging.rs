@@ -25,7 +25,9 @@ impl LocalStaging {
         if safe {
             Ok(self.root.join(relative))
         } else {
-            Err(PortError::permanent(format!("staging key {key:?} is not a relative path inside the staging directory")))
+            Err(PortError::permanent(format!(
+                "staging key {key:?} is not a relative path inside the staging directory"
+            )))
         }
     }
 }
@@ -63,11 +65,17 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn chunks_round_trip_and_escaping_keys_are_refused() -> Result<(), Box<dyn std::error::Error>> {
+    async fn chunks_round_trip_and_escaping_keys_are_refused()
+    -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let staging = LocalStaging::new(dir.path());
-        staging.put("t/run/chunks/Account/000000.jsonl", b"{}\n".to_vec()).await?;
-        assert_eq!(staging.get("t/run/chunks/Account/000000.jsonl").await?, b"{}\n");
+        staging
+            .put("t/run/chunks/Account/000000.jsonl", b"{}\n".to_vec())
+            .await?;
+        assert_eq!(
+            staging.get("t/run/chunks/Account/000000.jsonl").await?,
+            b"{}\n"
+        );
         assert!(staging.put("../outside", Vec::new()).await.is_err());
         assert!(staging.get("/etc/passwd").await.is_err());
         assert!(staging.get("t/run/missing.jsonl").await.is_err());

@@ -61,13 +61,19 @@ impl SqliteStore {
     }
 
     /// How many ID-map entries a tenant has, per object.
-    pub async fn id_map_counts(&self, tenant: &TenantId) -> Result<HashMap<String, u64>, PortError> {
+    pub async fn id_map_counts(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<HashMap<String, u64>, PortError> {
         let tenant = tenant.to_string();
         self.db
             .call("counting the ID map", move |connection| {
-                let mut statement =
-                    connection.prepare("SELECT object, COUNT(*) FROM id_map WHERE tenant = ?1 GROUP BY object")?;
-                let rows = statement.query_map([tenant], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
+                let mut statement = connection.prepare(
+                    "SELECT object, COUNT(*) FROM id_map WHERE tenant = ?1 GROUP BY object",
+                )?;
+                let rows = statement.query_map([tenant], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })?;
                 let mut counts = HashMap::new();
                 for row in rows {
                     let (object, count) = row?;
@@ -78,10 +84,17 @@ impl SqliteStore {
             .await
     }
 
-    async fn put_body(&self, context: &'static str, sql: &'static str, keys: Vec<String>, body: String) -> Result<(), PortError> {
+    async fn put_body(
+        &self,
+        context: &'static str,
+        sql: &'static str,
+        keys: Vec<String>,
+        body: String,
+    ) -> Result<(), PortError> {
         self.db
             .call(context, move |connection| {
-                let mut values: Vec<&dyn rusqlite::ToSql> = keys.iter().map(|key| key as &dyn rusqlite::ToSql).collect();
+                let mut values: Vec<&dyn rusqlite::ToSql> =
+                    keys.iter().map(|key| key as &dyn rusqlite::ToSql).collect();
                 values.push(&body);
                 connection.execute(sql, values.as_slice())?;
                 Ok(())
@@ -111,7 +124,8 @@ impl SqliteStore {
 }
 
 fn to_json<T: serde::Serialize>(value: &T, context: &str) -> Result<String, PortError> {
-    serde_json::to_string(value).map_err(|error| EmbeddedError::Json(error).into_port_error(context))
+    serde_json::to_string(value)
+        .map_err(|error| EmbeddedError::Json(error).into_port_error(context))
 }
 
 #[async_trait]
@@ -194,14 +208,22 @@ impl RunStore for SqliteStore {
 
     async fn load_plan(&self, run: &RunId) -> Result<Plan, PortError> {
         let mut plans: Vec<Plan> = self
-            .bodies("loading the plan", "SELECT body FROM run_plans WHERE run_id = ?1", run)
+            .bodies(
+                "loading the plan",
+                "SELECT body FROM run_plans WHERE run_id = ?1",
+                run,
+            )
             .await?;
         plans
             .pop()
             .ok_or_else(|| PortError::permanent(format!("run {run} has no plan in the run store")))
     }
 
-    async fn record_extraction(&self, run: &RunId, extraction: &ObjectExtraction) -> Result<(), PortError> {
+    async fn record_extraction(
+        &self,
+        run: &RunId,
+        extraction: &ObjectExtraction,
+    ) -> Result<(), PortError> {
         let body = to_json(extraction, "recording an extraction")?;
         self.put_body(
             "recording an extraction",
@@ -256,7 +278,11 @@ impl RunStore for SqliteStore {
         .await
     }
 
-    async fn record_link_resolution(&self, run: &RunId, resolution: &LinkResolution) -> Result<(), PortError> {
+    async fn record_link_resolution(
+        &self,
+        run: &RunId,
+        resolution: &LinkResolution,
+    ) -> Result<(), PortError> {
         let body = to_json(resolution, "recording link resolution")?;
         self.put_body(
             "recording link resolution",
@@ -294,4 +320,3 @@ impl RunStore for SqliteStore {
         })
     }
 }
-

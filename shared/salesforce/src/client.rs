@@ -32,7 +32,11 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    pub fn new(login_url: impl Into<String>, client_id: impl Into<String>, refresh_token: Secret) -> Self {
+    pub fn new(
+        login_url: impl Into<String>,
+        client_id: impl Into<String>,
+        refresh_token: Secret,
+    ) -> Self {
         Self {
             login_url: login_url.into(),
             client_id: client_id.into(),
@@ -125,7 +129,10 @@ impl SalesforceClient {
 
     /// Trades the refresh token for a new access token.
     async fn refresh(&self) -> Result<(), SalesforceError> {
-        let token_url = format!("{}/services/oauth2/token", self.config.login_url.trim_end_matches('/'));
+        let token_url = format!(
+            "{}/services/oauth2/token",
+            self.config.login_url.trim_end_matches('/')
+        );
         let mut form = vec![
             ("grant_type", "refresh_token"),
             ("client_id", self.config.client_id.as_str()),
@@ -145,10 +152,13 @@ impl SalesforceClient {
                 source,
             })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|source| SalesforceError::Transport {
-            url: token_url.clone(),
-            source,
-        })?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|source| SalesforceError::Transport {
+                url: token_url.clone(),
+                source,
+            })?;
         if !status.is_success() {
             let refused: wire::OAuthErrorResponse =
                 serde_json::from_slice(&body).unwrap_or_else(|_| wire::OAuthErrorResponse {
@@ -161,10 +171,11 @@ impl SalesforceClient {
                 description: refused.error_description,
             });
         }
-        let token: wire::TokenResponse = serde_json::from_slice(&body).map_err(|source| SalesforceError::Decode {
-            url: token_url.clone(),
-            source,
-        })?;
+        let token: wire::TokenResponse =
+            serde_json::from_slice(&body).map_err(|source| SalesforceError::Decode {
+                url: token_url.clone(),
+                source,
+            })?;
         let instance_url = self.check_instance_url(&token.instance_url)?;
         if token.refresh_token.is_some() {
             // Rotation is handled with stored connections (`ferry login`); until then the
@@ -194,15 +205,15 @@ impl SalesforceClient {
         let salesforce_domain = ["salesforce.com", "force.com", "cloudforce.com"]
             .iter()
             .any(|domain| host.ends_with(&format!(".{domain}")));
-        let allowed = self
-            .config
-            .allowed_hosts
-            .iter()
-            .any(|allowed| allowed.eq_ignore_ascii_case(&host_and_port) || allowed.eq_ignore_ascii_case(&host));
+        let allowed = self.config.allowed_hosts.iter().any(|allowed| {
+            allowed.eq_ignore_ascii_case(&host_and_port) || allowed.eq_ignore_ascii_case(&host)
+        });
         if (url.scheme() == "https" && salesforce_domain) || allowed {
             Ok(url)
         } else {
-            Err(SalesforceError::InstanceNotAllowed { url: value.to_owned() })
+            Err(SalesforceError::InstanceNotAllowed {
+                url: value.to_owned(),
+            })
         }
     }
 
@@ -212,7 +223,10 @@ impl SalesforceClient {
 
     /// GET a path of the instance as JSON. On `INVALID_SESSION_ID` the token is refreshed
     /// once and the call repeated, because access tokens expire mid-run.
-    async fn get_json<T: DeserializeOwned>(&self, path_and_query: &str) -> Result<T, SalesforceError> {
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+    ) -> Result<T, SalesforceError> {
         let mut refreshed = false;
         loop {
             let (url, token) = {
@@ -235,10 +249,13 @@ impl SalesforceClient {
             if let Some(batch_size) = self.config.query_batch_size {
                 request = request.header("Sforce-Query-Options", format!("batchSize={batch_size}"));
             }
-            let response = request.send().await.map_err(|source| SalesforceError::Transport {
-                url: url.to_string(),
-                source,
-            })?;
+            let response = request
+                .send()
+                .await
+                .map_err(|source| SalesforceError::Transport {
+                    url: url.to_string(),
+                    source,
+                })?;
             if let Some(usage) = response
                 .headers()
                 .get("Sforce-Limit-Info")
@@ -249,10 +266,13 @@ impl SalesforceClient {
                 *slot = Some(usage);
             }
             let status = response.status();
-            let body = response.bytes().await.map_err(|source| SalesforceError::Transport {
-                url: url.to_string(),
-                source,
-            })?;
+            let body = response
+                .bytes()
+                .await
+                .map_err(|source| SalesforceError::Transport {
+                    url: url.to_string(),
+                    source,
+                })?;
             if status.is_success() {
                 return serde_json::from_slice(&body).map_err(|source| SalesforceError::Decode {
                     url: url.to_string(),
@@ -260,7 +280,10 @@ impl SalesforceClient {
                 });
             }
             let error = api_error(status, &body);
-            if status == StatusCode::UNAUTHORIZED && !refreshed && error.error_code() == Some("INVALID_SESSION_ID") {
+            if status == StatusCode::UNAUTHORIZED
+                && !refreshed
+                && error.error_code() == Some("INVALID_SESSION_ID")
+            {
                 tracing::info!("access token expired; refreshing once");
                 refreshed = true;
                 self.refresh().await?;
@@ -272,7 +295,11 @@ impl SalesforceClient {
 
     pub async fn describe_global(&self) -> Result<Vec<ObjectSummary>, SalesforceError> {
         let global: wire::DescribeGlobal = self.get_json(&self.data_path("sobjects")).await?;
-        Ok(global.sobjects.into_iter().map(ObjectSummary::from).collect())
+        Ok(global
+            .sobjects
+            .into_iter()
+            .map(ObjectSummary::from)
+            .collect())
     }
 
     pub async fn describe(&self, object: &str) -> Result<ObjectDescription, SalesforceError> {
@@ -299,7 +326,11 @@ impl SalesforceClient {
         Ok(QueryPage {
             total_size: page.total_size,
             records: page.records,
-            next: if page.done { None } else { page.next_records_url },
+            next: if page.done {
+                None
+            } else {
+                page.next_records_url
+            },
         })
     }
 }
@@ -361,17 +392,27 @@ mod tests {
 
     #[test]
     fn limit_info_is_read_with_or_without_other_entries() {
-        assert_eq!(parse_limit_info("api-usage=125/15000"), Some(ApiUsage { used: 125, limit: 15000 }));
+        assert_eq!(
+            parse_limit_info("api-usage=125/15000"),
+            Some(ApiUsage {
+                used: 125,
+                limit: 15000
+            })
+        );
         assert_eq!(
             parse_limit_info("api-usage=18/15000; per-app-api-usage=17/250(appName=sample-app)"),
-            Some(ApiUsage { used: 18, limit: 15000 })
+            Some(ApiUsage {
+                used: 18,
+                limit: 15000
+            })
         );
         assert_eq!(parse_limit_info("per-app-api-usage=17/250"), None);
     }
 
     #[test]
     fn error_arrays_from_recorded_payloads_are_parsed() {
-        let body = include_bytes!("../../../../shared/fixtures/salesforce/errors/amp_unknown-field.json");
+        let body =
+            include_bytes!("../../../../shared/fixtures/salesforce/errors/amp_unknown-field.json");
         let error = api_error(StatusCode::BAD_REQUEST, body);
         assert_eq!(error.error_code(), Some("INVALID_FIELD"));
         assert!(!error.is_retryable());
@@ -379,8 +420,13 @@ mod tests {
             error.to_string(),
             "Salesforce answered 400 INVALID_FIELD: No such column 'AccountNumer' on sobject of type Account"
         );
-        let expired = include_bytes!("../../../../shared/fixtures/salesforce/errors/restforce_expired_session_response.json");
-        assert_eq!(api_error(StatusCode::UNAUTHORIZED, expired).error_code(), Some("INVALID_SESSION_ID"));
+        let expired = include_bytes!(
+            "../../../../shared/fixtures/salesforce/errors/restforce_expired_session_response.json"
+        );
+        assert_eq!(
+            api_error(StatusCode::UNAUTHORIZED, expired).error_code(),
+            Some("INVALID_SESSION_ID")
+        );
         let not_json = api_error(StatusCode::SERVICE_UNAVAILABLE, b"<html>down</html>");
         assert_eq!(not_json.error_code(), Some("HTTP_503"));
         assert!(not_json.is_retryable());

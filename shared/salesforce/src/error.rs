@@ -14,8 +14,15 @@ pub struct ApiErrorItem {
 /// Everything that can go wrong talking to Salesforce.
 #[derive(Debug, thiserror::Error)]
 pub enum SalesforceError {
-    #[error("Salesforce answered {status} {}: {}", first_code(errors), first_message(errors))]
-    Api { status: u16, errors: Vec<ApiErrorItem> },
+    #[error(
+        "Salesforce answered {status} {}: {}",
+        first_code(errors),
+        first_message(errors)
+    )]
+    Api {
+        status: u16,
+        errors: Vec<ApiErrorItem>,
+    },
     #[error("Salesforce refused the OAuth request ({status}): {error}: {description}")]
     OAuth {
         status: u16,
@@ -47,11 +54,15 @@ pub enum SalesforceError {
 }
 
 fn first_code(errors: &[ApiErrorItem]) -> &str {
-    errors.first().map_or("(no error code)", |error| error.error_code.as_str())
+    errors
+        .first()
+        .map_or("(no error code)", |error| error.error_code.as_str())
 }
 
 fn first_message(errors: &[ApiErrorItem]) -> &str {
-    errors.first().map_or("(no message)", |error| error.message.as_str())
+    errors
+        .first()
+        .map_or("(no message)", |error| error.message.as_str())
 }
 
 impl SalesforceError {
@@ -72,7 +83,10 @@ impl SalesforceError {
             Self::Api { status, errors } => {
                 *status >= 500
                     || errors.iter().any(|error| {
-                        matches!(error.error_code.as_str(), "SERVER_UNAVAILABLE" | "UNABLE_TO_LOCK_ROW")
+                        matches!(
+                            error.error_code.as_str(),
+                            "SERVER_UNAVAILABLE" | "UNABLE_TO_LOCK_ROW"
+                        )
                     })
             }
             _ => false,

@@ -1,7 +1,9 @@
 //! Salesforce's JSON shapes, as the recorded payloads in ../shared/fixtures show them. Only the
 //! keys Ferry reads are declared; serde ignores the rest.
 
-use ferry_core::model::{FieldDescription, FieldType, ObjectDescription, ObjectSummary, SourceRecord};
+use ferry_core::model::{
+    FieldDescription, FieldType, ObjectDescription, ObjectSummary, SourceRecord,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]

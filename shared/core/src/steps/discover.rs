@@ -84,7 +84,9 @@ const UNSUPPORTED_OBJECTS: &[&str] = &[
 pub fn unsupported_reason(object: &ObjectSummary) -> Option<String> {
     let name = object.name.as_str();
     if UNSUPPORTED_OBJECTS.contains(&name) {
-        return Some("not exportable through the API (a view, relation or metadata object)".to_owned());
+        return Some(
+            "not exportable through the API (a view, relation or metadata object)".to_owned(),
+        );
     }
     for (suffix, what) in [
         ("ChangeEvent", "a change-data-capture event stream"),
@@ -109,7 +111,10 @@ pub async fn discover(
     tenant: TenantId,
     map: &FieldMap,
 ) -> Result<Discovery, StepError> {
-    let objects = salesforce.list_objects().await.map_err(StepError::Salesforce)?;
+    let objects = salesforce
+        .list_objects()
+        .await
+        .map_err(StepError::Salesforce)?;
     let mut skipped = Vec::new();
     let mut discovered = BTreeMap::new();
     for object in &objects {
@@ -152,7 +157,10 @@ pub async fn discover(
 }
 
 /// Creates the plan's custom fields in the destination before any record uses them.
-pub async fn prepare_destination(destination: &dyn Destination, plan: &Plan) -> Result<(), StepError> {
+pub async fn prepare_destination(
+    destination: &dyn Destination,
+    plan: &Plan,
+) -> Result<(), StepError> {
     let definitions: Vec<_> = plan.custom_fields().cloned().collect();
     destination
         .ensure_custom_fields(&plan.tenant, &definitions)
@@ -176,10 +184,19 @@ mod tests {
 
     #[test]
     fn feeds_histories_shares_events_and_listed_objects_are_skipped() {
-        for name in ["AccountChangeEvent", "AccountHistory", "AccountShare", "AccountFeed", "RecentlyViewed"] {
+        for name in [
+            "AccountChangeEvent",
+            "AccountHistory",
+            "AccountShare",
+            "AccountFeed",
+            "RecentlyViewed",
+        ] {
             assert!(unsupported_reason(&summary(name, true)).is_some(), "{name}");
         }
         assert_eq!(unsupported_reason(&summary("Account", true)), None);
-        assert_eq!(unsupported_reason(&summary("Thing__c", false)), Some("not queryable".to_owned()));
+        assert_eq!(
+            unsupported_reason(&summary("Thing__c", false)),
+            Some("not queryable".to_owned())
+        );
     }
 }

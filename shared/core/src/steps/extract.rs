@@ -20,7 +20,9 @@ pub struct ExtractConfig {
 
 impl Default for ExtractConfig {
     fn default() -> Self {
-        Self { chunk_records: 2_000 }
+        Self {
+            chunk_records: 2_000,
+        }
     }
 }
 
@@ -39,7 +41,9 @@ pub async fn extract_object(
     config: ExtractConfig,
 ) -> Result<ObjectExtraction, StepError> {
     let chunk_records = config.chunk_records.max(1);
-    let mut request = QueryPageRequest::Start { soql: object.soql() };
+    let mut request = QueryPageRequest::Start {
+        soql: object.soql(),
+    };
     let mut buffer: Vec<SourceRecord> = Vec::with_capacity(chunk_records);
     let mut extracted = 0u64;
     let mut chunks = 0u32;
@@ -98,7 +102,11 @@ async fn stage_chunk(
     let records = buffer.len() as u64;
     buffer.clear();
     let key = chunk_key(plan, run, &object.object, chunk);
-    ports.staging.put(&key, body).await.map_err(StepError::Staging)?;
+    ports
+        .staging
+        .put(&key, body)
+        .await
+        .map_err(StepError::Staging)?;
     let message = ChunkMessage {
         run_id: run.clone(),
         tenant: plan.tenant.clone(),

@@ -2,7 +2,9 @@ use super::StepError;
 use crate::ids::{RunId, SalesforceId};
 use crate::mapping::EntityKind;
 use crate::ports::{DeferredLink, Destination, IdMap, LinkPatch, RunRecords, RunStore};
-use crate::report::{IssueKind, LinkResolution, ObjectCounts, ObjectReport, RecordIssue, RunReport};
+use crate::report::{
+    IssueKind, LinkResolution, ObjectCounts, ObjectReport, RecordIssue, RunReport,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub struct FinalizePorts<'a> {
@@ -15,8 +17,16 @@ pub struct FinalizePorts<'a> {
 /// and builds the run's report. Running it again patches the same links again and gives the
 /// same report.
 pub async fn finalize(ports: &FinalizePorts<'_>, run: &RunId) -> Result<RunReport, StepError> {
-    let plan = ports.runs.load_plan(run).await.map_err(StepError::RunStore)?;
-    let deferred = ports.runs.deferred_links(run).await.map_err(StepError::RunStore)?;
+    let plan = ports
+        .runs
+        .load_plan(run)
+        .await
+        .map_err(StepError::RunStore)?;
+    let deferred = ports
+        .runs
+        .deferred_links(run)
+        .await
+        .map_err(StepError::RunStore)?;
 
     let mut targets: BTreeMap<&str, BTreeSet<SalesforceId>> = BTreeMap::new();
     for link in &deferred {
@@ -82,7 +92,10 @@ pub async fn finalize(ports: &FinalizePorts<'_>, run: &RunId) -> Result<RunRepor
         }
     }
     for (entity, entity_patches) in patches {
-        let only_patches: Vec<LinkPatch> = entity_patches.iter().map(|(_, patch)| patch.clone()).collect();
+        let only_patches: Vec<LinkPatch> = entity_patches
+            .iter()
+            .map(|(_, patch)| patch.clone())
+            .collect();
         let results = ports
             .destination
             .patch_links(&plan.tenant, entity, &only_patches)
@@ -117,7 +130,11 @@ pub async fn finalize(ports: &FinalizePorts<'_>, run: &RunId) -> Result<RunRepor
             .await
             .map_err(StepError::RunStore)?;
     }
-    let records = ports.runs.run_records(run).await.map_err(StepError::RunStore)?;
+    let records = ports
+        .runs
+        .run_records(run)
+        .await
+        .map_err(StepError::RunStore)?;
     Ok(build_report(run, &records))
 }
 
@@ -139,7 +156,11 @@ pub fn build_report(run: &RunId, records: &RunRecords) -> RunReport {
             in_salesforce: object.in_salesforce,
             ..ObjectCounts::default()
         };
-        for extraction in records.extractions.iter().filter(|e| e.object == object.object) {
+        for extraction in records
+            .extractions
+            .iter()
+            .filter(|e| e.object == object.object)
+        {
             counts.extracted += extraction.extracted;
         }
         for chunk in records.chunks.iter().filter(|c| c.object == object.object) {
@@ -149,7 +170,11 @@ pub fn build_report(run: &RunId, records: &RunRecords) -> RunReport {
             counts.failed += chunk.failed;
             issues.extend(chunk.issues.iter().cloned());
         }
-        for resolution in records.link_resolutions.iter().filter(|r| r.object == object.object) {
+        for resolution in records
+            .link_resolutions
+            .iter()
+            .filter(|r| r.object == object.object)
+        {
             counts.links_patched += resolution.patched;
             counts.links_unresolved += resolution.issues.len() as u64;
             issues.extend(resolution.issues.iter().cloned());

@@ -1,8 +1,8 @@
 use super::StepError;
 use crate::ids::{DestinationId, SalesforceId};
 use crate::ports::{
-    ChunkMessage, DeferredLink, Destination, DestinationRecord, IdMap, IdMapEntry, RunStore, Staging,
-    UpsertOutcome,
+    ChunkMessage, DeferredLink, Destination, DestinationRecord, IdMap, IdMapEntry, RunStore,
+    Staging, UpsertOutcome,
 };
 use crate::report::{ChunkResult, IssueKind, RecordIssue};
 use crate::transform::{Reference, content_hash, transform_record};
@@ -20,16 +20,27 @@ pub struct LoadPorts<'a> {
 ///
 /// Safe to run twice for the same message: the destination upserts by Salesforce id and the
 /// run store replaces the chunk's earlier result.
-pub async fn load_chunk(ports: &LoadPorts<'_>, message: &ChunkMessage) -> Result<ChunkResult, StepError> {
+pub async fn load_chunk(
+    ports: &LoadPorts<'_>,
+    message: &ChunkMessage,
+) -> Result<ChunkResult, StepError> {
     let run = &message.run_id;
-    let plan = ports.runs.load_plan(run).await.map_err(StepError::RunStore)?;
+    let plan = ports
+        .runs
+        .load_plan(run)
+        .await
+        .map_err(StepError::RunStore)?;
     let object = plan
         .object(&message.object)
         .ok_or_else(|| StepError::UnknownObject {
             run: run.to_string(),
             object: message.object.clone(),
         })?;
-    let body = ports.staging.get(&message.key).await.map_err(StepError::Staging)?;
+    let body = ports
+        .staging
+        .get(&message.key)
+        .await
+        .map_err(StepError::Staging)?;
 
     let mut issues = Vec::new();
     let mut records_seen = 0u64;
@@ -49,7 +60,11 @@ pub async fn load_chunk(ports: &LoadPorts<'_>, message: &ChunkMessage) -> Result
                 salesforce_id: None,
                 field: None,
                 kind: IssueKind::Failed,
-                reason: format!("line {} of {} is not a JSON record: {error}", line_number + 1, message.key),
+                reason: format!(
+                    "line {} of {} is not a JSON record: {error}",
+                    line_number + 1,
+                    message.key
+                ),
             }),
         }
     }
@@ -87,7 +102,9 @@ pub async fn load_chunk(ports: &LoadPorts<'_>, message: &ChunkMessage) -> Result
         for reference in record.references {
             match resolved.get(&(reference.target_object.clone(), reference.target.clone())) {
                 Some(target) => {
-                    destination_record.links.insert(reference.link.clone(), target.clone());
+                    destination_record
+                        .links
+                        .insert(reference.link.clone(), target.clone());
                 }
                 None => unresolved.push(reference),
             }
@@ -125,7 +142,9 @@ pub async fn load_chunk(ports: &LoadPorts<'_>, message: &ChunkMessage) -> Result
     };
     let mut entries = Vec::new();
     let mut deferred = Vec::new();
-    for (((record, outcome), unresolved), hash) in batch.iter().zip(outcomes).zip(pending).zip(hashes) {
+    for (((record, outcome), unresolved), hash) in
+        batch.iter().zip(outcomes).zip(pending).zip(hashes)
+    {
         let destination_id = match outcome {
             UpsertOutcome::Created(id) => {
                 result.created += 1;
@@ -185,7 +204,11 @@ pub async fn load_chunk(ports: &LoadPorts<'_>, message: &ChunkMessage) -> Result
         .await
         .map_err(StepError::IdMap)?;
     if !deferred.is_empty() {
-        ports.runs.defer_links(run, &deferred).await.map_err(StepError::RunStore)?;
+        ports
+            .runs
+            .defer_links(run, &deferred)
+            .await
+            .map_err(StepError::RunStore)?;
     }
     ports
         .runs

@@ -1,0 +1,160 @@
+use ferry_core::mapping::FieldMap;
+use ferry_core::report::IssueKind;
+use ferry_tests::{Embedded, TENANT, connect, query_all, start_org};
+use std::collections::HashMap;
+
+/// (Salesforce id → destination row id) and (Salesforce id → linked destination row id).
+fn rows(
+    db: &rusqlite::Connection,
+    table: &str,
+    link: &str,
+) -> (HashMap<String, i64>, HashMap<String, Option<i64>>) {
+    let mut statement = db
+        .prepare(&format!(
+            "SELECT source_id, id, {link} FROM {table} WHERE tenant = ?1"
+        ))
+        .unwrap();
+    let mut ids = HashMap::new();
+    let mut links = HashMap::new();
+    let rows = statement
+        .query_map([TENANT], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, Option<i64>>(2)?,
+            ))
+        })
+        .unwrap();
+    for row in rows {
+        let (source, id, linked) = row.unwrap();
+        ids.insert(source.clone(), id);
+        links.insert(source, linked);
+    }
+    (ids, links)
+}
+
+/// Every destination link points to the row that came from the Salesforce record the source
+/// reference names.
+fn assert_links_match_source(
+    source: &[ferry_core::model::SourceRecord],
+    reference_field: &str,
+    links: &HashMap<String, Option<i64>>,
+    targets: &HashMap<String, i64>,
+) -> usize {
+    let mut linked = 0;
+    for record in source {
+        let id = record["Id"].as_str().unwrap();
+        let expected = record[reference_field]
+            .as_str()
+            .map(|target| targets[target]);
+        assert_eq!(links[id], expected, "{reference_field} of {id}");
+        linked += usize::from(expected.is_some());
+    }
+    linked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_creates_every_record_with_its_links_and_a_second_run_only_updates() {
+    let simulator = start_org(600, 7).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let expected = simulator.record_counts().clone();
+
+    // Small chunks, so children land in chunks before their parents' chunks.
+    let first = embedded
+        .migrate(&client, "run-1", FieldMap::builtin(), 37)
+        .await
+        .report;
+    assert!(first.is_balanced(), "{first:?}");
+    for object in ["Account", "Contact"] {
+        let counts = first.object(object).unwrap();
+        assert_eq!(counts.in_salesforce, expected[object], "{object}");
+        assert_eq!(counts.extracted, expected[object], "{object}");
+        assert_eq!(counts.created, expected[object], "{object}");
+        assert_eq!(
+            (counts.updated, counts.skipped, counts.failed),
+            (0, 0, 0),
+            "{object}"
+        );
+    }
+    assert!(first.issues.is_empty(), "{:?}", first.issues);
+
+    let db = embedded.destination_db();
+    let (companies, parents) = rows(&db, "companies", "parent_company_id");
+    let (_, contact_companies) = rows(&db, "contacts", "company_id");
+    let accounts = query_all(&client, "SELECT Id, ParentId FROM Account").await;
+    let contacts = query_all(&client, "SELECT Id, AccountId FROM Contact").await;
+    let with_parent = assert_links_match_source(&accounts, "ParentId", &parents, &companies);
+    let with_company =
+        assert_links_match_source(&contacts, "AccountId", &contact_companies, &companies);
+    assert!(with_parent > 0 && with_company > 0);
+    // Parents later in Id order than their children were patched after load, not dropped.
+    let accounts_counts = first.object("Account").unwrap();
+    assert!(
+        accounts_counts.links_patched > 0 && accounts_counts.links_patched <= with_parent as u64
+    );
+    assert_eq!(accounts_counts.links_unresolved, 0);
+
+    let second = embedded
+        .migrate(&client, "run-2", FieldMap::builtin(), 37)
+        .await
+        .report;
+    assert!(second.is_balanced());
+    for object in ["Account", "Contact"] {
+        let counts = second.object(object).unwrap();
+        assert_eq!(
+            (counts.created, counts.updated),
+            (0, expected[object]),
+            "{object}"
+        );
+    }
+    let (companies_again, parents_again) = rows(&db, "companies", "parent_company_id");
+    assert_eq!(
+        companies_again, companies,
+        "a re-run keeps every destination id"
+    );
+    assert_eq!(parents_again, parents);
+    assert_eq!(rows(&db, "contacts", "company_id").1, contact_companies);
+    simulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_to_objects_left_out_of_the_map_are_reported_per_record() {
+    let simulator = start_org(300, 11).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let mut map = FieldMap::builtin();
+    map.objects.remove("Account");
+
+    let report = embedded
+        .migrate(&client, "run-contacts-only", map, 500)
+        .await
+        .report;
+    let contacts = query_all(&client, "SELECT Id, AccountId FROM Contact").await;
+    let with_account: Vec<&str> = contacts
+        .iter()
+        .filter(|record| record["AccountId"].is_string())
+        .map(|record| record["Id"].as_str().unwrap())
+        .collect();
+    let counts = report.object("Contact").unwrap();
+    assert_eq!(counts.created, contacts.len() as u64);
+    assert_eq!(counts.links_unresolved, with_account.len() as u64);
+    let unresolved: Vec<&str> = report
+        .issues
+        .iter()
+        .filter(|issue| issue.kind == IssueKind::UnresolvedLink)
+        .map(|issue| {
+            assert_eq!(issue.field.as_deref(), Some("AccountId"));
+            assert!(
+                issue.reason.contains("was not migrated"),
+                "{}",
+                issue.reason
+            );
+            issue.salesforce_id.as_deref().unwrap()
+        })
+        .collect();
+    assert_eq!(unresolved, with_account);
+    simulator.shutdown().await;
+}
