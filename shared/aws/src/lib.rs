@@ -26,13 +26,18 @@ impl AwsClients {
     /// Loads region, credentials and endpoint from the environment, the way every AWS SDK does.
     pub async fn from_env() -> Self {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::from_sdk_config(&config)
+    }
+
+    /// Builds the clients from a loaded SDK configuration.
+    pub fn from_sdk_config(config: &aws_config::SdkConfig) -> Self {
         // Path-style addressing works with S3 and with emulators that cannot resolve
         // bucket subdomains.
-        let s3_config = aws_sdk_s3::config::Builder::from(&config)
+        let s3_config = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(true)
             .build();
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
         }
     }
