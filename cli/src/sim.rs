@@ -18,12 +18,16 @@ pub struct SimArgs {
     /// Seed of the generated data: the same seed serves the same org.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Fault injection: every Nth API call answers 503 SERVER_UNAVAILABLE.
+    #[arg(long)]
+    pub unavailable_every: Option<u64>,
 }
 
 pub async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let config = SimulatorConfig {
         records: args.records,
         seed: args.seed,
+        unavailable_every: args.unavailable_every,
         ..SimulatorConfig::default()
     };
     let simulator = ferry_simulator::serve(config, args.addr)

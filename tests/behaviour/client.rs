@@ -1,6 +1,12 @@
+use ferry_core::mapping::FieldMap;
+use ferry_core::ports::{QueryPageRequest, SalesforceApi};
 use ferry_core::secret::Secret;
+use ferry_salesforce::RetryPolicy;
 use ferry_salesforce::{SalesforceClient, SalesforceError};
+use ferry_simulator::SimulatorConfig;
+use ferry_tests::Embedded;
 use ferry_tests::{client_config, connect, query_all, start_org};
+use std::time::Duration;
 
 #[tokio::test]
 async fn paged_queries_return_every_record_once_and_track_the_api_budget() {
@@ -55,5 +61,95 @@ async fn bad_credentials_and_unlisted_instance_hosts_are_refused() {
         matches!(error, SalesforceError::InstanceNotAllowed { .. }),
         "{error}"
     );
+    simulator.shutdown().await;
+}
+
+fn quick_retries(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+    }
+}
+
+/// An org that answers every third call with 503 still migrates whole: the client retries
+/// transient failures, and the counts show nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_org_is_retried_and_nothing_is_lost() {
+    let simulator = ferry_simulator::serve(
+        SimulatorConfig {
+            records: 800,
+            seed: 9,
+            page_size: 200,
+            unavailable_every: Some(3),
+            ..SimulatorConfig::default()
+        },
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .unwrap();
+    let mut config = client_config(&simulator);
+    config.retry = quick_retries(4);
+    let client = SalesforceClient::connect(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let report = Embedded::open(dir.path())
+        .migrate(&client, "run-busy", FieldMap::builtin(), 500)
+        .await
+        .report;
+    assert!(report.is_balanced());
+    for object in ["Account", "Contact"] {
+        assert_eq!(
+            report.object(object).unwrap().created,
+            simulator.record_counts()[object],
+            "{object}"
+        );
+    }
+    assert!(client.retries() > 0);
+    // Calls are sequential: every third one failed once and was retried once.
+    assert_eq!(client.retries(), simulator.api_calls() / 3);
+    simulator.shutdown().await;
+}
+
+/// With retries exhausted, the failure arrives classified as retryable, so a state machine
+/// can retry the step later; errors that cannot succeed are not retried at all.
+#[tokio::test]
+async fn exhausted_retries_surface_as_retryable_and_permanent_errors_are_not_retried() {
+    let simulator = ferry_simulator::serve(
+        SimulatorConfig {
+            records: 50,
+            unavailable_every: Some(1),
+            ..SimulatorConfig::default()
+        },
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .unwrap();
+    let mut config = client_config(&simulator);
+    config.retry = quick_retries(3);
+    let client = SalesforceClient::connect(config).await.unwrap();
+    let error = client
+        .query_page(QueryPageRequest::Start {
+            soql: "SELECT Id FROM Account".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert!(error.is_retryable(), "{}", error.chain());
+    assert!(
+        error.chain().contains("SERVER_UNAVAILABLE"),
+        "{}",
+        error.chain()
+    );
+    assert_eq!(simulator.api_calls(), 3);
+    assert_eq!(client.retries(), 2);
+    simulator.shutdown().await;
+
+    let simulator = start_org(50, 3).await;
+    let mut config = client_config(&simulator);
+    config.retry = quick_retries(3);
+    let client = SalesforceClient::connect(config).await.unwrap();
+    let before = simulator.api_calls();
+    assert!(client.query("SELECT Nope FROM Account").await.is_err());
+    assert_eq!(simulator.api_calls() - before, 1);
+    assert_eq!(client.retries(), 0);
     simulator.shutdown().await;
 }

@@ -29,6 +29,37 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// Records per REST query page (`Sforce-Query-Options: batchSize`), 200 to 2000.
     pub query_batch_size: Option<u32>,
+    /// How transient failures (transport errors, 5xx, `SERVER_UNAVAILABLE`) are retried.
+    pub retry: RetryPolicy,
+}
+
+/// Exponential backoff with full jitter: before retry `n` (from 1) the client sleeps a random
+/// time between zero and `min(max_delay, base_delay * 2^(n-1))`, so many clients that failed
+/// together do not come back together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included; 1 means no retry.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The ceiling of the sleep before retry number `retry` (1 for the first retry).
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
 }
 
 impl ClientConfig {
@@ -46,6 +77,7 @@ impl ClientConfig {
             allowed_hosts: Vec::new(),
             request_timeout: Duration::from_secs(600),
             query_batch_size: None,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -80,6 +112,9 @@ pub struct SalesforceClient {
     config: ClientConfig,
     session: RwLock<Option<Session>>,
     usage: Mutex<Option<ApiUsage>>,
+    /// Randomly keyed per client; hashing a counter with it gives the jitter.
+    jitter: std::collections::hash_map::RandomState,
+    retries: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for SalesforceClient {
@@ -108,6 +143,8 @@ impl SalesforceClient {
             config,
             session: RwLock::new(None),
             usage: Mutex::new(None),
+            jitter: std::collections::hash_map::RandomState::new(),
+            retries: std::sync::atomic::AtomicU64::new(0),
         };
         client.refresh().await?;
         Ok(client)
@@ -116,6 +153,24 @@ impl SalesforceClient {
     /// The API usage the last response reported.
     pub fn api_usage(&self) -> Option<ApiUsage> {
         self.usage.lock().ok().and_then(|usage| *usage)
+    }
+
+    /// Requests retried after a transient failure since the client was built.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sleeps before retry number `retry`, a random time under the policy's ceiling.
+    async fn back_off(&self, retry: u32) {
+        use std::hash::BuildHasher;
+        let count = self
+            .retries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ceiling = self.config.retry.ceiling(retry);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        let random = self.jitter.hash_one(count);
+        let sleep = Duration::from_nanos(random.checked_rem(nanos.saturating_add(1)).unwrap_or(0));
+        tokio::time::sleep(sleep).await;
     }
 
     /// The instance URL of the current session.
@@ -228,6 +283,25 @@ impl SalesforceClient {
         path_and_query: &str,
     ) -> Result<T, SalesforceError> {
         let mut refreshed = false;
+        let mut attempt = 1;
+        loop {
+            match self.get_json_once(path_and_query, &mut refreshed).await {
+                Err(error) if error.is_retryable() && attempt < self.config.retry.max_attempts => {
+                    tracing::warn!(error = %error, attempt, "transient Salesforce failure; retrying");
+                    self.back_off(attempt).await;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// One GET, with one token refresh on `INVALID_SESSION_ID`.
+    async fn get_json_once<T: DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+        refreshed: &mut bool,
+    ) -> Result<T, SalesforceError> {
         loop {
             let (url, token) = {
                 let session = self.session.read().await;
@@ -281,11 +355,11 @@ impl SalesforceClient {
             }
             let error = api_error(status, &body);
             if status == StatusCode::UNAUTHORIZED
-                && !refreshed
+                && !*refreshed
                 && error.error_code() == Some("INVALID_SESSION_ID")
             {
                 tracing::info!("access token expired; refreshing once");
-                refreshed = true;
+                *refreshed = true;
                 self.refresh().await?;
                 continue;
             }
@@ -389,6 +463,20 @@ impl SalesforceApi for SalesforceClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_ceiling_doubles_up_to_the_cap() {
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        let ceilings: Vec<u128> = (1..=6)
+            .map(|retry| policy.ceiling(retry).as_millis())
+            .collect();
+        assert_eq!(ceilings, vec![100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(policy.ceiling(u32::MAX), Duration::from_secs(1));
+    }
 
     #[test]
     fn limit_info_is_read_with_or_without_other_entries() {

@@ -10,5 +10,5 @@ mod client;
 mod error;
 mod wire;
 
-pub use client::{ApiUsage, ClientConfig, SalesforceClient, parse_limit_info};
+pub use client::{ApiUsage, ClientConfig, RetryPolicy, SalesforceClient, parse_limit_info};
 pub use error::{ApiErrorItem, SalesforceError};

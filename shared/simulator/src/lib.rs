@@ -56,6 +56,9 @@ pub struct SimulatorConfig {
     pub page_size: usize,
     /// API requests allowed before `REQUEST_LIMIT_EXCEEDED`.
     pub daily_api_limit: u64,
+    /// Fault injection: every Nth API call answers `503 SERVER_UNAVAILABLE`, as a busy org
+    /// does, so clients' retries can be tested deterministically. `None` never fails.
+    pub unavailable_every: Option<u64>,
 }
 
 impl Default for SimulatorConfig {
@@ -66,6 +69,7 @@ impl Default for SimulatorConfig {
             api_version: "59.0".to_string(),
             page_size: 2000,
             daily_api_limit: 100_000,
+            unavailable_every: None,
         }
     }
 }
@@ -224,6 +228,7 @@ pub async fn serve(
         config.api_version,
         config.page_size,
         config.daily_api_limit,
+        config.unavailable_every,
         Credentials::from_seed(config.seed),
         base_url.clone(),
     ));

@@ -768,15 +768,10 @@ const RECORD_FLAGS: ObjectFlags = ObjectFlags {
     mru_enabled: true,
 };
 
-fn user() -> ObjectDef {
+/// LastName, FirstName and the compound Name, as User and Contact describe them.
+fn person_name_fields() -> [FieldDef; 3] {
     use FieldType as T;
-    let mut fields = vec![
-        FieldDef::new("Id", "User ID", T::Id).system().lookup(),
-        FieldDef::new("Username", "Username", T::String)
-            .len(80)
-            .required()
-            .lookup()
-            .unique(),
+    [
         FieldDef::new("LastName", "Last Name", T::String)
             .len(80)
             .required()
@@ -791,12 +786,27 @@ fn user() -> ObjectDef {
             .system()
             .name_field()
             .extra("personname"),
+    ]
+}
+
+fn user() -> ObjectDef {
+    use FieldType as T;
+    let mut fields = vec![
+        FieldDef::new("Id", "User ID", T::Id).system().lookup(),
+        FieldDef::new("Username", "Username", T::String)
+            .len(80)
+            .required()
+            .lookup()
+            .unique(),
+    ];
+    fields.extend(person_name_fields());
+    fields.extend([
         FieldDef::new("Email", "Email", T::Email)
             .len(128)
             .required()
             .lookup(),
         FieldDef::new("IsActive", "Active", T::Boolean).defaulted(),
-    ];
+    ]);
     fields.extend(audit_fields());
     ObjectDef {
         name: "User",
@@ -896,21 +906,8 @@ fn contact() -> ObjectDef {
         FieldDef::new("Id", "Contact ID", T::Id).system().lookup(),
         FieldDef::new("IsDeleted", "Deleted", T::Boolean).system(),
         FieldDef::new("AccountId", "Account ID", T::Reference).reference("Account", "Account"),
-        FieldDef::new("LastName", "Last Name", T::String)
-            .len(80)
-            .required()
-            .compound("Name")
-            .extra("personname"),
-        FieldDef::new("FirstName", "First Name", T::String)
-            .len(40)
-            .compound("Name")
-            .extra("personname"),
-        FieldDef::new("Name", "Full Name", T::String)
-            .len(121)
-            .system()
-            .name_field()
-            .extra("personname"),
     ];
+    fields.extend(person_name_fields());
     fields.extend(address_fields(
         "Mailing",
         [

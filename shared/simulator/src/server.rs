@@ -35,6 +35,7 @@ pub struct AppState {
     pub api_version: String,
     pub page_size: usize,
     pub daily_api_limit: u64,
+    pub unavailable_every: Option<u64>,
     pub credentials: Credentials,
     pub base_url: String,
     pub user_id: String,
@@ -72,6 +73,7 @@ impl AppState {
         api_version: String,
         page_size: usize,
         daily_api_limit: u64,
+        unavailable_every: Option<u64>,
         credentials: Credentials,
         base_url: String,
     ) -> Self {
@@ -81,6 +83,7 @@ impl AppState {
             api_version,
             page_size,
             daily_api_limit,
+            unavailable_every,
             credentials,
             base_url,
             user_id,
@@ -209,8 +212,20 @@ async fn api_gate(State(state): State<Arc<AppState>>, request: Request, next: Ne
             (n < max).then_some(n + 1)
         }) {
         Ok(previous) => {
-            let mut response = next.run(request).await;
-            limit_header(&mut response, previous + 1, max);
+            let call = previous + 1;
+            let fail = state
+                .unavailable_every
+                .is_some_and(|every| every > 0 && call % every == 0);
+            let mut response = if fail {
+                api_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVER_UNAVAILABLE",
+                    "Server is temporarily unavailable. Please try again later.",
+                )
+            } else {
+                next.run(request).await
+            };
+            limit_header(&mut response, call, max);
             response
         }
         Err(used) => {
