@@ -151,32 +151,70 @@ fn check_record(
     Ok(())
 }
 
+/// The statements of one entity's upsert, built once per batch rather than once per record.
+struct UpsertStatements {
+    select: String,
+    update: String,
+    insert: String,
+}
+
+impl UpsertStatements {
+    fn for_entity(entity: EntityKind) -> Self {
+        let table = table(entity);
+        // Every standard column and every link is written, so a value cleared in Salesforce
+        // is cleared here too; a link not yet resolvable is written empty and patched at
+        // finalize.
+        let columns: Vec<String> = entity
+            .standard_fields()
+            .iter()
+            .map(|field| (*field).to_owned())
+            .chain(entity.links().iter().map(|(link, _)| format!("{link}_id")))
+            .collect();
+        let assignments: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(index, column)| format!("{column} = ?{}", index + 2))
+            .collect();
+        let placeholders: Vec<String> = (4..columns.len() + 4)
+            .map(|index| format!("?{index}"))
+            .collect();
+        Self {
+            select: format!(
+                "SELECT id FROM {table} WHERE tenant = ?1 AND source_object = ?2 AND source_id = ?3"
+            ),
+            update: format!(
+                "UPDATE {table} SET {} WHERE id = ?1",
+                assignments.join(", ")
+            ),
+            insert: format!(
+                "INSERT INTO {table} (tenant, source_object, source_id, {}) VALUES (?1, ?2, ?3, {})",
+                columns.join(", "),
+                placeholders.join(", ")
+            ),
+        }
+    }
+}
+
 fn upsert_one(
     transaction: &Transaction<'_>,
+    statements: &UpsertStatements,
     tenant: &str,
     entity: EntityKind,
     record: &DestinationRecord,
 ) -> Result<UpsertOutcome, EmbeddedError> {
-    let table = table(entity);
     let existing: Option<i64> = transaction
-        .prepare_cached(&format!(
-            "SELECT id FROM {table} WHERE tenant = ?1 AND source_object = ?2 AND source_id = ?3"
-        ))?
+        .prepare_cached(&statements.select)?
         .query_row(
             params![tenant, record.source_object, record.source_id.as_str()],
             |row| row.get(0),
         )
         .optional()?;
-    // Every standard column and every link is written, so a value cleared in Salesforce is
-    // cleared here too; a link not yet resolvable is written empty and patched at finalize.
-    let mut columns: Vec<String> = Vec::new();
+    // Values in the column order of `UpsertStatements`: standard fields, then links.
     let mut values: Vec<SqlValue> = Vec::new();
     for field in entity.standard_fields() {
-        columns.push((*field).to_owned());
         values.push(record.fields.get(*field).map_or(SqlValue::Null, sql_value));
     }
     for (link, _) in entity.links() {
-        columns.push(format!("{link}_id"));
         values.push(match record.links.get(*link) {
             Some(id) => id
                 .as_str()
@@ -192,31 +230,14 @@ fn upsert_one(
     }
     let id = match existing {
         Some(id) => {
-            let assignments: Vec<String> = columns
-                .iter()
-                .enumerate()
-                .map(|(index, column)| format!("{column} = ?{}", index + 2))
-                .collect();
-            let sql = format!(
-                "UPDATE {table} SET {} WHERE id = ?1",
-                assignments.join(", ")
-            );
             let mut all = vec![SqlValue::Integer(id)];
             all.extend(values);
             transaction
-                .prepare_cached(&sql)?
+                .prepare_cached(&statements.update)?
                 .execute(params_from_iter(all))?;
             id
         }
         None => {
-            let placeholders: Vec<String> = (4..columns.len() + 4)
-                .map(|index| format!("?{index}"))
-                .collect();
-            let sql = format!(
-                "INSERT INTO {table} (tenant, source_object, source_id, {}) VALUES (?1, ?2, ?3, {})",
-                columns.join(", "),
-                placeholders.join(", ")
-            );
             let mut all = vec![
                 SqlValue::Text(tenant.to_owned()),
                 SqlValue::Text(record.source_object.clone()),
@@ -224,7 +245,7 @@ fn upsert_one(
             ];
             all.extend(values);
             transaction
-                .prepare_cached(&sql)?
+                .prepare_cached(&statements.insert)?
                 .execute(params_from_iter(all))?;
             transaction.last_insert_rowid()
         }
@@ -308,13 +329,14 @@ impl Destination for SqliteDestination {
                     let names = statement.query_map(params![tenant, entity.as_str()], |row| row.get(0))?;
                     names.collect::<Result<_, _>>()?
                 };
+                let statements = UpsertStatements::for_entity(entity);
                 let mut outcomes = Vec::with_capacity(records.len());
                 for record in &records {
                     if let Err(reason) = check_record(entity, record, &defined) {
                         outcomes.push(UpsertOutcome::Rejected { reason });
                         continue;
                     }
-                    outcomes.push(upsert_one(&transaction, &tenant, entity, record)?);
+                    outcomes.push(upsert_one(&transaction, &statements, &tenant, entity, record)?);
                 }
                 transaction.commit()?;
                 Ok(outcomes)

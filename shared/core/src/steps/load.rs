@@ -79,7 +79,7 @@ pub async fn load_chunk(
                 .insert(reference.target.clone());
         }
     }
-    let mut resolved: HashMap<(String, SalesforceId), DestinationId> = HashMap::new();
+    let mut resolved: HashMap<String, HashMap<SalesforceId, DestinationId>> = HashMap::new();
     for (target_object, ids) in wanted {
         let ids: Vec<SalesforceId> = ids.into_iter().collect();
         let found = ports
@@ -87,9 +87,7 @@ pub async fn load_chunk(
             .lookup(&plan.tenant, target_object, &ids)
             .await
             .map_err(StepError::IdMap)?;
-        for (salesforce_id, destination_id) in found {
-            resolved.insert((target_object.to_owned(), salesforce_id), destination_id);
-        }
+        resolved.insert(target_object.to_owned(), found);
     }
 
     let mut batch: Vec<DestinationRecord> = Vec::with_capacity(transformed.len());
@@ -100,7 +98,10 @@ pub async fn load_chunk(
         let mut destination_record = record.record;
         let mut unresolved = Vec::new();
         for reference in record.references {
-            match resolved.get(&(reference.target_object.clone(), reference.target.clone())) {
+            let target = resolved
+                .get(reference.target_object.as_str())
+                .and_then(|found| found.get(&reference.target));
+            match target {
                 Some(target) => {
                     destination_record
                         .links
