@@ -15,14 +15,6 @@ impl InProcessQueue {
     pub fn new() -> Self {
         Self::default()
     }
-
-    pub fn len(&self) -> usize {
-        self.messages.lock().map_or(0, |messages| messages.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 fn poisoned() -> PortError {
