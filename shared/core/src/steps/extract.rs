@@ -1,4 +1,5 @@
 use super::StepError;
+use crate::error::{ErrorClass, PortError};
 use crate::ids::RunId;
 use crate::model::SourceRecord;
 use crate::plan::{ObjectPlan, Plan};
@@ -94,10 +95,16 @@ async fn stage_chunk(
 ) -> Result<u64, StepError> {
     let mut body = Vec::with_capacity(buffer.len() * 256);
     for record in buffer.iter() {
-        // Serialising a JSON map to a Vec cannot fail: keys are strings, values are JSON.
-        if serde_json::to_writer(&mut body, record).is_ok() {
-            body.push(b'\n');
-        }
+        // Writing a JSON map into a Vec does not fail in practice; if it ever did, the chunk
+        // fails whole rather than being staged with a record missing.
+        serde_json::to_writer(&mut body, record).map_err(|error| {
+            StepError::Staging(PortError::with_source(
+                ErrorClass::Permanent,
+                format!("serialising a {} record for staging", object.object),
+                error,
+            ))
+        })?;
+        body.push(b'\n');
     }
     let records = buffer.len() as u64;
     buffer.clear();
