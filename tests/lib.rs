@@ -7,8 +7,8 @@ use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
 use ferry_core::pipeline::{LocalPorts, Migration, MigrationConfig, migrate};
 use ferry_core::secret::Secret;
-use ferry_core::steps::ExtractConfig;
-use ferry_embedded::{InProcessQueue, LocalStaging, SqliteDestination, SqliteStore};
+use ferry_core::steps::{DiscoverOptions, ExtractConfig};
+use ferry_embedded::{InProcessQueue, LocalStaging, SqliteDestination, SqliteStore, TokioSleeper};
 use ferry_salesforce::{ClientConfig, SalesforceClient};
 use ferry_simulator::{RunningSimulator, SimulatorConfig};
 use std::path::{Path, PathBuf};
@@ -35,8 +35,8 @@ pub fn client_config(simulator: &RunningSimulator) -> ClientConfig {
         simulator.login_url(),
         credentials.client_id.clone(),
         Secret::new(credentials.refresh_token.clone()),
-    );
-    config.client_secret = Some(Secret::new(credentials.client_secret.clone()));
+    )
+    .with_client_secret(Secret::new(credentials.client_secret.clone()));
     let host = simulator
         .base_url()
         .trim_start_matches("http://")
@@ -91,12 +91,17 @@ impl Embedded {
             runs: &self.store,
             destination: &self.destination,
             queue: &self.queue,
+            sleeper: &TokioSleeper,
         };
         let config = MigrationConfig {
             tenant: TenantId::new(TENANT),
             run_id: RunId::new(run),
             map,
-            extract: ExtractConfig { chunk_records },
+            extract: ExtractConfig {
+                chunk_records,
+                ..ExtractConfig::default()
+            },
+            discover: DiscoverOptions::default(),
         };
         migrate(&ports, &config)
             .await

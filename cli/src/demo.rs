@@ -9,7 +9,8 @@ use ferry_core::mapping::FieldMap;
 use ferry_core::pipeline::{LocalPorts, MigrationConfig, migrate};
 use ferry_core::report::IssueKind;
 use ferry_core::secret::Secret;
-use ferry_core::steps::ExtractConfig;
+use ferry_core::steps::{DiscoverOptions, ExtractConfig};
+use ferry_embedded::TokioSleeper;
 use ferry_salesforce::{ClientConfig, SalesforceClient};
 use ferry_simulator::SimulatorConfig;
 use std::path::PathBuf;
@@ -58,8 +59,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         simulator.login_url(),
         credentials.client_id.clone(),
         Secret::new(credentials.refresh_token.clone()),
-    );
-    client_config.client_secret = Some(Secret::new(credentials.client_secret.clone()));
+    )
+    .with_client_secret(Secret::new(credentials.client_secret.clone()));
     client_config.allowed_hosts = vec![host_and_port(&base_url)];
     let salesforce = SalesforceClient::connect(client_config)
         .await
@@ -75,6 +76,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         runs: &workspace.store,
         destination: &workspace.destination,
         queue: &workspace.queue,
+        sleeper: &TokioSleeper,
     };
     let config = MigrationConfig {
         tenant: TenantId::new("demo"),
@@ -82,7 +84,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         map: FieldMap::builtin(),
         extract: ExtractConfig {
             chunk_records: args.chunk_records,
+            ..ExtractConfig::default()
         },
+        discover: DiscoverOptions::default(),
     };
     let migration = migrate(&ports, &config)
         .await

@@ -1,7 +1,7 @@
 use ferry_core::mapping::FieldMap;
 use ferry_core::ports::{QueryPageRequest, SalesforceApi};
 use ferry_core::secret::Secret;
-use ferry_salesforce::RetryPolicy;
+use ferry_salesforce::{Auth, RetryPolicy};
 use ferry_salesforce::{SalesforceClient, SalesforceError};
 use ferry_simulator::SimulatorConfig;
 use ferry_tests::Embedded;
@@ -50,7 +50,9 @@ async fn salesforce_errors_arrive_typed() {
 async fn bad_credentials_and_unlisted_instance_hosts_are_refused() {
     let simulator = start_org(50, 3).await;
     let mut config = client_config(&simulator);
-    config.refresh_token = Secret::new("5Aep861-not-the-right-token");
+    if let Auth::RefreshToken { refresh_token, .. } = &mut config.auth {
+        *refresh_token = Secret::new("5Aep861-not-the-right-token");
+    }
     let error = SalesforceClient::connect(config).await.unwrap_err();
     assert_eq!(error.error_code(), Some("invalid_grant"));
 
@@ -130,6 +132,7 @@ async fn exhausted_retries_surface_as_retryable_and_permanent_errors_are_not_ret
     let error = client
         .query_page(QueryPageRequest::Start {
             soql: "SELECT Id FROM Account".to_owned(),
+            include_deleted: false,
         })
         .await
         .unwrap_err();

@@ -13,6 +13,7 @@
 //! 4. [`steps::load_chunk`] transforms a chunk, resolves links through the ID map, upserts it.
 //! 5. [`steps::finalize`] patches links whose target landed later, and builds the report.
 
+pub mod budget;
 pub mod error;
 pub mod ids;
 pub mod mapping;

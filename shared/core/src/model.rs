@@ -121,3 +121,42 @@ impl FieldType {
 
 /// A record as extracted: field name to JSON value, without Salesforce's `attributes`.
 pub type SourceRecord = serde_json::Map<String, serde_json::Value>;
+
+/// A field value that arrived as text (Bulk API CSV) as the JSON value the REST API would
+/// have sent: booleans and numbers typed, everything else text. Text that does not parse
+/// as its type stays text, so the transform reports it against the record and field.
+pub fn typed_text_value(field_type: &FieldType, text: &str) -> serde_json::Value {
+    use serde_json::Value;
+    match field_type {
+        FieldType::Boolean => match text {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(text.to_owned()),
+        },
+        FieldType::Int | FieldType::Long => text
+            .parse::<i64>()
+            .map_or_else(|_| Value::String(text.to_owned()), Value::from),
+        FieldType::Double | FieldType::Currency | FieldType::Percent => text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or_else(|| Value::String(text.to_owned()), Value::Number),
+        _ => Value::String(text.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod typed_text_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn csv_text_gets_the_json_type_rest_would_send() {
+        assert_eq!(typed_text_value(&FieldType::Boolean, "true"), json!(true));
+        assert_eq!(typed_text_value(&FieldType::Int, "42"), json!(42));
+        assert_eq!(typed_text_value(&FieldType::Currency, "1234.5"), json!(1234.5));
+        assert_eq!(typed_text_value(&FieldType::Double, "n/a"), json!("n/a"));
+        assert_eq!(typed_text_value(&FieldType::Date, "2024-01-31"), json!("2024-01-31"));
+        assert_eq!(typed_text_value(&FieldType::String, "007"), json!("007"));
+    }
+}

@@ -8,7 +8,7 @@ use crate::mapping::FieldMap;
 use crate::ports::{ChunkMessage, Destination, IdMap, RunStore, SalesforceApi, Staging, WorkQueue};
 use crate::report::RunReport;
 use crate::steps::{
-    self, Discovery, ExtractConfig, ExtractPorts, FinalizePorts, LoadPorts, StepError,
+    self, Discovery, ExtractConfig, ExtractPorts, FinalizePorts, LoadPorts, Sleeper, StepError,
 };
 use async_trait::async_trait;
 
@@ -25,6 +25,7 @@ pub struct LocalPorts<'a> {
     pub runs: &'a dyn RunStore,
     pub destination: &'a dyn Destination,
     pub queue: &'a dyn LocalQueue,
+    pub sleeper: &'a dyn Sleeper,
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +34,7 @@ pub struct MigrationConfig {
     pub run_id: RunId,
     pub map: FieldMap,
     pub extract: ExtractConfig,
+    pub discover: steps::DiscoverOptions,
 }
 
 #[derive(Debug, Clone)]
@@ -48,13 +50,20 @@ pub async fn migrate(
     config: &MigrationConfig,
 ) -> Result<Migration, StepError> {
     let run = &config.run_id;
-    let discovery = steps::discover(ports.salesforce, config.tenant.clone(), &config.map).await?;
+    let discovery = steps::discover(
+        ports.salesforce,
+        config.tenant.clone(),
+        &config.map,
+        &config.discover,
+    )
+    .await?;
     let plan = &discovery.plan;
     ports
         .runs
         .save_plan(run, plan)
         .await
         .map_err(StepError::RunStore)?;
+    check_budget(ports.salesforce, plan, &config.extract).await?;
     steps::prepare_destination(ports.destination, plan).await?;
 
     let extract_ports = ExtractPorts {
@@ -72,7 +81,15 @@ pub async fn migrate(
     for (phase, objects) in plan.phases().into_iter().enumerate() {
         tracing::info!(run_id = %run, phase, objects = objects.len(), "phase started");
         for object in objects {
-            steps::extract_object(&extract_ports, run, plan, object, config.extract).await?;
+            steps::extract_object(
+                &extract_ports,
+                ports.sleeper,
+                run,
+                plan,
+                object,
+                config.extract,
+            )
+            .await?;
         }
         // A phase's chunks are all loaded before the next phase starts, so the next phase's
         // links find their parents in the ID map.
@@ -90,4 +107,28 @@ pub async fn migrate(
     )
     .await?;
     Ok(Migration { discovery, report })
+}
+
+/// Refuses to start when the plan's estimated calls exceed what the budget leaves above
+/// the reserve. An org that reports no budget is not checked.
+pub async fn check_budget(
+    salesforce: &dyn SalesforceApi,
+    plan: &crate::plan::Plan,
+    config: &ExtractConfig,
+) -> Result<(), StepError> {
+    let Some(budget) = salesforce
+        .api_budget()
+        .await
+        .map_err(StepError::Salesforce)?
+    else {
+        return Ok(());
+    };
+    let estimate = crate::budget::estimate_calls(plan, config.bulk_threshold, config.chunk_records);
+    tracing::info!(
+        needed = estimate.extraction,
+        used = budget.used,
+        limit = budget.limit,
+        "API budget checked"
+    );
+    crate::budget::check_run(budget, estimate.extraction, &config.budget).map_err(StepError::Budget)
 }

@@ -17,16 +17,81 @@ pub trait SalesforceApi: Send + Sync {
     /// describeGlobal.
     async fn list_objects(&self) -> Result<Vec<ObjectSummary>, PortError>;
     async fn describe_object(&self, name: &str) -> Result<ObjectDescription, PortError>;
+    /// Describes of several objects, in the order asked; adapters may batch them.
+    async fn describe_objects(&self, names: &[String]) -> Result<Vec<ObjectDescription>, PortError> {
+        let mut described = Vec::with_capacity(names.len());
+        for name in names {
+            described.push(self.describe_object(name).await?);
+        }
+        Ok(described)
+    }
     /// `SELECT COUNT() FROM object`.
     async fn count_records(&self, object: &str) -> Result<u64, PortError>;
+    /// Record counts of many objects in few calls, where the org offers that
+    /// (`/limits/recordCount`). Objects missing from the answer must be counted with
+    /// [`SalesforceApi::count_records`].
+    async fn record_counts(&self, _objects: &[String]) -> Result<BTreeMap<String, u64>, PortError> {
+        Ok(BTreeMap::new())
+    }
+    /// The daily API budget: as the last response reported it, or read from the org when
+    /// nothing has been reported yet. `None` when the org does not say.
+    async fn api_budget(&self) -> Result<Option<ApiBudget>, PortError>;
     /// One page of a query: the first page for [`QueryPageRequest::Start`], the next for
     /// [`QueryPageRequest::Continue`] with the cursor the previous page returned.
     async fn query_page(&self, request: QueryPageRequest) -> Result<QueryPage, PortError>;
+    /// Creates a Bulk API 2.0 query job (a queryAll job when `include_deleted`).
+    async fn start_bulk_query(
+        &self,
+        soql: &str,
+        include_deleted: bool,
+    ) -> Result<BulkJobStatus, PortError>;
+    async fn bulk_query_status(&self, job: &str) -> Result<BulkJobStatus, PortError>;
+    /// One page of a finished job's results, at most `max_records` records; the first page
+    /// when `locator` is `None`.
+    async fn bulk_query_results(
+        &self,
+        job: &str,
+        locator: Option<&str>,
+        max_records: u32,
+    ) -> Result<QueryPage, PortError>;
+}
+
+/// API calls used in the last 24 hours and the org's daily limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiBudget {
+    pub used: u64,
+    pub limit: u64,
+}
+
+impl ApiBudget {
+    pub fn remaining(&self) -> u64 {
+        self.limit.saturating_sub(self.used)
+    }
+}
+
+/// Where a Bulk API query job is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkJobStatus {
+    pub job: String,
+    pub state: BulkJobState,
+    pub records_processed: u64,
+    /// Why the job failed, when it did.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BulkJobState {
+    /// Queued or running.
+    Running,
+    Complete,
+    Failed,
+    Aborted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueryPageRequest {
-    Start { soql: String },
+    /// A new query; `include_deleted` makes it a queryAll.
+    Start { soql: String, include_deleted: bool },
     Continue { cursor: String },
 }
 

@@ -11,11 +11,13 @@
 mod db;
 mod destination;
 mod queue;
+mod sleeper;
 mod staging;
 mod store;
 
 pub use db::EmbeddedError;
 pub use destination::SqliteDestination;
 pub use queue::InProcessQueue;
+pub use sleeper::TokioSleeper;
 pub use staging::LocalStaging;
 pub use store::SqliteStore;

@@ -1,36 +1,59 @@
+//! The transport every call goes through: one session, the API budget seen so far, bounded
+//! concurrency, retries with backoff and jitter, and one token refresh on an expired session.
+
 use crate::error::{ApiErrorItem, SalesforceError};
-use crate::wire;
-use async_trait::async_trait;
-use ferry_core::PortError;
-use ferry_core::model::{ObjectDescription, ObjectSummary};
-use ferry_core::ports::{QueryPage, QueryPageRequest, SalesforceApi};
+use crate::hosts;
+use crate::oauth;
 use ferry_core::secret::Secret;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
+use std::future::Future;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::RwLock;
+use tokio::sync::{RwLock, Semaphore};
 use url::Url;
+
+/// How the client gets its session.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// The OAuth refresh-token grant against a login host (`https://login.salesforce.com`,
+    /// `https://test.salesforce.com` or a My Domain URL). Expired sessions are renewed.
+    RefreshToken {
+        login_url: String,
+        client_id: String,
+        client_secret: Option<Secret>,
+        refresh_token: Secret,
+    },
+    /// A session obtained elsewhere (`sf org display`, another tool), used as it is. It
+    /// cannot be renewed: when it expires, calls fail with `INVALID_SESSION_ID`.
+    AccessToken {
+        instance_url: String,
+        access_token: Secret,
+    },
+}
 
 /// How to reach and authenticate to one org.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// `https://login.salesforce.com`, `https://test.salesforce.com` or a My Domain URL.
-    pub login_url: String,
-    pub client_id: String,
-    pub client_secret: Option<Secret>,
-    pub refresh_token: Secret,
+    pub auth: Auth,
     /// Such as "59.0".
     pub api_version: String,
-    /// Hosts (`host` or `host:port`) allowed as instance URLs besides Salesforce's own domains;
-    /// tests name the simulator here.
+    /// Hosts (`host` or `host:port`) allowed as instance URLs besides Salesforce's own
+    /// domains; tests name the simulator here. See [`hosts::allowed_hosts_from_env`].
     pub allowed_hosts: Vec<String>,
+    /// Extra certificate authorities (PEM) to trust, such as the simulator's `--tls`
+    /// certificate. Salesforce's own certificates need none.
+    pub extra_root_certificates: Vec<Vec<u8>>,
     /// Timeout of one HTTP request. Salesforce ends REST calls after 10 minutes.
     pub request_timeout: Duration,
     /// Records per REST query page (`Sforce-Query-Options: batchSize`), 200 to 2000.
     pub query_batch_size: Option<u32>,
     /// How transient failures (transport errors, 5xx, `SERVER_UNAVAILABLE`) are retried.
     pub retry: RetryPolicy,
+    /// Requests in flight at once. Salesforce allows 25 long-running requests per org,
+    /// shared with the customer's other integrations, so Ferry stays well under.
+    pub max_concurrent_requests: usize,
 }
 
 /// Exponential backoff with full jitter: before retry `n` (from 1) the client sleeps a random
@@ -62,27 +85,63 @@ impl RetryPolicy {
     }
 }
 
+/// Requests in flight at once by default: a fifth of Salesforce's 25 long-running requests.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 5;
+
 impl ClientConfig {
+    /// A client that renews its session with a refresh token.
     pub fn new(
         login_url: impl Into<String>,
         client_id: impl Into<String>,
         refresh_token: Secret,
     ) -> Self {
-        Self {
+        Self::with_auth(Auth::RefreshToken {
             login_url: login_url.into(),
             client_id: client_id.into(),
             client_secret: None,
             refresh_token,
+        })
+    }
+
+    /// A client over an existing session.
+    pub fn access_token(instance_url: impl Into<String>, access_token: Secret) -> Self {
+        Self::with_auth(Auth::AccessToken {
+            instance_url: instance_url.into(),
+            access_token,
+        })
+    }
+
+    pub fn with_auth(auth: Auth) -> Self {
+        Self {
+            auth,
             api_version: "59.0".to_owned(),
             allowed_hosts: Vec::new(),
+            extra_root_certificates: Vec::new(),
             request_timeout: Duration::from_secs(600),
             query_batch_size: None,
             retry: RetryPolicy::default(),
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+        }
+    }
+
+    /// Sets the connected app's secret, for refresh-token authentication.
+    pub fn with_client_secret(mut self, secret: Secret) -> Self {
+        if let Auth::RefreshToken { client_secret, .. } = &mut self.auth {
+            *client_secret = Some(secret);
+        }
+        self
+    }
+
+    /// Where the session comes from, for messages: the login host or the instance.
+    pub fn origin(&self) -> &str {
+        match &self.auth {
+            Auth::RefreshToken { login_url, .. } => login_url,
+            Auth::AccessToken { instance_url, .. } => instance_url,
         }
     }
 }
 
-/// `Sforce-Limit-Info: api-usage=N/M`: calls used today and the daily limit.
+/// `Sforce-Limit-Info: api-usage=N/M`: calls used in the last 24 hours and the daily limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiUsage {
     pub used: u64,
@@ -90,7 +149,7 @@ pub struct ApiUsage {
 }
 
 /// Reads `api-usage=N/M` from a `Sforce-Limit-Info` value, which may carry other entries
-/// (`api-usage=18/15000; per-app-api-usage=...`).
+/// (`api-usage=18/15000; per-app-api-usage=...`, `api-usage=18/15000; api-bursts=...`).
 pub fn parse_limit_info(value: &str) -> Option<ApiUsage> {
     value.split(';').find_map(|entry| {
         let usage = entry.trim().strip_prefix("api-usage=")?;
@@ -102,51 +161,93 @@ pub fn parse_limit_info(value: &str) -> Option<ApiUsage> {
     })
 }
 
-struct Session {
-    access_token: Secret,
-    instance_url: Url,
+pub(crate) struct Session {
+    pub(crate) access_token: Secret,
+    pub(crate) instance_url: Url,
 }
 
+/// A client of one org. Cheap to share by reference across tasks.
 pub struct SalesforceClient {
-    http: reqwest::Client,
-    config: ClientConfig,
+    pub(crate) http: reqwest::Client,
+    pub(crate) config: ClientConfig,
     session: RwLock<Option<Session>>,
+    /// The refresh token in use: the configured one, or the one Salesforce rotated it to.
+    refresh_token: Mutex<Option<Secret>>,
+    rotated: AtomicBool,
     usage: Mutex<Option<ApiUsage>>,
     /// Randomly keyed per client; hashing a counter with it gives the jitter.
     jitter: std::collections::hash_map::RandomState,
-    retries: std::sync::atomic::AtomicU64,
+    retries: AtomicU64,
+    calls: AtomicU64,
+    permits: Semaphore,
 }
 
 impl std::fmt::Debug for SalesforceClient {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("SalesforceClient")
-            .field("login_url", &self.config.login_url)
+            .field("origin", &self.config.origin())
             .field("api_version", &self.config.api_version)
             .finish_non_exhaustive()
     }
 }
 
+/// Extra headers of one request.
+pub(crate) type Headers<'a> = &'a [(&'static str, String)];
+
 impl SalesforceClient {
-    /// Builds the client and gets a first access token, so bad credentials fail here.
+    /// Builds the client and establishes a session: with a refresh token, a first access
+    /// token is fetched so bad credentials fail here; with an access token, its instance
+    /// URL is checked.
     pub async fn connect(config: ClientConfig) -> Result<Self, SalesforceError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(config.request_timeout)
-            .connect_timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(30));
+        for pem in &config.extra_root_certificates {
+            let certificate = reqwest::Certificate::from_pem(pem).map_err(|source| {
+                SalesforceError::Transport {
+                    url: "(extra root certificate)".to_owned(),
+                    source,
+                }
+            })?;
+            builder = builder.add_root_certificate(certificate);
+        }
+        let http = builder
             .build()
             .map_err(|source| SalesforceError::Transport {
-                url: config.login_url.clone(),
+                url: config.origin().to_owned(),
                 source,
             })?;
+        let refresh_token = match &config.auth {
+            Auth::RefreshToken { refresh_token, .. } => Some(refresh_token.clone()),
+            Auth::AccessToken { .. } => None,
+        };
         let client = Self {
             http,
+            permits: Semaphore::new(config.max_concurrent_requests.max(1)),
             config,
             session: RwLock::new(None),
+            refresh_token: Mutex::new(refresh_token),
+            rotated: AtomicBool::new(false),
             usage: Mutex::new(None),
             jitter: std::collections::hash_map::RandomState::new(),
-            retries: std::sync::atomic::AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
         };
-        client.refresh().await?;
+        match &client.config.auth {
+            Auth::RefreshToken { .. } => client.refresh().await?,
+            Auth::AccessToken {
+                instance_url,
+                access_token,
+            } => {
+                let instance_url =
+                    hosts::check_instance_url(instance_url, &client.config.allowed_hosts)?;
+                *client.session.write().await = Some(Session {
+                    access_token: access_token.clone(),
+                    instance_url,
+                });
+            }
+        }
         Ok(client)
     }
 
@@ -157,20 +258,22 @@ impl SalesforceClient {
 
     /// Requests retried after a transient failure since the client was built.
     pub fn retries(&self) -> u64 {
-        self.retries.load(std::sync::atomic::Ordering::Relaxed)
+        self.retries.load(Ordering::Relaxed)
     }
 
-    /// Sleeps before retry number `retry`, a random time under the policy's ceiling.
-    async fn back_off(&self, retry: u32) {
-        use std::hash::BuildHasher;
-        let count = self
-            .retries
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let ceiling = self.config.retry.ceiling(retry);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        let random = self.jitter.hash_one(count);
-        let sleep = Duration::from_nanos(random.checked_rem(nanos.saturating_add(1)).unwrap_or(0));
-        tokio::time::sleep(sleep).await;
+    /// REST and Bulk requests sent since the client was built, retries included, token
+    /// requests not.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// The refresh token Salesforce rotated to, if it did: the caller must store it in
+    /// place of the old one, which stops working.
+    pub fn rotated_refresh_token(&self) -> Option<Secret> {
+        if !self.rotated.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.refresh_token.lock().ok().and_then(|token| token.clone())
     }
 
     /// The instance URL of the current session.
@@ -182,112 +285,98 @@ impl SalesforceClient {
             .map(|session| session.instance_url.to_string())
     }
 
-    /// Trades the refresh token for a new access token.
+    /// Sleeps before retry number `retry`, a random time under the policy's ceiling.
+    async fn back_off(&self, retry: u32) {
+        use std::hash::BuildHasher;
+        let count = self.retries.fetch_add(1, Ordering::Relaxed);
+        let ceiling = self.config.retry.ceiling(retry);
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        let random = self.jitter.hash_one(count);
+        let sleep = Duration::from_nanos(random.checked_rem(nanos.saturating_add(1)).unwrap_or(0));
+        tokio::time::sleep(sleep).await;
+    }
+
+    /// Trades the refresh token for a new access token, keeping a rotated refresh token.
     async fn refresh(&self) -> Result<(), SalesforceError> {
-        let token_url = format!(
-            "{}/services/oauth2/token",
-            self.config.login_url.trim_end_matches('/')
-        );
-        let mut form = vec![
-            ("grant_type", "refresh_token"),
-            ("client_id", self.config.client_id.as_str()),
-            ("refresh_token", self.config.refresh_token.expose()),
-        ];
-        if let Some(secret) = &self.config.client_secret {
-            form.push(("client_secret", secret.expose()));
-        }
-        let response = self
-            .http
-            .post(&token_url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|source| SalesforceError::Transport {
-                url: token_url.clone(),
-                source,
-            })?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|source| SalesforceError::Transport {
-                url: token_url.clone(),
-                source,
-            })?;
-        if !status.is_success() {
-            let refused: wire::OAuthErrorResponse =
-                serde_json::from_slice(&body).unwrap_or_else(|_| wire::OAuthErrorResponse {
-                    error: format!("http_{}", status.as_u16()),
-                    error_description: String::from_utf8_lossy(&body).chars().take(200).collect(),
-                });
-            return Err(SalesforceError::OAuth {
-                status: status.as_u16(),
-                error: refused.error,
-                description: refused.error_description,
-            });
-        }
-        let token: wire::TokenResponse =
-            serde_json::from_slice(&body).map_err(|source| SalesforceError::Decode {
-                url: token_url.clone(),
-                source,
-            })?;
-        let instance_url = self.check_instance_url(&token.instance_url)?;
-        if token.refresh_token.is_some() {
-            // Rotation is handled with stored connections (`ferry login`); until then the
-            // configured refresh token stays in use, which Salesforce allows unless the
-            // connected app enforces rotation.
-            tracing::debug!("Salesforce returned a rotated refresh token");
+        let Auth::RefreshToken {
+            login_url,
+            client_id,
+            client_secret,
+            ..
+        } = &self.config.auth
+        else {
+            return Err(SalesforceError::SessionExpired);
+        };
+        let refresh_token = self
+            .refresh_token
+            .lock()
+            .ok()
+            .and_then(|token| token.clone())
+            .ok_or(SalesforceError::SessionExpired)?;
+        let token = oauth::refresh_grant(
+            &self.http,
+            login_url,
+            client_id,
+            client_secret.as_ref(),
+            &refresh_token,
+        )
+        .await?;
+        let instance_url = hosts::check_instance_url(&token.instance_url, &self.config.allowed_hosts)?;
+        if let Some(rotated) = token.refresh_token
+            && rotated.expose() != refresh_token.expose()
+        {
+            tracing::info!("Salesforce rotated the refresh token");
+            if let Ok(mut slot) = self.refresh_token.lock() {
+                *slot = Some(rotated);
+                self.rotated.store(true, Ordering::SeqCst);
+            }
         }
         tracing::debug!(instance_url = %instance_url, "access token refreshed");
         *self.session.write().await = Some(Session {
-            access_token: Secret::new(token.access_token),
+            access_token: token.access_token,
             instance_url,
         });
         Ok(())
     }
 
-    /// Accepts Salesforce's own https domains, and hosts the configuration names explicitly.
-    fn check_instance_url(&self, value: &str) -> Result<Url, SalesforceError> {
-        let url = Url::parse(value).map_err(|source| SalesforceError::InvalidUrl {
-            url: value.to_owned(),
-            source,
-        })?;
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let host_and_port = match url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.clone(),
-        };
-        let salesforce_domain = ["salesforce.com", "force.com", "cloudforce.com"]
-            .iter()
-            .any(|domain| host.ends_with(&format!(".{domain}")));
-        let allowed = self.config.allowed_hosts.iter().any(|allowed| {
-            allowed.eq_ignore_ascii_case(&host_and_port) || allowed.eq_ignore_ascii_case(&host)
-        });
-        if (url.scheme() == "https" && salesforce_domain) || allowed {
-            Ok(url)
-        } else {
-            Err(SalesforceError::InstanceNotAllowed {
-                url: value.to_owned(),
-            })
-        }
-    }
-
-    fn data_path(&self, rest: &str) -> String {
+    pub(crate) fn data_path(&self, rest: &str) -> String {
         format!("/services/data/v{}/{rest}", self.config.api_version)
     }
 
-    /// GET a path of the instance as JSON. On `INVALID_SESSION_ID` the token is refreshed
-    /// once and the call repeated, because access tokens expire mid-run.
-    async fn get_json<T: DeserializeOwned>(
+    /// Sends one request and hands a successful response to `read`. Transient failures
+    /// (including ones while `read` consumes the body) are retried with backoff; on
+    /// `INVALID_SESSION_ID` the token is refreshed once and the call repeated, because
+    /// access tokens expire mid-run. Errors that cannot succeed are returned at once.
+    pub(crate) async fn send<T, F, Fut>(
         &self,
+        method: Method,
         path_and_query: &str,
-    ) -> Result<T, SalesforceError> {
+        body: Option<&serde_json::Value>,
+        headers: Headers<'_>,
+        read: F,
+    ) -> Result<T, SalesforceError>
+    where
+        F: Fn(reqwest::Response) -> Fut,
+        Fut: Future<Output = Result<T, SalesforceError>>,
+    {
         let mut refreshed = false;
         let mut attempt = 1;
         loop {
-            match self.get_json_once(path_and_query, &mut refreshed).await {
+            let outcome = self
+                .send_once(&method, path_and_query, body, headers, &read)
+                .await;
+            match outcome {
+                Err(error)
+                    if !refreshed
+                        && error.error_code() == Some("INVALID_SESSION_ID")
+                        && matches!(self.config.auth, Auth::RefreshToken { .. }) =>
+                {
+                    tracing::info!("access token expired; refreshing once");
+                    refreshed = true;
+                    self.refresh().await?;
+                }
                 Err(error) if error.is_retryable() && attempt < self.config.retry.max_attempts => {
-                    tracing::warn!(error = %error, attempt, "transient Salesforce failure; retrying");
+                    tracing::warn!(error = %error, attempt, path = path_and_query, "transient Salesforce failure; retrying");
                     self.back_off(attempt).await;
                     attempt += 1;
                 }
@@ -296,122 +385,123 @@ impl SalesforceClient {
         }
     }
 
-    /// One GET, with one token refresh on `INVALID_SESSION_ID`.
-    async fn get_json_once<T: DeserializeOwned>(
+    async fn send_once<T, F, Fut>(
+        &self,
+        method: &Method,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+        headers: Headers<'_>,
+        read: &F,
+    ) -> Result<T, SalesforceError>
+    where
+        F: Fn(reqwest::Response) -> Fut,
+        Fut: Future<Output = Result<T, SalesforceError>>,
+    {
+        let (url, token) = {
+            let session = self.session.read().await;
+            let Some(session) = session.as_ref() else {
+                return Err(SalesforceError::SessionExpired);
+            };
+            let url = session.instance_url.join(path_and_query).map_err(|source| {
+                SalesforceError::InvalidUrl {
+                    url: path_and_query.to_owned(),
+                    source,
+                }
+            })?;
+            (url, session.access_token.clone())
+        };
+        // The permit is held until the body is read: a response being streamed still
+        // occupies one of the org's long-running request slots.
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| SalesforceError::SessionExpired)?;
+        let mut request = self
+            .http
+            .request(method.clone(), url.clone())
+            .bearer_auth(token.expose());
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let response = request
+            .send()
+            .await
+            .map_err(|source| SalesforceError::Transport {
+                url: url.to_string(),
+                source,
+            })?;
+        if let Some(usage) = response
+            .headers()
+            .get("Sforce-Limit-Info")
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_limit_info)
+            && let Ok(mut slot) = self.usage.lock()
+        {
+            *slot = Some(usage);
+        }
+        let status = response.status();
+        if status.is_success() {
+            return read(response).await;
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|source| SalesforceError::Transport {
+                url: url.to_string(),
+                source,
+            })?;
+        Err(api_error(status, &body))
+    }
+
+    /// GET a path of the instance as JSON.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
         path_and_query: &str,
-        refreshed: &mut bool,
+        headers: Headers<'_>,
     ) -> Result<T, SalesforceError> {
-        loop {
-            let (url, token) = {
-                let session = self.session.read().await;
-                let Some(session) = session.as_ref() else {
-                    drop(session);
-                    self.refresh().await?;
-                    continue;
-                };
-                let url = session
-                    .instance_url
-                    .join(path_and_query)
-                    .map_err(|source| SalesforceError::InvalidUrl {
-                        url: path_and_query.to_owned(),
-                        source,
-                    })?;
-                (url, session.access_token.clone())
-            };
-            let mut request = self.http.get(url.clone()).bearer_auth(token.expose());
-            if let Some(batch_size) = self.config.query_batch_size {
-                request = request.header("Sforce-Query-Options", format!("batchSize={batch_size}"));
-            }
-            let response = request
-                .send()
-                .await
-                .map_err(|source| SalesforceError::Transport {
-                    url: url.to_string(),
-                    source,
-                })?;
-            if let Some(usage) = response
-                .headers()
-                .get("Sforce-Limit-Info")
-                .and_then(|value| value.to_str().ok())
-                .and_then(parse_limit_info)
-                && let Ok(mut slot) = self.usage.lock()
-            {
-                *slot = Some(usage);
-            }
-            let status = response.status();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|source| SalesforceError::Transport {
-                    url: url.to_string(),
-                    source,
-                })?;
-            if status.is_success() {
-                return serde_json::from_slice(&body).map_err(|source| SalesforceError::Decode {
-                    url: url.to_string(),
-                    source,
-                });
-            }
-            let error = api_error(status, &body);
-            if status == StatusCode::UNAUTHORIZED
-                && !*refreshed
-                && error.error_code() == Some("INVALID_SESSION_ID")
-            {
-                tracing::info!("access token expired; refreshing once");
-                *refreshed = true;
-                self.refresh().await?;
-                continue;
-            }
-            return Err(error);
-        }
-    }
-
-    pub async fn describe_global(&self) -> Result<Vec<ObjectSummary>, SalesforceError> {
-        let global: wire::DescribeGlobal = self.get_json(&self.data_path("sobjects")).await?;
-        Ok(global
-            .sobjects
-            .into_iter()
-            .map(ObjectSummary::from)
-            .collect())
-    }
-
-    pub async fn describe(&self, object: &str) -> Result<ObjectDescription, SalesforceError> {
-        let path = self.data_path(&format!("sobjects/{object}/describe"));
-        let describe: wire::Describe = self.get_json(&path).await?;
-        Ok(describe.into())
-    }
-
-    /// The first page of a SOQL query.
-    pub async fn query(&self, soql: &str) -> Result<QueryPage, SalesforceError> {
-        let mut path = self.data_path("query");
-        path.push_str("?q=");
-        path.push_str(&url::form_urlencoded::byte_serialize(soql.as_bytes()).collect::<String>());
-        self.query_at(&path).await
-    }
-
-    /// The page at a `nextRecordsUrl`.
-    pub async fn query_more(&self, next_records_url: &str) -> Result<QueryPage, SalesforceError> {
-        self.query_at(next_records_url).await
-    }
-
-    async fn query_at(&self, path: &str) -> Result<QueryPage, SalesforceError> {
-        let page: wire::QueryResponse = self.get_json(path).await?;
-        Ok(QueryPage {
-            total_size: page.total_size,
-            records: page.records,
-            next: if page.done {
-                None
-            } else {
-                page.next_records_url
-            },
+        self.send(Method::GET, path_and_query, None, headers, |response| {
+            read_json(response)
         })
+        .await
     }
+
+    /// Sends a JSON body and reads a JSON answer.
+    pub(crate) async fn send_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, SalesforceError> {
+        self.send(method, path, Some(body), &[], |response| {
+            read_json(response)
+        })
+        .await
+    }
+}
+
+/// Reads a whole JSON body; a failure while reading is a transport error, so it is retried.
+pub(crate) async fn read_json<T: DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, SalesforceError> {
+    let url = response.url().to_string();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|source| SalesforceError::Transport {
+            url: url.clone(),
+            source,
+        })?;
+    serde_json::from_slice(&body).map_err(|source| SalesforceError::Decode { url, source })
 }
 
 /// Parses Salesforce's error array; a body in another shape is kept as one error item so the
 /// status and text still reach the user.
-fn api_error(status: StatusCode, body: &[u8]) -> SalesforceError {
+pub(crate) fn api_error(status: StatusCode, body: &[u8]) -> SalesforceError {
     let errors = serde_json::from_slice::<Vec<ApiErrorItem>>(body).unwrap_or_else(|_| {
         vec![ApiErrorItem {
             error_code: format!("HTTP_{}", status.as_u16()),
@@ -422,41 +512,6 @@ fn api_error(status: StatusCode, body: &[u8]) -> SalesforceError {
     SalesforceError::Api {
         status: status.as_u16(),
         errors,
-    }
-}
-
-#[async_trait]
-impl SalesforceApi for SalesforceClient {
-    async fn list_objects(&self) -> Result<Vec<ObjectSummary>, PortError> {
-        self.describe_global()
-            .await
-            .map_err(|error| error.into_port_error("describeGlobal failed".to_owned()))
-    }
-
-    async fn describe_object(&self, name: &str) -> Result<ObjectDescription, PortError> {
-        self.describe(name)
-            .await
-            .map_err(|error| error.into_port_error(format!("describe {name} failed")))
-    }
-
-    async fn count_records(&self, object: &str) -> Result<u64, PortError> {
-        self.query(&format!("SELECT COUNT() FROM {object}"))
-            .await
-            .map(|page| page.total_size)
-            .map_err(|error| error.into_port_error(format!("counting {object} failed")))
-    }
-
-    async fn query_page(&self, request: QueryPageRequest) -> Result<QueryPage, PortError> {
-        match request {
-            QueryPageRequest::Start { soql } => self
-                .query(&soql)
-                .await
-                .map_err(|error| error.into_port_error(format!("query failed: {soql}"))),
-            QueryPageRequest::Continue { cursor } => self
-                .query_more(&cursor)
-                .await
-                .map_err(|error| error.into_port_error(format!("query page {cursor} failed"))),
-        }
     }
 }
 
@@ -480,19 +535,15 @@ mod tests {
 
     #[test]
     fn limit_info_is_read_with_or_without_other_entries() {
-        assert_eq!(
-            parse_limit_info("api-usage=125/15000"),
-            Some(ApiUsage {
-                used: 125,
-                limit: 15000
-            })
-        );
+        let usage = |used, limit| Some(ApiUsage { used, limit });
+        assert_eq!(parse_limit_info("api-usage=125/15000"), usage(125, 15000));
         assert_eq!(
             parse_limit_info("api-usage=18/15000; per-app-api-usage=17/250(appName=sample-app)"),
-            Some(ApiUsage {
-                used: 18,
-                limit: 15000
-            })
+            usage(18, 15000)
+        );
+        assert_eq!(
+            parse_limit_info("api-usage=18/15000; api-bursts=2/40"),
+            usage(18, 15000)
         );
         assert_eq!(parse_limit_info("per-app-api-usage=17/250"), None);
     }

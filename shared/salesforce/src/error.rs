@@ -45,12 +45,37 @@ pub enum SalesforceError {
         "refusing instance URL {url}: it must be https on a Salesforce domain, or its host be allowed explicitly (FERRY_ALLOWED_HOSTS)"
     )]
     InstanceNotAllowed { url: String },
+    /// The session expired and cannot be renewed (an access token given directly, without
+    /// a refresh token).
+    #[error("the Salesforce session expired or is invalid, and this client holds no refresh token to renew it")]
+    SessionExpired,
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(String),
+    #[error("Bulk API job {job} failed: {message}")]
+    BulkJobFailed { job: String, message: String },
+    #[error("Bulk API results of job {job} are not valid CSV: {message}")]
+    Csv { job: String, message: String },
+    #[error("describing {object} failed")]
+    Describe {
+        object: String,
+        #[source]
+        source: Box<SalesforceError>,
+    },
+    #[error("Salesforce's answer is not what the API documents: {0}")]
+    Unexpected(String),
     #[error("{url} is not a valid URL")]
     InvalidUrl {
         url: String,
         #[source]
         source: url::ParseError,
     },
+}
+
+/// Salesforce's concurrent-request limit answers `REQUEST_LIMIT_EXCEEDED` like the daily
+/// limit does, but names `ConcurrentPerOrgLongTxn` (or similar) in the message; unlike the
+/// daily limit it clears within seconds.
+fn is_concurrency_limit(error: &ApiErrorItem) -> bool {
+    error.error_code == "REQUEST_LIMIT_EXCEEDED" && error.message.contains("Concurrent")
 }
 
 fn first_code(errors: &[ApiErrorItem]) -> &str {
@@ -71,6 +96,7 @@ impl SalesforceError {
         match self {
             Self::Api { errors, .. } => errors.first().map(|error| error.error_code.as_str()),
             Self::OAuth { error, .. } => Some(error),
+            Self::Describe { source, .. } => source.error_code(),
             _ => None,
         }
     }
@@ -80,13 +106,14 @@ impl SalesforceError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Transport { .. } => true,
+            Self::Describe { source, .. } => source.is_retryable(),
             Self::Api { status, errors } => {
                 *status >= 500
                     || errors.iter().any(|error| {
                         matches!(
                             error.error_code.as_str(),
                             "SERVER_UNAVAILABLE" | "UNABLE_TO_LOCK_ROW"
-                        )
+                        ) || is_concurrency_limit(error)
                     })
             }
             _ => false,

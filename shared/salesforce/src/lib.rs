@@ -1,14 +1,29 @@
-//! A Salesforce REST client: OAuth refresh, describeGlobal, describe, paged SOQL query, with
-//! Salesforce's error arrays parsed into [`SalesforceError`].
+//! A Salesforce client for what a migration reads: OAuth (web-server flow with PKCE,
+//! refresh with rotation, revoke), describeGlobal and describes, paged SOQL queries,
+//! Bulk API 2.0 query jobs, `/limits` and record counts, with Salesforce's error arrays
+//! parsed into [`SalesforceError`].
 //!
-//! [`SalesforceClient`] implements [`ferry_core::ports::SalesforceApi`], so the pipeline steps
-//! use it without knowing HTTP. Every response's `Sforce-Limit-Info` header is read, so the
-//! API budget used so far is always known ([`SalesforceClient::api_usage`]). Tokens are held
-//! as [`ferry_core::secret::Secret`] and never logged.
+//! [`SalesforceClient`] implements [`ferry_core::ports::SalesforceApi`], so the pipeline
+//! steps use it without knowing HTTP. Every response's `Sforce-Limit-Info` header is read,
+//! so the API budget used so far is always known ([`SalesforceClient::api_usage`]). Tokens
+//! are held as [`ferry_core::secret::Secret`] and never logged. Instance URLs are checked
+//! against Salesforce's domains and an explicit allow-list ([`hosts`]) before any token is
+//! sent. Module map: `client` (transport: session, retries, concurrency), [`oauth`],
+//! `rest`, `bulk`, [`hosts`], `port` (the port implementation).
 
+mod bulk;
 mod client;
 mod error;
+pub mod hosts;
+pub mod oauth;
+mod port;
+mod rest;
 mod wire;
 
-pub use client::{ApiUsage, ClientConfig, RetryPolicy, SalesforceClient, parse_limit_info};
+pub use bulk::{BulkJob, BulkJobState, BulkPage};
+pub use client::{
+    ApiUsage, Auth, ClientConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, RetryPolicy, SalesforceClient,
+    parse_limit_info,
+};
 pub use error::{ApiErrorItem, SalesforceError};
+pub use rest::DailyApiRequests;

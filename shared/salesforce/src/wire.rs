@@ -7,22 +7,6 @@ use ferry_core::model::{
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
-pub struct TokenResponse {
-    pub access_token: String,
-    pub instance_url: String,
-    /// Present when the org rotates refresh tokens.
-    #[serde(default)]
-    pub refresh_token: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct OAuthErrorResponse {
-    pub error: String,
-    #[serde(default)]
-    pub error_description: String,
-}
-
-#[derive(Debug, Deserialize)]
 pub struct DescribeGlobal {
     pub sobjects: Vec<GlobalSObject>,
 }

@@ -3,15 +3,26 @@ use crate::ids::TenantId;
 use crate::mapping::FieldMap;
 use crate::model::ObjectSummary;
 use crate::plan::{DiscoveredObject, Plan, build_plan};
-use crate::ports::{Destination, SalesforceApi};
+use crate::ports::{ApiBudget, Destination, SalesforceApi};
 use std::collections::BTreeMap;
 
-/// What discovery found: the plan, and every object of the org left out, with the reason.
+/// What discovery found: the plan, what was read of each planned object, every object of
+/// the org left out with the reason, and the API budget at the end of discovery.
 #[derive(Debug, Clone)]
 pub struct Discovery {
     pub plan: Plan,
     pub objects_in_org: usize,
+    pub described: BTreeMap<String, DiscoveredObject>,
     pub skipped: Vec<SkippedObject>,
+    pub budget: Option<ApiBudget>,
+}
+
+/// What to discover.
+#[derive(Debug, Clone, Default)]
+pub struct DiscoverOptions {
+    /// Only these objects (`--objects`); `None`: every object the map names. Naming an
+    /// object the org does not have, or the user cannot read, is an error.
+    pub objects: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,23 +116,52 @@ pub fn unsupported_reason(object: &ObjectSummary) -> Option<String> {
 }
 
 /// Reads the org: which objects exist, the describes and record counts of the mapped ones, and
-/// builds the plan.
+/// builds the plan. Describes are batched and counts read in one call where the org allows.
 pub async fn discover(
     salesforce: &dyn SalesforceApi,
     tenant: TenantId,
     map: &FieldMap,
+    options: &DiscoverOptions,
 ) -> Result<Discovery, StepError> {
     let objects = salesforce
         .list_objects()
         .await
         .map_err(StepError::Salesforce)?;
+    if let Some(selected) = &options.objects {
+        let missing: Vec<String> = selected
+            .iter()
+            .filter(|name| {
+                !objects
+                    .iter()
+                    .any(|object| object.name.eq_ignore_ascii_case(name) && object.queryable)
+            })
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Err(StepError::Permission {
+                problems: missing
+                    .into_iter()
+                    .map(|name| format!("{name}: the org has no such object, or the integration user has no read access to it"))
+                    .collect(),
+            });
+        }
+    }
     let mut skipped = Vec::new();
-    let mut discovered = BTreeMap::new();
+    let mut wanted = Vec::new();
     for object in &objects {
         if let Some(reason) = unsupported_reason(object) {
             skipped.push(SkippedObject {
                 name: object.name.clone(),
                 reason,
+            });
+            continue;
+        }
+        if let Some(selected) = &options.objects
+            && !selected.iter().any(|name| name.eq_ignore_ascii_case(&object.name))
+        {
+            skipped.push(SkippedObject {
+                name: object.name.clone(),
+                reason: "not selected".to_owned(),
             });
             continue;
         }
@@ -132,27 +172,57 @@ pub async fn discover(
             });
             continue;
         }
-        let description = salesforce
-            .describe_object(&object.name)
-            .await
-            .map_err(StepError::Salesforce)?;
-        let record_count = salesforce
-            .count_records(&object.name)
-            .await
-            .map_err(StepError::Salesforce)?;
-        tracing::info!(object = %object.name, records = record_count, "described");
+        wanted.push(object.name.clone());
+    }
+    if let Some(selected) = &options.objects {
+        let unmapped: Vec<&String> = selected
+            .iter()
+            .filter(|name| !wanted.iter().any(|w| w.eq_ignore_ascii_case(name)))
+            .collect();
+        if !unmapped.is_empty() {
+            tracing::warn!(?unmapped, "selected objects Ferry cannot migrate; see the skipped list");
+        }
+    }
+    let descriptions = salesforce
+        .describe_objects(&wanted)
+        .await
+        .map_err(StepError::Salesforce)?;
+    let mut counts = match salesforce.record_counts(&wanted).await {
+        Ok(counts) => counts,
+        Err(error) => {
+            tracing::warn!(error = %error, "record counts unavailable; counting object by object");
+            BTreeMap::new()
+        }
+    };
+    let mut discovered = BTreeMap::new();
+    for description in descriptions {
+        let name = description.name.clone();
+        let record_count = match counts.remove(&name) {
+            Some(count) => count,
+            None => salesforce
+                .count_records(&name)
+                .await
+                .map_err(StepError::Salesforce)?,
+        };
+        tracing::info!(object = %name, records = record_count, "described");
         discovered.insert(
-            object.name.clone(),
+            name,
             DiscoveredObject {
                 description,
                 record_count,
             },
         );
     }
+    let budget = salesforce
+        .api_budget()
+        .await
+        .map_err(StepError::Salesforce)?;
     Ok(Discovery {
         plan: build_plan(tenant, map, &discovered),
         objects_in_org: objects.len(),
+        described: discovered,
         skipped,
+        budget,
     })
 }
 

@@ -6,8 +6,13 @@ mod extract;
 mod finalize;
 mod load;
 
-pub use discover::{Discovery, SkippedObject, discover, prepare_destination, unsupported_reason};
-pub use extract::{ExtractConfig, ExtractPorts, chunk_key, extract_object};
+pub use discover::{
+    DiscoverOptions, Discovery, SkippedObject, discover, prepare_destination, unsupported_reason,
+};
+pub use extract::{
+    ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState, Position, Sleeper,
+    WaitReason, chunk_key, extract_object, extract_soql, extract_step, start_state,
+};
 pub use finalize::{FinalizePorts, build_report, finalize};
 pub use load::{LoadPorts, load_chunk};
 
@@ -30,6 +35,10 @@ pub enum StepError {
     Destination(#[source] PortError),
     #[error("the plan of run {run} has no object {object}")]
     UnknownObject { run: String, object: String },
+    #[error("the integration user lacks what the migration needs:\n  {}", problems.join("\n  "))]
+    Permission { problems: Vec<String> },
+    #[error("API budget: {0}")]
+    Budget(#[source] crate::budget::BudgetError),
     #[error("the destination answered {answered} outcomes for a batch of {sent} records")]
     DestinationContract { sent: usize, answered: usize },
 }
@@ -47,6 +56,8 @@ impl StepError {
             | Self::Destination(error) => error,
             Self::UnknownObject { .. } => return "InvalidInput",
             Self::DestinationContract { .. } => return "Fatal",
+            Self::Budget(_) => return "BudgetExceeded",
+            Self::Permission { .. } => return "PermissionDenied",
         };
         match port_error.class() {
             ErrorClass::Retryable => "Retryable",

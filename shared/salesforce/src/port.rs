@@ -1,0 +1,141 @@
+//! [`SalesforceApi`] over [`SalesforceClient`]: the pipeline's view of the org.
+
+use crate::bulk::{BulkJob, BulkJobState as WireState};
+use crate::client::SalesforceClient;
+use async_trait::async_trait;
+use ferry_core::PortError;
+use ferry_core::model::{ObjectDescription, ObjectSummary};
+use ferry_core::ports::{
+    ApiBudget, BulkJobState, BulkJobStatus, QueryPage, QueryPageRequest, SalesforceApi,
+};
+use std::collections::BTreeMap;
+
+fn status(job: BulkJob) -> BulkJobStatus {
+    let state = match job.state {
+        WireState::JobComplete => BulkJobState::Complete,
+        WireState::Failed => BulkJobState::Failed,
+        WireState::Aborted => BulkJobState::Aborted,
+        WireState::Open | WireState::UploadComplete | WireState::InProgress | WireState::Unknown => {
+            BulkJobState::Running
+        }
+    };
+    BulkJobStatus {
+        job: job.id,
+        state,
+        records_processed: job.number_records_processed,
+        error: job.error_message,
+    }
+}
+
+#[async_trait]
+impl SalesforceApi for SalesforceClient {
+    async fn list_objects(&self) -> Result<Vec<ObjectSummary>, PortError> {
+        self.describe_global()
+            .await
+            .map_err(|error| error.into_port_error("describeGlobal failed".to_owned()))
+    }
+
+    async fn describe_object(&self, name: &str) -> Result<ObjectDescription, PortError> {
+        self.describe(name)
+            .await
+            .map_err(|error| error.into_port_error(format!("describe {name} failed")))
+    }
+
+    async fn describe_objects(&self, names: &[String]) -> Result<Vec<ObjectDescription>, PortError> {
+        self.describe_many(names)
+            .await
+            .map_err(|error| error.into_port_error(format!("describing {} objects failed", names.len())))
+    }
+
+    async fn count_records(&self, object: &str) -> Result<u64, PortError> {
+        self.count(object)
+            .await
+            .map_err(|error| error.into_port_error(format!("counting {object} failed")))
+    }
+
+    async fn record_counts(&self, objects: &[String]) -> Result<BTreeMap<String, u64>, PortError> {
+        self.record_counts(objects)
+            .await
+            .map_err(|error| error.into_port_error("reading /limits/recordCount failed".to_owned()))
+    }
+
+    async fn api_budget(&self) -> Result<Option<ApiBudget>, PortError> {
+        if let Some(usage) = self.api_usage() {
+            return Ok(Some(ApiBudget {
+                used: usage.used,
+                limit: usage.limit,
+            }));
+        }
+        let daily = self
+            .daily_api_requests()
+            .await
+            .map_err(|error| error.into_port_error("reading /limits failed".to_owned()))?;
+        // The call just made reported usage in its header when the org sends one; that is
+        // the fresher figure.
+        Ok(Some(self.api_usage().map_or(
+            ApiBudget {
+                used: daily.max.saturating_sub(daily.remaining),
+                limit: daily.max,
+            },
+            |usage| ApiBudget {
+                used: usage.used,
+                limit: usage.limit,
+            },
+        )))
+    }
+
+    async fn query_page(&self, request: QueryPageRequest) -> Result<QueryPage, PortError> {
+        match request {
+            QueryPageRequest::Start {
+                soql,
+                include_deleted,
+            } => {
+                let page = if include_deleted {
+                    self.query_all(&soql).await
+                } else {
+                    self.query(&soql).await
+                };
+                page.map_err(|error| error.into_port_error(format!("query failed: {soql}")))
+            }
+            QueryPageRequest::Continue { cursor } => self
+                .query_more(&cursor)
+                .await
+                .map_err(|error| error.into_port_error(format!("query page {cursor} failed"))),
+        }
+    }
+
+    async fn start_bulk_query(
+        &self,
+        soql: &str,
+        include_deleted: bool,
+    ) -> Result<BulkJobStatus, PortError> {
+        self.bulk_create_query(soql, include_deleted)
+            .await
+            .map(status)
+            .map_err(|error| error.into_port_error(format!("creating a Bulk API query job failed: {soql}")))
+    }
+
+    async fn bulk_query_status(&self, job: &str) -> Result<BulkJobStatus, PortError> {
+        self.bulk_job(job)
+            .await
+            .map(status)
+            .map_err(|error| error.into_port_error(format!("reading Bulk API job {job} failed")))
+    }
+
+    async fn bulk_query_results(
+        &self,
+        job: &str,
+        locator: Option<&str>,
+        max_records: u32,
+    ) -> Result<QueryPage, PortError> {
+        let page = self
+            .bulk_results(job, locator, max_records)
+            .await
+            .map_err(|error| error.into_port_error(format!("reading results of Bulk API job {job} failed")))?;
+        Ok(QueryPage {
+            total_size: page.records.len() as u64,
+            records: page.records,
+            next: page.next_locator,
+        })
+    }
+}

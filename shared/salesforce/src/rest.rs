@@ -1,0 +1,231 @@
+//! The REST resources Ferry reads: describeGlobal, describe (one by one or batched through
+//! the composite batch resource), paged SOQL queries, `/limits` and `/limits/recordCount`.
+
+use crate::client::SalesforceClient;
+use crate::error::SalesforceError;
+use crate::wire;
+use ferry_core::model::{ObjectDescription, ObjectSummary};
+use ferry_core::ports::QueryPage;
+use reqwest::Method;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Subrequests the composite batch resource takes per call.
+const COMPOSITE_BATCH_LIMIT: usize = 25;
+
+/// `/limits`: the daily API request allowance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyApiRequests {
+    pub max: u64,
+    pub remaining: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Limits {
+    #[serde(rename = "DailyApiRequests")]
+    daily_api_requests: LimitValue,
+}
+
+#[derive(Debug, Deserialize)]
+struct LimitValue {
+    #[serde(rename = "Max")]
+    max: u64,
+    #[serde(rename = "Remaining")]
+    remaining: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct RecordCounts {
+    #[serde(rename = "sObjects")]
+    objects: Vec<RecordCount>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RecordCount {
+    name: String,
+    count: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchResponse {
+    results: Vec<BatchResult>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchResult {
+    status_code: u16,
+    result: serde_json::Value,
+}
+
+fn query_path(client: &SalesforceClient, resource: &str, soql: &str) -> String {
+    let mut path = client.data_path(resource);
+    path.push_str("?q=");
+    path.push_str(&url::form_urlencoded::byte_serialize(soql.as_bytes()).collect::<String>());
+    path
+}
+
+impl SalesforceClient {
+    pub async fn describe_global(&self) -> Result<Vec<ObjectSummary>, SalesforceError> {
+        let global: wire::DescribeGlobal = self.get_json(&self.data_path("sobjects"), &[]).await?;
+        Ok(global
+            .sobjects
+            .into_iter()
+            .map(ObjectSummary::from)
+            .collect())
+    }
+
+    pub async fn describe(&self, object: &str) -> Result<ObjectDescription, SalesforceError> {
+        let path = self.data_path(&format!("sobjects/{object}/describe"));
+        let describe: wire::Describe = self.get_json(&path, &[]).await?;
+        Ok(describe.into())
+    }
+
+    /// Describes many objects, 25 per call through the composite batch resource. Each
+    /// object's failure is its own: the first one is returned with the object named.
+    pub async fn describe_many(
+        &self,
+        objects: &[String],
+    ) -> Result<Vec<ObjectDescription>, SalesforceError> {
+        if objects.len() <= 1 {
+            let mut described = Vec::new();
+            for object in objects {
+                described.push(self.describe(object).await?);
+            }
+            return Ok(described);
+        }
+        let version = &self.config.api_version;
+        let mut described = Vec::with_capacity(objects.len());
+        for batch in objects.chunks(COMPOSITE_BATCH_LIMIT) {
+            let requests: Vec<serde_json::Value> = batch
+                .iter()
+                .map(|object| {
+                    serde_json::json!({
+                        "method": "GET",
+                        "url": format!("v{version}/sobjects/{object}/describe"),
+                    })
+                })
+                .collect();
+            let body = serde_json::json!({ "batchRequests": requests });
+            let response: BatchResponse = self
+                .send_json(Method::POST, &self.data_path("composite/batch"), &body)
+                .await?;
+            if response.results.len() != batch.len() {
+                return Err(SalesforceError::Unexpected(format!(
+                    "composite batch answered {} results for {} describes",
+                    response.results.len(),
+                    batch.len()
+                )));
+            }
+            for (object, result) in batch.iter().zip(response.results) {
+                if !(200..300).contains(&result.status_code) {
+                    let body = serde_json::to_vec(&result.result).unwrap_or_default();
+                    let status = reqwest::StatusCode::from_u16(result.status_code)
+                        .unwrap_or(reqwest::StatusCode::BAD_GATEWAY);
+                    return Err(SalesforceError::Describe {
+                        object: object.clone(),
+                        source: Box::new(crate::client::api_error(status, &body)),
+                    });
+                }
+                let describe: wire::Describe =
+                    serde_json::from_value(result.result).map_err(|source| {
+                        SalesforceError::Decode {
+                            url: format!("composite/batch describe {object}"),
+                            source,
+                        }
+                    })?;
+                described.push(describe.into());
+            }
+        }
+        Ok(described)
+    }
+
+    /// The first page of a SOQL query; `include_deleted` uses queryAll, which also returns
+    /// soft-deleted (`IsDeleted = true`) and archived records.
+    pub async fn query(&self, soql: &str) -> Result<QueryPage, SalesforceError> {
+        self.query_at(&query_path(self, "query", soql)).await
+    }
+
+    /// queryAll: deleted and archived records included.
+    pub async fn query_all(&self, soql: &str) -> Result<QueryPage, SalesforceError> {
+        self.query_at(&query_path(self, "queryAll", soql)).await
+    }
+
+    /// The page at a `nextRecordsUrl`.
+    pub async fn query_more(&self, next_records_url: &str) -> Result<QueryPage, SalesforceError> {
+        self.query_at(next_records_url).await
+    }
+
+    async fn query_at(&self, path: &str) -> Result<QueryPage, SalesforceError> {
+        let headers: Vec<(&'static str, String)> = self
+            .config
+            .query_batch_size
+            .map(|size| ("Sforce-Query-Options", format!("batchSize={size}")))
+            .into_iter()
+            .collect();
+        let page: wire::QueryResponse = self.get_json(path, &headers).await?;
+        Ok(QueryPage {
+            total_size: page.total_size,
+            records: page.records,
+            next: if page.done {
+                None
+            } else {
+                page.next_records_url
+            },
+        })
+    }
+
+    /// `SELECT COUNT() FROM object`.
+    pub async fn count(&self, object: &str) -> Result<u64, SalesforceError> {
+        Ok(self
+            .query(&format!("SELECT COUNT() FROM {object}"))
+            .await?
+            .total_size)
+    }
+
+    /// The daily API allowance from `/limits`.
+    pub async fn daily_api_requests(&self) -> Result<DailyApiRequests, SalesforceError> {
+        let limits: Limits = self.get_json(&self.data_path("limits"), &[]).await?;
+        Ok(DailyApiRequests {
+            max: limits.daily_api_requests.max,
+            remaining: limits.daily_api_requests.remaining,
+        })
+    }
+
+    /// Record counts from `/limits/recordCount`, one call for many objects. Salesforce
+    /// computes them periodically, so they are estimates; an object it leaves out (new or
+    /// never counted) is absent from the map.
+    pub async fn record_counts(
+        &self,
+        objects: &[String],
+    ) -> Result<BTreeMap<String, u64>, SalesforceError> {
+        let mut counts = BTreeMap::new();
+        // Object names are short; 100 per call keeps the URL well under limits.
+        for batch in objects.chunks(100) {
+            let path = format!(
+                "{}?sObjects={}",
+                self.data_path("limits/recordCount"),
+                batch.join(",")
+            );
+            let answer: RecordCounts = self.get_json(&path, &[]).await?;
+            counts.extend(answer.objects.into_iter().map(|count| (count.name, count.count)));
+        }
+        Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_record_counts_parse() {
+        let counts: RecordCounts = serde_json::from_slice(include_bytes!(
+            "../../../../shared/fixtures/salesforce/limits/cci_TestDatasetsE2E.test_datasets_e2e__02_GET_limits_recordCount.json"
+        ))
+        .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(counts.objects[0].name, "Account");
+        assert_eq!(counts.objects[0].count, 1);
+    }
+}
