@@ -39,7 +39,7 @@ pub async fn handle(
                     Ok(())
                 }
                 Err(error) => {
-                    tracing::error!(error = %error, error_type = error.error_type(), "chunk failed");
+                    tracing::error!(error = %error.chain(), error_type = error.error_type(), "chunk failed");
                     Err(error.error_type())
                 }
             }

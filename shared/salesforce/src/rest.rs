@@ -108,9 +108,21 @@ impl SalesforceClient {
                 })
                 .collect();
             let body = serde_json::json!({ "batchRequests": requests });
-            let response: BatchResponse = self
+            let response: BatchResponse = match self
                 .send_json(Method::POST, &self.data_path("composite/batch"), &body)
-                .await?;
+                .await
+            {
+                Ok(response) => response,
+                // An org (or proxy) without the composite resource: describe one by one.
+                Err(error) if error.error_code() == Some("NOT_FOUND") => {
+                    tracing::debug!("composite batch unavailable; describing one by one");
+                    for object in batch {
+                        described.push(self.describe(object).await?);
+                    }
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
             if response.results.len() != batch.len() {
                 return Err(SalesforceError::Unexpected(format!(
                     "composite batch answered {} results for {} describes",

@@ -21,29 +21,47 @@ use crate::error::{ErrorClass, PortError};
 /// Why a step stopped. Each variant names the port that failed and keeps its error.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
-    #[error("Salesforce: {0}")]
+    // The port error is the source, so a report of the chain names it once.
+    #[error("Salesforce")]
     Salesforce(#[source] PortError),
-    #[error("staging: {0}")]
+    // The port error is the source, so a report of the chain names it once.
+    #[error("staging")]
     Staging(#[source] PortError),
-    #[error("ID map: {0}")]
+    // The port error is the source, so a report of the chain names it once.
+    #[error("ID map")]
     IdMap(#[source] PortError),
-    #[error("run store: {0}")]
+    // The port error is the source, so a report of the chain names it once.
+    #[error("run store")]
     RunStore(#[source] PortError),
-    #[error("work queue: {0}")]
+    // The port error is the source, so a report of the chain names it once.
+    #[error("work queue")]
     Queue(#[source] PortError),
-    #[error("destination: {0}")]
+    // The port error is the source, so a report of the chain names it once.
+    #[error("destination")]
     Destination(#[source] PortError),
     #[error("the plan of run {run} has no object {object}")]
     UnknownObject { run: String, object: String },
     #[error("the integration user lacks what the migration needs:\n  {}", problems.join("\n  "))]
     Permission { problems: Vec<String> },
-    #[error("API budget: {0}")]
+    #[error("API budget")]
     Budget(#[source] crate::budget::BudgetError),
     #[error("the destination answered {answered} outcomes for a batch of {sent} records")]
     DestinationContract { sent: usize, answered: usize },
 }
 
 impl StepError {
+    /// The message with every cause in the chain, for logs and error reports.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(inner) = cause {
+            text.push_str(": ");
+            text.push_str(&inner.to_string());
+            cause = inner.source();
+        }
+        text
+    }
+
     /// A small, stable name for the kind of failure, for Lambda's `errorType` and the state
     /// machine's Retry and Catch rules.
     pub fn error_type(&self) -> &'static str {
