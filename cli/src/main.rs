@@ -3,8 +3,11 @@
 //! A thin shell: it parses arguments, wires adapters to the pipeline steps of `ferry-core`,
 //! and decides how to report. All migration logic lives in the library crates.
 
+mod connect;
 mod demo;
 mod local;
+mod login;
+mod plan;
 mod sim;
 mod table;
 
@@ -28,6 +31,12 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Serve a simulated Salesforce org until stopped (Ctrl-C).
     Sim(sim::SimArgs),
+    /// Connect an org (OAuth web-server flow with PKCE) and store the connection.
+    Login(login::LoginArgs),
+    /// List stored connections.
+    Connections(login::ConnectionsArgs),
+    /// Discover an org and show what a migration would do: objects, fields, budget.
+    Plan(plan::PlanArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +62,9 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
             Command::Sim(args) => sim::run(args).await,
+            Command::Login(args) => login::run(args).await,
+            Command::Connections(args) => login::list(args).await,
+            Command::Plan(args) => plan::run(args).await,
         }
     });
     match outcome {

@@ -21,6 +21,7 @@ pub mod model;
 pub mod pipeline;
 pub mod plan;
 pub mod ports;
+pub mod preview;
 pub mod report;
 pub mod secret;
 pub mod steps;

@@ -113,6 +113,36 @@ impl FieldType {
         }
     }
 
+    /// The name describe gives the type (`textarea`, `datetime`, ...).
+    pub fn describe_name(&self) -> &str {
+        match self {
+            Self::Id => "id",
+            Self::Boolean => "boolean",
+            Self::String => "string",
+            Self::TextArea => "textarea",
+            Self::Picklist => "picklist",
+            Self::MultiPicklist => "multipicklist",
+            Self::Combobox => "combobox",
+            Self::Reference => "reference",
+            Self::Url => "url",
+            Self::Phone => "phone",
+            Self::Email => "email",
+            Self::Int => "int",
+            Self::Long => "long",
+            Self::Double => "double",
+            Self::Currency => "currency",
+            Self::Percent => "percent",
+            Self::Date => "date",
+            Self::DateTime => "datetime",
+            Self::Time => "time",
+            Self::Address => "address",
+            Self::Location => "location",
+            Self::Base64 => "base64",
+            Self::EncryptedString => "encryptedstring",
+            Self::Other(name) => name,
+        }
+    }
+
     /// Compound fields are read through their parts; selecting both would double the data.
     pub fn is_compound(&self) -> bool {
         matches!(self, Self::Address | Self::Location)

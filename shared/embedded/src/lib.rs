@@ -8,6 +8,7 @@
 //!
 //! SQLite calls run on tokio's blocking pool, so they never stall the async runtime.
 
+pub mod connections;
 mod db;
 mod destination;
 mod queue;

@@ -200,24 +200,7 @@ impl SalesforceClient {
     /// token is fetched so bad credentials fail here; with an access token, its instance
     /// URL is checked.
     pub async fn connect(config: ClientConfig) -> Result<Self, SalesforceError> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(config.request_timeout)
-            .connect_timeout(Duration::from_secs(30));
-        for pem in &config.extra_root_certificates {
-            let certificate = reqwest::Certificate::from_pem(pem).map_err(|source| {
-                SalesforceError::Transport {
-                    url: "(extra root certificate)".to_owned(),
-                    source,
-                }
-            })?;
-            builder = builder.add_root_certificate(certificate);
-        }
-        let http = builder
-            .build()
-            .map_err(|source| SalesforceError::Transport {
-                url: config.origin().to_owned(),
-                source,
-            })?;
+        let http = http_client(&config.extra_root_certificates, config.request_timeout)?;
         let refresh_token = match &config.auth {
             Auth::RefreshToken { refresh_token, .. } => Some(refresh_token.clone()),
             Auth::AccessToken { .. } => None,
@@ -482,6 +465,29 @@ impl SalesforceClient {
         })
         .await
     }
+}
+
+/// The HTTP client every Salesforce call uses: rustls with the platform's roots plus
+/// `extra_roots` (PEM), connect timeout 30 s, `timeout` per request, gzip accepted.
+pub fn http_client(
+    extra_roots: &[Vec<u8>],
+    timeout: Duration,
+) -> Result<reqwest::Client, SalesforceError> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(30));
+    for pem in extra_roots {
+        let certificate =
+            reqwest::Certificate::from_pem(pem).map_err(|source| SalesforceError::Transport {
+                url: "(extra root certificate)".to_owned(),
+                source,
+            })?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    builder.build().map_err(|source| SalesforceError::Transport {
+        url: "(building the HTTP client)".to_owned(),
+        source,
+    })
 }
 
 /// Reads a whole JSON body; a failure while reading is a transport error, so it is retried.

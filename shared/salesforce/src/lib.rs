@@ -23,7 +23,7 @@ mod wire;
 pub use bulk::{BulkJob, BulkJobState, BulkPage};
 pub use client::{
     ApiUsage, Auth, ClientConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, RetryPolicy, SalesforceClient,
-    parse_limit_info,
+    http_client, parse_limit_info,
 };
 pub use error::{ApiErrorItem, SalesforceError};
 pub use rest::DailyApiRequests;

@@ -1,0 +1,161 @@
+//! How a command reaches an org: a stored connection (`--connection NAME`) or a session
+//! given directly (`--instance-url` and `--access-token`), with the hosts allowed besides
+//! Salesforce's own and extra certificate authorities to trust.
+
+use anyhow::{Context, bail};
+use clap::Args;
+use ferry_core::secret::Secret;
+use ferry_embedded::connections::ConnectionStore;
+use ferry_salesforce::hosts::{allowed_hosts_from_env, parse_allowed_hosts};
+use ferry_salesforce::{ClientConfig, SalesforceClient};
+use std::path::PathBuf;
+
+/// Options every command that talks to Salesforce takes.
+#[derive(Debug, Clone, Args)]
+pub struct NetworkArgs {
+    /// Also allow this instance host (`host` or `host:port`), e.g. a simulator on
+    /// loopback; repeatable. Added to FERRY_ALLOWED_HOSTS.
+    #[arg(long = "allow-host", value_name = "HOST[:PORT]")]
+    pub allow_host: Vec<String>,
+    /// Trust this certificate authority (PEM) too, e.g. `ferry sim --tls`'s certificate.
+    #[arg(long, env = "FERRY_CA_CERT", value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl NetworkArgs {
+    pub fn allowed_hosts(&self) -> Vec<String> {
+        let mut hosts = allowed_hosts_from_env();
+        for host in &self.allow_host {
+            hosts.extend(parse_allowed_hosts(host));
+        }
+        hosts
+    }
+
+    pub fn extra_roots(&self) -> anyhow::Result<Vec<Vec<u8>>> {
+        self.ca_cert
+            .iter()
+            .map(|path| {
+                std::fs::read(path)
+                    .with_context(|| format!("cannot read the certificate {}", path.display()))
+            })
+            .collect()
+    }
+
+    pub fn apply(&self, config: &mut ClientConfig) -> anyhow::Result<()> {
+        config.allowed_hosts = self.allowed_hosts();
+        config.extra_root_certificates = self.extra_roots()?;
+        Ok(())
+    }
+}
+
+/// Where connections and their key live: `--state-dir`, `FERRY_STATE_DIR`, or
+/// `$XDG_STATE_HOME/ferry` (`~/.local/state/ferry`).
+#[derive(Debug, Clone, Args)]
+pub struct StateArgs {
+    #[arg(long, env = "FERRY_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+impl StateArgs {
+    pub fn store(&self) -> anyhow::Result<ConnectionStore> {
+        if let Some(dir) = &self.state_dir {
+            return Ok(ConnectionStore::new(dir));
+        }
+        let base = match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => {
+                let home = std::env::var_os("HOME")
+                    .filter(|v| !v.is_empty())
+                    .context("cannot find a state directory: set FERRY_STATE_DIR or HOME")?;
+                PathBuf::from(home).join(".local").join("state")
+            }
+        };
+        Ok(ConnectionStore::new(base.join("ferry")))
+    }
+}
+
+/// Which org: a stored connection, or a session given directly.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// A connection saved by `ferry login`.
+    #[arg(long, conflicts_with_all = ["instance_url", "access_token"])]
+    pub connection: Option<String>,
+    /// The org's instance URL, with --access-token.
+    #[arg(long, requires = "access_token")]
+    pub instance_url: Option<String>,
+    /// An access token of the org (e.g. from `sf org display`); prefer the environment
+    /// variable to the command line, which other users of the machine can see.
+    #[arg(long, env = "FERRY_ACCESS_TOKEN", hide_env_values = true, requires = "instance_url")]
+    pub access_token: Option<String>,
+    /// Salesforce API version.
+    #[arg(long, default_value = "59.0")]
+    pub api_version: String,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// A connected client, and the stored connection it came from so a rotated refresh token
+/// can be saved back.
+pub struct Connected {
+    pub client: SalesforceClient,
+    pub connection: Option<ferry_embedded::connections::Connection>,
+    pub store: Option<ConnectionStore>,
+}
+
+impl Connected {
+    /// Saves the refresh token Salesforce rotated to, if it did: the old one stops working.
+    pub fn save_rotated_token(&self) -> anyhow::Result<()> {
+        if let (Some(token), Some(connection), Some(store)) = (
+            self.client.rotated_refresh_token(),
+            &self.connection,
+            &self.store,
+        ) {
+            let mut updated = connection.clone();
+            updated.refresh_token = token;
+            updated.info.saved_at = crate::login::now_rfc3339();
+            store
+                .save(&updated)
+                .context("Salesforce rotated the refresh token but it could not be saved")?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn connect(target: &TargetArgs) -> anyhow::Result<Connected> {
+    let (mut config, connection, store) = match (&target.connection, &target.instance_url, &target.access_token) {
+        (Some(name), _, _) => {
+            let store = target.state.store()?;
+            let connection = store
+                .load(name)
+                .with_context(|| format!("cannot use connection {name}"))?;
+            let mut config = ClientConfig::new(
+                connection.info.login_url.clone(),
+                connection.info.client_id.clone(),
+                connection.refresh_token.clone(),
+            );
+            if let Some(secret) = &connection.client_secret {
+                config = config.with_client_secret(secret.clone());
+            }
+            (config, Some(connection), Some(store))
+        }
+        (None, Some(instance_url), Some(token)) => (
+            ClientConfig::access_token(instance_url.clone(), Secret::new(token.clone())),
+            None,
+            None,
+        ),
+        _ => bail!("say which org: --connection NAME, or --instance-url URL with --access-token TOKEN (or FERRY_ACCESS_TOKEN)"),
+    };
+    config.api_version = target.api_version.clone();
+    target.network.apply(&mut config)?;
+    let origin = config.origin().to_owned();
+    let client = SalesforceClient::connect(config)
+        .await
+        .with_context(|| format!("cannot connect to Salesforce at {origin}"))?;
+    Ok(Connected {
+        client,
+        connection,
+        store,
+    })
+}

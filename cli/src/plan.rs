@@ -1,0 +1,135 @@
+//! `ferry plan`: discovery only. For each object: its record count, destination, phase and
+//! extraction API, and every field with its Salesforce type and where it goes; the objects
+//! left out with reasons; the API budget against the run's estimate. Nothing is written
+//! anywhere, in Salesforce or locally.
+
+use crate::connect::{TargetArgs, connect};
+use anyhow::Context;
+use clap::Args;
+use ferry_core::budget::BudgetPolicy;
+use ferry_core::ids::TenantId;
+use ferry_core::mapping::FieldMap;
+use ferry_core::preview::{FieldDestination, PlanPreview};
+use ferry_core::steps::{DiscoverOptions, ExtractConfig, discover};
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Only these objects, comma-separated (default: every object the map covers).
+    #[arg(long, value_delimiter = ',')]
+    pub objects: Option<Vec<String>>,
+    /// Percent of the daily API limit to leave to other integrations.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub reserve_percent: u8,
+    /// Print one JSON document (schema in the README) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let connected = connect(&args.target).await?;
+    let client = &connected.client;
+    let discovery = discover(
+        client,
+        TenantId::new("plan"),
+        &FieldMap::builtin(),
+        &DiscoverOptions {
+            objects: args.objects.clone(),
+        },
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!(error.chain()))
+    .context("discovery failed")?;
+    connected.save_rotated_token()?;
+    let policy = BudgetPolicy {
+        reserve_percent: args.reserve_percent,
+        ..BudgetPolicy::default()
+    };
+    let preview = PlanPreview::build(&discovery, &ExtractConfig::default(), &policy);
+    let instance_url = client.instance_url().await.unwrap_or_default();
+    if args.json {
+        let mut document = serde_json::to_value(&preview)?;
+        if let Some(object) = document.as_object_mut() {
+            object.insert("instance_url".into(), instance_url.into());
+            object.insert("api_version".into(), args.target.api_version.clone().into());
+        }
+        println!("{}", serde_json::to_string_pretty(&document)?);
+    } else {
+        print!("{}", render(&preview, &instance_url));
+    }
+    Ok(if preview.budget.sufficient {
+        ExitCode::SUCCESS
+    } else {
+        // Discovery worked, but a run would be refused: say so in the exit status too.
+        ExitCode::from(3)
+    })
+}
+
+fn render(preview: &PlanPreview, instance_url: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Org {instance_url}: {} objects, {} to migrate, {} left out.",
+        preview.objects_in_org,
+        preview.objects.len(),
+        preview.skipped_objects.len()
+    );
+    for object in &preview.objects {
+        let _ = writeln!(
+            out,
+            "\n{} ({}) -> {}, phase {}, {} records, via {}",
+            object.name,
+            object.label,
+            object.destination,
+            object.phase,
+            object.records,
+            if object.api == "bulk" { "Bulk API 2.0" } else { "REST" }
+        );
+        let width = object.fields.iter().map(|f| f.name.len()).max().unwrap_or(5).max(5);
+        let type_width = object.fields.iter().map(|f| f.field_type.len()).max().unwrap_or(4).max(4);
+        for field in &object.fields {
+            let goes_to = match &field.goes_to {
+                FieldDestination::SourceId => "source id (kept in the ID map)".to_owned(),
+                FieldDestination::Standard { field } => format!("{}.{field}", object.destination),
+                FieldDestination::Link { field, target_object } => {
+                    format!("{}.{field} (link to {target_object})", object.destination)
+                }
+                FieldDestination::Custom { field, field_type } => {
+                    format!("new custom field {}.{field} ({field_type})", object.destination)
+                }
+                FieldDestination::Skipped { reason } => format!("skipped: {reason}"),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {:<type_width$}  {goes_to}",
+                field.name, field.field_type
+            );
+        }
+    }
+    if !preview.skipped_objects.is_empty() {
+        let _ = writeln!(out, "\nLeft out ({}):", preview.skipped_objects.len());
+        let width = preview.skipped_objects.iter().map(|o| o.name.len()).max().unwrap_or(0);
+        for object in &preview.skipped_objects {
+            let _ = writeln!(out, "  {:<width$}  {}", object.name, object.reason);
+        }
+    }
+    let budget = &preview.budget;
+    let _ = match (budget.used, budget.limit, budget.available) {
+        (Some(used), Some(limit), Some(available)) => writeln!(
+            out,
+            "\nAPI budget: {used} of {limit} calls used in the last 24 hours; {available} available above the {}% reserve; a run needs about {}.{}",
+            budget.reserve_percent,
+            budget.estimated_calls,
+            if budget.sufficient { "" } else { " NOT ENOUGH: a run would be refused now." }
+        ),
+        _ => writeln!(
+            out,
+            "\nAPI budget: the org did not report its limit; a run needs about {} calls.",
+            budget.estimated_calls
+        ),
+    };
+    out
+}

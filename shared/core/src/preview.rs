@@ -1,0 +1,209 @@
+//! The plan as a person or a SaaS backend reviews it before anything moves: per object its
+//! record count, destination, phase and extraction API; per field its Salesforce type and
+//! where it goes (a standard destination field, a link, a new custom field, or skipped with
+//! the reason); the objects left out and why; and the API budget against the run's
+//! estimated calls. `ferry plan --json` prints it; the discover function stores it.
+
+use crate::budget::{BudgetPolicy, estimate_calls};
+use crate::model::{FieldDescription, FieldType};
+use crate::plan::{ObjectPlan, PlanNote};
+use crate::steps::{Discovery, ExtractConfig};
+use serde::Serialize;
+
+/// The whole preview. Its JSON form is documented in the README (`ferry plan --json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanPreview {
+    pub objects_in_org: usize,
+    pub objects: Vec<ObjectPreview>,
+    pub skipped_objects: Vec<SkippedObjectPreview>,
+    pub budget: BudgetPreview,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObjectPreview {
+    pub name: String,
+    pub label: String,
+    pub records: u64,
+    /// The destination entity, such as `company`.
+    pub destination: String,
+    /// Load order: phase 1 first; an object's links point at earlier phases.
+    pub phase: u32,
+    /// `bulk` (Bulk API 2.0) or `rest`.
+    pub api: &'static str,
+    pub fields: Vec<FieldPreview>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldPreview {
+    pub name: String,
+    pub label: String,
+    /// The Salesforce type as describe names it.
+    #[serde(rename = "type")]
+    pub field_type: String,
+    pub goes_to: FieldDestination,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FieldDestination {
+    /// The record's Salesforce id, kept in the ID map.
+    SourceId,
+    Standard { field: String },
+    Link { field: String, target_object: String },
+    Custom {
+        field: String,
+        #[serde(rename = "type")]
+        field_type: &'static str,
+    },
+    Skipped { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SkippedObjectPreview {
+    pub name: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BudgetPreview {
+    /// Calls used in the last 24 hours and the daily limit, when the org reports them.
+    pub used: Option<u64>,
+    pub limit: Option<u64>,
+    pub reserve_percent: u8,
+    /// Calls a run may make before reaching the reserve.
+    pub available: Option<u64>,
+    /// Calls the extraction of this plan is expected to make.
+    pub estimated_calls: u64,
+    /// Whether a run would start now.
+    pub sufficient: bool,
+}
+
+impl PlanPreview {
+    pub fn build(discovery: &Discovery, extract: &ExtractConfig, policy: &BudgetPolicy) -> Self {
+        let plan = &discovery.plan;
+        let mut objects: Vec<ObjectPreview> = plan
+            .objects
+            .iter()
+            .map(|object| {
+                let described = discovery.described.get(&object.object);
+                let notes: Vec<&PlanNote> = plan
+                    .notes
+                    .iter()
+                    .filter(|note| note.object == object.object)
+                    .collect();
+                ObjectPreview {
+                    name: object.object.clone(),
+                    label: described.map_or_else(
+                        || object.object.clone(),
+                        |found| found.description.label.clone(),
+                    ),
+                    records: object.in_salesforce,
+                    destination: object.entity.as_str().to_owned(),
+                    phase: object.phase + 1,
+                    api: if object.in_salesforce >= extract.bulk_threshold {
+                        "bulk"
+                    } else {
+                        "rest"
+                    },
+                    fields: described
+                        .map(|found| {
+                            found
+                                .description
+                                .fields
+                                .iter()
+                                .map(|field| field_preview(object, field, &notes))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+        objects.sort_by(|a, b| (a.phase, &a.name).cmp(&(b.phase, &b.name)));
+        let mut skipped_objects: Vec<SkippedObjectPreview> = discovery
+            .skipped
+            .iter()
+            .map(|skipped| SkippedObjectPreview {
+                name: skipped.name.clone(),
+                reason: skipped.reason.clone(),
+            })
+            .collect();
+        // Objects the map names that discovery could not plan (missing, unreadable).
+        for note in plan.notes.iter().filter(|note| note.field.is_none()) {
+            skipped_objects.push(SkippedObjectPreview {
+                name: note.object.clone(),
+                reason: note.reason.clone(),
+            });
+        }
+        skipped_objects.sort_by(|a, b| a.name.cmp(&b.name));
+        let estimated_calls =
+            estimate_calls(plan, extract.bulk_threshold, extract.chunk_records).extraction;
+        let available = discovery.budget.map(|budget| policy.available(budget));
+        let budget = BudgetPreview {
+            used: discovery.budget.map(|budget| budget.used),
+            limit: discovery.budget.map(|budget| budget.limit),
+            reserve_percent: policy.reserve_percent,
+            available,
+            estimated_calls,
+            sufficient: available.is_none_or(|available| estimated_calls <= available),
+        };
+        PlanPreview {
+            objects_in_org: discovery.objects_in_org,
+            objects,
+            skipped_objects,
+            budget,
+        }
+    }
+}
+
+fn field_preview(object: &ObjectPlan, field: &FieldDescription, notes: &[&PlanNote]) -> FieldPreview {
+    FieldPreview {
+        name: field.name.clone(),
+        label: field.label.clone(),
+        field_type: field.field_type.describe_name().to_owned(),
+        goes_to: destination_of(object, field, notes),
+    }
+}
+
+fn destination_of(object: &ObjectPlan, field: &FieldDescription, notes: &[&PlanNote]) -> FieldDestination {
+    let name = field.name.as_str();
+    if let Some(mapping) = object.fields.iter().find(|mapping| mapping.source == name) {
+        return FieldDestination::Standard {
+            field: mapping.target.clone(),
+        };
+    }
+    if let Some(link) = object.links.iter().find(|link| link.source == name) {
+        return FieldDestination::Link {
+            field: link.target.clone(),
+            target_object: link.target_object.clone(),
+        };
+    }
+    if let Some(custom) = object.custom_fields.iter().find(|custom| custom.source == name) {
+        return FieldDestination::Custom {
+            field: custom.name.clone(),
+            field_type: custom.field_type.name(),
+        };
+    }
+    if field.field_type == FieldType::Id {
+        return FieldDestination::SourceId;
+    }
+    let reason = if let Some(note) = notes
+        .iter()
+        .find(|note| note.field.as_deref() == Some(name))
+    {
+        note.reason.clone()
+    } else if field.field_type.is_compound() {
+        "compound field: read through its component fields".to_owned()
+    } else if field.field_type == FieldType::Base64 {
+        "binary body: moved with the object's files, not as a field".to_owned()
+    } else if field.calculated {
+        "formula or roll-up: computed by Salesforce, not stored data".to_owned()
+    } else if field.field_type == FieldType::Reference {
+        "link with no destination relationship in the map".to_owned()
+    } else {
+        format!(
+            "no {} field in the map for it",
+            object.entity.as_str()
+        )
+    };
+    FieldDestination::Skipped { reason }
+}
