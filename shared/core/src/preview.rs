@@ -129,6 +129,9 @@ impl PlanPreview {
             .collect();
         // Objects the map names that discovery could not plan (missing, unreadable).
         for note in plan.notes.iter().filter(|note| note.field.is_none()) {
+            if skipped_objects.iter().any(|skipped| skipped.name == note.object) {
+                continue;
+            }
             skipped_objects.push(SkippedObjectPreview {
                 name: note.object.clone(),
                 reason: note.reason.clone(),

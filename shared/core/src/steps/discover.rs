@@ -217,6 +217,20 @@ pub async fn discover(
         .api_budget()
         .await
         .map_err(StepError::Salesforce)?;
+    // Objects left out by the selection are not missing from the org: only the selected
+    // part of the map is planned, so the plan does not report them as unreadable.
+    let selected_map;
+    let map = match &options.objects {
+        Some(selected) => {
+            let mut narrowed = map.clone();
+            narrowed
+                .objects
+                .retain(|name, _| selected.iter().any(|s| s.eq_ignore_ascii_case(name)));
+            selected_map = narrowed;
+            &selected_map
+        }
+        None => map,
+    };
     Ok(Discovery {
         plan: build_plan(tenant, map, &discovered),
         objects_in_org: objects.len(),
