@@ -7,7 +7,7 @@ use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
 use ferry_core::pipeline::{LocalPorts, Migration, MigrationConfig, migrate};
 use ferry_core::secret::Secret;
-use ferry_core::steps::{DiscoverOptions, ExtractConfig};
+use ferry_core::steps::{DiscoverOptions, ExtractConfig, StepError};
 use ferry_embedded::{InProcessQueue, LocalStaging, SqliteDestination, SqliteStore, TokioSleeper};
 use ferry_salesforce::{ClientConfig, SalesforceClient};
 use ferry_simulator::{RunningSimulator, SimulatorConfig};
@@ -84,6 +84,22 @@ impl Embedded {
         map: FieldMap,
         chunk_records: usize,
     ) -> Migration {
+        let config = ExtractConfig {
+            chunk_records,
+            ..ExtractConfig::default()
+        };
+        self.try_migrate(salesforce, run, map, config)
+            .await
+            .expect("the migration completes")
+    }
+
+    pub async fn try_migrate(
+        &self,
+        salesforce: &SalesforceClient,
+        run: &str,
+        map: FieldMap,
+        extract: ExtractConfig,
+    ) -> Result<Migration, StepError> {
         let ports = LocalPorts {
             salesforce,
             staging: &self.staging,
@@ -97,15 +113,10 @@ impl Embedded {
             tenant: TenantId::new(TENANT),
             run_id: RunId::new(run),
             map,
-            extract: ExtractConfig {
-                chunk_records,
-                ..ExtractConfig::default()
-            },
+            extract,
             discover: DiscoverOptions::default(),
         };
-        migrate(&ports, &config)
-            .await
-            .expect("the migration completes")
+        migrate(&ports, &config).await
     }
 }
 

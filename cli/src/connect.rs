@@ -85,7 +85,12 @@ pub struct TargetArgs {
     pub instance_url: Option<String>,
     /// An access token of the org (e.g. from `sf org display`); prefer the environment
     /// variable to the command line, which other users of the machine can see.
-    #[arg(long, env = "FERRY_ACCESS_TOKEN", hide_env_values = true, requires = "instance_url")]
+    #[arg(
+        long,
+        env = "FERRY_ACCESS_TOKEN",
+        hide_env_values = true,
+        requires = "instance_url"
+    )]
     pub access_token: Option<String>,
     /// Salesforce API version.
     #[arg(long, default_value = "59.0")]
@@ -124,7 +129,11 @@ impl Connected {
 }
 
 pub async fn connect(target: &TargetArgs) -> anyhow::Result<Connected> {
-    let (mut config, connection, store) = match (&target.connection, &target.instance_url, &target.access_token) {
+    let (mut config, connection, store) = match (
+        &target.connection,
+        &target.instance_url,
+        &target.access_token,
+    ) {
         (Some(name), _, _) => {
             let store = target.state.store()?;
             let connection = store
@@ -145,7 +154,9 @@ pub async fn connect(target: &TargetArgs) -> anyhow::Result<Connected> {
             None,
             None,
         ),
-        _ => bail!("say which org: --connection NAME, or --instance-url URL with --access-token TOKEN (or FERRY_ACCESS_TOKEN)"),
+        _ => bail!(
+            "say which org: --connection NAME, or --instance-url URL with --access-token TOKEN (or FERRY_ACCESS_TOKEN)"
+        ),
     };
     config.api_version = target.api_version.clone();
     target.network.apply(&mut config)?;

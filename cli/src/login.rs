@@ -80,7 +80,12 @@ pub async fn run(args: LoginArgs) -> anyhow::Result<ExitCode> {
     let store = args.state.store()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{} for the OAuth callback", args.port))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on 127.0.0.1:{} for the OAuth callback",
+                args.port
+            )
+        })?;
     let port = listener.local_addr()?.port();
     let redirect_uri = format!("http://localhost:{port}/OauthRedirect");
     let pkce = Pkce::generate()?;
@@ -107,10 +112,16 @@ pub async fn run(args: LoginArgs) -> anyhow::Result<ExitCode> {
         receive_code(&listener, &state),
     )
     .await
-    .with_context(|| format!("no OAuth callback within {} seconds; the login expired", args.timeout))??;
+    .with_context(|| {
+        format!(
+            "no OAuth callback within {} seconds; the login expired",
+            args.timeout
+        )
+    })??;
     drop(listener);
 
-    let http = ferry_salesforce::http_client(&args.network.extra_roots()?, Duration::from_secs(60))?;
+    let http =
+        ferry_salesforce::http_client(&args.network.extra_roots()?, Duration::from_secs(60))?;
     let client_secret = args.client_secret.clone().map(Secret::new);
     let token = exchange_code(
         &http,
@@ -127,7 +138,9 @@ pub async fn run(args: LoginArgs) -> anyhow::Result<ExitCode> {
     .context("Salesforce refused the authorization code")?;
     check_instance_url(&token.instance_url, &allowed)?;
     let Some(refresh_token) = token.refresh_token else {
-        bail!("Salesforce issued no refresh token: give the connected app the refresh_token (offline access) scope");
+        bail!(
+            "Salesforce issued no refresh token: give the connected app the refresh_token (offline access) scope"
+        );
     };
     let (org_id, user_id) = token
         .id
@@ -169,7 +182,10 @@ pub async fn run(args: LoginArgs) -> anyhow::Result<ExitCode> {
 /// Serves the loopback callback until one request carries the expected state, and
 /// returns its code. A request with another state, or an error from Salesforce, ends the
 /// login: a forged callback must not be retried into success.
-async fn receive_code(listener: &tokio::net::TcpListener, expected_state: &str) -> anyhow::Result<String> {
+async fn receive_code(
+    listener: &tokio::net::TcpListener,
+    expected_state: &str,
+) -> anyhow::Result<String> {
     loop {
         let (mut socket, _) = listener.accept().await?;
         let mut request = Vec::new();
@@ -205,14 +221,24 @@ async fn receive_code(listener: &tokio::net::TcpListener, expected_state: &str) 
         }
         if let Some(error) = params.get("error") {
             let description = params.get("error_description").cloned().unwrap_or_default();
-            respond(&mut socket, 400, &format!("Salesforce refused: {error} {description}")).await;
+            respond(
+                &mut socket,
+                400,
+                &format!("Salesforce refused: {error} {description}"),
+            )
+            .await;
             bail!("Salesforce refused the authorization: {error}: {description}");
         }
         let Some(code) = params.get("code") else {
             respond(&mut socket, 400, "The callback carries no code.").await;
             bail!("the OAuth callback carries no authorization code");
         };
-        respond(&mut socket, 200, "Ferry is connected. You can close this tab.").await;
+        respond(
+            &mut socket,
+            200,
+            "Ferry is connected. You can close this tab.",
+        )
+        .await;
         return Ok(code.clone());
     }
 }
@@ -237,14 +263,23 @@ pub async fn list(args: ConnectionsArgs) -> anyhow::Result<ExitCode> {
     let store = args.state.store()?;
     let connections = store.list()?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "connections": connections }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "connections": connections }))?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if connections.is_empty() {
-        println!("No connections in {}; `ferry login` adds one.", store.dir().display());
+        println!(
+            "No connections in {}; `ferry login` adds one.",
+            store.dir().display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<24} {:<44} {:<28} saved", "name", "instance", "login host");
+    println!(
+        "{:<24} {:<44} {:<28} saved",
+        "name", "instance", "login host"
+    );
     for connection in connections {
         println!(
             "{:<24} {:<44} {:<28} {}",

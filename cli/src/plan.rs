@@ -86,19 +86,41 @@ fn render(preview: &PlanPreview, instance_url: &str) -> String {
             object.destination,
             object.phase,
             object.records,
-            if object.api == "bulk" { "Bulk API 2.0" } else { "REST" }
+            if object.api == "bulk" {
+                "Bulk API 2.0"
+            } else {
+                "REST"
+            }
         );
-        let width = object.fields.iter().map(|f| f.name.len()).max().unwrap_or(5).max(5);
-        let type_width = object.fields.iter().map(|f| f.field_type.len()).max().unwrap_or(4).max(4);
+        let width = object
+            .fields
+            .iter()
+            .map(|f| f.name.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        let type_width = object
+            .fields
+            .iter()
+            .map(|f| f.field_type.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         for field in &object.fields {
             let goes_to = match &field.goes_to {
                 FieldDestination::SourceId => "source id (kept in the ID map)".to_owned(),
                 FieldDestination::Standard { field } => format!("{}.{field}", object.destination),
-                FieldDestination::Link { field, target_object } => {
+                FieldDestination::Link {
+                    field,
+                    target_object,
+                } => {
                     format!("{}.{field} (link to {target_object})", object.destination)
                 }
                 FieldDestination::Custom { field, field_type } => {
-                    format!("new custom field {}.{field} ({field_type})", object.destination)
+                    format!(
+                        "new custom field {}.{field} ({field_type})",
+                        object.destination
+                    )
                 }
                 FieldDestination::Skipped { reason } => format!("skipped: {reason}"),
             };
@@ -111,7 +133,12 @@ fn render(preview: &PlanPreview, instance_url: &str) -> String {
     }
     if !preview.skipped_objects.is_empty() {
         let _ = writeln!(out, "\nLeft out ({}):", preview.skipped_objects.len());
-        let width = preview.skipped_objects.iter().map(|o| o.name.len()).max().unwrap_or(0);
+        let width = preview
+            .skipped_objects
+            .iter()
+            .map(|o| o.name.len())
+            .max()
+            .unwrap_or(0);
         for object in &preview.skipped_objects {
             let _ = writeln!(out, "  {:<width$}  {}", object.name, object.reason);
         }
@@ -123,7 +150,11 @@ fn render(preview: &PlanPreview, instance_url: &str) -> String {
             "\nAPI budget: {used} of {limit} calls used in the last 24 hours; {available} available above the {}% reserve; a run needs about {}.{}",
             budget.reserve_percent,
             budget.estimated_calls,
-            if budget.sufficient { "" } else { " NOT ENOUGH: a run would be refused now." }
+            if budget.sufficient {
+                ""
+            } else {
+                " NOT ENOUGH: a run would be refused now."
+            }
         ),
         _ => writeln!(
             out,

@@ -184,9 +184,15 @@ mod typed_text_tests {
     fn csv_text_gets_the_json_type_rest_would_send() {
         assert_eq!(typed_text_value(&FieldType::Boolean, "true"), json!(true));
         assert_eq!(typed_text_value(&FieldType::Int, "42"), json!(42));
-        assert_eq!(typed_text_value(&FieldType::Currency, "1234.5"), json!(1234.5));
+        assert_eq!(
+            typed_text_value(&FieldType::Currency, "1234.5"),
+            json!(1234.5)
+        );
         assert_eq!(typed_text_value(&FieldType::Double, "n/a"), json!("n/a"));
-        assert_eq!(typed_text_value(&FieldType::Date, "2024-01-31"), json!("2024-01-31"));
+        assert_eq!(
+            typed_text_value(&FieldType::Date, "2024-01-31"),
+            json!("2024-01-31")
+        );
         assert_eq!(typed_text_value(&FieldType::String, "007"), json!("007"));
     }
 }

@@ -18,7 +18,10 @@ pub trait SalesforceApi: Send + Sync {
     async fn list_objects(&self) -> Result<Vec<ObjectSummary>, PortError>;
     async fn describe_object(&self, name: &str) -> Result<ObjectDescription, PortError>;
     /// Describes of several objects, in the order asked; adapters may batch them.
-    async fn describe_objects(&self, names: &[String]) -> Result<Vec<ObjectDescription>, PortError> {
+    async fn describe_objects(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<ObjectDescription>, PortError> {
         let mut described = Vec::with_capacity(names.len());
         for name in names {
             described.push(self.describe_object(name).await?);
@@ -91,8 +94,13 @@ pub enum BulkJobState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueryPageRequest {
     /// A new query; `include_deleted` makes it a queryAll.
-    Start { soql: String, include_deleted: bool },
-    Continue { cursor: String },
+    Start {
+        soql: String,
+        include_deleted: bool,
+    },
+    Continue {
+        cursor: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -48,14 +48,21 @@ pub struct FieldPreview {
 pub enum FieldDestination {
     /// The record's Salesforce id, kept in the ID map.
     SourceId,
-    Standard { field: String },
-    Link { field: String, target_object: String },
+    Standard {
+        field: String,
+    },
+    Link {
+        field: String,
+        target_object: String,
+    },
     Custom {
         field: String,
         #[serde(rename = "type")]
         field_type: &'static str,
     },
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -129,7 +136,10 @@ impl PlanPreview {
             .collect();
         // Objects the map names that discovery could not plan (missing, unreadable).
         for note in plan.notes.iter().filter(|note| note.field.is_none()) {
-            if skipped_objects.iter().any(|skipped| skipped.name == note.object) {
+            if skipped_objects
+                .iter()
+                .any(|skipped| skipped.name == note.object)
+            {
                 continue;
             }
             skipped_objects.push(SkippedObjectPreview {
@@ -158,7 +168,11 @@ impl PlanPreview {
     }
 }
 
-fn field_preview(object: &ObjectPlan, field: &FieldDescription, notes: &[&PlanNote]) -> FieldPreview {
+fn field_preview(
+    object: &ObjectPlan,
+    field: &FieldDescription,
+    notes: &[&PlanNote],
+) -> FieldPreview {
     FieldPreview {
         name: field.name.clone(),
         label: field.label.clone(),
@@ -167,7 +181,11 @@ fn field_preview(object: &ObjectPlan, field: &FieldDescription, notes: &[&PlanNo
     }
 }
 
-fn destination_of(object: &ObjectPlan, field: &FieldDescription, notes: &[&PlanNote]) -> FieldDestination {
+fn destination_of(
+    object: &ObjectPlan,
+    field: &FieldDescription,
+    notes: &[&PlanNote],
+) -> FieldDestination {
     let name = field.name.as_str();
     if let Some(mapping) = object.fields.iter().find(|mapping| mapping.source == name) {
         return FieldDestination::Standard {
@@ -180,7 +198,11 @@ fn destination_of(object: &ObjectPlan, field: &FieldDescription, notes: &[&PlanN
             target_object: link.target_object.clone(),
         };
     }
-    if let Some(custom) = object.custom_fields.iter().find(|custom| custom.source == name) {
+    if let Some(custom) = object
+        .custom_fields
+        .iter()
+        .find(|custom| custom.source == name)
+    {
         return FieldDestination::Custom {
             field: custom.name.clone(),
             field_type: custom.field_type.name(),
@@ -203,10 +225,7 @@ fn destination_of(object: &ObjectPlan, field: &FieldDescription, notes: &[&PlanN
     } else if field.field_type == FieldType::Reference {
         "link with no destination relationship in the map".to_owned()
     } else {
-        format!(
-            "no {} field in the map for it",
-            object.entity.as_str()
-        )
+        format!("no {} field in the map for it", object.entity.as_str())
     };
     FieldDestination::Skipped { reason }
 }

@@ -41,7 +41,9 @@ pub enum ConnectionError {
         "the stored secret of connection {name} cannot be decrypted: the key file was replaced, or the connection was written with another key"
     )]
     Decrypt { name: String },
-    #[error("no connection named {name}; `ferry connections` lists them and `ferry login` adds one")]
+    #[error(
+        "no connection named {name}; `ferry connections` lists them and `ferry login` adds one"
+    )]
     NotFound { name: String },
     #[error("the operating system's random number generator failed: {0}")]
     Random(String),
@@ -126,7 +128,8 @@ impl ConnectionStore {
     fn read_file(&self) -> Result<StoredFile, ConnectionError> {
         let path = self.dir.join(CONNECTIONS_FILE);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| ConnectionError::Json { path, source }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|source| ConnectionError::Json { path, source }),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(StoredFile::default()),
             Err(error) => Err(Self::io(&path)(error)),
         }
@@ -154,7 +157,8 @@ impl ConnectionStore {
                 .map(|secret| encrypt(&key, secret.expose()))
                 .transpose()?,
         };
-        file.connections.insert(connection.info.name.clone(), stored);
+        file.connections
+            .insert(connection.info.name.clone(), stored);
         self.write_file(&file)
     }
 
@@ -170,13 +174,11 @@ impl ConnectionStore {
 
     /// A connection with its secrets decrypted.
     pub fn load(&self, name: &str) -> Result<Connection, ConnectionError> {
-        let stored = self
-            .read_file()?
-            .connections
-            .remove(name)
-            .ok_or_else(|| ConnectionError::NotFound {
+        let stored = self.read_file()?.connections.remove(name).ok_or_else(|| {
+            ConnectionError::NotFound {
                 name: name.to_owned(),
-            })?;
+            }
+        })?;
         let key = self.key()?;
         let decrypt_named = |text: &str| {
             decrypt(&key, text).ok_or_else(|| ConnectionError::Decrypt {
@@ -280,13 +282,22 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             for file in [KEY_FILE, CONNECTIONS_FILE] {
-                let mode = std::fs::metadata(store.dir().join(file)).unwrap().permissions().mode();
+                let mode = std::fs::metadata(store.dir().join(file))
+                    .unwrap()
+                    .permissions()
+                    .mode();
                 assert_eq!(mode & 0o777, 0o600, "{file}");
             }
         }
         let loaded = store.load("acme").unwrap();
-        assert_eq!(loaded.refresh_token.expose(), "5Aep861-very-secret-refresh-token");
-        assert_eq!(loaded.client_secret.unwrap().expose(), "client-secret-value");
+        assert_eq!(
+            loaded.refresh_token.expose(),
+            "5Aep861-very-secret-refresh-token"
+        );
+        assert_eq!(
+            loaded.client_secret.unwrap().expose(),
+            "client-secret-value"
+        );
         assert_eq!(store.list().unwrap(), vec![connection("acme").info]);
     }
 
@@ -295,7 +306,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = ConnectionStore::new(dir.path());
         store.save(&connection("acme")).unwrap();
-        assert!(matches!(store.load("globex"), Err(ConnectionError::NotFound { .. })));
+        assert!(matches!(
+            store.load("globex"),
+            Err(ConnectionError::NotFound { .. })
+        ));
         std::fs::write(dir.path().join(KEY_FILE), [7u8; 32]).unwrap();
         let error = store.load("acme").unwrap_err();
         assert!(error.to_string().contains("cannot be decrypted"), "{error}");

@@ -78,7 +78,8 @@ impl SalesforceClient {
 
     /// The job's state and progress.
     pub async fn bulk_job(&self, job: &str) -> Result<BulkJob, SalesforceError> {
-        self.get_json(&self.jobs_path(&format!("/{job}")), &[]).await
+        self.get_json(&self.jobs_path(&format!("/{job}")), &[])
+            .await
     }
 
     /// Asks Salesforce to stop a job it is still running.
@@ -111,7 +112,9 @@ impl SalesforceClient {
         let mut path = self.jobs_path(&format!("/{job}/results?maxRecords={max_records}"));
         if let Some(locator) = locator {
             path.push_str("&locator=");
-            path.push_str(&url::form_urlencoded::byte_serialize(locator.as_bytes()).collect::<String>());
+            path.push_str(
+                &url::form_urlencoded::byte_serialize(locator.as_bytes()).collect::<String>(),
+            );
         }
         let headers = [("Accept-Encoding", "gzip".to_owned())];
         self.send(Method::GET, &path, None, &headers, |response| {
@@ -121,7 +124,10 @@ impl SalesforceClient {
     }
 }
 
-async fn read_page(job: &str, mut response: reqwest::Response) -> Result<BulkPage, SalesforceError> {
+async fn read_page(
+    job: &str,
+    mut response: reqwest::Response,
+) -> Result<BulkPage, SalesforceError> {
     let next_locator = response
         .headers()
         .get("Sforce-Locator")
@@ -221,7 +227,10 @@ impl CsvRecords {
         }
     }
 
-    pub(crate) fn finish(&mut self, records: &mut Vec<SourceRecord>) -> Result<(), SalesforceError> {
+    pub(crate) fn finish(
+        &mut self,
+        records: &mut Vec<SourceRecord>,
+    ) -> Result<(), SalesforceError> {
         // An empty input tells the reader the data ended, flushing a last row without a
         // line ending.
         self.parse(&[], records)
@@ -297,9 +306,13 @@ mod tests {
         let mut parser = CsvRecords::new("750x");
         let mut records = Vec::new();
         for chunk in csv.chunks(piece.max(1)) {
-            parser.feed(chunk, &mut records).unwrap_or_else(|e| panic!("{e}"));
+            parser
+                .feed(chunk, &mut records)
+                .unwrap_or_else(|e| panic!("{e}"));
         }
-        parser.finish(&mut records).unwrap_or_else(|e| panic!("{e}"));
+        parser
+            .finish(&mut records)
+            .unwrap_or_else(|e| panic!("{e}"));
         records
     }
 
@@ -313,7 +326,11 @@ mod tests {
         assert_eq!(whole[0]["Account"]["Name"], "Zürich AG");
         assert_eq!(whole[1]["Name"], Value::Null);
         for piece in [1, 2, 3, 7, 64] {
-            assert_eq!(parse_in_pieces(csv, piece), whole, "pieces of {piece} bytes");
+            assert_eq!(
+                parse_in_pieces(csv, piece),
+                whole,
+                "pieces of {piece} bytes"
+            );
         }
     }
 
@@ -326,16 +343,27 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(error.contains("row 1 has 1 fields but the header has 2"), "{error}");
+        assert!(
+            error.contains("row 1 has 1 fields but the header has 2"),
+            "{error}"
+        );
     }
 
     #[test]
     fn recorded_job_answers_parse() {
         for body in [
-            &include_bytes!("../../../../shared/fixtures/salesforce/bulk2/amp_bulk_read-launch-job-account.json")[..],
-            &include_bytes!("../../../../shared/fixtures/salesforce/bulk2/amp_bulk_info_in-progress.json")[..],
-            &include_bytes!("../../../../shared/fixtures/salesforce/bulk2/amp_bulk_info_success.json")[..],
-            &include_bytes!("../../../../shared/fixtures/salesforce/bulk2/amp_bulk_info_complete-failure.json")[..],
+            &include_bytes!(
+                "../../../../shared/fixtures/salesforce/bulk2/amp_bulk_read-launch-job-account.json"
+            )[..],
+            &include_bytes!(
+                "../../../../shared/fixtures/salesforce/bulk2/amp_bulk_info_in-progress.json"
+            )[..],
+            &include_bytes!(
+                "../../../../shared/fixtures/salesforce/bulk2/amp_bulk_info_success.json"
+            )[..],
+            &include_bytes!(
+                "../../../../shared/fixtures/salesforce/bulk2/amp_bulk_info_complete-failure.json"
+            )[..],
         ] {
             let job: BulkJob = serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}"));
             assert!(job.id.starts_with("750"));
@@ -346,6 +374,11 @@ mod tests {
         ))
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(failed.state, BulkJobState::Failed);
-        assert!(failed.error_message.unwrap_or_default().contains("InvalidBatch"));
+        assert!(
+            failed
+                .error_message
+                .unwrap_or_default()
+                .contains("InvalidBatch")
+        );
     }
 }

@@ -256,7 +256,10 @@ impl SalesforceClient {
         if !self.rotated.load(Ordering::SeqCst) {
             return None;
         }
-        self.refresh_token.lock().ok().and_then(|token| token.clone())
+        self.refresh_token
+            .lock()
+            .ok()
+            .and_then(|token| token.clone())
     }
 
     /// The instance URL of the current session.
@@ -304,7 +307,8 @@ impl SalesforceClient {
             &refresh_token,
         )
         .await?;
-        let instance_url = hosts::check_instance_url(&token.instance_url, &self.config.allowed_hosts)?;
+        let instance_url =
+            hosts::check_instance_url(&token.instance_url, &self.config.allowed_hosts)?;
         if let Some(rotated) = token.refresh_token
             && rotated.expose() != refresh_token.expose()
         {
@@ -385,12 +389,13 @@ impl SalesforceClient {
             let Some(session) = session.as_ref() else {
                 return Err(SalesforceError::SessionExpired);
             };
-            let url = session.instance_url.join(path_and_query).map_err(|source| {
-                SalesforceError::InvalidUrl {
+            let url = session
+                .instance_url
+                .join(path_and_query)
+                .map_err(|source| SalesforceError::InvalidUrl {
                     url: path_and_query.to_owned(),
                     source,
-                }
-            })?;
+                })?;
             (url, session.access_token.clone())
         };
         // The permit is held until the body is read: a response being streamed still
@@ -484,10 +489,12 @@ pub fn http_client(
             })?;
         builder = builder.add_root_certificate(certificate);
     }
-    builder.build().map_err(|source| SalesforceError::Transport {
-        url: "(building the HTTP client)".to_owned(),
-        source,
-    })
+    builder
+        .build()
+        .map_err(|source| SalesforceError::Transport {
+            url: "(building the HTTP client)".to_owned(),
+            source,
+        })
 }
 
 /// Reads a whole JSON body; a failure while reading is a transport error, so it is retried.

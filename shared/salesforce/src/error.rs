@@ -47,7 +47,9 @@ pub enum SalesforceError {
     InstanceNotAllowed { url: String },
     /// The session expired and cannot be renewed (an access token given directly, without
     /// a refresh token).
-    #[error("the Salesforce session expired or is invalid, and this client holds no refresh token to renew it")]
+    #[error(
+        "the Salesforce session expired or is invalid, and this client holds no refresh token to renew it"
+    )]
     SessionExpired,
     #[error("the operating system's random number generator failed: {0}")]
     Random(String),

@@ -28,7 +28,11 @@ pub fn parse_allowed_hosts(value: &str) -> Vec<String> {
                 .strip_prefix("https://")
                 .or_else(|| entry.strip_prefix("http://"))
                 .unwrap_or(entry);
-            entry.split('/').next().unwrap_or_default().to_ascii_lowercase()
+            entry
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
         })
         .filter(|entry| !entry.is_empty())
         .collect()
@@ -74,7 +78,9 @@ pub fn check_instance_url(value: &str, allowed: &[String]) -> Result<Url, Salesf
     let named = allowed.iter().any(|allowed| {
         allowed.eq_ignore_ascii_case(&host_and_port) || allowed.eq_ignore_ascii_case(&host)
     });
-    if (url.scheme() == "https" && salesforce_domain) || (named && matches!(url.scheme(), "https" | "http")) {
+    if (url.scheme() == "https" && salesforce_domain)
+        || (named && matches!(url.scheme(), "https" | "http"))
+    {
         Ok(url)
     } else {
         Err(SalesforceError::InstanceNotAllowed {
@@ -129,7 +135,13 @@ mod tests {
             parse_allowed_hosts(" 127.0.0.1:8080, ,http://LOCALHOST:9/x,sim.test "),
             vec!["127.0.0.1:8080", "localhost:9", "sim.test"]
         );
-        assert_eq!(host_of("http://127.0.0.1:4000/services"), Some("127.0.0.1:4000".to_owned()));
-        assert_eq!(host_of("https://acme.my.salesforce.com"), Some("acme.my.salesforce.com".to_owned()));
+        assert_eq!(
+            host_of("http://127.0.0.1:4000/services"),
+            Some("127.0.0.1:4000".to_owned())
+        );
+        assert_eq!(
+            host_of("https://acme.my.salesforce.com"),
+            Some("acme.my.salesforce.com".to_owned())
+        );
     }
 }

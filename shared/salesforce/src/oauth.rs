@@ -227,7 +227,10 @@ mod tests {
     #[test]
     fn s256_challenge_matches_rfc_7636_appendix_b() {
         let pkce = Pkce::from_verifier("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_owned());
-        assert_eq!(pkce.challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(
+            pkce.challenge,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
         let fresh = Pkce::generate().unwrap_or_else(|_| Pkce::from_verifier(String::new()));
         assert_eq!(fresh.verifier.expose().len(), 86);
         assert_ne!(fresh.challenge, pkce.challenge);
@@ -253,11 +256,18 @@ mod tests {
     #[test]
     fn recorded_token_answers_parse_and_hide_the_token() {
         for body in [
-            &include_bytes!("../../../../shared/fixtures/salesforce/oauth/restforce_auth_success_response.json")[..],
-            &include_bytes!("../../../../shared/fixtures/salesforce/oauth/restforce_refresh_success_response.json")[..],
-            &include_bytes!("../../../../shared/fixtures/salesforce/oauth/rdb_Restforce_DB__accessing_Salesforce__uses_the_configured_cred__00_post_oauth2_token.json")[..],
+            &include_bytes!(
+                "../../../../shared/fixtures/salesforce/oauth/restforce_auth_success_response.json"
+            )[..],
+            &include_bytes!(
+                "../../../../shared/fixtures/salesforce/oauth/restforce_refresh_success_response.json"
+            )[..],
+            &include_bytes!(
+                "../../../../shared/fixtures/salesforce/oauth/rdb_Restforce_DB__accessing_Salesforce__uses_the_configured_cred__00_post_oauth2_token.json"
+            )[..],
         ] {
-            let token: TokenResponse = serde_json::from_slice(body).unwrap_or_else(|error| panic!("{error}"));
+            let token: TokenResponse =
+                serde_json::from_slice(body).unwrap_or_else(|error| panic!("{error}"));
             assert!(!token.instance_url.is_empty());
             assert!(!format!("{token:?}").contains(token.access_token.expose()));
         }

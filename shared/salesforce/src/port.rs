@@ -15,9 +15,10 @@ fn status(job: BulkJob) -> BulkJobStatus {
         WireState::JobComplete => BulkJobState::Complete,
         WireState::Failed => BulkJobState::Failed,
         WireState::Aborted => BulkJobState::Aborted,
-        WireState::Open | WireState::UploadComplete | WireState::InProgress | WireState::Unknown => {
-            BulkJobState::Running
-        }
+        WireState::Open
+        | WireState::UploadComplete
+        | WireState::InProgress
+        | WireState::Unknown => BulkJobState::Running,
     };
     BulkJobStatus {
         job: job.id,
@@ -41,10 +42,13 @@ impl SalesforceApi for SalesforceClient {
             .map_err(|error| error.into_port_error(format!("describe {name} failed")))
     }
 
-    async fn describe_objects(&self, names: &[String]) -> Result<Vec<ObjectDescription>, PortError> {
-        self.describe_many(names)
-            .await
-            .map_err(|error| error.into_port_error(format!("describing {} objects failed", names.len())))
+    async fn describe_objects(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<ObjectDescription>, PortError> {
+        self.describe_many(names).await.map_err(|error| {
+            error.into_port_error(format!("describing {} objects failed", names.len()))
+        })
     }
 
     async fn count_records(&self, object: &str) -> Result<u64, PortError> {
@@ -112,7 +116,9 @@ impl SalesforceApi for SalesforceClient {
         self.bulk_create_query(soql, include_deleted)
             .await
             .map(status)
-            .map_err(|error| error.into_port_error(format!("creating a Bulk API query job failed: {soql}")))
+            .map_err(|error| {
+                error.into_port_error(format!("creating a Bulk API query job failed: {soql}"))
+            })
     }
 
     async fn bulk_query_status(&self, job: &str) -> Result<BulkJobStatus, PortError> {
@@ -131,7 +137,9 @@ impl SalesforceApi for SalesforceClient {
         let page = self
             .bulk_results(job, locator, max_records)
             .await
-            .map_err(|error| error.into_port_error(format!("reading results of Bulk API job {job} failed")))?;
+            .map_err(|error| {
+                error.into_port_error(format!("reading results of Bulk API job {job} failed"))
+            })?;
         Ok(QueryPage {
             total_size: page.records.len() as u64,
             records: page.records,

@@ -221,7 +221,12 @@ impl SalesforceClient {
                 batch.join(",")
             );
             let answer: RecordCounts = self.get_json(&path, &[]).await?;
-            counts.extend(answer.objects.into_iter().map(|count| (count.name, count.count)));
+            counts.extend(
+                answer
+                    .objects
+                    .into_iter()
+                    .map(|count| (count.name, count.count)),
+            );
         }
         Ok(counts)
     }

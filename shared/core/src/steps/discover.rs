@@ -157,7 +157,9 @@ pub async fn discover(
             continue;
         }
         if let Some(selected) = &options.objects
-            && !selected.iter().any(|name| name.eq_ignore_ascii_case(&object.name))
+            && !selected
+                .iter()
+                .any(|name| name.eq_ignore_ascii_case(&object.name))
         {
             skipped.push(SkippedObject {
                 name: object.name.clone(),
@@ -180,7 +182,10 @@ pub async fn discover(
             .filter(|name| !wanted.iter().any(|w| w.eq_ignore_ascii_case(name)))
             .collect();
         if !unmapped.is_empty() {
-            tracing::warn!(?unmapped, "selected objects Ferry cannot migrate; see the skipped list");
+            tracing::warn!(
+                ?unmapped,
+                "selected objects Ferry cannot migrate; see the skipped list"
+            );
         }
     }
     let descriptions = salesforce

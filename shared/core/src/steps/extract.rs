@@ -104,11 +104,19 @@ pub struct ExtractState {
 pub enum Position {
     NotStarted,
     /// A Bulk job was created and is not finished; `polls` so far.
-    BulkRunning { job: String, polls: u32 },
+    BulkRunning {
+        job: String,
+        polls: u32,
+    },
     /// The job finished; the next page is at `locator` (`None`: the first page).
-    BulkResults { job: String, locator: Option<String> },
+    BulkResults {
+        job: String,
+        locator: Option<String>,
+    },
     /// REST paging; `next` is the next page's URL (`None`: the first page).
-    Rest { next: Option<String> },
+    Rest {
+        next: Option<String>,
+    },
 }
 
 /// Why an extraction asks to be called again later.
@@ -240,9 +248,9 @@ pub async fn extract_step(
                     };
                     Ok(ExtractProgress::Continue(state))
                 }
-                Err(error) if error.class() == ErrorClass::Permanent => {
-                    Ok(ExtractProgress::Continue(fall_back(state, run, &error.to_string(), &error)))
-                }
+                Err(error) if error.class() == ErrorClass::Permanent => Ok(
+                    ExtractProgress::Continue(fall_back(state, run, &error.to_string(), &error)),
+                ),
                 Err(error) => Err(StepError::Salesforce(error)),
             }
         }
@@ -279,8 +287,11 @@ pub async fn extract_step(
                 }
                 BulkJobState::Failed => {
                     let reason = status.error.unwrap_or_else(|| "no reason given".to_owned());
-                    let error = PortError::permanent(format!("Bulk API job {job} failed: {reason}"));
-                    Ok(ExtractProgress::Continue(fall_back(state, run, &reason, &error)))
+                    let error =
+                        PortError::permanent(format!("Bulk API job {job} failed: {reason}"));
+                    Ok(ExtractProgress::Continue(fall_back(
+                        state, run, &reason, &error,
+                    )))
                 }
                 BulkJobState::Aborted => Err(StepError::Salesforce(PortError::permanent(format!(
                     "Bulk API job {job} extracting {} was aborted in Salesforce",
@@ -297,7 +308,17 @@ pub async fn extract_step(
                 .map_err(StepError::Salesforce)?;
             let next = page.next.clone();
             let types = field_types(object);
-            stage_page(ports, run, plan, object, config, &mut state, page, Some(&types)).await?;
+            stage_page(
+                ports,
+                run,
+                plan,
+                object,
+                config,
+                &mut state,
+                page,
+                Some(&types),
+            )
+            .await?;
             match next {
                 Some(locator) => {
                     state.position = Position::BulkResults {
@@ -337,7 +358,12 @@ pub async fn extract_step(
 
 /// Switches an object Bulk cannot serve to REST, keeping the reason for the report. This
 /// happens before any Bulk result is staged, so REST starts from the first record.
-fn fall_back(mut state: ExtractState, run: &RunId, reason: &str, error: &PortError) -> ExtractState {
+fn fall_back(
+    mut state: ExtractState,
+    run: &RunId,
+    reason: &str,
+    error: &PortError,
+) -> ExtractState {
     tracing::warn!(run_id = %run, object = %state.object, reason, error = %error, "Bulk API cannot serve this object; falling back to REST");
     state.method = ExtractMethod::Rest;
     state.fallback = Some(reason.to_owned());
@@ -489,7 +515,13 @@ mod tests {
             fallback: None,
         };
         let json = serde_json::to_string(&state).unwrap_or_default();
-        assert!(json.contains(r#""position":{"at":"bulk_results","job":"750x","locator":"MTAwMDA"}"#), "{json}");
-        assert_eq!(serde_json::from_str::<ExtractState>(&json).ok(), Some(state));
+        assert!(
+            json.contains(r#""position":{"at":"bulk_results","job":"750x","locator":"MTAwMDA"}"#),
+            "{json}"
+        );
+        assert_eq!(
+            serde_json::from_str::<ExtractState>(&json).ok(),
+            Some(state)
+        );
     }
 }

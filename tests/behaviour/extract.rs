@@ -1,0 +1,198 @@
+//! Extraction as resumable steps: the API budget's reserve, pausing and resuming in another
+//! process, and the refusal of a run the budget cannot carry.
+
+use async_trait::async_trait;
+use ferry_core::budget::BudgetPolicy;
+use ferry_core::ids::{RunId, TenantId};
+use ferry_core::mapping::FieldMap;
+use ferry_core::pipeline::LocalQueue;
+use ferry_core::ports::Staging;
+use ferry_core::steps::{
+    DiscoverOptions, ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState,
+    Sleeper, WaitReason, discover, extract_step, start_state,
+};
+use ferry_simulator::SimulatorConfig;
+use ferry_tests::{Embedded, client_config, start_org};
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Counts waits instead of sleeping.
+#[derive(Default)]
+struct CountingSleeper(Mutex<Vec<Duration>>);
+
+#[async_trait]
+impl Sleeper for CountingSleeper {
+    async fn sleep(&self, duration: Duration) {
+        self.0.lock().unwrap().push(duration);
+    }
+}
+
+/// Every record id staged for `object`, reading the chunks the queue announced.
+async fn staged_ids(embedded: &Embedded) -> Vec<String> {
+    let mut ids = Vec::new();
+    while let Some(message) = embedded.queue.receive().await.unwrap() {
+        let body = embedded.staging.get(&message.key).await.unwrap();
+        for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let record: serde_json::Value = serde_json::from_slice(line).unwrap();
+            ids.push(record["Id"].as_str().unwrap().to_owned());
+        }
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_run_the_budget_cannot_carry_is_refused_before_any_record_moves() {
+    let simulator = start_org(300, 5).await;
+    let client = ferry_tests::connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let config = ExtractConfig {
+        budget: BudgetPolicy {
+            reserve_percent: 100,
+            ..BudgetPolicy::default()
+        },
+        ..ExtractConfig::default()
+    };
+    let error = embedded
+        .try_migrate(&client, "run-budget", FieldMap::builtin(), config)
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type(), "BudgetExceeded");
+    let message = error.chain();
+    assert!(
+        message.contains("API calls but only 0 are left today above the 100% reserve"),
+        "{message}"
+    );
+    let companies: i64 = embedded
+        .destination_db()
+        .query_row("SELECT COUNT(*) FROM companies", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(companies, 0);
+    simulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn extraction_pauses_at_the_reserve_and_resumes_in_another_process_without_duplicates() {
+    // Plan against one org, then extract from a twin (same seed, same data) whose daily
+    // limit is just above what the extraction needs, so the reserve is reached half way.
+    let probe = start_org(5_000, 8).await;
+    let probe_client = ferry_tests::connect(&probe).await;
+    let discovery = discover(
+        &probe_client,
+        TenantId::new("acme"),
+        &FieldMap::builtin(),
+        &DiscoverOptions::default(),
+    )
+    .await
+    .unwrap();
+    let plan = &discovery.plan;
+    let contacts = plan.object("Contact").unwrap();
+    let expected = probe.record_counts()["Contact"];
+    probe.shutdown().await;
+    let pages = expected.div_ceil(200);
+    let limit = pages + 5;
+    let simulator = ferry_simulator::serve(
+        SimulatorConfig {
+            records: 5_000,
+            seed: 8,
+            daily_api_limit: limit,
+            ..SimulatorConfig::default()
+        },
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .unwrap();
+    let mut client_config = client_config(&simulator);
+    client_config.query_batch_size = Some(200);
+    let client = ferry_salesforce::SalesforceClient::connect(client_config.clone())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let ports = ExtractPorts {
+        salesforce: &client,
+        staging: &embedded.staging,
+        queue: &embedded.queue,
+        runs: &embedded.store,
+    };
+    let run = RunId::new("run-pause");
+    let config = ExtractConfig {
+        chunk_records: 200,
+        budget: BudgetPolicy {
+            reserve_percent: 50,
+            ..BudgetPolicy::default()
+        },
+        ..ExtractConfig::default()
+    };
+    // Run until the reserve (half the limit) stops the extraction.
+    let mut state = start_state(contacts, &config);
+    assert_eq!(state.method, ExtractMethod::Rest);
+    let paused: ExtractState = loop {
+        match extract_step(&ports, &run, plan, contacts, &config, state)
+            .await
+            .unwrap()
+        {
+            ExtractProgress::Continue(next) => state = next,
+            ExtractProgress::Wait {
+                state,
+                delay,
+                reason,
+            } => {
+                assert_eq!(delay, config.budget.pause);
+                assert!(
+                    matches!(reason, WaitReason::ApiBudgetReserve { used, limit: l } if l == limit && used >= limit - limit / 2),
+                    "{reason:?}"
+                );
+                break state;
+            }
+            ExtractProgress::Done(done) => panic!("finished before the reserve: {done:?}"),
+        }
+    };
+    assert!(
+        paused.extracted > 0 && paused.extracted < expected,
+        "{paused:?}"
+    );
+
+    // The state crosses a process boundary as JSON; a new client resumes where it stopped.
+    let json = serde_json::to_string(&paused).unwrap();
+    let mut state: ExtractState = serde_json::from_str(&json).unwrap();
+    let resumed_client = ferry_salesforce::SalesforceClient::connect(client_config)
+        .await
+        .unwrap();
+    let ports = ExtractPorts {
+        salesforce: &resumed_client,
+        ..ports
+    };
+    // The budget has "recovered": this process keeps no reserve.
+    let config = ExtractConfig {
+        budget: BudgetPolicy {
+            reserve_percent: 0,
+            ..BudgetPolicy::default()
+        },
+        ..config
+    };
+    let sleeper = CountingSleeper::default();
+    let done = loop {
+        match extract_step(&ports, &run, plan, contacts, &config, state).await {
+            Ok(ExtractProgress::Continue(next)) => state = next,
+            Ok(ExtractProgress::Wait {
+                state: next, delay, ..
+            }) => {
+                sleeper.sleep(delay).await;
+                state = next;
+            }
+            Ok(ExtractProgress::Done(done)) => break done,
+            Err(error) => panic!("{}", error.chain()),
+        }
+    };
+    assert_eq!(done.extracted, expected);
+    let ids = staged_ids(&embedded).await;
+    assert_eq!(ids.len() as u64, expected);
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        ids.len(),
+        "no record staged twice"
+    );
+    simulator.shutdown().await;
+}
