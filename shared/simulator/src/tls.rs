@@ -84,16 +84,36 @@ impl Conn {
     }
 }
 
-/// TCP listener, with TLS when it has an acceptor.
+/// TCP listener, with TLS when it has an acceptor. TLS handshakes run in their own
+/// tasks, so a slow or silent client never holds up the others.
 pub struct SimListener {
     tcp: TcpListener,
     tls: Option<TlsAcceptor>,
+    handshaken: tokio::sync::mpsc::Sender<(Inner, SocketAddr)>,
+    ready: tokio::sync::mpsc::Receiver<(Inner, SocketAddr)>,
 }
 
 impl SimListener {
     pub fn new(tcp: TcpListener, tls: Option<TlsAcceptor>) -> Self {
-        SimListener { tcp, tls }
+        let (handshaken, ready) = tokio::sync::mpsc::channel(64);
+        SimListener {
+            tcp,
+            tls,
+            handshaken,
+            ready,
+        }
     }
+}
+
+fn accepted(inner: Inner, peer: SocketAddr) -> (SimStream, Conn) {
+    let kill = Arc::new(AtomicBool::new(false));
+    (
+        SimStream {
+            inner,
+            kill: kill.clone(),
+        },
+        Conn { peer, kill },
+    )
 }
 
 /// How long a TLS handshake may take before the connection is given up.
@@ -105,36 +125,32 @@ impl Listener for SimListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            let (tcp, peer) = match self.tcp.accept().await {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: wait, as axum's own listener does.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let inner = match &self.tls {
-                None => Inner::Plain(tcp),
-                Some(acceptor) => {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => Inner::Tls(Box::new(stream)),
-                        Ok(Err(error)) => {
-                            tracing::debug!(%error, "TLS handshake failed");
-                            continue;
-                        }
-                        Err(_) => continue,
+            let (tcp, peer) = tokio::select! {
+                Some((inner, peer)) = self.ready.recv() => return accepted(inner, peer),
+                result = self.tcp.accept() => match result {
+                    Ok(pair) => pair,
+                    Err(error) => {
+                        // Out of file descriptors and the like: wait, as axum's listener does.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
                     }
-                }
-            };
-            let kill = Arc::new(AtomicBool::new(false));
-            return (
-                SimStream {
-                    inner,
-                    kill: kill.clone(),
                 },
-                Conn { peer, kill },
-            );
+            };
+            let Some(acceptor) = self.tls.clone() else {
+                return accepted(Inner::Plain(tcp), peer);
+            };
+            let handshaken = self.handshaken.clone();
+            tokio::spawn(async move {
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => {
+                        // The server may be gone, and the connection with it.
+                        let _ = handshaken.send((Inner::Tls(Box::new(stream)), peer)).await;
+                    }
+                    Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+                    Err(_) => tracing::debug!("TLS handshake timed out"),
+                }
+            });
         }
     }
 
