@@ -81,8 +81,9 @@ impl Job {
         }
         let elapsed = self.created_at.elapsed();
         let processing = self.processing();
-        // A slow job waits in the queue for a tenth of its processing time first.
-        if elapsed < processing / 10 {
+        // A slow job first waits in the queue: a tenth of its processing time, at
+        // most half a second.
+        if elapsed < (processing / 10).min(Duration::from_millis(500)) {
             return ("UploadComplete", 0);
         }
         if elapsed >= processing {
