@@ -248,7 +248,7 @@ async fn api_gate(State(state): State<Arc<AppState>>, request: Request, next: Ne
         let mut response = api_error(
             StatusCode::FORBIDDEN,
             "API_DISABLED_FOR_ORG",
-            "API is not enabled for this Organization or Partner",
+            "The REST API is not enabled for this Organization.",
         );
         limit_header(&mut response, state.calls.load(Ordering::SeqCst), max);
         return response;

@@ -76,7 +76,7 @@ async fn api_disabled_and_budget_exhaustion() -> TestResult {
     assert_eq!(status, 403);
     assert_eq!(
         body,
-        json!([{"message": "API is not enabled for this Organization or Partner", "errorCode": "API_DISABLED_FOR_ORG"}])
+        json!([{"message": "The REST API is not enabled for this Organization.", "errorCode": "API_DISABLED_FOR_ORG"}])
     );
     assert_eq!(sim.api_calls(), 0);
 
