@@ -266,7 +266,11 @@ async fn authorize(
     }
     let mut rng = state.oauth.next_rng(state.org.seed(), 0x636f_6465);
     let code = format!("aPrx{}==", rng.string(TOKEN_CHARS, 80));
-    lock(&state.oauth.codes).insert(
+    let mut codes = lock(&state.oauth.codes);
+    // Codes nobody exchanged are forgotten once stale.
+    let now = Instant::now();
+    codes.retain(|_, c| c.expires > now);
+    codes.insert(
         code.clone(),
         AuthCode {
             client_id: state.credentials.client_id.clone(),
@@ -276,6 +280,7 @@ async fn authorize(
             flavour,
         },
     );
+    drop(codes);
     let mut params = vec![("code", code.as_str())];
     if !state_param.is_empty() {
         params.push(("state", state_param));
@@ -354,7 +359,7 @@ async fn token(
         let Some(issued) = lock(&state.oauth.codes).remove(code) else {
             return bad_request("invalid_grant", "invalid authorization code");
         };
-        if issued.expires < Instant::now() || issued.client_id != creds.client_id {
+        if issued.expires <= Instant::now() || issued.client_id != creds.client_id {
             return bad_request("invalid_grant", "expired authorization code");
         }
         if get("redirect_uri") != Some(issued.redirect_uri.as_str()) {
