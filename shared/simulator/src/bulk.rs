@@ -62,6 +62,68 @@ struct Job {
     rows_per_second: u64,
     fail: Option<String>,
     aborted: bool,
+    format: CsvFormat,
+}
+
+/// The CSV dialect of a job: `columnDelimiter` and `lineEnding` of its create request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvFormat {
+    pub delimiter: char,
+    pub crlf: bool,
+}
+
+impl Default for CsvFormat {
+    fn default() -> Self {
+        CsvFormat {
+            delimiter: ',',
+            crlf: false,
+        }
+    }
+}
+
+/// Bulk API 2.0's column delimiters by name.
+const DELIMITERS: [(&str, char); 6] = [
+    ("BACKQUOTE", '`'),
+    ("CARET", '^'),
+    ("COMMA", ','),
+    ("PIPE", '|'),
+    ("SEMICOLON", ';'),
+    ("TAB", '\t'),
+];
+
+impl CsvFormat {
+    fn delimiter_name(self) -> &'static str {
+        DELIMITERS
+            .iter()
+            .find(|(_, c)| *c == self.delimiter)
+            .map_or("COMMA", |(name, _)| name)
+    }
+
+    fn line_ending(self) -> &'static str {
+        if self.crlf { "\r\n" } else { "\n" }
+    }
+
+    fn line_ending_name(self) -> &'static str {
+        if self.crlf { "CRLF" } else { "LF" }
+    }
+
+    /// The dialect a create request asks for, or the name of what is not valid in it.
+    fn from_request(request: &Json) -> Result<CsvFormat, String> {
+        let delimiter = match request["columnDelimiter"].as_str() {
+            None => ',',
+            Some(name) => DELIMITERS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, c)| *c)
+                .ok_or_else(|| format!("InvalidJob : Invalid column delimiter: {name}"))?,
+        };
+        let crlf = match request["lineEnding"].as_str() {
+            None | Some("LF") => false,
+            Some("CRLF") => true,
+            Some(other) => return Err(format!("InvalidJob : Invalid line ending: {other}")),
+        };
+        Ok(CsvFormat { delimiter, crlf })
+    }
 }
 
 impl Job {
@@ -111,8 +173,11 @@ impl Job {
         body.insert("concurrencyMode".into(), json!("Parallel"));
         body.insert("contentType".into(), json!("CSV"));
         body.insert("apiVersion".into(), json!(api_version));
-        body.insert("lineEnding".into(), json!("LF"));
-        body.insert("columnDelimiter".into(), json!("COMMA"));
+        body.insert("lineEnding".into(), json!(self.format.line_ending_name()));
+        body.insert(
+            "columnDelimiter".into(),
+            json!(self.format.delimiter_name()),
+        );
         body
     }
 
@@ -133,8 +198,11 @@ impl Job {
         );
         let mut body = lean;
         body.insert("jobType".into(), json!("V2Query"));
-        body.insert("lineEnding".into(), json!("LF"));
-        body.insert("columnDelimiter".into(), json!("COMMA"));
+        body.insert("lineEnding".into(), json!(self.format.line_ending_name()));
+        body.insert(
+            "columnDelimiter".into(),
+            json!(self.format.delimiter_name()),
+        );
         body.insert("numberRecordsProcessed".into(), json!(processed));
         body.insert("retries".into(), json!(0));
         let total_ms = if state == "JobComplete" { ms } else { 0 };
@@ -261,6 +329,10 @@ async fn create(
             &format!("InvalidJob : Invalid content type: {content}"),
         );
     }
+    let format = match CsvFormat::from_request(&request) {
+        Ok(format) => format,
+        Err(message) => return api_error(StatusCode::BAD_REQUEST, "INVALIDJOB", &message),
+    };
     let Some(text) = request["query"].as_str().filter(|q| !q.trim().is_empty()) else {
         return api_error(
             StatusCode::BAD_REQUEST,
@@ -327,6 +399,7 @@ async fn create(
         rows_per_second: knobs.faults.bulk_rows_per_second,
         fail,
         aborted: false,
+        format,
     };
     let body = Json::Object(job.summary("UploadComplete", &state.user_id));
     let mut jobs = lock(&state.bulk.jobs);
@@ -568,41 +641,44 @@ fn render_page(
             (records, Some((resume_index, query.offset + next)))
         }
     };
-    let csv = to_csv(query.object, &job.fields, &records);
+    let csv = to_csv(query.object, &job.fields, &records, job.format);
     (csv, records.len() as u64, resume)
 }
 
-/// CSV of rendered query rows: RFC 4180, LF line endings, a header row of the selected
-/// fields in SELECT order, empty for null, values as Bulk API 2.0 writes them.
-pub fn to_csv(object: &ObjectDef, fields: &[usize], rows: &[Json]) -> String {
+/// CSV of rendered query rows: RFC 4180 in the job's dialect (delimiter, line ending),
+/// a header row of the selected fields in SELECT order, empty for null, values as Bulk
+/// API 2.0 writes them.
+pub fn to_csv(object: &ObjectDef, fields: &[usize], rows: &[Json], format: CsvFormat) -> String {
     let defs: Vec<_> = fields
         .iter()
         .filter_map(|&f| object.fields.get(f))
         .collect();
+    let separator = format.delimiter.to_string();
+    let eol = format.line_ending();
     let mut out = String::new();
-    let header: Vec<String> = defs.iter().map(|d| quote(d.name)).collect();
-    out.push_str(&header.join(","));
-    out.push('\n');
+    let header: Vec<String> = defs.iter().map(|d| quote(d.name, format)).collect();
+    out.push_str(&header.join(&separator));
+    out.push_str(eol);
     for row in rows {
         let cells: Vec<String> = defs
             .iter()
-            .map(|def| cell(def.ftype, &row[def.name]))
+            .map(|def| cell(def.ftype, &row[def.name], format))
             .collect();
-        out.push_str(&cells.join(","));
-        out.push('\n');
+        out.push_str(&cells.join(&separator));
+        out.push_str(eol);
     }
     out
 }
 
-fn quote(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
+fn quote(text: &str, format: CsvFormat) -> String {
+    if text.contains([format.delimiter, '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
         text.to_string()
     }
 }
 
-fn cell(ftype: FieldType, value: &Json) -> String {
+fn cell(ftype: FieldType, value: &Json, format: CsvFormat) -> String {
     match value {
         Json::Null => String::new(),
         Json::Bool(b) => b.to_string(),
@@ -623,9 +699,10 @@ fn cell(ftype: FieldType, value: &Json) -> String {
         Json::String(s) if ftype == FieldType::Datetime => quote(
             &s.strip_suffix("+0000")
                 .map_or_else(|| s.clone(), |d| format!("{d}Z")),
+            format,
         ),
-        Json::String(s) => quote(s),
-        other => quote(&other.to_string()),
+        Json::String(s) => quote(s, format),
+        other => quote(&other.to_string(), format),
     }
 }
 
@@ -642,21 +719,32 @@ mod tests {
 
     #[test]
     fn cells_follow_rfc4180_and_bulk_formats() {
-        assert_eq!(cell(FieldType::String, &json!("a,b")), "\"a,b\"");
+        let f = CsvFormat::default();
+        assert_eq!(cell(FieldType::String, &json!("a,b"), f), "\"a,b\"");
+        let pipe = CsvFormat {
+            delimiter: '|',
+            crlf: true,
+        };
+        assert_eq!(cell(FieldType::String, &json!("a,b"), pipe), "a,b");
+        assert_eq!(cell(FieldType::String, &json!("a|b"), pipe), "\"a|b\"");
         assert_eq!(
-            cell(FieldType::String, &json!("say \"hi\"")),
+            cell(FieldType::String, &json!("say \"hi\""), f),
             "\"say \"\"hi\"\"\""
         );
-        assert_eq!(cell(FieldType::Textarea, &json!("l1\nl2")), "\"l1\nl2\"");
-        assert_eq!(cell(FieldType::String, &Json::Null), "");
-        assert_eq!(cell(FieldType::Boolean, &json!(true)), "true");
-        assert_eq!(cell(FieldType::Currency, &json!(100)), "100.0");
-        assert_eq!(cell(FieldType::Double, &json!(12.5)), "12.5");
-        assert_eq!(cell(FieldType::Int, &json!(7)), "7");
+        assert_eq!(cell(FieldType::Textarea, &json!("l1\nl2"), f), "\"l1\nl2\"");
+        assert_eq!(cell(FieldType::String, &Json::Null, f), "");
+        assert_eq!(cell(FieldType::Boolean, &json!(true), f), "true");
+        assert_eq!(cell(FieldType::Currency, &json!(100), f), "100.0");
+        assert_eq!(cell(FieldType::Double, &json!(12.5), f), "12.5");
+        assert_eq!(cell(FieldType::Int, &json!(7), f), "7");
         assert_eq!(
-            cell(FieldType::Datetime, &json!("2024-04-16T19:00:00.000+0000")),
+            cell(
+                FieldType::Datetime,
+                &json!("2024-04-16T19:00:00.000+0000"),
+                f
+            ),
             "2024-04-16T19:00:00.000Z"
         );
-        assert_eq!(cell(FieldType::Date, &json!("2024-04-16")), "2024-04-16");
+        assert_eq!(cell(FieldType::Date, &json!("2024-04-16"), f), "2024-04-16");
     }
 }

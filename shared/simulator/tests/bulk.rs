@@ -550,3 +550,47 @@ async fn a_million_record_org_serves_bulk_pages_without_materialising() -> TestR
     sim.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn column_delimiter_and_line_ending_are_honoured() -> TestResult {
+    let sim = start(SimulatorConfig::default()).await?;
+    let client = reqwest::Client::new();
+    let token = access_token(&client, &sim).await?;
+    let request = json!({
+        "operation": "query",
+        "query": "SELECT Id, Name, Description FROM Account",
+        "columnDelimiter": "PIPE",
+        "lineEnding": "CRLF",
+    });
+    let (status, job) = call_json(&client, &sim, Method::POST, &token, JOBS, Some(request)).await?;
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(job["columnDelimiter"], "PIPE");
+    assert_eq!(job["lineEnding"], "CRLF");
+    let id = job["id"].as_str().ok_or("id")?.to_string();
+    wait(&client, &sim, &token, &id).await?;
+    let (_, _, text) = call(
+        &client,
+        &sim,
+        Method::GET,
+        &token,
+        &format!("{JOBS}/{id}/results"),
+        None,
+    )
+    .await?;
+    assert!(text.starts_with("Id|Name|Description\r\n"), "{text}");
+    for bad in [
+        json!({"columnDelimiter": "COLON"}),
+        json!({"lineEnding": "CR"}),
+    ] {
+        let mut request = json!({"operation": "query", "query": "SELECT Id FROM Account"});
+        if let (Some(r), Some(b)) = (request.as_object_mut(), bad.as_object()) {
+            r.extend(b.clone());
+        }
+        let (status, body) =
+            call_json(&client, &sim, Method::POST, &token, JOBS, Some(request)).await?;
+        assert_eq!(status, 400, "{bad}");
+        assert_eq!(body[0]["errorCode"], "INVALIDJOB");
+    }
+    sim.shutdown().await;
+    Ok(())
+}
