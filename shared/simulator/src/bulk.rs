@@ -222,7 +222,7 @@ impl Job {
 }
 
 /// The Bulk 2.0 query routes.
-pub fn routes() -> Router<Arc<AppState>> {
+pub(crate) fn routes() -> Router<Arc<AppState>> {
     let base = "/services/data/{version}/jobs/query";
     Router::new()
         .route(base, get(list).post(create))

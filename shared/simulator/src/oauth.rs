@@ -128,7 +128,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The OAuth routes of both login hosts.
-pub fn routes() -> Router<Arc<AppState>> {
+pub(crate) fn routes() -> Router<Arc<AppState>> {
     let mut router = Router::new();
     for flavour in [Flavour::Production, Flavour::Sandbox] {
         let p = flavour.prefix();
