@@ -1,11 +1,19 @@
 //! `ferry sim`: a simulated Salesforce org for tests, benchmarks and other clients.
+//!
+//! The first stdout line is the connection info as one JSON object (`base_url`,
+//! `login_url`, `sandbox_login_url`, `client_id`, `client_secret`, `refresh_token`,
+//! `username`, `api_version`, `records`, `ca_cert_path`, `faults_url`, `counters_url`).
+//! Every fault flag can also be changed while the simulator runs, with
+//! `POST {faults_url}` and a JSON document of the knobs to change.
 
 use anyhow::Context;
 use clap::Args;
-use ferry_simulator::SimulatorConfig;
+use ferry_simulator::{Faults, SimulatorConfig};
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct SimArgs {
@@ -18,19 +26,92 @@ pub struct SimArgs {
     /// Seed of the generated data: the same seed serves the same org.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Serve https with a self-signed certificate (its PEM path is `ca_cert_path`).
+    #[arg(long)]
+    pub tls: bool,
+    /// Where to write the certificate's PEM with --tls (default: the temp directory).
+    #[arg(long, requires = "tls")]
+    pub ca_cert_path: Option<PathBuf>,
+    /// Daily API request limit; calls past it answer 403 REQUEST_LIMIT_EXCEEDED.
+    #[arg(long, default_value_t = 100_000)]
+    pub daily_api_limit: u64,
+    /// Default REST query batch size.
+    #[arg(long, default_value_t = 2000)]
+    pub page_size: usize,
+    /// Rows of a Bulk results page when the request sets no maxRecords.
+    #[arg(long, default_value_t = 50_000)]
+    pub bulk_page_size: u64,
+    /// Callback URL the authorize endpoint accepts (repeatable; none accepts any).
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
     /// Fault injection: every Nth API call answers 503 SERVER_UNAVAILABLE.
     #[arg(long)]
     pub unavailable_every: Option<u64>,
+    /// Every Nth API call answers 500 UNKNOWN_EXCEPTION.
+    #[arg(long)]
+    pub server_error_every: Option<u64>,
+    /// Every Nth API call closes the connection without answering.
+    #[arg(long)]
+    pub drop_every: Option<u64>,
+    /// Milliseconds added to every call.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// The integration user has no API access (403 API_DISABLED_FOR_ORG).
+    #[arg(long)]
+    pub api_disabled: bool,
+    /// Access tokens expire after this many seconds (401 INVALID_SESSION_ID).
+    #[arg(long)]
+    pub token_ttl_secs: Option<u64>,
+    /// Each refresh returns a new refresh token and invalidates the old one.
+    #[arg(long)]
+    pub rotate_refresh_tokens: bool,
+    /// Every refresh token is refused (invalid_grant), as after a revocation.
+    #[arg(long)]
+    pub refresh_token_revoked: bool,
+    /// Bulk query jobs process this many rows per second (0: complete at once).
+    #[arg(long, default_value_t = 0)]
+    pub bulk_rows_per_second: u64,
+    /// Every Nth Bulk query job ends Failed.
+    #[arg(long)]
+    pub bulk_fail_every: Option<u64>,
+    /// Seconds an authorization code can be exchanged.
+    #[arg(long, default_value_t = 900)]
+    pub auth_code_ttl_secs: u64,
+}
+
+impl SimArgs {
+    fn config(&self) -> SimulatorConfig {
+        let defaults = SimulatorConfig::default();
+        SimulatorConfig {
+            records: self.records,
+            seed: self.seed,
+            page_size: self.page_size,
+            daily_api_limit: self.daily_api_limit,
+            unavailable_every: self.unavailable_every,
+            faults: Faults {
+                latency_ms: self.latency_ms,
+                server_error_every: self.server_error_every,
+                drop_every: self.drop_every,
+                api_disabled: self.api_disabled,
+                token_ttl_secs: self.token_ttl_secs,
+                rotate_refresh_tokens: self.rotate_refresh_tokens,
+                refresh_token_revoked: self.refresh_token_revoked,
+                bulk_rows_per_second: self.bulk_rows_per_second,
+                bulk_fail_every: self.bulk_fail_every,
+                ..Faults::default()
+            },
+            tls: self.tls,
+            ca_cert_path: self.ca_cert_path.clone(),
+            redirect_uris: self.redirect_uris.clone(),
+            auth_code_ttl: Duration::from_secs(self.auth_code_ttl_secs),
+            bulk_page_size: self.bulk_page_size,
+            ..defaults
+        }
+    }
 }
 
 pub async fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
-    let config = SimulatorConfig {
-        records: args.records,
-        seed: args.seed,
-        unavailable_every: args.unavailable_every,
-        ..SimulatorConfig::default()
-    };
-    let simulator = ferry_simulator::serve(config, args.addr)
+    let simulator = ferry_simulator::serve(args.config(), args.addr)
         .await
         .with_context(|| format!("cannot start the simulator on {}", args.addr))?;
     // The first stdout line is the machine-readable connection info; tests read it.

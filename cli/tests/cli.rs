@@ -83,6 +83,9 @@ fn sim_prints_its_connection_info_as_the_first_line() {
         "client_secret",
         "refresh_token",
         "username",
+        "sandbox_login_url",
+        "faults_url",
+        "counters_url",
     ] {
         assert!(
             info[key].as_str().is_some_and(|value| !value.is_empty()),
@@ -95,4 +98,121 @@ fn sim_prints_its_connection_info_as_the_first_line() {
             .unwrap()
             .starts_with("http://127.0.0.1:")
     );
+}
+
+/// Starts `ferry sim` with `args` and returns the child and its startup JSON line.
+fn start_sim(args: &[&str]) -> (std::process::Child, serde_json::Value) {
+    let mut child = Command::new(FERRY)
+        .arg("sim")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info = serde_json::from_str(&line).unwrap();
+    (child, info)
+}
+
+/// A plain HTTP/1.1 GET with the standard library: (status line, body).
+fn http_get(url: &str) -> (String, String) {
+    use std::io::{Read as _, Write as _};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+#[test]
+fn sim_flags_set_every_knob_and_a_million_records_start_at_once() {
+    let (mut child, info) = start_sim(&[
+        "--records",
+        "1000000",
+        "--daily-api-limit",
+        "500",
+        "--unavailable-every",
+        "7",
+        "--server-error-every",
+        "11",
+        "--drop-every",
+        "13",
+        "--latency-ms",
+        "3",
+        "--api-disabled",
+        "--token-ttl-secs",
+        "60",
+        "--rotate-refresh-tokens",
+        "--refresh-token-revoked",
+        "--bulk-rows-per-second",
+        "1000",
+        "--bulk-fail-every",
+        "5",
+    ]);
+    let records: u64 = info["records"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(records, 1_000_000);
+    let base = info["base_url"].as_str().unwrap();
+    assert_eq!(info["sandbox_login_url"], format!("{base}/test").as_str());
+    assert_eq!(info["faults_url"], format!("{base}/_sim/faults").as_str());
+    assert_eq!(
+        info["counters_url"],
+        format!("{base}/_sim/counters").as_str()
+    );
+    assert!(info["ca_cert_path"].is_null());
+    let (status, body) = http_get(info["faults_url"].as_str().unwrap());
+    let knobs: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (counters_status, counters) = http_get(info["counters_url"].as_str().unwrap());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(status.contains("200"), "{status}");
+    for (key, value) in [
+        ("daily_api_limit", serde_json::json!(500)),
+        ("unavailable_every", serde_json::json!(7)),
+        ("server_error_every", serde_json::json!(11)),
+        ("drop_every", serde_json::json!(13)),
+        ("latency_ms", serde_json::json!(3)),
+        ("api_disabled", serde_json::json!(true)),
+        ("token_ttl_secs", serde_json::json!(60)),
+        ("rotate_refresh_tokens", serde_json::json!(true)),
+        ("refresh_token_revoked", serde_json::json!(true)),
+        ("bulk_rows_per_second", serde_json::json!(1000)),
+        ("bulk_fail_every", serde_json::json!(5)),
+    ] {
+        assert_eq!(knobs[key], value, "{key} in {knobs}");
+    }
+    assert!(counters_status.contains("200"), "{counters_status}");
+    assert!(counters.contains("\"bulk_create\":0"), "{counters}");
+}
+
+#[test]
+fn sim_serves_https_with_its_certificate_written_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("ca.pem");
+    let (mut child, info) = start_sim(&["--tls", "--ca-cert-path", pem.to_str().unwrap()]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        info["base_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://127.0.0.1:")
+    );
+    assert_eq!(info["ca_cert_path"], pem.to_str().unwrap());
+    let text = std::fs::read_to_string(&pem).unwrap();
+    assert!(text.starts_with("-----BEGIN CERTIFICATE-----"), "{text}");
 }

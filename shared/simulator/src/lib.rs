@@ -4,12 +4,20 @@
 //! in the JSON shapes real Salesforce sends (checked against recorded payloads), so a
 //! real Salesforce REST client works against it unchanged:
 //!
-//! - `POST /services/oauth2/token`: the refresh-token grant, issuing bearer tokens;
+//! - OAuth 2.0 ([`oauth`]): `/services/oauth2/authorize` (web-server flow with PKCE,
+//!   auto-approved), `token` (authorization-code and refresh-token grants, optional
+//!   rotation), `revoke`, `userinfo` and the identity URL, for a production login host
+//!   at `/` and a sandbox one at `/test`;
 //! - `GET /services/data`: the API versions;
 //! - `GET /services/data/vXX.X/sobjects` and `.../sobjects/{Object}/describe`;
 //! - `GET /services/data/vXX.X/query?q=...` and `queryAll`, with paging through
 //!   `nextRecordsUrl` and a SOQL subset (see [`soql`]);
-//! - `Sforce-Limit-Info` on every API response, and the daily request limit.
+//! - Bulk API 2.0 query jobs ([`bulk`]): `/services/data/vXX.X/jobs/query`, results as
+//!   CSV pages chained by `Sforce-Locator`, gzip on request;
+//! - `Sforce-Limit-Info` on every API response, and the daily request limit;
+//! - limits and faults ([`faults`]) set at start and changed mid-run through
+//!   `GET/POST /_sim/faults`; calls by kind at `GET /_sim/counters`;
+//! - plain http, or https with a self-signed certificate made at start ([`tls`]).
 //!
 //! Data is generated on demand from (seed, object, index) by [`org::Org`], so the size
 //! of the org costs no memory. Module map: [`ids`] (18-character ids), [`org`] (the data
@@ -28,17 +36,24 @@
 // describe builds JSON objects of ~60 keys with `json!`, which recurses once per key.
 #![recursion_limit = "256"]
 
+pub mod bulk;
+pub mod faults;
 pub mod ids;
+pub mod oauth;
 pub mod org;
 pub mod query;
 mod rng;
 pub mod schema;
 mod server;
 pub mod soql;
+pub mod tls;
 pub mod value;
+
+pub use faults::{Faults, Knobs};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -59,6 +74,22 @@ pub struct SimulatorConfig {
     /// Fault injection: every Nth API call answers `503 SERVER_UNAVAILABLE`, as a busy org
     /// does, so clients' retries can be tested deterministically. `None` never fails.
     pub unavailable_every: Option<u64>,
+    /// The other limits and faults (latency, 500s, dropped connections, token expiry,
+    /// API access, refresh-token rotation and revocation, slow and failing Bulk jobs),
+    /// all changeable mid-run through `/_sim/faults`. The default injects nothing.
+    pub faults: Faults,
+    /// Serve https with a self-signed certificate for 127.0.0.1/localhost.
+    pub tls: bool,
+    /// Where to write the certificate's PEM with `tls`; `None` writes it to the
+    /// temporary directory, named after the port.
+    pub ca_cert_path: Option<PathBuf>,
+    /// Redirect URIs the authorize endpoint accepts (the connected app's callback URLs);
+    /// empty accepts any http(s) URL.
+    pub redirect_uris: Vec<String>,
+    /// How long an authorization code can be exchanged.
+    pub auth_code_ttl: Duration,
+    /// Rows of a Bulk results page when the request sets no `maxRecords`.
+    pub bulk_page_size: u64,
 }
 
 impl Default for SimulatorConfig {
@@ -70,6 +101,12 @@ impl Default for SimulatorConfig {
             page_size: 2000,
             daily_api_limit: 100_000,
             unavailable_every: None,
+            faults: Faults::default(),
+            tls: false,
+            ca_cert_path: None,
+            redirect_uris: Vec::new(),
+            auth_code_ttl: oauth::AUTH_CODE_TTL,
+            bulk_page_size: 50_000,
         }
     }
 }
@@ -102,7 +139,16 @@ impl Credentials {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StartupInfo {
     pub base_url: String,
+    /// Production login host: the token endpoint is `{login_url}/services/oauth2/token`.
     pub login_url: String,
+    /// Sandbox login host (`test.salesforce.com`'s part): `{base_url}/test`.
+    pub sandbox_login_url: String,
+    /// PEM of the self-signed certificate to trust, with `--tls`.
+    pub ca_cert_path: Option<String>,
+    /// `GET/POST` the limits and faults document here.
+    pub faults_url: String,
+    /// `GET` calls by kind here.
+    pub counters_url: String,
     pub client_id: String,
     pub client_secret: String,
     pub refresh_token: String,
@@ -124,12 +170,16 @@ pub enum SimulatorError {
     /// The configuration cannot describe an org.
     #[error("invalid simulator configuration: {0}")]
     InvalidConfig(String),
+    /// The TLS certificate could not be made or written.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// A simulator serving in the background of the current tokio runtime.
 pub struct RunningSimulator {
     state: Arc<server::AppState>,
     login_url: String,
+    ca_cert: Option<(String, PathBuf)>,
     records: BTreeMap<String, u64>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
@@ -144,6 +194,44 @@ impl RunningSimulator {
     /// The login host; the token endpoint is `{login_url}/services/oauth2/token`.
     pub fn login_url(&self) -> &str {
         &self.login_url
+    }
+
+    /// The sandbox login host: `{base_url}/test`.
+    pub fn sandbox_login_url(&self) -> String {
+        format!("{}{}", self.login_url, oauth::SANDBOX_PREFIX)
+    }
+
+    /// PEM of the self-signed certificate, when serving https.
+    pub fn ca_cert_pem(&self) -> Option<&str> {
+        self.ca_cert.as_ref().map(|(pem, _)| pem.as_str())
+    }
+
+    /// Where the certificate's PEM was written, when serving https.
+    pub fn ca_cert_path(&self) -> Option<&std::path::Path> {
+        self.ca_cert.as_ref().map(|(_, path)| path.as_path())
+    }
+
+    /// Calls by kind so far (`oauth`, `describe`, `query`, `query_more`, `bulk_create`,
+    /// `bulk_poll`, `bulk_results`, `limits`, ...), refused ones included.
+    pub fn counters(&self) -> BTreeMap<String, u64> {
+        self.state.counters.snapshot()
+    }
+
+    /// The limits and faults in force.
+    pub fn knobs(&self) -> Knobs {
+        self.state.knobs()
+    }
+
+    /// Changes the limits and faults mid-run, as `POST /_sim/faults` does.
+    pub fn set_knobs(&self, knobs: Knobs) {
+        self.state.set_knobs(knobs);
+    }
+
+    /// Changes only the faults, keeping the daily limit and the 503 share.
+    pub fn set_faults(&self, faults: Faults) {
+        let mut knobs = self.state.knobs();
+        knobs.faults = faults;
+        self.state.set_knobs(knobs);
     }
 
     /// The credentials the token endpoint accepts.
@@ -162,6 +250,10 @@ impl RunningSimulator {
         StartupInfo {
             base_url: self.base_url().to_string(),
             login_url: self.login_url.clone(),
+            sandbox_login_url: self.sandbox_login_url(),
+            ca_cert_path: self.ca_cert_path().map(|p| p.display().to_string()),
+            faults_url: format!("{}/_sim/faults", self.base_url()),
+            counters_url: format!("{}/_sim/counters", self.base_url()),
             client_id: credentials.client_id,
             client_secret: credentials.client_secret,
             refresh_token: credentials.refresh_token,
@@ -220,19 +312,47 @@ pub async fn serve(
     let local = listener
         .local_addr()
         .map_err(|source| SimulatorError::Bind { addr, source })?;
-    let base_url = format!("http://{local}");
+    let (acceptor, ca_cert) = if config.tls {
+        let made = tls::self_signed()?;
+        let path = config.ca_cert_path.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!(
+                "ferry-sim-{}-{}.pem",
+                std::process::id(),
+                local.port()
+            ))
+        });
+        std::fs::write(&path, &made.cert_pem).map_err(|source| tls::TlsError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
+        (Some(made.acceptor), Some((made.cert_pem, path)))
+    } else {
+        (None, None)
+    };
+    let scheme = if config.tls { "https" } else { "http" };
+    let base_url = format!("{scheme}://{local}");
     let org = org::Org::new(config.seed, config.records);
     let records = org.record_counts();
+    let knobs = Knobs {
+        daily_api_limit: config.daily_api_limit,
+        unavailable_every: config.unavailable_every,
+        faults: config.faults,
+    };
     let state = Arc::new(server::AppState::new(
         org,
-        config.api_version,
-        config.page_size,
-        config.daily_api_limit,
-        config.unavailable_every,
-        Credentials::from_seed(config.seed),
-        base_url.clone(),
+        server::StateConfig {
+            api_version: config.api_version,
+            page_size: config.page_size,
+            knobs,
+            credentials: Credentials::from_seed(config.seed),
+            base_url: base_url.clone(),
+            redirect_uris: config.redirect_uris,
+            auth_code_ttl: config.auth_code_ttl,
+            bulk_page_size: config.bulk_page_size,
+        },
     ));
-    let app = server::router(state.clone());
+    let app = server::router(state.clone()).into_make_service_with_connect_info::<tls::Conn>();
+    let listener = tls::SimListener::new(listener, acceptor);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let shutdown = async {
@@ -249,6 +369,7 @@ pub async fn serve(
     Ok(RunningSimulator {
         state,
         login_url: base_url,
+        ca_cert,
         records,
         stop: Some(stop),
         task,

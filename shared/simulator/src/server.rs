@@ -1,22 +1,28 @@
-//! The HTTP face of the simulator: OAuth token endpoint and the REST API routes.
+//! The HTTP face of the simulator: the REST API routes, the gate every call passes
+//! (session, API access, daily limit, injected faults, counters) and the control routes
+//! `/_sim/faults` and `/_sim/counters`. OAuth lives in [`crate::oauth`], Bulk API 2.0 in
+//! [`crate::bulk`].
 
 use crate::Credentials;
+use crate::faults::{self, CallKind, Counters, Knobs};
+use crate::oauth::{self, OAuthState, SessionCheck};
 use crate::org::Org;
 use crate::query::{self, Page};
-use crate::rng::Rng;
 use crate::schema;
 use crate::soql::{self, Query, Selection, SoqlError};
+use crate::tls::Conn;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use serde_json::{Value as Json, json};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 
 /// Content type of every Salesforce JSON response.
 const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
@@ -34,14 +40,21 @@ pub struct AppState {
     pub org: Org,
     pub api_version: String,
     pub page_size: usize,
-    pub daily_api_limit: u64,
-    pub unavailable_every: Option<u64>,
     pub credentials: Credentials,
     pub base_url: String,
     pub user_id: String,
+    /// API calls counted against the daily limit.
     pub calls: AtomicU64,
-    tokens: Mutex<HashSet<String>>,
-    tokens_issued: AtomicU64,
+    /// Calls by kind, for `/_sim/counters`.
+    pub counters: Counters,
+    /// Redirect URIs the authorize endpoint accepts; empty accepts any http(s) URL.
+    pub redirect_uris: Vec<String>,
+    pub auth_code_ttl: Duration,
+    /// Default rows per Bulk results page.
+    pub bulk_page_size: u64,
+    pub oauth: OAuthState,
+    pub bulk: crate::bulk::Jobs,
+    knobs: RwLock<Knobs>,
     cursors: Mutex<BTreeMap<u64, Cursor>>,
     cursors_opened: AtomicU64,
 }
@@ -59,7 +72,7 @@ struct Cursor {
     resume: BTreeMap<u64, (u64, u64)>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave these maps inconsistent, so a
     // poisoned lock is still safe to use.
     mutex
@@ -67,60 +80,65 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// What [`AppState::new`] needs besides the org.
+#[derive(Debug)]
+pub struct StateConfig {
+    pub api_version: String,
+    pub page_size: usize,
+    pub knobs: Knobs,
+    pub credentials: Credentials,
+    pub base_url: String,
+    pub redirect_uris: Vec<String>,
+    pub auth_code_ttl: Duration,
+    pub bulk_page_size: u64,
+}
+
 impl AppState {
-    pub fn new(
-        org: Org,
-        api_version: String,
-        page_size: usize,
-        daily_api_limit: u64,
-        unavailable_every: Option<u64>,
-        credentials: Credentials,
-        base_url: String,
-    ) -> Self {
+    pub fn new(org: Org, config: StateConfig) -> Self {
         let user_id = org.id(schema::Generated::User, 0);
         AppState {
             org,
-            api_version,
-            page_size,
-            daily_api_limit,
-            unavailable_every,
-            credentials,
-            base_url,
+            api_version: config.api_version,
+            page_size: config.page_size,
+            oauth: OAuthState::new(&config.credentials.refresh_token),
+            credentials: config.credentials,
+            base_url: config.base_url,
             user_id,
             calls: AtomicU64::new(0),
-            tokens: Mutex::new(HashSet::new()),
-            tokens_issued: AtomicU64::new(0),
+            counters: Counters::default(),
+            redirect_uris: config.redirect_uris,
+            auth_code_ttl: config.auth_code_ttl,
+            bulk_page_size: config.bulk_page_size.max(1),
+            bulk: crate::bulk::Jobs::default(),
+            knobs: RwLock::new(config.knobs),
             cursors: Mutex::new(BTreeMap::new()),
             cursors_opened: AtomicU64::new(0),
         }
     }
 
-    fn authorized(&self, headers: &HeaderMap) -> bool {
-        let Some(value) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        else {
-            return false;
-        };
-        // Salesforce accepts both the OAuth 2 and its legacy "OAuth" scheme.
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("OAuth "))
-            .unwrap_or("");
-        lock(&self.tokens).contains(token.trim())
+    /// The knobs in force now.
+    pub fn knobs(&self) -> Knobs {
+        self.knobs
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
-    fn issue_token(&self) -> (String, String) {
-        let n = self.tokens_issued.fetch_add(1, Ordering::SeqCst);
-        let mut rng = Rng::from_key(self.org.seed(), 0x746f_6b65_6e00 ^ n);
-        const TOKEN_CHARS: &[u8] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
-        const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let org15 = &self.org.org_id()[..15];
-        let token = format!("{org15}!AQ{}", rng.string(TOKEN_CHARS, 94));
-        let signature = format!("{}=", rng.string(B64, 43));
-        lock(&self.tokens).insert(token.clone());
-        (token, signature)
+    /// Replaces the knobs.
+    pub fn set_knobs(&self, knobs: Knobs) {
+        *self
+            .knobs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = knobs;
+    }
+
+    /// The `/_sim/counters` document.
+    pub fn counters_json(&self) -> Json {
+        faults::counters_json(
+            self.counters.snapshot(),
+            self.calls.load(Ordering::SeqCst),
+            self.knobs().daily_api_limit,
+        )
     }
 }
 
@@ -128,7 +146,10 @@ impl AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     let data = "/services/data/{version}";
     Router::new()
-        .route("/services/oauth2/token", post(token))
+        .merge(oauth::routes())
+        .merge(crate::bulk::routes())
+        .route("/_sim/faults", get(get_faults).post(set_faults))
+        .route("/_sim/counters", get(get_counters))
         .route("/services/data", get(versions))
         .route("/services/data/", get(versions))
         .route(data, get(resources))
@@ -156,7 +177,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 /// A JSON response with Salesforce's content type.
-fn json_response(status: StatusCode, body: &Json) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: &Json) -> Response {
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -167,7 +188,7 @@ fn json_response(status: StatusCode, body: &Json) -> Response {
 }
 
 /// Salesforce's REST error format: an array of `{message, errorCode}`.
-fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
     json_response(status, &json!([{"message": message, "errorCode": code}]))
 }
 
@@ -188,20 +209,46 @@ fn limit_header(response: &mut Response, used: u64, max: u64) {
     }
 }
 
-/// Authentication and API-usage accounting for everything under `/services/data`.
+/// Every call passes here: counted by kind, delayed by the configured latency; under
+/// `/services/data` also authenticated, checked for API access, counted against the
+/// daily limit, and possibly answered by an injected fault.
 async fn api_gate(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
+    let path = request.uri().path().to_string();
+    if path.starts_with("/_sim/") {
+        return next.run(request).await;
+    }
+    state
+        .counters
+        .count(CallKind::of(request.method().as_str(), &path));
+    let knobs = state.knobs();
+    if knobs.faults.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(knobs.faults.latency_ms)).await;
+    }
     if !path.starts_with("/services/data") {
         return next.run(request).await;
     }
-    let max = state.daily_api_limit;
+    let max = knobs.daily_api_limit;
     // The version list is public in Salesforce; everything else needs a session.
     let public = path == "/services/data" || path == "/services/data/";
-    if !public && !state.authorized(request.headers()) {
+    if !public
+        && state
+            .oauth
+            .check(request.headers(), knobs.faults.token_ttl_secs)
+            != SessionCheck::Valid
+    {
         let mut response = api_error(
             StatusCode::UNAUTHORIZED,
             "INVALID_SESSION_ID",
             "Session expired or invalid",
+        );
+        limit_header(&mut response, state.calls.load(Ordering::SeqCst), max);
+        return response;
+    }
+    if !public && knobs.faults.api_disabled {
+        let mut response = api_error(
+            StatusCode::FORBIDDEN,
+            "API_DISABLED_FOR_ORG",
+            "The REST API is not enabled for this Organization.",
         );
         limit_header(&mut response, state.calls.load(Ordering::SeqCst), max);
         return response;
@@ -213,14 +260,28 @@ async fn api_gate(State(state): State<Arc<AppState>>, request: Request, next: Ne
         }) {
         Ok(previous) => {
             let call = previous + 1;
-            let fail = state
-                .unavailable_every
-                .is_some_and(|every| every > 0 && call % every == 0);
-            let mut response = if fail {
+            let faults = &knobs.faults;
+            if faults::every(faults.drop_every, call) {
+                if let Some(ConnectInfo(conn)) = request.extensions().get::<ConnectInfo<Conn>>() {
+                    conn.drop_connection();
+                }
+                return api_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVER_UNAVAILABLE",
+                    "Connection dropped.",
+                );
+            }
+            let mut response = if faults::every(knobs.unavailable_every, call) {
                 api_error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "SERVER_UNAVAILABLE",
                     "Server is temporarily unavailable. Please try again later.",
+                )
+            } else if faults::every(faults.server_error_every, call) {
+                api_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "UNKNOWN_EXCEPTION",
+                    "An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-1234567890)",
                 )
             } else {
                 next.run(request).await
@@ -240,8 +301,38 @@ async fn api_gate(State(state): State<Arc<AppState>>, request: Request, next: Ne
     }
 }
 
+async fn get_faults(State(state): State<Arc<AppState>>) -> Response {
+    match serde_json::to_value(state.knobs()) {
+        Ok(body) => json_response(StatusCode::OK, &body),
+        Err(error) => control_error(&error.to_string()),
+    }
+}
+
+/// `POST /_sim/faults`: a partial control document; answers the whole new document.
+async fn set_faults(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let patch: Json = match serde_json::from_slice(&body) {
+        Ok(patch) => patch,
+        Err(error) => return control_error(&error.to_string()),
+    };
+    match state.knobs().patched(&patch) {
+        Ok(knobs) => {
+            state.set_knobs(knobs);
+            get_faults(State(state)).await
+        }
+        Err(error) => control_error(&error.to_string()),
+    }
+}
+
+fn control_error(message: &str) -> Response {
+    json_response(StatusCode::BAD_REQUEST, &json!({"error": message}))
+}
+
+async fn get_counters(State(state): State<Arc<AppState>>) -> Response {
+    json_response(StatusCode::OK, &state.counters_json())
+}
+
 /// `v59.0` -> `59.0`, if the path segment is a version.
-fn version_of(segment: &str) -> Option<&str> {
+pub(crate) fn version_of(segment: &str) -> Option<&str> {
     let version = segment.strip_prefix('v')?;
     let (major, minor) = version.split_once('.')?;
     let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -299,7 +390,7 @@ async fn limits(State(state): State<Arc<AppState>>, Path(version): Path<String>)
         return not_found_body();
     }
     let used = state.calls.load(Ordering::SeqCst);
-    let max = state.daily_api_limit;
+    let max = state.knobs().daily_api_limit;
     json_response(
         StatusCode::OK,
         &json!({"DailyApiRequests": {"Max": max, "Remaining": max.saturating_sub(used)}}),
@@ -321,64 +412,6 @@ async fn describe(
         (Some(v), Some(def)) => json_response(StatusCode::OK, &def.describe(v, &state.base_url)),
         _ => not_found_body(),
     }
-}
-
-/// Form fields of the token request, from the body and, as Salesforce also allows,
-/// from the query string.
-fn token_params(query: Option<&str>, body: &[u8]) -> HashMap<String, String> {
-    let mut params: HashMap<String, String> =
-        url::form_urlencoded::parse(body).into_owned().collect();
-    if let Some(q) = query {
-        for (k, v) in url::form_urlencoded::parse(q.as_bytes()).into_owned() {
-            params.entry(k).or_insert(v);
-        }
-    }
-    params
-}
-
-fn oauth_error(error: &str, description: &str) -> Response {
-    json_response(
-        StatusCode::BAD_REQUEST,
-        &json!({"error": error, "error_description": description}),
-    )
-}
-
-async fn token(
-    State(state): State<Arc<AppState>>,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Response {
-    let params = token_params(query.as_deref(), &body);
-    let get = |k: &str| params.get(k).map(String::as_str);
-    let creds = &state.credentials;
-    if get("grant_type") != Some("refresh_token") {
-        return oauth_error("unsupported_grant_type", "grant type not supported");
-    }
-    if get("client_id") != Some(creds.client_id.as_str()) {
-        return oauth_error("invalid_client_id", "client identifier invalid");
-    }
-    if get("client_secret").is_some_and(|s| s != creds.client_secret) {
-        return oauth_error("invalid_client", "invalid client credentials");
-    }
-    if get("refresh_token") != Some(creds.refresh_token.as_str()) {
-        return oauth_error("invalid_grant", "expired access/refresh token");
-    }
-    let (access_token, signature) = state.issue_token();
-    let issued_at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "access_token": access_token,
-            "signature": signature,
-            "scope": "api refresh_token",
-            "instance_url": state.base_url,
-            "id": format!("{}/id/{}/{}", state.base_url, state.org.org_id(), state.user_id),
-            "token_type": "Bearer",
-            "issued_at": issued_at.to_string(),
-        }),
-    )
 }
 
 /// The batch size asked for with `Sforce-Query-Options: batchSize=N`, clamped to the
