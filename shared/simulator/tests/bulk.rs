@@ -188,7 +188,9 @@ async fn query_job_pages_every_row_once() -> TestResult {
     )
     .await?
     .2;
-    let response = client
+    // reqwest would decompress (and drop the header) itself; this client shows the wire.
+    let raw = reqwest::Client::builder().no_gzip().build()?;
+    let response = raw
         .get(format!(
             "{}{JOBS}/{id}/results?maxRecords=500",
             sim.base_url()
