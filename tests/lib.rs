@@ -73,6 +73,21 @@ impl Embedded {
         }
     }
 
+    /// Every record staged so far, in the order the queue announced the chunks; drains
+    /// the queue.
+    pub async fn drain_staged(&self) -> Vec<ferry_core::model::SourceRecord> {
+        use ferry_core::pipeline::LocalQueue as _;
+        use ferry_core::ports::Staging as _;
+        let mut records = Vec::new();
+        while let Some(message) = self.queue.receive().await.unwrap() {
+            let body = self.staging.get(&message.key).await.unwrap();
+            for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                records.push(serde_json::from_slice(line).unwrap());
+            }
+        }
+        records
+    }
+
     pub fn destination_db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.dir.join("destination.db")).unwrap()
     }

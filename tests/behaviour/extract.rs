@@ -5,8 +5,6 @@ use async_trait::async_trait;
 use ferry_core::budget::BudgetPolicy;
 use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
-use ferry_core::pipeline::LocalQueue;
-use ferry_core::ports::Staging;
 use ferry_core::steps::{
     DiscoverOptions, ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState,
     Sleeper, WaitReason, discover, extract_step, start_state,
@@ -26,19 +24,6 @@ impl Sleeper for CountingSleeper {
     async fn sleep(&self, duration: Duration) {
         self.0.lock().unwrap().push(duration);
     }
-}
-
-/// Every record id staged for `object`, reading the chunks the queue announced.
-async fn staged_ids(embedded: &Embedded) -> Vec<String> {
-    let mut ids = Vec::new();
-    while let Some(message) = embedded.queue.receive().await.unwrap() {
-        let body = embedded.staging.get(&message.key).await.unwrap();
-        for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let record: serde_json::Value = serde_json::from_slice(line).unwrap();
-            ids.push(record["Id"].as_str().unwrap().to_owned());
-        }
-    }
-    ids
 }
 
 #[tokio::test]
@@ -187,7 +172,12 @@ async fn extraction_pauses_at_the_reserve_and_resumes_in_another_process_without
         }
     };
     assert_eq!(done.extracted, expected);
-    let ids = staged_ids(&embedded).await;
+    let ids: Vec<String> = embedded
+        .drain_staged()
+        .await
+        .iter()
+        .map(|record| record["Id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(ids.len() as u64, expected);
     assert_eq!(
         ids.iter().collect::<HashSet<_>>().len(),

@@ -249,7 +249,7 @@ pub async fn extract_step(
                     Ok(ExtractProgress::Continue(state))
                 }
                 Err(error) if error.class() == ErrorClass::Permanent => Ok(
-                    ExtractProgress::Continue(fall_back(state, run, &error.to_string(), &error)),
+                    ExtractProgress::Continue(fall_back(state, run, &error.chain(), &error)),
                 ),
                 Err(error) => Err(StepError::Salesforce(error)),
             }
