@@ -17,10 +17,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 async fn plan_of(client: &SalesforceClient) -> Plan {
-    discover(client, TenantId::new("acme"), &FieldMap::builtin(), &DiscoverOptions::default())
-        .await
-        .unwrap()
-        .plan
+    discover(
+        client,
+        TenantId::new("acme"),
+        &FieldMap::builtin(),
+        &DiscoverOptions::default(),
+    )
+    .await
+    .unwrap()
+    .plan
 }
 
 fn bulk_config() -> ExtractConfig {
@@ -40,7 +45,10 @@ async fn extract(
     plan: &Plan,
     object: &str,
     config: ExtractConfig,
-) -> (ferry_core::report::ObjectExtraction, BTreeMap<String, SourceRecord>) {
+) -> (
+    ferry_core::report::ObjectExtraction,
+    BTreeMap<String, SourceRecord>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
     let ports = ExtractPorts {
@@ -69,7 +77,10 @@ async fn extract(
             }
         }
         let id = record["Id"].as_str().unwrap().to_owned();
-        assert!(records.insert(id, record).is_none(), "a record staged twice");
+        assert!(
+            records.insert(id, record).is_none(),
+            "a record staged twice"
+        );
     }
     (extraction, records)
 }
@@ -88,15 +99,27 @@ async fn bulk_extraction_stages_exactly_what_rest_does() {
         let before = simulator.counters();
         let (bulk, bulk_records) = extract(&client, &plan, object, bulk_config()).await;
         let after = simulator.counters();
-        assert_eq!(rest.extracted, simulator.record_counts()[object], "{object}");
+        assert_eq!(
+            rest.extracted,
+            simulator.record_counts()[object],
+            "{object}"
+        );
         assert_eq!(bulk.extracted, rest.extracted, "{object}");
         assert_eq!(bulk_records.len() as u64, bulk.extracted);
         for (id, rest_record) in &rest_records {
             assert_eq!(bulk_records.get(id), Some(rest_record), "{object} {id}");
         }
-        assert_eq!(after["bulk_create"] - before["bulk_create"], 1, "{object}: one job");
+        assert_eq!(
+            after["bulk_create"] - before["bulk_create"],
+            1,
+            "{object}: one job"
+        );
         let pages = bulk.extracted.div_ceil(300);
-        assert_eq!(after["bulk_results"] - before["bulk_results"], pages, "{object}: one call per page");
+        assert_eq!(
+            after["bulk_results"] - before["bulk_results"],
+            pages,
+            "{object}: one call per page"
+        );
         assert_eq!(after["query"], before["query"], "{object}: no REST query");
     }
     simulator.shutdown().await;
@@ -126,10 +149,20 @@ async fn a_slow_job_is_polled_with_backoff_until_it_completes() {
     let mut waits = Vec::new();
     let run = RunId::new("run-slow");
     let done = loop {
-        match extract_step(&ports, &run, &plan, contacts, &config, state).await.unwrap() {
+        match extract_step(&ports, &run, &plan, contacts, &config, state)
+            .await
+            .unwrap()
+        {
             ExtractProgress::Continue(next) => state = next,
-            ExtractProgress::Wait { state: next, delay, reason } => {
-                assert!(matches!(reason, WaitReason::BulkJobRunning { .. }), "{reason:?}");
+            ExtractProgress::Wait {
+                state: next,
+                delay,
+                reason,
+            } => {
+                assert!(
+                    matches!(reason, WaitReason::BulkJobRunning { .. }),
+                    "{reason:?}"
+                );
                 waits.push(delay);
                 tokio::time::sleep(delay).await;
                 state = next;
@@ -138,8 +171,14 @@ async fn a_slow_job_is_polled_with_backoff_until_it_completes() {
         }
     };
     assert_eq!(done.extracted, simulator.record_counts()["Contact"]);
-    assert!(!waits.is_empty(), "the job ran for seconds; the step must have waited");
-    assert!(waits.windows(2).all(|w| w[0] <= w[1]), "delays never shrink: {waits:?}");
+    assert!(
+        !waits.is_empty(),
+        "the job ran for seconds; the step must have waited"
+    );
+    assert!(
+        waits.windows(2).all(|w| w[0] <= w[1]),
+        "delays never shrink: {waits:?}"
+    );
     assert!(waits.iter().all(|d| *d <= config.bulk_poll_max));
     simulator.shutdown().await;
 }
@@ -151,7 +190,11 @@ async fn objects_bulk_rejects_or_fails_fall_back_to_rest_with_the_reason() {
     let mut plan = plan_of(&client).await;
 
     // A compound address field: Bulk API 2.0 refuses the query; REST serves it.
-    let account = plan.objects.iter_mut().find(|o| o.object == "Account").unwrap();
+    let account = plan
+        .objects
+        .iter_mut()
+        .find(|o| o.object == "Account")
+        .unwrap();
     account.select.push("BillingAddress".to_owned());
     let reason = fallback_reason(&simulator, &plan, "Account").await;
     assert!(reason.contains("compound"), "{reason}");
@@ -184,21 +227,30 @@ async fn fallback_reason(simulator: &RunningSimulator, plan: &Plan, object: &str
     let run = RunId::new("run-fallback");
     let mut reason = None;
     let done = loop {
-        match extract_step(&ports, &run, plan, target, &config, state).await.unwrap() {
+        match extract_step(&ports, &run, plan, target, &config, state)
+            .await
+            .unwrap()
+        {
             ExtractProgress::Continue(next) => {
                 if next.method == ExtractMethod::Rest {
                     reason = reason.or(next.fallback.clone());
                 }
                 state = next;
             }
-            ExtractProgress::Wait { state: next, delay, .. } => {
+            ExtractProgress::Wait {
+                state: next, delay, ..
+            } => {
                 tokio::time::sleep(delay).await;
                 state = next;
             }
             ExtractProgress::Done(done) => break done,
         }
     };
-    assert_eq!(done.extracted, simulator.record_counts()[object], "{object}");
+    assert_eq!(
+        done.extracted,
+        simulator.record_counts()[object],
+        "{object}"
+    );
     let staged = embedded.drain_staged().await;
     assert_eq!(staged.len() as u64, done.extracted, "{object}");
     reason.unwrap_or_default()

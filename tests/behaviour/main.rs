@@ -6,5 +6,6 @@
 mod bulk;
 mod client;
 mod extract;
+mod faults;
 mod load;
 mod migration;

@@ -1,4 +1,4 @@
-//! `ferry plan` against the simulated org: discovery as a user runs it.
+//! `ferry login`, `ferry connections` and `ferry plan` against the simulated org, as a user runs them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -208,5 +208,168 @@ async fn plan_refuses_unlisted_hosts_and_unknown_objects_with_clear_messages() {
         stdout.lines().any(|line| line.trim_start().starts_with("Contact ") && line.ends_with("not selected")),
         "{stdout}"
     );
+    simulator.shutdown().await;
+}
+
+/// Starts `ferry login` against the simulator and returns the child and the authorize URL
+/// it printed.
+fn start_login(
+    simulator: &RunningSimulator,
+    state_dir: &std::path::Path,
+) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let credentials = simulator.credentials();
+    let mut child = Command::new(FERRY)
+        .args([
+            "login",
+            "--login-url",
+            simulator.login_url(),
+            "--client-id",
+            &credentials.client_id,
+        ])
+        .args([
+            "--client-secret",
+            &credentials.client_secret,
+            "--allow-host",
+            &host(simulator),
+        ])
+        .args([
+            "--port",
+            "0",
+            "--timeout",
+            "60",
+            "--name",
+            "simorg",
+            "--state-dir",
+        ])
+        .arg(state_dir)
+        .env_remove("FERRY_ALLOWED_HOSTS")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().to_owned())
+}
+
+/// What a browser does with the authorize URL: follow Salesforce's redirect to the
+/// loopback callback, returning the callback's status.
+async fn browse(authorize: &str, tamper_state: bool) -> u16 {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = http.get(authorize).send().await.unwrap();
+    assert_eq!(response.status(), 302, "authorize redirects");
+    let mut location = response.headers()["location"].to_str().unwrap().to_owned();
+    if tamper_state {
+        let (base, query) = location.split_once('?').unwrap();
+        let forged: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(url::form_urlencoded::parse(query.as_bytes()).map(|(k, v)| {
+                let v = if k == "state" { "forged".into() } else { v };
+                (k.into_owned(), v.into_owned())
+            }))
+            .finish();
+        location = format!("{base}?{forged}");
+    }
+    assert!(location.starts_with("http://localhost:"), "{location}");
+    http.get(location).send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_with_pkce_stores_an_encrypted_connection_that_plan_can_use() {
+    let simulator = start(300).await;
+    let state_dir = tempfile::tempdir().unwrap();
+    let (child, authorize) = start_login(&simulator, state_dir.path());
+    assert!(
+        authorize.contains("code_challenge_method=S256") && authorize.contains("state="),
+        "{authorize}"
+    );
+    assert_eq!(browse(&authorize, false).await, 200);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let stored = std::fs::read_to_string(state_dir.path().join("connections.json")).unwrap();
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    let connection = &stored["connections"]["simorg"];
+    assert!(
+        connection["refresh_token_encrypted"].is_string(),
+        "{stored}"
+    );
+    assert!(connection.get("refresh_token").is_none(), "{stored}");
+    assert_eq!(connection["instance_url"], simulator.base_url());
+
+    let dir = state_dir.path().to_owned();
+    let listed = tokio::task::spawn_blocking(move || {
+        Command::new(FERRY)
+            .args(["connections", "--json", "--state-dir"])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed["connections"][0]["name"], "simorg");
+    assert!(
+        !listed.to_string().contains("encrypted"),
+        "no secrets listed: {listed}"
+    );
+
+    let dir = state_dir.path().to_owned();
+    let allow = host(&simulator);
+    let plan = tokio::task::spawn_blocking(move || {
+        Command::new(FERRY)
+            .args([
+                "plan",
+                "--connection",
+                "simorg",
+                "--json",
+                "--allow-host",
+                &allow,
+                "--state-dir",
+            ])
+            .arg(&dir)
+            .env_remove("FERRY_ACCESS_TOKEN")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let document: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(
+        document["objects_in_org"],
+        ferry_simulator::schema::objects().len()
+    );
+    simulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_with_a_forged_state_ends_the_login_and_stores_nothing() {
+    let simulator = start(100).await;
+    let state_dir = tempfile::tempdir().unwrap();
+    let (child, authorize) = start_login(&simulator, state_dir.path());
+    assert_eq!(browse(&authorize, true).await, 400);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("state does not match"), "{stderr}");
+    assert!(!state_dir.path().join("connections.json").exists());
     simulator.shutdown().await;
 }
