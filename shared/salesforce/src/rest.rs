@@ -35,14 +35,14 @@ struct LimitValue {
 }
 
 #[derive(Debug, Deserialize)]
-struct RecordCounts {
+pub(crate) struct RecordCountsWire {
     #[serde(rename = "sObjects")]
-    objects: Vec<RecordCount>,
+    pub(crate) objects: Vec<RecordCount>,
 }
 
 #[derive(Debug, Deserialize)]
-struct RecordCount {
-    name: String,
+pub(crate) struct RecordCount {
+    pub(crate) name: String,
     count: u64,
 }
 
@@ -220,7 +220,7 @@ impl SalesforceClient {
                 self.data_path("limits/recordCount"),
                 batch.join(",")
             );
-            let answer: RecordCounts = self.get_json(&path, &[]).await?;
+            let answer: RecordCountsWire = self.get_json(&path, &[]).await?;
             counts.extend(
                 answer
                     .objects
@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn recorded_record_counts_parse() {
-        let counts: RecordCounts = serde_json::from_slice(include_bytes!(
+        let counts: RecordCountsWire = serde_json::from_slice(include_bytes!(
             "../../../../shared/fixtures/salesforce/limits/cci_TestDatasetsE2E.test_datasets_e2e__02_GET_limits_recordCount.json"
         ))
         .unwrap_or_else(|error| panic!("{error}"));

@@ -112,3 +112,106 @@ pub struct QueryResponse {
     pub next_records_url: Option<String>,
     pub records: Vec<SourceRecord>,
 }
+
+#[cfg(test)]
+mod fixture_tests {
+    //! Every recorded payload of ../shared/fixtures/salesforce parses into the client type
+    //! that reads its endpoint; unknown keys are tolerated.
+
+    use super::*;
+    use std::path::PathBuf;
+
+    fn fixtures(folder: &str) -> Vec<(String, Vec<u8>)> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/salesforce")
+            .join(folder);
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|error| panic!("fixtures {} unreadable: {error}", dir.display()))
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .map(|path| {
+                let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                (name, bytes)
+            })
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "no fixtures in {}", dir.display());
+        files
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(folder: &str, name: &str, bytes: &[u8]) -> T {
+        serde_json::from_slice(bytes).unwrap_or_else(|error| panic!("{folder}/{name}: {error}"))
+    }
+
+    #[test]
+    fn describes_and_global_describes_parse() {
+        let mut described = 0;
+        for (name, bytes) in fixtures("describe") {
+            let value: serde_json::Value = parse("describe", &name, &bytes);
+            // Some recordings are composite answers wrapping the describes.
+            let bodies: Vec<serde_json::Value> = match value.get("compositeResponse") {
+                Some(parts) => parts
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|part| part["httpStatusCode"] == 200)
+                    .map(|part| part["body"].clone())
+                    .collect(),
+                None => vec![value],
+            };
+            for body in bodies {
+                let describe: Describe = serde_json::from_value(body)
+                    .unwrap_or_else(|error| panic!("describe/{name}: {error}"));
+                let object: ObjectDescription = describe.into();
+                assert!(!object.fields.is_empty(), "{name}");
+                described += 1;
+            }
+        }
+        assert!(described >= 25, "{described}");
+        for (name, bytes) in fixtures("describe_global") {
+            let global: DescribeGlobal = parse("describe_global", &name, &bytes);
+            assert!(!global.sobjects.is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn query_pages_parse() {
+        for (name, bytes) in fixtures("query") {
+            let page: QueryResponse = parse("query", &name, &bytes);
+            assert!(page.done || page.next_records_url.is_some(), "{name}");
+            assert!(page.records.len() as u64 <= page.total_size.max(page.records.len() as u64));
+        }
+    }
+
+    #[test]
+    fn bulk_jobs_oauth_answers_limits_and_errors_parse() {
+        for (name, bytes) in fixtures("bulk2") {
+            let job: crate::bulk::BulkJob = parse("bulk2", &name, &bytes);
+            assert_ne!(job.state, crate::bulk::BulkJobState::Unknown, "{name}");
+        }
+        for (name, bytes) in fixtures("oauth") {
+            let value: serde_json::Value = parse("oauth", &name, &bytes);
+            if value.get("access_token").is_some() {
+                let token: crate::oauth::TokenResponse = parse("oauth", &name, &bytes);
+                assert!(token.instance_url.starts_with("https://"), "{name}");
+            } else if value.get("error").is_some() {
+                assert!(value["error"].is_string(), "{name}");
+            }
+        }
+        for (name, bytes) in fixtures("limits") {
+            let counts: crate::rest::RecordCountsWire = parse("limits", &name, &bytes);
+            assert!(counts.objects.iter().all(|count| !count.name.is_empty()), "{name}");
+        }
+        for (name, bytes) in fixtures("errors") {
+            let value: serde_json::Value = parse("errors", &name, &bytes);
+            // Plain REST errors are arrays of {errorCode, message}; composite answers wrap
+            // them; DML results carry them per record.
+            if value.is_array() && value[0].get("errorCode").is_some() {
+                let errors: Vec<crate::error::ApiErrorItem> = parse("errors", &name, &bytes);
+                assert!(!errors[0].error_code.is_empty(), "{name}");
+            }
+        }
+    }
+}
