@@ -37,6 +37,7 @@ impl From<GlobalSObject> for ObjectSummary {
 #[serde(rename_all = "camelCase")]
 pub struct Describe {
     pub name: String,
+    #[serde(default)]
     pub label: String,
     pub key_prefix: Option<String>,
     pub fields: Vec<DescribeField>,
@@ -46,14 +47,23 @@ pub struct Describe {
 #[serde(rename_all = "camelCase")]
 pub struct DescribeField {
     pub name: String,
+    #[serde(default)]
     pub label: String,
     #[serde(rename = "type")]
     pub field_type: String,
+    // Trimmed describes (client libraries' mocks, sampled recordings) leave these out;
+    // Salesforce's own defaults apply.
+    #[serde(default)]
     pub custom: bool,
+    #[serde(default = "yes")]
     pub nillable: bool,
+    #[serde(default)]
     pub calculated: bool,
+    #[serde(default)]
     pub length: u32,
+    #[serde(default)]
     pub precision: u32,
+    #[serde(default)]
     pub scale: u32,
     #[serde(default)]
     pub reference_to: Vec<String>,
@@ -61,6 +71,10 @@ pub struct DescribeField {
     pub compound_field_name: Option<String>,
     #[serde(default)]
     pub picklist_values: Vec<PicklistValue>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,7 +145,11 @@ mod fixture_tests {
             .map(|entry| entry.path())
             .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
             .map(|path| {
-                let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let name = path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 let bytes = std::fs::read(&path).unwrap_or_default();
                 (name, bytes)
             })
@@ -202,7 +220,10 @@ mod fixture_tests {
         }
         for (name, bytes) in fixtures("limits") {
             let counts: crate::rest::RecordCountsWire = parse("limits", &name, &bytes);
-            assert!(counts.objects.iter().all(|count| !count.name.is_empty()), "{name}");
+            assert!(
+                counts.objects.iter().all(|count| !count.name.is_empty()),
+                "{name}"
+            );
         }
         for (name, bytes) in fixtures("errors") {
             let value: serde_json::Value = parse("errors", &name, &bytes);
