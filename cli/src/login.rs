@@ -288,3 +288,50 @@ pub async fn list(args: ConnectionsArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The connection to revoke and forget.
+    pub name: String,
+    /// Forget the connection without asking Salesforce to revoke its token (when the org
+    /// is gone or unreachable).
+    #[arg(long)]
+    pub local_only: bool,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// `ferry logout NAME`: revoke the refresh token at Salesforce, then forget it. If the
+/// revoke fails the connection is kept, so the token is never forgotten while still valid.
+pub async fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
+    let store = args.state.store()?;
+    let connection = store.load(&args.name)?;
+    if !args.local_only {
+        let login_url = &connection.info.login_url;
+        check_instance_url(login_url, &args.network.allowed_hosts())
+            .with_context(|| format!("refusing login host {login_url}"))?;
+        let http =
+            ferry_salesforce::http_client(&args.network.extra_roots()?, Duration::from_secs(60))?;
+        ferry_salesforce::oauth::revoke(&http, login_url, &connection.refresh_token)
+            .await
+            .with_context(|| {
+                format!(
+                    "Salesforce did not revoke the token of {}; the connection is kept (--local-only forgets it anyway)",
+                    args.name
+                )
+            })?;
+    }
+    store.remove(&args.name)?;
+    eprintln!(
+        "{} connection {}.",
+        if args.local_only {
+            "Forgot"
+        } else {
+            "Revoked and forgot"
+        },
+        args.name
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -35,6 +35,8 @@ enum Command {
     Login(login::LoginArgs),
     /// List stored connections.
     Connections(login::ConnectionsArgs),
+    /// Revoke a stored connection's token at Salesforce and forget the connection.
+    Logout(login::LogoutArgs),
     /// Discover an org and show what a migration would do: objects, fields, budget.
     Plan(plan::PlanArgs),
 }
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
             Command::Sim(args) => sim::run(args).await,
             Command::Login(args) => login::run(args).await,
             Command::Connections(args) => login::list(args).await,
+            Command::Logout(args) => login::logout(args).await,
             Command::Plan(args) => plan::run(args).await,
         }
     });
