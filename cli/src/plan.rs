@@ -143,6 +143,40 @@ fn render(preview: &PlanPreview, instance_url: &str) -> String {
             let _ = writeln!(out, "  {:<width$}  {}", object.name, object.reason);
         }
     }
+    if !preview.not_migrated.is_empty() {
+        let _ = writeln!(out, "\nNot migrated, for an admin to rebuild:");
+        for kind in &preview.not_migrated {
+            let label = kind.kind.replace('_', " ");
+            match &kind.error {
+                Some(error) => {
+                    let _ = writeln!(out, "  {label:<16} could not be read: {error}");
+                }
+                None => {
+                    let names: Vec<&str> = kind
+                        .items
+                        .iter()
+                        .take(5)
+                        .map(|item| item.name.as_str())
+                        .collect();
+                    let more = if kind.count > names.len() as u64 {
+                        ", ..."
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {label:<16} {:>5}{}",
+                        kind.count,
+                        if names.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  ({}{more})", names.join(", "))
+                        }
+                    );
+                }
+            }
+        }
+    }
     let budget = &preview.budget;
     let _ = match (budget.used, budget.limit, budget.available) {
         (Some(used), Some(limit), Some(available)) => writeln!(

@@ -16,6 +16,7 @@
 pub mod budget;
 pub mod error;
 pub mod ids;
+pub mod inventory;
 pub mod mapping;
 pub mod model;
 pub mod pipeline;

@@ -42,6 +42,9 @@ pub trait SalesforceApi: Send + Sync {
     /// One page of a query: the first page for [`QueryPageRequest::Start`], the next for
     /// [`QueryPageRequest::Continue`] with the cursor the previous page returned.
     async fn query_page(&self, request: QueryPageRequest) -> Result<QueryPage, PortError>;
+    /// The first page of a Tooling API query (automation metadata); later pages through
+    /// [`QueryPageRequest::Continue`].
+    async fn tooling_query(&self, soql: &str) -> Result<QueryPage, PortError>;
     /// Creates a Bulk API 2.0 query job (a queryAll job when `include_deleted`).
     async fn start_bulk_query(
         &self,

@@ -5,6 +5,7 @@
 //! estimated calls. `ferry plan --json` prints it; the discover function stores it.
 
 use crate::budget::{BudgetPolicy, estimate_calls};
+use crate::inventory::InventoryKind;
 use crate::model::{FieldDescription, FieldType};
 use crate::plan::{ObjectPlan, PlanNote};
 use crate::steps::{Discovery, ExtractConfig};
@@ -16,6 +17,8 @@ pub struct PlanPreview {
     pub objects_in_org: usize,
     pub objects: Vec<ObjectPreview>,
     pub skipped_objects: Vec<SkippedObjectPreview>,
+    /// Automation and analytics not migrated, for an admin to rebuild.
+    pub not_migrated: Vec<InventoryKind>,
     pub budget: BudgetPreview,
 }
 
@@ -163,6 +166,7 @@ impl PlanPreview {
             objects_in_org: discovery.objects_in_org,
             objects,
             skipped_objects,
+            not_migrated: discovery.inventory.clone(),
             budget,
         }
     }

@@ -108,6 +108,12 @@ impl SalesforceApi for SalesforceClient {
         }
     }
 
+    async fn tooling_query(&self, soql: &str) -> Result<QueryPage, PortError> {
+        self.tooling_query(soql)
+            .await
+            .map_err(|error| error.into_port_error(format!("tooling query failed: {soql}")))
+    }
+
     async fn start_bulk_query(
         &self,
         soql: &str,

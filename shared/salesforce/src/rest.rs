@@ -164,6 +164,13 @@ impl SalesforceClient {
         self.query_at(&query_path(self, "queryAll", soql)).await
     }
 
+    /// The first page of a Tooling API query (automation metadata: ApexClass, Flow, ...).
+    /// Later pages come from [`SalesforceClient::query_more`] like any query's.
+    pub async fn tooling_query(&self, soql: &str) -> Result<QueryPage, SalesforceError> {
+        self.query_at(&query_path(self, "tooling/query", soql))
+            .await
+    }
+
     /// The page at a `nextRecordsUrl`.
     pub async fn query_more(&self, next_records_url: &str) -> Result<QueryPage, SalesforceError> {
         self.query_at(next_records_url).await

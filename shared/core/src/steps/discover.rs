@@ -1,5 +1,6 @@
 use super::StepError;
 use crate::ids::TenantId;
+use crate::inventory::{InventoryKind, read_inventory};
 use crate::mapping::FieldMap;
 use crate::model::ObjectSummary;
 use crate::plan::{DiscoveredObject, Plan, build_plan};
@@ -15,6 +16,8 @@ pub struct Discovery {
     pub described: BTreeMap<String, DiscoveredObject>,
     pub skipped: Vec<SkippedObject>,
     pub budget: Option<ApiBudget>,
+    /// Automation and analytics the migration does not move.
+    pub inventory: Vec<InventoryKind>,
 }
 
 /// What to discover.
@@ -218,6 +221,7 @@ pub async fn discover(
             },
         );
     }
+    let inventory = read_inventory(salesforce).await;
     let budget = salesforce
         .api_budget()
         .await
@@ -242,6 +246,7 @@ pub async fn discover(
         described: discovered,
         skipped,
         budget,
+        inventory,
     })
 }
 

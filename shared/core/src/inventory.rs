@@ -1,0 +1,180 @@
+//! What a migration does not move: automation and analytics an admin must rebuild in the
+//! new CRM (Apex classes and triggers, flows, validation and workflow rules, reports and
+//! dashboards). Read through the Tooling API and queries at discovery, reported in the plan.
+//!
+//! Reading the inventory never stops a migration: a kind the user cannot read is reported
+//! with the reason instead of its items.
+
+use crate::ports::{QueryPageRequest, SalesforceApi};
+use serde::Serialize;
+
+/// One kind of metadata and how to read it.
+struct Kind {
+    kind: &'static str,
+    tooling: bool,
+    object: &'static str,
+    name_field: &'static str,
+    /// The object the item belongs to, when the metadata says.
+    object_field: Option<&'static str>,
+    /// Whether the item is active, when the metadata says.
+    active_field: Option<&'static str>,
+}
+
+const KINDS: &[Kind] = &[
+    Kind {
+        kind: "apex_class",
+        tooling: true,
+        object: "ApexClass",
+        name_field: "Name",
+        object_field: None,
+        active_field: None,
+    },
+    Kind {
+        kind: "apex_trigger",
+        tooling: true,
+        object: "ApexTrigger",
+        name_field: "Name",
+        object_field: Some("TableEnumOrId"),
+        active_field: None,
+    },
+    Kind {
+        kind: "flow",
+        tooling: true,
+        object: "FlowDefinitionView",
+        name_field: "ApiName",
+        object_field: None,
+        active_field: Some("IsActive"),
+    },
+    Kind {
+        kind: "validation_rule",
+        tooling: true,
+        object: "ValidationRule",
+        name_field: "ValidationName",
+        object_field: None,
+        active_field: Some("Active"),
+    },
+    Kind {
+        kind: "workflow_rule",
+        tooling: true,
+        object: "WorkflowRule",
+        name_field: "Name",
+        object_field: Some("TableEnumOrId"),
+        active_field: None,
+    },
+    Kind {
+        kind: "report",
+        tooling: false,
+        object: "Report",
+        name_field: "Name",
+        object_field: None,
+        active_field: None,
+    },
+    Kind {
+        kind: "dashboard",
+        tooling: false,
+        object: "Dashboard",
+        name_field: "Title",
+        object_field: None,
+        active_field: None,
+    },
+];
+
+/// Items listed per kind at most; the count is always complete.
+const MAX_ITEMS: usize = 200;
+
+/// The inventory of one kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InventoryKind {
+    /// `apex_class`, `apex_trigger`, `flow`, `validation_rule`, `workflow_rule`, `report`,
+    /// `dashboard`.
+    pub kind: &'static str,
+    pub count: u64,
+    /// The first items, by name.
+    pub items: Vec<InventoryItem>,
+    /// Why the kind could not be read, when it could not.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InventoryItem {
+    pub name: String,
+    pub object: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// Reads every kind; failures are kept per kind.
+pub async fn read_inventory(salesforce: &dyn SalesforceApi) -> Vec<InventoryKind> {
+    let mut kinds = Vec::with_capacity(KINDS.len());
+    for kind in KINDS {
+        kinds.push(match read_kind(salesforce, kind).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!(kind = kind.kind, error = %error, "automation inventory incomplete");
+                InventoryKind {
+                    kind: kind.kind,
+                    count: 0,
+                    items: Vec::new(),
+                    error: Some(error),
+                }
+            }
+        });
+    }
+    kinds
+}
+
+async fn read_kind(salesforce: &dyn SalesforceApi, kind: &Kind) -> Result<InventoryKind, String> {
+    let mut fields = vec!["Id", kind.name_field];
+    fields.extend(kind.object_field);
+    fields.extend(kind.active_field);
+    let soql = format!("SELECT {} FROM {}", fields.join(", "), kind.object);
+    let mut page = if kind.tooling {
+        salesforce.tooling_query(&soql).await
+    } else {
+        salesforce
+            .query_page(QueryPageRequest::Start {
+                soql,
+                include_deleted: false,
+            })
+            .await
+    }
+    .map_err(|error| error.chain())?;
+    let count = page.total_size;
+    let mut items = Vec::new();
+    loop {
+        for record in &page.records {
+            if items.len() >= MAX_ITEMS {
+                break;
+            }
+            let text = |field: Option<&str>| {
+                field
+                    .and_then(|field| record.get(field))
+                    .and_then(|value| value.as_str())
+                    .map(str::to_owned)
+            };
+            items.push(InventoryItem {
+                name: text(Some(kind.name_field)).unwrap_or_default(),
+                object: text(kind.object_field),
+                active: kind
+                    .active_field
+                    .and_then(|field| record.get(field))
+                    .and_then(serde_json::Value::as_bool),
+            });
+        }
+        match page.next.take() {
+            Some(cursor) if items.len() < MAX_ITEMS => {
+                page = salesforce
+                    .query_page(QueryPageRequest::Continue { cursor })
+                    .await
+                    .map_err(|error| error.chain())?;
+            }
+            _ => break,
+        }
+    }
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(InventoryKind {
+        kind: kind.kind,
+        count,
+        items,
+        error: None,
+    })
+}
