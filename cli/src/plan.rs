@@ -48,7 +48,8 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         reserve_percent: args.reserve_percent,
         ..BudgetPolicy::default()
     };
-    let preview = PlanPreview::build(&discovery, &ExtractConfig::default(), &policy);
+    let map = FieldMap::builtin();
+    let preview = PlanPreview::build(&discovery, &map, &ExtractConfig::default(), &policy);
     let instance_url = client.instance_url().await.unwrap_or_default();
     if args.json {
         let mut document = serde_json::to_value(&preview)?;
@@ -60,11 +61,13 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", render(&preview, &instance_url));
     }
-    Ok(if preview.budget.sufficient {
-        ExitCode::SUCCESS
-    } else {
-        // Discovery worked, but a run would be refused: say so in the exit status too.
+    // Discovery worked, but a run would fail or be refused: say so in the exit status too.
+    Ok(if !preview.permission_problems.is_empty() {
+        ExitCode::from(4)
+    } else if !preview.budget.sufficient {
         ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
@@ -77,6 +80,15 @@ fn render(preview: &PlanPreview, instance_url: &str) -> String {
         preview.objects.len(),
         preview.skipped_objects.len()
     );
+    if !preview.permission_problems.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nPermission problems (a run would fail; fix these first):"
+        );
+        for problem in &preview.permission_problems {
+            let _ = writeln!(out, "  {problem}");
+        }
+    }
     for object in &preview.objects {
         let _ = writeln!(
             out,
@@ -128,6 +140,13 @@ fn render(preview: &PlanPreview, instance_url: &str) -> String {
                 out,
                 "  {:<width$}  {:<type_width$}  {goes_to}",
                 field.name, field.field_type
+            );
+        }
+        for hidden in &object.hidden_fields {
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {:<type_width$}  not visible: {}",
+                hidden.name, "?", hidden.reason
             );
         }
     }

@@ -141,6 +141,20 @@ async fn revoked_access_disabled_api_and_a_spent_budget_fail_clearly_without_ret
     assert_eq!(error.error_code(), Some("API_DISABLED_FOR_ORG"));
     assert!(!error.is_retryable());
     assert_eq!(client.retries(), retries, "not retried");
+    let error = ferry_core::steps::discover(
+        &client,
+        ferry_core::ids::TenantId::new("acme"),
+        &ferry_core::mapping::FieldMap::builtin(),
+        &ferry_core::steps::DiscoverOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.error_type(), "PermissionDenied");
+    assert!(
+        error.chain().contains("\"API Enabled\""),
+        "{}",
+        error.chain()
+    );
 
     simulator.set_faults(Faults::default());
     let mut knobs = simulator.knobs();

@@ -6,6 +6,7 @@
 
 use crate::budget::{BudgetPolicy, estimate_calls};
 use crate::inventory::InventoryKind;
+use crate::mapping::FieldMap;
 use crate::model::{FieldDescription, FieldType};
 use crate::plan::{ObjectPlan, PlanNote};
 use crate::steps::{Discovery, ExtractConfig};
@@ -15,6 +16,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlanPreview {
     pub objects_in_org: usize,
+    /// What the integration user cannot see that the migration needs: objects the map
+    /// names that are unreadable, and fields field-level security hides, each in a sentence.
+    pub permission_problems: Vec<String>,
     pub objects: Vec<ObjectPreview>,
     pub skipped_objects: Vec<SkippedObjectPreview>,
     /// Automation and analytics not migrated, for an admin to rebuild.
@@ -34,6 +38,17 @@ pub struct ObjectPreview {
     /// `bulk` (Bulk API 2.0) or `rest`.
     pub api: &'static str,
     pub fields: Vec<FieldPreview>,
+    /// Fields the map names that the describe does not show (absent, or hidden by
+    /// field-level security), with the reason.
+    pub hidden_fields: Vec<HiddenField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HiddenField {
+    pub name: String,
+    pub reason: String,
+    /// Whether the field feeds a destination field every record must have.
+    pub required: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -89,7 +104,12 @@ pub struct BudgetPreview {
 }
 
 impl PlanPreview {
-    pub fn build(discovery: &Discovery, extract: &ExtractConfig, policy: &BudgetPolicy) -> Self {
+    pub fn build(
+        discovery: &Discovery,
+        map: &FieldMap,
+        extract: &ExtractConfig,
+        policy: &BudgetPolicy,
+    ) -> Self {
         let plan = &discovery.plan;
         let mut objects: Vec<ObjectPreview> = plan
             .objects
@@ -125,6 +145,7 @@ impl PlanPreview {
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    hidden_fields: hidden_fields(object, map, described, &notes),
                 }
             })
             .collect();
@@ -154,6 +175,25 @@ impl PlanPreview {
         let estimated_calls =
             estimate_calls(plan, extract.bulk_threshold, extract.chunk_records).extraction;
         let available = discovery.budget.map(|budget| policy.available(budget));
+        let mut permission_problems = Vec::new();
+        for object in &objects {
+            for hidden in object.hidden_fields.iter().filter(|hidden| hidden.required) {
+                permission_problems.push(format!(
+                    "{}.{}: not visible to the integration user (field-level security, or the field does not exist), and every {} needs it",
+                    object.name, hidden.name, object.destination
+                ));
+            }
+        }
+        for note in plan.notes.iter().filter(|note| note.field.is_none()) {
+            if discovery
+                .skipped
+                .iter()
+                .any(|skipped| skipped.name == note.object)
+            {
+                continue;
+            }
+            permission_problems.push(format!("{}: {}", note.object, note.reason));
+        }
         let budget = BudgetPreview {
             used: discovery.budget.map(|budget| budget.used),
             limit: discovery.budget.map(|budget| budget.limit),
@@ -164,12 +204,44 @@ impl PlanPreview {
         };
         PlanPreview {
             objects_in_org: discovery.objects_in_org,
+            permission_problems,
             objects,
             skipped_objects,
             not_migrated: discovery.inventory.clone(),
             budget,
         }
     }
+}
+
+fn hidden_fields(
+    object: &ObjectPlan,
+    map: &FieldMap,
+    described: Option<&crate::plan::DiscoveredObject>,
+    notes: &[&PlanNote],
+) -> Vec<HiddenField> {
+    let Some(object_map) = map.objects.get(&object.object) else {
+        return Vec::new();
+    };
+    let required = object.entity.required_fields();
+    notes
+        .iter()
+        .filter_map(|note| {
+            let field = note.field.as_deref()?;
+            let visible = described.is_some_and(|found| found.description.field(field).is_some());
+            if visible {
+                return None;
+            }
+            let target = object_map
+                .fields
+                .get(field)
+                .or_else(|| object_map.links.get(field));
+            Some(HiddenField {
+                name: field.to_owned(),
+                reason: note.reason.clone(),
+                required: target.is_some_and(|target| required.contains(&target.as_str())),
+            })
+        })
+        .collect()
 }
 
 fn field_preview(
@@ -232,4 +304,133 @@ fn destination_of(
         format!("no {} field in the map for it", object.entity.as_str())
     };
     FieldDestination::Skipped { reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::TenantId;
+    use crate::model::ObjectDescription;
+    use crate::plan::{DiscoveredObject, build_plan};
+    use std::collections::BTreeMap;
+
+    fn field(name: &str, field_type: FieldType) -> FieldDescription {
+        FieldDescription {
+            name: name.to_owned(),
+            label: name.to_owned(),
+            field_type,
+            custom: name.ends_with("__c"),
+            nillable: true,
+            calculated: false,
+            length: 80,
+            precision: 0,
+            scale: 0,
+            reference_to: Vec::new(),
+            relationship_name: None,
+            compound_field_name: None,
+            picklist_values: Vec::new(),
+        }
+    }
+
+    fn preview(contact_fields: Vec<FieldDescription>) -> PlanPreview {
+        let map = FieldMap::builtin();
+        let described = BTreeMap::from([(
+            "Contact".to_owned(),
+            DiscoveredObject {
+                description: ObjectDescription {
+                    name: "Contact".to_owned(),
+                    label: "Contact".to_owned(),
+                    key_prefix: Some("003".to_owned()),
+                    fields: contact_fields,
+                },
+                record_count: 3,
+            },
+        )]);
+        let discovery = Discovery {
+            plan: build_plan(TenantId::new("t"), &map, &described),
+            objects_in_org: 1,
+            described,
+            skipped: Vec::new(),
+            budget: None,
+            inventory: Vec::new(),
+        };
+        PlanPreview::build(
+            &discovery,
+            &map,
+            &ExtractConfig::default(),
+            &BudgetPolicy::default(),
+        )
+    }
+
+    #[test]
+    fn hidden_required_fields_and_unreadable_objects_are_permission_problems() {
+        let preview = preview(vec![
+            field("Id", FieldType::Id),
+            field("FirstName", FieldType::String),
+            field("Email", FieldType::Email),
+            field("MailingAddress", FieldType::Address),
+            field("Score__c", FieldType::Double),
+        ]);
+        assert!(
+            preview
+                .permission_problems
+                .iter()
+                .any(|p| p.starts_with("Contact.LastName: not visible")),
+            "{:?}",
+            preview.permission_problems
+        );
+        assert!(
+            preview
+                .permission_problems
+                .iter()
+                .any(|p| p.starts_with("Account: ")),
+            "the map names Account, which the org does not show: {:?}",
+            preview.permission_problems
+        );
+        let contact = &preview.objects[0];
+        let last_name = contact.hidden_fields.iter().find(|h| h.name == "LastName");
+        assert!(last_name.is_some_and(|h| h.required));
+        let kinds: Vec<(&str, &str)> = contact
+            .fields
+            .iter()
+            .map(|f| {
+                let kind = match &f.goes_to {
+                    FieldDestination::SourceId => "source_id",
+                    FieldDestination::Standard { .. } => "standard",
+                    FieldDestination::Link { .. } => "link",
+                    FieldDestination::Custom { .. } => "custom",
+                    FieldDestination::Skipped { .. } => "skipped",
+                };
+                (f.name.as_str(), kind)
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("Id", "source_id"),
+                ("FirstName", "standard"),
+                ("Email", "standard"),
+                ("MailingAddress", "skipped"),
+                ("Score__c", "custom"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_visible_org_has_no_permission_problems_and_an_unknown_budget_is_sufficient() {
+        let preview = preview(vec![
+            field("Id", FieldType::Id),
+            field("LastName", FieldType::String),
+        ]);
+        assert!(
+            preview
+                .permission_problems
+                .iter()
+                .all(|p| !p.starts_with("Contact")),
+            "{:?}",
+            preview.permission_problems
+        );
+        assert!(preview.budget.sufficient);
+        assert_eq!(preview.budget.limit, None);
+    }
 }

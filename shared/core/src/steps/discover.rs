@@ -126,10 +126,18 @@ pub async fn discover(
     map: &FieldMap,
     options: &DiscoverOptions,
 ) -> Result<Discovery, StepError> {
-    let objects = salesforce
-        .list_objects()
-        .await
-        .map_err(StepError::Salesforce)?;
+    let objects = salesforce.list_objects().await.map_err(|error| {
+        if error.chain().contains("API_DISABLED_FOR_ORG") {
+            StepError::Permission {
+                problems: vec![format!(
+                    "API access: the integration user's profile or permission sets lack \"API Enabled\" ({})",
+                    error.chain()
+                )],
+            }
+        } else {
+            StepError::Salesforce(error)
+        }
+    })?;
     if let Some(selected) = &options.objects {
         let missing: Vec<String> = selected
             .iter()
