@@ -1,5 +1,6 @@
 //! Extraction as resumable steps: the API budget's reserve, pausing and resuming in another
-//! process, and the refusal of a run the budget cannot carry.
+//! process after the query locator expired, and the refusal of a run the budget cannot
+//! carry.
 
 use async_trait::async_trait;
 use ferry_core::budget::BudgetPolicy;
@@ -7,7 +8,7 @@ use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
 use ferry_core::steps::{
     DiscoverOptions, ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState,
-    Sleeper, WaitReason, discover, extract_step, start_state,
+    Position, Sleeper, WaitReason, discover, extract_step, start_state,
 };
 use ferry_simulator::SimulatorConfig;
 use ferry_tests::{Embedded, client_config, start_org};
@@ -142,6 +143,17 @@ async fn extraction_pauses_at_the_reserve_and_resumes_in_another_process_without
     // The state crosses a process boundary as JSON; a new client resumes where it stopped.
     let json = serde_json::to_string(&paused).unwrap();
     let mut state: ExtractState = serde_json::from_str(&json).unwrap();
+    // By the time it resumes, the paused query's locator has expired in Salesforce: the
+    // step starts a new query after the last Id it staged.
+    let Position::Rest {
+        next: Some(cursor),
+        after: Some(_),
+    } = &mut state.position
+    else {
+        panic!("paused mid-query: {:?}", state.position);
+    };
+    let (prefix, _) = cursor.rsplit_once('/').unwrap();
+    *cursor = format!("{prefix}/01gZZZZZZZZZZZZZZZ-{}", paused.extracted);
     let resumed_client = ferry_salesforce::SalesforceClient::connect(client_config)
         .await
         .unwrap();

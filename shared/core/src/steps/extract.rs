@@ -113,9 +113,14 @@ pub enum Position {
         job: String,
         locator: Option<String>,
     },
-    /// REST paging; `next` is the next page's URL (`None`: the first page).
+    /// REST paging in Id order; `next` is the next page's URL (`None`: the first page) and
+    /// `after` the Id of the last record staged. Query locators expire (after about 15
+    /// minutes idle, or when an org holds too many); a resumption whose locator has expired
+    /// starts a new query at `Id > after`, so a long pause loses nothing and repeats nothing.
     Rest {
         next: Option<String>,
+        #[serde(default)]
+        after: Option<String>,
     },
 }
 
@@ -176,6 +181,23 @@ pub fn extract_soql(object: &ObjectPlan, config: &ExtractConfig) -> String {
             .unwrap_or_default();
         soql.push_str(&format!(" WHERE SystemModstamp >= {from}"));
     }
+    soql
+}
+
+/// The SOQL of REST extraction: Id order, so a query can resume after the last Id staged.
+pub fn rest_soql(object: &ObjectPlan, config: &ExtractConfig, after: Option<&str>) -> String {
+    let mut soql = extract_soql(object, config);
+    if let Some(after) = after {
+        // Ids are [0-9A-Za-z] only; anything else is dropped rather than quoted.
+        let after: String = after.chars().filter(char::is_ascii_alphanumeric).collect();
+        let joiner = if config.since.is_some() {
+            " AND"
+        } else {
+            " WHERE"
+        };
+        soql.push_str(&format!("{joiner} Id > '{after}'"));
+    }
+    soql.push_str(" ORDER BY Id");
     soql
 }
 
@@ -255,7 +277,10 @@ pub async fn extract_step(
             }
         }
         Position::NotStarted => {
-            state.position = Position::Rest { next: None };
+            state.position = Position::Rest {
+                next: None,
+                after: None,
+            };
             Ok(ExtractProgress::Continue(state))
         }
         Position::BulkRunning { job, polls } => {
@@ -330,24 +355,44 @@ pub async fn extract_step(
                 None => finish(ports, run, state).await,
             }
         }
-        Position::Rest { next } => {
-            let request = match next {
-                Some(cursor) => QueryPageRequest::Continue { cursor },
-                None => QueryPageRequest::Start {
-                    soql: extract_soql(object, config),
-                    include_deleted: config.include_deleted,
-                },
+        Position::Rest { next, after } => {
+            let start = |after: Option<&str>| QueryPageRequest::Start {
+                soql: rest_soql(object, config, after),
+                include_deleted: config.include_deleted,
             };
-            let page = ports
-                .salesforce
-                .query_page(request)
-                .await
-                .map_err(StepError::Salesforce)?;
+            let request = match &next {
+                Some(cursor) => QueryPageRequest::Continue {
+                    cursor: cursor.clone(),
+                },
+                None => start(after.as_deref()),
+            };
+            let page = match ports.salesforce.query_page(request).await {
+                Ok(page) => page,
+                Err(error) if next.is_some() && error.chain().contains("INVALID_QUERY_LOCATOR") => {
+                    tracing::info!(run_id = %run, object = %object.object, after = ?after, "query locator expired; resuming after the last Id staged");
+                    ports
+                        .salesforce
+                        .query_page(start(after.as_deref()))
+                        .await
+                        .map_err(StepError::Salesforce)?
+                }
+                Err(error) => return Err(StepError::Salesforce(error)),
+            };
             let next = page.next.clone();
+            let last = page
+                .records
+                .last()
+                .and_then(|record| record.get("Id"))
+                .and_then(|id| id.as_str())
+                .map(str::to_owned)
+                .or(after);
             stage_page(ports, run, plan, object, config, &mut state, page, None).await?;
             match next {
                 Some(cursor) => {
-                    state.position = Position::Rest { next: Some(cursor) };
+                    state.position = Position::Rest {
+                        next: Some(cursor),
+                        after: last,
+                    };
                     Ok(ExtractProgress::Continue(state))
                 }
                 None => finish(ports, run, state).await,
@@ -367,7 +412,10 @@ fn fall_back(
     tracing::warn!(run_id = %run, object = %state.object, reason, error = %error, "Bulk API cannot serve this object; falling back to REST");
     state.method = ExtractMethod::Rest;
     state.fallback = Some(reason.to_owned());
-    state.position = Position::Rest { next: None };
+    state.position = Position::Rest {
+        next: None,
+        after: None,
+    };
     state
 }
 

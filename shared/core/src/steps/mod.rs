@@ -11,7 +11,7 @@ pub use discover::{
 };
 pub use extract::{
     ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState, Position, Sleeper,
-    WaitReason, chunk_key, extract_object, extract_soql, extract_step, start_state,
+    WaitReason, chunk_key, extract_object, extract_soql, extract_step, rest_soql, start_state,
 };
 pub use finalize::{FinalizePorts, build_report, finalize};
 pub use load::{LoadPorts, load_chunk};
