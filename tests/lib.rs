@@ -6,12 +6,19 @@
 use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
 use ferry_core::pipeline::{LocalPorts, Migration, MigrationConfig, migrate};
+use ferry_core::plan::Plan;
+use ferry_core::ports::SalesforceApi;
+use ferry_core::report::ObjectExtraction;
 use ferry_core::secret::Secret;
-use ferry_core::steps::{DiscoverOptions, ExtractConfig, StepError};
+use ferry_core::steps::{
+    DiscoverOptions, ExtractConfig, ExtractPorts, ExtractProgress, ExtractState, StepError,
+    WaitReason, extract_step,
+};
 use ferry_embedded::{InProcessQueue, LocalStaging, SqliteDestination, SqliteStore, TokioSleeper};
 use ferry_salesforce::{ClientConfig, SalesforceClient};
 use ferry_simulator::{RunningSimulator, SimulatorConfig};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const TENANT: &str = "acme";
 
@@ -88,6 +95,16 @@ impl Embedded {
         records
     }
 
+    /// The ports an extraction step needs, over these adapters.
+    pub fn extract_ports<'a>(&'a self, salesforce: &'a dyn SalesforceApi) -> ExtractPorts<'a> {
+        ExtractPorts {
+            salesforce,
+            staging: &self.staging,
+            queue: &self.queue,
+            runs: &self.store,
+        }
+    }
+
     pub fn destination_db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.dir.join("destination.db")).unwrap()
     }
@@ -132,6 +149,55 @@ impl Embedded {
             discover: DiscoverOptions::default(),
         };
         migrate(&ports, &config).await
+    }
+}
+
+/// What driving an extraction to its end went through.
+#[derive(Debug)]
+pub struct Steps {
+    pub done: ObjectExtraction,
+    /// Every state a step returned, in order.
+    pub states: Vec<ExtractState>,
+    pub waits: Vec<(Duration, WaitReason)>,
+}
+
+/// Runs [`extract_step`] from `state` to the end, sleeping through waits as the local
+/// driver does, and records the way.
+pub async fn run_steps(
+    ports: &ExtractPorts<'_>,
+    run: &RunId,
+    plan: &Plan,
+    object: &str,
+    config: &ExtractConfig,
+    mut state: ExtractState,
+) -> Result<Steps, StepError> {
+    let object = plan.object(object).expect("the plan has the object");
+    let mut states = Vec::new();
+    let mut waits = Vec::new();
+    loop {
+        match extract_step(ports, run, plan, object, config, state).await? {
+            ExtractProgress::Continue(next) => {
+                states.push(next.clone());
+                state = next;
+            }
+            ExtractProgress::Wait {
+                state: next,
+                delay,
+                reason,
+            } => {
+                waits.push((delay, reason));
+                tokio::time::sleep(delay).await;
+                states.push(next.clone());
+                state = next;
+            }
+            ExtractProgress::Done(done) => {
+                return Ok(Steps {
+                    done,
+                    states,
+                    waits,
+                });
+            }
+        }
     }
 }
 

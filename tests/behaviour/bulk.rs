@@ -6,13 +6,13 @@ use ferry_core::mapping::FieldMap;
 use ferry_core::model::SourceRecord;
 use ferry_core::plan::Plan;
 use ferry_core::steps::{
-    DiscoverOptions, ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, WaitReason,
-    discover, extract_object, extract_step, start_state,
+    DiscoverOptions, ExtractConfig, ExtractMethod, WaitReason, discover, extract_object,
+    start_state,
 };
 use ferry_embedded::TokioSleeper;
 use ferry_salesforce::SalesforceClient;
 use ferry_simulator::RunningSimulator;
-use ferry_tests::{Embedded, connect, start_org};
+use ferry_tests::{Embedded, connect, run_steps, start_org};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -51,12 +51,7 @@ async fn extract(
 ) {
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
-    let ports = ExtractPorts {
-        salesforce: client,
-        staging: &embedded.staging,
-        queue: &embedded.queue,
-        runs: &embedded.store,
-    };
+    let ports = embedded.extract_ports(client);
     let extraction = extract_object(
         &ports,
         &TokioSleeper,
@@ -136,40 +131,32 @@ async fn a_slow_job_is_polled_with_backoff_until_it_completes() {
     });
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
-    let ports = ExtractPorts {
-        salesforce: &client,
-        staging: &embedded.staging,
-        queue: &embedded.queue,
-        runs: &embedded.store,
-    };
-    let contacts = plan.object("Contact").unwrap();
     let config = bulk_config();
-    let mut state = start_state(contacts, &config);
+    let state = start_state(plan.object("Contact").unwrap(), &config);
     assert_eq!(state.method, ExtractMethod::Bulk);
-    let mut waits = Vec::new();
-    let run = RunId::new("run-slow");
-    let done = loop {
-        match extract_step(&ports, &run, &plan, contacts, &config, state)
-            .await
-            .unwrap()
-        {
-            ExtractProgress::Continue(next) => state = next,
-            ExtractProgress::Wait {
-                state: next,
-                delay,
-                reason,
-            } => {
-                assert!(
-                    matches!(reason, WaitReason::BulkJobRunning { .. }),
-                    "{reason:?}"
-                );
-                waits.push(delay);
-                tokio::time::sleep(delay).await;
-                state = next;
-            }
-            ExtractProgress::Done(done) => break done,
-        }
-    };
+    let ports = embedded.extract_ports(&client);
+    let steps = run_steps(
+        &ports,
+        &RunId::new("run-slow"),
+        &plan,
+        "Contact",
+        &config,
+        state,
+    )
+    .await
+    .unwrap();
+    let done = steps.done;
+    let waits: Vec<Duration> = steps
+        .waits
+        .iter()
+        .map(|(delay, reason)| {
+            assert!(
+                matches!(reason, WaitReason::BulkJobRunning { .. }),
+                "{reason:?}"
+            );
+            *delay
+        })
+        .collect();
     assert_eq!(done.extracted, simulator.record_counts()["Contact"]);
     assert!(
         !waits.is_empty(),
@@ -215,37 +202,25 @@ async fn fallback_reason(simulator: &RunningSimulator, plan: &Plan, object: &str
     let client = connect(simulator).await;
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
-    let ports = ExtractPorts {
-        salesforce: &client,
-        staging: &embedded.staging,
-        queue: &embedded.queue,
-        runs: &embedded.store,
-    };
     let config = bulk_config();
-    let target = plan.object(object).unwrap();
-    let mut state = start_state(target, &config);
-    let run = RunId::new("run-fallback");
-    let mut reason = None;
-    let done = loop {
-        match extract_step(&ports, &run, plan, target, &config, state)
-            .await
-            .unwrap()
-        {
-            ExtractProgress::Continue(next) => {
-                if next.method == ExtractMethod::Rest {
-                    reason = reason.or(next.fallback.clone());
-                }
-                state = next;
-            }
-            ExtractProgress::Wait {
-                state: next, delay, ..
-            } => {
-                tokio::time::sleep(delay).await;
-                state = next;
-            }
-            ExtractProgress::Done(done) => break done,
-        }
-    };
+    let state = start_state(plan.object(object).unwrap(), &config);
+    let ports = embedded.extract_ports(&client);
+    let steps = run_steps(
+        &ports,
+        &RunId::new("run-fallback"),
+        plan,
+        object,
+        &config,
+        state,
+    )
+    .await
+    .unwrap();
+    let reason = steps
+        .states
+        .iter()
+        .find(|state| state.method == ExtractMethod::Rest)
+        .and_then(|state| state.fallback.clone());
+    let done = steps.done;
     assert_eq!(
         done.extracted,
         simulator.record_counts()[object],

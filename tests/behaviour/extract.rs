@@ -2,30 +2,16 @@
 //! process after the query locator expired, and the refusal of a run the budget cannot
 //! carry.
 
-use async_trait::async_trait;
 use ferry_core::budget::BudgetPolicy;
 use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
 use ferry_core::steps::{
-    DiscoverOptions, ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState,
-    Position, Sleeper, WaitReason, discover, extract_step, start_state,
+    DiscoverOptions, ExtractConfig, ExtractMethod, ExtractProgress, ExtractState, Position,
+    WaitReason, discover, extract_step, start_state,
 };
 use ferry_simulator::SimulatorConfig;
-use ferry_tests::{Embedded, client_config, start_org};
+use ferry_tests::{Embedded, client_config, run_steps, start_org};
 use std::collections::HashSet;
-use std::sync::Mutex;
-use std::time::Duration;
-
-/// Counts waits instead of sleeping.
-#[derive(Default)]
-struct CountingSleeper(Mutex<Vec<Duration>>);
-
-#[async_trait]
-impl Sleeper for CountingSleeper {
-    async fn sleep(&self, duration: Duration) {
-        self.0.lock().unwrap().push(duration);
-    }
-}
 
 #[tokio::test]
 async fn a_run_the_budget_cannot_carry_is_refused_before_any_record_moves() {
@@ -96,12 +82,7 @@ async fn extraction_pauses_at_the_reserve_and_resumes_in_another_process_without
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
-    let ports = ExtractPorts {
-        salesforce: &client,
-        staging: &embedded.staging,
-        queue: &embedded.queue,
-        runs: &embedded.store,
-    };
+    let ports = embedded.extract_ports(&client);
     let run = RunId::new("run-pause");
     let config = ExtractConfig {
         chunk_records: 200,
@@ -157,10 +138,7 @@ async fn extraction_pauses_at_the_reserve_and_resumes_in_another_process_without
     let resumed_client = ferry_salesforce::SalesforceClient::connect(client_config)
         .await
         .unwrap();
-    let ports = ExtractPorts {
-        salesforce: &resumed_client,
-        ..ports
-    };
+    let ports = embedded.extract_ports(&resumed_client);
     // The budget has "recovered": this process keeps no reserve.
     let config = ExtractConfig {
         budget: BudgetPolicy {
@@ -169,20 +147,11 @@ async fn extraction_pauses_at_the_reserve_and_resumes_in_another_process_without
         },
         ..config
     };
-    let sleeper = CountingSleeper::default();
-    let done = loop {
-        match extract_step(&ports, &run, plan, contacts, &config, state).await {
-            Ok(ExtractProgress::Continue(next)) => state = next,
-            Ok(ExtractProgress::Wait {
-                state: next, delay, ..
-            }) => {
-                sleeper.sleep(delay).await;
-                state = next;
-            }
-            Ok(ExtractProgress::Done(done)) => break done,
-            Err(error) => panic!("{}", error.chain()),
-        }
-    };
+    let steps = run_steps(&ports, &run, plan, "Contact", &config, state)
+        .await
+        .unwrap_or_else(|error| panic!("{}", error.chain()));
+    assert!(steps.waits.is_empty(), "{:?}", steps.waits);
+    let done = steps.done;
     assert_eq!(done.extracted, expected);
     let ids: Vec<String> = embedded
         .drain_staged()
