@@ -107,6 +107,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .map(|object| object.counts.links_unresolved)
         .sum();
     println!("Links patched after their target landed: {patched}; unresolved: {unresolved}.");
+    for object in report
+        .objects
+        .iter()
+        .filter(|object| object.fallback.is_some())
+    {
+        println!(
+            "{}: Bulk API 2.0 could not serve it; read through REST instead ({}).",
+            object.object,
+            object.fallback.as_deref().unwrap_or_default()
+        );
+    }
     if report.issues.is_empty() {
         println!("Issues: none.");
     } else {

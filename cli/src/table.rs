@@ -13,8 +13,9 @@ pub fn render(report: &RunReport) -> String {
         "updated",
         "skipped",
         "failed",
+        "via",
     ];
-    let rows: Vec<[String; 8]> = report
+    let rows: Vec<[String; 9]> = report
         .objects
         .iter()
         .map(|object| {
@@ -28,6 +29,11 @@ pub fn render(report: &RunReport) -> String {
                 counts.updated.to_string(),
                 counts.skipped.to_string(),
                 counts.failed.to_string(),
+                match (&object.api, &object.fallback) {
+                    (Some(api), Some(_)) => format!("{api} (fallback)"),
+                    (Some(api), None) => api.clone(),
+                    (None, _) => "-".to_owned(),
+                },
             ]
         })
         .collect();
@@ -46,7 +52,7 @@ pub fn render(report: &RunReport) -> String {
             .iter()
             .enumerate()
             .map(|(column, cell)| {
-                if column < 2 {
+                if column < 2 || column == 8 {
                     format!("{cell:<width$}", width = widths[column])
                 } else {
                     format!("{cell:>width$}", width = widths[column])
@@ -82,13 +88,15 @@ mod tests {
                     created: 200,
                     ..ObjectCounts::default()
                 },
+                api: Some("bulk".to_owned()),
+                fallback: None,
             }],
             issues: vec![],
         };
         assert_eq!(
             render(&report),
-            "object   entity   in Salesforce  extracted  created  updated  skipped  failed\n\
-             Account  company            200        200      200        0        0       0\n"
+            "object   entity   in Salesforce  extracted  created  updated  skipped  failed  via\n\
+             Account  company            200        200      200        0        0       0  bulk\n"
         );
     }
 }

@@ -192,6 +192,8 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
             object: "Account".to_owned(),
             extracted: 2,
             chunks: 1,
+            api: Some("bulk".to_owned()),
+            fallback: None,
         },
     )
     .await
@@ -214,6 +216,7 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
     let records = runs.run_records(&run).await.unwrap();
     assert_eq!(records.chunks, vec![chunk(0)]);
     assert_eq!(records.extractions.len(), 1);
+    assert_eq!(records.extractions[0].api.as_deref(), Some("bulk"));
     assert!(records.link_resolutions.is_empty());
 }
 

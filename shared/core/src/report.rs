@@ -48,6 +48,12 @@ pub struct ObjectExtraction {
     pub object: String,
     pub extracted: u64,
     pub chunks: u32,
+    /// `bulk` (Bulk API 2.0) or `rest`; absent in runs recorded before it was kept.
+    #[serde(default)]
+    pub api: Option<String>,
+    /// Why REST served an object meant for Bulk (Bulk refused it, or its job failed).
+    #[serde(default)]
+    pub fallback: Option<String>,
 }
 
 /// The outcome of patching deferred links for one object.
@@ -86,6 +92,11 @@ pub struct ObjectReport {
     pub object: String,
     pub entity: EntityKind,
     pub counts: ObjectCounts,
+    /// Which API extracted the object, and why REST stood in for Bulk when it did.
+    #[serde(default)]
+    pub api: Option<String>,
+    #[serde(default)]
+    pub fallback: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

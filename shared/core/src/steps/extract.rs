@@ -439,6 +439,14 @@ async fn finish(
         object: state.object.clone(),
         extracted: state.extracted,
         chunks: state.chunks,
+        api: Some(
+            match state.method {
+                ExtractMethod::Bulk => "bulk",
+                ExtractMethod::Rest => "rest",
+            }
+            .to_owned(),
+        ),
+        fallback: state.fallback.clone(),
     };
     ports
         .runs

@@ -156,12 +156,15 @@ pub fn build_report(run: &RunId, records: &RunRecords) -> RunReport {
             in_salesforce: object.in_salesforce,
             ..ObjectCounts::default()
         };
+        let (mut api, mut fallback) = (None, None);
         for extraction in records
             .extractions
             .iter()
             .filter(|e| e.object == object.object)
         {
             counts.extracted += extraction.extracted;
+            api = api.or_else(|| extraction.api.clone());
+            fallback = fallback.or_else(|| extraction.fallback.clone());
         }
         for chunk in records.chunks.iter().filter(|c| c.object == object.object) {
             counts.created += chunk.created;
@@ -183,6 +186,8 @@ pub fn build_report(run: &RunId, records: &RunRecords) -> RunReport {
             object: object.object.clone(),
             entity: object.entity,
             counts,
+            api,
+            fallback,
         });
     }
     RunReport {
