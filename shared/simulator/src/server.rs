@@ -443,12 +443,9 @@ async fn run_first(
         );
     };
     let query = match soql::parse(&text) {
-        Ok(q) => Arc::new(q),
+        Ok(q) => Arc::new(Query { all_rows: all, ..q }),
         Err(e) => return soql_error(e),
     };
-    // Every record is live for now, so queryAll answers as query does; deleted records
-    // will make the two differ.
-    let _ = all;
     let batch = batch_size(&headers).unwrap_or(state.page_size).max(1);
     let worker = state.clone();
     // Counting and sorting scan the whole object, so they run off the async workers.

@@ -9,7 +9,7 @@
 //! and datetimes. Errors carry Salesforce's error codes and message layouts.
 
 use crate::ids;
-use crate::schema::{FieldType, ObjectDef, object};
+use crate::schema::{self, FieldType, ObjectDef};
 use crate::value::{Val, days_from_civil};
 use std::cmp::Ordering;
 
@@ -366,15 +366,43 @@ pub struct OrderKey {
     pub nulls_first: bool,
 }
 
+/// A field of a parent record selected through a relationship, e.g. `Account.Name`
+/// or the polymorphic `Who.Name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentField {
+    /// Index of the reference field (e.g. `AccountId`) in the queried object.
+    pub reference: usize,
+    /// The relationship name as the schema spells it (e.g. `Account`).
+    pub relationship: &'static str,
+    /// The parent field's name as the schema spells it (e.g. `Name`).
+    pub field: &'static str,
+}
+
+/// One column of a plain SELECT list, in SELECT order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Column {
+    /// A field of the queried object, by index.
+    Field(usize),
+    /// A field of a parent record.
+    Parent(ParentField),
+}
+
 /// A parsed, validated query: everything a cursor needs to produce any page again.
 #[derive(Debug, Clone)]
 pub struct Query {
     pub object: &'static ObjectDef,
+    /// For plain SELECT lists, the object's own fields (parent fields are only in
+    /// `columns`).
     pub selection: Selection,
     pub condition: Option<Cond>,
     pub order: Vec<OrderKey>,
     pub limit: Option<u64>,
     pub offset: u64,
+    /// Every column of a plain SELECT list, parent fields included, in SELECT order;
+    /// empty for COUNT queries.
+    pub columns: Vec<Column>,
+    /// `queryAll`: soft-deleted records are rows too. `parse` sets it to false.
+    pub all_rows: bool,
 }
 
 impl Query {
@@ -634,6 +662,61 @@ impl Parser<'_> {
 
 /// Parses and validates `text`, resolving the object and its fields.
 pub fn parse(text: &str) -> Result<Query, SoqlError> {
+    parse_in(text, schema::object)
+}
+
+/// Parses a Tooling API query (`/tooling/query`), over the tooling objects.
+pub fn parse_tooling(text: &str) -> Result<Query, SoqlError> {
+    parse_in(text, schema::tooling_object)
+}
+
+/// Resolves `Relationship.Field` on `object`, with Salesforce's messages for an unknown
+/// relationship or parent field.
+fn parent_field(
+    p: &Parser<'_>,
+    object: &ObjectDef,
+    path: &str,
+    at: usize,
+) -> Result<ParentField, SoqlError> {
+    let (relationship, field) = path.split_once('.').unwrap_or((path, ""));
+    let Some(reference) = object.relationship(relationship) else {
+        let message = format!(
+            "Didn't understand relationship '{relationship}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names."
+        );
+        return Err(p.error_at(at, "INVALID_FIELD", &message));
+    };
+    let def = &object.fields[reference];
+    let targets: Vec<&ObjectDef> = def
+        .reference_to
+        .iter()
+        .filter_map(|name| schema::object(name))
+        .collect();
+    let resolved = targets
+        .first()
+        .and_then(|t| t.field_index(field).map(|i| t.fields[i].name))
+        .filter(|_| targets.iter().all(|t| t.field_index(field).is_some()));
+    let Some(field_name) = resolved else {
+        let entity = if targets.len() == 1 {
+            targets.first().map_or("Name", |t| t.name)
+        } else {
+            "Name"
+        };
+        let message = format!(
+            "No such column '{field}' on entity '{entity}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names."
+        );
+        return Err(p.error_at(at, "INVALID_FIELD", &message));
+    };
+    Ok(ParentField {
+        reference,
+        relationship: def.relationship_name.unwrap_or("Parent"),
+        field: field_name,
+    })
+}
+
+fn parse_in(
+    text: &str,
+    lookup: fn(&str) -> Option<&'static ObjectDef>,
+) -> Result<Query, SoqlError> {
     let tokens = lex(text)?;
     let mut p = Parser {
         query: text,
@@ -702,7 +785,7 @@ pub fn parse(text: &str) -> Result<Query, SoqlError> {
     let unsupported = format!(
         "sObject type '{object_name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names."
     );
-    let Some(object) = object(&object_name) else {
+    let Some(object) = lookup(&object_name) else {
         return Err(p.error_at(object_at, "INVALID_TYPE", &unsupported));
     };
     if !object.flags.queryable {
@@ -716,6 +799,7 @@ pub fn parse(text: &str) -> Result<Query, SoqlError> {
         })
     };
 
+    let mut columns = Vec::new();
     let selection = if items.iter().any(|i| matches!(i, RawItem::Count)) {
         if items.len() != 1 {
             return Err(malformed(positioned(
@@ -750,15 +834,25 @@ pub fn parse(text: &str) -> Result<Query, SoqlError> {
     } else {
         let mut fields = Vec::new();
         for item in &items {
-            if let RawItem::Field(name, at) = item {
-                let index = resolve(name)?;
-                if fields.contains(&index) {
-                    let message =
-                        format!("duplicate field selected: {}", object.fields[index].name);
+            let RawItem::Field(name, at) = item else {
+                continue;
+            };
+            if name.contains('.') && object.field_index(name).is_none() {
+                let parent = Column::Parent(parent_field(&p, object, name, *at)?);
+                if columns.contains(&parent) {
+                    let message = format!("duplicate field selected: {name}");
                     return Err(p.error_at(*at, "MALFORMED_QUERY", &message));
                 }
-                fields.push(index);
+                columns.push(parent);
+                continue;
             }
+            let index = resolve(name)?;
+            if fields.contains(&index) {
+                let message = format!("duplicate field selected: {}", object.fields[index].name);
+                return Err(p.error_at(*at, "MALFORMED_QUERY", &message));
+            }
+            fields.push(index);
+            columns.push(Column::Field(index));
         }
         Selection::Fields(fields)
     };
@@ -787,6 +881,8 @@ pub fn parse(text: &str) -> Result<Query, SoqlError> {
         order: keys,
         limit,
         offset,
+        columns,
+        all_rows: false,
     })
 }
 
