@@ -31,6 +31,7 @@
 pub mod ids;
 pub mod org;
 pub mod query;
+pub mod rest;
 mod rng;
 pub mod schema;
 mod server;

@@ -150,6 +150,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{data}/queryAll"), get(query_all_first))
         .route(&format!("{data}/queryAll/"), get(query_all_first))
         .route(&format!("{data}/queryAll/{{locator}}"), get(query_more))
+        .merge(crate::rest::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), api_gate))
         .with_state(state)
