@@ -28,6 +28,7 @@ pub enum FieldType {
     MultiPicklist,
     Percent,
     Base64,
+    Combobox,
 }
 
 impl FieldType {
@@ -52,6 +53,7 @@ impl FieldType {
             FieldType::MultiPicklist => "multipicklist",
             FieldType::Percent => "percent",
             FieldType::Base64 => "base64",
+            FieldType::Combobox => "combobox",
         }
     }
 
@@ -83,6 +85,7 @@ impl FieldType {
                 | FieldType::Phone
                 | FieldType::Email
                 | FieldType::MultiPicklist
+                | FieldType::Combobox
         )
     }
 
@@ -129,7 +132,7 @@ impl FieldDef {
         let length = match ftype {
             FieldType::Id | FieldType::Reference => 18,
             FieldType::Picklist | FieldType::Phone => 40,
-            FieldType::Url | FieldType::String | FieldType::Textarea => 255,
+            FieldType::Url | FieldType::String | FieldType::Textarea | FieldType::Combobox => 255,
             FieldType::Email => 80,
             FieldType::MultiPicklist => 4099,
             _ => 0,
@@ -767,7 +770,7 @@ impl ObjectDef {
         } else {
             json!([])
         };
-        json!({
+        let mut describe = json!({
             "actionOverrides": [],
             "activateable": false,
             "childRelationships": children,
@@ -810,7 +813,23 @@ impl ObjectDef {
             "undeletable": f.undeletable,
             "updateable": f.updateable,
             "urls": self.urls_json(version, Some(instance_url)),
-        })
+        });
+        // Newer API versions describe associated entities and the describe option too.
+        let major = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok())
+            .unwrap_or(0);
+        if let (true, Some(map)) = (major >= 50, describe.as_object_mut()) {
+            // ... and no longer link default values from the describe itself.
+            if let Some(Json::Object(urls)) = map.get_mut("urls") {
+                urls.remove("defaultValues");
+            }
+            map.insert("associateEntityType".into(), Json::Null);
+            map.insert("associateParentEntity".into(), Json::Null);
+            map.insert("sobjectDescribeOption".into(), json!("FULL"));
+        }
+        describe
     }
 }
 
@@ -1623,7 +1642,7 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
                 &["Account", "Opportunity"],
                 "What",
             ),
-            FieldDef::new("Subject", "Subject", T::String),
+            FieldDef::new("Subject", "Subject", T::Combobox),
             FieldDef::new("ActivityDate", "Due Date Only", T::Date),
             picklist("Status", "Status", TASK_STATUS)
                 .required()
@@ -1636,7 +1655,7 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             FieldDef::new("CallDurationInSeconds", "Call Duration", T::Int),
             picklist("CallType", "Call Type", CALL_TYPES),
             FieldDef::new("Description", "Description", T::Textarea).len(32_000),
-            owner_field().reference(&["Group", "User"], "Owner"),
+            owner_field(),
         ],
         Generated::Event => vec![
             id_field("Activity ID"),
@@ -1648,7 +1667,7 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
                 &["Account", "Opportunity"],
                 "What",
             ),
-            FieldDef::new("Subject", "Subject", T::String),
+            FieldDef::new("Subject", "Subject", T::Combobox),
             FieldDef::new("Location", "Location", T::String),
             FieldDef::new("IsAllDayEvent", "All-Day Event", T::Boolean),
             FieldDef::new("ActivityDateTime", "Due Date Time", T::Datetime),
@@ -1886,13 +1905,13 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             deleted_field(),
             FieldDef::new("Name", "Report Name", T::String)
                 .len(40)
-                .read_only()
+                .system()
                 .name_field(),
             FieldDef::new("DeveloperName", "Report Unique Name", T::String)
                 .len(80)
-                .read_only(),
+                .system(),
             FieldDef::new("FolderName", "Folder Name", T::String).read_only(),
-            picklist("Format", "Format", REPORT_FORMATS).read_only(),
+            picklist("Format", "Format", REPORT_FORMATS).system(),
             FieldDef::new("Description", "Description", T::String).read_only(),
             FieldDef::new("LastRunDate", "Last Run", T::Datetime).read_only(),
             reference(
@@ -1901,7 +1920,7 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
                 &["Folder", "Organization", "User"],
                 "Owner",
             )
-            .read_only(),
+            .system(),
         ],
         Generated::Dashboard => vec![
             id_field("Dashboard ID"),
