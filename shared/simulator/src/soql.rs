@@ -1258,6 +1258,94 @@ mod tests {
     }
 
     #[test]
+    fn parent_fields_resolve_through_relationships() -> Result<(), SoqlError> {
+        let q = parse("SELECT Id, Account.Name, owner.email, AccountId FROM Contact")?;
+        let account = q.object.field_index("AccountId").unwrap_or(0);
+        let owner = q.object.field_index("OwnerId").unwrap_or(0);
+        assert!(matches!(q.selection, Selection::Fields(ref f) if *f == [0, account]));
+        assert_eq!(
+            q.columns,
+            [
+                Column::Field(0),
+                Column::Parent(ParentField {
+                    reference: account,
+                    relationship: "Account",
+                    field: "Name",
+                }),
+                Column::Parent(ParentField {
+                    reference: owner,
+                    relationship: "Owner",
+                    field: "Email",
+                }),
+                Column::Field(account),
+            ]
+        );
+        assert!(!q.all_rows);
+        // Polymorphic: a field every target has.
+        parse("SELECT Who.Name, Who.Email, What.Name FROM Task")?;
+        let e = err("SELECT Who.Company FROM Task");
+        assert_eq!(e.code, "INVALID_FIELD");
+        assert!(
+            e.message
+                .contains("No such column 'Company' on entity 'Name'")
+        );
+        let e = err("SELECT Id, Acount.Name FROM Contact");
+        assert_eq!(
+            e.message,
+            "\nSELECT Id, Acount.Name FROM Contact\n           ^\nERROR at Row:1:Column:12\nDidn't understand relationship 'Acount' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names."
+        );
+        let e = err("SELECT Account.Nme FROM Contact");
+        assert_eq!(e.code, "INVALID_FIELD");
+        assert!(
+            e.message
+                .contains("\nERROR at Row:1:Column:8\nNo such column 'Nme' on entity 'Account'.")
+        );
+        assert_eq!(
+            err("SELECT Account.Name, account.name FROM Contact").code,
+            "MALFORMED_QUERY"
+        );
+        // Custom relationships end in __r.
+        parse("SELECT Key_Contact__r.Email FROM Account LIMIT 1")?;
+        parse("SELECT Account__r.Name FROM Project__c")?;
+        assert_eq!(
+            err("SELECT Account__r.Name FROM Account").code,
+            "INVALID_FIELD"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn tooling_objects_are_separate_from_data_objects() {
+        assert!(parse_tooling("SELECT Id, Name FROM ApexClass WHERE Status = 'Active'").is_ok());
+        assert!(parse_tooling("SELECT COUNT() FROM flowdefinitionview").is_ok());
+        assert_eq!(err("SELECT Id FROM ApexClass").code, "INVALID_TYPE");
+        assert!(parse_tooling("SELECT Id FROM Account").is_err_and(|e| e.code == "INVALID_TYPE"));
+    }
+
+    #[test]
+    fn new_field_types_filter_as_salesforce_does() {
+        assert!(
+            parse("SELECT Id FROM Opportunity WHERE Probability >= 50 AND CloseDate < 2024-01-01")
+                .is_ok()
+        );
+        assert!(
+            parse("SELECT Id FROM Task WHERE Subject LIKE 'Call%' AND ActivityDate = null").is_ok()
+        );
+        assert_eq!(
+            err("SELECT Id FROM Attachment WHERE Body = 'x'").code,
+            "INVALID_FIELD"
+        );
+        assert_eq!(
+            err("SELECT Id FROM EmailMessage WHERE TextBody = 'x'").code,
+            "INVALID_FIELD"
+        );
+        assert_eq!(
+            err("SELECT Id FROM Opportunity WHERE Amount = '5'").message,
+            "\nSELECT Id FROM Opportunity WHERE Amount = '5'\n                                          ^\nERROR at Row:1:Column:43\nvalue of filter criterion for field 'Amount' must be of type double and should not be enclosed in quotes"
+        );
+    }
+
+    #[test]
     fn like_and_dates() {
         let p = like_pattern("M_ller%GmbH");
         assert!(like_matches(&p, "müller & söhne gmbh"));
