@@ -333,6 +333,16 @@ impl Org {
         (index < self.count(kind)).then_some(index)
     }
 
+    /// Where `id` falls among the ids of `kind`: the index of the first of the object's
+    /// records whose id is not below it (clamped to `0..=count`). `None` for an id of
+    /// another object, whose place the object's ids do not tell.
+    pub fn index_bound(&self, kind: Generated, id: &str) -> Option<u64> {
+        let prefix = generated_object(kind).key_prefix?;
+        let base = self.bases.get(&kind).copied()?;
+        let counter = crate::ids::parse_counter(prefix, id)?;
+        Some(counter.saturating_sub(base).min(self.count(kind)))
+    }
+
     /// The object and index of any generated record's id.
     pub fn locate(&self, id: &str) -> Option<(Generated, u64)> {
         let prefix = id.get(..3)?;

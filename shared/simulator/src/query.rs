@@ -5,16 +5,20 @@
 //! cursor and renders only the rows of the page.
 //!
 //! Soft-deleted records are rows only when the query has `all_rows` set (`queryAll`).
-//! A query with a WHERE clause, or ordered by anything but `Id`, scans the whole object
-//! once on its first page (to count its rows, and to sort them): about a second per
-//! million records, and 8 bytes per matching record for a sorted cursor.
+//! A query with a WHERE clause, or ordered by anything but `Id`, scans the object once
+//! on its first page (to count its rows, and to sort them): about 1.5 µs per record in
+//! a release build, and 8 bytes per matching record for a sorted cursor. Comparisons
+//! of `Id` with literals of the object's own ids (`Id > '003...'`, as chunked
+//! extraction sends) at the top of the WHERE clause narrow that scan to the index
+//! range they allow.
 
 use crate::org::Org;
 use crate::schema::{ADDRESS_KEYS, FieldType, ObjectDef};
-use crate::soql::{Column, Query, Selection, order_values};
+use crate::soql::{CmpOp, Column, Cond, Lit, Query, Selection, order_values};
 use crate::value::Val;
 use serde_json::{Map, Value as Json, json};
 use std::cmp::Ordering;
+use std::ops::Range;
 
 /// Number of records of the query's object (zero for metadata-only objects).
 pub fn object_count(org: &Org, object: &ObjectDef) -> u64 {
@@ -45,6 +49,54 @@ fn passes(query: &Query, values: &[Val]) -> bool {
         .is_none_or(|c| c.matches(query.object, values))
 }
 
+/// The record indexes that can satisfy the query's WHERE clause: all of them, narrowed
+/// by `Id` comparisons that every matching row must pass.
+pub fn index_range(org: &Org, query: &Query) -> Range<u64> {
+    let count = object_count(org, query.object);
+    match (&query.condition, query.object.generated) {
+        (Some(condition), Some(kind)) => narrow(org, kind, condition, 0..count),
+        _ => 0..count,
+    }
+}
+
+fn narrow(
+    org: &Org,
+    kind: crate::schema::Generated,
+    condition: &Cond,
+    range: Range<u64>,
+) -> Range<u64> {
+    match condition {
+        Cond::And(parts) => parts
+            .iter()
+            .fold(range, |r, part| narrow(org, kind, part, r)),
+        Cond::Cmp {
+            field: 0,
+            op,
+            lit: Lit::Str(id),
+        } => {
+            let Some(at) = org.index_bound(kind, id) else {
+                return range;
+            };
+            // `at` is where the literal's id sits among the object's ids; `exact` when
+            // it is one of them.
+            let exact = org.index_of(kind, id).is_some();
+            let after = if exact { at + 1 } else { at };
+            let (start, end) = match op {
+                CmpOp::Eq if exact => (at, at + 1),
+                CmpOp::Eq => (at, at),
+                CmpOp::Gt => (after, u64::MAX),
+                CmpOp::Ge => (at, u64::MAX),
+                CmpOp::Lt => (0, at),
+                CmpOp::Le => (0, after),
+                CmpOp::Ne => (0, u64::MAX),
+            };
+            let start = range.start.max(start);
+            start..range.end.min(end).max(start)
+        }
+        _ => range,
+    }
+}
+
 /// Number of records matching the WHERE clause, before OFFSET and LIMIT.
 pub fn matching(org: &Org, query: &Query) -> u64 {
     let count = object_count(org, query.object);
@@ -54,7 +106,7 @@ pub fn matching(org: &Org, query: &Query) -> u64 {
             _ => count,
         };
     }
-    (0..count)
+    index_range(org, query)
         .filter(|&i| visible(org, query, i) && passes(query, &record(org, query.object, i)))
         .count() as u64
 }
@@ -69,8 +121,7 @@ pub fn total_size(query: &Query, matching: u64) -> u64 {
 
 /// Indexes of all matching records in ORDER BY order, ties broken by index (id).
 pub fn sorted_indexes(org: &Org, query: &Query) -> Vec<u64> {
-    let count = object_count(org, query.object);
-    let mut keyed: Vec<(Vec<Val>, u64)> = (0..count)
+    let mut keyed: Vec<(Vec<Val>, u64)> = index_range(org, query)
         .filter(|&i| visible(org, query, i))
         .filter_map(|i| {
             let values = record(org, query.object, i);
@@ -119,11 +170,13 @@ pub fn scan_page(
     position: u64,
     size: u64,
 ) -> Page {
-    let count = object_count(org, query.object);
+    let range = index_range(org, query);
+    let count = range.end;
     let first = query.offset + position;
     let mut seen = rows_before_scan;
     let mut records = Vec::new();
-    let mut index = scan_from;
+    // Rows before the range cannot match, so starting there skips no row.
+    let mut index = scan_from.max(range.start);
     while index < count && (records.len() as u64) < size {
         if !visible(org, query, index) {
             index += 1;
@@ -278,9 +331,8 @@ pub fn aggregate_row(org: &Org, query: &Query) -> Json {
     let Selection::Aggregates(aggregates) = &query.selection else {
         return Json::Null;
     };
-    let count = object_count(org, query.object);
     let mut totals = vec![0u64; aggregates.len()];
-    for i in 0..count {
+    for i in index_range(org, query) {
         if !visible(org, query, i) {
             continue;
         }

@@ -683,6 +683,86 @@ async fn soql_filters_and_orders_the_new_objects_like_the_generator() -> TestRes
     let expected: Vec<&str> = amounts[5..15].iter().map(|(_, id)| id.as_str()).collect();
     assert_eq!(ids, expected);
 
+    // Id ranges, as chunked extraction queries them, including 15-character ids and
+    // ids of another object (which compare as text).
+    let contacts = org.count(Generated::Contact);
+    let id = |i: u64| org.id(Generated::Contact, i);
+    let live_between = |from: u64, to: u64| {
+        (from..to)
+            .filter(|&i| !org.is_deleted(Generated::Contact, i))
+            .count() as u64
+    };
+    let account = org.id(Generated::Account, 3);
+    for (soql, expected) in [
+        (
+            format!(
+                "SELECT COUNT() FROM Contact WHERE Id > '{}' AND Id <= '{}'",
+                id(10),
+                id(200)
+            ),
+            live_between(11, 201),
+        ),
+        (
+            format!(
+                "SELECT COUNT() FROM Contact WHERE Id >= '{}' AND Id < '{}' AND Email != null",
+                id(0),
+                id(contacts)
+            ),
+            live(Generated::Contact)
+                .filter(|&i| !value(org, Generated::Contact, i, "Email").is_null())
+                .count() as u64,
+        ),
+        (
+            format!("SELECT COUNT() FROM Contact WHERE Id = '{}'", &id(5)[..15]),
+            live_between(5, 6),
+        ),
+        (
+            format!("SELECT COUNT() FROM Contact WHERE Id > '{account}'"),
+            if account < id(0) {
+                live_between(0, contacts)
+            } else {
+                0
+            },
+        ),
+        (
+            format!(
+                "SELECT COUNT() FROM Contact WHERE Id < '{}' OR Id > '{}'",
+                id(10),
+                id(contacts - 10)
+            ),
+            live_between(0, 10) + live_between(contacts - 9, contacts),
+        ),
+    ] {
+        assert_eq!(
+            count(&client, &sim, &token, &soql).await?,
+            expected,
+            "{soql}"
+        );
+    }
+    let rows = records(
+        &all_pages(
+            &client,
+            &sim,
+            &token,
+            &format!(
+                "SELECT Id FROM Contact WHERE Id > '{}' ORDER BY Id LIMIT 3",
+                id(99)
+            ),
+            None,
+        )
+        .await?,
+    );
+    let expected: Vec<String> = (100..)
+        .filter(|&i| !org.is_deleted(Generated::Contact, i))
+        .take(3)
+        .map(id)
+        .collect();
+    let got: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r["Id"].as_str().map(String::from))
+        .collect();
+    assert_eq!(got, expected);
+
     // Stages, record types and the org's objects' counts.
     let stages = records(
         &all_pages(
