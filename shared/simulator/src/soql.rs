@@ -858,6 +858,17 @@ fn parse_in(
     };
 
     let condition = condition.map(|c| compile(&p, object, &c)).transpose()?;
+    // Salesforce refuses to list every file link of the org, counting included.
+    if object.name == "ContentDocumentLink" {
+        let filtered = condition
+            .as_ref()
+            .is_some_and(|c| filters_by_single_ids(object, c));
+        if !filtered {
+            return Err(malformed(
+                "Implementation restriction: ContentDocumentLink requires a filter by a single Id on ContentDocumentId or LinkedEntityId using the equals operator or multiple Id's using the IN operator.".to_string(),
+            ));
+        }
+    }
     let mut keys = Vec::new();
     for ((name, at), descending, nulls_first) in order {
         let field = resolve(&name)?;
@@ -969,6 +980,31 @@ fn compile(p: &Parser<'_>, object: &ObjectDef, raw: &RawCond) -> Result<Cond, So
         ),
         RawCond::Not(inner) => Cond::Not(Box::new(compile(p, object, inner)?)),
     })
+}
+
+/// Whether every row the condition admits has `ContentDocumentId` or `LinkedEntityId`
+/// equal to (or IN) given ids, which Salesforce requires of ContentDocumentLink queries.
+fn filters_by_single_ids(object: &ObjectDef, condition: &Cond) -> bool {
+    let by_id = |field: usize| {
+        matches!(
+            object.fields[field].name,
+            "ContentDocumentId" | "LinkedEntityId"
+        )
+    };
+    match condition {
+        Cond::Cmp {
+            field,
+            op: CmpOp::Eq,
+            lit: Lit::Str(_),
+        } => by_id(*field),
+        Cond::In {
+            field,
+            negated: false,
+            ..
+        } => by_id(*field),
+        Cond::And(parts) => parts.iter().any(|c| filters_by_single_ids(object, c)),
+        _ => false,
+    }
 }
 
 /// Checks a literal against the field's type, as Salesforce does, and normalises it.
@@ -1312,6 +1348,37 @@ mod tests {
             "INVALID_FIELD"
         );
         Ok(())
+    }
+
+    #[test]
+    fn content_document_links_need_an_id_filter() {
+        let e = err("SELECT Id, LinkedEntityId FROM ContentDocumentLink");
+        assert_eq!(e.code, "MALFORMED_QUERY");
+        assert!(
+            e.message
+                .starts_with("Implementation restriction: ContentDocumentLink")
+        );
+        assert_eq!(
+            err("SELECT Id FROM ContentDocumentLink WHERE ShareType = 'V'").code,
+            "MALFORMED_QUERY"
+        );
+        assert_eq!(
+            err("SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId != '001Dn0000000001AAA'")
+                .code,
+            "MALFORMED_QUERY"
+        );
+        assert!(
+            parse("SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId = '001Dn0000000001AAA'")
+                .is_ok()
+        );
+        assert!(parse(
+            "SELECT Id FROM ContentDocumentLink WHERE ShareType = 'V' AND ContentDocumentId IN ('069Dn0000000001AAA', '069Dn0000000002AAA')"
+        )
+        .is_ok());
+        assert_eq!(
+            err("SELECT COUNT() FROM ContentDocumentLink").code,
+            "MALFORMED_QUERY"
+        );
     }
 
     #[test]

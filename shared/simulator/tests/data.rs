@@ -763,6 +763,46 @@ async fn soql_filters_and_orders_the_new_objects_like_the_generator() -> TestRes
         .collect();
     assert_eq!(got, expected);
 
+    // File links are listed per parent or per document only, as in Salesforce.
+    let (status, _, body) = get(
+        &client,
+        &sim,
+        &token,
+        &query_path("SELECT Id FROM ContentDocumentLink"),
+        None,
+    )
+    .await?;
+    assert_eq!(
+        (status, body[0]["errorCode"].clone()),
+        (400, json!("MALFORMED_QUERY"))
+    );
+    let parent = value(org, Generated::ContentDocumentLink, 0, "LinkedEntityId");
+    let Val::Str(parent) = parent else {
+        return Err("file link without parent".into());
+    };
+    let expected = live(Generated::ContentDocumentLink)
+        .filter(|&i| {
+            value(org, Generated::ContentDocumentLink, i, "LinkedEntityId")
+                == Val::Str(parent.clone())
+        })
+        .count();
+    let links = records(
+        &all_pages(
+            &client,
+            &sim,
+            &token,
+            &format!("SELECT Id, ContentDocumentId, ContentDocument.Title FROM ContentDocumentLink WHERE LinkedEntityId = '{parent}'"),
+            None,
+        )
+        .await?,
+    );
+    assert_eq!(links.len(), expected);
+    assert!(
+        links
+            .iter()
+            .all(|l| l["ContentDocument"]["Title"].is_string())
+    );
+
     // Stages, record types and the org's objects' counts.
     let stages = records(
         &all_pages(

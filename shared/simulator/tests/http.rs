@@ -172,7 +172,8 @@ async fn token_describe_and_paged_queries() -> TestResult {
         .collect();
     assert!(names.windows(2).all(|w| w[0] >= w[1]));
 
-    for (object, count) in &counts {
+    // ContentDocumentLink cannot be counted without a filter, as in Salesforce.
+    for (object, count) in counts.iter().filter(|(o, _)| *o != "ContentDocumentLink") {
         let (status, _, body) = get(
             &client,
             &sim,
