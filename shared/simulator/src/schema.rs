@@ -1036,12 +1036,14 @@ pub const RECORD_TYPES: &[(&str, &str, &str)] = &[
     ("Case", "Billing", "Billing"),
 ];
 
+/// Picklist values of `Lead.Status`.
 pub const LEAD_STATUS: &[&str] = &[
     "Open - Not Contacted",
     "Working - Contacted",
     "Closed - Converted",
     "Closed - Not Converted",
 ];
+/// Picklist values of `Lead.LeadSource` and `Opportunity.LeadSource`.
 pub const LEAD_SOURCES: &[&str] = &[
     "Web",
     "Phone Inquiry",
@@ -1049,12 +1051,14 @@ pub const LEAD_SOURCES: &[&str] = &[
     "Purchased List",
     "Other",
 ];
+/// Picklist values of `Opportunity.Type`.
 pub const OPPORTUNITY_TYPES: &[&str] = &[
     "New Customer",
     "Existing Customer - Upgrade",
     "Existing Customer - Replacement",
     "Existing Customer - Downgrade",
 ];
+/// Picklist values of `Task.Status`.
 pub const TASK_STATUS: &[&str] = &[
     "Not Started",
     "In Progress",
@@ -1062,13 +1066,21 @@ pub const TASK_STATUS: &[&str] = &[
     "Waiting on someone else",
     "Deferred",
 ];
+/// Picklist values of `Task.Priority`.
 pub const PRIORITIES: &[&str] = &["High", "Normal", "Low"];
+/// Picklist values of `Task.TaskSubtype`.
 pub const TASK_SUBTYPES: &[&str] = &["Task", "Email", "Call"];
+/// Picklist values of `Task.CallType`.
 pub const CALL_TYPES: &[&str] = &["Internal", "Inbound", "Outbound"];
+/// Picklist values of `EventRelation.Status`.
 pub const RELATION_STATUS: &[&str] = &["New", "Accepted", "Declined"];
+/// Picklist values of `Case.Status`.
 pub const CASE_STATUS: &[&str] = &["New", "Working", "Escalated", "Closed"];
+/// Picklist values of `Case.Priority`.
 pub const CASE_PRIORITY: &[&str] = &["High", "Medium", "Low"];
+/// Picklist values of `Case.Origin`.
 pub const CASE_ORIGIN: &[&str] = &["Phone", "Email", "Web"];
+/// Picklist values of `Campaign.Type`.
 pub const CAMPAIGN_TYPES: &[&str] = &[
     "Conference",
     "Webinar",
@@ -1076,8 +1088,11 @@ pub const CAMPAIGN_TYPES: &[&str] = &[
     "Advertisement",
     "Partners",
 ];
+/// Picklist values of `Campaign.Status`.
 pub const CAMPAIGN_STATUS: &[&str] = &["Planned", "In Progress", "Completed", "Aborted"];
+/// Picklist values of `CampaignMember.Status`.
 pub const MEMBER_STATUS: &[&str] = &["Sent", "Responded"];
+/// Picklist values of `OpportunityContactRole.Role`.
 pub const CONTACT_ROLES: &[&str] = &[
     "Business User",
     "Decision Maker",
@@ -1087,14 +1102,23 @@ pub const CONTACT_ROLES: &[&str] = &[
     "Technical Buyer",
     "Other",
 ];
+/// Picklist values of the custom `Segment__c` of Account, Contact and Opportunity.
 pub const SEGMENTS: &[&str] = &["SMB", "Mid-Market", "Enterprise"];
+/// Picklist values of the custom multi-select `Regions__c`.
 pub const REGIONS: &[&str] = &["EMEA", "APAC", "AMER", "LATAM"];
+/// Picklist values of `Project__c.Status__c`.
 pub const PROJECT_STATUS: &[&str] = &["Planned", "Active", "On Hold", "Done"];
+/// Picklist values of `EmailMessage.Status` (0 new, 1 read, 2 replied, 3 sent, 4 forwarded, 5 draft).
 pub const EMAIL_STATUS: &[&str] = &["0", "1", "2", "3", "4", "5"];
+/// Picklist values of `ContentDocumentLink.ShareType` (viewer, collaborator, inferred).
 pub const SHARE_TYPES: &[&str] = &["V", "C", "I"];
+/// Picklist values of `ContentDocumentLink.Visibility`.
 pub const VISIBILITIES: &[&str] = &["AllUsers", "InternalUsers", "SharedUsers"];
+/// Picklist values of `Report.Format`.
 pub const REPORT_FORMATS: &[&str] = &["Tabular", "Summary", "Matrix", "MultiBlock"];
+/// Picklist values of `ApexClass.Status` and `ApexTrigger.Status`.
 pub const APEX_STATUS: &[&str] = &["Active", "Inactive", "Deleted"];
+/// Picklist values of `FlowDefinitionView.ProcessType`.
 pub const FLOW_TYPES: &[&str] = &["AutoLaunchedFlow", "Flow", "Workflow", "CustomEvent"];
 
 /// Fields the integration user cannot see (field-level security): absent from
