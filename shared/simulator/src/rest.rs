@@ -2,7 +2,8 @@
 //!
 //! - `GET /services/data/vXX.X/limits/recordCount?sObjects=A,B`: record counts;
 //! - `POST /services/data/vXX.X/composite/batch`: up to 25 GET subrequests (describes,
-//!   describeGlobal, record counts) in one call;
+//!   describeGlobal, record counts, and queries whose result fits in one page) in one
+//!   call;
 //! - `GET /services/data/vXX.X/sobjects/{Object}/{id}/{Field}`: the bytes of a `base64`
 //!   field (`Attachment.Body`, `ContentVersion.VersionData`, `ContentNote.Content`),
 //!   streamed in chunks generated on the fly;
@@ -36,6 +37,9 @@ const BLOB_CONTENT_TYPE: &str = "application/octetstream";
 
 /// Bytes generated per chunk of a streamed blob.
 const BLOB_CHUNK: u64 = 64 * 1024;
+
+/// Most rows a query subrequest of a batch answers; larger results need `/query`.
+const BATCH_QUERY_ROWS: u64 = 2_000;
 
 /// Most subrequests one composite batch may carry.
 const MAX_BATCH_REQUESTS: usize = 25;
@@ -161,7 +165,54 @@ fn batch_subrequest(state: &AppState, method: &str, url: &str) -> (u16, Json) {
             let objects = param(Some(query), "sObjects");
             (200, record_count_json(&state.org, objects.as_deref()))
         }
+        ["query"] | ["queryAll"] => {
+            let Some(text) = param(Some(query), "q") else {
+                let message = "A query string has to be specified";
+                return (400, error_body("MALFORMED_QUERY", message));
+            };
+            batch_query(state, &text, version, rest == ["queryAll"])
+        }
         _ => (404, not_found_body()),
+    }
+}
+
+/// A query subrequest of a batch: counts, aggregates and results that fit in one page.
+/// Larger results need a cursor, which only `/query` keeps.
+fn batch_query(state: &AppState, text: &str, version: &str, all: bool) -> (u16, Json) {
+    let query = match soql::parse(text) {
+        Ok(q) => soql::Query { all_rows: all, ..q },
+        Err(e) => return (400, error_body(e.code, &e.message)),
+    };
+    let org = &state.org;
+    match &query.selection {
+        Selection::Count => {
+            let total = query::total_size(&query, query::matching(org, &query));
+            (
+                200,
+                json!({"totalSize": total, "done": true, "records": []}),
+            )
+        }
+        Selection::Aggregates(_) => {
+            let row = query::aggregate_row(org, &query);
+            (200, json!({"totalSize": 1, "done": true, "records": [row]}))
+        }
+        Selection::Fields(fields) => {
+            let sorted = query::sorted_indexes(org, &query);
+            let total = query::total_size(&query, sorted.len() as u64);
+            if total > BATCH_QUERY_ROWS {
+                let message = format!(
+                    "The simulator answers batched queries of at most {BATCH_QUERY_ROWS} rows; page this one through /query."
+                );
+                return (400, error_body("QUERY_TOO_COMPLICATED", &message));
+            }
+            let start = (query.offset as usize).min(sorted.len());
+            let page = sorted.get(start..start + total as usize).unwrap_or(&[]);
+            let records = query::render_indexes(org, &query, version, fields, page);
+            (
+                200,
+                json!({"totalSize": total, "done": true, "records": records}),
+            )
+        }
     }
 }
 
@@ -198,6 +249,23 @@ async fn composite_batch(
         .and_then(|j| j.get("haltOnError"))
         .and_then(Json::as_bool)
         .unwrap_or(false);
+    // Queries in the batch may scan whole objects, so the batch runs off the async
+    // workers.
+    let requests = requests.clone();
+    let worker = state.clone();
+    let answer = tokio::task::spawn_blocking(move || run_batch(&worker, &requests, halt)).await;
+    match answer {
+        Ok(body) => json_response(StatusCode::OK, &body),
+        Err(_) => api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN_EXCEPTION",
+            "An unexpected error occurred.",
+        ),
+    }
+}
+
+/// The `{hasErrors, results}` answer of a batch.
+fn run_batch(state: &AppState, requests: &[Json], halt: bool) -> Json {
     let mut results = Vec::new();
     let mut has_errors = false;
     for request in requests {
@@ -208,14 +276,11 @@ async fn composite_batch(
         }
         let method = request.get("method").and_then(Json::as_str).unwrap_or("");
         let url = request.get("url").and_then(Json::as_str).unwrap_or("");
-        let (status, result) = batch_subrequest(&state, method, url);
+        let (status, result) = batch_subrequest(state, method, url);
         has_errors |= status >= 400;
         results.push(json!({"statusCode": status, "result": result}));
     }
-    json_response(
-        StatusCode::OK,
-        &json!({"hasErrors": has_errors, "results": results}),
-    )
+    json!({"hasErrors": has_errors, "results": results})
 }
 
 /// The blob behind `/sobjects/{object}/{id}/{field}`, if that is a `base64` field of a

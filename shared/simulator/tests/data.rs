@@ -294,6 +294,17 @@ async fn blobs_stream_exactly_their_declared_length() -> TestResult {
             assert!(again == bytes, "{url} differs between two downloads");
         }
     }
+    // A batched query too large for one page is refused rather than cut short.
+    let (status, body) = post_json(
+        &client,
+        format!("{}/services/data/v59.0/composite/batch", sim.base_url()),
+        Some(&token),
+        &json!({"batchRequests": [{"method": "GET", "url": "v59.0/query?q=SELECT+Id+FROM+Contact"}]}),
+    )
+    .await?;
+    assert_eq!(status, 200);
+    assert_eq!(body["results"][0]["statusCode"], 400, "{body}");
+
     let biggest = records(
         &all_pages(
             &client,
@@ -391,6 +402,44 @@ async fn composite_batch_record_count_and_tooling() -> TestResult {
         .filter_map(|r| r["statusCode"].as_u64())
         .collect();
     assert_eq!(statuses, [404, 405, 200]);
+    // Queries in a batch: counts, and results small enough for one page.
+    let (status, body) = post_json(
+        &client,
+        url.clone(),
+        Some(&token),
+        &json!({"batchRequests": [
+            {"method": "GET", "url": "v59.0/query?q=SELECT+COUNT()+FROM+Lead"},
+            {"method": "GET", "url": "v59.0/query?q=SELECT+Id,+Name+FROM+RecordType+WHERE+SobjectType+=+'Case'"},
+            {"method": "GET", "url": "v59.0/queryAll?q=SELECT+COUNT()+FROM+Lead+WHERE+IsDeleted+=+true"},
+            {"method": "GET", "url": "v59.0/query?q=SELECT+Id+FROM+Contact"},
+            {"method": "GET", "url": "v59.0/query?q=SELECT+Nope+FROM+Lead"},
+        ]}),
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let results = body["results"].as_array().ok_or("results")?;
+    assert_eq!(
+        results[0],
+        json!({"statusCode": 200, "result": {"totalSize": sim.record_counts()["Lead"], "done": true, "records": []}})
+    );
+    assert_eq!(results[1]["result"]["totalSize"], 2);
+    assert_eq!(
+        results[1]["result"]["records"][0]["attributes"]["type"],
+        "RecordType"
+    );
+    let org = Org::new(SEED, RECORDS);
+    assert_eq!(
+        results[2]["result"]["totalSize"],
+        json!(org.deleted_count(Generated::Lead))
+    );
+    assert_eq!(
+        results[3]["result"]["records"].as_array().map(Vec::len),
+        Some(sim.record_counts()["Contact"] as usize)
+    );
+    assert_eq!(results[4]["statusCode"], 400);
+    assert_eq!(results[4]["result"][0]["errorCode"], "INVALID_FIELD");
+    assert_eq!(body["hasErrors"], true);
+
     let too_many: Vec<Value> = (0..26)
         .map(|_| json!({"method": "GET", "url": "v59.0/sobjects"}))
         .collect();
