@@ -904,3 +904,44 @@ async fn soql_filters_and_orders_the_new_objects_like_the_generator() -> TestRes
     sim.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn same_seed_serves_the_same_bytes() -> TestResult {
+    let client = reqwest::Client::new();
+    let mut answers: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..2 {
+        let sim = sim().await?;
+        let token = access_token(&client, &sim).await?;
+        let mut bytes = Vec::new();
+        for soql in [
+            "SELECT Id, Subject, Who.Name, WhatId, ActivityDate, CallDurationInSeconds, SystemModstamp FROM Task",
+            "SELECT Id, Subject, TextBody, HtmlBody, MessageDate, RelatedToId FROM EmailMessage",
+            "SELECT Id, Account.Name, StageName, Amount, Regions__c, Long_Notes__c FROM Opportunity",
+            "SELECT Id, Body, BodyLength FROM Attachment ORDER BY BodyLength DESC LIMIT 2",
+        ] {
+            for page in all_pages(&client, &sim, &token, soql, None).await? {
+                bytes.extend(serde_json::to_vec(&page)?);
+                for row in page["records"].as_array().cloned().unwrap_or_default() {
+                    if let Some(url) = row["Body"].as_str() {
+                        let body = client
+                            .get(format!("{}{url}", sim.base_url()))
+                            .bearer_auth(&token)
+                            .send()
+                            .await?
+                            .bytes()
+                            .await?;
+                        bytes.extend(body);
+                    }
+                }
+            }
+        }
+        answers.push(bytes);
+        sim.shutdown().await;
+    }
+    assert!(answers[0].len() > 100_000);
+    assert!(
+        answers[0] == answers[1],
+        "two orgs of one seed answered differently"
+    );
+    Ok(())
+}
