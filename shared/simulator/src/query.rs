@@ -42,11 +42,18 @@ fn visible(org: &Org, query: &Query, index: u64) -> bool {
 }
 
 /// Whether record `index` passes the query's WHERE clause.
-fn passes(query: &Query, values: &[Val]) -> bool {
+fn passes(org: &Org, query: &Query, values: &[Val]) -> bool {
+    let parent = |object: &ObjectDef, id: &Val| match id {
+        Val::Str(id) => org
+            .locate(id)
+            .filter(|(kind, _)| kind.object_name() == object.name)
+            .map(|(kind, index)| org.record(kind, index)),
+        _ => None,
+    };
     query
         .condition
         .as_ref()
-        .is_none_or(|c| c.matches(query.object, values))
+        .is_none_or(|c| c.matches_with(query.object, values, &parent))
 }
 
 /// The record indexes that can satisfy the query's WHERE clause: all of them, narrowed
@@ -107,7 +114,7 @@ pub fn matching(org: &Org, query: &Query) -> u64 {
         };
     }
     index_range(org, query)
-        .filter(|&i| visible(org, query, i) && passes(query, &record(org, query.object, i)))
+        .filter(|&i| visible(org, query, i) && passes(org, query, &record(org, query.object, i)))
         .count() as u64
 }
 
@@ -125,7 +132,7 @@ pub fn sorted_indexes(org: &Org, query: &Query) -> Vec<u64> {
         .filter(|&i| visible(org, query, i))
         .filter_map(|i| {
             let values = record(org, query.object, i);
-            passes(query, &values).then(|| {
+            passes(org, query, &values).then(|| {
                 (
                     query
                         .order
@@ -184,7 +191,7 @@ pub fn scan_page(
         }
         let values = record(org, query.object, index);
         index += 1;
-        if !passes(query, &values) {
+        if !passes(org, query, &values) {
             continue;
         }
         if seen >= first {
@@ -337,7 +344,7 @@ pub fn aggregate_row(org: &Org, query: &Query) -> Json {
             continue;
         }
         let values = record(org, query.object, i);
-        if !passes(query, &values) {
+        if !passes(org, query, &values) {
             continue;
         }
         for (total, (field, _)) in totals.iter_mut().zip(aggregates) {

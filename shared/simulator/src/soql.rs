@@ -7,6 +7,13 @@
 //! Conditions support `= != <> < > <= >=`, `[NOT] IN (...)`, `LIKE`, `AND`, `OR`, `NOT`
 //! and parentheses; literals are quoted strings, numbers, `true`/`false`, `null`, dates
 //! and datetimes. Errors carry Salesforce's error codes and message layouts.
+//!
+//! A field may be a parent's, one level up through a relationship: `Account.Name`,
+//! `Owner.Email`, `Account__r.Name`, and in SELECT the polymorphic `Who.Name` /
+//! `What.Name` (in WHERE only single-object relationships). Not supported: deeper
+//! paths, ORDER BY on parent fields, subqueries, semi-joins, GROUP BY, date literals
+//! such as `LAST_N_DAYS:30`. Tooling API queries ([`parse_tooling`]) resolve objects
+//! among the tooling objects instead.
 
 use crate::ids;
 use crate::schema::{self, FieldType, ObjectDef};
@@ -334,7 +341,17 @@ pub enum Cond {
     And(Vec<Cond>),
     Or(Vec<Cond>),
     Not(Box<Cond>),
+    /// A condition on the parent record a reference field points to (`Account.Name =
+    /// 'x'`), over the parent object's field indexes. A missing parent has only nulls.
+    Parent {
+        reference: usize,
+        object: &'static ObjectDef,
+        cond: Box<Cond>,
+    },
 }
+
+/// Finds the parent record a reference value points to, if it is a record of `object`.
+pub type ParentLookup<'a> = dyn Fn(&ObjectDef, &Val) -> Option<Vec<Val>> + 'a;
 
 /// A piece of a LIKE pattern.
 #[derive(Debug, Clone, PartialEq)]
@@ -897,7 +914,72 @@ fn parse_in(
     })
 }
 
+/// The field of a leaf condition.
+fn leaf_field(raw: &RawCond) -> Option<&(String, usize)> {
+    match raw {
+        RawCond::Cmp { field, .. } | RawCond::In { field, .. } | RawCond::Like { field, .. } => {
+            Some(field)
+        }
+        _ => None,
+    }
+}
+
+/// The same leaf condition on another field name.
+fn with_field(raw: &RawCond, name: &str, at: usize) -> Option<RawCond> {
+    let field = (name.to_string(), at);
+    Some(match raw {
+        RawCond::Cmp { op, lit, .. } => RawCond::Cmp {
+            field,
+            op: *op,
+            lit: lit.clone(),
+        },
+        RawCond::In { lits, negated, .. } => RawCond::In {
+            field,
+            lits: lits.clone(),
+            negated: *negated,
+        },
+        RawCond::Like { pattern, .. } => RawCond::Like {
+            field,
+            pattern: pattern.clone(),
+        },
+        _ => return None,
+    })
+}
+
+/// A leaf condition on `Relationship.Field`, compiled against the parent object.
+fn compile_parent(
+    p: &Parser<'_>,
+    object: &ObjectDef,
+    raw: &RawCond,
+    (path, at): &(String, usize),
+) -> Result<Cond, SoqlError> {
+    let parent = parent_field(p, object, path, *at)?;
+    let targets = object.fields[parent.reference].reference_to;
+    let target = match targets {
+        [one] => schema::object(one),
+        _ => None,
+    };
+    let Some(target) = target else {
+        let message = format!(
+            "the simulator filters on fields of single-object relationships only, not {path}"
+        );
+        return Err(p.error_at(*at, "INVALID_FIELD", &message));
+    };
+    let inner = with_field(raw, parent.field, *at).ok_or_else(|| p.unexpected(*at))?;
+    Ok(Cond::Parent {
+        reference: parent.reference,
+        object: target,
+        cond: Box::new(compile(p, target, &inner)?),
+    })
+}
+
 fn compile(p: &Parser<'_>, object: &ObjectDef, raw: &RawCond) -> Result<Cond, SoqlError> {
+    if let Some(field) = leaf_field(raw)
+        && field.0.contains('.')
+        && object.field_index(&field.0).is_none()
+    {
+        return compile_parent(p, object, raw, field);
+    }
     let field_of = |(name, at): &(String, usize)| -> Result<usize, SoqlError> {
         let index = object.field_index(name).ok_or_else(|| SoqlError {
             code: "INVALID_FIELD",
@@ -1133,8 +1215,14 @@ fn equals(value: &Val, lit: &Lit, ftype: FieldType) -> bool {
 }
 
 impl Cond {
-    /// Whether a record (its values in schema order) satisfies the condition.
+    /// Whether a record (its values in schema order) satisfies the condition. Parent
+    /// conditions see a missing parent; see [`Cond::matches_with`].
     pub fn matches(&self, object: &ObjectDef, record: &[Val]) -> bool {
+        self.matches_with(object, record, &|_, _| None)
+    }
+
+    /// Whether a record satisfies the condition, finding parent records with `parent`.
+    pub fn matches_with(&self, object: &ObjectDef, record: &[Val], parent: &ParentLookup) -> bool {
         match self {
             Cond::Cmp { field, op, lit } => {
                 let value = &record[*field];
@@ -1168,9 +1256,20 @@ impl Cond {
                 Val::Str(s) => like_matches(pattern, &s.to_lowercase()),
                 _ => false,
             },
-            Cond::And(parts) => parts.iter().all(|c| c.matches(object, record)),
-            Cond::Or(parts) => parts.iter().any(|c| c.matches(object, record)),
-            Cond::Not(inner) => !inner.matches(object, record),
+            Cond::And(parts) => parts.iter().all(|c| c.matches_with(object, record, parent)),
+            Cond::Or(parts) => parts.iter().any(|c| c.matches_with(object, record, parent)),
+            Cond::Not(inner) => !inner.matches_with(object, record, parent),
+            Cond::Parent {
+                reference,
+                object: target,
+                cond,
+            } => {
+                let values = record
+                    .get(*reference)
+                    .and_then(|id| parent(target, id))
+                    .unwrap_or_else(|| vec![Val::Null; target.fields.len()]);
+                cond.matches_with(target, &values, parent)
+            }
         }
     }
 }
@@ -1379,6 +1478,36 @@ mod tests {
             err("SELECT COUNT() FROM ContentDocumentLink").code,
             "MALFORMED_QUERY"
         );
+    }
+
+    #[test]
+    fn parent_fields_filter() -> Result<(), SoqlError> {
+        let q = parse(
+            "SELECT Id FROM Contact WHERE Account.Name LIKE 'A%' AND NOT Owner.IsActive = false",
+        )?;
+        let Some(Cond::And(parts)) = &q.condition else {
+            panic!("{:?}", q.condition);
+        };
+        assert!(matches!(&parts[0], Cond::Parent { object, .. } if object.name == "Account"));
+        let e = err("SELECT Id FROM Contact WHERE Account.NumberOfEmployees = 'x'");
+        assert_eq!(e.code, "INVALID_FIELD");
+        assert!(
+            e.message
+                .contains("'NumberOfEmployees' must be of type integer")
+        );
+        assert_eq!(
+            err("SELECT Id FROM Contact WHERE Acount.Name = 'x'").code,
+            "INVALID_FIELD"
+        );
+        assert_eq!(
+            err("SELECT Id FROM Task WHERE Who.Name = 'x'").code,
+            "INVALID_FIELD"
+        );
+        // Without a way to find parents, every parent is missing.
+        let values = vec![Val::Null; q.object.fields.len()];
+        let cond = parse("SELECT Id FROM Contact WHERE Account.Name = null")?.condition;
+        assert!(cond.is_some_and(|c| c.matches(q.object, &values)));
+        Ok(())
     }
 
     #[test]

@@ -812,6 +812,63 @@ async fn soql_filters_and_orders_the_new_objects_like_the_generator() -> TestRes
         .collect();
     assert_eq!(got, expected);
 
+    // Conditions on parent fields; a missing parent has only nulls.
+    let parent_value =
+        |kind: Generated, i: u64, reference: &str, target: Generated, field: &str| match value(
+            org, kind, i, reference,
+        ) {
+            Val::Str(id) => org
+                .index_of(target, &id)
+                .map_or(Val::Null, |p| value(org, target, p, field)),
+            _ => Val::Null,
+        };
+    let banking = live(Generated::Contact)
+        .filter(|&i| {
+            parent_value(
+                Generated::Contact,
+                i,
+                "AccountId",
+                Generated::Account,
+                "Industry",
+            ) == Val::Str("Banking".into())
+        })
+        .count() as u64;
+    let orphans = live(Generated::Contact)
+        .filter(|&i| value(org, Generated::Contact, i, "AccountId").is_null())
+        .count() as u64;
+    let inactive_owners = live(Generated::Opportunity)
+        .filter(|&i| {
+            parent_value(
+                Generated::Opportunity,
+                i,
+                "OwnerId",
+                Generated::User,
+                "IsActive",
+            ) == Val::Bool(false)
+        })
+        .count() as u64;
+    for (soql, expected) in [
+        (
+            "SELECT COUNT() FROM Contact WHERE Account.Industry = 'banking'",
+            banking,
+        ),
+        (
+            "SELECT COUNT() FROM Contact WHERE Account.Name = null",
+            orphans,
+        ),
+        (
+            "SELECT COUNT() FROM Opportunity WHERE Owner.IsActive = false AND (Amount > 0 OR Amount = null)",
+            inactive_owners,
+        ),
+    ] {
+        assert_eq!(
+            count(&client, &sim, &token, soql).await?,
+            expected,
+            "{soql}"
+        );
+    }
+    assert!(banking > 0 && orphans > 0 && inactive_owners > 0);
+
     // File links are listed per parent or per document only, as in Salesforce.
     let (status, _, body) = get(
         &client,
