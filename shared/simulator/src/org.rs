@@ -533,6 +533,19 @@ impl Org {
         Val::Str(self.id(kind, index))
     }
 
+    /// Like [`Org::live_ref`], among the records before `bound`; `Null` when there is
+    /// none.
+    fn live_ref_below(&self, kind: Generated, rng: &mut Rng, bound: u64) -> Val {
+        let mut index = rng.below(bound.min(self.count(kind)).max(1));
+        while index > 0 && Self::statically_deleted(kind, index) {
+            index -= 1;
+        }
+        if index >= bound {
+            return Val::Null;
+        }
+        Val::Str(self.id(kind, index))
+    }
+
     /// The parent of account `index`.
     ///
     /// Accounts come in blocks of ten: the sixth of each block (offset 5) is a root;
@@ -761,7 +774,8 @@ impl Org {
         let value = opt(&mut rng, 90, |r| {
             Val::Num(r.below(5_000_000) as f64 / 100.0)
         });
-        let reports_to = opt(&mut rng, 30, |r| self.live_ref(kind, r));
+        // Managers come earlier in id order, so the reporting lines never loop.
+        let reports_to = opt(&mut rng, 30, |r| self.live_ref_below(kind, r, index));
         let referred = opt(&mut rng, 20, |r| self.live_ref(kind, r));
         let mut values = vec![
             Val::Str(self.id(kind, index)),
@@ -2245,6 +2259,22 @@ mod tests {
             Err(MutateError::UnknownObject(_))
         ));
         Ok(())
+    }
+
+    #[test]
+    fn reporting_lines_point_to_earlier_live_contacts() {
+        let org = Org::new(4, 5000);
+        let object = generated_object(Generated::Contact);
+        let field = object.field_index("ReportsToId").unwrap_or(0);
+        let mut with_manager = 0;
+        for i in 0..org.count(Generated::Contact) {
+            if let Val::Str(id) = &org.record(Generated::Contact, i)[field] {
+                let manager = org.index_of(Generated::Contact, id);
+                assert!(manager.is_some_and(|m| m < i), "{i} reports to {manager:?}");
+                with_manager += 1;
+            }
+        }
+        assert!(with_manager > 100);
     }
 
     #[test]
