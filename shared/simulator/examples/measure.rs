@@ -114,6 +114,18 @@ async fn main() -> Result<()> {
         &client,
         &base,
         &token,
+        "SELECT Id, Account.Name FROM Contact WHERE Account.Industry = 'Banking'",
+    )
+    .await?;
+    println!(
+        "parent WHERE: {rows} contacts in {pages} pages: {:?}",
+        t.elapsed()
+    );
+    let t = Instant::now();
+    let (rows, pages) = page_all(
+        &client,
+        &base,
+        &token,
         "SELECT Id FROM Task ORDER BY SystemModstamp DESC LIMIT 5000",
     )
     .await?;

@@ -496,7 +496,8 @@ impl Generated {
 
     /// Position in [`Generated::ALL`].
     pub fn slot(self) -> usize {
-        Generated::ALL.iter().position(|k| *k == self).unwrap_or(0)
+        // `ALL` lists the variants in declaration order, so the discriminant is the slot.
+        self as usize
     }
 }
 
@@ -2148,14 +2149,24 @@ pub fn tooling_object(name: &str) -> Option<&'static ObjectDef> {
 
 /// The object a generator fills.
 pub fn generated_object(kind: Generated) -> &'static ObjectDef {
-    let name = kind.object_name();
-    // Every generator's object is in one of the two static lists built above.
-    OBJECTS
-        .iter()
-        .chain(TOOLING.iter())
-        .find(|o| o.name == name)
-        .unwrap_or(&OBJECTS[0])
+    // Looked up for every id generated, so resolved once per generator.
+    BY_KIND.get(kind.slot()).copied().unwrap_or(&OBJECTS[0])
 }
+
+static BY_KIND: LazyLock<Vec<&'static ObjectDef>> = LazyLock::new(|| {
+    Generated::ALL
+        .iter()
+        .map(|kind| {
+            let name = kind.object_name();
+            // Every generator's object is in one of the two static lists.
+            OBJECTS
+                .iter()
+                .chain(TOOLING.iter())
+                .find(|o| o.name == name)
+                .unwrap_or(&OBJECTS[0])
+        })
+        .collect()
+});
 
 /// The object whose ids start with `prefix`, among generated objects.
 pub fn generated_by_prefix(prefix: &str) -> Option<Generated> {
@@ -2194,7 +2205,8 @@ mod tests {
 
     #[test]
     fn every_generator_has_its_object_and_hidden_fields_are_absent() {
-        for kind in Generated::ALL {
+        for (slot, kind) in Generated::ALL.into_iter().enumerate() {
+            assert_eq!(kind.slot(), slot);
             assert_eq!(generated_object(kind).name, kind.object_name());
             assert_eq!(generated_object(kind).generated, Some(kind));
         }
