@@ -196,8 +196,11 @@ pub struct Org {
 /// A generated binary body: its length, and the stream it derives from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Blob {
+    /// The object whose record holds the body.
     pub kind: Generated,
+    /// The record's index.
     pub index: u64,
+    /// Length in bytes, as `BodyLength` / `ContentSize` report it.
     pub len: u64,
 }
 
