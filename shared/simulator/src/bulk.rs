@@ -13,9 +13,9 @@
 
 use crate::faults;
 use crate::query::{self, Page};
-use crate::schema::{FieldType, ObjectDef};
+use crate::schema::FieldType;
 use crate::server::{AppState, api_error, json_response, lock, version_of};
-use crate::soql::{self, Query, Selection};
+use crate::soql::{self, Column, Query, Selection};
 use crate::value::format_datetime;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -340,7 +340,7 @@ async fn create(
             "InvalidJob : The query is required",
         );
     };
-    let query = match soql::parse(text) {
+    let mut query = match soql::parse(text) {
         Ok(query) => query,
         Err(error) => {
             return api_error(
@@ -350,6 +350,8 @@ async fn create(
             );
         }
     };
+    // queryAll jobs return soft-deleted records too.
+    query.all_rows = operation == "queryAll";
     if let Some((code, message)) = bulk_unsupported(&query) {
         return api_error(StatusCode::BAD_REQUEST, code, &message);
     }
@@ -641,28 +643,66 @@ fn render_page(
             (records, Some((resume_index, query.offset + next)))
         }
     };
-    let csv = to_csv(query.object, &job.fields, &records, job.format);
+    let csv = to_csv(query, &records, job.format);
     (csv, records.len() as u64, resume)
 }
 
 /// CSV of rendered query rows: RFC 4180 in the job's dialect (delimiter, line ending),
 /// a header row of the selected fields in SELECT order, empty for null, values as Bulk
 /// API 2.0 writes them.
-pub fn to_csv(object: &ObjectDef, fields: &[usize], rows: &[Json], format: CsvFormat) -> String {
-    let defs: Vec<_> = fields
+pub fn to_csv(query: &Query, rows: &[Json], format: CsvFormat) -> String {
+    let object = query.object;
+    // (header, field type, where the value sits in a rendered row)
+    let columns: Vec<(String, FieldType, &'static str, Option<&'static str>)> = query
+        .columns
         .iter()
-        .filter_map(|&f| object.fields.get(f))
+        .filter_map(|column| match column {
+            Column::Field(index) => object
+                .fields
+                .get(*index)
+                .map(|def| (def.name.to_string(), def.ftype, def.name, None)),
+            Column::Parent(parent) => {
+                // The parent field's type decides how numbers are written; a polymorphic
+                // reference takes the type from its first target.
+                let ftype = object
+                    .fields
+                    .get(parent.reference)
+                    .and_then(|reference| reference.reference_to.first())
+                    .and_then(|target| crate::schema::object(target))
+                    .and_then(|target| {
+                        target
+                            .field_index(parent.field)
+                            .and_then(|i| target.fields.get(i))
+                    })
+                    .map_or(FieldType::String, |def| def.ftype);
+                Some((
+                    format!("{}.{}", parent.relationship, parent.field),
+                    ftype,
+                    parent.relationship,
+                    Some(parent.field),
+                ))
+            }
+        })
         .collect();
     let separator = format.delimiter.to_string();
     let eol = format.line_ending();
     let mut out = String::new();
-    let header: Vec<String> = defs.iter().map(|d| quote(d.name, format)).collect();
+    let header: Vec<String> = columns
+        .iter()
+        .map(|(name, ..)| quote(name, format))
+        .collect();
     out.push_str(&header.join(&separator));
     out.push_str(eol);
     for row in rows {
-        let cells: Vec<String> = defs
+        let cells: Vec<String> = columns
             .iter()
-            .map(|def| cell(def.ftype, &row[def.name], format))
+            .map(|(_, ftype, key, inner)| {
+                let value = match inner {
+                    None => &row[*key],
+                    Some(field) => &row[*key][*field],
+                };
+                cell(*ftype, value, format)
+            })
             .collect();
         out.push_str(&cells.join(&separator));
         out.push_str(eol);

@@ -42,6 +42,7 @@ pub mod ids;
 pub mod oauth;
 pub mod org;
 pub mod query;
+pub mod rest;
 mod rng;
 pub mod schema;
 mod server;

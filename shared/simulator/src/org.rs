@@ -3,14 +3,29 @@
 //! Records are never stored: record `i` of an object is rebuilt from (seed, object,
 //! `i`) whenever it is needed, so an org of a million records costs no memory. The
 //! values deliberately include what breaks naive migrations: unicode, commas, quotes
-//! and newlines in text, null references, invalid and duplicate e-mail addresses, and an
-//! account hierarchy where some children come before their parents.
+//! and newlines in text, long text near field limits, null references, invalid and
+//! duplicate e-mail addresses, an account hierarchy where some children come before
+//! their parents, polymorphic references, soft-deleted records and binary bodies.
+//!
+//! Every object has a number of index *slots*; a fixed share of the slots of most
+//! objects (index `i` with `i % 50 == 37`) holds a soft-deleted record, visible only
+//! to `queryAll`. References from other records always point at live records. The
+//! only state is a small overlay of records changed "now" through [`Org::mutate`], so
+//! that delta runs can be tested.
 
 use crate::ids::salesforce_id;
 use crate::rng::{Rng, splitmix64};
-use crate::schema::{ACCOUNT_TYPES, CHANNELS, Generated, INDUSTRIES, TIERS, generated_object};
+use crate::schema::{
+    ACCOUNT_TYPES, APEX_STATUS, CALL_TYPES, CAMPAIGN_STATUS, CAMPAIGN_TYPES, CASE_ORIGIN,
+    CASE_PRIORITY, CASE_STATUS, CHANNELS, CONTACT_ROLES, FLOW_TYPES, Generated, INDUSTRIES,
+    LEAD_SOURCES, LEAD_STATUS, MEMBER_STATUS, OPPORTUNITY_TYPES, PRIORITIES, PROJECT_STATUS,
+    RECORD_TYPES, REGIONS, RELATION_STATUS, REPORT_FORMATS, SEGMENTS, STAGES, TASK_STATUS, TIERS,
+    generated_object,
+};
 use crate::value::{Val, days_from_civil};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
 /// Username of the integration user, who is user 0 and owns the issued tokens.
 pub const INTEGRATION_USERNAME: &str = "integration@ferry-sim.example";
@@ -19,6 +34,9 @@ pub const INTEGRATION_USERNAME: &str = "integration@ferry-sim.example";
 const HISTORY_START_DAY: i64 = 17_897;
 /// "Now" for the generated org: 2024-12-31. A fixed date keeps data reproducible.
 const HISTORY_END_DAY: i64 = 20_088;
+/// A mass update (a data-loader run) that stamped many records with the same
+/// LastModifiedDate and SystemModstamp: 2023-06-15T02:00:00Z.
+pub const MASS_UPDATE: i64 = 19_523 * 86_400 + 7_200;
 
 /// Per-object salts, so that the streams of different objects never coincide.
 const SALT_USER: u64 = 0x5553_4552;
@@ -27,38 +45,193 @@ const SALT_CONTACT: u64 = 0x434f_4e54;
 const SALT_CONTACT_NAME: u64 = 0x434e_414d;
 const SALT_CONTACT_EMAIL: u64 = 0x4345_4d4c;
 const SALT_IDS: u64 = 0x4944_5321;
+const SALT_FILE: u64 = 0x4649_4c45;
+const SALT_BLOB: u64 = 0x424c_4f42;
 
-/// How many records each generated object holds for a total of `records`.
+/// Share of records per mille of `records` for the objects that scale with the org.
+/// Contacts take what is left (about 30%).
+const WEIGHTS: &[(Generated, u64)] = &[
+    (Generated::Lead, 80),
+    (Generated::Opportunity, 50),
+    (Generated::OpportunityContactRole, 30),
+    (Generated::Task, 150),
+    (Generated::Note, 20),
+    (Generated::ContentNote, 10),
+    (Generated::Attachment, 10),
+    (Generated::EmailMessage, 40),
+    (Generated::Campaign, 2),
+    (Generated::CampaignMember, 30),
+    (Generated::Case, 40),
+    (Generated::Project, 10),
+];
+
+/// Files (ContentVersion, ContentDocument and ContentDocumentLink, one each) and
+/// events (one Event, two EventRelation) per mille.
+const FILE_WEIGHT: u64 = 8;
+const EVENT_WEIGHT: u64 = 30;
+
+/// Sizes of the small fixed objects that do not scale.
+const FIXED: &[(Generated, u64)] = &[
+    (Generated::OpportunityStage, STAGES.len() as u64),
+    (Generated::RecordType, RECORD_TYPES.len() as u64),
+    (Generated::Report, 12),
+    (Generated::Dashboard, 4),
+    (Generated::ApexClass, 9),
+    (Generated::ApexTrigger, 4),
+    (Generated::FlowDefinitionView, 6),
+    (Generated::ValidationRule, 5),
+    (Generated::WorkflowRule, 3),
+];
+
+/// How many index slots (live and soft-deleted records) each object holds for a total
+/// of `records`.
 ///
-/// Users are 1 in 50 and accounts 1 in 5 (each at least one while records remain);
-/// contacts take the rest, so the three always add up to `records` exactly.
-pub fn split_counts(records: u64) -> (u64, u64, u64) {
-    let users = (records / 50).max(1).min(records);
-    let accounts = (records / 5).max(1).min(records - users);
-    (users, accounts, records - users - accounts)
+/// Users are 1 in 50 and accounts 1 in 10 (each at least one while records remain);
+/// the other scaling objects take their share of [`WEIGHTS`], and contacts the rest,
+/// so the scaling objects always add up to `records` exactly. The small fixed objects
+/// (stages, record types, reports, dashboards, tooling) come on top.
+pub fn split_counts(records: u64) -> BTreeMap<Generated, u64> {
+    let mut left = records;
+    let mut take = |want: u64| {
+        let n = want.min(left);
+        left -= n;
+        (n, left)
+    };
+    let mut counts = BTreeMap::new();
+    counts.insert(Generated::User, take((records / 50).max(1)).0);
+    counts.insert(Generated::Account, take((records / 10).max(1)).0);
+    for &(kind, weight) in WEIGHTS {
+        counts.insert(kind, take(records * weight / 1000).0);
+    }
+    let (_, remaining) = take(0);
+    let events = (records * EVENT_WEIGHT / 1000 / 3).min(remaining / 3);
+    counts.insert(Generated::Event, take(events).0);
+    counts.insert(Generated::EventRelation, take(events * 2).0);
+    let (_, remaining) = take(0);
+    let files = (records * FILE_WEIGHT / 1000).min(remaining / 3);
+    for kind in [
+        Generated::ContentVersion,
+        Generated::ContentDocument,
+        Generated::ContentDocumentLink,
+    ] {
+        counts.insert(kind, take(files).0);
+    }
+    let (_, remaining) = take(0);
+    counts.insert(Generated::Contact, take(remaining).0);
+    for &(kind, n) in FIXED {
+        counts.insert(kind, n);
+    }
+    counts
 }
 
-/// The generated org: counts, id bases and the seed everything derives from.
+/// Whether an object keeps soft-deleted records in its slots.
+fn soft_deletes(kind: Generated) -> bool {
+    matches!(
+        kind,
+        Generated::Account
+            | Generated::Contact
+            | Generated::Lead
+            | Generated::Opportunity
+            | Generated::OpportunityContactRole
+            | Generated::Task
+            | Generated::Event
+            | Generated::Note
+            | Generated::Attachment
+            | Generated::EmailMessage
+            | Generated::Campaign
+            | Generated::CampaignMember
+            | Generated::Case
+            | Generated::Project
+    )
+}
+
+/// Number of `i < n` with `i % m == r`.
+fn residues_below(n: u64, m: u64, r: u64) -> u64 {
+    (n + m - 1 - r) / m
+}
+
+/// Errors of [`Org::mutate`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MutateError {
+    /// No generated object of that name.
+    #[error("sObject type '{0}' is not supported.")]
+    UnknownObject(String),
+    /// Records of the object cannot be deleted (users, metadata).
+    #[error("entity type {0} does not support delete")]
+    NotDeletable(String),
+}
+
+/// The ids a mutation changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Mutation {
+    /// Records given a new value and `SystemModstamp`.
+    pub modified: Vec<String>,
+    /// Records soft-deleted.
+    pub deleted: Vec<String>,
+}
+
+/// Records changed after generation: index -> time of the change.
+#[derive(Debug, Default)]
+struct Overlay {
+    modified: HashMap<(Generated, u64), i64>,
+    deleted: HashMap<(Generated, u64), i64>,
+    deleted_per_kind: BTreeMap<Generated, u64>,
+    /// Next index each object's mutations start looking from.
+    cursor: BTreeMap<Generated, u64>,
+}
+
+/// The generated org: counts, id bases, the seed everything derives from, and the
+/// overlay of records changed since.
 #[derive(Debug, Clone)]
 pub struct Org {
     seed: u64,
-    users: u64,
-    accounts: u64,
-    contacts: u64,
+    counts: BTreeMap<Generated, u64>,
+    bases: BTreeMap<Generated, u64>,
     org_id: String,
+    overlay: Arc<RwLock<Overlay>>,
+    /// Number of overlay entries, read without the lock on the hot path.
+    changes: Arc<AtomicUsize>,
+}
+
+/// A generated binary body: its length, and the stream it derives from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Blob {
+    /// The object whose record holds the body.
+    pub kind: Generated,
+    /// The record's index.
+    pub index: u64,
+    /// Length in bytes, as `BodyLength` / `ContentSize` report it.
+    pub len: u64,
 }
 
 impl Org {
     /// Plans an org of `records` records from `seed`.
     pub fn new(seed: u64, records: u64) -> Self {
-        let (users, accounts, contacts) = split_counts(records);
+        let counts = split_counts(records);
         let org_id = salesforce_id("00D", 1 + splitmix64(seed ^ SALT_IDS) % 1_000_000);
+        let mut bases = BTreeMap::new();
+        for kind in Generated::ALL {
+            let base = match kind {
+                // Record types keep the ids describe's recordTypeInfos list.
+                Generated::RecordType => 1,
+                _ => 1 + splitmix64(seed ^ salt(kind) ^ SALT_IDS) % 1_000_000_000,
+            };
+            bases.insert(kind, base);
+        }
+        // ContentNote shares ContentDocument's key prefix; its ids follow the documents'.
+        let documents = bases.get(&Generated::ContentDocument).copied().unwrap_or(1)
+            + counts
+                .get(&Generated::ContentDocument)
+                .copied()
+                .unwrap_or(0);
+        bases.insert(Generated::ContentNote, documents + 1_000);
         Org {
             seed,
-            users,
-            accounts,
-            contacts,
+            counts,
+            bases,
             org_id,
+            overlay: Arc::new(RwLock::new(Overlay::default())),
+            changes: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -72,20 +245,78 @@ impl Org {
         &self.org_id
     }
 
-    /// Number of records of a generated object.
+    /// Number of index slots of a generated object: live and soft-deleted records.
     pub fn count(&self, kind: Generated) -> u64 {
+        self.counts.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// Number of scaling records: what `records` asked for.
+    pub fn scaled_total(&self) -> u64 {
+        self.counts
+            .iter()
+            .filter(|(k, _)| !FIXED.iter().any(|(f, _)| f == *k))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    fn statically_deleted(kind: Generated, index: u64) -> bool {
         match kind {
-            Generated::User => self.users,
-            Generated::Account => self.accounts,
-            Generated::Contact => self.contacts,
+            // An event's attendees go with it.
+            Generated::EventRelation => Self::statically_deleted(Generated::Event, index / 2),
+            _ => soft_deletes(kind) && index % 50 == 37,
         }
     }
 
-    /// Object name to record count, for every generated object.
+    fn statically_deleted_below(kind: Generated, n: u64) -> u64 {
+        match kind {
+            Generated::EventRelation => residues_below(n, 100, 74) + residues_below(n, 100, 75),
+            _ if soft_deletes(kind) => residues_below(n, 50, 37),
+            _ => 0,
+        }
+    }
+
+    /// Whether record `index` is soft-deleted (generated so, or deleted since).
+    pub fn is_deleted(&self, kind: Generated, index: u64) -> bool {
+        Self::statically_deleted(kind, index)
+            || (self.changes.load(Ordering::Acquire) > 0
+                && self
+                    .overlay
+                    .read()
+                    .map(|o| o.deleted.contains_key(&(kind, index)))
+                    .unwrap_or(false))
+    }
+
+    /// Number of soft-deleted records of an object.
+    pub fn deleted_count(&self, kind: Generated) -> u64 {
+        let overlay = self
+            .overlay
+            .read()
+            .map(|o| o.deleted_per_kind.get(&kind).copied().unwrap_or(0))
+            .unwrap_or(0);
+        Self::statically_deleted_below(kind, self.count(kind)) + overlay
+    }
+
+    /// Number of live (not deleted) records of an object.
+    pub fn live_count(&self, kind: Generated) -> u64 {
+        self.count(kind).saturating_sub(self.deleted_count(kind))
+    }
+
+    /// Object name to number of live records, for every generated object outside the
+    /// Tooling API.
     pub fn record_counts(&self) -> BTreeMap<String, u64> {
-        [Generated::User, Generated::Account, Generated::Contact]
+        Generated::ALL
             .into_iter()
-            .map(|k| (generated_object(k).name.to_string(), self.count(k)))
+            .filter(|k| !k.is_tooling())
+            .map(|k| (k.object_name().to_string(), self.live_count(k)))
+            .collect()
+    }
+
+    /// Object name to number of soft-deleted records, for objects that have some.
+    pub fn deleted_counts(&self) -> BTreeMap<String, u64> {
+        Generated::ALL
+            .into_iter()
+            .map(|k| (k.object_name().to_string(), self.deleted_count(k)))
+            .filter(|(_, n)| *n > 0)
             .collect()
     }
 
@@ -93,34 +324,229 @@ impl Org {
     /// of different seeds do not share ids, and grow with the index so that id order is
     /// index order.
     pub fn id(&self, kind: Generated, index: u64) -> String {
-        let (prefix, salt) = match kind {
-            Generated::User => ("005", SALT_USER),
-            Generated::Account => ("001", SALT_ACCOUNT),
-            Generated::Contact => ("003", SALT_CONTACT),
-        };
-        let base = 1 + splitmix64(self.seed ^ salt ^ SALT_IDS) % 1_000_000_000;
-        salesforce_id(prefix, base + index)
+        let prefix = generated_object(kind).key_prefix.unwrap_or("000");
+        salesforce_id(prefix, self.bases.get(&kind).copied().unwrap_or(1) + index)
     }
 
     /// The index of a generated record's id, if the id belongs to this org.
     pub fn index_of(&self, kind: Generated, id: &str) -> Option<u64> {
-        let (prefix, salt) = match kind {
-            Generated::User => ("005", SALT_USER),
-            Generated::Account => ("001", SALT_ACCOUNT),
-            Generated::Contact => ("003", SALT_CONTACT),
-        };
-        let base = 1 + splitmix64(self.seed ^ salt ^ SALT_IDS) % 1_000_000_000;
+        let prefix = generated_object(kind).key_prefix?;
+        let base = self.bases.get(&kind).copied()?;
         let index = crate::ids::parse_counter(prefix, id)?.checked_sub(base)?;
         (index < self.count(kind)).then_some(index)
     }
 
-    /// The values of record `index`, in the field order of the object's schema.
+    /// Where `id` falls among the ids of `kind`: the index of the first of the object's
+    /// records whose id is not below it (clamped to `0..=count`). `None` for an id of
+    /// another object, whose place the object's ids do not tell.
+    pub fn index_bound(&self, kind: Generated, id: &str) -> Option<u64> {
+        let prefix = generated_object(kind).key_prefix?;
+        let base = self.bases.get(&kind).copied()?;
+        let counter = crate::ids::parse_counter(prefix, id)?;
+        Some(counter.saturating_sub(base).min(self.count(kind)))
+    }
+
+    /// The object and index of any generated record's id.
+    pub fn locate(&self, id: &str) -> Option<(Generated, u64)> {
+        let prefix = id.get(..3)?;
+        Generated::ALL
+            .into_iter()
+            .filter(|k| generated_object(*k).key_prefix == Some(prefix))
+            .find_map(|k| self.index_of(k, id).map(|i| (k, i)))
+    }
+
+    /// The values of record `index`, in the field order of the object's schema, with
+    /// any change made since generation.
     pub fn record(&self, kind: Generated, index: u64) -> Vec<Val> {
+        let mut values = self.generate(kind, index);
+        if self.changes.load(Ordering::Acquire) > 0 {
+            self.apply_overlay(kind, index, &mut values);
+        }
+        values
+    }
+
+    fn generate(&self, kind: Generated, index: u64) -> Vec<Val> {
         match kind {
             Generated::User => self.user(index),
             Generated::Account => self.account(index),
             Generated::Contact => self.contact(index),
+            Generated::Lead => self.lead(index),
+            Generated::Opportunity => self.opportunity(index),
+            Generated::OpportunityContactRole => self.contact_role(index),
+            Generated::OpportunityStage => self.stage(index),
+            Generated::RecordType => self.record_type(index),
+            Generated::Task => self.task(index),
+            Generated::Event => self.event(index),
+            Generated::EventRelation => self.event_relation(index),
+            Generated::Note => self.note(index),
+            Generated::ContentNote => self.content_note(index),
+            Generated::Attachment => self.attachment(index),
+            Generated::ContentVersion => self.content_version(index),
+            Generated::ContentDocument => self.content_document(index),
+            Generated::ContentDocumentLink => self.content_link(index),
+            Generated::EmailMessage => self.email_message(index),
+            Generated::Campaign => self.campaign(index),
+            Generated::CampaignMember => self.campaign_member(index),
+            Generated::Case => self.case(index),
+            Generated::Project => self.project(index),
+            Generated::Report => self.report(index),
+            Generated::Dashboard => self.dashboard(index),
+            Generated::ApexClass => self.apex_class(index),
+            Generated::ApexTrigger => self.apex_trigger(index),
+            Generated::FlowDefinitionView => self.flow(index),
+            Generated::ValidationRule => self.validation_rule(index),
+            Generated::WorkflowRule => self.workflow_rule(index),
         }
+    }
+
+    fn apply_overlay(&self, kind: Generated, index: u64, values: &mut [Val]) {
+        let Ok(overlay) = self.overlay.read() else {
+            return;
+        };
+        let object = generated_object(kind);
+        let stamp = |at: i64, values: &mut [Val]| {
+            for name in ["LastModifiedDate", "SystemModstamp"] {
+                if let Some(slot) = object.field_index(name).and_then(|i| values.get_mut(i)) {
+                    *slot = Val::DateTime(at);
+                }
+            }
+        };
+        if let Some(&at) = overlay.modified.get(&(kind, index)) {
+            stamp(at, values);
+            if let Some(i) = touched_field(kind) {
+                let limit = object.fields[i].length as usize;
+                let changed = match &values[i] {
+                    Val::Str(s) => format!("{s} (updated)"),
+                    _ => "Updated".to_string(),
+                };
+                let start = changed.chars().count().saturating_sub(limit);
+                values[i] = Val::Str(changed.chars().skip(start).collect());
+            }
+        }
+        if let Some(&at) = overlay.deleted.get(&(kind, index)) {
+            stamp(at, values);
+            if let Some(slot) = object
+                .field_index("IsDeleted")
+                .and_then(|i| values.get_mut(i))
+            {
+                *slot = Val::Bool(true);
+            }
+        }
+    }
+
+    /// Changes records "now", as a user working in the org would: `modify` live
+    /// records get a new value and `LastModifiedDate`/`SystemModstamp` = `now` (Unix
+    /// seconds), then `delete` other live records are soft-deleted at `now`. Records
+    /// are taken in id order, skipping ones already changed; fewer are changed when the
+    /// object runs out.
+    pub fn mutate(
+        &self,
+        object: &str,
+        modify: u64,
+        delete: u64,
+        now: i64,
+    ) -> Result<Mutation, MutateError> {
+        let kind = Generated::ALL
+            .into_iter()
+            .find(|k| !k.is_tooling() && k.object_name().eq_ignore_ascii_case(object))
+            .ok_or_else(|| MutateError::UnknownObject(object.to_string()))?;
+        if delete > 0 && !soft_deletes(kind) {
+            return Err(MutateError::NotDeletable(kind.object_name().to_string()));
+        }
+        let count = self.count(kind);
+        let mut overlay = self
+            .overlay
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cursor = overlay.cursor.get(&kind).copied().unwrap_or(0);
+        let mut mutation = Mutation::default();
+        while cursor < count && (mutation.modified.len() as u64) < modify + delete {
+            let index = cursor;
+            cursor += 1;
+            if Self::statically_deleted(kind, index)
+                || overlay.deleted.contains_key(&(kind, index))
+                || overlay.modified.contains_key(&(kind, index))
+            {
+                continue;
+            }
+            if (mutation.modified.len() as u64) < modify {
+                overlay.modified.insert((kind, index), now);
+                mutation.modified.push(self.id(kind, index));
+            } else {
+                overlay.deleted.insert((kind, index), now);
+                *overlay.deleted_per_kind.entry(kind).or_insert(0) += 1;
+                mutation.deleted.push(self.id(kind, index));
+                if mutation.deleted.len() as u64 == delete {
+                    break;
+                }
+            }
+            if mutation.modified.len() as u64 == modify && delete == 0 {
+                break;
+            }
+        }
+        overlay.cursor.insert(kind, cursor);
+        self.changes.store(
+            overlay.modified.len() + overlay.deleted.len(),
+            Ordering::Release,
+        );
+        Ok(mutation)
+    }
+
+    /// The binary body of a `base64` field of a record, if the record has one.
+    pub fn blob(&self, kind: Generated, index: u64) -> Option<Blob> {
+        if index >= self.count(kind) {
+            return None;
+        }
+        let len = match kind {
+            Generated::Attachment | Generated::ContentVersion => blob_len(self.seed, kind, index),
+            Generated::ContentNote => self.note_html(index).len() as u64,
+            _ => return None,
+        };
+        Some(Blob { kind, index, len })
+    }
+
+    /// Bytes `offset..offset + len` of a blob (clamped to its end). Generated afresh on
+    /// every call, so a body costs memory only while a chunk of it is being sent.
+    pub fn blob_bytes(&self, blob: &Blob, offset: u64, len: u64) -> Vec<u8> {
+        let end = blob.len.min(offset.saturating_add(len));
+        if offset >= end {
+            return Vec::new();
+        }
+        if blob.kind == Generated::ContentNote {
+            let html = self.note_html(blob.index);
+            return html.as_bytes()[offset as usize..end as usize].to_vec();
+        }
+        let key = self.seed ^ splitmix64(SALT_BLOB ^ salt(blob.kind)) ^ splitmix64(blob.index);
+        (offset..end)
+            .map(|p| (splitmix64(key ^ (p / 8)) >> (8 * (p % 8))) as u8)
+            .collect()
+    }
+
+    /// A live record of `kind` picked at random, as a reference value; `Null` when the
+    /// object is empty. A pick landing on a soft-deleted slot takes its neighbour.
+    fn live_ref(&self, kind: Generated, rng: &mut Rng) -> Val {
+        let n = self.count(kind);
+        if n == 0 {
+            return Val::Null;
+        }
+        let mut index = rng.below(n);
+        while index > 0 && Self::statically_deleted(kind, index) {
+            index -= 1;
+        }
+        Val::Str(self.id(kind, index))
+    }
+
+    /// Like [`Org::live_ref`], among the records before `bound`; `Null` when there is
+    /// none.
+    fn live_ref_below(&self, kind: Generated, rng: &mut Rng, bound: u64) -> Val {
+        let mut index = rng.below(bound.min(self.count(kind)).max(1));
+        while index > 0 && Self::statically_deleted(kind, index) {
+            index -= 1;
+        }
+        if index >= bound {
+            return Val::Null;
+        }
+        Val::Str(self.id(kind, index))
     }
 
     /// The parent of account `index`.
@@ -128,8 +554,9 @@ impl Org {
     /// Accounts come in blocks of ten: the sixth of each block (offset 5) is a root;
     /// offsets 3, 4 and 6 are its children, and offset 7 is the child of offset 6, a
     /// second level. Offsets 3 and 4 therefore come before their parent, which a loader
-    /// has to cope with. Parents always exist, and every chain ends at a root, so the
-    /// hierarchy is acyclic. Four accounts in ten have a parent.
+    /// has to cope with. Parents always exist and are never soft-deleted, and every
+    /// chain ends at a root, so the hierarchy is acyclic. Four accounts in ten have a
+    /// parent.
     pub fn account_parent(&self, index: u64) -> Option<u64> {
         let block = index - index % 10;
         let parent = match index % 10 {
@@ -137,24 +564,41 @@ impl Org {
             7 => block + 6,
             _ => return None,
         };
-        (parent < self.accounts).then_some(parent)
+        (parent < self.count(Generated::Account)).then_some(parent)
     }
 
     /// Creation, last-modification and system-modstamp times of record `index` of an
     /// object holding `count` records. Creation times grow with the index, as ids do.
+    /// A quarter of the records created before [`MASS_UPDATE`] were last touched by it,
+    /// so they share one `SystemModstamp`.
     fn audit_times(rng: &mut Rng, index: u64, count: u64) -> (i64, i64, i64) {
         let start = HISTORY_START_DAY * 86_400;
         // Leave the last 200 days for modifications after creation.
         let span = ((HISTORY_END_DAY - HISTORY_START_DAY - 200) * 86_400) as u64;
         let step = (span / count.max(1)).max(1);
         let created = start + (index.min(count) * step + rng.below(step)) as i64;
+        if created < MASS_UPDATE && rng.chance(25) {
+            return (created, MASS_UPDATE, MASS_UPDATE);
+        }
         let modified = created + rng.below(200 * 86_400) as i64;
         let modstamp = modified + rng.below(5) as i64;
         (created, modified, modstamp)
     }
 
+    fn audit(&self, rng: &mut Rng, kind: Generated, index: u64) -> [Val; 3] {
+        let (c, m, s) = Self::audit_times(rng, index, self.count(kind));
+        [Val::DateTime(c), Val::DateTime(m), Val::DateTime(s)]
+    }
+
     fn owner(&self, rng: &mut Rng) -> Val {
-        Val::Str(self.id(Generated::User, rng.below(self.users.max(1))))
+        Val::Str(self.id(
+            Generated::User,
+            rng.below(self.count(Generated::User).max(1)),
+        ))
+    }
+
+    fn deleted(&self, kind: Generated, index: u64) -> Val {
+        Val::Bool(Self::statically_deleted(kind, index))
     }
 
     fn user(&self, index: u64) -> Vec<Val> {
@@ -178,8 +622,7 @@ impl Org {
                 rng.chance(85),
             )
         };
-        let (created, modified, modstamp) = Self::audit_times(&mut rng, index, self.users);
-        vec![
+        let mut values = vec![
             Val::Str(self.id(Generated::User, index)),
             Val::Str(username),
             Val::Str(last.0.to_string()),
@@ -187,98 +630,64 @@ impl Org {
             Val::Str(format!("{} {}", first.0, last.0)),
             Val::Str(email),
             Val::Bool(active),
-            Val::DateTime(created),
-            Val::DateTime(modified),
-            Val::DateTime(modstamp),
-        ]
+        ];
+        values.extend(self.audit(&mut rng, Generated::User, index));
+        values
     }
 
     fn account(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Account;
         let mut rng = Rng::for_record(self.seed, SALT_ACCOUNT, index);
-        let name = if rng.chance(10) {
-            rng.pick(SPECIAL_COMPANIES).to_string()
-        } else {
-            format!(
-                "{} {} {}",
-                rng.pick(COMPANY_WORDS),
-                rng.pick(COMPANY_NOUNS),
-                rng.pick(COMPANY_SUFFIXES)
-            )
-        };
+        let name = company_name(&mut rng);
         let slug: String = name
             .chars()
             .filter(|c| c.is_ascii_alphanumeric())
             .take(24)
             .collect::<String>()
             .to_lowercase();
-        let kind = if rng.chance(10) {
-            Val::Null
-        } else {
-            Val::Str(rng.pick(ACCOUNT_TYPES).to_string())
-        };
-        let parent = Val::opt_str(
-            self.account_parent(index)
-                .map(|p| self.id(Generated::Account, p)),
-        );
-        let address = address(&mut rng);
-        let phone = if rng.chance(5) {
-            Val::Null
-        } else {
-            Val::Str(phone(&mut rng))
-        };
+        let account_type = opt(&mut rng, 90, |r| {
+            Val::Str(r.pick(ACCOUNT_TYPES).to_string())
+        });
+        let parent = Val::opt_str(self.account_parent(index).map(|p| self.id(kind, p)));
+        let billing = address(&mut rng);
+        let phone = opt(&mut rng, 95, |r| Val::Str(phone(r)));
         let website = if rng.chance(10) || slug.is_empty() {
             Val::Null
         } else {
             Val::Str(format!("https://www.{slug}.example.com"))
         };
-        let industry = if rng.chance(10) {
-            Val::Null
-        } else {
-            Val::Str(rng.pick(INDUSTRIES).to_string())
-        };
-        let revenue = if rng.chance(15) {
-            Val::Null
-        } else {
-            Val::Num((rng.below(5_000) * 100_000) as f64)
-        };
-        let employees = if rng.chance(10) {
-            Val::Null
-        } else {
+        let industry = opt(&mut rng, 90, |r| Val::Str(r.pick(INDUSTRIES).to_string()));
+        let revenue = opt(&mut rng, 85, |r| {
+            Val::Num((r.below(5_000) * 100_000) as f64)
+        });
+        let employees = opt(&mut rng, 90, |r| {
             // Mostly small firms, a few very large ones.
-            let scale = *rng.pick(&[10u64, 100, 1_000, 10_000, 100_000]);
-            Val::Int(1 + rng.below(scale) as i64)
-        };
-        let description = if rng.chance(30) {
-            Val::Null
-        } else {
-            Val::Str(rng.pick(DESCRIPTIONS).to_string())
-        };
+            let scale = *r.pick(&[10u64, 100, 1_000, 10_000, 100_000]);
+            Val::Int(1 + r.below(scale) as i64)
+        });
+        let description = opt(&mut rng, 70, |r| Val::Str(r.pick(DESCRIPTIONS).to_string()));
         let owner = self.owner(&mut rng);
-        let (created, modified, modstamp) = Self::audit_times(&mut rng, index, self.accounts);
-        let tier = if rng.chance(15) {
-            Val::Null
-        } else {
-            Val::Str(rng.pick(TIERS).to_string())
-        };
-        let since = if rng.chance(20) {
-            Val::Null
-        } else {
-            Val::Date(days_from_civil(2005, 1, 1) + rng.below(7_000) as i64)
-        };
-        let health = if rng.chance(10) {
-            Val::Null
-        } else {
-            Val::Num(rng.below(10_001) as f64 / 100.0)
-        };
+        let audit = self.audit(&mut rng, kind, index);
+        let tier = opt(&mut rng, 85, |r| Val::Str(r.pick(TIERS).to_string()));
+        let since = opt(&mut rng, 80, |r| {
+            Val::Date(days_from_civil(2005, 1, 1) + r.below(7_000) as i64)
+        });
+        let health = opt(&mut rng, 90, |r| Val::Num(r.below(10_001) as f64 / 100.0));
         let strategic = Val::Bool(rng.chance(20));
+        let shipping = if rng.chance(60) {
+            billing.clone()
+        } else {
+            address(&mut rng)
+        };
+        let primary = opt(&mut rng, 50, |r| self.live_ref(Generated::Contact, r));
         let mut values = vec![
-            Val::Str(self.id(Generated::Account, index)),
-            Val::Bool(false),
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
             Val::Str(name),
-            kind,
+            account_type,
             parent,
         ];
-        values.extend(address);
+        values.extend(billing);
         values.extend([
             phone,
             website,
@@ -287,14 +696,11 @@ impl Org {
             employees,
             description,
             owner,
-            Val::DateTime(created),
-            Val::DateTime(modified),
-            Val::DateTime(modstamp),
-            tier,
-            since,
-            health,
-            strategic,
         ]);
+        values.extend(audit);
+        values.extend([tier, since, health, strategic]);
+        values.extend(shipping);
+        values.extend(every_type_values(&mut rng, primary));
         values
     }
 
@@ -353,60 +759,994 @@ impl Org {
     }
 
     fn contact(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Contact;
         let mut rng = Rng::for_record(self.seed, SALT_CONTACT, index);
-        let account = if self.accounts == 0 || rng.chance(5) {
+        let account = if rng.chance(5) {
             Val::Null
         } else {
-            Val::Str(self.id(Generated::Account, rng.below(self.accounts)))
+            self.live_ref(Generated::Account, &mut rng)
         };
         let (first, last) = self.contact_name(index);
         let address = address(&mut rng);
-        let phone = if rng.chance(10) {
-            Val::Null
-        } else {
-            Val::Str(phone(&mut rng))
-        };
-        let title = if rng.chance(15) {
-            Val::Null
-        } else {
-            Val::Str(rng.pick(TITLES).to_string())
-        };
+        let phone = opt(&mut rng, 90, |r| Val::Str(phone(r)));
+        let title = opt(&mut rng, 85, |r| Val::Str(r.pick(TITLES).to_string()));
         let owner = self.owner(&mut rng);
-        let (created, modified, modstamp) = Self::audit_times(&mut rng, index, self.contacts);
-        let channel = if rng.chance(10) {
-            Val::Null
-        } else {
-            Val::Str(rng.pick(CHANNELS).to_string())
-        };
+        let audit = self.audit(&mut rng, kind, index);
+        let channel = opt(&mut rng, 90, |r| Val::Str(r.pick(CHANNELS).to_string()));
         let opt_in = Val::Bool(rng.chance(40));
-        let value = if rng.chance(10) {
-            Val::Null
-        } else {
-            Val::Num(rng.below(5_000_000) as f64 / 100.0)
-        };
+        let value = opt(&mut rng, 90, |r| {
+            Val::Num(r.below(5_000_000) as f64 / 100.0)
+        });
+        // Managers come earlier in id order, so the reporting lines never loop.
+        let reports_to = opt(&mut rng, 30, |r| self.live_ref_below(kind, r, index));
+        let referred = opt(&mut rng, 20, |r| self.live_ref(kind, r));
         let mut values = vec![
-            Val::Str(self.id(Generated::Contact, index)),
-            Val::Bool(false),
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
             account,
             Val::Str(last.0.to_string()),
             Val::Str(first.0.to_string()),
             Val::Str(format!("{} {}", first.0, last.0)),
         ];
         values.extend(address);
+        values.extend([phone, self.contact_email(index), title, owner]);
+        values.extend(audit);
+        values.extend([channel, opt_in, value, reports_to]);
+        values.extend(every_type_values(&mut rng, referred));
+        values
+    }
+
+    fn lead(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Lead;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let (first, last) = (*rng.pick(FIRST_NAMES), *rng.pick(LAST_NAMES));
+        let company = company_name(&mut rng);
+        let title = opt(&mut rng, 70, |r| Val::Str(r.pick(TITLES).to_string()));
+        let address = address(&mut rng);
+        let phone = opt(&mut rng, 80, |r| Val::Str(phone(r)));
+        let email = match rng.below(100) {
+            0..=4 => Val::Null,
+            5 | 6 => Val::Str(format!("{}.{}@", first.1, last.1)),
+            _ => Val::Str(format!("{}.{}{index}@leads.example.com", first.1, last.1)),
+        };
+        let converted = rng.chance(12);
+        let status = if converted {
+            "Closed - Converted"
+        } else {
+            *rng.pick(&[LEAD_STATUS[0], LEAD_STATUS[1], LEAD_STATUS[3]])
+        };
+        let source = opt(&mut rng, 85, |r| Val::Str(r.pick(LEAD_SOURCES).to_string()));
+        let industry = opt(&mut rng, 70, |r| Val::Str(r.pick(INDUSTRIES).to_string()));
+        let owner = self.owner(&mut rng);
+        let [created, modified, stamp] = self.audit(&mut rng, kind, index);
+        let (date, account, contact, opportunity) = if converted {
+            let day = match created {
+                Val::DateTime(s) => s.div_euclid(86_400) + rng.below(60) as i64,
+                _ => HISTORY_START_DAY,
+            };
+            let opportunity = opt(&mut rng, 80, |r| self.live_ref(Generated::Opportunity, r));
+            (
+                Val::Date(day),
+                self.live_ref(Generated::Account, &mut rng),
+                self.live_ref(Generated::Contact, &mut rng),
+                opportunity,
+            )
+        } else {
+            (Val::Null, Val::Null, Val::Null, Val::Null)
+        };
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            Val::Str(last.0.to_string()),
+            Val::Str(first.0.to_string()),
+            Val::Str(format!("{} {}", first.0, last.0)),
+            Val::Str(company),
+            title,
+        ];
+        values.extend(address);
         values.extend([
             phone,
-            self.contact_email(index),
-            title,
+            email,
+            Val::Str(status.to_string()),
+            source,
+            industry,
+            Val::Bool(converted),
+            date,
+            account,
+            contact,
+            opportunity,
             owner,
-            Val::DateTime(created),
-            Val::DateTime(modified),
-            Val::DateTime(modstamp),
-            channel,
-            opt_in,
-            value,
+            created,
+            modified,
+            stamp,
         ]);
         values
     }
+
+    fn opportunity(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Opportunity;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let account = opt(&mut rng, 95, |r| self.live_ref(Generated::Account, r));
+        let record_type = Val::Str(self.id(Generated::RecordType, 2 + rng.below(2)));
+        let name = format!(
+            "{} – {} {}",
+            rng.pick(COMPANY_WORDS),
+            rng.pick(PRODUCTS),
+            2019 + rng.below(6)
+        );
+        let description = opt(&mut rng, 60, |r| Val::Str(r.pick(DESCRIPTIONS).to_string()));
+        let stage = match rng.below(100) {
+            0..=29 => 8,
+            30..=54 => 9,
+            _ => rng.below(8) as usize,
+        };
+        let (stage_name, probability, closed, won, forecast) = STAGES[stage];
+        let amount = opt(&mut rng, 95, |r| {
+            Val::Num((1_000 + r.below(500_000)) as f64 + r.below(100) as f64 / 100.0)
+        });
+        let expected = match amount {
+            Val::Num(a) => Val::Num((a * f64::from(probability)).round() / 100.0),
+            _ => Val::Null,
+        };
+        let opportunity_type = opt(&mut rng, 80, |r| {
+            Val::Str(r.pick(OPPORTUNITY_TYPES).to_string())
+        });
+        let source = opt(&mut rng, 70, |r| Val::Str(r.pick(LEAD_SOURCES).to_string()));
+        let owner = self.owner(&mut rng);
+        let audit = self.audit(&mut rng, kind, index);
+        let close = match audit[0] {
+            Val::DateTime(s) => Val::Date(s.div_euclid(86_400) + rng.below(180) as i64),
+            _ => Val::Null,
+        };
+        let partner = opt(&mut rng, 15, |r| self.live_ref(Generated::Account, r));
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            account,
+            record_type,
+            Val::Str(name),
+            description,
+            Val::Str(stage_name.to_string()),
+            amount,
+            Val::Num(f64::from(probability)),
+            expected,
+            close,
+            opportunity_type,
+            source,
+            Val::Bool(closed),
+            Val::Bool(won),
+            Val::Str(forecast.to_string()),
+            owner,
+        ];
+        values.extend(audit);
+        values.extend(every_type_values(&mut rng, partner));
+        values
+    }
+
+    fn contact_role(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::OpportunityContactRole;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            self.live_ref(Generated::Opportunity, &mut rng),
+            self.live_ref(Generated::Contact, &mut rng),
+            opt(&mut rng, 90, |r| {
+                Val::Str(r.pick(CONTACT_ROLES).to_string())
+            }),
+            Val::Bool(rng.chance(30)),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    fn stage(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::OpportunityStage;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let (name, probability, closed, won, forecast) =
+            STAGES[(index as usize).min(STAGES.len() - 1)];
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Str(name.to_string()),
+            Val::Str(name.to_string()),
+            Val::Bool(true),
+            Val::Int(index as i64 + 1),
+            Val::Bool(closed),
+            Val::Bool(won),
+            Val::Str(forecast.to_string()),
+            Val::Num(f64::from(probability)),
+            Val::Null,
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    fn record_type(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::RecordType;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let (object, name, developer) = RECORD_TYPES[(index as usize).min(RECORD_TYPES.len() - 1)];
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Str(name.to_string()),
+            Val::Str(developer.to_string()),
+            Val::Null,
+            Val::Str(format!("{name} records of {object}")),
+            Val::Str(object.to_string()),
+            Val::Bool(true),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    /// WhoId and WhatId of an activity: mostly a contact and their account or an
+    /// opportunity; a lead's activities relate to nothing else, as Salesforce requires.
+    fn who_what(&self, rng: &mut Rng) -> (Val, Val) {
+        let who_kind = rng.below(10);
+        let who = match who_kind {
+            0..=6 => self.live_ref(Generated::Contact, rng),
+            7 | 8 => self.live_ref(Generated::Lead, rng),
+            _ => Val::Null,
+        };
+        let what = if (7..=8).contains(&who_kind) {
+            Val::Null
+        } else {
+            match rng.below(10) {
+                0..=4 => self.live_ref(Generated::Account, rng),
+                5..=7 => self.live_ref(Generated::Opportunity, rng),
+                _ => Val::Null,
+            }
+        };
+        (who, what)
+    }
+
+    fn task(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Task;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let (who, what) = self.who_what(&mut rng);
+        let subtype = match rng.below(10) {
+            0..=3 => "Call",
+            4..=6 => "Email",
+            _ => "Task",
+        };
+        let subject = match subtype {
+            "Call" => format!("Call: {}", rng.pick(TOPICS)),
+            "Email" => format!("Email: {}", rng.pick(TOPICS)),
+            _ => rng.pick(TOPICS).to_string(),
+        };
+        let status = if rng.chance(60) {
+            "Completed"
+        } else {
+            *rng.pick(TASK_STATUS)
+        };
+        let closed = status == "Completed";
+        let priority = rng.pick(PRIORITIES).to_string();
+        let (duration, call_type) = if subtype == "Call" {
+            let duration = if closed {
+                Val::Int(rng.below(3_600) as i64 + 15)
+            } else {
+                Val::Null
+            };
+            (duration, Val::Str(rng.pick(CALL_TYPES).to_string()))
+        } else {
+            (Val::Null, Val::Null)
+        };
+        let description = opt(&mut rng, 40, |r| Val::Str(r.pick(DESCRIPTIONS).to_string()));
+        let owner = self.owner(&mut rng);
+        let audit = self.audit(&mut rng, kind, index);
+        let due = match audit[0] {
+            Val::DateTime(s) if !rng.chance(10) => {
+                Val::Date(s.div_euclid(86_400) + rng.below(30) as i64)
+            }
+            _ => Val::Null,
+        };
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            who,
+            what,
+            Val::Str(subject),
+            due,
+            Val::Str(status.to_string()),
+            Val::Str(priority),
+            Val::Bool(closed),
+            Val::Str(subtype.to_string()),
+            duration,
+            call_type,
+            description,
+            owner,
+        ];
+        values.extend(audit);
+        values
+    }
+
+    fn event(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Event;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let (who, what) = self.who_what(&mut rng);
+        let subject = format!("Meeting: {}", rng.pick(TOPICS));
+        let location = opt(&mut rng, 60, |r| Val::Str(r.pick(LOCATIONS).to_string()));
+        let all_day = rng.chance(10);
+        let description = opt(&mut rng, 40, |r| Val::Str(r.pick(DESCRIPTIONS).to_string()));
+        let owner = self.owner(&mut rng);
+        let audit = self.audit(&mut rng, kind, index);
+        let created = match audit[0] {
+            Val::DateTime(s) => s,
+            _ => HISTORY_START_DAY * 86_400,
+        };
+        let day = created.div_euclid(86_400) + 1 + rng.below(60) as i64;
+        let (start, minutes) = if all_day {
+            (day * 86_400, 1_440)
+        } else {
+            let slot = rng.below(16) as i64;
+            (
+                day * 86_400 + 9 * 3_600 + slot * 1_800,
+                *rng.pick(&[30i64, 60, 90]),
+            )
+        };
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            who,
+            what,
+            Val::Str(subject),
+            location,
+            Val::Bool(all_day),
+            if all_day {
+                Val::Null
+            } else {
+                Val::DateTime(start)
+            },
+            Val::Date(day),
+            Val::Int(minutes),
+            Val::DateTime(start),
+            Val::DateTime(start + minutes * 60),
+            description,
+            owner,
+        ];
+        values.extend(audit);
+        values
+    }
+
+    fn event_relation(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::EventRelation;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let event = Val::Str(self.id(Generated::Event, index / 2));
+        let relation = match rng.below(10) {
+            0..=5 => self.live_ref(Generated::Contact, &mut rng),
+            6 | 7 => self.live_ref(Generated::Lead, &mut rng),
+            _ => self.owner(&mut rng),
+        };
+        let status = rng.pick(RELATION_STATUS).to_string();
+        let audit = self.audit(&mut rng, kind, index);
+        let responded = match (&audit[0], status.as_str()) {
+            (_, "New") => Val::Null,
+            (Val::DateTime(s), _) => Val::DateTime(s + rng.below(86_400) as i64),
+            _ => Val::Null,
+        };
+        let response = if status == "Declined" && rng.chance(50) {
+            Val::Str("Sorry, I'm travelling that week; can we do Thursday?".to_string())
+        } else {
+            Val::Null
+        };
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            event,
+            relation,
+            Val::Str(status),
+            Val::Bool(true),
+            responded,
+            response,
+        ];
+        values.extend(audit);
+        values
+    }
+
+    /// A parent for notes and files: an account, contact, opportunity or (when
+    /// `cases`) a case.
+    fn file_parent(&self, rng: &mut Rng, cases: bool) -> Val {
+        match rng.below(if cases { 10 } else { 9 }) {
+            0..=3 => self.live_ref(Generated::Account, rng),
+            4..=6 => self.live_ref(Generated::Contact, rng),
+            7 | 8 => self.live_ref(Generated::Opportunity, rng),
+            _ => self.live_ref(Generated::Case, rng),
+        }
+    }
+
+    fn note(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Note;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let parent = self.file_parent(&mut rng, false);
+        let title = rng.pick(TOPICS).to_string();
+        let private = Val::Bool(rng.chance(10));
+        let body = opt(&mut rng, 90, |r| Val::Str(long_text(r, 32_000)));
+        let owner = self.owner(&mut rng);
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            parent,
+            Val::Str(title),
+            private,
+            body,
+            owner,
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    /// The HTML content of content note `index`.
+    fn note_html(&self, index: u64) -> String {
+        let mut rng = Rng::for_record(self.seed, SALT_FILE ^ 0x4e4f, index);
+        let text = rng.pick(DESCRIPTIONS);
+        let escaped = text
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('\n', "</p><p>");
+        format!("<p>{escaped}</p>")
+    }
+
+    fn content_note(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::ContentNote;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let mut preview_rng = Rng::for_record(self.seed, SALT_FILE ^ 0x4e4f, index);
+        let preview: String = preview_rng
+            .pick(DESCRIPTIONS)
+            .chars()
+            .filter(|c| *c != '\r')
+            .take(255)
+            .collect();
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Bool(false),
+            Val::Str(rng.pick(TOPICS).to_string()),
+            Val::Str(preview),
+            Val::Null,
+            Val::Str("snote".to_string()),
+            Val::Int(self.note_html(index).len() as i64),
+            self.owner(&mut rng),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    fn attachment(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Attachment;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let parent = self.file_parent(&mut rng, true);
+        let (name, content_type) = *rng.pick(FILES);
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            parent,
+            Val::Str(name.to_string()),
+            Val::Bool(rng.chance(5)),
+            Val::Str(content_type.to_string()),
+            Val::Int(blob_len(self.seed, kind, index) as i64),
+            Val::Null,
+            opt(&mut rng, 30, |r| Val::Str(r.pick(TOPICS).to_string())),
+            self.owner(&mut rng),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    /// Title, file type, extension, parent, owner and audit times shared by the
+    /// version, document and link of file `index`.
+    fn file(&self, index: u64) -> (String, &'static str, &'static str, Val, Val, [Val; 3]) {
+        let mut rng = Rng::for_record(self.seed, SALT_FILE, index);
+        let (name, _) = *rng.pick(FILES);
+        let (stem, extension) = name.rsplit_once('.').unwrap_or((name, "bin"));
+        let file_type = match extension {
+            "pdf" => "PDF",
+            "docx" => "WORD_X",
+            "xlsx" => "EXCEL_X",
+            "png" => "PNG",
+            "txt" => "TEXT",
+            _ => "UNKNOWN",
+        };
+        let parent = self.file_parent(&mut rng, true);
+        let owner = self.owner(&mut rng);
+        let audit = self.audit(&mut rng, Generated::ContentVersion, index);
+        (stem.to_string(), file_type, extension, parent, owner, audit)
+    }
+
+    fn content_version(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::ContentVersion;
+        let (title, file_type, extension, parent, owner, audit) = self.file(index);
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Bool(false),
+            Val::Str(self.id(Generated::ContentDocument, index)),
+            Val::Bool(true),
+            Val::Str(title.clone()),
+            Val::Null,
+            Val::Str(format!("{title}.{extension}")),
+            Val::Str(file_type.to_string()),
+            Val::Str(extension.to_string()),
+            Val::Str("1".to_string()),
+            Val::Int(blob_len(self.seed, kind, index) as i64),
+            Val::Null,
+            parent,
+            owner,
+        ];
+        values.extend(audit);
+        values
+    }
+
+    fn content_document(&self, index: u64) -> Vec<Val> {
+        let (title, file_type, extension, _, owner, audit) = self.file(index);
+        let mut values = vec![
+            Val::Str(self.id(Generated::ContentDocument, index)),
+            Val::Bool(false),
+            Val::Str(title),
+            Val::Str(file_type.to_string()),
+            Val::Str(extension.to_string()),
+            Val::Int(blob_len(self.seed, Generated::ContentVersion, index) as i64),
+            Val::Str(self.id(Generated::ContentVersion, index)),
+            owner,
+        ];
+        values.extend(audit);
+        values
+    }
+
+    fn content_link(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::ContentDocumentLink;
+        let (_, _, _, parent, _, audit) = self.file(index);
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        vec![
+            Val::Str(self.id(kind, index)),
+            Val::Bool(false),
+            parent,
+            Val::Str(self.id(Generated::ContentDocument, index)),
+            Val::Str(if rng.chance(80) { "V" } else { "I" }.to_string()),
+            Val::Str("AllUsers".to_string()),
+            audit[2].clone(),
+        ]
+    }
+
+    fn email_message(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::EmailMessage;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let case = opt(&mut rng, 30, |r| self.live_ref(Generated::Case, r));
+        let related = if case.is_null() {
+            if rng.chance(50) {
+                self.live_ref(Generated::Account, &mut rng)
+            } else {
+                self.live_ref(Generated::Opportunity, &mut rng)
+            }
+        } else {
+            case.clone()
+        };
+        let (first, last) = (*rng.pick(FIRST_NAMES), *rng.pick(LAST_NAMES));
+        let from = format!("{}.{}@example.com", first.1, last.1);
+        let incoming = rng.chance(50);
+        let to = if rng.chance(20) {
+            format!("sales@ferry-sim.example; {}", from.replace('.', "_"))
+        } else {
+            "sales@ferry-sim.example".to_string()
+        };
+        let cc = opt(&mut rng, 30, |_| {
+            Val::Str("legal@example.com, \"Finance, Team\" <finance@example.com>".to_string())
+        });
+        let subject = format!("{}{}", rng.pick(&["", "Re: ", "Fwd: "]), rng.pick(TOPICS));
+        let text = long_text(&mut rng, 131_072);
+        let html = format!(
+            "<html><body><p>{}</p></body></html>",
+            text.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('\n', "<br>")
+        );
+        let html: String = html.chars().take(131_072).collect();
+        let status = rng.pick(&["0", "1", "2", "3"]).to_string();
+        let audit = self.audit(&mut rng, kind, index);
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            case,
+            related,
+            Val::Str(subject),
+            Val::Str(format!("{} {}", first.0, last.0)),
+            Val::Str(from),
+            Val::Str(to),
+            cc,
+            Val::Str(text),
+            Val::Str(html),
+            audit[0].clone(),
+            Val::Bool(incoming),
+            Val::Str(status),
+        ];
+        values.extend(audit);
+        values
+    }
+
+    fn campaign(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Campaign;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let campaign_type = rng.pick(CAMPAIGN_TYPES);
+        let year = 2019 + rng.below(6) as i64;
+        let name = format!("{year} {campaign_type}: {}", rng.pick(TOPICS));
+        let start = days_from_civil(year, 1, 1) + rng.below(300) as i64;
+        let budget = (rng.below(500) * 100) as f64;
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            Val::Str(name),
+            Val::Str(campaign_type.to_string()),
+            Val::Str(rng.pick(CAMPAIGN_STATUS).to_string()),
+            Val::Date(start),
+            Val::Date(start + 7 + rng.below(60) as i64),
+            Val::Num(budget),
+            opt(&mut rng, 60, |r| {
+                Val::Num(budget * r.below(120) as f64 / 100.0)
+            }),
+            Val::Bool(rng.chance(40)),
+            opt(&mut rng, 50, |r| Val::Str(r.pick(DESCRIPTIONS).to_string())),
+            self.owner(&mut rng),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    fn campaign_member(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::CampaignMember;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let campaign = self.live_ref(Generated::Campaign, &mut rng);
+        let (lead, contact) = if rng.chance(60) {
+            (Val::Null, self.live_ref(Generated::Contact, &mut rng))
+        } else {
+            (self.live_ref(Generated::Lead, &mut rng), Val::Null)
+        };
+        let status = rng.pick(MEMBER_STATUS).to_string();
+        let responded = status == "Responded";
+        let audit = self.audit(&mut rng, kind, index);
+        let first = match (&audit[0], responded) {
+            (Val::DateTime(s), true) => Val::Date(s.div_euclid(86_400) + rng.below(20) as i64),
+            _ => Val::Null,
+        };
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            campaign,
+            lead,
+            contact,
+            Val::Str(status),
+            Val::Bool(responded),
+            first,
+        ];
+        values.extend(audit);
+        values
+    }
+
+    fn case(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Case;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let account = opt(&mut rng, 90, |r| self.live_ref(Generated::Account, r));
+        let contact = opt(&mut rng, 80, |r| self.live_ref(Generated::Contact, r));
+        let record_type = Val::Str(self.id(Generated::RecordType, 4 + rng.below(2)));
+        let subject = rng.pick(CASE_SUBJECTS).to_string();
+        let description = opt(&mut rng, 70, |r| Val::Str(long_text(r, 32_000)));
+        let status = rng.pick(CASE_STATUS).to_string();
+        let closed = status == "Closed";
+        let priority = rng.pick(CASE_PRIORITY).to_string();
+        let origin = opt(&mut rng, 95, |r| Val::Str(r.pick(CASE_ORIGIN).to_string()));
+        let owner = self.owner(&mut rng);
+        let audit = self.audit(&mut rng, kind, index);
+        let closed_date = match (&audit[1], closed) {
+            (Val::DateTime(s), true) => Val::DateTime(*s),
+            _ => Val::Null,
+        };
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            Val::Str(format!("{:08}", 1_001 + index)),
+            account,
+            contact,
+            record_type,
+            Val::Str(subject),
+            description,
+            Val::Str(status),
+            Val::Str(priority),
+            origin,
+            Val::Bool(closed),
+            closed_date,
+            owner,
+        ];
+        values.extend(audit);
+        values
+    }
+
+    fn project(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Project;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            Val::Str(format!("{} rollout #{}", rng.pick(PRODUCTS), index + 1)),
+            opt(&mut rng, 90, |r| self.live_ref(Generated::Account, r)),
+            Val::Str(rng.pick(PROJECT_STATUS).to_string()),
+            opt(&mut rng, 80, |r| Val::Num((r.below(100_000) * 10) as f64)),
+            opt(&mut rng, 80, |r| {
+                Val::Date(days_from_civil(2019, 1, 1) + r.below(2_000) as i64)
+            }),
+            self.owner(&mut rng),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    fn report(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Report;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let name = REPORT_NAMES[(index as usize) % REPORT_NAMES.len()];
+        let developer: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let audit = self.audit(&mut rng, kind, index);
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Bool(false),
+            Val::Str(name.to_string()),
+            Val::Str(format!("{developer}_{index}")),
+            Val::Str(
+                rng.pick(&["Sales Reports", "Service Reports", "Private"])
+                    .to_string(),
+            ),
+            Val::Str(rng.pick(REPORT_FORMATS).to_string()),
+            opt(&mut rng, 50, |r| Val::Str(r.pick(TOPICS).to_string())),
+            audit[2].clone(),
+            self.owner(&mut rng),
+        ];
+        values.extend(audit);
+        values
+    }
+
+    fn dashboard(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Dashboard;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let title = [
+            "Sales Pipeline",
+            "Service KPIs",
+            "Executive Overview",
+            "Marketing ROI",
+        ][(index % 4) as usize];
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Bool(false),
+            Val::Str(title.to_string()),
+            Val::Str(format!("{}_{index}", title.replace(' ', "_"))),
+            Val::Str("Company Dashboards".to_string()),
+            Val::Null,
+            self.owner(&mut rng),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    fn apex_class(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::ApexClass;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let name = APEX_CLASSES[(index as usize) % APEX_CLASSES.len()];
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Str(name.to_string()),
+            Val::Null,
+            Val::Num(*rng.pick(&[48.0, 52.0, 56.0, 59.0])),
+            Val::Str(APEX_STATUS[0].to_string()),
+            Val::Bool(rng.chance(90)),
+            Val::Int(200 + rng.below(20_000) as i64),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    fn apex_trigger(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::ApexTrigger;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let table = ["Account", "Contact", "Opportunity", "Lead", "Case"][(index % 5) as usize];
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Str(format!("{table}Trigger")),
+            Val::Str(table.to_string()),
+            Val::Num(59.0),
+            Val::Str(APEX_STATUS[(index % 2) as usize].to_string()),
+            Val::Bool(true),
+            Val::Bool(rng.chance(50)),
+            Val::Bool(rng.chance(50)),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    fn flow(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::FlowDefinitionView;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let label = FLOWS[(index as usize) % FLOWS.len()];
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Str(label.replace(' ', "_")),
+            Val::Str(label.to_string()),
+            Val::Str(rng.pick(FLOW_TYPES).to_string()),
+            Val::Bool(rng.chance(80)),
+            opt(&mut rng, 50, |r| Val::Str(r.pick(DESCRIPTIONS).to_string())),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    fn validation_rule(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::ValidationRule;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let (object, name, message) = VALIDATION_RULES[(index as usize) % VALIDATION_RULES.len()];
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Str(name.to_string()),
+            Val::Str(object.to_string()),
+            Val::Bool(rng.chance(80)),
+            Val::Str(message.to_string()),
+            Val::Null,
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    fn workflow_rule(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::WorkflowRule;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let (object, name) = [
+            ("Lead", "Notify owner of hot lead"),
+            ("Opportunity", "Big deal alert"),
+            ("Case", "Escalate high priority"),
+        ][(index % 3) as usize];
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Str(name.to_string()),
+            Val::Str(object.to_string()),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+}
+
+/// The stream salt of an object; the first three keep the salts ids were built from.
+fn salt(kind: Generated) -> u64 {
+    match kind {
+        Generated::User => SALT_USER,
+        Generated::Account => SALT_ACCOUNT,
+        Generated::Contact => SALT_CONTACT,
+        other => 0x4f42_4a00 + other.slot() as u64,
+    }
+}
+
+/// The field a modification changes: a visible text field of the object.
+fn touched_field(kind: Generated) -> Option<usize> {
+    let object = generated_object(kind);
+    ["Description", "Title", "Subject", "Phone", "Name", "Status"]
+        .iter()
+        .filter_map(|name| object.field_index(name))
+        .find(|&i| {
+            let field = &object.fields[i];
+            field.writable && field.ftype.is_text() && field.picklist.is_empty()
+        })
+}
+
+/// Length of the binary body of record `index`: mostly small, some of a few MB.
+fn blob_len(seed: u64, kind: Generated, index: u64) -> u64 {
+    let mut rng = Rng::for_record(seed, SALT_BLOB ^ salt(kind), index);
+    match rng.below(100) {
+        0..=39 => 1 + rng.below(1_000),
+        40..=84 => 1_000 + rng.below(99_000),
+        85..=97 => 100_000 + rng.below(900_000),
+        _ => 1_000_000 + rng.below(3_000_000),
+    }
+}
+
+/// `make(rng)` with probability `percent`, otherwise `Null`.
+fn opt(rng: &mut Rng, percent: u64, make: impl FnOnce(&mut Rng) -> Val) -> Val {
+    if rng.chance(percent) {
+        make(rng)
+    } else {
+        Val::Null
+    }
+}
+
+fn company_name(rng: &mut Rng) -> String {
+    if rng.chance(10) {
+        rng.pick(SPECIAL_COMPANIES).to_string()
+    } else {
+        format!(
+            "{} {} {}",
+            rng.pick(COMPANY_WORDS),
+            rng.pick(COMPANY_NOUNS),
+            rng.pick(COMPANY_SUFFIXES)
+        )
+    }
+}
+
+/// Free text: usually a line or two, one time in a hundred close to `limit`
+/// characters (paragraphs with newlines, quotes, commas and non-ASCII text).
+fn long_text(rng: &mut Rng, limit: usize) -> String {
+    if rng.chance(1) {
+        let mut text = String::new();
+        let mut count = 0;
+        loop {
+            let paragraph = rng.pick(DESCRIPTIONS);
+            let len = paragraph.chars().count() + 2;
+            if count + len > limit.saturating_sub(16) {
+                break;
+            }
+            text.push_str(paragraph);
+            text.push_str("\n\n");
+            count += len;
+        }
+        text
+    } else {
+        let lines = 1 + rng.below(3);
+        (0..lines)
+            .map(|_| *rng.pick(DESCRIPTIONS))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Values of the custom fields of every type (see `schema::every_type_fields`),
+/// ending with the object's own lookup.
+fn every_type_values(rng: &mut Rng, lookup: Val) -> Vec<Val> {
+    let regions = {
+        let chosen: Vec<&str> = REGIONS.iter().copied().filter(|_| rng.chance(40)).collect();
+        if chosen.is_empty() {
+            Val::Null
+        } else {
+            Val::Str(chosen.join(";"))
+        }
+    };
+    vec![
+        opt(rng, 80, |r| {
+            Val::Str(format!(
+                "{}-{:06}",
+                r.pick(&["EXT", "ÄÖÜ", "北京", "X,Y"]),
+                r.below(1_000_000)
+            ))
+        }),
+        opt(rng, 50, |r| Val::Str(r.pick(DESCRIPTIONS).to_string())),
+        opt(rng, 40, |r| Val::Str(long_text(r, 32_768))),
+        opt(rng, 30, |r| {
+            Val::Str(format!(
+                "<p><b>{}</b></p><ul><li>one</li><li>two &amp; three</li></ul>",
+                r.pick(TOPICS)
+            ))
+        }),
+        opt(rng, 80, |r| Val::Num(r.below(100_000_000) as f64 / 100.0)),
+        opt(rng, 70, |r| Val::Num(r.below(100_000_000) as f64 / 100.0)),
+        opt(rng, 60, |r| Val::Num(r.below(10_001) as f64 / 100.0)),
+        opt(rng, 70, |r| {
+            Val::Date(
+                HISTORY_START_DAY + r.below((HISTORY_END_DAY - HISTORY_START_DAY) as u64) as i64,
+            )
+        }),
+        opt(rng, 70, |r| {
+            Val::DateTime(
+                HISTORY_START_DAY * 86_400
+                    + r.below(((HISTORY_END_DAY - HISTORY_START_DAY) * 86_400) as u64) as i64,
+            )
+        }),
+        Val::Bool(rng.chance(50)),
+        opt(rng, 85, |r| Val::Str(r.pick(SEGMENTS).to_string())),
+        regions,
+        opt(rng, 30, |r| {
+            Val::Str(format!("alt.{}@example.net", r.pick(FIRST_NAMES).1))
+        }),
+        opt(rng, 40, |r| Val::Str(phone(r))),
+        opt(rng, 40, |r| {
+            Val::Str(format!(
+                "https://portal.example.com/c/{}?ref=a,b&x=\"y\"",
+                r.below(100_000)
+            ))
+        }),
+        lookup,
+    ]
 }
 
 /// Street, city, state, postal code, country and the compound address placeholder.
@@ -626,6 +1966,118 @@ const TITLES: &[&str] = &[
     "Buyer",
 ];
 
+const PRODUCTS: &[&str] = &[
+    "Platform Licences",
+    "Support Renewal",
+    "Onboarding Services",
+    "Data Migration",
+    "Hardware Refresh",
+    "Consulting Days",
+    "Premium Add-on",
+];
+
+const TOPICS: &[&str] = &[
+    "Follow up on proposal",
+    "Quarterly business review",
+    "Pricing question, \"urgent\"",
+    "Renewal discussion",
+    "Demo for the new team",
+    "Angebot für Müller & Söhne",
+    "Contract redlines (v2)",
+    "Intro call — partnership",
+    "Invoice #4711, overdue",
+    "見積もりの件",
+    "Kick-off: rollout; phase 1",
+];
+
+const LOCATIONS: &[&str] = &[
+    "Zoom",
+    "Customer HQ, Room 4",
+    "Café \"Le Petit\", Paris",
+    "München Office",
+    "Phone",
+];
+
+/// File names with their MIME type.
+const FILES: &[(&str, &str)] = &[
+    ("Q3 report, final (v2).pdf", "application/pdf"),
+    (
+        "Lebenslauf Jürgen.docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    ("screenshot 2024-01-02.png", "image/png"),
+    (
+        "数据.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    ("notes.txt", "text/plain"),
+    ("contract \"signed\".pdf", "application/pdf"),
+];
+
+const CASE_SUBJECTS: &[&str] = &[
+    "Cannot log in",
+    "Invoice shows wrong amount",
+    "Lieferung beschädigt",
+    "Feature request: export, \"CSV\"",
+    "Outage in EU region",
+    "Password reset not received",
+];
+
+const REPORT_NAMES: &[&str] = &[
+    "Pipeline by Stage",
+    "Won Deals This Quarter",
+    "Open Cases by Owner",
+    "Leads by Source",
+    "Activities Last 30 Days",
+    "Accounts Without Contacts",
+];
+
+const APEX_CLASSES: &[&str] = &[
+    "AccountService",
+    "LeadRouting",
+    "OpportunityTriggerHandler",
+    "InvoiceSync",
+    "CaseEscalation",
+    "TestDataFactory",
+    "ContactDedupe",
+    "ErpCallout",
+    "NightlyBatch",
+];
+
+const FLOWS: &[&str] = &[
+    "Lead Assignment",
+    "Opportunity Closed Won Notification",
+    "Case Auto Close",
+    "Welcome Email",
+    "Update Account Rating",
+    "Renewal Reminder",
+];
+
+/// Validation rules: object, name, error message.
+const VALIDATION_RULES: &[(&str, &str, &str)] = &[
+    (
+        "Account",
+        "Website_Must_Be_Https",
+        "Website must start with https://",
+    ),
+    (
+        "Contact",
+        "Email_Or_Phone_Required",
+        "Enter an email or a phone number.",
+    ),
+    (
+        "Opportunity",
+        "Amount_Required_When_Won",
+        "Closed Won deals need an amount.",
+    ),
+    ("Lead", "Company_Not_Blank", "Company is required."),
+    (
+        "Case",
+        "Reason_On_Close",
+        "Give a reason when closing a case.",
+    ),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -634,53 +2086,214 @@ mod tests {
     #[test]
     fn counts_add_up() {
         for n in [0u64, 1, 2, 3, 7, 10, 49, 50, 1000, 12_345, 1_000_000] {
-            let (u, a, c) = split_counts(n);
-            assert_eq!(u + a + c, n, "records {n}");
+            let org = Org::new(1, n);
+            assert_eq!(org.scaled_total(), n, "records {n}");
             if n >= 2 {
-                assert!(u >= 1 && a >= 1);
+                assert!(org.count(Generated::User) >= 1 && org.count(Generated::Account) >= 1);
             }
+            let files = org.count(Generated::ContentVersion);
+            assert_eq!(org.count(Generated::ContentDocument), files);
+            assert_eq!(org.count(Generated::ContentDocumentLink), files);
+            assert_eq!(
+                org.count(Generated::EventRelation),
+                2 * org.count(Generated::Event)
+            );
         }
-        assert_eq!(split_counts(1000), (20, 200, 780));
+        let counts = split_counts(1000);
+        assert_eq!(counts[&Generated::User], 20);
+        assert_eq!(counts[&Generated::Account], 100);
+        assert_eq!(counts[&Generated::Contact], 354);
     }
 
     #[test]
-    fn values_match_field_types() {
-        let org = Org::new(7, 2000);
-        for kind in [Generated::User, Generated::Account, Generated::Contact] {
+    fn deleted_counts_match_the_slots() {
+        for n in [0u64, 37, 38, 600, 12_345] {
+            let org = Org::new(3, n);
+            for kind in Generated::ALL {
+                let deleted = (0..org.count(kind))
+                    .filter(|&i| org.is_deleted(kind, i))
+                    .count() as u64;
+                assert_eq!(deleted, org.deleted_count(kind), "{kind:?} of {n}");
+                let flagged = generated_object(kind).field_index("IsDeleted");
+                if let Some(field) = flagged {
+                    for i in 0..org.count(kind) {
+                        assert_eq!(
+                            org.record(kind, i)[field],
+                            Val::Bool(org.is_deleted(kind, i)),
+                            "{kind:?} {i}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn values_match_field_types_and_limits() {
+        let org = Org::new(7, 6000);
+        for kind in Generated::ALL {
             let object = generated_object(kind);
             for index in 0..org.count(kind) {
                 let record = org.record(kind, index);
                 assert_eq!(record.len(), object.fields.len(), "{}", object.name);
                 for (field, value) in object.fields.iter().zip(&record) {
                     let ok = match value {
-                        Val::Null => field.nillable || field.ftype == FieldType::Address,
+                        Val::Null => {
+                            field.nillable
+                                || matches!(field.ftype, FieldType::Address | FieldType::Base64)
+                        }
                         Val::Str(_) => field.ftype.is_text(),
                         Val::Int(_) => field.ftype == FieldType::Int,
-                        Val::Num(_) => {
-                            matches!(field.ftype, FieldType::Currency | FieldType::Double)
-                        }
+                        Val::Num(_) => matches!(
+                            field.ftype,
+                            FieldType::Currency | FieldType::Double | FieldType::Percent
+                        ),
                         Val::Bool(_) => field.ftype == FieldType::Boolean,
                         Val::Date(_) => field.ftype == FieldType::Date,
                         Val::DateTime(_) => field.ftype == FieldType::Datetime,
                     };
                     assert!(ok, "{}.{} = {value:?}", object.name, field.name);
-                    if let (Val::Str(s), Some(_)) = (value, field.picklist.first()) {
-                        assert!(
-                            field.picklist.contains(&s.as_str()),
-                            "{}.{} = {s}",
-                            object.name,
-                            field.name
-                        );
+                    if let Val::Str(s) = value {
+                        if field.length > 0 {
+                            assert!(
+                                s.chars().count() <= field.length as usize,
+                                "{}.{} too long",
+                                object.name,
+                                field.name
+                            );
+                        }
+                        if !field.picklist.is_empty() {
+                            for part in s.split(';') {
+                                assert!(
+                                    field.picklist.contains(&part),
+                                    "{}.{} = {s}",
+                                    object.name,
+                                    field.name
+                                );
+                            }
+                        }
+                        if field.ftype == FieldType::Reference && !org.is_deleted(kind, index) {
+                            let target = org.locate(s);
+                            assert!(
+                                target.is_some_and(|(k, i)| {
+                                    field.reference_to.contains(&k.object_name())
+                                        && !org.is_deleted(k, i)
+                                }),
+                                "{}.{} = {s} points nowhere",
+                                object.name,
+                                field.name
+                            );
+                        }
                     }
                 }
                 assert_eq!(org.index_of(kind, &org.id(kind, index)), Some(index));
+                assert_eq!(org.locate(&org.id(kind, index)), Some((kind, index)));
             }
         }
     }
 
     #[test]
-    fn hierarchy_is_acyclic_and_has_children_before_parents() {
+    fn blobs_have_their_declared_length_and_are_deterministic() {
+        let org = Org::new(9, 20_000);
+        let attachment = generated_object(Generated::Attachment);
+        let length = attachment.field_index("BodyLength").unwrap_or(0);
+        let mut big = 0;
+        for i in 0..org.count(Generated::Attachment) {
+            let Some(blob) = org.blob(Generated::Attachment, i) else {
+                panic!("attachment {i} has no body");
+            };
+            assert_eq!(
+                org.record(Generated::Attachment, i)[length],
+                Val::Int(blob.len as i64)
+            );
+            big += usize::from(blob.len > 1_000_000);
+        }
+        assert!(big > 0, "some bodies are megabytes");
+        let Some(blob) = org.blob(Generated::ContentVersion, 3) else {
+            panic!("no version data");
+        };
+        let whole = org.blob_bytes(&blob, 0, blob.len);
+        assert_eq!(whole.len() as u64, blob.len);
+        let split: Vec<u8> = [
+            org.blob_bytes(&blob, 0, 5),
+            org.blob_bytes(&blob, 5, blob.len),
+        ]
+        .concat();
+        assert_eq!(split, whole);
+        assert_eq!(Org::new(9, 20_000).blob_bytes(&blob, 0, blob.len), whole);
+        assert_eq!(org.blob(Generated::Account, 0), None);
+    }
+
+    #[test]
+    fn mutations_stamp_now_and_delete() -> Result<(), MutateError> {
         let org = Org::new(42, 1000);
+        let contacts = org.live_count(Generated::Contact);
+        let now = 1_800_000_000;
+        let mutation = org.mutate("contact", 3, 2, now)?;
+        assert_eq!((mutation.modified.len(), mutation.deleted.len()), (3, 2));
+        assert_eq!(org.live_count(Generated::Contact), contacts - 2);
+        let object = generated_object(Generated::Contact);
+        let stamp = object.field_index("SystemModstamp").unwrap_or(0);
+        let deleted = object.field_index("IsDeleted").unwrap_or(0);
+        for id in &mutation.modified {
+            let Some((kind, i)) = org.locate(id) else {
+                panic!("{id} unknown");
+            };
+            let record = org.record(kind, i);
+            assert_eq!(record[stamp], Val::DateTime(now));
+            assert_ne!(record, org.generate(kind, i));
+            assert_eq!(record[deleted], Val::Bool(false));
+        }
+        for id in &mutation.deleted {
+            let Some((kind, i)) = org.locate(id) else {
+                panic!("{id} unknown");
+            };
+            assert!(org.is_deleted(kind, i));
+            assert_eq!(org.record(kind, i)[deleted], Val::Bool(true));
+        }
+        let again = org.mutate("Contact", 1, 0, now)?;
+        assert!(!mutation.modified.contains(&again.modified[0]));
+        assert_eq!(
+            org.mutate("User", 0, 1, now),
+            Err(MutateError::NotDeletable("User".into()))
+        );
+        assert!(matches!(
+            org.mutate("Nope", 1, 0, now),
+            Err(MutateError::UnknownObject(_))
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn reporting_lines_point_to_earlier_live_contacts() {
+        let org = Org::new(4, 5000);
+        let object = generated_object(Generated::Contact);
+        let field = object.field_index("ReportsToId").unwrap_or(0);
+        let mut with_manager = 0;
+        for i in 0..org.count(Generated::Contact) {
+            if let Val::Str(id) = &org.record(Generated::Contact, i)[field] {
+                let manager = org.index_of(Generated::Contact, id);
+                assert!(manager.is_some_and(|m| m < i), "{i} reports to {manager:?}");
+                with_manager += 1;
+            }
+        }
+        assert!(with_manager > 100);
+    }
+
+    #[test]
+    fn many_records_share_a_system_modstamp() {
+        let org = Org::new(42, 5000);
+        let object = generated_object(Generated::Task);
+        let stamp = object.field_index("SystemModstamp").unwrap_or(0);
+        let shared = (0..org.count(Generated::Task))
+            .filter(|&i| org.record(Generated::Task, i)[stamp] == Val::DateTime(MASS_UPDATE))
+            .count();
+        assert!(shared > 50, "{shared}");
+    }
+
+    #[test]
+    fn hierarchy_is_acyclic_and_has_children_before_parents() {
+        let org = Org::new(42, 2000);
         let accounts = org.count(Generated::Account);
         let mut with_parent = 0;
         let mut forward = 0;
@@ -690,6 +2303,7 @@ mod tests {
             let mut cursor = i;
             while let Some(parent) = org.account_parent(cursor) {
                 assert!(parent < accounts);
+                assert!(!org.is_deleted(Generated::Account, parent));
                 depth += 1;
                 assert!(depth < 10, "cycle at {i}");
                 cursor = parent;
@@ -710,7 +2324,7 @@ mod tests {
 
     #[test]
     fn emails_include_missing_invalid_and_duplicates() {
-        let org = Org::new(42, 10_000);
+        let org = Org::new(42, 30_000);
         let object = generated_object(Generated::Contact);
         let email = object.field_index("Email").unwrap_or(0);
         let mut seen = std::collections::HashSet::new();

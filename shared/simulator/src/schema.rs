@@ -25,6 +25,10 @@ pub enum FieldType {
     Date,
     Datetime,
     Address,
+    MultiPicklist,
+    Percent,
+    Base64,
+    Combobox,
 }
 
 impl FieldType {
@@ -46,6 +50,10 @@ impl FieldType {
             FieldType::Date => "date",
             FieldType::Datetime => "datetime",
             FieldType::Address => "address",
+            FieldType::MultiPicklist => "multipicklist",
+            FieldType::Percent => "percent",
+            FieldType::Base64 => "base64",
+            FieldType::Combobox => "combobox",
         }
     }
 
@@ -55,7 +63,8 @@ impl FieldType {
             FieldType::Id | FieldType::Reference => "tns:ID",
             FieldType::Boolean => "xsd:boolean",
             FieldType::Int => "xsd:int",
-            FieldType::Currency | FieldType::Double => "xsd:double",
+            FieldType::Currency | FieldType::Double | FieldType::Percent => "xsd:double",
+            FieldType::Base64 => "xsd:base64Binary",
             FieldType::Date => "xsd:date",
             FieldType::Datetime => "xsd:dateTime",
             FieldType::Address => "urn:address",
@@ -75,6 +84,8 @@ impl FieldType {
                 | FieldType::Url
                 | FieldType::Phone
                 | FieldType::Email
+                | FieldType::MultiPicklist
+                | FieldType::Combobox
         )
     }
 
@@ -82,7 +93,7 @@ impl FieldType {
     pub fn is_numeric(self) -> bool {
         matches!(
             self,
-            FieldType::Int | FieldType::Currency | FieldType::Double
+            FieldType::Int | FieldType::Currency | FieldType::Double | FieldType::Percent
         )
     }
 }
@@ -100,7 +111,8 @@ pub struct FieldDef {
     pub nillable: bool,
     /// Createable and updateable; system fields are neither.
     pub writable: bool,
-    pub reference_to: Option<&'static str>,
+    /// Objects a reference field may point to; several for polymorphic fields.
+    pub reference_to: &'static [&'static str],
     pub relationship_name: Option<&'static str>,
     pub compound_field_name: Option<&'static str>,
     pub extra_type_info: Option<&'static str>,
@@ -109,6 +121,10 @@ pub struct FieldDef {
     pub id_lookup: bool,
     pub unique: bool,
     pub defaulted_on_create: bool,
+    /// A formula field: read-only, computed from other fields.
+    pub calculated: bool,
+    /// A rich text area, whose value is HTML.
+    pub html: bool,
 }
 
 impl FieldDef {
@@ -116,13 +132,15 @@ impl FieldDef {
         let length = match ftype {
             FieldType::Id | FieldType::Reference => 18,
             FieldType::Picklist | FieldType::Phone => 40,
-            FieldType::Url | FieldType::String | FieldType::Textarea => 255,
+            FieldType::Url | FieldType::String | FieldType::Textarea | FieldType::Combobox => 255,
             FieldType::Email => 80,
+            FieldType::MultiPicklist => 4099,
             _ => 0,
         };
         let (precision, scale, digits) = match ftype {
             FieldType::Currency => (18, 2, 0),
             FieldType::Double => (18, 0, 0),
+            FieldType::Percent => (5, 2, 0),
             FieldType::Int => (0, 0, 9),
             _ => (0, 0, 0),
         };
@@ -138,7 +156,7 @@ impl FieldDef {
             // Salesforce booleans are never null; everything else may be unless marked.
             nillable: !boolean && ftype != FieldType::Id,
             writable: ftype != FieldType::Id && ftype != FieldType::Address,
-            reference_to: None,
+            reference_to: &[],
             relationship_name: None,
             compound_field_name: None,
             extra_type_info: if ftype == FieldType::Textarea {
@@ -151,6 +169,8 @@ impl FieldDef {
             id_lookup: ftype == FieldType::Id,
             unique: false,
             defaulted_on_create: boolean || ftype == FieldType::Id,
+            calculated: false,
+            html: false,
         }
     }
 
@@ -182,8 +202,8 @@ impl FieldDef {
         self.writable = false;
         self
     }
-    fn reference(mut self, to: &'static str, relationship: &'static str) -> Self {
-        self.reference_to = Some(to);
+    fn reference(mut self, to: &'static [&'static str], relationship: &'static str) -> Self {
+        self.reference_to = to;
         self.relationship_name = Some(relationship);
         self
     }
@@ -211,6 +231,16 @@ impl FieldDef {
         self.unique = true;
         self
     }
+    fn formula(mut self) -> Self {
+        self.calculated = true;
+        self.writable = false;
+        self
+    }
+    fn rich(mut self) -> Self {
+        self.html = true;
+        self.extra_type_info = Some("richtextarea");
+        self
+    }
     fn defaulted(mut self) -> Self {
         self.defaulted_on_create = true;
         self
@@ -228,24 +258,38 @@ impl FieldDef {
 
     /// Whether SOQL may use the field in WHERE.
     pub fn filterable(&self) -> bool {
-        !self.long_text() && self.ftype != FieldType::Address
+        !self.long_text() && !matches!(self.ftype, FieldType::Address | FieldType::Base64)
     }
 
     /// Whether SOQL may use the field in ORDER BY.
     pub fn sortable(&self) -> bool {
-        !self.long_text() && self.ftype != FieldType::Address
+        !self.long_text()
+            && !matches!(
+                self.ftype,
+                FieldType::Address | FieldType::Base64 | FieldType::MultiPicklist
+            )
     }
 
     fn groupable(&self) -> bool {
         !self.long_text()
             && !matches!(
                 self.ftype,
-                FieldType::Address | FieldType::Currency | FieldType::Double | FieldType::Datetime
+                FieldType::Address
+                    | FieldType::Currency
+                    | FieldType::Double
+                    | FieldType::Percent
+                    | FieldType::Datetime
+                    | FieldType::Base64
+                    | FieldType::MultiPicklist
             )
     }
 
     fn aggregatable(&self) -> bool {
-        !self.long_text() && !matches!(self.ftype, FieldType::Address | FieldType::Boolean)
+        !self.long_text()
+            && !matches!(
+                self.ftype,
+                FieldType::Address | FieldType::Boolean | FieldType::Base64
+            )
     }
 
     /// The field entry of describe, with every key Salesforce sends.
@@ -262,7 +306,8 @@ impl FieldDef {
             .iter()
             .map(|v| json!({"active": true, "defaultValue": false, "label": v, "validFor": null, "value": v}))
             .collect();
-        let reference_to: Vec<&str> = self.reference_to.into_iter().collect();
+        let reference_to = self.reference_to;
+        let formula = self.calculated.then_some("Amount * Probability / 100");
         let default_value = if self.ftype == FieldType::Boolean {
             json!(false)
         } else {
@@ -274,8 +319,8 @@ impl FieldDef {
             "aiPredictionField": false,
             "autoNumber": false,
             "byteLength": byte_length,
-            "calculated": false,
-            "calculatedFormula": null,
+            "calculated": self.calculated,
+            "calculatedFormula": formula,
             "cascadeDelete": false,
             "caseSensitive": false,
             "compoundFieldName": self.compound_field_name,
@@ -297,7 +342,7 @@ impl FieldDef {
             "formulaTreatNullNumberAsZero": false,
             "groupable": self.groupable(),
             "highScaleNumber": false,
-            "htmlFormatted": false,
+            "htmlFormatted": self.html,
             "idLookup": self.id_lookup,
             "inlineHelpText": null,
             "label": self.label,
@@ -310,7 +355,7 @@ impl FieldDef {
             "nillable": self.nillable,
             "permissionable": permissionable,
             "picklistValues": picklist,
-            "polymorphicForeignKey": false,
+            "polymorphicForeignKey": self.reference_to.len() > 1,
             "precision": self.precision,
             "queryByDistance": false,
             "referenceTargetField": null,
@@ -332,11 +377,128 @@ impl FieldDef {
 }
 
 /// Which generator produces an object's records.
+///
+/// Most objects scale with the org's size; a few (stages, record types, reports,
+/// dashboards and the tooling objects) are small fixed sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Generated {
     User,
     Account,
     Contact,
+    Lead,
+    Opportunity,
+    OpportunityContactRole,
+    OpportunityStage,
+    RecordType,
+    Task,
+    Event,
+    EventRelation,
+    Note,
+    ContentNote,
+    Attachment,
+    ContentVersion,
+    ContentDocument,
+    ContentDocumentLink,
+    EmailMessage,
+    Campaign,
+    CampaignMember,
+    Case,
+    Project,
+    Report,
+    Dashboard,
+    ApexClass,
+    ApexTrigger,
+    FlowDefinitionView,
+    ValidationRule,
+    WorkflowRule,
+}
+
+impl Generated {
+    /// Every generator, in a fixed order.
+    pub const ALL: [Generated; 29] = [
+        Generated::User,
+        Generated::Account,
+        Generated::Contact,
+        Generated::Lead,
+        Generated::Opportunity,
+        Generated::OpportunityContactRole,
+        Generated::OpportunityStage,
+        Generated::RecordType,
+        Generated::Task,
+        Generated::Event,
+        Generated::EventRelation,
+        Generated::Note,
+        Generated::ContentNote,
+        Generated::Attachment,
+        Generated::ContentVersion,
+        Generated::ContentDocument,
+        Generated::ContentDocumentLink,
+        Generated::EmailMessage,
+        Generated::Campaign,
+        Generated::CampaignMember,
+        Generated::Case,
+        Generated::Project,
+        Generated::Report,
+        Generated::Dashboard,
+        Generated::ApexClass,
+        Generated::ApexTrigger,
+        Generated::FlowDefinitionView,
+        Generated::ValidationRule,
+        Generated::WorkflowRule,
+    ];
+
+    /// The API name of the object this generator fills.
+    pub fn object_name(self) -> &'static str {
+        match self {
+            Generated::User => "User",
+            Generated::Account => "Account",
+            Generated::Contact => "Contact",
+            Generated::Lead => "Lead",
+            Generated::Opportunity => "Opportunity",
+            Generated::OpportunityContactRole => "OpportunityContactRole",
+            Generated::OpportunityStage => "OpportunityStage",
+            Generated::RecordType => "RecordType",
+            Generated::Task => "Task",
+            Generated::Event => "Event",
+            Generated::EventRelation => "EventRelation",
+            Generated::Note => "Note",
+            Generated::ContentNote => "ContentNote",
+            Generated::Attachment => "Attachment",
+            Generated::ContentVersion => "ContentVersion",
+            Generated::ContentDocument => "ContentDocument",
+            Generated::ContentDocumentLink => "ContentDocumentLink",
+            Generated::EmailMessage => "EmailMessage",
+            Generated::Campaign => "Campaign",
+            Generated::CampaignMember => "CampaignMember",
+            Generated::Case => "Case",
+            Generated::Project => "Project__c",
+            Generated::Report => "Report",
+            Generated::Dashboard => "Dashboard",
+            Generated::ApexClass => "ApexClass",
+            Generated::ApexTrigger => "ApexTrigger",
+            Generated::FlowDefinitionView => "FlowDefinitionView",
+            Generated::ValidationRule => "ValidationRule",
+            Generated::WorkflowRule => "WorkflowRule",
+        }
+    }
+
+    /// True for the objects of the Tooling API, queried at `/tooling/query`.
+    pub fn is_tooling(self) -> bool {
+        matches!(
+            self,
+            Generated::ApexClass
+                | Generated::ApexTrigger
+                | Generated::FlowDefinitionView
+                | Generated::ValidationRule
+                | Generated::WorkflowRule
+        )
+    }
+
+    /// Position in [`Generated::ALL`].
+    pub fn slot(self) -> usize {
+        // `ALL` lists the variants in declaration order, so the discriminant is the slot.
+        self as usize
+    }
 }
 
 /// A child relationship of describe.
@@ -366,17 +528,26 @@ pub struct ObjectFlags {
     pub mru_enabled: bool,
 }
 
-/// The set of `urls` keys an object lists in describeGlobal, which differs by kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UrlKind {
-    /// Account, Contact: layouts, list views, approval layouts.
-    Record,
-    /// User: named layouts and password utilities.
-    User,
-    /// Change events: an event schema.
-    ChangeEvent,
-    /// Everything else: row template, default values, describe, sobject.
-    Plain,
+/// Flags from the bit layout of [`CATALOG`]: bit 0 createable, then updateable,
+/// deletable, undeletable, mergeable, queryable, replicateable, retrieveable,
+/// searchable, triggerable, layoutable, feedEnabled, and bit 12 mruEnabled.
+fn flags_from_bits(bits: u16) -> ObjectFlags {
+    let bit = |i: u32| bits & (1 << i) != 0;
+    ObjectFlags {
+        createable: bit(0),
+        updateable: bit(1),
+        deletable: bit(2),
+        undeletable: bit(3),
+        mergeable: bit(4),
+        queryable: bit(5),
+        replicateable: bit(6),
+        retrieveable: bit(7),
+        searchable: bit(8),
+        triggerable: bit(9),
+        layoutable: bit(10),
+        feed_enabled: bit(11),
+        mru_enabled: bit(12),
+    }
 }
 
 /// Metadata of one object.
@@ -387,7 +558,8 @@ pub struct ObjectDef {
     pub label_plural: &'static str,
     pub key_prefix: Option<&'static str>,
     pub flags: ObjectFlags,
-    pub urls: UrlKind,
+    /// The keys of describeGlobal's `urls`, in the order Salesforce lists them.
+    pub url_keys: &'static [&'static str],
     pub fields: Vec<FieldDef>,
     pub children: Vec<ChildRelationship>,
     /// Which generator fills the object, or `None` for objects that exist only in
@@ -438,6 +610,14 @@ impl ObjectDef {
             .map(|(_, parts)| parts)
     }
 
+    /// The reference field whose relationship name is `relationship` (e.g. `Owner`).
+    pub fn relationship(&self, relationship: &str) -> Option<usize> {
+        self.fields.iter().position(|f| {
+            f.relationship_name
+                .is_some_and(|r| r.eq_ignore_ascii_case(relationship))
+        })
+    }
+
     fn with_address_parts(mut self) -> Self {
         let mut parts = Vec::new();
         for (i, field) in self.fields.iter().enumerate() {
@@ -455,71 +635,40 @@ impl ObjectDef {
         self
     }
 
-    fn urls_json(&self, version: &str, kind: UrlKind, instance_url: Option<&str>) -> Json {
+    fn urls_json(&self, version: &str, instance_url: Option<&str>) -> Json {
         let base = format!("/services/data/v{version}/sobjects/{}", self.name);
         let mut urls = Map::new();
         let mut put = |k: &str, v: String| {
             urls.insert(k.to_string(), Json::String(v));
         };
-        match kind {
-            UrlKind::Record => {
-                put("compactLayouts", format!("{base}/describe/compactLayouts"));
-                put("rowTemplate", format!("{base}/{{ID}}"));
-                put(
-                    "approvalLayouts",
-                    format!("{base}/describe/approvalLayouts"),
-                );
-                if let Some(host) = instance_url {
-                    put("uiDetailTemplate", format!("{host}/{{ID}}"));
-                    put("uiEditTemplate", format!("{host}/{{ID}}/e"));
-                }
-                put(
-                    "defaultValues",
-                    format!("{base}/defaultValues?recordTypeId&fields"),
-                );
-                put("listviews", format!("{base}/listviews"));
-                put("describe", format!("{base}/describe"));
-                if let (Some(host), Some(prefix)) = (instance_url, self.key_prefix) {
-                    put("uiNewRecord", format!("{host}/{prefix}/e"));
-                }
-                put("quickActions", format!("{base}/quickActions"));
-                put("layouts", format!("{base}/describe/layouts"));
-            }
-            UrlKind::User => {
-                put("compactLayouts", format!("{base}/describe/compactLayouts"));
-                put("rowTemplate", format!("{base}/{{ID}}"));
-                put(
-                    "namedLayouts",
-                    format!("{base}/describe/namedLayouts/{{LayoutName}}"),
-                );
-                put("passwordUtilities", format!("{base}/{{ID}}/password"));
-                put(
-                    "defaultValues",
-                    format!("{base}/defaultValues?recordTypeId&fields"),
-                );
-                put("describe", format!("{base}/describe"));
-                put("quickActions", format!("{base}/quickActions"));
-                put("layouts", format!("{base}/describe/layouts"));
-            }
-            UrlKind::ChangeEvent => {
-                put("rowTemplate", format!("{base}/{{ID}}"));
-                put("eventSchema", format!("{base}/eventSchema"));
-                put(
-                    "defaultValues",
-                    format!("{base}/defaultValues?recordTypeId&fields"),
-                );
-                put("describe", format!("{base}/describe"));
-            }
-            UrlKind::Plain => {
-                put("rowTemplate", format!("{base}/{{ID}}"));
-                put(
-                    "defaultValues",
-                    format!("{base}/defaultValues?recordTypeId&fields"),
-                );
-                put("describe", format!("{base}/describe"));
+        for key in self.url_keys {
+            let url = match *key {
+                "compactLayouts" => format!("{base}/describe/compactLayouts"),
+                "rowTemplate" => format!("{base}/{{ID}}"),
+                "approvalLayouts" => format!("{base}/describe/approvalLayouts"),
+                "defaultValues" => format!("{base}/defaultValues?recordTypeId&fields"),
+                "listviews" => format!("{base}/listviews"),
+                "describe" => format!("{base}/describe"),
+                "quickActions" => format!("{base}/quickActions"),
+                "layouts" => format!("{base}/describe/layouts"),
+                "namedLayouts" => format!("{base}/describe/namedLayouts/{{LayoutName}}"),
+                "passwordUtilities" => format!("{base}/{{ID}}/password"),
+                "eventSchema" => format!("{base}/eventSchema"),
+                "eventSeriesUpdates" => format!("{base}/{{ID}}/fromThisEventOnwards"),
+                "caseArticleSuggestions" => format!("{base}/suggestedArticles"),
+                "caseRowArticleSuggestions" => format!("{base}/{{ID}}/suggestedArticles"),
+                _ => base.clone(),
+            };
+            put(key, url);
+        }
+        // A describe of an object with page layouts also links the classic UI.
+        if let (Some(host), true) = (instance_url, self.url_keys.contains(&"layouts")) {
+            put("uiDetailTemplate", format!("{host}/{{ID}}"));
+            put("uiEditTemplate", format!("{host}/{{ID}}/e"));
+            if let Some(prefix) = self.key_prefix {
+                put("uiNewRecord", format!("{host}/{prefix}/e"));
             }
         }
-        put("sobject", base.clone());
         Json::Object(urls)
     }
 
@@ -552,7 +701,7 @@ impl ObjectDef {
             "triggerable": f.triggerable,
             "undeletable": f.undeletable,
             "updateable": f.updateable,
-            "urls": self.urls_json(version, self.urls, None),
+            "urls": self.urls_json(version, None),
         })
     }
 
@@ -577,18 +726,38 @@ impl ObjectDef {
             })
             .collect();
         let base = format!("/services/data/v{version}/sobjects/{}", self.name);
-        // Every object with layouts has the platform's master record type.
+        // Every object with layouts has the platform's master record type, plus the
+        // org's own record types of the object.
         let record_types = if f.layoutable {
-            json!([{
+            let mut infos = vec![json!({
                 "active": true,
                 "available": true,
-                "defaultRecordTypeMapping": true,
+                "defaultRecordTypeMapping": !RECORD_TYPES.iter().any(|t| t.0 == self.name),
                 "developerName": "Master",
                 "master": true,
                 "name": "Master",
                 "recordTypeId": "012000000000000AAA",
                 "urls": {"layout": format!("{base}/describe/layouts/012000000000000AAA")},
-            }])
+            })];
+            let mut first = true;
+            for (position, (object, name, developer)) in RECORD_TYPES.iter().enumerate() {
+                if *object != self.name {
+                    continue;
+                }
+                let id = crate::ids::salesforce_id("012", 1 + position as u64);
+                infos.push(json!({
+                    "active": true,
+                    "available": true,
+                    "defaultRecordTypeMapping": first,
+                    "developerName": developer,
+                    "master": false,
+                    "name": name,
+                    "recordTypeId": id,
+                    "urls": {"layout": format!("{base}/describe/layouts/{id}")},
+                }));
+                first = false;
+            }
+            Json::Array(infos)
         } else {
             json!([])
         };
@@ -602,7 +771,7 @@ impl ObjectDef {
         } else {
             json!([])
         };
-        json!({
+        let mut describe = json!({
             "actionOverrides": [],
             "activateable": false,
             "childRelationships": children,
@@ -644,11 +813,136 @@ impl ObjectDef {
             "triggerable": f.triggerable,
             "undeletable": f.undeletable,
             "updateable": f.updateable,
-            "urls": self.urls_json(version, self.urls, Some(instance_url)),
-        })
+            "urls": self.urls_json(version, Some(instance_url)),
+        });
+        // Newer API versions describe associated entities and the describe option too.
+        let major = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok())
+            .unwrap_or(0);
+        if let (true, Some(map)) = (major >= 50, describe.as_object_mut()) {
+            // ... and no longer link default values from the describe itself.
+            if let Some(Json::Object(urls)) = map.get_mut("urls") {
+                urls.remove("defaultValues");
+            }
+            map.insert("associateEntityType".into(), Json::Null);
+            map.insert("associateParentEntity".into(), Json::Null);
+            map.insert("sobjectDescribeOption".into(), json!("FULL"));
+        }
+        describe
     }
 }
 
+/// Generated from the recorded describeGlobal: name, label, plural, key prefix, flag bits
+/// (see [`flags_from_bits`]) and the `urls` keys each object lists.
+#[rustfmt::skip]
+const CATALOG: &[CatalogEntry] = &[
+    ("AcceptedEventRelation", "Accepted Event Relation", "Accepted Event Relations", None, 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Account", "Account", "Accounts", Some("001"), 0b1111111111111, &["compactLayouts", "rowTemplate", "approvalLayouts", "defaultValues", "listviews", "describe", "quickActions", "layouts", "sobject"]),
+    ("AccountChangeEvent", "Account Change Event", "Account Change Event", None, 0b0001010000000, &["rowTemplate", "eventSchema", "defaultValues", "describe", "sobject"]),
+    ("AccountFeed", "Account Feed", "Account Feed", None, 0b0000011100100, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("AccountHistory", "Account History", "Account History", None, 0b0000011100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("AccountShare", "Account Share", "Account Share", Some("00r"), 0b0000010100111, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("ActivityHistory", "Activity History", "Activity History", None, 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("AggregateResult", "Aggregate Result", "Aggregate Result", None, 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Announcement", "Announcement", "Announcements", Some("0Bt"), 0b0000011101111, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("AssetTokenEvent", "Asset Token Event", "Asset Token Events", Some("0Li"), 0b0001000000000, &["rowTemplate", "eventSchema", "defaultValues", "describe", "sobject"]),
+    ("AttachedContentDocument", "Attached Content Document", "Attached Content Documents", None, 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Attachment", "Attachment", "Attachments", Some("00P"), 0b0001111101111, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Campaign", "Campaign", "Campaigns", Some("701"), 0b1011111101111, &["compactLayouts", "rowTemplate", "approvalLayouts", "defaultValues", "listviews", "describe", "quickActions", "layouts", "sobject"]),
+    ("CampaignChangeEvent", "Campaign Change Event", "Campaign Change Event", None, 0b0001010000000, &["rowTemplate", "eventSchema", "defaultValues", "describe", "sobject"]),
+    ("CampaignFeed", "Campaign Feed", "Campaign Feed", None, 0b0000011100100, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("CampaignHistory", "Campaign Field History", "Campaign Field History", None, 0b0000011100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("CampaignMember", "Campaign Member", "Campaign Members", Some("00v"), 0b0011011100111, &["compactLayouts", "rowTemplate", "defaultValues", "describe", "layouts", "sobject"]),
+    ("CampaignShare", "Campaign Share", "Campaign Share", Some("08s"), 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Case", "Case", "Cases", Some("500"), 0b1111111101111, &["compactLayouts", "rowTemplate", "approvalLayouts", "caseArticleSuggestions", "caseRowArticleSuggestions", "defaultValues", "listviews", "describe", "quickActions", "layouts", "sobject"]),
+    ("CaseChangeEvent", "Case Change Event", "Case Change Event", None, 0b0001010000000, &["rowTemplate", "eventSchema", "defaultValues", "describe", "sobject"]),
+    ("CaseFeed", "Case Feed", "Case Feed", None, 0b0000011100100, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("CaseHistory", "Case History", "Case History", None, 0b0000011100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("CaseShare", "Case Share", "Case Share", Some("01n"), 0b0000010100111, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("CaseStatus", "Case Status Value", "Case Status Value", None, 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("CollaborationGroupRecord", "Group Record", "Group Records", Some("0Aa"), 0b0011011101111, &["compactLayouts", "rowTemplate", "defaultValues", "describe", "layouts", "sobject"]),
+    ("CombinedAttachment", "Note, Attachment, Google Doc And File", "Notes, Attachments, Google Docs And Files", None, 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Contact", "Contact", "Contacts", Some("003"), 0b1111111111111, &["compactLayouts", "rowTemplate", "approvalLayouts", "defaultValues", "listviews", "describe", "quickActions", "layouts", "sobject"]),
+    ("ContactChangeEvent", "Contact Change Event", "Contact Change Event", None, 0b0001010000000, &["rowTemplate", "eventSchema", "defaultValues", "describe", "sobject"]),
+    ("ContactFeed", "Contact Feed", "Contact Feed", None, 0b0000011100100, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("ContactHistory", "Contact History", "Contact History", None, 0b0000011100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("ContactShare", "Contact Share", "Contact Share", Some("03s"), 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("ContentBody", "Content Body", "Content Bodies", Some("05T"), 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("ContentDocument", "Content Document", "Content Documents", Some("069"), 0b1111110101110, &["compactLayouts", "rowTemplate", "defaultValues", "describe", "layouts", "sobject"]),
+    ("ContentDocumentLink", "Content Document Link", "Content Document Link", Some("06A"), 0b0001010100111, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("ContentFolderItem", "Content Folder Item", "Content Folder Items", None, 0b0010010100000, &["compactLayouts", "rowTemplate", "defaultValues", "describe", "layouts", "sobject"]),
+    ("ContentFolderMember", "Content Folder Member", "Content Folder Members", Some("07I"), 0b0000010100110, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("ContentVersion", "Content Version", "Content Versions", Some("068"), 0b0011110100011, &["compactLayouts", "rowTemplate", "defaultValues", "describe", "layouts", "sobject"]),
+    ("ContractStatus", "Contract Status Value", "Contract Status Value", None, 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Dashboard", "Dashboard", "Dashboards", Some("01Z"), 0b1010110100000, &["compactLayouts", "rowTemplate", "defaultValues", "listviews", "describe", "layouts", "sobject"]),
+    ("DataStatistics", "Data Statistics", "Data Statistics", Some("05a"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("DeclinedEventRelation", "Declined Event Relation", "Declined Event Relations", None, 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("EmailMessage", "Email Message", "Email Messages", Some("02s"), 0b0011111101111, &["compactLayouts", "rowTemplate", "approvalLayouts", "defaultValues", "describe", "quickActions", "layouts", "sobject"]),
+    ("EmailStatus", "Email Status", "Email Status", Some("018"), 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("EntityParticle", "Entity Particle", "Entity Particles", Some("0Nv"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Event", "Event", "Events", Some("00U"), 0b1011111101111, &["compactLayouts", "rowTemplate", "eventSeriesUpdates", "defaultValues", "describe", "quickActions", "layouts", "sobject"]),
+    ("EventChangeEvent", "Event Change Event", "Event Change Event", None, 0b0001010000000, &["rowTemplate", "eventSchema", "defaultValues", "describe", "sobject"]),
+    ("EventFeed", "Event Feed", "Event Feed", None, 0b0000011100100, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("EventRelation", "Event Relation", "Event Relations", Some("0RE"), 0b0000011100111, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("FeedLike", "Feed Like", "Feed Likes", Some("0I0"), 0b0000000000101, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("FeedSignal", "Feed Signal", "Feed Signals", Some("0QJ"), 0b0000000000101, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("FeedTrackedChange", "Feed Tracked Change", "Feed Tracked Changes", Some("0D6"), 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("FieldDefinition", "Field Definition", "Field Definitions", Some("4fe"), 0b0000100100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("FlexQueueItem", "Flex Queue Item", "Flex Queue Items", Some("06i"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("FolderedContentDocument", "Foldered Content Document", "Foldered Content Documents", None, 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("IdeaComment", "Idea Comment", "Idea Comments", Some("00a"), 0b0001111101111, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Lead", "Lead", "Leads", Some("00Q"), 0b1111111111111, &["compactLayouts", "rowTemplate", "approvalLayouts", "defaultValues", "listviews", "describe", "quickActions", "layouts", "sobject"]),
+    ("LeadChangeEvent", "Lead Change Event", "Lead Change Event", None, 0b0001010000000, &["rowTemplate", "eventSchema", "defaultValues", "describe", "sobject"]),
+    ("LeadFeed", "Lead Feed", "Lead Feed", None, 0b0000011100100, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("LeadHistory", "Lead History", "Lead History", None, 0b0000011100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("LeadShare", "Lead Share", "Lead Share", Some("01o"), 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("ListViewChartInstance", "List View Chart Instance", "List View Chart Instances", Some("0De"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("LookedUpFromActivity", "Lookups from Activity", "Lookups from Activities", None, 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Name", "Name", "Names", None, 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Note", "Note", "Notes", Some("002"), 0b0011111101111, &["compactLayouts", "rowTemplate", "defaultValues", "describe", "layouts", "sobject"]),
+    ("NoteAndAttachment", "Note and Attachment", "Notes and Attachments", None, 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("OpenActivity", "Open Activity", "Open Activities", None, 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Opportunity", "Opportunity", "Opportunities", Some("006"), 0b1111111101111, &["compactLayouts", "rowTemplate", "approvalLayouts", "defaultValues", "listviews", "describe", "quickActions", "layouts", "sobject"]),
+    ("OpportunityChangeEvent", "Opportunity Change Event", "Opportunity Change Event", None, 0b0001010000000, &["rowTemplate", "eventSchema", "defaultValues", "describe", "sobject"]),
+    ("OpportunityContactRole", "Opportunity Contact Role", "Opportunity Contact Role", Some("00K"), 0b0011011100111, &["compactLayouts", "rowTemplate", "defaultValues", "describe", "quickActions", "layouts", "sobject"]),
+    ("OpportunityFeed", "Opportunity Feed", "Opportunity Feed", None, 0b0000011100100, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("OpportunityHistory", "Opportunity History", "Opportunity History", Some("008"), 0b0000011100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("OpportunityShare", "Opportunity Share", "Opportunity Share", Some("00t"), 0b0000010100111, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("OpportunityStage", "Opportunity Stage", "Opportunity Stage", Some("01J"), 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("OutgoingEmail", "Outgoing Email", "Outgoing Emails", Some("0Q1"), 0b0000000100001, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("OutgoingEmailRelation", "Outgoing Email Relation", "Outgoing Email Relations", Some("0Q3"), 0b0000000100001, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("OwnedContentDocument", "User Owned File", "User Owned File", None, 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("OwnerChangeOptionInfo", "Change Owner Option Info", "Change Owner Options Info", Some("0Cy"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("PartnerRole", "Partner Role Value", "Partner Role Value", None, 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("PicklistValueInfo", "Picklist Value Info", "Picklist Value Info", Some("4pv"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("PlatformAction", "Platform Action", "Platform Actions", Some("0JV"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("ProcessInstanceHistory", "Process Instance History", "Process Instance History", None, 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("QuoteTemplateRichTextData", "Quote Template Rich Text Data", "Quote Template Rich Text Data", Some("0QR"), 0b0000001000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("RecentlyViewed", "Recently Viewed", "Recently Viewed", None, 0b0000000100010, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("RecordType", "Record Type", "Record Types", Some("012"), 0b1000011100011, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("RelationshipDomain", "Relationship Domain", "Relationship Domains", Some("0Jv"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("RelationshipInfo", "Relationship", "Relationships", Some("0Ju"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Report", "Report", "Reports", Some("00O"), 0b1000110100000, &["rowTemplate", "defaultValues", "listviews", "describe", "sobject"]),
+    ("SearchLayout", "Search Layout", "Search Layouts", Some("4co"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("SiteDetail", "Site Detail", "Site Details", Some("0GV"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("SolutionStatus", "Solution Status Value", "Solution Status Value", None, 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Task", "Task", "Tasks", Some("00T"), 0b1011111101111, &["compactLayouts", "rowTemplate", "defaultValues", "describe", "quickActions", "layouts", "sobject"]),
+    ("TaskChangeEvent", "Task Change Event", "Task Change Event", None, 0b0001010000000, &["rowTemplate", "eventSchema", "defaultValues", "describe", "sobject"]),
+    ("TaskFeed", "Task Feed", "Task Feed", None, 0b0000011100100, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("TaskPriority", "Task Priority Value", "Task Priority Value", None, 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("TaskStatus", "Task Status Value", "Task Status Value", None, 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("UndecidedEventRelation", "Undecided Event Relation", "Undecided Event Relations", None, 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("User", "User", "Users", Some("005"), 0b1111111100011, &["compactLayouts", "rowTemplate", "namedLayouts", "passwordUtilities", "defaultValues", "describe", "quickActions", "layouts", "sobject"]),
+    ("UserChangeEvent", "User Change Event", "User Change Event", None, 0b0001010000000, &["rowTemplate", "eventSchema", "defaultValues", "describe", "sobject"]),
+    ("UserEntityAccess", "User Entity Access", "User Entity Access", Some("07u"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("UserFeed", "User Feed", "User Feed", None, 0b0000011100100, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("UserFieldAccess", "User Field Access", "User Field Access", Some("4fp"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("UserRecordAccess", "User Record Access", "User Record Access", None, 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("UserShare", "User Share", "User Share", Some("0N2"), 0b0000010100111, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+    ("Vote", "Vote", "Votes", Some("083"), 0b0000011100111, &["rowTemplate", "defaultValues", "describe", "sobject"]),
+];
 /// Picklist values of `Account.Type`.
 pub const ACCOUNT_TYPES: &[&str] = &[
     "Prospect",
@@ -700,6 +994,138 @@ pub const TIERS: &[&str] = &["Gold", "Silver", "Bronze"];
 /// Picklist values of `Contact.Preferred_Channel__c`.
 pub const CHANNELS: &[&str] = &["Email", "Phone", "SMS"];
 
+/// Opportunity stages: label, default probability, sort order, closed, won, forecast
+/// category. Also the rows of `OpportunityStage`.
+pub const STAGES: &[(&str, u32, bool, bool, &str)] = &[
+    ("Prospecting", 10, false, false, "Pipeline"),
+    ("Qualification", 10, false, false, "Pipeline"),
+    ("Needs Analysis", 20, false, false, "Pipeline"),
+    ("Value Proposition", 50, false, false, "Pipeline"),
+    ("Id. Decision Makers", 60, false, false, "Pipeline"),
+    ("Perception Analysis", 70, false, false, "Pipeline"),
+    ("Proposal/Price Quote", 75, false, false, "Pipeline"),
+    ("Negotiation/Review", 90, false, false, "Best Case"),
+    ("Closed Won", 100, true, true, "Closed"),
+    ("Closed Lost", 0, true, false, "Omitted"),
+];
+
+/// Stage names, the picklist of `Opportunity.StageName`.
+pub const STAGE_NAMES: &[&str] = &[
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Id. Decision Makers",
+    "Perception Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
+];
+
+/// Forecast categories.
+pub const FORECAST: &[&str] = &["Omitted", "Pipeline", "Best Case", "Commit", "Closed"];
+
+/// The org's record types: object, name, developer name. Record type `i` has counter
+/// `i + 1` under prefix `012`.
+pub const RECORD_TYPES: &[(&str, &str, &str)] = &[
+    ("Account", "Customer", "Customer"),
+    ("Account", "Partner", "Partner"),
+    ("Opportunity", "New Business", "New_Business"),
+    ("Opportunity", "Renewal", "Renewal"),
+    ("Case", "Support", "Support"),
+    ("Case", "Billing", "Billing"),
+];
+
+/// Picklist values of `Lead.Status`.
+pub const LEAD_STATUS: &[&str] = &[
+    "Open - Not Contacted",
+    "Working - Contacted",
+    "Closed - Converted",
+    "Closed - Not Converted",
+];
+/// Picklist values of `Lead.LeadSource` and `Opportunity.LeadSource`.
+pub const LEAD_SOURCES: &[&str] = &[
+    "Web",
+    "Phone Inquiry",
+    "Partner Referral",
+    "Purchased List",
+    "Other",
+];
+/// Picklist values of `Opportunity.Type`.
+pub const OPPORTUNITY_TYPES: &[&str] = &[
+    "New Customer",
+    "Existing Customer - Upgrade",
+    "Existing Customer - Replacement",
+    "Existing Customer - Downgrade",
+];
+/// Picklist values of `Task.Status`.
+pub const TASK_STATUS: &[&str] = &[
+    "Not Started",
+    "In Progress",
+    "Completed",
+    "Waiting on someone else",
+    "Deferred",
+];
+/// Picklist values of `Task.Priority`.
+pub const PRIORITIES: &[&str] = &["High", "Normal", "Low"];
+/// Picklist values of `Task.TaskSubtype`.
+pub const TASK_SUBTYPES: &[&str] = &["Task", "Email", "Call"];
+/// Picklist values of `Task.CallType`.
+pub const CALL_TYPES: &[&str] = &["Internal", "Inbound", "Outbound"];
+/// Picklist values of `EventRelation.Status`.
+pub const RELATION_STATUS: &[&str] = &["New", "Accepted", "Declined"];
+/// Picklist values of `Case.Status`.
+pub const CASE_STATUS: &[&str] = &["New", "Working", "Escalated", "Closed"];
+/// Picklist values of `Case.Priority`.
+pub const CASE_PRIORITY: &[&str] = &["High", "Medium", "Low"];
+/// Picklist values of `Case.Origin`.
+pub const CASE_ORIGIN: &[&str] = &["Phone", "Email", "Web"];
+/// Picklist values of `Campaign.Type`.
+pub const CAMPAIGN_TYPES: &[&str] = &[
+    "Conference",
+    "Webinar",
+    "Email",
+    "Advertisement",
+    "Partners",
+];
+/// Picklist values of `Campaign.Status`.
+pub const CAMPAIGN_STATUS: &[&str] = &["Planned", "In Progress", "Completed", "Aborted"];
+/// Picklist values of `CampaignMember.Status`.
+pub const MEMBER_STATUS: &[&str] = &["Sent", "Responded"];
+/// Picklist values of `OpportunityContactRole.Role`.
+pub const CONTACT_ROLES: &[&str] = &[
+    "Business User",
+    "Decision Maker",
+    "Economic Buyer",
+    "Evaluator",
+    "Influencer",
+    "Technical Buyer",
+    "Other",
+];
+/// Picklist values of the custom `Segment__c` of Account, Contact and Opportunity.
+pub const SEGMENTS: &[&str] = &["SMB", "Mid-Market", "Enterprise"];
+/// Picklist values of the custom multi-select `Regions__c`.
+pub const REGIONS: &[&str] = &["EMEA", "APAC", "AMER", "LATAM"];
+/// Picklist values of `Project__c.Status__c`.
+pub const PROJECT_STATUS: &[&str] = &["Planned", "Active", "On Hold", "Done"];
+/// Picklist values of `EmailMessage.Status` (0 new, 1 read, 2 replied, 3 sent, 4 forwarded, 5 draft).
+pub const EMAIL_STATUS: &[&str] = &["0", "1", "2", "3", "4", "5"];
+/// Picklist values of `ContentDocumentLink.ShareType` (viewer, collaborator, inferred).
+pub const SHARE_TYPES: &[&str] = &["V", "C", "I"];
+/// Picklist values of `ContentDocumentLink.Visibility`.
+pub const VISIBILITIES: &[&str] = &["AllUsers", "InternalUsers", "SharedUsers"];
+/// Picklist values of `Report.Format`.
+pub const REPORT_FORMATS: &[&str] = &["Tabular", "Summary", "Matrix", "MultiBlock"];
+/// Picklist values of `ApexClass.Status` and `ApexTrigger.Status`.
+pub const APEX_STATUS: &[&str] = &["Active", "Inactive", "Deleted"];
+/// Picklist values of `FlowDefinitionView.ProcessType`.
+pub const FLOW_TYPES: &[&str] = &["AutoLaunchedFlow", "Flow", "Workflow", "CustomEvent"];
+
+/// Fields the integration user cannot see (field-level security): absent from
+/// describe, and a query naming one fails with `INVALID_FIELD`. (object, field).
+pub const HIDDEN_FIELDS: &[(&str, &str)] = &[("Contact", "Salary__c")];
+
 /// The audit fields every record carries, in describe order.
 fn audit_fields() -> Vec<FieldDef> {
     use FieldType as T;
@@ -710,30 +1136,85 @@ fn audit_fields() -> Vec<FieldDef> {
     ]
 }
 
-fn address_fields(stem: &'static str, labels: [&'static str; 6]) -> Vec<FieldDef> {
+/// Street, City, State, PostalCode, Country and the compound Address of one address,
+/// named `{stem}Street` ... `{stem}Address` (Lead's address has no stem).
+fn address_fields(stem: &'static str) -> Vec<FieldDef> {
     use FieldType as T;
-    let compound: &'static str = match stem {
-        "Billing" => "BillingAddress",
-        _ => "MailingAddress",
+    let (names, labels): ([&'static str; 6], [&'static str; 6]) = match stem {
+        "Billing" => (
+            [
+                "BillingStreet",
+                "BillingCity",
+                "BillingState",
+                "BillingPostalCode",
+                "BillingCountry",
+                "BillingAddress",
+            ],
+            [
+                "Billing Street",
+                "Billing City",
+                "Billing State/Province",
+                "Billing Zip/Postal Code",
+                "Billing Country",
+                "Billing Address",
+            ],
+        ),
+        "Shipping" => (
+            [
+                "ShippingStreet",
+                "ShippingCity",
+                "ShippingState",
+                "ShippingPostalCode",
+                "ShippingCountry",
+                "ShippingAddress",
+            ],
+            [
+                "Shipping Street",
+                "Shipping City",
+                "Shipping State/Province",
+                "Shipping Zip/Postal Code",
+                "Shipping Country",
+                "Shipping Address",
+            ],
+        ),
+        "Mailing" => (
+            [
+                "MailingStreet",
+                "MailingCity",
+                "MailingState",
+                "MailingPostalCode",
+                "MailingCountry",
+                "MailingAddress",
+            ],
+            [
+                "Mailing Street",
+                "Mailing City",
+                "Mailing State/Province",
+                "Mailing Zip/Postal Code",
+                "Mailing Country",
+                "Mailing Address",
+            ],
+        ),
+        _ => (
+            [
+                "Street",
+                "City",
+                "State",
+                "PostalCode",
+                "Country",
+                "Address",
+            ],
+            [
+                "Street",
+                "City",
+                "State/Province",
+                "Zip/Postal Code",
+                "Country",
+                "Address",
+            ],
+        ),
     };
-    let names: [&'static str; 6] = match stem {
-        "Billing" => [
-            "BillingStreet",
-            "BillingCity",
-            "BillingState",
-            "BillingPostalCode",
-            "BillingCountry",
-            "BillingAddress",
-        ],
-        _ => [
-            "MailingStreet",
-            "MailingCity",
-            "MailingState",
-            "MailingPostalCode",
-            "MailingCountry",
-            "MailingAddress",
-        ],
-    };
+    let compound = names[5];
     vec![
         FieldDef::new(names[0], labels[0], T::Textarea).compound(compound),
         FieldDef::new(names[1], labels[1], T::String)
@@ -752,23 +1233,7 @@ fn address_fields(stem: &'static str, labels: [&'static str; 6]) -> Vec<FieldDef
     ]
 }
 
-const RECORD_FLAGS: ObjectFlags = ObjectFlags {
-    createable: true,
-    updateable: true,
-    deletable: true,
-    undeletable: true,
-    mergeable: true,
-    queryable: true,
-    replicateable: true,
-    retrieveable: true,
-    searchable: true,
-    triggerable: true,
-    layoutable: true,
-    feed_enabled: true,
-    mru_enabled: true,
-};
-
-/// LastName, FirstName and the compound Name, as User and Contact describe them.
+/// LastName, FirstName and the compound Name, as User, Contact and Lead describe them.
 fn person_name_fields() -> [FieldDef; 3] {
     use FieldType as T;
     [
@@ -789,163 +1254,185 @@ fn person_name_fields() -> [FieldDef; 3] {
     ]
 }
 
-fn user() -> ObjectDef {
-    use FieldType as T;
-    let mut fields = vec![
-        FieldDef::new("Id", "User ID", T::Id).system().lookup(),
-        FieldDef::new("Username", "Username", T::String)
-            .len(80)
-            .required()
-            .lookup()
-            .unique(),
-    ];
-    fields.extend(person_name_fields());
-    fields.extend([
-        FieldDef::new("Email", "Email", T::Email)
-            .len(128)
-            .required()
-            .lookup(),
-        FieldDef::new("IsActive", "Active", T::Boolean).defaulted(),
-    ]);
-    fields.extend(audit_fields());
-    ObjectDef {
-        name: "User",
-        label: "User",
-        label_plural: "Users",
-        key_prefix: Some("005"),
-        flags: ObjectFlags {
-            deletable: false,
-            undeletable: false,
-            mergeable: false,
-            ..RECORD_FLAGS
-        },
-        urls: UrlKind::User,
-        fields,
-        children: Vec::new(),
-        generated: Some(Generated::User),
-        address_parts: Vec::new(),
-    }
-    .with_address_parts()
+fn id_field(label: &'static str) -> FieldDef {
+    FieldDef::new("Id", label, FieldType::Id).system().lookup()
 }
 
-fn account() -> ObjectDef {
-    use FieldType as T;
-    let mut fields = vec![
-        FieldDef::new("Id", "Account ID", T::Id).system().lookup(),
-        FieldDef::new("IsDeleted", "Deleted", T::Boolean).system(),
-        FieldDef::new("Name", "Account Name", T::String)
-            .required()
-            .name_field()
-            .extra("switchablepersonname"),
-        FieldDef::new("Type", "Account Type", T::Picklist).picklist(ACCOUNT_TYPES),
-        FieldDef::new("ParentId", "Parent Account ID", T::Reference).reference("Account", "Parent"),
-    ];
-    fields.extend(address_fields(
-        "Billing",
-        [
-            "Billing Street",
-            "Billing City",
-            "Billing State/Province",
-            "Billing Zip/Postal Code",
-            "Billing Country",
-            "Billing Address",
-        ],
-    ));
-    fields.extend([
-        FieldDef::new("Phone", "Account Phone", T::Phone),
-        FieldDef::new("Website", "Website", T::Url),
-        FieldDef::new("Industry", "Industry", T::Picklist).picklist(INDUSTRIES),
-        FieldDef::new("AnnualRevenue", "Annual Revenue", T::Currency).numeric(18, 0),
-        FieldDef::new("NumberOfEmployees", "Employees", T::Int).digits(8),
-        FieldDef::new("Description", "Account Description", T::Textarea).len(32_000),
-        FieldDef::new("OwnerId", "Owner ID", T::Reference)
-            .required()
-            .defaulted()
-            .reference("User", "Owner"),
-    ]);
-    fields.extend(audit_fields());
-    fields.extend([
-        FieldDef::new("Tier__c", "Tier", T::Picklist)
-            .len(255)
-            .picklist(TIERS),
-        FieldDef::new("Customer_Since__c", "Customer Since", T::Date),
-        FieldDef::new("Health_Score__c", "Health Score", T::Double).numeric(5, 2),
-        FieldDef::new("Is_Strategic__c", "Is Strategic", T::Boolean),
-    ]);
-    ObjectDef {
-        name: "Account",
-        label: "Account",
-        label_plural: "Accounts",
-        key_prefix: Some("001"),
-        flags: RECORD_FLAGS,
-        urls: UrlKind::Record,
-        fields,
-        children: vec![
-            ChildRelationship {
-                child: "Account",
-                field: "ParentId",
-                name: "ChildAccounts",
-                cascade_delete: false,
-            },
-            ChildRelationship {
-                child: "Contact",
-                field: "AccountId",
-                name: "Contacts",
-                cascade_delete: true,
-            },
-        ],
-        generated: Some(Generated::Account),
-        address_parts: Vec::new(),
-    }
-    .with_address_parts()
+fn deleted_field() -> FieldDef {
+    FieldDef::new("IsDeleted", "Deleted", FieldType::Boolean).system()
 }
 
-fn contact() -> ObjectDef {
+fn owner_field() -> FieldDef {
+    FieldDef::new("OwnerId", "Owner ID", FieldType::Reference)
+        .required()
+        .defaulted()
+        .reference(&["User"], "Owner")
+}
+
+fn reference(
+    name: &'static str,
+    label: &'static str,
+    to: &'static [&'static str],
+    relationship: &'static str,
+) -> FieldDef {
+    FieldDef::new(name, label, FieldType::Reference).reference(to, relationship)
+}
+
+fn picklist(name: &'static str, label: &'static str, values: &'static [&'static str]) -> FieldDef {
+    FieldDef::new(name, label, FieldType::Picklist).picklist(values)
+}
+
+/// One custom field of every type a migration has to map, shared by Account, Contact
+/// and Opportunity, followed by the object's own custom lookup. The generator fills
+/// them with [`crate::org`]'s `every_type_values`.
+fn every_type_fields(lookup: FieldDef) -> Vec<FieldDef> {
     use FieldType as T;
-    let mut fields = vec![
-        FieldDef::new("Id", "Contact ID", T::Id).system().lookup(),
-        FieldDef::new("IsDeleted", "Deleted", T::Boolean).system(),
-        FieldDef::new("AccountId", "Account ID", T::Reference).reference("Account", "Account"),
-    ];
-    fields.extend(person_name_fields());
-    fields.extend(address_fields(
-        "Mailing",
-        [
-            "Mailing Street",
-            "Mailing City",
-            "Mailing State/Province",
-            "Mailing Zip/Postal Code",
-            "Mailing Country",
-            "Mailing Address",
+    vec![
+        FieldDef::new("External_Code__c", "External Code", T::String).len(40),
+        FieldDef::new("Notes__c", "Notes", T::Textarea),
+        FieldDef::new("Long_Notes__c", "Long Notes", T::Textarea).len(32_768),
+        FieldDef::new("Rich_Notes__c", "Rich Notes", T::Textarea)
+            .len(32_768)
+            .rich(),
+        FieldDef::new("Score__c", "Score", T::Double).numeric(10, 2),
+        FieldDef::new("Budget__c", "Budget", T::Currency).numeric(16, 2),
+        FieldDef::new("Discount__c", "Discount", T::Percent).numeric(5, 2),
+        FieldDef::new("Review_Date__c", "Review Date", T::Date),
+        FieldDef::new("Last_Sync__c", "Last Sync", T::Datetime),
+        FieldDef::new("Verified__c", "Verified", T::Boolean),
+        picklist("Segment__c", "Segment", SEGMENTS).len(255),
+        FieldDef::new("Regions__c", "Regions", T::MultiPicklist).picklist(REGIONS),
+        FieldDef::new("Alternate_Email__c", "Alternate Email", T::Email),
+        FieldDef::new("Alternate_Phone__c", "Alternate Phone", T::Phone),
+        FieldDef::new("Portal_Url__c", "Portal URL", T::Url),
+        lookup,
+    ]
+}
+
+/// One row of [`CATALOG`]: name, label, plural label, key prefix, flag bits, url keys.
+type CatalogEntry = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    u16,
+    &'static [&'static str],
+);
+
+const PLAIN_URLS: &[&str] = &["rowTemplate", "defaultValues", "describe", "sobject"];
+const CUSTOM_URLS: &[&str] = &[
+    "compactLayouts",
+    "rowTemplate",
+    "approvalLayouts",
+    "defaultValues",
+    "listviews",
+    "describe",
+    "quickActions",
+    "layouts",
+    "sobject",
+];
+
+/// Objects the recorded describeGlobal lacks: ContentNote, the custom object and the
+/// tooling objects without a recording.
+const EXTRA_CATALOG: &[CatalogEntry] = &[
+    (
+        "ContentNote",
+        "Note",
+        "Notes",
+        Some("069"),
+        0b1001110101111,
+        &[
+            "compactLayouts",
+            "rowTemplate",
+            "defaultValues",
+            "describe",
+            "layouts",
+            "sobject",
         ],
-    ));
-    fields.extend([
-        FieldDef::new("Phone", "Business Phone", T::Phone),
-        FieldDef::new("Email", "Email", T::Email).lookup(),
-        FieldDef::new("Title", "Title", T::String).len(128),
-        FieldDef::new("OwnerId", "Owner ID", T::Reference)
-            .required()
-            .defaulted()
-            .reference("User", "Owner"),
-    ]);
-    fields.extend(audit_fields());
-    fields.extend([
-        FieldDef::new("Preferred_Channel__c", "Preferred Channel", T::Picklist)
-            .len(255)
-            .picklist(CHANNELS),
-        FieldDef::new("Newsletter_Opt_In__c", "Newsletter Opt In", T::Boolean),
-        FieldDef::new("Lifetime_Value__c", "Lifetime Value", T::Currency).numeric(16, 2),
-    ]);
+    ),
+    (
+        "Project__c",
+        "Project",
+        "Projects",
+        Some("a01"),
+        0b1010111111111,
+        CUSTOM_URLS,
+    ),
+    (
+        "ValidationRule",
+        "Validation Rule",
+        "Validation Rules",
+        Some("03d"),
+        0b0000010100000,
+        PLAIN_URLS,
+    ),
+    (
+        "WorkflowRule",
+        "Workflow Rule",
+        "Workflow Rules",
+        Some("01Q"),
+        0b0000010100000,
+        PLAIN_URLS,
+    ),
+    (
+        "ApexClass",
+        "Apex Class",
+        "Apex Classes",
+        Some("01p"),
+        0b1000111100111,
+        PLAIN_URLS,
+    ),
+    (
+        "ApexTrigger",
+        "Apex Trigger",
+        "Apex Triggers",
+        Some("01q"),
+        0b1000111100111,
+        PLAIN_URLS,
+    ),
+    (
+        "FlowDefinitionView",
+        "Flow Definition View",
+        "Flow Definition Views",
+        Some("3dd"),
+        0b0000000100000,
+        PLAIN_URLS,
+    ),
+];
+
+fn catalog_entry(name: &str) -> CatalogEntry {
+    CATALOG
+        .iter()
+        .chain(EXTRA_CATALOG)
+        .find(|e| e.0 == name)
+        .copied()
+        .unwrap_or((
+            "Unknown",
+            "Unknown",
+            "Unknown",
+            None,
+            0b0000010100000,
+            PLAIN_URLS,
+        ))
+}
+
+/// An object filled by generator `kind`, its flags and urls from the catalog.
+fn data_object(
+    kind: Generated,
+    fields: Vec<FieldDef>,
+    children: Vec<ChildRelationship>,
+) -> ObjectDef {
+    let (_, label, label_plural, key_prefix, bits, url_keys) = catalog_entry(kind.object_name());
     ObjectDef {
-        name: "Contact",
-        label: "Contact",
-        label_plural: "Contacts",
-        key_prefix: Some("003"),
-        flags: RECORD_FLAGS,
-        urls: UrlKind::Record,
+        name: kind.object_name(),
+        label,
+        label_plural,
+        key_prefix,
+        flags: flags_from_bits(bits),
+        url_keys,
         fields,
-        children: Vec::new(),
-        generated: Some(Generated::Contact),
+        children,
+        generated: Some(kind),
         address_parts: Vec::new(),
     }
     .with_address_parts()
@@ -953,25 +1440,18 @@ fn contact() -> ObjectDef {
 
 /// An object that exists only in metadata: listed in describeGlobal with the flags real
 /// Salesforce gives it, describable, and (when queryable) answering queries with no rows.
-fn metadata_only(
-    name: &'static str,
-    label: &'static str,
-    label_plural: &'static str,
-    key_prefix: Option<&'static str>,
-    flags: ObjectFlags,
-    urls: UrlKind,
-) -> ObjectDef {
+fn metadata_only(entry: &CatalogEntry) -> ObjectDef {
     use FieldType as T;
-    let id_label: &'static str = "Record ID";
+    let (name, label, label_plural, key_prefix, bits, url_keys) = *entry;
     ObjectDef {
         name,
         label,
         label_plural,
         key_prefix,
-        flags,
-        urls,
+        flags: flags_from_bits(bits),
+        url_keys,
         fields: vec![
-            FieldDef::new("Id", id_label, T::Id).system().lookup(),
+            id_field("Record ID"),
             FieldDef::new("CreatedDate", "Created Date", T::Datetime).system(),
         ],
         children: Vec::new(),
@@ -980,173 +1460,676 @@ fn metadata_only(
     }
 }
 
-const NONE_FLAGS: ObjectFlags = ObjectFlags {
-    createable: false,
-    updateable: false,
-    deletable: false,
-    undeletable: false,
-    mergeable: false,
-    queryable: false,
-    replicateable: false,
-    retrieveable: false,
-    searchable: false,
-    triggerable: false,
-    layoutable: false,
-    feed_enabled: false,
-    mru_enabled: false,
-};
+fn child(
+    child: &'static str,
+    field: &'static str,
+    name: &'static str,
+    cascade_delete: bool,
+) -> ChildRelationship {
+    ChildRelationship {
+        child,
+        field,
+        name,
+        cascade_delete,
+    }
+}
+
+/// The fields of a generated object, in the order the generator in `org.rs` fills them.
+fn fields_of(kind: Generated) -> Vec<FieldDef> {
+    use FieldType as T;
+    let mut fields = match kind {
+        Generated::User => {
+            let mut f = vec![
+                id_field("User ID"),
+                FieldDef::new("Username", "Username", T::String)
+                    .len(80)
+                    .required()
+                    .lookup()
+                    .unique(),
+            ];
+            f.extend(person_name_fields());
+            f.extend([
+                FieldDef::new("Email", "Email", T::Email)
+                    .len(128)
+                    .required()
+                    .lookup(),
+                FieldDef::new("IsActive", "Active", T::Boolean).defaulted(),
+            ]);
+            f
+        }
+        Generated::Account => {
+            let mut f = vec![
+                id_field("Account ID"),
+                deleted_field(),
+                FieldDef::new("Name", "Account Name", T::String)
+                    .required()
+                    .name_field()
+                    .extra("switchablepersonname"),
+                picklist("Type", "Account Type", ACCOUNT_TYPES),
+                reference("ParentId", "Parent Account ID", &["Account"], "Parent"),
+            ];
+            f.extend(address_fields("Billing"));
+            f.extend([
+                FieldDef::new("Phone", "Account Phone", T::Phone),
+                FieldDef::new("Website", "Website", T::Url),
+                picklist("Industry", "Industry", INDUSTRIES),
+                FieldDef::new("AnnualRevenue", "Annual Revenue", T::Currency).numeric(18, 0),
+                FieldDef::new("NumberOfEmployees", "Employees", T::Int).digits(8),
+                FieldDef::new("Description", "Account Description", T::Textarea).len(32_000),
+                owner_field(),
+            ]);
+            f
+        }
+        Generated::Contact => {
+            let mut f = vec![
+                id_field("Contact ID"),
+                deleted_field(),
+                reference("AccountId", "Account ID", &["Account"], "Account"),
+            ];
+            f.extend(person_name_fields());
+            f.extend(address_fields("Mailing"));
+            f.extend([
+                FieldDef::new("Phone", "Business Phone", T::Phone),
+                FieldDef::new("Email", "Email", T::Email).lookup(),
+                FieldDef::new("Title", "Title", T::String).len(128),
+                owner_field(),
+            ]);
+            f
+        }
+        Generated::Lead => {
+            let mut f = vec![id_field("Lead ID"), deleted_field()];
+            f.extend(person_name_fields());
+            f.extend([
+                FieldDef::new("Company", "Company", T::String).required(),
+                FieldDef::new("Title", "Title", T::String).len(128),
+            ]);
+            f.extend(address_fields(""));
+            f.extend([
+                FieldDef::new("Phone", "Phone", T::Phone),
+                FieldDef::new("Email", "Email", T::Email).lookup(),
+                picklist("Status", "Status", LEAD_STATUS)
+                    .required()
+                    .defaulted(),
+                picklist("LeadSource", "Lead Source", LEAD_SOURCES),
+                picklist("Industry", "Industry", INDUSTRIES),
+                FieldDef::new("IsConverted", "Converted", T::Boolean).read_only(),
+                FieldDef::new("ConvertedDate", "Converted Date", T::Date).read_only(),
+                reference(
+                    "ConvertedAccountId",
+                    "Converted Account ID",
+                    &["Account"],
+                    "ConvertedAccount",
+                )
+                .read_only(),
+                reference(
+                    "ConvertedContactId",
+                    "Converted Contact ID",
+                    &["Contact"],
+                    "ConvertedContact",
+                )
+                .read_only(),
+                reference(
+                    "ConvertedOpportunityId",
+                    "Converted Opportunity ID",
+                    &["Opportunity"],
+                    "ConvertedOpportunity",
+                )
+                .read_only(),
+                owner_field().reference(&["Group", "User"], "Owner"),
+            ]);
+            f
+        }
+        Generated::Opportunity => vec![
+            id_field("Opportunity ID"),
+            deleted_field(),
+            reference("AccountId", "Account ID", &["Account"], "Account"),
+            reference(
+                "RecordTypeId",
+                "Record Type ID",
+                &["RecordType"],
+                "RecordType",
+            ),
+            FieldDef::new("Name", "Name", T::String)
+                .len(120)
+                .required()
+                .name_field(),
+            FieldDef::new("Description", "Description", T::Textarea).len(32_000),
+            picklist("StageName", "Stage", STAGE_NAMES).required(),
+            FieldDef::new("Amount", "Amount", T::Currency).numeric(18, 2),
+            FieldDef::new("Probability", "Probability (%)", T::Percent).numeric(3, 0),
+            FieldDef::new("ExpectedRevenue", "Expected Amount", T::Currency)
+                .numeric(18, 2)
+                .formula(),
+            FieldDef::new("CloseDate", "Close Date", T::Date).required(),
+            picklist("Type", "Opportunity Type", OPPORTUNITY_TYPES),
+            picklist("LeadSource", "Lead Source", LEAD_SOURCES),
+            FieldDef::new("IsClosed", "Closed", T::Boolean).read_only(),
+            FieldDef::new("IsWon", "Won", T::Boolean).read_only(),
+            picklist("ForecastCategoryName", "Forecast Category", FORECAST),
+            owner_field(),
+        ],
+        Generated::OpportunityContactRole => vec![
+            id_field("Contact Role ID"),
+            deleted_field(),
+            reference(
+                "OpportunityId",
+                "Opportunity ID",
+                &["Opportunity"],
+                "Opportunity",
+            )
+            .required(),
+            reference("ContactId", "Contact ID", &["Contact"], "Contact").required(),
+            picklist("Role", "Role", CONTACT_ROLES),
+            FieldDef::new("IsPrimary", "Primary", T::Boolean),
+        ],
+        Generated::OpportunityStage => vec![
+            id_field("Opportunity Stage ID"),
+            FieldDef::new("MasterLabel", "Master Label", T::String).read_only(),
+            FieldDef::new("ApiName", "Api Name", T::String).read_only(),
+            FieldDef::new("IsActive", "Is Active", T::Boolean).read_only(),
+            FieldDef::new("SortOrder", "Sort Order", T::Int).read_only(),
+            FieldDef::new("IsClosed", "Closed", T::Boolean).read_only(),
+            FieldDef::new("IsWon", "Won", T::Boolean).read_only(),
+            picklist("ForecastCategoryName", "Forecast Category", FORECAST).read_only(),
+            FieldDef::new("DefaultProbability", "Probability (%)", T::Percent)
+                .numeric(3, 0)
+                .read_only(),
+            FieldDef::new("Description", "Description", T::String).read_only(),
+        ],
+        Generated::RecordType => vec![
+            id_field("Record Type ID"),
+            FieldDef::new("Name", "Record Type Name", T::String)
+                .len(80)
+                .required()
+                .name_field(),
+            FieldDef::new("DeveloperName", "Record Type Name", T::String)
+                .len(80)
+                .required(),
+            FieldDef::new("NamespacePrefix", "Namespace Prefix", T::String)
+                .len(15)
+                .read_only(),
+            FieldDef::new("Description", "Description", T::String),
+            picklist(
+                "SobjectType",
+                "SObject Type Name",
+                &["Account", "Opportunity", "Case"],
+            )
+            .required(),
+            FieldDef::new("IsActive", "Active", T::Boolean),
+        ],
+        Generated::Task => vec![
+            id_field("Activity ID"),
+            deleted_field(),
+            reference("WhoId", "Name ID", &["Contact", "Lead"], "Who"),
+            reference(
+                "WhatId",
+                "Related To ID",
+                &["Account", "Opportunity"],
+                "What",
+            ),
+            FieldDef::new("Subject", "Subject", T::Combobox),
+            FieldDef::new("ActivityDate", "Due Date Only", T::Date),
+            picklist("Status", "Status", TASK_STATUS)
+                .required()
+                .defaulted(),
+            picklist("Priority", "Priority", PRIORITIES)
+                .required()
+                .defaulted(),
+            FieldDef::new("IsClosed", "Closed", T::Boolean).read_only(),
+            picklist("TaskSubtype", "Task Subtype", TASK_SUBTYPES),
+            FieldDef::new("CallDurationInSeconds", "Call Duration", T::Int),
+            picklist("CallType", "Call Type", CALL_TYPES),
+            FieldDef::new("Description", "Description", T::Textarea).len(32_000),
+            owner_field(),
+        ],
+        Generated::Event => vec![
+            id_field("Activity ID"),
+            deleted_field(),
+            reference("WhoId", "Name ID", &["Contact", "Lead"], "Who"),
+            reference(
+                "WhatId",
+                "Related To ID",
+                &["Account", "Opportunity"],
+                "What",
+            ),
+            FieldDef::new("Subject", "Subject", T::Combobox),
+            FieldDef::new("Location", "Location", T::String),
+            FieldDef::new("IsAllDayEvent", "All-Day Event", T::Boolean),
+            FieldDef::new("ActivityDateTime", "Due Date Time", T::Datetime),
+            FieldDef::new("ActivityDate", "Due Date Only", T::Date),
+            FieldDef::new("DurationInMinutes", "Duration", T::Int),
+            FieldDef::new("StartDateTime", "Start Date Time", T::Datetime),
+            FieldDef::new("EndDateTime", "End Date Time", T::Datetime),
+            FieldDef::new("Description", "Description", T::Textarea).len(32_000),
+            owner_field().reference(&["Calendar", "User"], "Owner"),
+        ],
+        Generated::EventRelation => vec![
+            id_field("Event Relation ID"),
+            deleted_field(),
+            reference("EventId", "Event ID", &["Event"], "Event").required(),
+            reference(
+                "RelationId",
+                "Relation ID",
+                &["Contact", "Lead", "User"],
+                "Relation",
+            )
+            .required(),
+            picklist("Status", "Status", RELATION_STATUS),
+            FieldDef::new("IsInvitee", "Invitee", T::Boolean),
+            FieldDef::new("RespondedDate", "Response Date", T::Datetime),
+            FieldDef::new("Response", "Response", T::String),
+        ],
+        Generated::Note => vec![
+            id_field("Note ID"),
+            deleted_field(),
+            reference(
+                "ParentId",
+                "Parent ID",
+                &["Account", "Contact", "Opportunity"],
+                "Parent",
+            )
+            .required(),
+            FieldDef::new("Title", "Title", T::String)
+                .len(80)
+                .required(),
+            FieldDef::new("IsPrivate", "Private", T::Boolean),
+            FieldDef::new("Body", "Body", T::Textarea).len(32_000),
+            owner_field(),
+        ],
+        Generated::ContentNote => vec![
+            id_field("Note ID"),
+            deleted_field(),
+            FieldDef::new("Title", "Title", T::String).required(),
+            FieldDef::new("TextPreview", "Text Preview", T::String).read_only(),
+            FieldDef::new("Content", "Content", T::Base64),
+            FieldDef::new("FileExtension", "File Extension", T::String)
+                .len(40)
+                .read_only(),
+            FieldDef::new("ContentSize", "Size", T::Int).read_only(),
+            owner_field(),
+        ],
+        Generated::Attachment => vec![
+            id_field("Attachment ID"),
+            deleted_field(),
+            reference(
+                "ParentId",
+                "Parent ID",
+                &["Account", "Contact", "Opportunity", "Case"],
+                "Parent",
+            )
+            .required(),
+            FieldDef::new("Name", "File Name", T::String).required(),
+            FieldDef::new("IsPrivate", "Private", T::Boolean),
+            FieldDef::new("ContentType", "Content Type", T::String).len(120),
+            FieldDef::new("BodyLength", "Body Length", T::Int).read_only(),
+            FieldDef::new("Body", "Body", T::Base64).required(),
+            FieldDef::new("Description", "Description", T::Textarea).len(500),
+            owner_field(),
+        ],
+        Generated::ContentVersion => vec![
+            id_field("ContentVersion ID"),
+            deleted_field(),
+            reference(
+                "ContentDocumentId",
+                "ContentDocument ID",
+                &["ContentDocument"],
+                "ContentDocument",
+            )
+            .read_only(),
+            FieldDef::new("IsLatest", "Is Latest", T::Boolean).read_only(),
+            FieldDef::new("Title", "Title", T::String).required(),
+            FieldDef::new("Description", "Description", T::Textarea).len(1000),
+            FieldDef::new("PathOnClient", "Path On Client", T::String).len(500),
+            FieldDef::new("FileType", "File Type", T::String)
+                .len(20)
+                .read_only(),
+            FieldDef::new("FileExtension", "File Extension", T::String)
+                .len(40)
+                .read_only(),
+            FieldDef::new("VersionNumber", "Version Number", T::String)
+                .len(20)
+                .read_only(),
+            FieldDef::new("ContentSize", "Size", T::Int).read_only(),
+            FieldDef::new("VersionData", "Version Data", T::Base64),
+            reference(
+                "FirstPublishLocationId",
+                "First Publish Location ID",
+                &["Account", "Contact", "Opportunity", "Case"],
+                "FirstPublishLocation",
+            ),
+            owner_field(),
+        ],
+        Generated::ContentDocument => vec![
+            id_field("ContentDocument ID"),
+            deleted_field(),
+            FieldDef::new("Title", "Title", T::String).required(),
+            FieldDef::new("FileType", "File Type", T::String)
+                .len(20)
+                .read_only(),
+            FieldDef::new("FileExtension", "File Extension", T::String)
+                .len(40)
+                .read_only(),
+            FieldDef::new("ContentSize", "Size", T::Int).read_only(),
+            reference(
+                "LatestPublishedVersionId",
+                "Latest Published Version ID",
+                &["ContentVersion"],
+                "LatestPublishedVersion",
+            )
+            .read_only(),
+            owner_field(),
+        ],
+        Generated::ContentDocumentLink => vec![
+            id_field("ContentDocumentLink ID"),
+            deleted_field(),
+            reference(
+                "LinkedEntityId",
+                "Linked Entity ID",
+                &["Account", "Contact", "Opportunity", "Case"],
+                "LinkedEntity",
+            )
+            .required(),
+            reference(
+                "ContentDocumentId",
+                "ContentDocument ID",
+                &["ContentDocument"],
+                "ContentDocument",
+            )
+            .required(),
+            picklist("ShareType", "Share Type", SHARE_TYPES),
+            picklist("Visibility", "Visibility", VISIBILITIES),
+        ],
+        Generated::EmailMessage => vec![
+            id_field("Email Message ID"),
+            deleted_field(),
+            reference("ParentId", "Case ID", &["Case"], "Parent"),
+            reference(
+                "RelatedToId",
+                "Related To ID",
+                &["Account", "Opportunity", "Case"],
+                "RelatedTo",
+            ),
+            FieldDef::new("Subject", "Subject", T::String).len(3000),
+            FieldDef::new("FromName", "From Name", T::String).len(1000),
+            FieldDef::new("FromAddress", "From Address", T::Email),
+            FieldDef::new("ToAddress", "To Address", T::String).len(4000),
+            FieldDef::new("CcAddress", "CC Address", T::String).len(4000),
+            FieldDef::new("TextBody", "Text Body", T::Textarea).len(131_072),
+            FieldDef::new("HtmlBody", "HTML Body", T::Textarea)
+                .len(131_072)
+                .rich(),
+            FieldDef::new("MessageDate", "Message Date", T::Datetime),
+            FieldDef::new("Incoming", "Is Incoming", T::Boolean),
+            picklist("Status", "Status", EMAIL_STATUS).required(),
+        ],
+        Generated::Campaign => vec![
+            id_field("Campaign ID"),
+            deleted_field(),
+            FieldDef::new("Name", "Name", T::String)
+                .len(80)
+                .required()
+                .name_field(),
+            picklist("Type", "Type", CAMPAIGN_TYPES),
+            picklist("Status", "Status", CAMPAIGN_STATUS),
+            FieldDef::new("StartDate", "Start Date", T::Date),
+            FieldDef::new("EndDate", "End Date", T::Date),
+            FieldDef::new("BudgetedCost", "Budgeted Cost in Campaign", T::Currency),
+            FieldDef::new("ActualCost", "Actual Cost in Campaign", T::Currency),
+            FieldDef::new("IsActive", "Active", T::Boolean),
+            FieldDef::new("Description", "Description", T::Textarea).len(32_000),
+            owner_field(),
+        ],
+        Generated::CampaignMember => vec![
+            id_field("Campaign Member ID"),
+            deleted_field(),
+            reference("CampaignId", "Campaign ID", &["Campaign"], "Campaign").required(),
+            reference("LeadId", "Lead ID", &["Lead"], "Lead"),
+            reference("ContactId", "Contact ID", &["Contact"], "Contact"),
+            picklist("Status", "Status", MEMBER_STATUS),
+            FieldDef::new("HasResponded", "Responded", T::Boolean).read_only(),
+            FieldDef::new("FirstRespondedDate", "First Responded Date", T::Date).read_only(),
+        ],
+        Generated::Case => vec![
+            id_field("Case ID"),
+            deleted_field(),
+            FieldDef::new("CaseNumber", "Case Number", T::String)
+                .len(30)
+                .system()
+                .name_field(),
+            reference("AccountId", "Account ID", &["Account"], "Account"),
+            reference("ContactId", "Contact ID", &["Contact"], "Contact"),
+            reference(
+                "RecordTypeId",
+                "Record Type ID",
+                &["RecordType"],
+                "RecordType",
+            ),
+            FieldDef::new("Subject", "Subject", T::String),
+            FieldDef::new("Description", "Description", T::Textarea).len(32_000),
+            picklist("Status", "Status", CASE_STATUS).defaulted(),
+            picklist("Priority", "Priority", CASE_PRIORITY).defaulted(),
+            picklist("Origin", "Case Origin", CASE_ORIGIN),
+            FieldDef::new("IsClosed", "Closed", T::Boolean).read_only(),
+            FieldDef::new("ClosedDate", "Closed Date", T::Datetime).read_only(),
+            owner_field().reference(&["Group", "User"], "Owner"),
+        ],
+        Generated::Project => vec![
+            id_field("Record ID"),
+            deleted_field(),
+            FieldDef::new("Name", "Project Name", T::String)
+                .len(80)
+                .name_field(),
+            reference("Account__c", "Account", &["Account"], "Account__r"),
+            picklist("Status__c", "Status", PROJECT_STATUS).len(255),
+            FieldDef::new("Budget__c", "Budget", T::Currency).numeric(16, 2),
+            FieldDef::new("Start_Date__c", "Start Date", T::Date),
+            owner_field().reference(&["Group", "User"], "Owner"),
+        ],
+        Generated::Report => vec![
+            id_field("Report ID"),
+            deleted_field(),
+            FieldDef::new("Name", "Report Name", T::String)
+                .len(40)
+                .system()
+                .name_field(),
+            FieldDef::new("DeveloperName", "Report Unique Name", T::String)
+                .len(80)
+                .system(),
+            FieldDef::new("FolderName", "Folder Name", T::String).read_only(),
+            picklist("Format", "Format", REPORT_FORMATS).system(),
+            FieldDef::new("Description", "Description", T::String).read_only(),
+            FieldDef::new("LastRunDate", "Last Run", T::Datetime).read_only(),
+            reference(
+                "OwnerId",
+                "Owner ID",
+                &["Folder", "Organization", "User"],
+                "Owner",
+            )
+            .system(),
+        ],
+        Generated::Dashboard => vec![
+            id_field("Dashboard ID"),
+            deleted_field(),
+            FieldDef::new("Title", "Title", T::String)
+                .len(80)
+                .read_only()
+                .name_field(),
+            FieldDef::new("DeveloperName", "Dashboard Unique Name", T::String)
+                .len(80)
+                .read_only(),
+            FieldDef::new("FolderName", "Folder Name", T::String).read_only(),
+            FieldDef::new("Description", "Description", T::String).read_only(),
+            reference("RunningUserId", "Running User ID", &["User"], "RunningUser").read_only(),
+        ],
+        Generated::ApexClass => vec![
+            id_field("Class ID"),
+            FieldDef::new("Name", "Name", T::String).name_field(),
+            FieldDef::new("NamespacePrefix", "Namespace Prefix", T::String).len(15),
+            FieldDef::new("ApiVersion", "Api Version", T::Double).numeric(18, 1),
+            picklist("Status", "Status", APEX_STATUS),
+            FieldDef::new("IsValid", "Is Valid", T::Boolean),
+            FieldDef::new("LengthWithoutComments", "Size Without Comments", T::Int),
+        ],
+        Generated::ApexTrigger => vec![
+            id_field("Trigger ID"),
+            FieldDef::new("Name", "Name", T::String).name_field(),
+            picklist(
+                "TableEnumOrId",
+                "Custom Object Definition ID",
+                &["Account", "Contact", "Opportunity", "Lead", "Case"],
+            ),
+            FieldDef::new("ApiVersion", "Api Version", T::Double).numeric(18, 1),
+            picklist("Status", "Status", APEX_STATUS),
+            FieldDef::new("IsValid", "Is Valid", T::Boolean),
+            FieldDef::new("UsageBeforeInsert", "Before Insert", T::Boolean),
+            FieldDef::new("UsageAfterUpdate", "After Update", T::Boolean),
+        ],
+        Generated::FlowDefinitionView => vec![
+            id_field("Flow Definition View ID"),
+            FieldDef::new("ApiName", "API Name", T::String),
+            FieldDef::new("Label", "Label", T::String).name_field(),
+            picklist("ProcessType", "Process Type", FLOW_TYPES),
+            FieldDef::new("IsActive", "Is Active", T::Boolean),
+            FieldDef::new("Description", "Description", T::Textarea),
+        ],
+        Generated::ValidationRule => vec![
+            id_field("Validation Rule ID"),
+            FieldDef::new("ValidationName", "Rule Name", T::String).name_field(),
+            FieldDef::new("EntityDefinitionId", "Entity Definition ID", T::String),
+            FieldDef::new("Active", "Active", T::Boolean),
+            FieldDef::new("ErrorMessage", "Error Message", T::String),
+            FieldDef::new("Description", "Description", T::String),
+        ],
+        Generated::WorkflowRule => vec![
+            id_field("Workflow Rule ID"),
+            FieldDef::new("Name", "Rule Name", T::String).name_field(),
+            FieldDef::new("TableEnumOrId", "Object", T::String),
+        ],
+    };
+    if kind != Generated::ContentDocumentLink {
+        fields.extend(audit_fields());
+    } else {
+        fields.push(FieldDef::new("SystemModstamp", "System Modstamp", T::Datetime).system());
+    }
+    match kind {
+        Generated::Account => {
+            fields.extend([
+                picklist("Tier__c", "Tier", TIERS).len(255),
+                FieldDef::new("Customer_Since__c", "Customer Since", T::Date),
+                FieldDef::new("Health_Score__c", "Health Score", T::Double).numeric(5, 2),
+                FieldDef::new("Is_Strategic__c", "Is Strategic", T::Boolean),
+            ]);
+            fields.extend(address_fields("Shipping"));
+            fields.extend(every_type_fields(reference(
+                "Key_Contact__c",
+                "Key Contact",
+                &["Contact"],
+                "Key_Contact__r",
+            )));
+        }
+        Generated::Contact => {
+            fields.extend([
+                picklist("Preferred_Channel__c", "Preferred Channel", CHANNELS).len(255),
+                FieldDef::new("Newsletter_Opt_In__c", "Newsletter Opt In", T::Boolean),
+                FieldDef::new("Lifetime_Value__c", "Lifetime Value", T::Currency).numeric(16, 2),
+                reference("ReportsToId", "Reports To ID", &["Contact"], "ReportsTo"),
+            ]);
+            fields.extend(every_type_fields(reference(
+                "Referred_By__c",
+                "Referred By",
+                &["Contact"],
+                "Referred_By__r",
+            )));
+        }
+        Generated::Opportunity => {
+            fields.extend(every_type_fields(reference(
+                "Partner_Account__c",
+                "Partner Account",
+                &["Account"],
+                "Partner_Account__r",
+            )));
+        }
+        _ => {}
+    }
+    fields
+}
+
+fn children_of(kind: Generated) -> Vec<ChildRelationship> {
+    match kind {
+        Generated::Account => vec![
+            child("Account", "ParentId", "ChildAccounts", false),
+            child("Contact", "AccountId", "Contacts", true),
+            child("Opportunity", "AccountId", "Opportunities", true),
+            child("Case", "AccountId", "Cases", true),
+            child("Project__c", "Account__c", "Projects__r", false),
+        ],
+        Generated::Contact => vec![
+            child(
+                "OpportunityContactRole",
+                "ContactId",
+                "OpportunityContactRoles",
+                true,
+            ),
+            child("CampaignMember", "ContactId", "CampaignMembers", true),
+            child("Case", "ContactId", "Cases", false),
+        ],
+        Generated::Opportunity => vec![child(
+            "OpportunityContactRole",
+            "OpportunityId",
+            "OpportunityContactRoles",
+            true,
+        )],
+        Generated::Event => vec![child("EventRelation", "EventId", "EventRelations", true)],
+        Generated::Campaign => vec![child(
+            "CampaignMember",
+            "CampaignId",
+            "CampaignMembers",
+            true,
+        )],
+        Generated::ContentDocument => vec![
+            child(
+                "ContentVersion",
+                "ContentDocumentId",
+                "ContentVersions",
+                true,
+            ),
+            child(
+                "ContentDocumentLink",
+                "ContentDocumentId",
+                "ContentDocumentLinks",
+                true,
+            ),
+        ],
+        _ => Vec::new(),
+    }
+}
 
 fn build_objects() -> Vec<ObjectDef> {
-    let history = ObjectFlags {
-        queryable: true,
-        replicateable: true,
-        retrieveable: true,
-        ..NONE_FLAGS
-    };
-    let feed = ObjectFlags {
-        deletable: true,
-        ..history
-    };
-    let change_event = ObjectFlags {
-        retrieveable: true,
-        triggerable: true,
-        ..NONE_FLAGS
-    };
-    let account_share = ObjectFlags {
-        createable: true,
-        updateable: true,
-        deletable: true,
-        queryable: true,
-        retrieveable: true,
-        ..NONE_FLAGS
-    };
-    let contact_share = ObjectFlags {
-        queryable: true,
-        retrieveable: true,
-        ..NONE_FLAGS
-    };
-    let content_link = ObjectFlags {
-        triggerable: true,
-        ..account_share
-    };
-    let recently_viewed = ObjectFlags {
-        queryable: true,
-        updateable: true,
-        ..NONE_FLAGS
-    };
-    use UrlKind::{ChangeEvent, Plain};
-    vec![
-        metadata_only(
-            "AcceptedEventRelation",
-            "Accepted Event Relation",
-            "Accepted Event Relations",
-            None,
-            contact_share,
-            Plain,
-        ),
-        account(),
-        metadata_only(
-            "AccountChangeEvent",
-            "Account Change Event",
-            "Account Change Event",
-            None,
-            change_event,
-            ChangeEvent,
-        ),
-        metadata_only(
-            "AccountFeed",
-            "Account Feed",
-            "Account Feed",
-            None,
-            feed,
-            Plain,
-        ),
-        metadata_only(
-            "AccountHistory",
-            "Account History",
-            "Account History",
-            None,
-            history,
-            Plain,
-        ),
-        metadata_only(
-            "AccountShare",
-            "Account Share",
-            "Account Share",
-            Some("00r"),
-            account_share,
-            Plain,
-        ),
-        metadata_only(
-            "ActivityHistory",
-            "Activity History",
-            "Activity History",
-            None,
-            NONE_FLAGS,
-            Plain,
-        ),
-        metadata_only(
-            "AggregateResult",
-            "Aggregate Result",
-            "Aggregate Result",
-            None,
-            NONE_FLAGS,
-            Plain,
-        ),
-        contact(),
-        metadata_only(
-            "ContactChangeEvent",
-            "Contact Change Event",
-            "Contact Change Event",
-            None,
-            change_event,
-            ChangeEvent,
-        ),
-        metadata_only(
-            "ContactFeed",
-            "Contact Feed",
-            "Contact Feed",
-            None,
-            feed,
-            Plain,
-        ),
-        metadata_only(
-            "ContactHistory",
-            "Contact History",
-            "Contact History",
-            None,
-            history,
-            Plain,
-        ),
-        metadata_only(
-            "ContactShare",
-            "Contact Share",
-            "Contact Share",
-            Some("03s"),
-            contact_share,
-            Plain,
-        ),
-        metadata_only(
-            "ContentDocumentLink",
-            "Content Document Link",
-            "Content Document Link",
-            Some("06A"),
-            content_link,
-            Plain,
-        ),
-        metadata_only(
-            "RecentlyViewed",
-            "Recently Viewed",
-            "Recently Viewed",
-            None,
-            recently_viewed,
-            Plain,
-        ),
-        user(),
-    ]
+    let mut objects: Vec<ObjectDef> = CATALOG
+        .iter()
+        .filter(|entry| !Generated::ALL.iter().any(|k| k.object_name() == entry.0))
+        .map(metadata_only)
+        .collect();
+    objects.extend(
+        Generated::ALL
+            .iter()
+            .filter(|k| !k.is_tooling())
+            .map(|&k| data_object(k, fields_of(k), children_of(k))),
+    );
+    objects.sort_by_key(|o| o.name);
+    objects
+}
+
+fn build_tooling() -> Vec<ObjectDef> {
+    Generated::ALL
+        .iter()
+        .filter(|k| k.is_tooling())
+        .map(|&k| data_object(k, fields_of(k), Vec::new()))
+        .collect()
 }
 
 static OBJECTS: LazyLock<Vec<ObjectDef>> = LazyLock::new(build_objects);
+static TOOLING: LazyLock<Vec<ObjectDef>> = LazyLock::new(build_tooling);
 
 /// Every object of the org, in describeGlobal order (alphabetical, as Salesforce lists).
 pub fn objects() -> &'static [ObjectDef] {
@@ -1158,18 +2141,39 @@ pub fn object(name: &str) -> Option<&'static ObjectDef> {
     OBJECTS.iter().find(|o| o.name.eq_ignore_ascii_case(name))
 }
 
+/// A Tooling API object (ApexClass, ApexTrigger, FlowDefinitionView, ValidationRule,
+/// WorkflowRule) by case-insensitive name.
+pub fn tooling_object(name: &str) -> Option<&'static ObjectDef> {
+    TOOLING.iter().find(|o| o.name.eq_ignore_ascii_case(name))
+}
+
 /// The object a generator fills.
 pub fn generated_object(kind: Generated) -> &'static ObjectDef {
-    let name = match kind {
-        Generated::User => "User",
-        Generated::Account => "Account",
-        Generated::Contact => "Contact",
-    };
-    // The three generated objects are always in the static list built above.
-    OBJECTS
+    // Looked up for every id generated, so resolved once per generator.
+    BY_KIND.get(kind.slot()).copied().unwrap_or(&OBJECTS[0])
+}
+
+static BY_KIND: LazyLock<Vec<&'static ObjectDef>> = LazyLock::new(|| {
+    Generated::ALL
         .iter()
-        .find(|o| o.name == name)
-        .unwrap_or(&OBJECTS[0])
+        .map(|kind| {
+            let name = kind.object_name();
+            // Every generator's object is in one of the two static lists.
+            OBJECTS
+                .iter()
+                .chain(TOOLING.iter())
+                .find(|o| o.name == name)
+                .unwrap_or(&OBJECTS[0])
+        })
+        .collect()
+});
+
+/// The object whose ids start with `prefix`, among generated objects.
+pub fn generated_by_prefix(prefix: &str) -> Option<Generated> {
+    Generated::ALL
+        .iter()
+        .copied()
+        .find(|&k| generated_object(k).key_prefix == Some(prefix))
 }
 
 /// The describeGlobal document.
@@ -1193,5 +2197,23 @@ mod tests {
         let billing = account.field_index("billingaddress");
         let parts = billing.and_then(|i| account.address_components(i));
         assert!(parts.is_some_and(|p| p[0] == account.field_index("BillingCity")));
+        let lead = generated_object(Generated::Lead);
+        let address = lead.field_index("Address");
+        let parts = address.and_then(|i| lead.address_components(i));
+        assert!(parts.is_some_and(|p| p[0] == lead.field_index("City")));
+    }
+
+    #[test]
+    fn every_generator_has_its_object_and_hidden_fields_are_absent() {
+        for (slot, kind) in Generated::ALL.into_iter().enumerate() {
+            assert_eq!(kind.slot(), slot);
+            assert_eq!(generated_object(kind).name, kind.object_name());
+            assert_eq!(generated_object(kind).generated, Some(kind));
+        }
+        for (object_name, field) in HIDDEN_FIELDS {
+            let def = object(object_name);
+            assert!(def.is_some_and(|o| o.field_index(field).is_none()));
+        }
+        assert_eq!(generated_by_prefix("00Q"), Some(Generated::Lead));
     }
 }

@@ -171,6 +171,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{data}/queryAll"), get(query_all_first))
         .route(&format!("{data}/queryAll/"), get(query_all_first))
         .route(&format!("{data}/queryAll/{{locator}}"), get(query_more))
+        .merge(crate::rest::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), api_gate))
         .with_state(state)
@@ -476,12 +477,9 @@ async fn run_first(
         );
     };
     let query = match soql::parse(&text) {
-        Ok(q) => Arc::new(q),
+        Ok(q) => Arc::new(Query { all_rows: all, ..q }),
         Err(e) => return soql_error(e),
     };
-    // Every record is live for now, so queryAll answers as query does; deleted records
-    // will make the two differ.
-    let _ = all;
     let batch = batch_size(&headers).unwrap_or(state.page_size).max(1);
     let worker = state.clone();
     // Counting and sorting scan the whole object, so they run off the async workers.

@@ -7,9 +7,16 @@
 //! Conditions support `= != <> < > <= >=`, `[NOT] IN (...)`, `LIKE`, `AND`, `OR`, `NOT`
 //! and parentheses; literals are quoted strings, numbers, `true`/`false`, `null`, dates
 //! and datetimes. Errors carry Salesforce's error codes and message layouts.
+//!
+//! A field may be a parent's, one level up through a relationship: `Account.Name`,
+//! `Owner.Email`, `Account__r.Name`, and in SELECT the polymorphic `Who.Name` /
+//! `What.Name` (in WHERE only single-object relationships). Not supported: deeper
+//! paths, ORDER BY on parent fields, subqueries, semi-joins, GROUP BY, date literals
+//! such as `LAST_N_DAYS:30`. Tooling API queries ([`parse_tooling`]) resolve objects
+//! among the tooling objects instead.
 
 use crate::ids;
-use crate::schema::{FieldType, ObjectDef, object};
+use crate::schema::{self, FieldType, ObjectDef};
 use crate::value::{Val, days_from_civil};
 use std::cmp::Ordering;
 
@@ -334,7 +341,17 @@ pub enum Cond {
     And(Vec<Cond>),
     Or(Vec<Cond>),
     Not(Box<Cond>),
+    /// A condition on the parent record a reference field points to (`Account.Name =
+    /// 'x'`), over the parent object's field indexes. A missing parent has only nulls.
+    Parent {
+        reference: usize,
+        object: &'static ObjectDef,
+        cond: Box<Cond>,
+    },
 }
+
+/// Finds the parent record a reference value points to, if it is a record of `object`.
+pub type ParentLookup<'a> = dyn Fn(&ObjectDef, &Val) -> Option<Vec<Val>> + 'a;
 
 /// A piece of a LIKE pattern.
 #[derive(Debug, Clone, PartialEq)]
@@ -366,15 +383,43 @@ pub struct OrderKey {
     pub nulls_first: bool,
 }
 
+/// A field of a parent record selected through a relationship, e.g. `Account.Name`
+/// or the polymorphic `Who.Name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentField {
+    /// Index of the reference field (e.g. `AccountId`) in the queried object.
+    pub reference: usize,
+    /// The relationship name as the schema spells it (e.g. `Account`).
+    pub relationship: &'static str,
+    /// The parent field's name as the schema spells it (e.g. `Name`).
+    pub field: &'static str,
+}
+
+/// One column of a plain SELECT list, in SELECT order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Column {
+    /// A field of the queried object, by index.
+    Field(usize),
+    /// A field of a parent record.
+    Parent(ParentField),
+}
+
 /// A parsed, validated query: everything a cursor needs to produce any page again.
 #[derive(Debug, Clone)]
 pub struct Query {
     pub object: &'static ObjectDef,
+    /// For plain SELECT lists, the object's own fields (parent fields are only in
+    /// `columns`).
     pub selection: Selection,
     pub condition: Option<Cond>,
     pub order: Vec<OrderKey>,
     pub limit: Option<u64>,
     pub offset: u64,
+    /// Every column of a plain SELECT list, parent fields included, in SELECT order;
+    /// empty for COUNT queries.
+    pub columns: Vec<Column>,
+    /// `queryAll`: soft-deleted records are rows too. `parse` sets it to false.
+    pub all_rows: bool,
 }
 
 impl Query {
@@ -634,6 +679,61 @@ impl Parser<'_> {
 
 /// Parses and validates `text`, resolving the object and its fields.
 pub fn parse(text: &str) -> Result<Query, SoqlError> {
+    parse_in(text, schema::object)
+}
+
+/// Parses a Tooling API query (`/tooling/query`), over the tooling objects.
+pub fn parse_tooling(text: &str) -> Result<Query, SoqlError> {
+    parse_in(text, schema::tooling_object)
+}
+
+/// Resolves `Relationship.Field` on `object`, with Salesforce's messages for an unknown
+/// relationship or parent field.
+fn parent_field(
+    p: &Parser<'_>,
+    object: &ObjectDef,
+    path: &str,
+    at: usize,
+) -> Result<ParentField, SoqlError> {
+    let (relationship, field) = path.split_once('.').unwrap_or((path, ""));
+    let Some(reference) = object.relationship(relationship) else {
+        let message = format!(
+            "Didn't understand relationship '{relationship}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names."
+        );
+        return Err(p.error_at(at, "INVALID_FIELD", &message));
+    };
+    let def = &object.fields[reference];
+    let targets: Vec<&ObjectDef> = def
+        .reference_to
+        .iter()
+        .filter_map(|name| schema::object(name))
+        .collect();
+    let resolved = targets
+        .first()
+        .and_then(|t| t.field_index(field).map(|i| t.fields[i].name))
+        .filter(|_| targets.iter().all(|t| t.field_index(field).is_some()));
+    let Some(field_name) = resolved else {
+        let entity = if targets.len() == 1 {
+            targets.first().map_or("Name", |t| t.name)
+        } else {
+            "Name"
+        };
+        let message = format!(
+            "No such column '{field}' on entity '{entity}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names."
+        );
+        return Err(p.error_at(at, "INVALID_FIELD", &message));
+    };
+    Ok(ParentField {
+        reference,
+        relationship: def.relationship_name.unwrap_or("Parent"),
+        field: field_name,
+    })
+}
+
+fn parse_in(
+    text: &str,
+    lookup: fn(&str) -> Option<&'static ObjectDef>,
+) -> Result<Query, SoqlError> {
     let tokens = lex(text)?;
     let mut p = Parser {
         query: text,
@@ -702,7 +802,7 @@ pub fn parse(text: &str) -> Result<Query, SoqlError> {
     let unsupported = format!(
         "sObject type '{object_name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names."
     );
-    let Some(object) = object(&object_name) else {
+    let Some(object) = lookup(&object_name) else {
         return Err(p.error_at(object_at, "INVALID_TYPE", &unsupported));
     };
     if !object.flags.queryable {
@@ -716,6 +816,7 @@ pub fn parse(text: &str) -> Result<Query, SoqlError> {
         })
     };
 
+    let mut columns = Vec::new();
     let selection = if items.iter().any(|i| matches!(i, RawItem::Count)) {
         if items.len() != 1 {
             return Err(malformed(positioned(
@@ -750,20 +851,41 @@ pub fn parse(text: &str) -> Result<Query, SoqlError> {
     } else {
         let mut fields = Vec::new();
         for item in &items {
-            if let RawItem::Field(name, at) = item {
-                let index = resolve(name)?;
-                if fields.contains(&index) {
-                    let message =
-                        format!("duplicate field selected: {}", object.fields[index].name);
+            let RawItem::Field(name, at) = item else {
+                continue;
+            };
+            if name.contains('.') && object.field_index(name).is_none() {
+                let parent = Column::Parent(parent_field(&p, object, name, *at)?);
+                if columns.contains(&parent) {
+                    let message = format!("duplicate field selected: {name}");
                     return Err(p.error_at(*at, "MALFORMED_QUERY", &message));
                 }
-                fields.push(index);
+                columns.push(parent);
+                continue;
             }
+            let index = resolve(name)?;
+            if fields.contains(&index) {
+                let message = format!("duplicate field selected: {}", object.fields[index].name);
+                return Err(p.error_at(*at, "MALFORMED_QUERY", &message));
+            }
+            fields.push(index);
+            columns.push(Column::Field(index));
         }
         Selection::Fields(fields)
     };
 
     let condition = condition.map(|c| compile(&p, object, &c)).transpose()?;
+    // Salesforce refuses to list every file link of the org, counting included.
+    if object.name == "ContentDocumentLink" {
+        let filtered = condition
+            .as_ref()
+            .is_some_and(|c| filters_by_single_ids(object, c));
+        if !filtered {
+            return Err(malformed(
+                "Implementation restriction: ContentDocumentLink requires a filter by a single Id on ContentDocumentId or LinkedEntityId using the equals operator or multiple Id's using the IN operator.".to_string(),
+            ));
+        }
+    }
     let mut keys = Vec::new();
     for ((name, at), descending, nulls_first) in order {
         let field = resolve(&name)?;
@@ -787,10 +909,77 @@ pub fn parse(text: &str) -> Result<Query, SoqlError> {
         order: keys,
         limit,
         offset,
+        columns,
+        all_rows: false,
+    })
+}
+
+/// The field of a leaf condition.
+fn leaf_field(raw: &RawCond) -> Option<&(String, usize)> {
+    match raw {
+        RawCond::Cmp { field, .. } | RawCond::In { field, .. } | RawCond::Like { field, .. } => {
+            Some(field)
+        }
+        _ => None,
+    }
+}
+
+/// The same leaf condition on another field name.
+fn with_field(raw: &RawCond, name: &str, at: usize) -> Option<RawCond> {
+    let field = (name.to_string(), at);
+    Some(match raw {
+        RawCond::Cmp { op, lit, .. } => RawCond::Cmp {
+            field,
+            op: *op,
+            lit: lit.clone(),
+        },
+        RawCond::In { lits, negated, .. } => RawCond::In {
+            field,
+            lits: lits.clone(),
+            negated: *negated,
+        },
+        RawCond::Like { pattern, .. } => RawCond::Like {
+            field,
+            pattern: pattern.clone(),
+        },
+        _ => return None,
+    })
+}
+
+/// A leaf condition on `Relationship.Field`, compiled against the parent object.
+fn compile_parent(
+    p: &Parser<'_>,
+    object: &ObjectDef,
+    raw: &RawCond,
+    (path, at): &(String, usize),
+) -> Result<Cond, SoqlError> {
+    let parent = parent_field(p, object, path, *at)?;
+    let targets = object.fields[parent.reference].reference_to;
+    let target = match targets {
+        [one] => schema::object(one),
+        _ => None,
+    };
+    let Some(target) = target else {
+        let message = format!(
+            "the simulator filters on fields of single-object relationships only, not {path}"
+        );
+        return Err(p.error_at(*at, "INVALID_FIELD", &message));
+    };
+    let inner = with_field(raw, parent.field, *at).ok_or_else(|| p.unexpected(*at))?;
+    Ok(Cond::Parent {
+        reference: parent.reference,
+        object: target,
+        cond: Box::new(compile(p, target, &inner)?),
     })
 }
 
 fn compile(p: &Parser<'_>, object: &ObjectDef, raw: &RawCond) -> Result<Cond, SoqlError> {
+    if let Some(field) = leaf_field(raw)
+        && field.0.contains('.')
+        && object.field_index(&field.0).is_none()
+    {
+        return compile_parent(p, object, raw, field);
+    }
     let field_of = |(name, at): &(String, usize)| -> Result<usize, SoqlError> {
         let index = object.field_index(name).ok_or_else(|| SoqlError {
             code: "INVALID_FIELD",
@@ -873,6 +1062,31 @@ fn compile(p: &Parser<'_>, object: &ObjectDef, raw: &RawCond) -> Result<Cond, So
         ),
         RawCond::Not(inner) => Cond::Not(Box::new(compile(p, object, inner)?)),
     })
+}
+
+/// Whether every row the condition admits has `ContentDocumentId` or `LinkedEntityId`
+/// equal to (or IN) given ids, which Salesforce requires of ContentDocumentLink queries.
+fn filters_by_single_ids(object: &ObjectDef, condition: &Cond) -> bool {
+    let by_id = |field: usize| {
+        matches!(
+            object.fields[field].name,
+            "ContentDocumentId" | "LinkedEntityId"
+        )
+    };
+    match condition {
+        Cond::Cmp {
+            field,
+            op: CmpOp::Eq,
+            lit: Lit::Str(_),
+        } => by_id(*field),
+        Cond::In {
+            field,
+            negated: false,
+            ..
+        } => by_id(*field),
+        Cond::And(parts) => parts.iter().any(|c| filters_by_single_ids(object, c)),
+        _ => false,
+    }
 }
 
 /// Checks a literal against the field's type, as Salesforce does, and normalises it.
@@ -1001,8 +1215,14 @@ fn equals(value: &Val, lit: &Lit, ftype: FieldType) -> bool {
 }
 
 impl Cond {
-    /// Whether a record (its values in schema order) satisfies the condition.
+    /// Whether a record (its values in schema order) satisfies the condition. Parent
+    /// conditions see a missing parent; see [`Cond::matches_with`].
     pub fn matches(&self, object: &ObjectDef, record: &[Val]) -> bool {
+        self.matches_with(object, record, &|_, _| None)
+    }
+
+    /// Whether a record satisfies the condition, finding parent records with `parent`.
+    pub fn matches_with(&self, object: &ObjectDef, record: &[Val], parent: &ParentLookup) -> bool {
         match self {
             Cond::Cmp { field, op, lit } => {
                 let value = &record[*field];
@@ -1036,9 +1256,20 @@ impl Cond {
                 Val::Str(s) => like_matches(pattern, &s.to_lowercase()),
                 _ => false,
             },
-            Cond::And(parts) => parts.iter().all(|c| c.matches(object, record)),
-            Cond::Or(parts) => parts.iter().any(|c| c.matches(object, record)),
-            Cond::Not(inner) => !inner.matches(object, record),
+            Cond::And(parts) => parts.iter().all(|c| c.matches_with(object, record, parent)),
+            Cond::Or(parts) => parts.iter().any(|c| c.matches_with(object, record, parent)),
+            Cond::Not(inner) => !inner.matches_with(object, record, parent),
+            Cond::Parent {
+                reference,
+                object: target,
+                cond,
+            } => {
+                let values = record
+                    .get(*reference)
+                    .and_then(|id| parent(target, id))
+                    .unwrap_or_else(|| vec![Val::Null; target.fields.len()]);
+                cond.matches_with(target, &values, parent)
+            }
         }
     }
 }
@@ -1158,6 +1389,155 @@ mod tests {
         assert_eq!(
             err("SELECT Id FROM Account WHERE Id = 'nope'").code,
             "INVALID_QUERY_FILTER_OPERATOR"
+        );
+    }
+
+    #[test]
+    fn parent_fields_resolve_through_relationships() -> Result<(), SoqlError> {
+        let q = parse("SELECT Id, Account.Name, owner.email, AccountId FROM Contact")?;
+        let account = q.object.field_index("AccountId").unwrap_or(0);
+        let owner = q.object.field_index("OwnerId").unwrap_or(0);
+        assert!(matches!(q.selection, Selection::Fields(ref f) if *f == [0, account]));
+        assert_eq!(
+            q.columns,
+            [
+                Column::Field(0),
+                Column::Parent(ParentField {
+                    reference: account,
+                    relationship: "Account",
+                    field: "Name",
+                }),
+                Column::Parent(ParentField {
+                    reference: owner,
+                    relationship: "Owner",
+                    field: "Email",
+                }),
+                Column::Field(account),
+            ]
+        );
+        assert!(!q.all_rows);
+        // Polymorphic: a field every target has.
+        parse("SELECT Who.Name, Who.Email, What.Name FROM Task")?;
+        let e = err("SELECT Who.Company FROM Task");
+        assert_eq!(e.code, "INVALID_FIELD");
+        assert!(
+            e.message
+                .contains("No such column 'Company' on entity 'Name'")
+        );
+        let e = err("SELECT Id, Acount.Name FROM Contact");
+        assert_eq!(
+            e.message,
+            "\nSELECT Id, Acount.Name FROM Contact\n           ^\nERROR at Row:1:Column:12\nDidn't understand relationship 'Acount' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names."
+        );
+        let e = err("SELECT Account.Nme FROM Contact");
+        assert_eq!(e.code, "INVALID_FIELD");
+        assert!(
+            e.message
+                .contains("\nERROR at Row:1:Column:8\nNo such column 'Nme' on entity 'Account'.")
+        );
+        assert_eq!(
+            err("SELECT Account.Name, account.name FROM Contact").code,
+            "MALFORMED_QUERY"
+        );
+        // Custom relationships end in __r.
+        parse("SELECT Key_Contact__r.Email FROM Account LIMIT 1")?;
+        parse("SELECT Account__r.Name FROM Project__c")?;
+        assert_eq!(
+            err("SELECT Account__r.Name FROM Account").code,
+            "INVALID_FIELD"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn content_document_links_need_an_id_filter() {
+        let e = err("SELECT Id, LinkedEntityId FROM ContentDocumentLink");
+        assert_eq!(e.code, "MALFORMED_QUERY");
+        assert!(
+            e.message
+                .starts_with("Implementation restriction: ContentDocumentLink")
+        );
+        assert_eq!(
+            err("SELECT Id FROM ContentDocumentLink WHERE ShareType = 'V'").code,
+            "MALFORMED_QUERY"
+        );
+        assert_eq!(
+            err("SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId != '001Dn0000000001AAA'")
+                .code,
+            "MALFORMED_QUERY"
+        );
+        assert!(
+            parse("SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId = '001Dn0000000001AAA'")
+                .is_ok()
+        );
+        assert!(parse(
+            "SELECT Id FROM ContentDocumentLink WHERE ShareType = 'V' AND ContentDocumentId IN ('069Dn0000000001AAA', '069Dn0000000002AAA')"
+        )
+        .is_ok());
+        assert_eq!(
+            err("SELECT COUNT() FROM ContentDocumentLink").code,
+            "MALFORMED_QUERY"
+        );
+    }
+
+    #[test]
+    fn parent_fields_filter() -> Result<(), SoqlError> {
+        let q = parse(
+            "SELECT Id FROM Contact WHERE Account.Name LIKE 'A%' AND NOT Owner.IsActive = false",
+        )?;
+        let Some(Cond::And(parts)) = &q.condition else {
+            panic!("{:?}", q.condition);
+        };
+        assert!(matches!(&parts[0], Cond::Parent { object, .. } if object.name == "Account"));
+        let e = err("SELECT Id FROM Contact WHERE Account.NumberOfEmployees = 'x'");
+        assert_eq!(e.code, "INVALID_FIELD");
+        assert!(
+            e.message
+                .contains("'NumberOfEmployees' must be of type integer")
+        );
+        assert_eq!(
+            err("SELECT Id FROM Contact WHERE Acount.Name = 'x'").code,
+            "INVALID_FIELD"
+        );
+        assert_eq!(
+            err("SELECT Id FROM Task WHERE Who.Name = 'x'").code,
+            "INVALID_FIELD"
+        );
+        // Without a way to find parents, every parent is missing.
+        let values = vec![Val::Null; q.object.fields.len()];
+        let cond = parse("SELECT Id FROM Contact WHERE Account.Name = null")?.condition;
+        assert!(cond.is_some_and(|c| c.matches(q.object, &values)));
+        Ok(())
+    }
+
+    #[test]
+    fn tooling_objects_are_separate_from_data_objects() {
+        assert!(parse_tooling("SELECT Id, Name FROM ApexClass WHERE Status = 'Active'").is_ok());
+        assert!(parse_tooling("SELECT COUNT() FROM flowdefinitionview").is_ok());
+        assert_eq!(err("SELECT Id FROM ApexClass").code, "INVALID_TYPE");
+        assert!(parse_tooling("SELECT Id FROM Account").is_err_and(|e| e.code == "INVALID_TYPE"));
+    }
+
+    #[test]
+    fn new_field_types_filter_as_salesforce_does() {
+        assert!(
+            parse("SELECT Id FROM Opportunity WHERE Probability >= 50 AND CloseDate < 2024-01-01")
+                .is_ok()
+        );
+        assert!(
+            parse("SELECT Id FROM Task WHERE Subject LIKE 'Call%' AND ActivityDate = null").is_ok()
+        );
+        assert_eq!(
+            err("SELECT Id FROM Attachment WHERE Body = 'x'").code,
+            "INVALID_FIELD"
+        );
+        assert_eq!(
+            err("SELECT Id FROM EmailMessage WHERE TextBody = 'x'").code,
+            "INVALID_FIELD"
+        );
+        assert_eq!(
+            err("SELECT Id FROM Opportunity WHERE Amount = '5'").message,
+            "\nSELECT Id FROM Opportunity WHERE Amount = '5'\n                                          ^\nERROR at Row:1:Column:43\nvalue of filter criterion for field 'Amount' must be of type double and should not be enclosed in quotes"
         );
     }
 

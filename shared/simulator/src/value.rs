@@ -27,6 +27,11 @@ impl Val {
         value.map_or(Val::Null, Val::Str)
     }
 
+    /// True for `Null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::Null)
+    }
+
     /// The value as Salesforce REST renders it in query results.
     pub fn to_json(&self) -> Json {
         match self {

@@ -211,11 +211,11 @@ async fn query_job_pages_every_row_once() -> TestResult {
         &client,
         &sim,
         &token,
-        "queryAll",
+        "query",
         "SELECT Name, Id FROM Account ORDER BY Name DESC",
     )
     .await?;
-    assert_eq!(job["operation"], "queryAll");
+    assert_eq!(job["operation"], "query");
     let id = job["id"].as_str().ok_or("id")?.to_string();
     wait(&client, &sim, &token, &id).await?;
     let pages = all_results(&client, &sim, &token, &id, Some(100)).await?;
@@ -594,5 +594,67 @@ async fn column_delimiter_and_line_ending_are_honoured() -> TestResult {
         assert_eq!(body[0]["errorCode"], "INVALIDJOB");
     }
     sim.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn query_all_jobs_add_deleted_rows_and_parent_fields_are_columns() -> TestResult {
+    let sim = start(SimulatorConfig {
+        records: 3000,
+        ..SimulatorConfig::default()
+    })
+    .await?;
+    let client = reqwest::Client::new();
+    let token = access_token(&client, &sim).await?;
+    let mut rows_by_operation = Vec::new();
+    for operation in ["query", "queryAll"] {
+        let (status, job) = create(
+            &client,
+            &sim,
+            &token,
+            operation,
+            "SELECT Id, IsDeleted, Account.Name FROM Contact",
+        )
+        .await?;
+        assert_eq!(status, 200, "{job}");
+        let id = job["id"].as_str().ok_or("id")?.to_string();
+        let (_, info) = wait(&client, &sim, &token, &id).await?;
+        assert_eq!(info["state"], "JobComplete");
+        let pages = all_results(&client, &sim, &token, &id, Some(700)).await?;
+        assert_eq!(pages[0][0], ["Id", "IsDeleted", "Account.Name"]);
+        let rows: Vec<Vec<String>> = pages
+            .into_iter()
+            .flat_map(|p| p.into_iter().skip(1))
+            .collect();
+        rows_by_operation.push(rows);
+    }
+    let (live, all) = (&rows_by_operation[0], &rows_by_operation[1]);
+    assert_eq!(live.len() as u64, sim.record_counts()["Contact"]);
+    assert!(live.iter().all(|row| row[1] == "false"));
+    let deleted = all.iter().filter(|row| row[1] == "true").count();
+    assert!(deleted > 0, "the org has soft-deleted contacts");
+    assert_eq!(all.len(), live.len() + deleted);
+    // The parent's name, as REST renders it under `Account`.
+    let (_, page) = call_json(
+        &client,
+        &sim,
+        Method::GET,
+        &token,
+        &format!(
+            "/services/data/v59.0/query?q={}",
+            url::form_urlencoded::byte_serialize(
+                format!(
+                    "SELECT Id, Account.Name FROM Contact WHERE Id = '{}'",
+                    live[0][0]
+                )
+                .as_bytes()
+            )
+            .collect::<String>()
+        ),
+        None,
+    )
+    .await?;
+    let rest_name = page["records"][0]["Account"]["Name"].as_str().unwrap_or("");
+    assert_eq!(live[0][2], rest_name);
     Ok(())
 }

@@ -8,10 +8,10 @@ fn same_seed_same_records_different_seed_different_records() {
     let a = Org::new(42, 5000);
     let b = Org::new(42, 5000);
     let c = Org::new(43, 5000);
-    for kind in [Generated::User, Generated::Account, Generated::Contact] {
+    for kind in Generated::ALL {
         let mut differs = 0;
         for i in 0..a.count(kind) {
-            assert_eq!(a.record(kind, i), b.record(kind, i));
+            assert_eq!(a.record(kind, i), b.record(kind, i), "{kind:?} {i}");
             if a.record(kind, i) != c.record(kind, i) {
                 differs += 1;
             }
@@ -20,20 +20,40 @@ fn same_seed_same_records_different_seed_different_records() {
         // Random access gives the same record as sequential generation.
         let last = a.count(kind) - 1;
         assert_eq!(Org::new(42, 5000).record(kind, last), a.record(kind, last));
+        if let Some(blob) = a.blob(kind, last) {
+            assert_eq!(
+                a.blob_bytes(&blob, 0, blob.len),
+                b.blob_bytes(&blob, 0, blob.len)
+            );
+        }
     }
 }
 
 #[test]
 fn counts_add_up_and_scale_to_a_million_without_materialising() {
     let org = Org::new(1, 1_000_000);
-    let total: u64 = org.record_counts().values().sum();
-    assert_eq!(total, 1_000_000);
-    assert_eq!(split_counts(1_000_000), (20_000, 200_000, 780_000));
+    assert_eq!(org.scaled_total(), 1_000_000);
+    let counts = split_counts(1_000_000);
+    assert_eq!(counts[&Generated::User], 20_000);
+    assert_eq!(counts[&Generated::Account], 100_000);
+    assert_eq!(counts[&Generated::Task], 150_000);
+    assert_eq!(counts[&Generated::Contact], 354_000);
+    // Live and deleted records add up to the slots.
+    for kind in Generated::ALL {
+        assert_eq!(
+            org.live_count(kind) + org.deleted_count(kind),
+            org.count(kind),
+            "{kind:?}"
+        );
+    }
+    assert_eq!(org.deleted_count(Generated::Contact), 354_000 / 50);
+    assert_eq!(org.deleted_count(Generated::User), 0);
     // The last record of each object is built on demand, with ids still increasing.
-    for kind in [Generated::User, Generated::Account, Generated::Contact] {
+    for kind in Generated::ALL {
         let n = org.count(kind);
         assert!(org.id(kind, n - 2) < org.id(kind, n - 1));
         assert_eq!(org.index_of(kind, &org.id(kind, n - 1)), Some(n - 1));
+        assert_eq!(org.record(kind, n - 1).len(), org.record(kind, 0).len());
     }
 }
 
