@@ -196,6 +196,25 @@ fn render(preview: &PlanPreview, instance_url: &str) -> String {
             }
         }
     }
+    let users = &preview.users;
+    let _ = match &users.error {
+        Some(error) => writeln!(out, "\nUsers: could not be read: {error}"),
+        None => writeln!(
+            out,
+            "\nUsers (record owners, matched by email): {} active, {} inactive, {} without email{}.",
+            users.active,
+            users.inactive,
+            users.without_email,
+            if users.shared_emails.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} emails shared by several users",
+                    users.shared_emails.len()
+                )
+            }
+        ),
+    };
     let budget = &preview.budget;
     let _ = match (budget.used, budget.limit, budget.available) {
         (Some(used), Some(limit), Some(available)) => writeln!(

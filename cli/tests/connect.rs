@@ -165,6 +165,38 @@ async fn plan_json_accounts_for_every_object_and_field_of_the_org() {
     assert_eq!(link["goes_to"]["kind"], "link");
     assert_eq!(link["goes_to"]["target_object"], "Account");
 
+    let users = &document["users"];
+    assert_eq!(
+        users["active"].as_u64().unwrap() + users["inactive"].as_u64().unwrap(),
+        simulator.record_counts()["User"]
+    );
+    assert!(users["inactive"].as_u64().unwrap() > 0, "{users}");
+    let kinds: Vec<&str> = document["not_migrated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "apex_class",
+            "apex_trigger",
+            "flow",
+            "validation_rule",
+            "workflow_rule",
+            "report",
+            "dashboard"
+        ]
+    );
+    for kind in document["not_migrated"].as_array().unwrap() {
+        assert!(kind["error"].is_null(), "{kind}");
+        assert!(kind["count"].as_u64().unwrap() > 0, "{kind}");
+        assert_eq!(
+            kind["items"].as_array().unwrap().len() as u64,
+            kind["count"].as_u64().unwrap().min(200)
+        );
+    }
     let budget = &document["budget"];
     assert_eq!(budget["limit"], 100_000);
     assert!(budget["used"].as_u64().unwrap() > 0);

@@ -178,3 +178,68 @@ async fn read_kind(salesforce: &dyn SalesforceApi, kind: &Kind) -> Result<Invent
         error: None,
     })
 }
+
+/// The org's users: the owners of records, matched to destination users by email.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UserSummary {
+    pub active: u64,
+    pub inactive: u64,
+    /// Users without an email address, who cannot be matched to a destination owner.
+    pub without_email: u64,
+    /// Email addresses used by more than one user (matching by email is ambiguous).
+    pub shared_emails: Vec<String>,
+    /// Why the users could not be read, when they could not.
+    pub error: Option<String>,
+}
+
+/// Reads every user (Id, email, active) page by page; only the summary is kept.
+pub async fn read_users(salesforce: &dyn SalesforceApi) -> UserSummary {
+    match read_users_inner(salesforce).await {
+        Ok(summary) => summary,
+        Err(error) => {
+            tracing::warn!(error = %error, "users could not be read");
+            UserSummary {
+                error: Some(error),
+                ..UserSummary::default()
+            }
+        }
+    }
+}
+
+async fn read_users_inner(salesforce: &dyn SalesforceApi) -> Result<UserSummary, String> {
+    let mut summary = UserSummary::default();
+    let mut emails: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+    let mut request = QueryPageRequest::Start {
+        soql: "SELECT Id, Email, IsActive FROM User".to_owned(),
+        include_deleted: false,
+    };
+    loop {
+        let page = salesforce
+            .query_page(request)
+            .await
+            .map_err(|error| error.chain())?;
+        for record in &page.records {
+            if record.get("IsActive").and_then(serde_json::Value::as_bool) == Some(false) {
+                summary.inactive += 1;
+            } else {
+                summary.active += 1;
+            }
+            match record.get("Email").and_then(serde_json::Value::as_str) {
+                Some(email) if !email.trim().is_empty() => {
+                    *emails.entry(email.trim().to_ascii_lowercase()).or_default() += 1;
+                }
+                _ => summary.without_email += 1,
+            }
+        }
+        match page.next {
+            Some(cursor) => request = QueryPageRequest::Continue { cursor },
+            None => break,
+        }
+    }
+    summary.shared_emails = emails
+        .into_iter()
+        .filter(|(_, count)| *count > 1)
+        .map(|(email, _)| email)
+        .collect();
+    Ok(summary)
+}

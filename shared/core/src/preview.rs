@@ -5,7 +5,7 @@
 //! estimated calls. `ferry plan --json` prints it; the discover function stores it.
 
 use crate::budget::{BudgetPolicy, estimate_calls};
-use crate::inventory::InventoryKind;
+use crate::inventory::{InventoryKind, UserSummary};
 use crate::mapping::FieldMap;
 use crate::model::{FieldDescription, FieldType};
 use crate::plan::{ObjectPlan, PlanNote};
@@ -23,6 +23,8 @@ pub struct PlanPreview {
     pub skipped_objects: Vec<SkippedObjectPreview>,
     /// Automation and analytics not migrated, for an admin to rebuild.
     pub not_migrated: Vec<InventoryKind>,
+    /// The record owners, matched to destination users by email.
+    pub users: UserSummary,
     pub budget: BudgetPreview,
 }
 
@@ -208,6 +210,7 @@ impl PlanPreview {
             objects,
             skipped_objects,
             not_migrated: discovery.inventory.clone(),
+            users: discovery.users.clone(),
             budget,
         }
     }
@@ -353,6 +356,7 @@ mod tests {
             skipped: Vec::new(),
             budget: None,
             inventory: Vec::new(),
+            users: UserSummary::default(),
         };
         PlanPreview::build(
             &discovery,

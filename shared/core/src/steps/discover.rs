@@ -1,6 +1,6 @@
 use super::StepError;
 use crate::ids::TenantId;
-use crate::inventory::{InventoryKind, read_inventory};
+use crate::inventory::{InventoryKind, UserSummary, read_inventory, read_users};
 use crate::mapping::FieldMap;
 use crate::model::ObjectSummary;
 use crate::plan::{DiscoveredObject, Plan, build_plan};
@@ -18,6 +18,8 @@ pub struct Discovery {
     pub budget: Option<ApiBudget>,
     /// Automation and analytics the migration does not move.
     pub inventory: Vec<InventoryKind>,
+    /// The org's users, who own records.
+    pub users: UserSummary,
 }
 
 /// What to discover.
@@ -230,6 +232,7 @@ pub async fn discover(
         );
     }
     let inventory = read_inventory(salesforce).await;
+    let users = read_users(salesforce).await;
     let budget = salesforce
         .api_budget()
         .await
@@ -255,6 +258,7 @@ pub async fn discover(
         skipped,
         budget,
         inventory,
+        users,
     })
 }
 
