@@ -7,5 +7,6 @@ mod bulk;
 mod client;
 mod extract;
 mod faults;
+mod files;
 mod load;
 mod migration;

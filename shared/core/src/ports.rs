@@ -45,6 +45,15 @@ pub trait SalesforceApi: Send + Sync {
     /// The first page of a Tooling API query (automation metadata); later pages through
     /// [`QueryPageRequest::Continue`].
     async fn tooling_query(&self, soql: &str) -> Result<QueryPage, PortError>;
+    /// A binary field of a record (Attachment `Body`, ContentVersion `VersionData`), or
+    /// `None` when it is larger than `max_bytes`, in which case it is not downloaded.
+    async fn fetch_blob(
+        &self,
+        object: &str,
+        id: &str,
+        field: &str,
+        max_bytes: u64,
+    ) -> Result<BlobFetch, PortError>;
     /// Creates a Bulk API 2.0 query job (a queryAll job when `include_deleted`).
     async fn start_bulk_query(
         &self,
@@ -60,6 +69,13 @@ pub trait SalesforceApi: Send + Sync {
         locator: Option<&str>,
         max_records: u32,
     ) -> Result<QueryPage, PortError>;
+}
+
+/// A binary field's body, or its size when it is over the cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobFetch {
+    Fetched(Vec<u8>),
+    TooLarge { size: u64 },
 }
 
 /// API calls used in the last 24 hours and the org's daily limit.

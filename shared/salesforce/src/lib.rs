@@ -26,4 +26,4 @@ pub use client::{
     http_client, parse_limit_info,
 };
 pub use error::{ApiErrorItem, SalesforceError};
-pub use rest::DailyApiRequests;
+pub use rest::{BlobDownload, DailyApiRequests};

@@ -2,11 +2,12 @@
 
 use crate::bulk::{BulkJob, BulkJobState as WireState};
 use crate::client::SalesforceClient;
+use crate::rest::BlobDownload;
 use async_trait::async_trait;
 use ferry_core::PortError;
 use ferry_core::model::{ObjectDescription, ObjectSummary};
 use ferry_core::ports::{
-    ApiBudget, BulkJobState, BulkJobStatus, QueryPage, QueryPageRequest, SalesforceApi,
+    ApiBudget, BlobFetch, BulkJobState, BulkJobStatus, QueryPage, QueryPageRequest, SalesforceApi,
 };
 use std::collections::BTreeMap;
 
@@ -112,6 +113,22 @@ impl SalesforceApi for SalesforceClient {
         self.tooling_query(soql)
             .await
             .map_err(|error| error.into_port_error(format!("tooling query failed: {soql}")))
+    }
+
+    async fn fetch_blob(
+        &self,
+        object: &str,
+        id: &str,
+        field: &str,
+        max_bytes: u64,
+    ) -> Result<BlobFetch, PortError> {
+        match self.download_blob(object, id, field, max_bytes).await {
+            Ok(BlobDownload::Fetched(body)) => Ok(BlobFetch::Fetched(body)),
+            Ok(BlobDownload::TooLarge { size }) => Ok(BlobFetch::TooLarge { size }),
+            Err(error) => {
+                Err(error.into_port_error(format!("downloading {object} {id} {field} failed")))
+            }
+        }
     }
 
     async fn start_bulk_query(

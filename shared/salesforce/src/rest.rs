@@ -13,6 +13,17 @@ use std::collections::BTreeMap;
 /// Subrequests the composite batch resource takes per call.
 const COMPOSITE_BATCH_LIMIT: usize = 25;
 
+/// A binary field's body, or the fact that it is over the size cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobDownload {
+    Fetched(Vec<u8>),
+    /// At least `size` bytes: the whole size when Salesforce announced it, otherwise how far
+    /// the download got before passing the cap.
+    TooLarge {
+        size: u64,
+    },
+}
+
 /// `/limits`: the daily API request allowance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DailyApiRequests {
@@ -193,6 +204,46 @@ impl SalesforceClient {
                 page.next_records_url
             },
         })
+    }
+
+    /// Downloads a binary field (Attachment `Body`, ContentVersion `VersionData`, Document
+    /// `Body`) through the sObject blob resource, streaming, and stops as soon as the body
+    /// is known to exceed `max_bytes`: an oversized file costs neither memory nor transfer.
+    pub async fn download_blob(
+        &self,
+        object: &str,
+        id: &str,
+        field: &str,
+        max_bytes: u64,
+    ) -> Result<BlobDownload, SalesforceError> {
+        let path = self.data_path(&format!("sobjects/{object}/{id}/{field}"));
+        self.send(Method::GET, &path, None, &[], |mut response| async move {
+            if let Some(size) = response.content_length()
+                && size > max_bytes
+            {
+                return Ok(BlobDownload::TooLarge { size });
+            }
+            let url = response.url().to_string();
+            let mut body = Vec::new();
+            while let Some(chunk) =
+                response
+                    .chunk()
+                    .await
+                    .map_err(|source| SalesforceError::Transport {
+                        url: url.clone(),
+                        source,
+                    })?
+            {
+                body.extend_from_slice(&chunk);
+                if body.len() as u64 > max_bytes {
+                    return Ok(BlobDownload::TooLarge {
+                        size: body.len() as u64,
+                    });
+                }
+            }
+            Ok(BlobDownload::Fetched(body))
+        })
+        .await
     }
 
     /// `SELECT COUNT() FROM object`.

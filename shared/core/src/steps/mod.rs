@@ -3,6 +3,7 @@
 
 mod discover;
 mod extract;
+mod files;
 mod finalize;
 mod load;
 
@@ -13,6 +14,7 @@ pub use extract::{
     ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState, Position, Sleeper,
     WaitReason, chunk_key, extract_object, extract_soql, extract_step, rest_soql, start_state,
 };
+pub use files::{DEFAULT_MAX_FILE_BYTES, FileOutcome, FileRef, file_key, stage_file};
 pub use finalize::{FinalizePorts, build_report, finalize};
 pub use load::{LoadPorts, load_chunk};
 
