@@ -10,8 +10,13 @@
 //!   at `/` and a sandbox one at `/test`;
 //! - `GET /services/data`: the API versions;
 //! - `GET /services/data/vXX.X/sobjects` and `.../sobjects/{Object}/describe`;
-//! - `GET /services/data/vXX.X/query?q=...` and `queryAll`, with paging through
-//!   `nextRecordsUrl` and a SOQL subset (see [`soql`]);
+//! - `GET /services/data/vXX.X/query?q=...` and `queryAll` (soft-deleted records too),
+//!   with paging through `nextRecordsUrl` and a SOQL subset (see [`soql`]): parent fields,
+//!   AND/OR/NOT, IN, LIKE, ORDER BY, LIMIT, OFFSET, COUNT();
+//! - [`rest`]: `/limits/recordCount`, composite batch (describes and small queries), blob
+//!   bodies (`sobjects/Attachment/{id}/Body`, `.../ContentVersion/{id}/VersionData`),
+//!   `/tooling/query` over the automation inventory, and `POST /_sim/mutate` (modify or
+//!   soft-delete records "now", for delta tests);
 //! - Bulk API 2.0 query jobs ([`bulk`]): `/services/data/vXX.X/jobs/query`, results as
 //!   CSV pages chained by `Sforce-Locator`, gzip on request;
 //! - `Sforce-Limit-Info` on every API response, and the daily request limit;
@@ -20,7 +25,8 @@
 //! - plain http, or https with a self-signed certificate made at start ([`tls`]).
 //!
 //! Data is generated on demand from (seed, object, index) by [`org::Org`], so the size
-//! of the org costs no memory. Module map: [`ids`] (18-character ids), [`org`] (the data
+//! of the org costs no memory (a million records serve in about 50 MB); only records
+//! changed through `/_sim/mutate` are held, in an overlay. Module map: [`ids`] (18-character ids), [`org`] (the data
 //! generator), [`schema`] (metadata and describe JSON), [`soql`] (query language),
 //! [`query`] (paging and rendering), and `server` (the axum routes).
 //!
