@@ -167,3 +167,75 @@ async fn extraction_pauses_at_the_reserve_and_resumes_in_another_process_without
     );
     simulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_delta_takes_only_records_changed_since_the_last_run_deleted_ones_included() {
+    let simulator = start_org(2_000, 9).await;
+    let client = ferry_tests::connect(&simulator).await;
+    let plan = discover(
+        &client,
+        TenantId::new("acme"),
+        &FieldMap::builtin(),
+        &DiscoverOptions::default(),
+    )
+    .await
+    .unwrap()
+    .plan;
+    let last_run = time::OffsetDateTime::now_utc();
+    // The org changes after the last run: some contacts edited, some deleted.
+    let http = reqwest::Client::new();
+    let mutation: serde_json::Value = http
+        .post(format!("{}/_sim/mutate", simulator.base_url()))
+        .json(&serde_json::json!({"object": "Contact", "modify": 6, "delete": 3}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids = |key: &str| -> HashSet<String> {
+        mutation[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (modified, deleted) = (ids("modified"), ids("deleted"));
+    assert_eq!((modified.len(), deleted.len()), (6, 3));
+
+    for include_deleted in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let embedded = Embedded::open(dir.path());
+        let config = ExtractConfig {
+            since: Some(last_run),
+            include_deleted,
+            ..ExtractConfig::default()
+        };
+        let state = start_state(plan.object("Contact").unwrap(), &config);
+        let ports = embedded.extract_ports(&client);
+        let steps = run_steps(
+            &ports,
+            &RunId::new("run-delta"),
+            &plan,
+            "Contact",
+            &config,
+            state,
+        )
+        .await
+        .unwrap();
+        let staged: HashSet<String> = embedded
+            .drain_staged()
+            .await
+            .iter()
+            .map(|record| record["Id"].as_str().unwrap().to_owned())
+            .collect();
+        let mut expected = modified.clone();
+        if include_deleted {
+            expected.extend(deleted.iter().cloned());
+        }
+        assert_eq!(staged, expected, "include_deleted: {include_deleted}");
+        assert_eq!(steps.done.extracted, expected.len() as u64);
+    }
+    simulator.shutdown().await;
+}
