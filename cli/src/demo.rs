@@ -127,6 +127,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 IssueKind::Skipped => "skipped",
                 IssueKind::Failed => "failed",
                 IssueKind::UnresolvedLink => "unresolved link",
+                IssueKind::ValueDropped => "value dropped",
+                IssueKind::Warning => "warning",
             };
             println!(
                 "  {kind}: {} {} {}: {}",

@@ -29,6 +29,7 @@ fn contact_plan() -> Plan {
             custom_fields: vec![],
         }],
         notes: vec![],
+        validation: Default::default(),
     }
 }
 

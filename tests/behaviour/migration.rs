@@ -78,7 +78,31 @@ async fn a_run_creates_every_record_with_its_links_and_a_second_run_only_updates
             "{object}"
         );
     }
-    assert!(first.issues.is_empty(), "{:?}", first.issues);
+    // The only findings are invalid contact emails, dropped from records that still landed:
+    // one per contact whose address fails the check, none silently.
+    let invalid_emails = query_all(&client, "SELECT Id, Email FROM Contact")
+        .await
+        .iter()
+        .filter(|contact| {
+            contact["Email"]
+                .as_str()
+                .is_some_and(|email| !ferry_core::validate::valid_email(email))
+        })
+        .count();
+    assert!(invalid_emails > 0, "the org has invalid emails");
+    assert_eq!(first.issues.len(), invalid_emails, "{:?}", first.issues);
+    for issue in &first.issues {
+        assert_eq!(
+            issue.kind,
+            ferry_core::report::IssueKind::ValueDropped,
+            "{issue:?}"
+        );
+        assert_eq!(
+            (issue.object.as_str(), issue.field.as_deref()),
+            ("Contact", Some("Email"))
+        );
+        assert!(issue.reason.starts_with("invalid_email: "), "{issue:?}");
+    }
 
     let db = embedded.destination_db();
     let (companies, parents) = rows(&db, "companies", "parent_company_id");

@@ -90,6 +90,7 @@ mod tests {
                 custom_fields: vec![],
             }],
             notes: vec![],
+            validation: Default::default(),
         }
     }
 

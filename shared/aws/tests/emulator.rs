@@ -168,6 +168,7 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
         tenant: TenantId::new("acme"),
         objects: vec![],
         notes: vec![],
+        validation: Default::default(),
     };
     runs.save_plan(&run, &plan).await.unwrap();
     assert_eq!(runs.load_plan(&run).await.unwrap(), plan);

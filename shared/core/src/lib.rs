@@ -27,5 +27,6 @@ pub mod report;
 pub mod secret;
 pub mod steps;
 pub mod transform;
+pub mod validate;
 
 pub use error::{ErrorClass, PortError};

@@ -17,6 +17,9 @@ pub struct Plan {
     pub objects: Vec<ObjectPlan>,
     /// Everything the plan leaves out, with the reason, for the user to read before a run.
     pub notes: Vec<PlanNote>,
+    /// What validation does with each kind of bad value.
+    #[serde(default)]
+    pub validation: crate::validate::ValidationPolicy,
 }
 
 impl Plan {
@@ -257,6 +260,7 @@ pub fn build_plan(
         tenant,
         objects,
         notes,
+        validation: crate::validate::ValidationPolicy::default(),
     }
 }
 

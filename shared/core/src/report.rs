@@ -25,6 +25,10 @@ pub enum IssueKind {
     Failed,
     /// The record landed, but one of its links points to a record that did not.
     UnresolvedLink,
+    /// The record landed without one value, which validation refused (see the reason).
+    ValueDropped,
+    /// The record landed as it was, with a value validation flagged.
+    Warning,
 }
 
 /// The outcome of loading one chunk; stored per (run, object, chunk) so a redelivered chunk

@@ -6,6 +6,7 @@ use crate::ports::{
 };
 use crate::report::{ChunkResult, IssueKind, RecordIssue};
 use crate::transform::{Reference, content_hash, transform_record};
+use crate::validate::{Action, Finding, Verdict, validate_record};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub struct LoadPorts<'a> {
@@ -52,7 +53,14 @@ pub async fn load_chunk(
         records_seen += 1;
         match serde_json::from_slice::<crate::model::SourceRecord>(line) {
             Ok(source) => match transform_record(object, &source) {
-                Ok(record) => transformed.push(record),
+                Ok(mut record) => {
+                    let (findings, verdict) =
+                        validate_record(object, &mut record, &plan.validation);
+                    record_findings(&findings, verdict, &mut issues);
+                    if verdict == Verdict::Load {
+                        transformed.push(record);
+                    }
+                }
                 Err(issue) => issues.push(issue),
             },
             Err(error) => issues.push(RecordIssue {
@@ -190,7 +198,7 @@ pub async fn load_chunk(
         match issue.kind {
             IssueKind::Skipped => result.skipped += 1,
             IssueKind::Failed => result.failed += 1,
-            IssueKind::UnresolvedLink => {}
+            IssueKind::UnresolvedLink | IssueKind::ValueDropped | IssueKind::Warning => {}
         }
     }
     result.issues = issues;
@@ -228,4 +236,24 @@ pub async fn load_chunk(
         "loaded chunk"
     );
     Ok(result)
+}
+
+/// Reports a record's validation findings. A skipped record counts once: its first
+/// skipping finding is the skip, any further ones are reported as warnings beside it.
+pub(crate) fn record_findings(
+    findings: &[Finding],
+    verdict: Verdict,
+    issues: &mut Vec<RecordIssue>,
+) {
+    let mut skip_reported = false;
+    for finding in findings {
+        let mut issue = finding.to_issue();
+        if finding.action == Action::SkipRecord {
+            if skip_reported || verdict != Verdict::Skip {
+                issue.kind = IssueKind::Warning;
+            }
+            skip_reported = true;
+        }
+        issues.push(issue);
+    }
 }
