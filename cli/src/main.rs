@@ -5,6 +5,7 @@
 
 mod connect;
 mod demo;
+mod dryrun;
 mod local;
 mod login;
 mod plan;
@@ -39,6 +40,9 @@ enum Command {
     Logout(login::LogoutArgs),
     /// Discover an org and show what a migration would do: objects, fields, budget.
     Plan(plan::PlanArgs),
+    /// Read every record and report what a migration would create, update and skip, and
+    /// why, writing nothing to the destination.
+    DryRun(dryrun::DryRunArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
             Command::Connections(args) => login::list(args).await,
             Command::Logout(args) => login::logout(args).await,
             Command::Plan(args) => plan::run(args).await,
+            Command::DryRun(args) => dryrun::run(args).await,
         }
     });
     match outcome {

@@ -46,9 +46,23 @@ fn host(simulator: &RunningSimulator) -> String {
 
 /// Runs `ferry plan` with the token in the environment, off the async runtime.
 async fn plan(simulator: &RunningSimulator, extra: &[&str], allow: bool) -> Output {
+    run_with_token(simulator, "plan", extra, allow).await
+}
+
+/// Runs another command that takes the org like `ferry plan` does.
+async fn plan_like(simulator: &RunningSimulator, command: &str, extra: &[&str]) -> Output {
+    run_with_token(simulator, command, extra, true).await
+}
+
+async fn run_with_token(
+    simulator: &RunningSimulator,
+    command: &str,
+    extra: &[&str],
+    allow: bool,
+) -> Output {
     let token = access_token(simulator).await;
     let mut args = vec![
-        "plan".to_owned(),
+        command.to_owned(),
         "--instance-url".to_owned(),
         simulator.base_url().to_owned(),
     ];
@@ -403,5 +417,41 @@ async fn a_callback_with_a_forged_state_ends_the_login_and_stores_nothing() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("state does not match"), "{stderr}");
     assert!(!state_dir.path().join("connections.json").exists());
+    simulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_writes_the_three_reports_and_leaves_no_extracted_data_behind() {
+    let simulator = start(1_500).await;
+    let out = tempfile::tempdir().unwrap();
+    let output = plan_like(
+        &simulator,
+        "dry-run",
+        &["--out", out.path().to_str().unwrap()],
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("dry-run.json")).unwrap()).unwrap();
+    let objects = report["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), 2);
+    for object in objects {
+        let name = object["object"].as_str().unwrap();
+        assert_eq!(object["extracted"], simulator.record_counts()[name]);
+    }
+    let markdown = std::fs::read_to_string(out.path().join("dry-run.md")).unwrap();
+    assert!(markdown.starts_with("# Dry run "));
+    let html = std::fs::read_to_string(out.path().join("dry-run.html")).unwrap();
+    assert!(html.contains("<table id=\"objects\">"));
+    assert!(
+        !out.path().join("staging").exists(),
+        "extracted chunks are removed"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Reports: "), "{stdout}");
     simulator.shutdown().await;
 }

@@ -14,6 +14,7 @@
 //! 5. [`steps::finalize`] patches links whose target landed later, and builds the report.
 
 pub mod budget;
+pub mod dryrun;
 pub mod error;
 pub mod ids;
 pub mod inventory;

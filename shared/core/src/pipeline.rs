@@ -132,3 +132,123 @@ pub async fn check_budget(
     );
     crate::budget::check_run(budget, estimate.extraction, &config.budget).map_err(StepError::Budget)
 }
+
+/// What a dry run needs: a migration's ports without the destination.
+pub struct DryRunPorts<'a> {
+    pub salesforce: &'a dyn SalesforceApi,
+    pub staging: &'a dyn Staging,
+    pub id_map: &'a dyn IdMap,
+    pub runs: &'a dyn RunStore,
+    pub queue: &'a dyn LocalQueue,
+    pub sleeper: &'a dyn Sleeper,
+}
+
+/// Discovers, extracts every planned object to staging, and analyses the records as a load
+/// would, writing nothing to the destination. The report's `instance_url` and
+/// `generated_at` are left for the caller, which knows them.
+pub async fn dry_run(
+    ports: &DryRunPorts<'_>,
+    config: &MigrationConfig,
+    policy: &crate::budget::BudgetPolicy,
+) -> Result<(Discovery, crate::dryrun::DryRunReport), StepError> {
+    use crate::dryrun::{DryRunAnalysis, DryRunReport, SkippedObjectEntry};
+    let run = &config.run_id;
+    let discovery = steps::discover(
+        ports.salesforce,
+        config.tenant.clone(),
+        &config.map,
+        &config.discover,
+    )
+    .await?;
+    let plan = &discovery.plan;
+    ports
+        .runs
+        .save_plan(run, plan)
+        .await
+        .map_err(StepError::RunStore)?;
+    let extract_ports = ExtractPorts {
+        salesforce: ports.salesforce,
+        staging: ports.staging,
+        queue: ports.queue,
+        runs: ports.runs,
+    };
+    let mut analysis = DryRunAnalysis::new(plan);
+    for object in &plan.objects {
+        steps::extract_object(
+            &extract_ports,
+            ports.sleeper,
+            run,
+            plan,
+            object,
+            config.extract,
+        )
+        .await?;
+        while let Some(message) = ports.queue.receive().await.map_err(StepError::Queue)? {
+            let body = ports
+                .staging
+                .get(&message.key)
+                .await
+                .map_err(StepError::Staging)?;
+            let mut records = Vec::new();
+            for (line_number, line) in body.split(|byte| *byte == b'\n').enumerate() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                records.push(serde_json::from_slice(line).map_err(|error| {
+                    StepError::Staging(PortError::with_source(
+                        crate::ErrorClass::Permanent,
+                        format!(
+                            "line {} of {} is not a JSON record",
+                            line_number + 1,
+                            message.key
+                        ),
+                        error,
+                    ))
+                })?);
+            }
+            analysis
+                .add_chunk(object, records, ports.id_map, &plan.tenant)
+                .await
+                .map_err(StepError::IdMap)?;
+        }
+        tracing::info!(run_id = %run, object = %object.object, "analysed");
+    }
+    let analysed = analysis
+        .finish(ports.id_map, &plan.tenant)
+        .await
+        .map_err(StepError::IdMap)?;
+    let preview =
+        crate::preview::PlanPreview::build(&discovery, &config.map, &config.extract, policy);
+    let budget_now = ports
+        .salesforce
+        .api_budget()
+        .await
+        .map_err(StepError::Salesforce)?;
+    let report = DryRunReport {
+        run_id: run.to_string(),
+        generated_at: String::new(),
+        instance_url: String::new(),
+        objects: analysed.objects,
+        findings_by_rule: analysed.findings_by_rule,
+        findings: analysed.findings,
+        findings_total: analysed.findings_total,
+        duplicates: analysed.duplicates,
+        custom_fields: plan.custom_fields().cloned().collect(),
+        skipped_objects: preview
+            .skipped_objects
+            .iter()
+            .map(|skipped| SkippedObjectEntry {
+                name: skipped.name.clone(),
+                reason: skipped.reason.clone(),
+            })
+            .collect(),
+        not_migrated: discovery.inventory.clone(),
+        users: discovery.users.clone(),
+        budget: preview.budget,
+        api_calls_used: match (discovery.budget, budget_now) {
+            (Some(before), Some(after)) => Some(after.used.saturating_sub(before.used)),
+            _ => None,
+        },
+    };
+    Ok((discovery, report))
+}

@@ -28,6 +28,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Username of the integration user, who is user 0 and owns the issued tokens.
+/// How the generator made a contact's e-mail address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailKind {
+    Missing,
+    /// Not an address (`a.b@@example`, `a.b.example.com`).
+    Invalid,
+    /// The address of an earlier contact (which may itself have been deleted).
+    Duplicate,
+    Unique,
+}
+
 pub const INTEGRATION_USERNAME: &str = "integration@ferry-sim.example";
 
 /// Start of the generated history: 2019-01-01T00:00:00Z.
@@ -719,6 +730,17 @@ impl Org {
     fn contact_email_bucket(&self, index: u64) -> (u64, Rng) {
         let mut rng = Rng::for_record(self.seed, SALT_CONTACT_EMAIL, index);
         (rng.below(100), rng)
+    }
+
+    /// Ground truth of contact `index`'s e-mail, as the generator chose it: what a dry run
+    /// of this org must find.
+    pub fn contact_email_kind(&self, index: u64) -> EmailKind {
+        match self.contact_email_bucket(index).0 {
+            0..=2 => EmailKind::Missing,
+            3 | 4 => EmailKind::Invalid,
+            5..=7 if index > 0 => EmailKind::Duplicate,
+            _ => EmailKind::Unique,
+        }
     }
 
     fn normal_email(&self, index: u64) -> String {
