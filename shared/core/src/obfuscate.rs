@@ -716,3 +716,478 @@ fn shift_datetime(text: &str, days: i64) -> Option<String> {
         .format(&Rfc3339)
         .ok()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const KEY: &str = "a test key of more than sixteen bytes";
+    const OTHER_KEY: &str = "another test key, also long enough";
+
+    fn obfuscator(key: &str) -> Obfuscator {
+        Obfuscator::new(&Secret::new(key)).unwrap()
+    }
+
+    fn record(value: Value) -> SourceRecord {
+        let Value::Object(record) = value else {
+            panic!("test records are objects");
+        };
+        record
+    }
+
+    /// The types of the test Contact and Account, as a describe would give them.
+    fn test_types(field: &str) -> Option<FieldType> {
+        Some(match field {
+            "Id" => FieldType::Id,
+            "AccountId" => FieldType::Reference,
+            "FirstName" | "LastName" | "Name" => FieldType::String,
+            "Description" => FieldType::TextArea,
+            "Email" => FieldType::Email,
+            "Phone" => FieldType::Phone,
+            "Website" => FieldType::Url,
+            "LeadSource" => FieldType::Picklist,
+            "DoNotCall" => FieldType::Boolean,
+            "NumberOfEmployees" => FieldType::Int,
+            "AnnualRevenue" => FieldType::Currency,
+            "Birthdate" => FieldType::Date,
+            "CreatedDate" | "LastModifiedDate" => FieldType::DateTime,
+            "MailingAddress" => FieldType::Address,
+            _ => return None,
+        })
+    }
+
+    fn config(json: Value) -> ObfuscationConfig {
+        serde_json::from_value(json).unwrap()
+    }
+
+    /// Applies `config` to `input` as a Contact and checks the count of changed values and
+    /// which fields kept their value.
+    fn check_apply(config: &ObfuscationConfig, input: Value, changed: usize, kept: &[&str]) {
+        let original = record(input);
+        let mut obfuscated = original.clone();
+        let count = obfuscator(KEY).apply(config, "Contact", &mut obfuscated, test_types);
+        assert_eq!(count, changed, "{obfuscated:?}");
+        for (field, value) in &original {
+            let same = obfuscated.get(field) == Some(value);
+            assert_eq!(
+                same,
+                kept.contains(&field.as_str()),
+                "{field}: {obfuscated:?}"
+            );
+        }
+        assert_eq!(obfuscated.len(), original.len());
+    }
+
+    /// No run of four or more characters of the input (compared case-insensitively) appears
+    /// in the output.
+    fn shares_no_substring(input: &str, output: &str) -> bool {
+        let input: Vec<char> = input.to_lowercase().chars().collect();
+        let output = output.to_lowercase();
+        input
+            .windows(4)
+            .all(|window| !output.contains(&window.iter().collect::<String>()))
+    }
+
+    fn non_digits(text: &str) -> Vec<(usize, char)> {
+        text.chars()
+            .enumerate()
+            .filter(|(_, character)| !character.is_ascii_digit())
+            .collect()
+    }
+
+    #[test]
+    fn the_documented_configuration_reads_and_names_are_case_insensitive() {
+        let config =
+            config(json!({"objects": ["Contact"], "fields": {"Account": ["Name", "Website"]}}));
+        assert!(config.is_obfuscated("Contact", "Anything"));
+        assert!(config.is_obfuscated("contact", "Email"));
+        assert!(config.is_obfuscated("Account", "name"));
+        assert!(config.is_obfuscated("ACCOUNT", "Website"));
+        assert!(!config.is_obfuscated("Account", "Industry"));
+        assert!(!config.is_obfuscated("Lead", "Name"));
+        assert!(config.touches_object("account"));
+        assert!(!config.touches_object("Lead"));
+        assert!(!config.all_types);
+        assert!(!config.is_empty());
+        assert!(ObfuscationConfig::default().is_empty());
+        assert!(
+            serde_json::from_value::<ObfuscationConfig>(json!({"object": ["Contact"]})).is_err(),
+            "a misspelt key must not silently obfuscate nothing"
+        );
+    }
+
+    #[test]
+    fn a_short_key_is_refused_and_the_key_never_shows() {
+        assert!(matches!(
+            Obfuscator::new(&Secret::new("short")),
+            Err(ObfuscationError::KeyTooShort {
+                length: 5,
+                minimum: 16
+            })
+        ));
+        let shown = format!("{:?}", obfuscator(KEY));
+        assert!(!shown.contains("sixteen"), "{shown}");
+    }
+
+    #[test]
+    fn the_same_value_and_key_give_the_same_pseudonym() {
+        let (first, second) = (obfuscator(KEY), obfuscator(KEY));
+        assert_eq!(first.email("jane@acme.com"), second.email("jane@acme.com"));
+        assert_eq!(
+            first.phone("+1 555 010 2030"),
+            second.phone("+1 555 010 2030")
+        );
+        assert_eq!(first.text("Jane Doe"), second.text("Jane Doe"));
+        assert_eq!(first.url("acme.com"), second.url("acme.com"));
+    }
+
+    #[test]
+    fn another_key_gives_other_pseudonyms() {
+        let (first, second) = (obfuscator(KEY), obfuscator(OTHER_KEY));
+        assert_ne!(first.email("jane@acme.com"), second.email("jane@acme.com"));
+        assert_ne!(
+            first.phone("+1 555 010 2030"),
+            second.phone("+1 555 010 2030")
+        );
+        assert_ne!(first.text("Jane Doe"), second.text("Jane Doe"));
+        assert_ne!(first.url("acme.com"), second.url("acme.com"));
+    }
+
+    #[test]
+    fn duplicates_stay_duplicates_and_distinct_values_stay_distinct() {
+        let obfuscator = obfuscator(KEY);
+        let email = obfuscator.email("jane.doe@acme.com");
+        assert_eq!(obfuscator.email("  Jane.Doe@ACME.com\t"), email);
+        assert_ne!(obfuscator.email("jane.doe@acme.org"), email);
+        let phone = obfuscator.phone("+1 (555) 010-2030");
+        let same_digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        let other_format = obfuscator.phone("+1 555 010 2030");
+        assert_eq!(
+            other_format
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>(),
+            same_digits
+        );
+        assert_eq!(
+            obfuscator.url("https://www.Acme.com/"),
+            obfuscator
+                .url("http://www.acme.com")
+                .replacen("http://", "https://", 1)
+        );
+        assert_eq!(obfuscator.text("Acme"), obfuscator.text("Acme"));
+        assert_ne!(obfuscator.text("Acme"), obfuscator.text("Acne"));
+    }
+
+    #[test]
+    fn the_email_check_tells_addresses_from_the_rest() {
+        for valid in ["jane@acme.com", "j.o'neil+crm@mail.acme.co.uk", "a@b.io"] {
+            assert!(looks_like_email(valid), "{valid}");
+        }
+        for invalid in [
+            "",
+            "jane",
+            "jane@",
+            "@acme.com",
+            "jane@acme",
+            "ja ne@acme.com",
+            "jane@@acme.com",
+            "jane@acme..com",
+            ".jane@acme.com",
+            "jané@acme.com",
+        ] {
+            assert!(!looks_like_email(invalid), "{invalid}");
+        }
+    }
+
+    #[test]
+    fn emails_stay_valid_and_invalid_ones_stay_invalid() {
+        let obfuscator = obfuscator(KEY);
+        for valid in [
+            "jane@acme.com",
+            "j.o'neil+crm@mail.acme.co.uk",
+            "Margaret.Hamilton@apollo-guidance.example.org",
+        ] {
+            let pseudonym = obfuscator.email(valid);
+            assert!(looks_like_email(&pseudonym), "{valid} became {pseudonym}");
+            assert!(pseudonym.ends_with("@example.invalid"), "{pseudonym}");
+        }
+        for invalid in ["jane at acme", "jane@", "jane@@acme.com", "Üser@acme.com"] {
+            let pseudonym = obfuscator.email(invalid);
+            assert!(!pseudonym.contains('@'), "{invalid} became {pseudonym}");
+            assert!(!looks_like_email(&pseudonym));
+        }
+    }
+
+    #[test]
+    fn phones_keep_length_separators_and_country_code() {
+        let obfuscator = obfuscator(KEY);
+        for (phone, prefix) in [
+            ("+44 20 7946 0958", "+44 "),
+            ("+1-555-010-2030", "+1-"),
+            ("(555) 010-2030 ext. 12", "("),
+            ("+4930901820", "+"),
+            ("0301234567", ""),
+        ] {
+            let pseudonym = obfuscator.phone(phone);
+            assert_eq!(pseudonym.len(), phone.len(), "{phone} became {pseudonym}");
+            assert_eq!(non_digits(&pseudonym), non_digits(phone));
+            assert!(pseudonym.starts_with(prefix), "{phone} became {pseudonym}");
+            assert_ne!(pseudonym, phone);
+        }
+        assert_eq!(obfuscator.phone("n/a"), "n/a");
+    }
+
+    #[test]
+    fn text_keeps_length_case_and_spacing_but_no_content() {
+        let obfuscator = obfuscator(KEY);
+        for name in [
+            "Jane Doe",
+            "O'Neil-Smythe",
+            "Björk Guðmundsdóttir",
+            "Zoë 42",
+        ] {
+            let pseudonym = obfuscator.text(name);
+            assert_eq!(pseudonym.chars().count(), name.chars().count());
+            for (original, replaced) in name.chars().zip(pseudonym.chars()) {
+                assert_eq!(original.is_whitespace(), replaced.is_whitespace());
+                assert_eq!(original.is_uppercase(), replaced.is_uppercase());
+                assert_eq!(original.is_numeric(), replaced.is_ascii_digit());
+            }
+            assert_ne!(pseudonym, name);
+        }
+        let long = "Met at the Dreamforce booth; wants a demo of the reporting module \
+                    before the renewal in March. Call Jane before 5pm.";
+        let pseudonym = obfuscator.text(long);
+        assert_eq!(pseudonym.chars().count(), long.chars().count());
+        assert!(!pseudonym.ends_with(' ') && !pseudonym.starts_with(' '));
+        assert!(shares_no_substring(long, &pseudonym), "{pseudonym}");
+    }
+
+    #[test]
+    fn names_and_emails_share_no_run_of_four_characters_with_the_original() {
+        let obfuscator = obfuscator(KEY);
+        for name in [
+            "Margaret Hamilton",
+            "Grace Brewster Murray Hopper",
+            "Acme Industries Ltd",
+            "Katherine Johnson",
+            "Ada Lovelace",
+        ] {
+            let pseudonym = obfuscator.text(name);
+            assert!(shares_no_substring(name, &pseudonym), "{name}: {pseudonym}");
+        }
+        for email in [
+            "margaret.hamilton@apollo-guidance.org",
+            "grace.hopper@navy.mil",
+            "katherine.johnson@nasa.gov",
+        ] {
+            let pseudonym = obfuscator.email(email);
+            assert!(
+                shares_no_substring(email, &pseudonym),
+                "{email}: {pseudonym}"
+            );
+        }
+    }
+
+    #[test]
+    fn websites_keep_their_scheme() {
+        let obfuscator = obfuscator(KEY);
+        let secure = obfuscator.url("https://www.acme.com/about");
+        assert!(secure.starts_with("https://") && secure.ends_with(".example.invalid/"));
+        assert!(!secure.contains("acme"));
+        let bare = obfuscator.url("www.acme.com");
+        assert!(
+            !bare.contains("://") && bare.ends_with(".example.invalid"),
+            "{bare}"
+        );
+        assert_eq!(obfuscator.url("  "), "  ");
+    }
+
+    #[test]
+    fn a_whole_object_hides_identity_and_keeps_structure() {
+        let config = config(json!({"objects": ["Contact"]}));
+        check_apply(
+            &config,
+            json!({
+                "Id": "0035g00000AbCdEAAV",
+                "AccountId": "001Da00000xnAiyIAE",
+                "FirstName": "Jane",
+                "LastName": "Doe",
+                "Email": "jane@acme.com",
+                "Phone": "+1 555 010 2030",
+                "Description": null,
+                "LeadSource": "Web",
+                "DoNotCall": false,
+                "NumberOfEmployees": 120,
+                "Birthdate": "1980-02-29",
+                "CreatedDate": "2021-03-04T10:11:12.000+0000",
+                "MailingAddress": {"street": "1 Main St", "city": "Springfield", "countryCode": "US", "latitude": 1.5},
+            }),
+            5,
+            &[
+                "Id",
+                "AccountId",
+                "Description",
+                "LeadSource",
+                "DoNotCall",
+                "NumberOfEmployees",
+                "Birthdate",
+                "CreatedDate",
+            ],
+        );
+    }
+
+    #[test]
+    fn null_empty_and_blank_are_kept_and_not_counted() {
+        let config = config(json!({"objects": ["Contact"]}));
+        check_apply(
+            &config,
+            json!({"FirstName": "", "LastName": null, "Email": "   ", "Phone": "", "Website": null, "Description": "\n"}),
+            0,
+            &[
+                "FirstName",
+                "LastName",
+                "Email",
+                "Phone",
+                "Website",
+                "Description",
+            ],
+        );
+    }
+
+    #[test]
+    fn only_the_named_fields_of_the_named_objects_change() {
+        let config = config(json!({"fields": {"Contact": ["Email"], "Account": ["Name"]}}));
+        check_apply(
+            &config,
+            json!({"Id": "0035g00000AbCdEAAV", "LastName": "Doe", "Email": "jane@acme.com"}),
+            1,
+            &["Id", "LastName"],
+        );
+        let mut account = record(json!({"Name": "Acme"}));
+        let untouched = account.clone();
+        let count = obfuscator(KEY).apply(&config, "Lead", &mut account, test_types);
+        assert_eq!((count, &account), (0, &untouched));
+    }
+
+    #[test]
+    fn an_unknown_field_holding_text_is_hidden_but_an_unknown_id_is_not() {
+        let config = config(json!({"objects": ["Contact"]}));
+        let mut contact =
+            record(json!({"Id": "0035g00000AbCdEAAV", "Nickname__c": "Janey", "Score__c": 3}));
+        let count = obfuscator(KEY).apply(&config, "Contact", &mut contact, |_| None);
+        assert_eq!(count, 1);
+        assert_eq!(contact["Id"], "0035g00000AbCdEAAV");
+        assert_ne!(contact["Nickname__c"], "Janey");
+        assert_eq!(contact["Score__c"], 3);
+    }
+
+    #[test]
+    fn all_types_jitters_numbers_and_moves_a_records_dates_together() {
+        let config = config(json!({"objects": ["Contact"], "all_types": true}));
+        let original = record(json!({
+            "Id": "0035g00000AbCdEAAV",
+            "NumberOfEmployees": 120,
+            "AnnualRevenue": "2500000.50",
+            "Birthdate": "1980-02-29",
+            "CreatedDate": "2021-03-04T10:11:12.000+0000",
+            "LastModifiedDate": "2021-03-05T10:11:12.000+0000",
+            "DoNotCall": true,
+        }));
+        let mut contact = original.clone();
+        let count = obfuscator(KEY).apply(&config, "Contact", &mut contact, test_types);
+        assert_eq!(count, 5, "{contact:?}");
+        assert_eq!(contact["DoNotCall"], true);
+        let employees = contact["NumberOfEmployees"].as_i64().unwrap();
+        assert!((100..=999).contains(&employees), "{employees}");
+        let revenue = contact["AnnualRevenue"].as_str().unwrap();
+        assert_eq!(revenue.split_once('.').unwrap().1.len(), 2, "{revenue}");
+        let revenue: f64 = revenue.parse().unwrap();
+        assert!((1_000_000.0..10_000_000.0).contains(&revenue), "{revenue}");
+
+        let date_format = format_description!("[year]-[month]-[day]");
+        let birthdate = Date::parse(contact["Birthdate"].as_str().unwrap(), &date_format).unwrap();
+        let original_birthdate = Date::parse("1980-02-29", &date_format).unwrap();
+        let shift = (birthdate - original_birthdate).whole_days();
+        assert!(shift != 0 && shift.abs() <= 365, "{shift}");
+        let datetime = |field: &str| {
+            let text = contact[field].as_str().unwrap();
+            let parsed = shift_datetime(text, 0).unwrap();
+            assert_eq!(parsed, text, "the Salesforce form is kept");
+            parsed
+        };
+        let (created, modified) = (datetime("CreatedDate"), datetime("LastModifiedDate"));
+        assert_eq!(&created[10..], "T10:11:12.000+0000");
+        assert_eq!(&modified[10..], "T10:11:12.000+0000");
+        assert_eq!(
+            shift_date(&created[..10], -shift).unwrap(),
+            "2021-03-04",
+            "every date of the record moves by the same days"
+        );
+        assert_eq!(shift_date(&modified[..10], -shift).unwrap(), "2021-03-05");
+    }
+
+    #[test]
+    fn zero_and_unparsable_numbers_and_dates_stay() {
+        let config = config(json!({"objects": ["Contact"], "all_types": true}));
+        check_apply(
+            &config,
+            json!({"NumberOfEmployees": 0, "AnnualRevenue": "n/a", "Birthdate": "someday"}),
+            0,
+            &["NumberOfEmployees", "AnnualRevenue", "Birthdate"],
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_handled_deterministically(text in any::<String>()) {
+            let (obfuscator, again) = (obfuscator(KEY), obfuscator(KEY));
+
+            let email = obfuscator.email(&text);
+            prop_assert_eq!(&email, &again.email(&text));
+            if !text.trim().is_empty() {
+                prop_assert!(looks_like_email(&email) || !email.contains('@'), "{}", email);
+            }
+
+            let phone = obfuscator.phone(&text);
+            prop_assert_eq!(&phone, &again.phone(&text));
+            prop_assert_eq!(non_digits(&phone), non_digits(&text));
+            prop_assert_eq!(phone.len(), text.len());
+
+            let pseudonym = obfuscator.text(&text);
+            prop_assert_eq!(&pseudonym, &again.text(&text));
+            prop_assert_eq!(pseudonym.chars().count(), text.chars().count());
+
+            let url = obfuscator.url(&text);
+            prop_assert_eq!(&url, &again.url(&text));
+            if !text.trim().is_empty() {
+                prop_assert!(url.contains(".example.invalid"), "{}", url);
+            }
+        }
+
+        #[test]
+        fn any_integer_keeps_its_sign_and_number_of_digits(integer in any::<i64>()) {
+            let jittered = obfuscator(KEY).jitter_number(&Number::from(integer)).unwrap();
+            let jittered = jittered.as_i64().unwrap();
+            prop_assert_eq!(jittered.signum(), integer.signum());
+            prop_assert_eq!(
+                jittered.unsigned_abs().checked_ilog10(),
+                integer.unsigned_abs().checked_ilog10()
+            );
+        }
+
+        #[test]
+        fn any_float_keeps_its_sign_and_order_of_magnitude(float in -1e12f64..1e12) {
+            let number = Number::from_f64(float).unwrap();
+            let jittered = obfuscator(KEY).jitter_number(&number).unwrap().as_f64().unwrap();
+            prop_assert_eq!(jittered.signum(), float.signum());
+            if float != 0.0 {
+                prop_assert_eq!(jittered.abs().log10().floor(), float.abs().log10().floor());
+            }
+        }
+    }
+}
