@@ -964,6 +964,12 @@ mod tests {
         let pseudonym = obfuscator.text(long);
         assert_eq!(pseudonym.chars().count(), long.chars().count());
         assert!(!pseudonym.ends_with(' ') && !pseudonym.starts_with(' '));
+        assert!(
+            pseudonym
+                .chars()
+                .all(|character| character == ' ' || character.is_ascii_lowercase()),
+            "long text becomes generated words, without its punctuation: {pseudonym}"
+        );
         assert!(shares_no_substring(long, &pseudonym), "{pseudonym}");
     }
 
@@ -991,6 +997,19 @@ mod tests {
                 "{email}: {pseudonym}"
             );
         }
+    }
+
+    #[test]
+    fn each_kind_of_value_hashes_in_its_own_domain() {
+        // The same text as an (invalid) email and as a website must not give the same hash,
+        // or one pseudonym would reveal the other.
+        let obfuscator = obfuscator(KEY);
+        let email = obfuscator.email("acme.com");
+        let url = obfuscator.url("acme.com");
+        let email_hash = email.strip_prefix("invalid-").unwrap();
+        let url_hash = url.strip_suffix(".example.invalid").unwrap();
+        assert_eq!(email_hash.len(), HASH_HEX_DIGITS);
+        assert_ne!(email_hash, url_hash);
     }
 
     #[test]
