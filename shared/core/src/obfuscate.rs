@@ -137,6 +137,10 @@ impl ObfuscationConfig {
 pub enum ObfuscationError {
     #[error("the obfuscation key is {length} bytes long; it needs at least {minimum}")]
     KeyTooShort { length: usize, minimum: usize },
+    /// HMAC takes keys of any length, so this does not happen; it is here so that building an
+    /// obfuscator never panics.
+    #[error("the obfuscation key was refused by HMAC-SHA256")]
+    KeyRefused,
 }
 
 /// Turns values into keyed, deterministic pseudonyms. Its `Debug` never shows the key.
@@ -173,20 +177,15 @@ impl Obfuscator {
                 minimum: MINIMUM_KEY_BYTES,
             });
         }
-        // HMAC takes keys of any length, so this arm is never taken; it is here so that a
-        // future change of construction cannot panic.
-        let mac = <Hmac<Sha256> as Mac>::new_from_slice(bytes).map_err(|_| {
-            ObfuscationError::KeyTooShort {
-                length: bytes.len(),
-                minimum: MINIMUM_KEY_BYTES,
-            }
-        })?;
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(bytes)
+            .map_err(|_| ObfuscationError::KeyRefused)?;
         Ok(Self { mac })
     }
 
     /// Obfuscates the chosen fields of one record in place, deciding by each field's type as
-    /// `types` gives it (`None` for a field the caller does not know). Returns how many values
-    /// changed.
+    /// `types` gives it (`None` for a field the caller does not know). Fields that are not
+    /// chosen, nulls, and structured values other than addresses (such as a query's
+    /// `attributes`) are left as they are. Returns how many values changed.
     pub fn apply(
         &self,
         config: &ObfuscationConfig,
