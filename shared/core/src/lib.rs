@@ -20,6 +20,7 @@ pub mod ids;
 pub mod inventory;
 pub mod mapping;
 pub mod model;
+pub mod obfuscate;
 pub mod pipeline;
 pub mod plan;
 pub mod ports;
