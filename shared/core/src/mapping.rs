@@ -940,6 +940,29 @@ mod tests {
     }
 
     #[test]
+    fn the_examples_in_the_module_documentation_agree() {
+        let docs = include_str!("mapping.rs");
+        let example = |fence: &str| -> String {
+            let start = docs.find(fence).map_or(0, |start| start + fence.len());
+            let end = docs[start..]
+                .find("//! ```")
+                .map_or(start, |end| start + end);
+            docs[start..end]
+                .lines()
+                .map(|line| line.trim_start().trim_start_matches("//!"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let from_json = overlay_json(&example("//! ```json\n"));
+        let toml = MapOverrides::from_toml_str(&example("//! ```toml\n"));
+        let from_toml = toml
+            .and_then(|overrides| FieldMap::builtin().overlay(&overrides))
+            .map_err(|error| chain(&error));
+        assert!(from_json.is_ok(), "{from_json:?}");
+        assert_eq!(from_json, from_toml);
+    }
+
+    #[test]
     fn a_toml_syntax_error_keeps_the_parser_message() {
         let error =
             MapOverrides::from_toml_str("version = 1\n[objects.Account.fields]\nPhone = 3\n")

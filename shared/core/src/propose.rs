@@ -77,7 +77,9 @@ pub fn propose(
             let Some(resemblance) = resemblance(entity, target, words) else {
                 continue;
             };
-            let confidence = (resemblance.score * type_factor).clamp(0.0, 1.0);
+            // Two decimals are all the precision a similarity score has, and all a reader needs.
+            let confidence =
+                ((resemblance.score * type_factor).clamp(0.0, 1.0) * 100.0).round() / 100.0;
             if confidence < THRESHOLD
                 || best
                     .as_ref()
@@ -766,6 +768,7 @@ mod tests {
             panic!("no proposal")
         };
         assert_eq!(exact.confidence, 1.0);
+        assert_eq!(qualified.confidence, 0.67);
         assert_eq!(
             exact.reason,
             "its name `Job_Title__c` resembles contact.job_title: `job` matches, `title` matches"
