@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod ports;
 pub mod preview;
+pub mod propose;
 pub mod report;
 pub mod secret;
 pub mod steps;

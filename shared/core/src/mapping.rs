@@ -3,9 +3,83 @@
 //! The map is data, not code. The built-in map ships as `default_map.json` beside this crate;
 //! the pipeline reads only the parsed [`FieldMap`], so a user-supplied map can replace it
 //! without touching any step.
+//!
+//! A user rarely wants to restate the whole map: an override file ([`MapOverrides`], JSON or
+//! TOML) changes it object by object and field by field, and [`FieldMap::overlay`] applies it
+//! and validates the result. An override can
+//!
+//! - replace an object's destination entity (`"entity": "contact"`);
+//! - add, replace or drop a field mapping (`"Phone": "phone"`, `"Fax": null`);
+//! - add, replace or drop a link (`"ParentId": "parent_company"`, `"ParentId": null`);
+//! - add a whole new object (it must name its entity);
+//! - drop an object (`"Lead": null`).
+//!
+//! TOML has no `null`, so `false` drops too, in either format (`Fax = false`). Salesforce API
+//! names are case-insensitive, and so is the matching of an override's object and field names
+//! against the map's.
+//!
+//! ```json
+//! {
+//!   "version": 1,
+//!   "objects": {
+//!     "Account": { "fields": { "Phone": null, "Main_Phone__c": "phone" } },
+//!     "Contact": { "fields": { "Title": null, "Job_Title__c": "job_title" } },
+//!     "Partner__c": { "entity": "company", "fields": { "Name": "name" } }
+//!   }
+//! }
+//! ```
+//!
+//! ```toml
+//! version = 1
+//!
+//! [objects.Account.fields]
+//! Phone = false
+//! Main_Phone__c = "phone"
+//!
+//! [objects.Contact.fields]
+//! Title = false
+//! Job_Title__c = "job_title"
+//!
+//! [objects.Partner__c]
+//! entity = "company"
+//! fields = { Name = "name" }
+//! ```
+//!
+//! # Versions
+//!
+//! Every map carries a `version`: the revision of the built-in map (and of this format) it was
+//! written for, [`MAP_VERSION`] in this Ferry. A whole map of another version is refused, and
+//! so is an override written for another version than the map it overlays: a mismatch is an
+//! error, not a warning, because an override written against an older built-in map may drop
+//! or re-target fields the new one handles differently, and a migration must not run on a map
+//! nobody reviewed. The fix is to read the override against the new built-in map and raise its
+//! `version`.
+//!
+//! # Validation
+//!
+//! A map, and the result of every overlay, is checked as a whole; the first fault found is
+//! returned as a [`MapError`] naming the object, the field and the reason: an unknown entity,
+//! a target that is not a standard field (or link) of the entity, two fields of one object
+//! filling the same target, one Salesforce field mapped twice, or a field the destination
+//! requires (such as a company's `name`) that nothing fills.
+//!
+//! # Entities
+//!
+//! The destination entities are the ones the reference CRM holds today: companies and
+//! contacts ([`EntityKind`]). The other entities of the product's default map (opportunity,
+//! task, event, note, file, conversation, owner) come with the destination schema of issue 6;
+//! until then a map naming them is refused as naming an unknown entity.
 
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+/// The version of the built-in map, and the only version of a map or override this Ferry reads.
+pub const MAP_VERSION: u32 = 1;
 
 /// The kinds of record the reference CRM holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -16,11 +90,19 @@ pub enum EntityKind {
 }
 
 impl EntityKind {
+    /// Every entity, in a stable order.
+    pub const ALL: [EntityKind; 2] = [Self::Company, Self::Contact];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Company => "company",
             Self::Contact => "contact",
         }
+    }
+
+    /// The entity a map names, as [`EntityKind::as_str`] spells it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|entity| entity.as_str() == name)
     }
 
     /// The standard fields of this entity in the reference CRM; a map may target only these
@@ -77,7 +159,7 @@ impl std::fmt::Display for EntityKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldMap {
     pub version: u32,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub objects: BTreeMap<String, ObjectMap>,
 }
@@ -94,13 +176,67 @@ pub struct ObjectMap {
     pub links: BTreeMap<String, String>,
 }
 
+impl ObjectMap {
+    /// The destination standard fields this object already fills: a proposal must not
+    /// name one of them again.
+    pub fn used_targets(&self) -> BTreeSet<&str> {
+        self.fields.values().map(String::as_str).collect()
+    }
+
+    /// Whether the map names this Salesforce field, as a field or a link (ignoring case, as
+    /// Salesforce does).
+    pub fn maps_source(&self, field: &str) -> bool {
+        find_key(&self.fields, field).is_some() || find_key(&self.links, field).is_some()
+    }
+}
+
+/// The text formats a map or an override can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapFormat {
+    Json,
+    Toml,
+}
+
+impl MapFormat {
+    /// The format a file's extension names (`.json` or `.toml`, in any case).
+    pub fn from_path(path: &Path) -> Result<Self, MapError> {
+        let extension = path
+            .extension()
+            .and_then(|extension| extension.to_str())
+            .map(str::to_ascii_lowercase);
+        match extension.as_deref() {
+            Some("json") => Ok(Self::Json),
+            Some("toml") => Ok(Self::Toml),
+            _ => Err(MapError::UnknownFormat {
+                path: path.to_owned(),
+            }),
+        }
+    }
+}
+
 /// A map that cannot be used, naming the object and field at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum MapError {
     #[error("the field map is not valid JSON")]
     Syntax(#[source] serde_json::Error),
-    #[error("field map version {0} is not supported (this Ferry reads version 1)")]
+    #[error("the field map is not valid TOML")]
+    TomlSyntax(#[source] toml::de::Error),
+    #[error("the field map could not be written as JSON")]
+    JsonWrite(#[source] serde_json::Error),
+    #[error("the field map could not be written as TOML")]
+    TomlWrite(#[source] toml::ser::Error),
+    #[error("field map {}: the file name ends neither in .json nor in .toml", path.display())]
+    UnknownFormat { path: PathBuf },
+    #[error("field map version {0} is not supported (this Ferry reads version {MAP_VERSION})")]
     Version(u32),
+    #[error(
+        "field map override: written for map version {written_for}, but the map it changes is version {map_version}; read it against the new map and set its version to {map_version}"
+    )]
+    OverrideVersion { written_for: u32, map_version: u32 },
+    #[error(
+        "field map: {object} goes to entity {entity:?}, which the destination does not have (it has company and contact)"
+    )]
+    UnknownEntity { object: String, entity: String },
     #[error(
         "field map: {object}.{field} targets {entity}.{target}, which the destination does not have"
     )]
@@ -119,6 +255,34 @@ pub enum MapError {
         entity: EntityKind,
         target: String,
     },
+    #[error(
+        "field map: {object}.{first} and {object}.{second} both target {entity}.{target}; a destination field takes one source"
+    )]
+    DuplicateTarget {
+        object: String,
+        first: String,
+        second: String,
+        entity: EntityKind,
+        target: String,
+    },
+    #[error("field map: {object}.{field} is mapped twice (Salesforce field names ignore case)")]
+    DuplicateSource { object: String, field: String },
+    #[error(
+        "field map: nothing in {object} fills {entity}.{target}, which the destination requires of every {entity}"
+    )]
+    MissingRequired {
+        object: String,
+        entity: EntityKind,
+        target: String,
+    },
+    #[error("field map override: {object} is not in the map, so it must name its entity")]
+    NewObjectWithoutEntity { object: String },
+    #[error("field map override: {object} is dropped, but the map has no such object")]
+    DroppedUnknownObject { object: String },
+    #[error(
+        "field map override: {object}.{field} is dropped, but the map does not map it (a custom field the map does not name becomes a destination custom field; a map cannot leave it out yet)"
+    )]
+    DroppedUnknownField { object: String, field: String },
 }
 
 const BUILTIN_MAP: &str = include_str!("../default_map.json");
@@ -129,24 +293,123 @@ impl FieldMap {
         // The built-in map is checked by a unit test below, so parsing cannot fail at run time;
         // still, fall back to an empty map rather than panic if a broken file is ever shipped.
         Self::parse(BUILTIN_MAP).unwrap_or_else(|_| Self {
-            version: 1,
+            version: MAP_VERSION,
             description: None,
             objects: BTreeMap::new(),
         })
     }
 
+    /// Parses and validates a whole map written in JSON (the same as [`FieldMap::from_json_str`]).
     pub fn parse(text: &str) -> Result<Self, MapError> {
-        let map: Self = serde_json::from_str(text).map_err(MapError::Syntax)?;
+        Self::from_json_str(text)
+    }
+
+    /// Parses and validates a whole map written in JSON.
+    pub fn from_json_str(text: &str) -> Result<Self, MapError> {
+        let raw: RawFieldMap = serde_json::from_str(text).map_err(MapError::Syntax)?;
+        raw.into_map()
+    }
+
+    /// Parses and validates a whole map written in TOML.
+    pub fn from_toml_str(text: &str) -> Result<Self, MapError> {
+        let raw: RawFieldMap = toml::from_str(text).map_err(MapError::TomlSyntax)?;
+        raw.into_map()
+    }
+
+    /// Parses and validates a whole map in the given format.
+    pub fn parse_as(text: &str, format: MapFormat) -> Result<Self, MapError> {
+        match format {
+            MapFormat::Json => Self::from_json_str(text),
+            MapFormat::Toml => Self::from_toml_str(text),
+        }
+    }
+
+    /// Parses the text of the map file at `path`, in the format its extension names. The
+    /// caller reads the file: this crate does no IO.
+    pub fn parse_file(path: &Path, text: &str) -> Result<Self, MapError> {
+        Self::parse_as(text, MapFormat::from_path(path)?)
+    }
+
+    /// The map as pretty JSON, the form of `default_map.json`.
+    pub fn to_json_string(&self) -> Result<String, MapError> {
+        serde_json::to_string_pretty(self).map_err(MapError::JsonWrite)
+    }
+
+    /// The map as TOML.
+    pub fn to_toml_string(&self) -> Result<String, MapError> {
+        toml::to_string(self).map_err(MapError::TomlWrite)
+    }
+
+    /// This map with `overrides` applied, object by object and field by field, then validated
+    /// as a whole. The overrides must be written for this map's version.
+    pub fn overlay(&self, overrides: &MapOverrides) -> Result<FieldMap, MapError> {
+        if overrides.version != self.version {
+            return Err(MapError::OverrideVersion {
+                written_for: overrides.version,
+                map_version: self.version,
+            });
+        }
+        let mut map = self.clone();
+        for (object, change) in &overrides.objects {
+            let existing = find_key(&map.objects, object);
+            let object_override = match change {
+                Change::Drop => {
+                    match existing {
+                        Some(key) => map.objects.remove(&key),
+                        None => {
+                            return Err(MapError::DroppedUnknownObject {
+                                object: object.clone(),
+                            });
+                        }
+                    };
+                    continue;
+                }
+                Change::Set(object_override) => object_override,
+            };
+            let entity =
+                match &object_override.entity {
+                    Some(name) => Some(EntityKind::from_name(name).ok_or_else(|| {
+                        MapError::UnknownEntity {
+                            object: object.clone(),
+                            entity: name.clone(),
+                        }
+                    })?),
+                    None => None,
+                };
+            let key = existing.unwrap_or_else(|| object.clone());
+            let object_map = match map.objects.entry(key) {
+                Entry::Occupied(occupied) => occupied.into_mut(),
+                Entry::Vacant(vacant) => {
+                    let Some(entity) = entity else {
+                        return Err(MapError::NewObjectWithoutEntity {
+                            object: object.clone(),
+                        });
+                    };
+                    vacant.insert(ObjectMap {
+                        entity,
+                        fields: BTreeMap::new(),
+                        links: BTreeMap::new(),
+                    })
+                }
+            };
+            if let Some(entity) = entity {
+                object_map.entity = entity;
+            }
+            apply_changes(&mut object_map.fields, &object_override.fields, object)?;
+            apply_changes(&mut object_map.links, &object_override.links, object)?;
+        }
         map.validate()?;
         Ok(map)
     }
 
     fn validate(&self) -> Result<(), MapError> {
-        if self.version != 1 {
+        if self.version != MAP_VERSION {
             return Err(MapError::Version(self.version));
         }
         for (object, object_map) in &self.objects {
             let entity = object_map.entity;
+            check_sources(object, &object_map.fields)?;
+            check_sources(object, &object_map.links)?;
             for (field, target) in &object_map.fields {
                 if !entity.standard_fields().contains(&target.as_str()) {
                     return Err(MapError::UnknownTarget {
@@ -167,22 +430,555 @@ impl FieldMap {
                     });
                 }
             }
+            check_targets(object, entity, &object_map.fields)?;
+            check_targets(object, entity, &object_map.links)?;
+            for required in entity.required_fields() {
+                if !object_map.fields.values().any(|target| target == required) {
+                    return Err(MapError::MissingRequired {
+                        object: object.clone(),
+                        entity,
+                        target: (*required).to_owned(),
+                    });
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// The key of `map` equal to `name` ignoring ASCII case, as Salesforce compares API names.
+fn find_key<V>(map: &BTreeMap<String, V>, name: &str) -> Option<String> {
+    if map.contains_key(name) {
+        return Some(name.to_owned());
+    }
+    map.keys()
+        .find(|key| key.eq_ignore_ascii_case(name))
+        .cloned()
+}
+
+fn apply_changes(
+    mapping: &mut BTreeMap<String, String>,
+    changes: &BTreeMap<String, Change<String>>,
+    object: &str,
+) -> Result<(), MapError> {
+    for (field, change) in changes {
+        let existing = find_key(mapping, field);
+        match change {
+            Change::Set(target) => {
+                if let Some(key) = existing {
+                    mapping.remove(&key);
+                }
+                mapping.insert(field.clone(), target.clone());
+            }
+            Change::Drop => match existing {
+                Some(key) => {
+                    mapping.remove(&key);
+                }
+                None => {
+                    return Err(MapError::DroppedUnknownField {
+                        object: object.to_owned(),
+                        field: field.clone(),
+                    });
+                }
+            },
+        }
+    }
+    Ok(())
+}
+
+fn check_sources(object: &str, mapping: &BTreeMap<String, String>) -> Result<(), MapError> {
+    let mut seen = BTreeSet::new();
+    for field in mapping.keys() {
+        if !seen.insert(field.to_ascii_lowercase()) {
+            return Err(MapError::DuplicateSource {
+                object: object.to_owned(),
+                field: field.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_targets(
+    object: &str,
+    entity: EntityKind,
+    mapping: &BTreeMap<String, String>,
+) -> Result<(), MapError> {
+    let mut filled: BTreeMap<&str, &str> = BTreeMap::new();
+    for (field, target) in mapping {
+        if let Some(first) = filled.insert(target, field) {
+            return Err(MapError::DuplicateTarget {
+                object: object.to_owned(),
+                first: first.to_owned(),
+                second: field.clone(),
+                entity,
+                target: target.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A map file as written, entities still names, so that an unknown one is reported with its
+/// object rather than as a bare syntax error.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFieldMap {
+    version: u32,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    objects: BTreeMap<String, RawObjectMap>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawObjectMap {
+    entity: String,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+    #[serde(default)]
+    links: BTreeMap<String, String>,
+}
+
+impl RawFieldMap {
+    fn into_map(self) -> Result<FieldMap, MapError> {
+        if self.version != MAP_VERSION {
+            return Err(MapError::Version(self.version));
+        }
+        let mut objects = BTreeMap::new();
+        for (object, raw) in self.objects {
+            let Some(entity) = EntityKind::from_name(&raw.entity) else {
+                return Err(MapError::UnknownEntity {
+                    object,
+                    entity: raw.entity,
+                });
+            };
+            objects.insert(
+                object,
+                ObjectMap {
+                    entity,
+                    fields: raw.fields,
+                    links: raw.links,
+                },
+            );
+        }
+        let map = FieldMap {
+            version: self.version,
+            description: self.description,
+            objects,
+        };
+        map.validate()?;
+        Ok(map)
+    }
+}
+
+/// Changes to a map, object by object and field by field; see the module documentation for
+/// the file format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapOverrides {
+    /// The version of the map these overrides were written for.
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub objects: BTreeMap<String, Change<ObjectOverride>>,
+}
+
+/// Changes to one object: its entity, and its fields and links one by one.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectOverride {
+    /// The destination entity, by name; required for an object the map does not have yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, Change<String>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, Change<String>>,
+}
+
+/// One entry of an override: set it to a value, or drop it. Written as the value itself, or as
+/// `null` or `false` to drop (TOML has no `null`); dropping is written back as `false`, which
+/// both formats read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change<T> {
+    Set(T),
+    Drop,
+}
+
+impl MapOverrides {
+    /// No changes, for the map of `version`.
+    pub fn new(version: u32) -> Self {
+        Self {
+            version,
+            description: None,
+            objects: BTreeMap::new(),
+        }
+    }
+
+    /// Maps `field` of `object` to `target`, as a user does when confirming a proposal.
+    pub fn set_field(&mut self, object: &str, field: &str, target: &str) {
+        let entry = self
+            .objects
+            .entry(object.to_owned())
+            .or_insert_with(|| Change::Set(ObjectOverride::default()));
+        if let Change::Drop = entry {
+            *entry = Change::Set(ObjectOverride::default());
+        }
+        if let Change::Set(object_override) = entry {
+            object_override
+                .fields
+                .insert(field.to_owned(), Change::Set(target.to_owned()));
+        }
+    }
+
+    /// Parses overrides written in JSON.
+    pub fn from_json_str(text: &str) -> Result<Self, MapError> {
+        serde_json::from_str(text).map_err(MapError::Syntax)
+    }
+
+    /// Parses overrides written in TOML.
+    pub fn from_toml_str(text: &str) -> Result<Self, MapError> {
+        toml::from_str(text).map_err(MapError::TomlSyntax)
+    }
+
+    /// Parses overrides in the given format.
+    pub fn parse_as(text: &str, format: MapFormat) -> Result<Self, MapError> {
+        match format {
+            MapFormat::Json => Self::from_json_str(text),
+            MapFormat::Toml => Self::from_toml_str(text),
+        }
+    }
+
+    /// Parses the text of the override file at `path`, in the format its extension names.
+    /// The caller reads the file: this crate does no IO.
+    pub fn parse_file(path: &Path, text: &str) -> Result<Self, MapError> {
+        Self::parse_as(text, MapFormat::from_path(path)?)
+    }
+
+    /// The overrides as pretty JSON.
+    pub fn to_json_string(&self) -> Result<String, MapError> {
+        serde_json::to_string_pretty(self).map_err(MapError::JsonWrite)
+    }
+
+    /// The overrides as TOML.
+    pub fn to_toml_string(&self) -> Result<String, MapError> {
+        toml::to_string(self).map_err(MapError::TomlWrite)
+    }
+}
+
+impl<T: Serialize> Serialize for Change<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Set(value) => value.serialize(serializer),
+            Self::Drop => serializer.serialize_bool(false),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Change<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ChangeVisitor(PhantomData))
+    }
+}
+
+struct ChangeVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ChangeVisitor<T> {
+    type Value = Change<T>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a name or a table to set, or null or false to drop")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Change::Drop)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Change::Drop)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        T::deserialize(deserializer).map(Change::Set)
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Self::Value, E> {
+        if value {
+            Err(E::invalid_value(de::Unexpected::Bool(true), &self))
+        } else {
+            Ok(Change::Drop)
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        T::deserialize(de::value::StrDeserializer::new(value)).map(Change::Set)
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
+        T::deserialize(de::value::StringDeserializer::new(value)).map(Change::Set)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Change::Set)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::error::Error as _;
+
+    /// The builtin map with a JSON override applied, or the error's message with its sources.
+    fn overlay_json(text: &str) -> Result<FieldMap, String> {
+        let overrides = MapOverrides::from_json_str(text).map_err(|error| chain(&error))?;
+        FieldMap::builtin()
+            .overlay(&overrides)
+            .map_err(|error| chain(&error))
+    }
+
+    fn chain(error: &MapError) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+
+    fn check_error(override_json: &str, expected: &str) {
+        match overlay_json(override_json) {
+            Ok(map) => panic!("expected {expected:?}, got a map: {map:?}"),
+            Err(message) => assert_eq!(message, expected),
+        }
+    }
+
+    const OVERRIDE_JSON: &str = r#"{
+        "version": 1,
+        "description": "Acme's changes",
+        "objects": {
+            "Account": {
+                "fields": { "Phone": null, "Main_Phone__c": "phone" },
+                "links": { "ParentId": false }
+            },
+            "contact": { "fields": { "Title": null, "Job_Title__c": "job_title", "MobilePhone": "phone", "Phone": false } },
+            "Partner__c": {
+                "entity": "company",
+                "fields": { "Name": "name", "Website__c": "website" },
+                "links": { "Parent_Partner__c": "parent_company" }
+            }
+        }
+    }"#;
+
+    const OVERRIDE_TOML: &str = r#"
+        version = 1
+        description = "Acme's changes"
+
+        [objects.Account]
+        fields = { Phone = false, Main_Phone__c = "phone" }
+        links = { ParentId = false }
+
+        [objects.contact.fields]
+        Title = false
+        Job_Title__c = "job_title"
+        MobilePhone = "phone"
+        Phone = false
+
+        [objects.Partner__c]
+        entity = "company"
+        fields = { Name = "name", Website__c = "website" }
+        links = { Parent_Partner__c = "parent_company" }
+    "#;
 
     #[test]
     fn builtin_map_parses_and_validates() {
         let map = FieldMap::parse(BUILTIN_MAP);
         assert!(map.is_ok(), "{map:?}");
         let map = FieldMap::builtin();
+        assert_eq!(map.version, MAP_VERSION);
         assert_eq!(map.objects["Account"].entity, EntityKind::Company);
         assert_eq!(map.objects["Contact"].links["AccountId"], "company");
+    }
+
+    #[test]
+    fn the_builtin_map_round_trips_through_json_and_toml() {
+        let map = FieldMap::builtin();
+        let json = map.to_json_string().map_err(|error| chain(&error));
+        let from_json =
+            json.and_then(|text| FieldMap::from_json_str(&text).map_err(|error| chain(&error)));
+        assert_eq!(from_json.as_ref(), Ok(&map));
+        let toml = map.to_toml_string().map_err(|error| chain(&error));
+        let from_toml =
+            toml.and_then(|text| FieldMap::from_toml_str(&text).map_err(|error| chain(&error)));
+        assert_eq!(from_toml.as_ref(), Ok(&map));
+        assert_eq!(overlay_json(r#"{"version":1}"#), Ok(map));
+    }
+
+    #[test]
+    fn json_and_toml_overrides_give_the_same_map() {
+        let from_json = overlay_json(OVERRIDE_JSON);
+        let toml = MapOverrides::from_toml_str(OVERRIDE_TOML).map_err(|error| chain(&error));
+        let from_toml = toml.and_then(|overrides| {
+            FieldMap::builtin()
+                .overlay(&overrides)
+                .map_err(|error| chain(&error))
+        });
+        assert_eq!(from_json, from_toml);
+        let Ok(map) = from_json else {
+            panic!("{from_json:?}")
+        };
+
+        let account = &map.objects["Account"];
+        assert_eq!(account.fields["Main_Phone__c"], "phone");
+        assert!(!account.fields.contains_key("Phone"));
+        assert!(account.links.is_empty());
+        assert_eq!(account.fields["Name"], "name", "untouched fields stay");
+
+        // `contact` names the map's `Contact`: Salesforce names ignore case.
+        let contact = &map.objects["Contact"];
+        assert!(!map.objects.contains_key("contact"));
+        assert_eq!(contact.fields["MobilePhone"], "phone");
+        assert_eq!(contact.fields["Job_Title__c"], "job_title");
+        assert!(!contact.fields.contains_key("Title"));
+        assert!(!contact.fields.contains_key("Phone"));
+        assert_eq!(contact.links["AccountId"], "company");
+
+        let partner = &map.objects["Partner__c"];
+        assert_eq!(partner.entity, EntityKind::Company);
+        assert_eq!(partner.links["Parent_Partner__c"], "parent_company");
+    }
+
+    #[test]
+    fn an_override_replaces_an_entity_adds_and_drops_objects() {
+        let map = overlay_json(
+            r#"{"version":1,"objects":{
+                "Account": null,
+                "Contact": {"links": {"AccountId": null}},
+                "Lead": {"entity": "contact", "fields": {"LastName": "last_name", "Email": "email"}},
+                "Partner__c": {"entity": "contact", "fields": {"Name": "last_name"}}
+            }}"#,
+        );
+        let Ok(map) = map else { panic!("{map:?}") };
+        let names: Vec<&str> = map.objects.keys().map(String::as_str).collect();
+        assert_eq!(names, ["Contact", "Lead", "Partner__c"]);
+        assert_eq!(map.objects["Lead"].entity, EntityKind::Contact);
+        assert_eq!(map.objects["Lead"].fields.len(), 2);
+
+        let switched = overlay_json(
+            r#"{"version":1,"objects":{"Contact":{"entity":"company","fields":{
+                "FirstName":null,"LastName":"name","Email":null,"Title":null
+            },"links":{"AccountId":"parent_company"}}}}"#,
+        );
+        let Ok(switched) = switched else {
+            panic!("{switched:?}")
+        };
+        assert_eq!(switched.objects["Contact"].entity, EntityKind::Company);
+    }
+
+    #[test]
+    fn every_override_error_names_the_object_field_and_reason() {
+        check_error(
+            r#"{"version":2,"objects":{}}"#,
+            "field map override: written for map version 2, but the map it changes is version 1; read it against the new map and set its version to 1",
+        );
+        check_error(
+            r#"{"version":1,"objects":{"Account":{"entity":"deal"}}}"#,
+            "field map: Account goes to entity \"deal\", which the destination does not have (it has company and contact)",
+        );
+        check_error(
+            r#"{"version":1,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
+            "field map: Account.Phone targets company.mobile_phone, which the destination does not have",
+        );
+        check_error(
+            r#"{"version":1,"objects":{"Contact":{"links":{"ReportsToId":"manager"}}}}"#,
+            "field map: Contact.ReportsToId targets link contact.manager, which the destination does not have",
+        );
+        check_error(
+            r#"{"version":1,"objects":{"Account":{"fields":{"Main_Phone__c":"phone"}}}}"#,
+            "field map: Account.Main_Phone__c and Account.Phone both target company.phone; a destination field takes one source",
+        );
+        check_error(
+            r#"{"version":1,"objects":{"Account":{"links":{"Parent__c":"parent_company"}}}}"#,
+            "field map: Account.ParentId and Account.Parent__c both target company.parent_company; a destination field takes one source",
+        );
+        check_error(
+            r#"{"version":1,"objects":{"Account":{"fields":{"Name":null}}}}"#,
+            "field map: nothing in Account fills company.name, which the destination requires of every company",
+        );
+        check_error(
+            r#"{"version":1,"objects":{"Lead":{"fields":{"LastName":"last_name"}}}}"#,
+            "field map override: Lead is not in the map, so it must name its entity",
+        );
+        check_error(
+            r#"{"version":1,"objects":{"Lead":null}}"#,
+            "field map override: Lead is dropped, but the map has no such object",
+        );
+        check_error(
+            r#"{"version":1,"objects":{"Account":{"fields":{"Fax":null}}}}"#,
+            "field map override: Account.Fax is dropped, but the map does not map it (a custom field the map does not name becomes a destination custom field; a map cannot leave it out yet)",
+        );
+        check_error(
+            r#"{"version":1,"objects":{"Account":{"entity":"contact"}}}"#,
+            "field map: Account.AnnualRevenue targets contact.annual_revenue, which the destination does not have",
+        );
+        check_error(
+            r#"{"version":1,"objects":{"Account":{"fields":{"Phone":true}}}}"#,
+            "the field map is not valid JSON: invalid value: boolean `true`, expected a name or a table to set, or null or false to drop at line 1 column 57",
+        );
+        check_error(
+            r#"{"version":1,"objects":{"Account":{"feilds":{}}}}"#,
+            "the field map is not valid JSON: unknown field `feilds`, expected one of `entity`, `fields`, `links` at line 1 column 43",
+        );
+        check_error(
+            r#"{"objects":{}}"#,
+            "the field map is not valid JSON: missing field `version` at line 1 column 14",
+        );
+    }
+
+    #[test]
+    fn the_examples_in_the_module_documentation_agree() {
+        let docs = include_str!("mapping.rs");
+        let example = |fence: &str| -> String {
+            let start = docs.find(fence).map_or(0, |start| start + fence.len());
+            let end = docs[start..]
+                .find("//! ```")
+                .map_or(start, |end| start + end);
+            docs[start..end]
+                .lines()
+                .map(|line| line.trim_start().trim_start_matches("//!"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let from_json = overlay_json(&example("//! ```json\n"));
+        let toml = MapOverrides::from_toml_str(&example("//! ```toml\n"));
+        let from_toml = toml
+            .and_then(|overrides| FieldMap::builtin().overlay(&overrides))
+            .map_err(|error| chain(&error));
+        assert!(from_json.is_ok(), "{from_json:?}");
+        assert_eq!(from_json, from_toml);
+    }
+
+    #[test]
+    fn a_toml_syntax_error_keeps_the_parser_message() {
+        let error =
+            MapOverrides::from_toml_str("version = 1\n[objects.Account.fields]\nPhone = 3\n")
+                .map(|_| ())
+                .map_err(|error| chain(&error));
+        let Err(message) = error else {
+            panic!("accepted")
+        };
+        assert!(
+            message.starts_with("the field map is not valid TOML: "),
+            "{message}"
+        );
+        assert!(
+            message.contains("expected a name or a table to set, or null or false to drop"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -196,5 +992,79 @@ mod tests {
             error,
             Err("field map: Account.Name targets company.title, which the destination does not have".to_owned())
         );
+    }
+
+    #[test]
+    fn whole_maps_are_checked_like_overlays() {
+        let check = |text: &str| {
+            FieldMap::from_json_str(text)
+                .map(|_| ())
+                .map_err(|error| error.to_string())
+        };
+        assert_eq!(
+            check(r#"{"version":1,"objects":{"Deal":{"entity":"opportunity"}}}"#),
+            Err("field map: Deal goes to entity \"opportunity\", which the destination does not have (it has company and contact)".to_owned())
+        );
+        assert_eq!(
+            check(
+                r#"{"version":1,"objects":{"Account":{"entity":"company","fields":{"Name":"name","NAME":"description"}}}}"#
+            ),
+            Err(
+                "field map: Account.Name is mapped twice (Salesforce field names ignore case)"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            check(r#"{"version":7,"objects":{}}"#),
+            Err("field map version 7 is not supported (this Ferry reads version 1)".to_owned())
+        );
+        let toml =
+            "version = 1\n[objects.Account]\nentity = \"company\"\nfields = { Name = \"name\" }\n";
+        let map = FieldMap::from_toml_str(toml).map_err(|error| error.to_string());
+        assert_eq!(map.map(|map| map.objects["Account"].fields.len()), Ok(1));
+    }
+
+    #[test]
+    fn the_format_follows_the_file_extension() {
+        let toml = "version = 1\n[objects.Account.fields]\nFax = \"phone\"\nPhone = false\n";
+        let overrides = MapOverrides::parse_file(Path::new("acme.TOML"), toml);
+        assert!(overrides.is_ok(), "{overrides:?}");
+        let json = r#"{"version":1}"#;
+        assert!(MapOverrides::parse_file(Path::new("maps/acme.json"), json).is_ok());
+        assert!(FieldMap::parse_file(Path::new("default_map.json"), BUILTIN_MAP).is_ok());
+        let error = MapOverrides::parse_file(Path::new("acme.yaml"), json)
+            .map(|_| ())
+            .map_err(|error| error.to_string());
+        assert_eq!(
+            error,
+            Err("field map acme.yaml: the file name ends neither in .json nor in .toml".to_owned())
+        );
+    }
+
+    #[test]
+    fn confirmed_proposals_become_an_override_file_in_either_format() {
+        let mut overrides = MapOverrides::new(MAP_VERSION);
+        overrides.set_field("Contact", "Mobile_Phone__c", "phone");
+        overrides.set_field("Contact", "Phone", "phone");
+        overrides.objects.insert("Lead".to_owned(), Change::Drop);
+        overrides.set_field("Account", "Fax", "phone");
+        let Change::Set(account) = overrides
+            .objects
+            .entry("Account".to_owned())
+            .or_insert(Change::Drop)
+        else {
+            panic!("set_field made a change")
+        };
+        account.fields.insert("Phone".to_owned(), Change::Drop);
+        for (text, format) in [
+            (overrides.to_json_string(), MapFormat::Json),
+            (overrides.to_toml_string(), MapFormat::Toml),
+        ] {
+            let text = text.map_err(|error| chain(&error));
+            let parsed = text.and_then(|text| {
+                MapOverrides::parse_as(&text, format).map_err(|error| chain(&error))
+            });
+            assert_eq!(parsed.as_ref(), Ok(&overrides), "{format:?}");
+        }
     }
 }
