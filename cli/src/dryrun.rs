@@ -9,7 +9,6 @@ use clap::Args;
 use ferry_core::budget::BudgetPolicy;
 use ferry_core::dryrun::{render_html, render_markdown};
 use ferry_core::ids::TenantId;
-use ferry_core::mapping::FieldMap;
 use ferry_core::pipeline::{DryRunPorts, MigrationConfig, dry_run};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_embedded::{InProcessQueue, LocalStaging, SqliteStore, TokioSleeper};
@@ -20,6 +19,8 @@ use std::process::ExitCode;
 pub struct DryRunArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub map: crate::plan::MapArgs,
     /// Only these objects, comma-separated (default: every object the map covers).
     #[arg(long, value_delimiter = ',')]
     pub objects: Option<Vec<String>>,
@@ -39,6 +40,7 @@ pub struct DryRunArgs {
 }
 
 pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
+    let map = args.map.load()?;
     let connected = connect(&args.target).await?;
     let client = &connected.client;
     let run_id = new_run_id();
@@ -73,7 +75,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
     let config = MigrationConfig {
         tenant: TenantId::new("default"),
         run_id: run_id.clone(),
-        map: FieldMap::builtin(),
+        map,
         extract: ExtractConfig {
             chunk_records: args.chunk_records.max(1),
             ..ExtractConfig::default()

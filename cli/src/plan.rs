@@ -14,10 +14,37 @@ use ferry_core::steps::{DiscoverOptions, ExtractConfig, discover};
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+/// The field map: the built-in one, overridden by a user's file.
+#[derive(Debug, Clone, Args)]
+pub struct MapArgs {
+    /// A map override file (JSON or TOML, by extension) changing the built-in map object
+    /// by object and field by field; see the README.
+    #[arg(long = "map", value_name = "FILE")]
+    pub map: Option<std::path::PathBuf>,
+}
+
+impl MapArgs {
+    pub fn load(&self) -> anyhow::Result<FieldMap> {
+        let builtin = FieldMap::builtin();
+        let Some(path) = &self.map else {
+            return Ok(builtin);
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the map file {}", path.display()))?;
+        let overrides = ferry_core::mapping::MapOverrides::parse_file(path, &text)
+            .with_context(|| format!("the map file {} is not valid", path.display()))?;
+        builtin
+            .overlay(&overrides)
+            .with_context(|| format!("the map file {} cannot apply", path.display()))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub map: MapArgs,
     /// Only these objects, comma-separated (default: every object the map covers).
     #[arg(long, value_delimiter = ',')]
     pub objects: Option<Vec<String>>,
@@ -30,12 +57,13 @@ pub struct PlanArgs {
 }
 
 pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let map = args.map.load()?;
     let connected = connect(&args.target).await?;
     let client = &connected.client;
     let discovery = discover(
         client,
         TenantId::new("plan"),
-        &FieldMap::builtin(),
+        &map,
         &DiscoverOptions {
             objects: args.objects.clone(),
         },
@@ -48,7 +76,6 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         reserve_percent: args.reserve_percent,
         ..BudgetPolicy::default()
     };
-    let map = FieldMap::builtin();
     let preview = PlanPreview::build(&discovery, &map, &ExtractConfig::default(), &policy);
     let instance_url = client.instance_url().await.unwrap_or_default();
     if args.json {

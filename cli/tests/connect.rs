@@ -455,3 +455,63 @@ async fn dry_run_writes_the_three_reports_and_leaves_no_extracted_data_behind() 
     assert!(stdout.contains("Reports: "), "{stdout}");
     simulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_map_file_overrides_the_built_in_map_and_frees_targets_for_proposals() {
+    let simulator = start(300).await;
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.toml");
+    std::fs::write(
+        &map,
+        "version = 1\n[objects.Contact.fields]\nPhone = false\n",
+    )
+    .unwrap();
+    let output = plan(
+        &simulator,
+        &["--json", "--map", map.to_str().unwrap()],
+        true,
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let contact = document["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "Contact")
+        .unwrap();
+    let phone = contact["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Phone")
+        .unwrap();
+    assert_eq!(phone["goes_to"]["kind"], "skipped", "{phone}");
+    // With contact.phone free, the custom phone field is proposed for it.
+    let proposals = contact["proposals"].as_array().unwrap();
+    let proposal = proposals
+        .iter()
+        .find(|p| p["field"] == "Alternate_Phone__c");
+    assert!(
+        proposal.is_some_and(|p| p["target"] == "phone"),
+        "{proposals:?}"
+    );
+
+    std::fs::write(
+        &map,
+        "version = 1\n[objects.Contact.fields]\nPhone = \"no_such_field\"\n",
+    )
+    .unwrap();
+    let output = plan(&simulator, &["--map", map.to_str().unwrap()], true).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("map.toml") && stderr.contains("no_such_field"),
+        "{stderr}"
+    );
+    simulator.shutdown().await;
+}

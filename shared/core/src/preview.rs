@@ -9,6 +9,7 @@ use crate::inventory::{InventoryKind, UserSummary};
 use crate::mapping::FieldMap;
 use crate::model::{FieldDescription, FieldType};
 use crate::plan::{ObjectPlan, PlanNote};
+use crate::propose::{FieldProposal, propose_for_object};
 use crate::steps::{Discovery, ExtractConfig};
 use serde::Serialize;
 
@@ -40,6 +41,9 @@ pub struct ObjectPreview {
     /// `bulk` (Bulk API 2.0) or `rest`.
     pub api: &'static str,
     pub fields: Vec<FieldPreview>,
+    /// Custom fields that resemble a standard destination field: proposals for the user to
+    /// confirm (in a map override file) or ignore; until then they stay custom fields.
+    pub proposals: Vec<FieldProposal>,
     /// Fields the map names that the describe does not show (absent, or hidden by
     /// field-level security), with the reason.
     pub hidden_fields: Vec<HiddenField>,
@@ -148,6 +152,12 @@ impl PlanPreview {
                         })
                         .unwrap_or_default(),
                     hidden_fields: hidden_fields(object, map, described, &notes),
+                    proposals: match (map.objects.get(&object.object), described) {
+                        (Some(object_map), Some(found)) => {
+                            propose_for_object(object_map, &found.description)
+                        }
+                        _ => Vec::new(),
+                    },
                 }
             })
             .collect();
