@@ -102,6 +102,7 @@ impl Embedded {
             staging: &self.staging,
             queue: &self.queue,
             runs: &self.store,
+            pseudonymise: None,
         }
     }
 
@@ -132,6 +133,22 @@ impl Embedded {
         map: FieldMap,
         extract: ExtractConfig,
     ) -> Result<Migration, StepError> {
+        let config = MigrationConfig {
+            tenant: TenantId::new(TENANT),
+            run_id: RunId::new(run),
+            map,
+            extract,
+            discover: DiscoverOptions::default(),
+            pseudonymise: None,
+        };
+        self.migrate_with(salesforce, &config).await
+    }
+
+    pub async fn migrate_with(
+        &self,
+        salesforce: &SalesforceClient,
+        config: &MigrationConfig,
+    ) -> Result<Migration, StepError> {
         let ports = LocalPorts {
             salesforce,
             staging: &self.staging,
@@ -141,14 +158,7 @@ impl Embedded {
             queue: &self.queue,
             sleeper: &TokioSleeper,
         };
-        let config = MigrationConfig {
-            tenant: TenantId::new(TENANT),
-            run_id: RunId::new(run),
-            map,
-            extract,
-            discover: DiscoverOptions::default(),
-        };
-        migrate(&ports, &config).await
+        migrate(&ports, config).await
     }
 }
 

@@ -32,12 +32,15 @@ pub struct DemoArgs {
     /// Records per staged chunk.
     #[arg(long, default_value_t = 2000)]
     pub chunk_records: usize,
+    #[command(flatten)]
+    pub pseudonymise: crate::plan::PseudonymiseArgs,
 }
 
 const ISSUES_SHOWN: usize = 10;
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    let pseudonymise = args.pseudonymise.load()?;
     let simulator = ferry_simulator::serve(
         SimulatorConfig {
             records: args.records,
@@ -87,6 +90,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             ..ExtractConfig::default()
         },
         discover: DiscoverOptions::default(),
+        pseudonymise,
     };
     let migration = migrate(&ports, &config)
         .await

@@ -21,6 +21,8 @@ pub struct DryRunArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub map: crate::plan::MapArgs,
+    #[command(flatten)]
+    pub pseudonymise: crate::plan::PseudonymiseArgs,
     /// Only these objects, comma-separated (default: every object the map covers).
     #[arg(long, value_delimiter = ',')]
     pub objects: Option<Vec<String>>,
@@ -41,6 +43,7 @@ pub struct DryRunArgs {
 
 pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
     let map = args.map.load()?;
+    let pseudonymise = args.pseudonymise.load()?;
     let connected = connect(&args.target).await?;
     let client = &connected.client;
     let run_id = new_run_id();
@@ -83,6 +86,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         discover: DiscoverOptions {
             objects: args.objects.clone(),
         },
+        pseudonymise,
     };
     let policy = BudgetPolicy {
         reserve_percent: args.reserve_percent,

@@ -39,6 +39,50 @@ impl MapArgs {
     }
 }
 
+/// Pseudonymisation for test and sandbox imports.
+#[derive(Debug, Clone, Args)]
+pub struct PseudonymiseArgs {
+    /// Pseudonymise these objects, or `Object.Field` values, comma-separated, before
+    /// anything is staged. Deterministic within a key: duplicates stay duplicates, emails
+    /// stay emails. Needs the key in FERRY_PSEUDONYM_KEY (16 bytes or more).
+    #[arg(long, value_delimiter = ',', value_name = "OBJECT[.FIELD]")]
+    pub pseudonymise: Vec<String>,
+    #[arg(long, env = "FERRY_PSEUDONYM_KEY", hide_env_values = true, hide = true)]
+    pub pseudonym_key: Option<String>,
+}
+
+impl PseudonymiseArgs {
+    pub fn load(&self) -> anyhow::Result<Option<ferry_core::obfuscate::Pseudonymise>> {
+        use ferry_core::obfuscate::{ObfuscationConfig, Obfuscator, Pseudonymise};
+        if self.pseudonymise.is_empty() {
+            return Ok(None);
+        }
+        let Some(key) = &self.pseudonym_key else {
+            anyhow::bail!(
+                "--pseudonymise needs a key: set FERRY_PSEUDONYM_KEY (16 bytes or more, kept secret; the same key gives the same pseudonyms)"
+            );
+        };
+        let mut config = ObfuscationConfig::default();
+        for entry in &self.pseudonymise {
+            match entry.split_once('.') {
+                Some((object, field)) => {
+                    config
+                        .fields
+                        .entry(object.trim().to_owned())
+                        .or_default()
+                        .insert(field.trim().to_owned());
+                }
+                None => {
+                    config.objects.insert(entry.trim().to_owned());
+                }
+            }
+        }
+        let obfuscator = Obfuscator::new(&ferry_core::secret::Secret::new(key.clone()))
+            .context("FERRY_PSEUDONYM_KEY cannot be used")?;
+        Ok(Some(Pseudonymise { config, obfuscator }))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]

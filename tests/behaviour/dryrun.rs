@@ -23,6 +23,7 @@ fn config(run: &str) -> MigrationConfig {
             ..ExtractConfig::default()
         },
         discover: DiscoverOptions::default(),
+        pseudonymise: None,
     }
 }
 

@@ -11,3 +11,4 @@ mod faults;
 mod files;
 mod load;
 mod migration;
+mod pseudonymise;

@@ -631,6 +631,13 @@ fn generated_words(stream: &mut KeyStream<'_>, length: usize) -> String {
 
 /// A plain check of an address's shape, the common dot-atom form of RFC 5322: one `@`, a local
 /// part of printable ASCII without spaces, and a domain of at least two non-empty labels.
+/// What to pseudonymise and the keyed obfuscator to do it with, as a run carries them.
+#[derive(Debug, Clone)]
+pub struct Pseudonymise {
+    pub config: ObfuscationConfig,
+    pub obfuscator: Obfuscator,
+}
+
 pub fn looks_like_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;

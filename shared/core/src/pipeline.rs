@@ -35,6 +35,8 @@ pub struct MigrationConfig {
     pub map: FieldMap,
     pub extract: ExtractConfig,
     pub discover: steps::DiscoverOptions,
+    /// Pseudonymise chosen objects and fields (test and sandbox imports).
+    pub pseudonymise: Option<crate::obfuscate::Pseudonymise>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +73,7 @@ pub async fn migrate(
         staging: ports.staging,
         queue: ports.queue,
         runs: ports.runs,
+        pseudonymise: config.pseudonymise.as_ref(),
     };
     let load_ports = LoadPorts {
         staging: ports.staging,
@@ -171,6 +174,7 @@ pub async fn dry_run(
         staging: ports.staging,
         queue: ports.queue,
         runs: ports.runs,
+        pseudonymise: config.pseudonymise.as_ref(),
     };
     let mut analysis = DryRunAnalysis::new(plan);
     for object in &plan.objects {

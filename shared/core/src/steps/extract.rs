@@ -17,6 +17,7 @@ use crate::budget::BudgetPolicy;
 use crate::error::{ErrorClass, PortError};
 use crate::ids::RunId;
 use crate::model::{FieldType, SourceRecord, typed_text_value};
+use crate::obfuscate::Pseudonymise;
 use crate::plan::{ObjectPlan, Plan};
 use crate::ports::{
     BulkJobState, ChunkMessage, QueryPage, QueryPageRequest, RunStore, SalesforceApi, Staging,
@@ -34,6 +35,9 @@ pub struct ExtractPorts<'a> {
     pub staging: &'a dyn Staging,
     pub queue: &'a dyn WorkQueue,
     pub runs: &'a dyn RunStore,
+    /// Pseudonymisation applied before anything is staged, for test and sandbox imports:
+    /// the chosen values never reach staging in clear.
+    pub pseudonymise: Option<&'a Pseudonymise>,
 }
 
 /// Waits for a while: tokio's sleep in a process, a no-op in tests that only count waits.
@@ -490,6 +494,23 @@ async fn stage_page(
             record.remove("attributes");
             if let Some(types) = csv_types {
                 type_csv_record(&mut record, types);
+            }
+            if let Some(pseudonymise) = ports.pseudonymise
+                && pseudonymise.config.touches_object(&object.object)
+            {
+                let types = field_types(object);
+                pseudonymise.obfuscator.apply(
+                    &pseudonymise.config,
+                    &object.object,
+                    &mut record,
+                    |field| {
+                        if field == "Id" || object.links.iter().any(|link| link.source == field) {
+                            Some(FieldType::Reference)
+                        } else {
+                            types.get(field).cloned()
+                        }
+                    },
+                );
             }
             write_record(&mut body, &record, &object.object)?;
             count += 1;
