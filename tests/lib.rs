@@ -140,6 +140,7 @@ impl Embedded {
             extract,
             discover: DiscoverOptions::default(),
             pseudonymise: None,
+            validation: Default::default(),
         };
         self.migrate_with(salesforce, &config).await
     }

@@ -23,6 +23,8 @@ pub struct DryRunArgs {
     pub map: crate::plan::MapArgs,
     #[command(flatten)]
     pub pseudonymise: crate::plan::PseudonymiseArgs,
+    #[command(flatten)]
+    pub policy: crate::plan::PolicyArgs,
     /// Only these objects, comma-separated (default: every object the map covers).
     #[arg(long, value_delimiter = ',')]
     pub objects: Option<Vec<String>>,
@@ -87,6 +89,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
             objects: args.objects.clone(),
         },
         pseudonymise,
+        validation: args.policy.load()?,
     };
     let policy = BudgetPolicy {
         reserve_percent: args.reserve_percent,

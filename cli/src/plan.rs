@@ -39,6 +39,30 @@ impl MapArgs {
     }
 }
 
+/// The validation policy: what each rule does to a record.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// A JSON file setting the action of validation rules, e.g.
+    /// `{"actions": {"invalid_email": "skip_record", "invalid_phone": "drop_value"}}`.
+    #[arg(long = "policy", value_name = "FILE")]
+    pub policy: Option<std::path::PathBuf>,
+}
+
+impl PolicyArgs {
+    pub fn load(&self) -> anyhow::Result<ferry_core::validate::ValidationPolicy> {
+        let Some(path) = &self.policy else {
+            return Ok(ferry_core::validate::ValidationPolicy::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the policy file {}", path.display()))?;
+        let overrides: ferry_core::validate::ValidationPolicy = serde_json::from_str(&text)
+            .with_context(|| format!("the policy file {} is not valid", path.display()))?;
+        let mut policy = ferry_core::validate::ValidationPolicy::default();
+        policy.actions.extend(overrides.actions);
+        Ok(policy)
+    }
+}
+
 /// Pseudonymisation for test and sandbox imports.
 #[derive(Debug, Clone, Args)]
 pub struct PseudonymiseArgs {

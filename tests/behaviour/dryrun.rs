@@ -24,6 +24,7 @@ fn config(run: &str) -> MigrationConfig {
         },
         discover: DiscoverOptions::default(),
         pseudonymise: None,
+        validation: Default::default(),
     }
 }
 
@@ -146,5 +147,46 @@ async fn the_dry_run_finds_exactly_what_the_generator_made_and_its_counts_add_up
         assert_eq!(object.will_create, 0, "{}", object.object);
         assert_eq!(object.will_update + object.will_skip, object.extracted);
     }
+    simulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_validation_policy_decides_whether_a_bad_value_skips_its_record() {
+    let simulator = start_org(1_500, 13).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let ports = DryRunPorts {
+        salesforce: &client,
+        staging: &embedded.staging,
+        id_map: &embedded.store,
+        runs: &embedded.store,
+        queue: &embedded.queue,
+        sleeper: &TokioSleeper,
+    };
+    let mut strict = config("dry-strict");
+    strict.validation.actions.insert(
+        ferry_core::validate::Rule::InvalidEmail,
+        ferry_core::validate::Action::SkipRecord,
+    );
+    let (_, report) = dry_run(&ports, &strict, &BudgetPolicy::default())
+        .await
+        .unwrap();
+    let contacts = report
+        .objects
+        .iter()
+        .find(|o| o.object == "Contact")
+        .unwrap();
+    let invalid = report.findings_by_rule["invalid_email"];
+    assert!(invalid > 0);
+    assert_eq!(contacts.will_skip, invalid);
+    assert_eq!(contacts.skip_reasons.get("invalid_email"), Some(&invalid));
+    assert!(
+        report
+            .findings
+            .iter()
+            .filter(|f| f.rule == "invalid_email")
+            .all(|f| f.action == "skip_record")
+    );
     simulator.shutdown().await;
 }

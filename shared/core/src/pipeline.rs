@@ -37,6 +37,9 @@ pub struct MigrationConfig {
     pub discover: steps::DiscoverOptions,
     /// Pseudonymise chosen objects and fields (test and sandbox imports).
     pub pseudonymise: Option<crate::obfuscate::Pseudonymise>,
+    /// What validation does with each kind of bad value; kept in the run's plan so every
+    /// load step of the run applies the same policy.
+    pub validation: crate::validate::ValidationPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -52,13 +55,14 @@ pub async fn migrate(
     config: &MigrationConfig,
 ) -> Result<Migration, StepError> {
     let run = &config.run_id;
-    let discovery = steps::discover(
+    let mut discovery = steps::discover(
         ports.salesforce,
         config.tenant.clone(),
         &config.map,
         &config.discover,
     )
     .await?;
+    discovery.plan.validation = config.validation.clone();
     let plan = &discovery.plan;
     ports
         .runs
@@ -156,13 +160,14 @@ pub async fn dry_run(
 ) -> Result<(Discovery, crate::dryrun::DryRunReport), StepError> {
     use crate::dryrun::{DryRunAnalysis, DryRunReport, SkippedObjectEntry};
     let run = &config.run_id;
-    let discovery = steps::discover(
+    let mut discovery = steps::discover(
         ports.salesforce,
         config.tenant.clone(),
         &config.map,
         &config.discover,
     )
     .await?;
+    discovery.plan.validation = config.validation.clone();
     let plan = &discovery.plan;
     ports
         .runs
