@@ -225,3 +225,32 @@ pub async fn query_all(
     }
     records
 }
+
+/// Renders an HTML file in headless Chromium and returns the DOM it built. `None` (the test
+/// skips) when no browser is configured, unless `FERRY_REQUIRE_BROWSER=1` (set by
+/// `scripts/test`), in which case a missing browser fails the test.
+pub fn rendered_dom(path: &Path) -> Option<String> {
+    let browser = std::env::var_os("FERRY_CHROMIUM").filter(|value| !value.is_empty());
+    let required = std::env::var("FERRY_REQUIRE_BROWSER").is_ok_and(|value| value == "1");
+    let Some(browser) = browser else {
+        assert!(
+            !required,
+            "FERRY_REQUIRE_BROWSER=1 but FERRY_CHROMIUM is not set"
+        );
+        eprintln!("no FERRY_CHROMIUM: the HTML rendering check is skipped");
+        return None;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .expect("the browser starts");
+    assert!(
+        output.status.success(),
+        "the browser failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(String::from_utf8(output.stdout).unwrap())
+}

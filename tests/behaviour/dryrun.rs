@@ -135,6 +135,24 @@ async fn the_dry_run_finds_exactly_what_the_generator_made_and_its_counts_add_up
         !html.contains("<script") && !html.contains("<link"),
         "self-contained"
     );
+    // A real browser engine builds the per-object table from the page.
+    let page = dir.path().join("dry-run.html");
+    std::fs::write(&page, &html).unwrap();
+    if let Some(dom) = ferry_tests::rendered_dom(&page) {
+        let table = dom
+            .split("<table id=\"objects\">")
+            .nth(1)
+            .and_then(|rest| rest.split("</table>").next())
+            .expect("the rendered page has the objects table");
+        assert_eq!(
+            table.matches("<tr><td>").count(),
+            report.objects.len(),
+            "{table}"
+        );
+        for object in &report.objects {
+            assert!(table.contains(&format!("<td>{}</td>", object.object)));
+        }
+    }
 
     // After a migration, the same dry run sees updates.
     embedded
