@@ -5,7 +5,7 @@
 
 use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
-use ferry_core::pipeline::{LocalPorts, Migration, MigrationConfig, migrate};
+use ferry_core::pipeline::{DryRunPorts, LocalPorts, Migration, MigrationConfig, migrate};
 use ferry_core::plan::Plan;
 use ferry_core::ports::SalesforceApi;
 use ferry_core::report::ObjectExtraction;
@@ -93,6 +93,18 @@ impl Embedded {
             }
         }
         records
+    }
+
+    /// The ports a dry run needs, over these adapters.
+    pub fn dry_run_ports<'a>(&'a self, salesforce: &'a dyn SalesforceApi) -> DryRunPorts<'a> {
+        DryRunPorts {
+            salesforce,
+            staging: &self.staging,
+            id_map: &self.store,
+            runs: &self.store,
+            queue: &self.queue,
+            sleeper: &TokioSleeper,
+        }
     }
 
     /// The ports an extraction step needs, over these adapters.

@@ -5,9 +5,8 @@ use ferry_core::budget::BudgetPolicy;
 use ferry_core::dryrun::{render_html, render_markdown};
 use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
-use ferry_core::pipeline::{DryRunPorts, MigrationConfig, dry_run};
+use ferry_core::pipeline::{MigrationConfig, dry_run};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
-use ferry_embedded::TokioSleeper;
 use ferry_simulator::org::{EmailKind, Org};
 use ferry_simulator::schema::Generated;
 use ferry_tests::{Embedded, TENANT, connect, start_org};
@@ -35,14 +34,7 @@ async fn the_dry_run_finds_exactly_what_the_generator_made_and_its_counts_add_up
     let client = connect(&simulator).await;
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
-    let ports = DryRunPorts {
-        salesforce: &client,
-        staging: &embedded.staging,
-        id_map: &embedded.store,
-        runs: &embedded.store,
-        queue: &embedded.queue,
-        sleeper: &TokioSleeper,
-    };
+    let ports = embedded.dry_run_ports(&client);
     let (_, report) = dry_run(&ports, &config("dry-1"), &BudgetPolicy::default())
         .await
         .unwrap();
@@ -174,14 +166,7 @@ async fn the_validation_policy_decides_whether_a_bad_value_skips_its_record() {
     let client = connect(&simulator).await;
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
-    let ports = DryRunPorts {
-        salesforce: &client,
-        staging: &embedded.staging,
-        id_map: &embedded.store,
-        runs: &embedded.store,
-        queue: &embedded.queue,
-        sleeper: &TokioSleeper,
-    };
+    let ports = embedded.dry_run_ports(&client);
     let mut strict = config("dry-strict");
     strict.validation.actions.insert(
         ferry_core::validate::Rule::InvalidEmail,

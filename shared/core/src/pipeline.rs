@@ -48,6 +48,26 @@ pub struct Migration {
     pub report: RunReport,
 }
 
+/// Discovers the org, plans the run with its validation policy, and stores the plan.
+async fn plan_run(
+    salesforce: &dyn SalesforceApi,
+    runs: &dyn RunStore,
+    config: &MigrationConfig,
+) -> Result<Discovery, StepError> {
+    let mut discovery = steps::discover(
+        salesforce,
+        config.tenant.clone(),
+        &config.map,
+        &config.discover,
+    )
+    .await?;
+    discovery.plan.validation = config.validation.clone();
+    runs.save_plan(&config.run_id, &discovery.plan)
+        .await
+        .map_err(StepError::RunStore)?;
+    Ok(discovery)
+}
+
 /// Discover, plan, prepare the destination, then phase by phase extract and load, then patch
 /// deferred links and report.
 pub async fn migrate(
@@ -55,20 +75,8 @@ pub async fn migrate(
     config: &MigrationConfig,
 ) -> Result<Migration, StepError> {
     let run = &config.run_id;
-    let mut discovery = steps::discover(
-        ports.salesforce,
-        config.tenant.clone(),
-        &config.map,
-        &config.discover,
-    )
-    .await?;
-    discovery.plan.validation = config.validation.clone();
+    let discovery = plan_run(ports.salesforce, ports.runs, config).await?;
     let plan = &discovery.plan;
-    ports
-        .runs
-        .save_plan(run, plan)
-        .await
-        .map_err(StepError::RunStore)?;
     check_budget(ports.salesforce, plan, &config.extract).await?;
     steps::prepare_destination(ports.destination, plan).await?;
 
@@ -160,20 +168,8 @@ pub async fn dry_run(
 ) -> Result<(Discovery, crate::dryrun::DryRunReport), StepError> {
     use crate::dryrun::{DryRunAnalysis, DryRunReport, SkippedObjectEntry};
     let run = &config.run_id;
-    let mut discovery = steps::discover(
-        ports.salesforce,
-        config.tenant.clone(),
-        &config.map,
-        &config.discover,
-    )
-    .await?;
-    discovery.plan.validation = config.validation.clone();
+    let discovery = plan_run(ports.salesforce, ports.runs, config).await?;
     let plan = &discovery.plan;
-    ports
-        .runs
-        .save_plan(run, plan)
-        .await
-        .map_err(StepError::RunStore)?;
     let extract_ports = ExtractPorts {
         salesforce: ports.salesforce,
         staging: ports.staging,
