@@ -74,23 +74,24 @@ impl StateArgs {
     }
 }
 
+/// The environment variable holding an access token for `--instance-url`.
+pub const ACCESS_TOKEN_VAR: &str = "FERRY_ACCESS_TOKEN";
+
 /// Which org: a stored connection, or a session given directly.
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     /// A connection saved by `ferry login`.
     #[arg(long, conflicts_with_all = ["instance_url", "access_token"])]
     pub connection: Option<String>,
-    /// The org's instance URL, with --access-token.
-    #[arg(long, requires = "access_token")]
+    /// The org's instance URL, with an access token in FERRY_ACCESS_TOKEN or
+    /// --access-token.
+    #[arg(long)]
     pub instance_url: Option<String>,
-    /// An access token of the org (e.g. from `sf org display`); prefer the environment
-    /// variable to the command line, which other users of the machine can see.
-    #[arg(
-        long,
-        env = "FERRY_ACCESS_TOKEN",
-        hide_env_values = true,
-        requires = "instance_url"
-    )]
+    /// An access token of the org (e.g. from `sf org display`); prefer FERRY_ACCESS_TOKEN to
+    /// the command line, which other users of the machine can see. The variable is read
+    /// only with --instance-url, so an exported token does not get in the way of
+    /// --connection.
+    #[arg(long, requires = "instance_url")]
     pub access_token: Option<String>,
     /// Salesforce API version.
     #[arg(long, default_value = "59.0")]
@@ -149,11 +150,21 @@ pub async fn connect(target: &TargetArgs) -> anyhow::Result<Connected> {
             }
             (config, Some(connection), Some(store))
         }
-        (None, Some(instance_url), Some(token)) => (
-            ClientConfig::access_token(instance_url.clone(), Secret::new(token.clone())),
-            None,
-            None,
-        ),
+        (None, Some(instance_url), token) => {
+            let token = match token {
+                Some(token) => token.clone(),
+                None => std::env::var(ACCESS_TOKEN_VAR).with_context(|| {
+                    format!(
+                        "--instance-url needs an access token: set {ACCESS_TOKEN_VAR} or pass --access-token"
+                    )
+                })?,
+            };
+            (
+                ClientConfig::access_token(instance_url.clone(), Secret::new(token)),
+                None,
+                None,
+            )
+        }
         _ => bail!(
             "say which org: --connection NAME, or --instance-url URL with --access-token TOKEN (or FERRY_ACCESS_TOKEN)"
         ),
@@ -164,9 +175,13 @@ pub async fn connect(target: &TargetArgs) -> anyhow::Result<Connected> {
     let client = SalesforceClient::connect(config)
         .await
         .with_context(|| format!("cannot connect to Salesforce at {origin}"))?;
-    Ok(Connected {
+    let connected = Connected {
         client,
         connection,
         store,
-    })
+    };
+    // Connecting refreshed the session; if Salesforce rotated the refresh token, the old one
+    // is already dead, so the new one is saved now, before anything else can fail.
+    connected.save_rotated_token()?;
+    Ok(connected)
 }

@@ -4,7 +4,6 @@ use crate::local::{Workspace, new_run_id};
 use crate::table;
 use anyhow::Context;
 use clap::Args;
-use ferry_core::ids::TenantId;
 use ferry_core::mapping::FieldMap;
 use ferry_core::pipeline::{LocalPorts, MigrationConfig, migrate};
 use ferry_core::report::IssueKind;
@@ -82,7 +81,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         sleeper: &TokioSleeper,
     };
     let config = MigrationConfig {
-        tenant: TenantId::new("demo"),
+        tenant: crate::local::local_tenant(),
         run_id,
         map: FieldMap::builtin(),
         extract: ExtractConfig {

@@ -8,7 +8,6 @@ use anyhow::Context;
 use clap::Args;
 use ferry_core::budget::BudgetPolicy;
 use ferry_core::dryrun::{render_html, render_markdown};
-use ferry_core::ids::TenantId;
 use ferry_core::pipeline::{DryRunPorts, MigrationConfig, dry_run};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_embedded::{InProcessQueue, LocalStaging, SqliteStore, TokioSleeper};
@@ -77,12 +76,17 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         queue: &queue,
         sleeper: &TokioSleeper,
     };
+    let policy = BudgetPolicy {
+        reserve_percent: args.reserve_percent,
+        ..BudgetPolicy::default()
+    };
     let config = MigrationConfig {
-        tenant: TenantId::new("default"),
+        tenant: crate::local::local_tenant(),
         run_id: run_id.clone(),
         map,
         extract: ExtractConfig {
             chunk_records: args.chunk_records.max(1),
+            budget: policy,
             ..ExtractConfig::default()
         },
         discover: DiscoverOptions {
@@ -90,10 +94,6 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         },
         pseudonymise,
         validation: args.policy.load()?,
-    };
-    let policy = BudgetPolicy {
-        reserve_percent: args.reserve_percent,
-        ..BudgetPolicy::default()
     };
     eprintln!("Dry run {run_id}: reading the org (nothing is written to the destination)...");
     let outcome = dry_run(&ports, &config, &policy).await;

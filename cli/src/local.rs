@@ -30,6 +30,12 @@ impl Workspace {
     }
 }
 
+/// The tenant of every local command: one working directory holds one org's migration,
+/// so `demo` and `dry-run --workspace` read and write the same ID map entries.
+pub fn local_tenant() -> ferry_core::ids::TenantId {
+    ferry_core::ids::TenantId::new("local")
+}
+
 /// A run id that sorts by start time: `run-<unix seconds>-<nanoseconds>`.
 pub fn new_run_id() -> RunId {
     let now = SystemTime::now()

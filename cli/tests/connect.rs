@@ -375,6 +375,8 @@ async fn login_with_pkce_stores_an_encrypted_connection_that_plan_can_use() {
     let allow = host(&simulator);
     let plan = tokio::task::spawn_blocking(move || {
         Command::new(FERRY)
+            // An exported access token does not get in the way of --connection.
+            .env("FERRY_ACCESS_TOKEN", "an-unrelated-token")
             .args([
                 "plan",
                 "--connection",
@@ -385,7 +387,6 @@ async fn login_with_pkce_stores_an_encrypted_connection_that_plan_can_use() {
                 "--state-dir",
             ])
             .arg(&dir)
-            .env_remove("FERRY_ACCESS_TOKEN")
             .output()
             .unwrap()
     })
@@ -401,6 +402,69 @@ async fn login_with_pkce_stores_an_encrypted_connection_that_plan_can_use() {
         document["objects_in_org"],
         ferry_simulator::schema::objects().len()
     );
+
+    // The org starts rotating refresh tokens. A command that fails after connecting still
+    // keeps the rotated token, so the next command connects.
+    simulator.set_faults(ferry_simulator::faults::Faults {
+        rotate_refresh_tokens: true,
+        ..Default::default()
+    });
+    let run_plan = |extra: &'static [&'static str]| {
+        let dir = state_dir.path().to_owned();
+        let allow = host(&simulator);
+        tokio::task::spawn_blocking(move || {
+            Command::new(FERRY)
+                .args(["plan", "--connection", "simorg", "--allow-host", &allow])
+                .args(extra)
+                .arg("--state-dir")
+                .arg(&dir)
+                .output()
+                .unwrap()
+        })
+    };
+    let failed = run_plan(&["--objects", "Xyzzy__c"]).await.unwrap();
+    assert!(!failed.status.success());
+    let second = run_plan(&[]).await.unwrap();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    simulator.set_faults(ferry_simulator::faults::Faults::default());
+
+    // Logout revokes the token at Salesforce: the org refuses it afterwards.
+    let saved = ferry_embedded::connections::ConnectionStore::new(state_dir.path())
+        .load("simorg")
+        .unwrap();
+    let dir = state_dir.path().to_owned();
+    let allow = host(&simulator);
+    let logout = tokio::task::spawn_blocking(move || {
+        Command::new(FERRY)
+            .args(["logout", "simorg", "--allow-host", &allow, "--state-dir"])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        logout.status.success(),
+        "{}",
+        String::from_utf8_lossy(&logout.stderr)
+    );
+    let after = std::fs::read_to_string(state_dir.path().join("connections.json")).unwrap();
+    assert!(!after.contains("simorg"), "{after}");
+    let http = ferry_salesforce::http_client(&[], Duration::from_secs(30)).unwrap();
+    let refused = ferry_salesforce::oauth::refresh_grant(
+        &http,
+        simulator.login_url(),
+        &simulator.credentials().client_id,
+        saved.client_secret.as_ref(),
+        &saved.refresh_token,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.error_code(), Some("invalid_grant"));
     simulator.shutdown().await;
 }
 
@@ -513,5 +577,56 @@ async fn a_map_file_overrides_the_built_in_map_and_frees_targets_for_proposals()
         stderr.contains("map.toml") && stderr.contains("no_such_field"),
         "{stderr}"
     );
+    simulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_against_a_migrated_workspace_counts_updates() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().to_owned();
+    let demo = tokio::task::spawn_blocking(move || {
+        Command::new(FERRY)
+            .args(["demo", "--records", "400", "--dir"])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    // The demo's org again: the same seed and size give the same records.
+    let simulator = start(400).await;
+    let out = tempfile::tempdir().unwrap();
+    let output = plan_like(
+        &simulator,
+        "dry-run",
+        &[
+            "--out",
+            out.path().to_str().unwrap(),
+            "--workspace",
+            work.path().to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("dry-run.json")).unwrap()).unwrap();
+    for object in report["objects"].as_array().unwrap() {
+        assert!(object["extracted"].as_u64().unwrap() > 0, "{object}");
+        assert_eq!(object["will_create"], 0, "{object}");
+        assert_eq!(
+            object["will_update"].as_u64().unwrap() + object["will_skip"].as_u64().unwrap(),
+            object["extracted"].as_u64().unwrap(),
+            "{object}"
+        );
+    }
     simulator.shutdown().await;
 }

@@ -121,6 +121,25 @@ async fn extraction_pauses_at_the_reserve_and_resumes_in_another_process_without
         "{paused:?}"
     );
 
+    // Waiting changes nothing while the org's usage stays where it is... (these probes
+    // stage into a scratch directory, so the resumption below starts from `paused`)
+    let scratch_dir = tempfile::tempdir().unwrap();
+    let scratch = Embedded::open(scratch_dir.path());
+    let probe_ports = scratch.extract_ports(&client);
+    let again = extract_step(&probe_ports, &run, plan, contacts, &config, paused.clone())
+        .await
+        .unwrap();
+    assert!(matches!(again, ExtractProgress::Wait { .. }), "{again:?}");
+    // ...and once calls have aged out of the 24-hour window (here: a larger allowance), the
+    // same client looks again instead of trusting its last figure, and goes on.
+    let mut knobs = simulator.knobs();
+    knobs.daily_api_limit = limit * 4;
+    simulator.set_knobs(knobs);
+    let again = extract_step(&probe_ports, &run, plan, contacts, &config, paused.clone())
+        .await
+        .unwrap();
+    assert!(matches!(again, ExtractProgress::Continue(_)), "{again:?}");
+
     // The state crosses a process boundary as JSON; a new client resumes where it stopped.
     let json = serde_json::to_string(&paused).unwrap();
     let mut state: ExtractState = serde_json::from_str(&json).unwrap();
@@ -139,14 +158,6 @@ async fn extraction_pauses_at_the_reserve_and_resumes_in_another_process_without
         .await
         .unwrap();
     let ports = embedded.extract_ports(&resumed_client);
-    // The budget has "recovered": this process keeps no reserve.
-    let config = ExtractConfig {
-        budget: BudgetPolicy {
-            reserve_percent: 0,
-            ..BudgetPolicy::default()
-        },
-        ..config
-    };
     let steps = run_steps(&ports, &run, plan, "Contact", &config, state)
         .await
         .unwrap_or_else(|error| panic!("{}", error.chain()));

@@ -176,3 +176,36 @@ async fn revoked_access_disabled_api_and_a_spent_budget_fail_clearly_without_ret
     assert_eq!(client.retries(), retries, "not retried");
     simulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_bulk_job_is_created_once_even_when_the_answer_is_lost() {
+    let simulator = start_org(200, 35).await;
+    let mut config = client_config(&simulator);
+    config.retry = quick_retries();
+    let client = SalesforceClient::connect(config).await.unwrap();
+    let before = simulator.counters()["bulk_create"];
+    simulator.set_faults(Faults {
+        drop_every: Some(1),
+        ..Faults::default()
+    });
+    let error = client
+        .bulk_create_query("SELECT Id FROM Account", false)
+        .await
+        .unwrap_err();
+    assert!(error.is_retryable(), "{error}");
+    assert_eq!(
+        simulator.counters()["bulk_create"] - before,
+        1,
+        "sent once: a retry could leave a second job running"
+    );
+    // Reads are retried as before.
+    simulator.set_faults(Faults {
+        drop_every: Some(2),
+        ..Faults::default()
+    });
+    assert_eq!(
+        query_all(&client, "SELECT Id FROM Account").await.len() as u64,
+        simulator.record_counts()["Account"]
+    );
+    simulator.shutdown().await;
+}

@@ -39,6 +39,12 @@ pub trait SalesforceApi: Send + Sync {
     /// The daily API budget: as the last response reported it, or read from the org when
     /// nothing has been reported yet. `None` when the org does not say.
     async fn api_budget(&self) -> Result<Option<ApiBudget>, PortError>;
+    /// The budget read from the org now, never from what an earlier answer said: calls
+    /// age out of the rolling 24-hour window while nothing is sent, so a paused run must
+    /// look again rather than trust its last figure.
+    async fn fresh_api_budget(&self) -> Result<Option<ApiBudget>, PortError> {
+        self.api_budget().await
+    }
     /// One page of a query: the first page for [`QueryPageRequest::Start`], the next for
     /// [`QueryPageRequest::Continue`] with the cursor the previous page returned.
     async fn query_page(&self, request: QueryPageRequest) -> Result<QueryPage, PortError>;

@@ -68,8 +68,9 @@ pub enum Action {
     LoadAnyway,
 }
 
-/// The action of each rule. A missing required value always skips the record: the
-/// destination cannot hold it.
+/// The action of each rule. A missing required value always skips the record (the
+/// destination cannot hold it) and an orphan link is always dropped from a record that
+/// still loads; the other rules follow the policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ValidationPolicy {
@@ -94,8 +95,13 @@ impl Default for ValidationPolicy {
 
 impl ValidationPolicy {
     pub fn action(&self, rule: Rule) -> Action {
-        if rule == Rule::MissingRequired {
-            return Action::SkipRecord;
+        match rule {
+            Rule::MissingRequired => return Action::SkipRecord,
+            // A link whose target never lands is left empty and reported (the record itself
+            // is loaded): the load step patches links after their targets land, so it
+            // cannot know a target is missing before the whole run has loaded.
+            Rule::OrphanLink => return Action::DropValue,
+            _ => {}
         }
         self.actions
             .get(&rule)

@@ -4,7 +4,7 @@
 //! ([`csv_core`] keeps the parser's state across network chunks), so neither a page's body
 //! nor an object's results are ever held whole; only the page's records are.
 
-use crate::client::SalesforceClient;
+use crate::client::{Replay, SalesforceClient};
 use crate::error::SalesforceError;
 use ferry_core::model::SourceRecord;
 use reqwest::Method;
@@ -72,7 +72,7 @@ impl SalesforceClient {
             "columnDelimiter": "COMMA",
             "lineEnding": "LF",
         });
-        self.send_json(Method::POST, &self.jobs_path(""), &body)
+        self.send_json(Method::POST, &self.jobs_path(""), &body, Replay::Once)
             .await
     }
 
@@ -85,8 +85,13 @@ impl SalesforceClient {
     /// Asks Salesforce to stop a job it is still running.
     pub async fn bulk_abort(&self, job: &str) -> Result<BulkJob, SalesforceError> {
         let body = serde_json::json!({"state": "Aborted"});
-        self.send_json(Method::PATCH, &self.jobs_path(&format!("/{job}")), &body)
-            .await
+        self.send_json(
+            Method::PATCH,
+            &self.jobs_path(&format!("/{job}")),
+            &body,
+            Replay::Safe,
+        )
+        .await
     }
 
     /// Deletes a finished job and its results.
@@ -96,6 +101,7 @@ impl SalesforceClient {
             &self.jobs_path(&format!("/{job}")),
             None,
             &[],
+            Replay::Safe,
             |_| async { Ok(()) },
         )
         .await
@@ -117,9 +123,14 @@ impl SalesforceClient {
             );
         }
         let headers = [("Accept-Encoding", "gzip".to_owned())];
-        self.send(Method::GET, &path, None, &headers, |response| {
-            read_page(job, response)
-        })
+        self.send(
+            Method::GET,
+            &path,
+            None,
+            &headers,
+            Replay::Safe,
+            |response| read_page(job, response),
+        )
         .await
     }
 }

@@ -195,6 +195,17 @@ impl std::fmt::Debug for SalesforceClient {
 /// Extra headers of one request.
 pub(crate) type Headers<'a> = &'a [(&'static str, String)];
 
+/// Whether a request may be sent again after a failure that leaves unknown whether the
+/// server acted on it (a lost answer, a 5xx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// Reads, and writes that end in the same state however often they run.
+    Safe,
+    /// Creates something (a Bulk job): sent once, so a lost answer cannot leave a second
+    /// job running. Only an expired session, refused before any work, is retried.
+    Once,
+}
+
 impl SalesforceClient {
     /// Builds the client and establishes a session: with a refresh token, a first access
     /// token is fetched so bad credentials fail here; with an access token, its instance
@@ -340,6 +351,7 @@ impl SalesforceClient {
         path_and_query: &str,
         body: Option<&serde_json::Value>,
         headers: Headers<'_>,
+        replay: Replay,
         read: F,
     ) -> Result<T, SalesforceError>
     where
@@ -362,7 +374,11 @@ impl SalesforceClient {
                     refreshed = true;
                     self.refresh().await?;
                 }
-                Err(error) if error.is_retryable() && attempt < self.config.retry.max_attempts => {
+                Err(error)
+                    if replay == Replay::Safe
+                        && error.is_retryable()
+                        && attempt < self.config.retry.max_attempts =>
+                {
                     tracing::warn!(error = %error, attempt, path = path_and_query, "transient Salesforce failure; retrying");
                     self.back_off(attempt).await;
                     attempt += 1;
@@ -452,9 +468,14 @@ impl SalesforceClient {
         path_and_query: &str,
         headers: Headers<'_>,
     ) -> Result<T, SalesforceError> {
-        self.send(Method::GET, path_and_query, None, headers, |response| {
-            read_json(response)
-        })
+        self.send(
+            Method::GET,
+            path_and_query,
+            None,
+            headers,
+            Replay::Safe,
+            |response| read_json(response),
+        )
         .await
     }
 
@@ -464,8 +485,9 @@ impl SalesforceClient {
         method: Method,
         path: &str,
         body: &serde_json::Value,
+        replay: Replay,
     ) -> Result<T, SalesforceError> {
-        self.send(method, path, Some(body), &[], |response| {
+        self.send(method, path, Some(body), &[], replay, |response| {
             read_json(response)
         })
         .await

@@ -89,6 +89,17 @@ impl SalesforceApi for SalesforceClient {
         )))
     }
 
+    async fn fresh_api_budget(&self) -> Result<Option<ApiBudget>, PortError> {
+        let daily = self
+            .daily_api_requests()
+            .await
+            .map_err(|error| error.into_port_error("reading /limits failed".to_owned()))?;
+        Ok(Some(ApiBudget {
+            used: daily.max.saturating_sub(daily.remaining),
+            limit: daily.max,
+        }))
+    }
+
     async fn query_page(&self, request: QueryPageRequest) -> Result<QueryPage, PortError> {
         match request {
             QueryPageRequest::Start {

@@ -1,7 +1,7 @@
 //! The REST resources Ferry reads: describeGlobal, describe (one by one or batched through
 //! the composite batch resource), paged SOQL queries, `/limits` and `/limits/recordCount`.
 
-use crate::client::SalesforceClient;
+use crate::client::{Replay, SalesforceClient};
 use crate::error::SalesforceError;
 use crate::wire;
 use ferry_core::model::{ObjectDescription, ObjectSummary};
@@ -120,7 +120,13 @@ impl SalesforceClient {
                 .collect();
             let body = serde_json::json!({ "batchRequests": requests });
             let response: BatchResponse = match self
-                .send_json(Method::POST, &self.data_path("composite/batch"), &body)
+                // Describes change nothing: the batch may be sent again.
+                .send_json(
+                    Method::POST,
+                    &self.data_path("composite/batch"),
+                    &body,
+                    Replay::Safe,
+                )
                 .await
             {
                 Ok(response) => response,
@@ -217,32 +223,39 @@ impl SalesforceClient {
         max_bytes: u64,
     ) -> Result<BlobDownload, SalesforceError> {
         let path = self.data_path(&format!("sobjects/{object}/{id}/{field}"));
-        self.send(Method::GET, &path, None, &[], |mut response| async move {
-            if let Some(size) = response.content_length()
-                && size > max_bytes
-            {
-                return Ok(BlobDownload::TooLarge { size });
-            }
-            let url = response.url().to_string();
-            let mut body = Vec::new();
-            while let Some(chunk) =
-                response
-                    .chunk()
-                    .await
-                    .map_err(|source| SalesforceError::Transport {
-                        url: url.clone(),
-                        source,
-                    })?
-            {
-                body.extend_from_slice(&chunk);
-                if body.len() as u64 > max_bytes {
-                    return Ok(BlobDownload::TooLarge {
-                        size: body.len() as u64,
-                    });
+        self.send(
+            Method::GET,
+            &path,
+            None,
+            &[],
+            Replay::Safe,
+            |mut response| async move {
+                if let Some(size) = response.content_length()
+                    && size > max_bytes
+                {
+                    return Ok(BlobDownload::TooLarge { size });
                 }
-            }
-            Ok(BlobDownload::Fetched(body))
-        })
+                let url = response.url().to_string();
+                let mut body = Vec::new();
+                while let Some(chunk) =
+                    response
+                        .chunk()
+                        .await
+                        .map_err(|source| SalesforceError::Transport {
+                            url: url.clone(),
+                            source,
+                        })?
+                {
+                    body.extend_from_slice(&chunk);
+                    if body.len() as u64 > max_bytes {
+                        return Ok(BlobDownload::TooLarge {
+                            size: body.len() as u64,
+                        });
+                    }
+                }
+                Ok(BlobDownload::Fetched(body))
+            },
+        )
         .await
     }
 

@@ -241,13 +241,23 @@ pub async fn extract_step(
     config: &ExtractConfig,
     mut state: ExtractState,
 ) -> Result<ExtractProgress, StepError> {
-    if let Some(budget) = ports
+    // The last answer's figure decides cheaply; when it says the reserve is reached, the
+    // org is asked again, since calls age out of the 24-hour window during a pause.
+    let cached = ports
         .salesforce
         .api_budget()
         .await
-        .map_err(StepError::Salesforce)?
-        && config.budget.reserve_reached(budget)
-    {
+        .map_err(StepError::Salesforce)?;
+    let reached = match cached {
+        Some(budget) if config.budget.reserve_reached(budget) => ports
+            .salesforce
+            .fresh_api_budget()
+            .await
+            .map_err(StepError::Salesforce)?
+            .filter(|fresh| config.budget.reserve_reached(*fresh)),
+        _ => None,
+    };
+    if let Some(budget) = reached {
         return Ok(ExtractProgress::Wait {
             state,
             delay: config.budget.pause,
