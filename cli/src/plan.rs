@@ -58,7 +58,23 @@ impl PolicyArgs {
         let overrides: ferry_core::validate::ValidationPolicy = serde_json::from_str(&text)
             .with_context(|| format!("the policy file {} is not valid", path.display()))?;
         let mut policy = ferry_core::validate::ValidationPolicy::default();
-        policy.actions.extend(overrides.actions);
+        for (rule, action) in overrides.actions {
+            // Two rules have a fixed action; saying otherwise would be silently ignored.
+            let fixed = policy.action(rule);
+            if matches!(
+                rule,
+                ferry_core::validate::Rule::MissingRequired
+                    | ferry_core::validate::Rule::OrphanLink
+            ) && action != fixed
+            {
+                anyhow::bail!(
+                    "the policy file {} sets {} to {action:?}, but that rule always uses {fixed:?}",
+                    path.display(),
+                    rule.as_str()
+                );
+            }
+            policy.actions.insert(rule, action);
+        }
         Ok(policy)
     }
 }
