@@ -278,7 +278,8 @@ pub fn custom_field_name(source: &str) -> String {
     base.replace("__", "_").to_ascii_lowercase()
 }
 
-fn destination_type(
+/// The destination custom-field type a Salesforce field becomes, or why it has none.
+pub fn destination_type(
     field_type: &FieldType,
     field: &crate::model::FieldDescription,
 ) -> Result<DestinationFieldType, String> {

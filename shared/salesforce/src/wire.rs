@@ -194,6 +194,97 @@ mod fixture_tests {
         }
     }
 
+    /// Every field of every recorded describe has a known Salesforce type, and maps to a
+    /// destination custom-field type or is refused with a reason; sizes and values carry
+    /// over from the describe.
+    #[test]
+    fn every_recorded_field_type_maps_or_is_refused_with_a_reason() {
+        use ferry_core::plan::{DestinationFieldType, destination_type};
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, bytes) in fixtures("describe") {
+            let value: serde_json::Value = parse("describe", &name, &bytes);
+            let bodies: Vec<serde_json::Value> = match value.get("compositeResponse") {
+                Some(parts) => parts
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|part| part["httpStatusCode"] == 200)
+                    .map(|part| part["body"].clone())
+                    .collect(),
+                None => vec![value],
+            };
+            for body in bodies {
+                let describe: Describe = serde_json::from_value(body)
+                    .unwrap_or_else(|error| panic!("describe/{name}: {error}"));
+                let object: ObjectDescription = describe.into();
+                for field in &object.fields {
+                    let at = format!("{name}: {}.{}", object.name, field.name);
+                    assert!(
+                        !matches!(field.field_type, FieldType::Other(_)),
+                        "{at}: unknown type {:?}",
+                        field.field_type
+                    );
+                    seen.insert(field.field_type.describe_name().to_owned());
+                    match destination_type(&field.field_type, field) {
+                        Ok(DestinationFieldType::Text { max_length })
+                        | Ok(DestinationFieldType::LongText { max_length }) => {
+                            assert_eq!(max_length, field.length, "{at}");
+                        }
+                        Ok(DestinationFieldType::Currency { precision, scale })
+                        | Ok(DestinationFieldType::Percent { precision, scale }) => {
+                            assert_eq!((precision, scale), (field.precision, field.scale), "{at}");
+                        }
+                        Ok(DestinationFieldType::Picklist { values })
+                        | Ok(DestinationFieldType::MultiPicklist { values }) => {
+                            assert_eq!(values, field.picklist_values, "{at}");
+                        }
+                        Ok(_) => {}
+                        Err(reason) => {
+                            assert!(
+                                matches!(
+                                    field.field_type,
+                                    FieldType::Id
+                                        | FieldType::Reference
+                                        | FieldType::Address
+                                        | FieldType::Location
+                                        | FieldType::Base64
+                                        | FieldType::Time
+                                ),
+                                "{at}: {reason}"
+                            );
+                            assert!(!reason.is_empty(), "{at}");
+                        }
+                    }
+                }
+            }
+        }
+        // The recordings cover the types the map must handle.
+        for wanted in [
+            "string",
+            "textarea",
+            "picklist",
+            "multipicklist",
+            "reference",
+            "url",
+            "phone",
+            "email",
+            "double",
+            "currency",
+            "percent",
+            "date",
+            "datetime",
+            "boolean",
+            "address",
+            "int",
+            "base64",
+        ] {
+            assert!(
+                seen.contains(wanted),
+                "no recorded field of type {wanted}: {seen:?}"
+            );
+        }
+    }
+
     #[test]
     fn query_pages_parse() {
         for (name, bytes) in fixtures("query") {
