@@ -120,6 +120,41 @@ async fn a_run_creates_every_record_with_its_links_and_a_second_run_only_updates
     );
     assert_eq!(accounts_counts.links_unresolved, 0);
 
+    // Multi-select picklists land as lists of their values.
+    let mut regions = std::collections::BTreeMap::new();
+    let mut statement = db
+        .prepare(
+            "SELECT c.source_id, v.value FROM custom_field_values v
+             JOIN companies c ON c.id = v.record_id
+             WHERE v.entity = 'company' AND v.name = 'regions'",
+        )
+        .unwrap();
+    for row in statement
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })
+        .unwrap()
+    {
+        let (id, value) = row.unwrap();
+        regions.insert(
+            id,
+            serde_json::from_str::<serde_json::Value>(&value).unwrap(),
+        );
+    }
+    let mut compared = 0;
+    for account in query_all(&client, "SELECT Id, Regions__c FROM Account").await {
+        let id = account["Id"].as_str().unwrap();
+        let expected =
+            ferry_core::transform::multi_picklist(account["Regions__c"].as_str().unwrap_or(""));
+        assert_eq!(
+            regions.get(id).unwrap_or(&serde_json::Value::Null),
+            &expected,
+            "{id}"
+        );
+        compared += usize::from(expected.is_array());
+    }
+    assert!(compared > 0, "the org has multi-select values");
+
     let second = embedded
         .migrate(&client, "run-2", FieldMap::builtin(), 37)
         .await

@@ -129,8 +129,24 @@ pub fn transform_record(
     })
 }
 
-/// Converts one Salesforce value for the destination. Datetimes become UTC RFC 3339; other
-/// values keep their JSON type.
+/// `A;B` as `["A", "B"]`; an empty selection as null, as Salesforce stores it.
+pub fn multi_picklist(text: &str) -> Value {
+    let values: Vec<Value> = text
+        .split(';')
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(|value| Value::String(value.to_owned()))
+        .collect();
+    if values.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(values)
+    }
+}
+
+/// Converts one Salesforce value for the destination. Datetimes become UTC RFC 3339;
+/// multi-select picklists (`A;B`) become lists of their values; other values keep their
+/// JSON type.
 fn convert(field_type: &FieldType, value: Option<&Value>) -> Result<Value, String> {
     let Some(value) = value else {
         return Ok(Value::Null);
@@ -141,6 +157,7 @@ fn convert(field_type: &FieldType, value: Option<&Value>) -> Result<Value, Strin
             salesforce_datetime_to_utc(text).map(Value::String)
         }
         (FieldType::DateTime, other) => Err(format!("expected a datetime, found {other}")),
+        (FieldType::MultiPicklist, Value::String(text)) => Ok(multi_picklist(text)),
         (_, Value::Object(_)) | (_, Value::Array(_)) => Err(format!(
             "a {field_type:?} field holds a structured value, which this map cannot store"
         )),
@@ -244,6 +261,21 @@ mod tests {
                 json!({"last_name": "Roth", "created_at": "2021-03-04T09:11:12Z"}),
                 1,
             )),
+        );
+    }
+
+    #[test]
+    fn multi_select_picklists_become_lists() {
+        assert_eq!(multi_picklist("Email;SMS"), json!(["Email", "SMS"]));
+        assert_eq!(multi_picklist(" Email ; ;SMS;"), json!(["Email", "SMS"]));
+        assert_eq!(multi_picklist(""), Value::Null);
+        assert_eq!(
+            convert(&FieldType::MultiPicklist, Some(&json!("North;South"))),
+            Ok(json!(["North", "South"]))
+        );
+        assert_eq!(
+            convert(&FieldType::Picklist, Some(&json!("North;South"))),
+            Ok(json!("North;South"))
         );
     }
 

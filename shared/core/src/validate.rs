@@ -208,6 +208,20 @@ pub fn validate_record(
 }
 
 fn check_value(constraint: &Constraint<'_>, value: &Value) -> Option<(Rule, String)> {
+    if let (Value::Array(selected), Some(DestinationFieldType::MultiPicklist { values })) =
+        (value, constraint.destination)
+    {
+        return selected
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|part| !values.is_empty() && !values.iter().any(|allowed| allowed == part))
+            .map(|part| {
+                (
+                    Rule::UnknownPicklistValue,
+                    format!("{part:?} is not one of the picklist's values"),
+                )
+            });
+    }
     let Value::String(text) = value else {
         return None;
     };
@@ -428,6 +442,11 @@ mod tests {
             destination: Some(&DestinationFieldType::MultiPicklist { values }),
         };
         assert!(check_value(&pick, &Value::from("Gold;Silver")).is_none());
+        assert!(check_value(&pick, &serde_json::json!(["Gold", "Silver"])).is_none());
+        let listed = check_value(&pick, &serde_json::json!(["Gold", "Copper"]));
+        assert!(listed.is_some_and(
+            |(rule, reason)| rule == Rule::UnknownPicklistValue && reason.contains("Copper")
+        ));
         let unknown = check_value(&pick, &Value::from("Gold;Platinum"));
         assert!(unknown.is_some_and(
             |(rule, reason)| rule == Rule::UnknownPicklistValue && reason.contains("Platinum")
