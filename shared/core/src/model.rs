@@ -166,11 +166,11 @@ pub fn typed_text_value(field_type: &FieldType, text: &str) -> serde_json::Value
         FieldType::Int | FieldType::Long => text
             .parse::<i64>()
             .map_or_else(|_| Value::String(text.to_owned()), Value::from),
+        // serde_json keeps numbers as their decimal text (`arbitrary_precision`), so a
+        // currency of 18 digits arrives exactly, never through a float.
         FieldType::Double | FieldType::Currency | FieldType::Percent => text
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| Value::String(text.to_owned()), Value::Number),
+            .parse::<serde_json::Number>()
+            .map_or_else(|_| Value::String(text.to_owned()), Value::Number),
         _ => Value::String(text.to_owned()),
     }
 }
@@ -189,6 +189,8 @@ mod typed_text_tests {
             json!(1234.5)
         );
         assert_eq!(typed_text_value(&FieldType::Double, "n/a"), json!("n/a"));
+        let exact = typed_text_value(&FieldType::Currency, "12345678901234567.89");
+        assert_eq!(exact.to_string(), "12345678901234567.89");
         assert_eq!(
             typed_text_value(&FieldType::Date, "2024-01-31"),
             json!("2024-01-31")

@@ -265,6 +265,20 @@ mod tests {
     }
 
     #[test]
+    fn decimals_pass_through_exactly() {
+        for literal in [
+            "12345678901234567.89",
+            "0.1",
+            "-0.000000000000000001",
+            "1e+2",
+        ] {
+            let value: Value = serde_json::from_str(literal).unwrap_or_default();
+            let converted = convert(&FieldType::Currency, Some(&value));
+            assert_eq!(converted.map(|v| v.to_string()), Ok(literal.to_owned()));
+        }
+    }
+
+    #[test]
     fn multi_select_picklists_become_lists() {
         assert_eq!(multi_picklist("Email;SMS"), json!(["Email", "SMS"]));
         assert_eq!(multi_picklist(" Email ; ;SMS;"), json!(["Email", "SMS"]));
