@@ -337,3 +337,51 @@ mod tests {
         assert_ne!(first, other);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::model::typed_text_value;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any decimal Salesforce can hold (18 digits, up to 18 after the point) arrives
+        /// as exactly the digits it was sent with, through Bulk text or REST JSON.
+        #[test]
+        fn decimals_are_exact(
+            negative in any::<bool>(),
+            whole in "[1-9][0-9]{0,15}",
+            fraction in "[0-9]{1,18}",
+        ) {
+            let literal = format!("{}{whole}.{fraction}", if negative { "-" } else { "" });
+            let from_bulk = typed_text_value(&FieldType::Currency, &literal);
+            prop_assert_eq!(from_bulk.to_string(), literal.clone());
+            let from_rest: Value = serde_json::from_str(&literal).unwrap_or_default();
+            let converted = convert(&FieldType::Currency, Some(&from_rest));
+            prop_assert_eq!(converted.map(|v| v.to_string()), Ok(literal));
+        }
+
+        /// Conversions never panic, whatever text arrives, and a datetime either converts
+        /// to UTC RFC 3339 or is refused with a reason.
+        #[test]
+        fn conversions_never_panic(text in any::<String>()) {
+            for field_type in [
+                FieldType::DateTime,
+                FieldType::MultiPicklist,
+                FieldType::Currency,
+                FieldType::Boolean,
+                FieldType::Int,
+            ] {
+                let _ = convert(&field_type, Some(&Value::String(text.clone())));
+                let _ = typed_text_value(&field_type, &text);
+            }
+            match salesforce_datetime_to_utc(&text) {
+                Ok(utc) => prop_assert!(utc.ends_with('Z'), "{}", utc),
+                Err(reason) => prop_assert!(!reason.is_empty()),
+            }
+            if let Value::Array(values) = multi_picklist(&text) {
+                prop_assert!(values.iter().all(|v| v.as_str().is_some_and(|s| !s.is_empty() && !s.contains(';'))));
+            }
+        }
+    }
+}
