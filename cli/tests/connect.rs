@@ -170,6 +170,14 @@ async fn plan_json_accounts_for_every_object_and_field_of_the_org() {
         account["phase"].as_u64() < contact["phase"].as_u64(),
         "companies load before contacts"
     );
+    let city = account["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "BillingCity")
+        .unwrap();
+    assert_eq!(city["goes_to"]["kind"], "standard", "{city}");
+    assert_eq!(city["goes_to"]["field"], "billing_address.city");
     let link = contact["fields"]
         .as_array()
         .unwrap()

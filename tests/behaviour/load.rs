@@ -12,6 +12,7 @@ fn contact_plan() -> Plan {
         source: source.to_owned(),
         target: target.to_owned(),
         source_type,
+        components: Vec::new(),
     };
     Plan {
         tenant: TenantId::new(TENANT),

@@ -120,6 +120,40 @@ async fn a_run_creates_every_record_with_its_links_and_a_second_run_only_updates
     );
     assert_eq!(accounts_counts.links_unresolved, 0);
 
+    // Addresses land as one structured value each, built from their components.
+    let mut statement = db
+        .prepare("SELECT source_id, billing_address FROM companies")
+        .unwrap();
+    let addresses: std::collections::BTreeMap<String, Option<String>> = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut with_address = 0;
+    for account in query_all(
+        &client,
+        "SELECT Id, BillingStreet, BillingCity, BillingState, BillingPostalCode, BillingCountry FROM Account",
+    )
+    .await
+    {
+        let id = account["Id"].as_str().unwrap();
+        let landed: serde_json::Value = addresses[id]
+            .as_deref()
+            .map_or(serde_json::Value::Null, |text| serde_json::from_str(text).unwrap());
+        for (key, component) in [
+            ("street", "BillingStreet"),
+            ("city", "BillingCity"),
+            ("state", "BillingState"),
+            ("postal_code", "BillingPostalCode"),
+            ("country", "BillingCountry"),
+        ] {
+            let source = account[component].as_str().filter(|text| !text.trim().is_empty());
+            assert_eq!(landed.get(key).and_then(|v| v.as_str()), source, "{id} {key}");
+        }
+        with_address += usize::from(landed.is_object());
+    }
+    assert!(with_address > 0, "the org has billing addresses");
+
     // Multi-select picklists land as lists of their values.
     let mut regions = std::collections::BTreeMap::new();
     let mut statement = db

@@ -81,6 +81,7 @@ mod tests {
                     source: "Name".to_owned(),
                     target: "name".to_owned(),
                     source_type: FieldType::String,
+                    components: Vec::new(),
                 }],
                 links: vec![LinkMapping {
                     source: "ParentId".to_owned(),

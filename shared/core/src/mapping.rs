@@ -119,6 +119,8 @@ impl EntityKind {
                 "description",
                 "created_at",
                 "updated_at",
+                "billing_address",
+                "shipping_address",
             ],
             Self::Contact => &[
                 "first_name",
@@ -128,6 +130,7 @@ impl EntityKind {
                 "job_title",
                 "created_at",
                 "updated_at",
+                "mailing_address",
             ],
         }
     }
@@ -870,7 +873,7 @@ mod tests {
 
         let switched = overlay_json(
             r#"{"version":1,"objects":{"Contact":{"entity":"company","fields":{
-                "FirstName":null,"LastName":"name","Email":null,"Title":null
+                "FirstName":null,"LastName":"name","Email":null,"Title":null,"MailingAddress":null
             },"links":{"AccountId":"parent_company"}}}}"#,
         );
         let Ok(switched) = switched else {

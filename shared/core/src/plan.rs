@@ -71,6 +71,10 @@ pub struct FieldMapping {
     pub source: String,
     pub target: String,
     pub source_type: FieldType,
+    /// For a compound field (an address), the component fields extracted in its place:
+    /// Bulk API 2.0 cannot select compound fields, and the parts are what Salesforce stores.
+    #[serde(default)]
+    pub components: Vec<String>,
 }
 
 /// A Salesforce reference resolved through the ID map into a destination link.
@@ -177,12 +181,43 @@ pub fn build_plan(
         let mut fields = Vec::new();
         for (source, target) in &object_map.fields {
             match description.field(source) {
+                Some(field) if field.field_type.is_compound() => {
+                    let components: Vec<String> = description
+                        .fields
+                        .iter()
+                        .filter(|part| {
+                            part.compound_field_name
+                                .as_deref()
+                                .is_some_and(|name| name.eq_ignore_ascii_case(&field.name))
+                        })
+                        .map(|part| part.name.clone())
+                        .collect();
+                    if components.is_empty() {
+                        notes.push(PlanNote {
+                            object: object_name.clone(),
+                            field: Some(field.name.clone()),
+                            reason: "compound field whose component fields are not visible"
+                                .to_owned(),
+                        });
+                        continue;
+                    }
+                    for component in &components {
+                        add_select(component);
+                    }
+                    fields.push(FieldMapping {
+                        source: field.name.clone(),
+                        target: target.clone(),
+                        source_type: field.field_type.clone(),
+                        components,
+                    });
+                }
                 Some(field) => {
                     add_select(&field.name);
                     fields.push(FieldMapping {
                         source: field.name.clone(),
                         target: target.clone(),
                         source_type: field.field_type.clone(),
+                        components: Vec::new(),
                     });
                 }
                 None => notes.push(hidden_field_note(object_name, source)),

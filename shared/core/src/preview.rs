@@ -300,6 +300,19 @@ fn destination_of(
     if field.field_type == FieldType::Id {
         return FieldDestination::SourceId;
     }
+    if let Some(mapping) = object
+        .fields
+        .iter()
+        .find(|mapping| mapping.components.iter().any(|part| part == name))
+    {
+        return FieldDestination::Standard {
+            field: format!(
+                "{}.{}",
+                mapping.target,
+                crate::transform::component_key(&mapping.source, name)
+            ),
+        };
+    }
     let reason = if let Some(note) = notes
         .iter()
         .find(|note| note.field.as_deref() == Some(name))

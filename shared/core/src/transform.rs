@@ -64,8 +64,12 @@ pub fn transform_record(
 
     let mut fields = BTreeMap::new();
     for mapping in &plan.fields {
-        let value = convert(&mapping.source_type, source.get(&mapping.source))
-            .map_err(|reason| failed(&mapping.source, reason))?;
+        let value = if mapping.components.is_empty() {
+            convert(&mapping.source_type, source.get(&mapping.source))
+                .map_err(|reason| failed(&mapping.source, reason))?
+        } else {
+            structured(&mapping.source, &mapping.components, source)
+        };
         fields.insert(mapping.target.clone(), value);
     }
     let mut custom_fields = BTreeMap::new();
@@ -127,6 +131,53 @@ pub fn transform_record(
         },
         references,
     })
+}
+
+/// A compound field (an address) as one object built from its component fields:
+/// `BillingStreet`, `BillingPostalCode` of `BillingAddress` become `street`, `postal_code`.
+/// Null when every component is empty.
+pub fn structured(compound: &str, components: &[String], source: &SourceRecord) -> Value {
+    let mut parts = serde_json::Map::new();
+    for component in components {
+        let value = match source.get(component) {
+            None | Some(Value::Null) => continue,
+            Some(Value::String(text)) if text.trim().is_empty() => continue,
+            Some(value) => value.clone(),
+        };
+        parts.insert(component_key(compound, component), value);
+    }
+    if parts.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(parts)
+    }
+}
+
+/// The key of a component in its compound's structured value: `BillingPostalCode` of
+/// `BillingAddress` is `postal_code`.
+pub fn component_key(compound: &str, component: &str) -> String {
+    let stem = compound
+        .strip_suffix("Address")
+        .or_else(|| compound.strip_suffix("__c"))
+        .unwrap_or(compound);
+    let suffix = component.strip_prefix(stem).unwrap_or(component);
+    snake_case(suffix.trim_start_matches('_').trim_end_matches("__s"))
+}
+
+/// `PostalCode` as `postal_code`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (index, character) in name.chars().enumerate() {
+        if character.is_uppercase() {
+            if index > 0 && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(character.to_lowercase());
+        } else {
+            out.push(character);
+        }
+    }
+    out
 }
 
 /// `A;B` as `["A", "B"]`; an empty selection as null, as Salesforce stores it.
@@ -219,11 +270,13 @@ mod tests {
                     source: "LastName".to_owned(),
                     target: "last_name".to_owned(),
                     source_type: FieldType::String,
+                    components: Vec::new(),
                 },
                 FieldMapping {
                     source: "CreatedDate".to_owned(),
                     target: "created_at".to_owned(),
                     source_type: FieldType::DateTime,
+                    components: Vec::new(),
                 },
             ],
             links: vec![LinkMapping {
@@ -276,6 +329,48 @@ mod tests {
             let converted = convert(&FieldType::Currency, Some(&value));
             assert_eq!(converted.map(|v| v.to_string()), Ok(literal.to_owned()));
         }
+    }
+
+    #[test]
+    fn addresses_become_one_structured_value() {
+        let source: SourceRecord = serde_json::from_value(json!({
+            "BillingStreet": "1 Rue de l'Église\nBâtiment B",
+            "BillingCity": "Zürich",
+            "BillingPostalCode": "8001",
+            "BillingCountry": "Switzerland",
+            "BillingState": null,
+            "BillingLatitude": 47.37,
+            "BillingGeocodeAccuracy": ""
+        }))
+        .unwrap_or_default();
+        let components: Vec<String> = [
+            "BillingStreet",
+            "BillingCity",
+            "BillingState",
+            "BillingPostalCode",
+            "BillingCountry",
+            "BillingLatitude",
+            "BillingGeocodeAccuracy",
+        ]
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect();
+        assert_eq!(
+            structured("BillingAddress", &components, &source),
+            json!({
+                "street": "1 Rue de l'Église\nBâtiment B",
+                "city": "Zürich",
+                "postal_code": "8001",
+                "country": "Switzerland",
+                "latitude": 47.37
+            })
+        );
+        let empty: SourceRecord =
+            serde_json::from_value(json!({"BillingCity": " "})).unwrap_or_default();
+        assert_eq!(
+            structured("BillingAddress", &components, &empty),
+            Value::Null
+        );
     }
 
     #[test]

@@ -57,6 +57,29 @@ impl Db {
         Ok(Self(Arc::new(Mutex::new(connection))))
     }
 
+    /// Adds each (table, column, type) the file's table lacks: an older file gains the
+    /// columns a newer schema has, keeping its rows.
+    pub(crate) fn add_missing_columns(
+        &self,
+        columns: &[(&str, &str, &str)],
+    ) -> Result<(), EmbeddedError> {
+        let connection = self.0.lock().map_err(|_| EmbeddedError::Poisoned)?;
+        for (table, column, sql_type) in columns {
+            let mut statement = connection.prepare(&format!("PRAGMA table_info({table})"))?;
+            let present = statement
+                .query_map([], |row| row.get::<_, String>(1))?
+                .collect::<Result<Vec<_>, _>>()?
+                .iter()
+                .any(|name| name == column);
+            if !present {
+                connection.execute_batch(&format!(
+                    "ALTER TABLE {table} ADD COLUMN {column} {sql_type}"
+                ))?;
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) async fn call<T, F>(&self, context: &'static str, work: F) -> Result<T, PortError>
     where
         T: Send + 'static,

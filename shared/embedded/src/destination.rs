@@ -13,6 +13,8 @@ use std::path::Path;
 
 /// The reference CRM's tables. Every record keeps the Salesforce object and id it came from,
 /// unique per tenant, which is what makes an upsert of the same record an update.
+/// Columns added after a table first shipped are also in [`ADDED_COLUMNS`], so a
+/// destination file written by an older Ferry gains them when opened.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS companies (
     id INTEGER PRIMARY KEY,
@@ -29,6 +31,8 @@ CREATE TABLE IF NOT EXISTS companies (
     created_at TEXT,
     updated_at TEXT,
     parent_company_id INTEGER REFERENCES companies (id),
+    billing_address TEXT,
+    shipping_address TEXT,
     UNIQUE (tenant, source_object, source_id)
 );
 CREATE TABLE IF NOT EXISTS contacts (
@@ -44,6 +48,7 @@ CREATE TABLE IF NOT EXISTS contacts (
     created_at TEXT,
     updated_at TEXT,
     company_id INTEGER REFERENCES companies (id),
+    mailing_address TEXT,
     UNIQUE (tenant, source_object, source_id)
 );
 CREATE TABLE IF NOT EXISTS custom_field_definitions (
@@ -85,9 +90,9 @@ impl std::fmt::Debug for SqliteDestination {
 
 impl SqliteDestination {
     pub fn open(path: &Path) -> Result<Self, EmbeddedError> {
-        Ok(Self {
-            db: Db::open(path, SCHEMA)?,
-        })
+        let db = Db::open(path, SCHEMA)?;
+        db.add_missing_columns(ADDED_COLUMNS)?;
+        Ok(Self { db })
     }
 
     /// Records of one entity a tenant has.
@@ -102,6 +107,13 @@ impl SqliteDestination {
             .await
     }
 }
+
+/// (table, column, type) added to tables after they first shipped.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("companies", "billing_address", "TEXT"),
+    ("companies", "shipping_address", "TEXT"),
+    ("contacts", "mailing_address", "TEXT"),
+];
 
 fn sql_value(value: &Value) -> SqlValue {
     match value {
@@ -401,5 +413,47 @@ impl Destination for SqliteDestination {
                 Ok(results)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_destination_file_from_an_older_ferry_gains_the_new_columns_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("destination.db");
+        {
+            let old = rusqlite::Connection::open(&path).unwrap();
+            old.execute_batch(
+                "CREATE TABLE companies (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL,
+                   source_object TEXT NOT NULL, source_id TEXT NOT NULL, name TEXT NOT NULL,
+                   website TEXT, industry TEXT, phone TEXT, employee_count INTEGER,
+                   annual_revenue NUMERIC, description TEXT, created_at TEXT, updated_at TEXT,
+                   parent_company_id INTEGER REFERENCES companies (id),
+                   UNIQUE (tenant, source_object, source_id));
+                 INSERT INTO companies (tenant, source_object, source_id, name)
+                   VALUES ('t', 'Account', '001000000000001AAA', 'Acme');",
+            )
+            .unwrap();
+        }
+        SqliteDestination::open(&path).unwrap();
+        // Opening twice is harmless.
+        SqliteDestination::open(&path).unwrap();
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        let (name, address): (String, Option<String>) = connection
+            .query_row("SELECT name, billing_address FROM companies", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((name.as_str(), address), ("Acme", None));
+        connection
+            .query_row("SELECT mailing_address FROM contacts LIMIT 1", [], |_| {
+                Ok(())
+            })
+            .optional()
+            .unwrap();
     }
 }
