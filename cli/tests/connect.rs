@@ -37,6 +37,13 @@ async fn access_token(simulator: &RunningSimulator) -> String {
     token.access_token.expose().to_owned()
 }
 
+/// The element of a JSON array whose `key` is `value`.
+fn named<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
+    list.as_array()
+        .and_then(|items| items.iter().find(|item| item[key] == value))
+        .unwrap_or_else(|| panic!("no element with {key} = {value} in {list}"))
+}
+
 fn host(simulator: &RunningSimulator) -> String {
     simulator
         .base_url()
@@ -154,36 +161,16 @@ async fn plan_json_accounts_for_every_object_and_field_of_the_org() {
             }
         }
     }
-    let account = document["objects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["name"] == "Account")
-        .unwrap();
-    let contact = document["objects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["name"] == "Contact")
-        .unwrap();
+    let account = named(&document["objects"], "name", "Account");
+    let contact = named(&document["objects"], "name", "Contact");
     assert!(
         account["phase"].as_u64() < contact["phase"].as_u64(),
         "companies load before contacts"
     );
-    let city = account["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "BillingCity")
-        .unwrap();
+    let city = named(&account["fields"], "name", "BillingCity");
     assert_eq!(city["goes_to"]["kind"], "standard", "{city}");
     assert_eq!(city["goes_to"]["field"], "billing_address.city");
-    let link = contact["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "AccountId")
-        .unwrap();
+    let link = named(&contact["fields"], "name", "AccountId");
     assert_eq!(link["goes_to"]["kind"], "link");
     assert_eq!(link["goes_to"]["target_object"], "Account");
 
@@ -550,18 +537,8 @@ async fn a_map_file_overrides_the_built_in_map_and_frees_targets_for_proposals()
         String::from_utf8_lossy(&output.stderr)
     );
     let document: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let contact = document["objects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["name"] == "Contact")
-        .unwrap();
-    let phone = contact["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "Phone")
-        .unwrap();
+    let contact = named(&document["objects"], "name", "Contact");
+    let phone = named(&contact["fields"], "name", "Phone");
     assert_eq!(phone["goes_to"]["kind"], "skipped", "{phone}");
     // With contact.phone free, the custom phone field is proposed for it.
     let proposals = contact["proposals"].as_array().unwrap();

@@ -159,6 +159,21 @@ mod fixture_tests {
         files
     }
 
+    /// The describes of a recording: itself, or the successful parts of a composite answer
+    /// that wraps several.
+    fn describe_bodies(value: serde_json::Value) -> Vec<serde_json::Value> {
+        match value.get("compositeResponse") {
+            Some(parts) => parts
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|part| part["httpStatusCode"] == 200)
+                .map(|part| part["body"].clone())
+                .collect(),
+            None => vec![value],
+        }
+    }
+
     fn parse<T: serde::de::DeserializeOwned>(folder: &str, name: &str, bytes: &[u8]) -> T {
         serde_json::from_slice(bytes).unwrap_or_else(|error| panic!("{folder}/{name}: {error}"))
     }
@@ -167,19 +182,7 @@ mod fixture_tests {
     fn describes_and_global_describes_parse() {
         let mut described = 0;
         for (name, bytes) in fixtures("describe") {
-            let value: serde_json::Value = parse("describe", &name, &bytes);
-            // Some recordings are composite answers wrapping the describes.
-            let bodies: Vec<serde_json::Value> = match value.get("compositeResponse") {
-                Some(parts) => parts
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|part| part["httpStatusCode"] == 200)
-                    .map(|part| part["body"].clone())
-                    .collect(),
-                None => vec![value],
-            };
-            for body in bodies {
+            for body in describe_bodies(parse("describe", &name, &bytes)) {
                 let describe: Describe = serde_json::from_value(body)
                     .unwrap_or_else(|error| panic!("describe/{name}: {error}"));
                 let object: ObjectDescription = describe.into();
@@ -202,18 +205,7 @@ mod fixture_tests {
         use ferry_core::plan::{DestinationFieldType, destination_type};
         let mut seen = std::collections::BTreeSet::new();
         for (name, bytes) in fixtures("describe") {
-            let value: serde_json::Value = parse("describe", &name, &bytes);
-            let bodies: Vec<serde_json::Value> = match value.get("compositeResponse") {
-                Some(parts) => parts
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|part| part["httpStatusCode"] == 200)
-                    .map(|part| part["body"].clone())
-                    .collect(),
-                None => vec![value],
-            };
-            for body in bodies {
+            for body in describe_bodies(parse("describe", &name, &bytes)) {
                 let describe: Describe = serde_json::from_value(body)
                     .unwrap_or_else(|error| panic!("describe/{name}: {error}"));
                 let object: ObjectDescription = describe.into();
