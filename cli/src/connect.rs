@@ -74,6 +74,12 @@ impl StateArgs {
     }
 }
 
+/// Parses a command-line secret straight into a [`Secret`], so the arguments' `Debug` form
+/// never holds it in clear.
+pub fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(value))
+}
+
 /// The environment variable holding an access token for `--instance-url`.
 pub const ACCESS_TOKEN_VAR: &str = "FERRY_ACCESS_TOKEN";
 
@@ -91,8 +97,8 @@ pub struct TargetArgs {
     /// the command line, which other users of the machine can see. The variable is read
     /// only with --instance-url, so an exported token does not get in the way of
     /// --connection.
-    #[arg(long, requires = "instance_url")]
-    pub access_token: Option<String>,
+    #[arg(long, requires = "instance_url", value_parser = secret)]
+    pub access_token: Option<Secret>,
     /// Salesforce API version.
     #[arg(long, default_value = "59.0")]
     pub api_version: String,
@@ -153,14 +159,14 @@ pub async fn connect(target: &TargetArgs) -> anyhow::Result<Connected> {
         (None, Some(instance_url), token) => {
             let token = match token {
                 Some(token) => token.clone(),
-                None => std::env::var(ACCESS_TOKEN_VAR).with_context(|| {
+                None => Secret::new(std::env::var(ACCESS_TOKEN_VAR).with_context(|| {
                     format!(
                         "--instance-url needs an access token: set {ACCESS_TOKEN_VAR} or pass --access-token"
                     )
-                })?,
+                })?),
             };
             (
-                ClientConfig::access_token(instance_url.clone(), Secret::new(token)),
+                ClientConfig::access_token(instance_url.clone(), token),
                 None,
                 None,
             )

@@ -34,8 +34,8 @@ pub struct LoginArgs {
     #[arg(long, env = "FERRY_CLIENT_ID")]
     pub client_id: String,
     /// The connected app's consumer secret, if it requires one.
-    #[arg(long, env = "FERRY_CLIENT_SECRET", hide_env_values = true)]
-    pub client_secret: Option<String>,
+    #[arg(long, env = "FERRY_CLIENT_SECRET", hide_env_values = true, value_parser = crate::connect::secret)]
+    pub client_secret: Option<Secret>,
     /// Name to store the connection under (default: the instance host).
     #[arg(long)]
     pub name: Option<String>,
@@ -122,7 +122,7 @@ pub async fn run(args: LoginArgs) -> anyhow::Result<ExitCode> {
 
     let http =
         ferry_salesforce::http_client(&args.network.extra_roots()?, Duration::from_secs(60))?;
-    let client_secret = args.client_secret.clone().map(Secret::new);
+    let client_secret = args.client_secret.clone();
     let token = exchange_code(
         &http,
         &CodeExchange {

@@ -83,3 +83,42 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_given_as_arguments_never_show_in_debug_output() {
+        for args in [
+            vec![
+                "ferry",
+                "plan",
+                "--instance-url",
+                "https://acme.my.salesforce.com",
+                "--access-token",
+                "00Dx!tok-SECRET",
+            ],
+            vec![
+                "ferry",
+                "login",
+                "--client-id",
+                "3MVG9",
+                "--client-secret",
+                "cs-SECRET",
+            ],
+            vec![
+                "ferry",
+                "demo",
+                "--pseudonymise",
+                "Contact",
+                "--pseudonym-key",
+                "key-SECRET-0123456789",
+            ],
+        ] {
+            let cli = Cli::try_parse_from(&args).unwrap_or_else(|error| panic!("{error}"));
+            let shown = format!("{cli:?}");
+            assert!(!shown.contains("SECRET"), "{shown}");
+        }
+    }
+}

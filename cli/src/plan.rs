@@ -87,8 +87,14 @@ pub struct PseudonymiseArgs {
     /// stay emails. Needs the key in FERRY_PSEUDONYM_KEY (16 bytes or more).
     #[arg(long, value_delimiter = ',', value_name = "OBJECT[.FIELD]")]
     pub pseudonymise: Vec<String>,
-    #[arg(long, env = "FERRY_PSEUDONYM_KEY", hide_env_values = true, hide = true)]
-    pub pseudonym_key: Option<String>,
+    #[arg(
+        long,
+        env = "FERRY_PSEUDONYM_KEY",
+        hide_env_values = true,
+        hide = true,
+        value_parser = crate::connect::secret
+    )]
+    pub pseudonym_key: Option<ferry_core::secret::Secret>,
 }
 
 impl PseudonymiseArgs {
@@ -117,8 +123,7 @@ impl PseudonymiseArgs {
                 }
             }
         }
-        let obfuscator = Obfuscator::new(&ferry_core::secret::Secret::new(key.clone()))
-            .context("FERRY_PSEUDONYM_KEY cannot be used")?;
+        let obfuscator = Obfuscator::new(key).context("FERRY_PSEUDONYM_KEY cannot be used")?;
         Ok(Some(Pseudonymise { config, obfuscator }))
     }
 }
