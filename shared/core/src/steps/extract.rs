@@ -496,6 +496,18 @@ async fn stage_page(
     csv_types: Option<&HashMap<String, FieldType>>,
 ) -> Result<(), StepError> {
     let chunk_records = config.chunk_records.max(1);
+    // What pseudonymisation needs is worked out once per page, not per record.
+    let pseudonymise = ports
+        .pseudonymise
+        .filter(|pseudonymise| pseudonymise.config.touches_object(&object.object))
+        .map(|pseudonymise| {
+            let mut types = field_types(object);
+            types.insert("Id".to_owned(), FieldType::Reference);
+            for link in &object.links {
+                types.insert(link.source.clone(), FieldType::Reference);
+            }
+            (pseudonymise, types)
+        });
     let mut records = page.records.into_iter().peekable();
     while records.peek().is_some() {
         let mut body = Vec::with_capacity(chunk_records * 256);
@@ -505,21 +517,12 @@ async fn stage_page(
             if let Some(types) = csv_types {
                 type_csv_record(&mut record, types);
             }
-            if let Some(pseudonymise) = ports.pseudonymise
-                && pseudonymise.config.touches_object(&object.object)
-            {
-                let types = field_types(object);
+            if let Some((pseudonymise, types)) = &pseudonymise {
                 pseudonymise.obfuscator.apply(
                     &pseudonymise.config,
                     &object.object,
                     &mut record,
-                    |field| {
-                        if field == "Id" || object.links.iter().any(|link| link.source == field) {
-                            Some(FieldType::Reference)
-                        } else {
-                            types.get(field).cloned()
-                        }
-                    },
+                    |field| types.get(field).cloned(),
                 );
             }
             write_record(&mut body, &record, &object.object)?;
