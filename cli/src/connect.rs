@@ -114,6 +114,8 @@ pub struct Connected {
     pub client: SalesforceClient,
     pub connection: Option<ferry_embedded::connections::Connection>,
     pub store: Option<ConnectionStore>,
+    /// The refresh token the connection file holds now, once a rotation has been saved.
+    saved: std::sync::Mutex<Option<Secret>>,
 }
 
 impl Connected {
@@ -124,12 +126,17 @@ impl Connected {
             &self.connection,
             &self.store,
         ) {
+            let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
+            if saved.as_ref() == Some(&token) {
+                return Ok(());
+            }
             let mut updated = connection.clone();
-            updated.refresh_token = token;
+            updated.refresh_token = token.clone();
             updated.info.saved_at = crate::login::now_rfc3339();
             store
                 .save(&updated)
                 .context("Salesforce rotated the refresh token but it could not be saved")?;
+            *saved = Some(token);
         }
         Ok(())
     }
@@ -185,6 +192,7 @@ pub async fn connect(target: &TargetArgs) -> anyhow::Result<Connected> {
         client,
         connection,
         store,
+        saved: std::sync::Mutex::new(None),
     };
     // Connecting refreshed the session; if Salesforce rotated the refresh token, the old one
     // is already dead, so the new one is saved now, before anything else can fail.
