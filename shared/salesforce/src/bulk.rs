@@ -4,7 +4,7 @@
 //! ([`csv_core`] keeps the parser's state across network chunks), so neither a page's body
 //! nor an object's results are ever held whole; only the page's records are.
 
-use crate::client::{Replay, SalesforceClient};
+use crate::client::{Replay, SalesforceClient, next_chunk};
 use crate::error::SalesforceError;
 use ferry_core::model::SourceRecord;
 use reqwest::Method;
@@ -146,17 +146,9 @@ async fn read_page(
         .map(str::trim)
         .filter(|value| !value.is_empty() && *value != "null")
         .map(str::to_owned);
-    let url = response.url().to_string();
     let mut parser = CsvRecords::new(job);
     let mut records = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|source| SalesforceError::Transport {
-            url: url.clone(),
-            source,
-        })?
-    {
+    while let Some(chunk) = next_chunk(&mut response).await? {
         parser.feed(&chunk, &mut records)?;
     }
     parser.finish(&mut records)?;

@@ -519,6 +519,20 @@ pub fn http_client(
         })
 }
 
+/// The next piece of a streamed body; a failure while reading is a transport error, so the
+/// request is retried.
+pub(crate) async fn next_chunk(
+    response: &mut reqwest::Response,
+) -> Result<Option<bytes::Bytes>, SalesforceError> {
+    response
+        .chunk()
+        .await
+        .map_err(|source| SalesforceError::Transport {
+            url: response.url().to_string(),
+            source,
+        })
+}
+
 /// Reads a whole JSON body; a failure while reading is a transport error, so it is retried.
 pub(crate) async fn read_json<T: DeserializeOwned>(
     response: reqwest::Response,

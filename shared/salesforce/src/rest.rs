@@ -1,7 +1,7 @@
 //! The REST resources Ferry reads: describeGlobal, describe (one by one or batched through
 //! the composite batch resource), paged SOQL queries, `/limits` and `/limits/recordCount`.
 
-use crate::client::{Replay, SalesforceClient};
+use crate::client::{Replay, SalesforceClient, next_chunk};
 use crate::error::SalesforceError;
 use crate::wire;
 use ferry_core::model::{ObjectDescription, ObjectSummary};
@@ -235,17 +235,8 @@ impl SalesforceClient {
                 {
                     return Ok(BlobDownload::TooLarge { size });
                 }
-                let url = response.url().to_string();
                 let mut body = Vec::new();
-                while let Some(chunk) =
-                    response
-                        .chunk()
-                        .await
-                        .map_err(|source| SalesforceError::Transport {
-                            url: url.clone(),
-                            source,
-                        })?
-                {
+                while let Some(chunk) = next_chunk(&mut response).await? {
                     body.extend_from_slice(&chunk);
                     if body.len() as u64 > max_bytes {
                         return Ok(BlobDownload::TooLarge {
