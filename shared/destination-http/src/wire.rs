@@ -25,17 +25,42 @@ pub mod routes {
     pub const FILE: &str = "/v1/tenants/{tenant}/entities/{entity}/records/{id}/file";
     pub const FILE_URL: &str = "/v1/tenants/{tenant}/entities/{entity}/records/{id}/file-url";
 
-    /// Every (method, route) of the contract, for the contract test and the documentation.
-    pub const ALL: &[(&str, &str)] = &[
-        ("PUT", CUSTOM_FIELDS),
-        ("POST", UPSERT),
-        ("POST", GET),
-        ("POST", DELETE),
-        ("POST", LINKS),
-        ("GET", USERS),
-        ("PUT", FILE),
-        ("POST", FILE_URL),
+    /// One route of the contract.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Route {
+        pub method: &'static str,
+        pub path: &'static str,
+        /// Whether it changes the destination, and so must carry an `Idempotency-Key`.
+        pub mutating: bool,
+    }
+
+    const fn route(method: &'static str, path: &'static str, mutating: bool) -> Route {
+        Route {
+            method,
+            path,
+            mutating,
+        }
+    }
+
+    /// Every route of the contract: what the reference server serves and the OpenAPI
+    /// document describes (the contract tests check both).
+    pub const ALL: &[Route] = &[
+        route("PUT", CUSTOM_FIELDS, true),
+        route("POST", UPSERT, true),
+        route("POST", GET, false),
+        route("POST", DELETE, true),
+        route("POST", LINKS, true),
+        route("GET", USERS, false),
+        route("PUT", FILE, true),
+        route("POST", FILE_URL, true),
     ];
+
+    /// The route with this method and path template, if the contract has it.
+    pub fn find(method: &str, path: &str) -> Option<Route> {
+        ALL.iter()
+            .copied()
+            .find(|route| route.method.eq_ignore_ascii_case(method) && route.path == path)
+    }
 }
 
 /// The most records, ids, link patches or custom field definitions one request may carry.
