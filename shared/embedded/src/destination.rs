@@ -821,7 +821,7 @@ mod tests {
         let tenant = TenantId::new("t");
         let parent = company("001000000000001AAA", "Parent");
         let created = destination
-            .upsert(&tenant, EntityKind::Company, &[parent.clone()])
+            .upsert(&tenant, EntityKind::Company, std::slice::from_ref(&parent))
             .await
             .unwrap();
         let UpsertOutcome::Created(parent_id) = &created[0] else {
@@ -853,14 +853,18 @@ mod tests {
             .get(
                 &TenantId::new("u"),
                 EntityKind::Company,
-                &[parent_id.clone()],
+                std::slice::from_ref(parent_id),
             )
             .await
             .unwrap();
         assert_eq!(other, vec![None]);
 
         let refused = destination
-            .delete(&tenant, EntityKind::Company, &[parent_id.clone()])
+            .delete(
+                &tenant,
+                EntityKind::Company,
+                std::slice::from_ref(parent_id),
+            )
             .await
             .unwrap();
         assert!(
