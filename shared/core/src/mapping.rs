@@ -135,6 +135,18 @@ impl EntityKind {
         }
     }
 
+    /// How the reference CRM holds one of this entity's standard fields, so a value read
+    /// back compares equal to the value sent. Fields not named here are text.
+    pub fn field_kind(self, field: &str) -> ValueKind {
+        match (self, field) {
+            (Self::Company, "employee_count") => ValueKind::Integer,
+            (Self::Company, "annual_revenue") => ValueKind::Decimal,
+            (Self::Company, "billing_address" | "shipping_address")
+            | (Self::Contact, "mailing_address") => ValueKind::Json,
+            _ => ValueKind::Text,
+        }
+    }
+
     /// The links this entity can hold, and the entity each one points to.
     pub fn links(self) -> &'static [(&'static str, EntityKind)] {
         match self {
@@ -150,6 +162,18 @@ impl EntityKind {
             Self::Contact => &["last_name"],
         }
     }
+}
+
+/// How a destination standard field is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    Text,
+    Integer,
+    /// A decimal number kept exactly, as its decimal text (never through a float).
+    Decimal,
+    Boolean,
+    /// A structured value (an address, a list) kept as JSON.
+    Json,
 }
 
 impl std::fmt::Display for EntityKind {

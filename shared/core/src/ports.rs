@@ -252,6 +252,46 @@ pub struct LinkPatch {
     pub target: DestinationId,
 }
 
+/// A person in the destination CRM who can own records. Salesforce users are matched to
+/// these by email; Ferry never creates them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestinationUser {
+    pub id: DestinationId,
+    pub email: String,
+    pub name: String,
+}
+
+/// Where the destination gets a file's bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub enum FileBody {
+    /// The bytes themselves (the embedded path, or a destination that takes uploads).
+    Bytes(Vec<u8>),
+    /// A URL the destination fetches the bytes from (a presigned S3 URL on the serverless
+    /// path), valid for a limited time.
+    Url(String),
+}
+
+impl std::fmt::Debug for FileBody {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bytes(bytes) => write!(formatter, "Bytes({} bytes)", bytes.len()),
+            // A presigned URL is a bearer credential: never print it.
+            Self::Url(_) => formatter.write_str("Url(<redacted>)"),
+        }
+    }
+}
+
+/// The content of a file record: its bytes (or where to fetch them) and what they must hash to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileUpload {
+    pub file_name: String,
+    pub content_type: Option<String>,
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the bytes; the destination refuses bytes that do not match.
+    pub sha256: String,
+    pub body: FileBody,
+}
+
 /// The CRM that receives the data. Upserts are keyed by (tenant, Salesforce object,
 /// Salesforce id), so sending the same record twice updates it instead of duplicating it.
 #[async_trait]
@@ -277,4 +317,38 @@ pub trait Destination: Send + Sync {
         entity: EntityKind,
         patches: &[LinkPatch],
     ) -> Result<Vec<Result<(), String>>, PortError>;
+
+    /// Records by destination id, in order: `None` for an id the destination does not hold.
+    /// What comes back is what a later upsert would have to send to leave the record as it
+    /// is (standard fields, links and custom fields), so verification can compare it with
+    /// what was sent and a rollback can restore it.
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        ids: &[DestinationId],
+    ) -> Result<Vec<Option<DestinationRecord>>, PortError>;
+
+    /// Deletes records, one result per id, in order. Deleting a record that is already gone
+    /// succeeds, so a retried delete is harmless; a record other records still link to is
+    /// refused with the reason.
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        ids: &[DestinationId],
+    ) -> Result<Vec<Result<(), String>>, PortError>;
+
+    /// The destination's users, who can own records.
+    async fn users(&self, tenant: &TenantId) -> Result<Vec<DestinationUser>, PortError>;
+
+    /// Stores the bytes of a file record that already exists. Storing the same bytes again
+    /// is harmless.
+    async fn put_file(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        record: &DestinationId,
+        upload: FileUpload,
+    ) -> Result<(), PortError>;
 }

@@ -1,13 +1,18 @@
 use crate::db::{Db, EmbeddedError};
 use async_trait::async_trait;
 use ferry_core::PortError;
+use ferry_core::ids::SalesforceId;
 use ferry_core::ids::{DestinationId, TenantId};
-use ferry_core::mapping::EntityKind;
+use ferry_core::mapping::{EntityKind, ValueKind};
 use ferry_core::plan::CustomFieldDefinition;
-use ferry_core::ports::{Destination, DestinationRecord, LinkPatch, UpsertOutcome};
+use ferry_core::ports::{
+    Destination, DestinationRecord, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
+};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -26,7 +31,7 @@ CREATE TABLE IF NOT EXISTS companies (
     industry TEXT,
     phone TEXT,
     employee_count INTEGER,
-    annual_revenue NUMERIC,
+    annual_revenue TEXT,
     description TEXT,
     created_at TEXT,
     updated_at TEXT,
@@ -59,6 +64,23 @@ CREATE TABLE IF NOT EXISTS custom_field_definitions (
     field_type TEXT NOT NULL,
     definition TEXT NOT NULL,
     PRIMARY KEY (tenant, entity, name)
+);
+CREATE TABLE IF NOT EXISTS owners (
+    id INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    email TEXT NOT NULL,
+    name TEXT NOT NULL,
+    UNIQUE (tenant, email)
+);
+CREATE TABLE IF NOT EXISTS file_contents (
+    entity TEXT NOT NULL,
+    record_id INTEGER NOT NULL,
+    file_name TEXT NOT NULL,
+    content_type TEXT,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (entity, record_id)
 );
 CREATE TABLE IF NOT EXISTS custom_field_values (
     entity TEXT NOT NULL,
@@ -108,6 +130,32 @@ impl SqliteDestination {
     }
 }
 
+impl SqliteDestination {
+    /// Adds a user to the destination (or renames the one with that email) and returns its
+    /// id. The reference CRM's users are set up by whoever runs it (`ferry demo`, tests);
+    /// a migration only reads them.
+    pub async fn add_user(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+        name: &str,
+    ) -> Result<DestinationId, PortError> {
+        let (tenant, email, name) = (tenant.to_string(), email.to_owned(), name.to_owned());
+        self.db
+            .call("adding a destination user", move |connection| {
+                let id: i64 = connection.query_row(
+                    "INSERT INTO owners (tenant, email, name) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (tenant, email) DO UPDATE SET name = excluded.name
+                     RETURNING id",
+                    params![tenant, email, name],
+                    |row| row.get(0),
+                )?;
+                Ok(DestinationId::new(id.to_string()))
+            })
+            .await
+    }
+}
+
 /// (table, column, type) added to tables after they first shipped.
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("companies", "billing_address", "TEXT"),
@@ -115,18 +163,140 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("contacts", "mailing_address", "TEXT"),
 ];
 
-fn sql_value(value: &Value) -> SqlValue {
-    match value {
-        Value::Null => SqlValue::Null,
-        Value::Bool(flag) => SqlValue::Integer(i64::from(*flag)),
-        Value::Number(number) => match (number.as_i64(), number.as_f64()) {
+/// A field's value as its column holds it. Decimals are kept as their decimal text, so no
+/// float ever rounds them; structured values as JSON text.
+fn sql_value(kind: ValueKind, value: &Value) -> SqlValue {
+    match (kind, value) {
+        (_, Value::Null) => SqlValue::Null,
+        (ValueKind::Decimal, Value::Number(number)) => SqlValue::Text(number.to_string()),
+        (_, Value::Bool(flag)) => SqlValue::Integer(i64::from(*flag)),
+        (_, Value::Number(number)) => match (number.as_i64(), number.as_f64()) {
             (Some(integer), _) => SqlValue::Integer(integer),
             (None, Some(float)) => SqlValue::Real(float),
             (None, None) => SqlValue::Text(number.to_string()),
         },
-        Value::String(text) => SqlValue::Text(text.clone()),
-        other => SqlValue::Text(other.to_string()),
+        (_, Value::String(text)) => SqlValue::Text(text.clone()),
+        (_, other) => SqlValue::Text(other.to_string()),
     }
+}
+
+/// A column's value read back as the JSON value that was sent for it: the inverse of
+/// [`sql_value`].
+fn json_value(kind: ValueKind, value: SqlValue) -> Value {
+    match (kind, value) {
+        (_, SqlValue::Null) => Value::Null,
+        (ValueKind::Boolean, SqlValue::Integer(flag)) => Value::Bool(flag != 0),
+        (ValueKind::Decimal | ValueKind::Integer, SqlValue::Text(text)) => text
+            .parse::<serde_json::Number>()
+            .map_or(Value::String(text), Value::Number),
+        (ValueKind::Json, SqlValue::Text(text)) => {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        }
+        (_, SqlValue::Integer(integer)) => Value::from(integer),
+        (_, SqlValue::Real(float)) => {
+            serde_json::Number::from_f64(float).map_or(Value::Null, Value::Number)
+        }
+        (_, SqlValue::Text(text)) => Value::String(text),
+        (_, SqlValue::Blob(bytes)) => Value::String(String::from_utf8_lossy(&bytes).into_owned()),
+    }
+}
+
+fn parse_id(id: &DestinationId) -> Option<i64> {
+    id.as_str().parse::<i64>().ok()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Reads one record back as a [`DestinationRecord`]: its non-empty standard fields, links
+/// and custom fields.
+fn read_record(
+    transaction: &Transaction<'_>,
+    tenant: &str,
+    entity: EntityKind,
+    id: i64,
+) -> Result<Option<DestinationRecord>, EmbeddedError> {
+    let fields = entity.standard_fields();
+    let links = entity.links();
+    let columns: Vec<String> = ["source_object".to_owned(), "source_id".to_owned()]
+        .into_iter()
+        .chain(fields.iter().map(|field| (*field).to_owned()))
+        .chain(links.iter().map(|(link, _)| format!("{link}_id")))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE id = ?1 AND tenant = ?2",
+        columns.join(", "),
+        table(entity)
+    );
+    let row: Option<Vec<SqlValue>> = transaction
+        .prepare_cached(&sql)?
+        .query_row(params![id, tenant], |row| {
+            (0..columns.len())
+                .map(|index| row.get::<_, SqlValue>(index))
+                .collect()
+        })
+        .optional()?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut values = row.into_iter();
+    let source_object = match values.next() {
+        Some(SqlValue::Text(text)) => text,
+        _ => {
+            return Err(EmbeddedError::Invalid(format!(
+                "{entity} {id} has no source object"
+            )));
+        }
+    };
+    let source_id = match values.next() {
+        Some(SqlValue::Text(text)) => SalesforceId::parse(&text).map_err(|error| {
+            EmbeddedError::Invalid(format!("{entity} {id} has a bad source id: {error}"))
+        })?,
+        _ => {
+            return Err(EmbeddedError::Invalid(format!(
+                "{entity} {id} has no source id"
+            )));
+        }
+    };
+    let mut record = DestinationRecord {
+        source_object,
+        source_id,
+        fields: BTreeMap::new(),
+        links: BTreeMap::new(),
+        custom_fields: BTreeMap::new(),
+    };
+    for field in fields {
+        let value = json_value(
+            entity.field_kind(field),
+            values.next().unwrap_or(SqlValue::Null),
+        );
+        if !value.is_null() {
+            record.fields.insert((*field).to_owned(), value);
+        }
+    }
+    for (link, _) in links {
+        if let Some(SqlValue::Integer(target)) = values.next() {
+            record
+                .links
+                .insert((*link).to_owned(), DestinationId::new(target.to_string()));
+        }
+    }
+    let mut statement = transaction.prepare_cached(
+        "SELECT name, value FROM custom_field_values WHERE entity = ?1 AND record_id = ?2",
+    )?;
+    let custom = statement.query_map(params![entity.as_str(), id], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    for pair in custom {
+        let (name, value) = pair?;
+        let value = serde_json::from_str(&value).unwrap_or(Value::String(value));
+        record.custom_fields.insert(name, value);
+    }
+    Ok(Some(record))
 }
 
 /// Checks a record against the entity's schema, so a bad map or a missing custom field
@@ -224,7 +394,13 @@ fn upsert_one(
     // Values in the column order of `UpsertStatements`: standard fields, then links.
     let mut values: Vec<SqlValue> = Vec::new();
     for field in entity.standard_fields() {
-        values.push(record.fields.get(*field).map_or(SqlValue::Null, sql_value));
+        let kind = entity.field_kind(field);
+        values.push(
+            record
+                .fields
+                .get(*field)
+                .map_or(SqlValue::Null, |value| sql_value(kind, value)),
+        );
     }
     for (link, _) in entity.links() {
         values.push(match record.links.get(*link) {
@@ -414,12 +590,372 @@ impl Destination for SqliteDestination {
             })
             .await
     }
+
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        ids: &[DestinationId],
+    ) -> Result<Vec<Option<DestinationRecord>>, PortError> {
+        self.get_records(tenant, entity, ids).await
+    }
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        ids: &[DestinationId],
+    ) -> Result<Vec<Result<(), String>>, PortError> {
+        self.delete_records(tenant, entity, ids).await
+    }
+
+    async fn users(&self, tenant: &TenantId) -> Result<Vec<DestinationUser>, PortError> {
+        self.list_users(tenant).await
+    }
+
+    async fn put_file(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        record: &DestinationId,
+        upload: FileUpload,
+    ) -> Result<(), PortError> {
+        self.store_file(tenant, entity, record, upload).await
+    }
+}
+
+/// Why SQLite refused to delete a record, in words.
+fn delete_refusal(entity: EntityKind, id: i64, error: &rusqlite::Error) -> Option<String> {
+    match error {
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+        {
+            Some(format!(
+                "{entity} {id} is still linked from other records; delete them first"
+            ))
+        }
+        _ => None,
+    }
+}
+
+impl SqliteDestination {
+    async fn get_records(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        ids: &[DestinationId],
+    ) -> Result<Vec<Option<DestinationRecord>>, PortError> {
+        let tenant = tenant.to_string();
+        let ids = ids.to_vec();
+        self.db
+            .call("reading records back", move |connection| {
+                let transaction = connection.transaction()?;
+                let mut records = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    records.push(match parse_id(id) {
+                        Some(id) => read_record(&transaction, &tenant, entity, id)?,
+                        None => None,
+                    });
+                }
+                transaction.commit()?;
+                Ok(records)
+            })
+            .await
+    }
+
+    async fn delete_records(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        ids: &[DestinationId],
+    ) -> Result<Vec<Result<(), String>>, PortError> {
+        let tenant = tenant.to_string();
+        let ids = ids.to_vec();
+        self.db
+            .call("deleting records", move |connection| {
+                let transaction = connection.transaction()?;
+                let mut results = Vec::with_capacity(ids.len());
+                let delete = format!("DELETE FROM {} WHERE id = ?1 AND tenant = ?2", table(entity));
+                for id in &ids {
+                    let Some(id) = parse_id(id) else {
+                        results.push(Err(format!("{id} is not a destination id")));
+                        continue;
+                    };
+                    match transaction.prepare_cached(&delete)?.execute(params![id, tenant]) {
+                        Ok(_) => {
+                            transaction
+                                .prepare_cached("DELETE FROM custom_field_values WHERE entity = ?1 AND record_id = ?2")?
+                                .execute(params![entity.as_str(), id])?;
+                            transaction
+                                .prepare_cached("DELETE FROM file_contents WHERE entity = ?1 AND record_id = ?2")?
+                                .execute(params![entity.as_str(), id])?;
+                            results.push(Ok(()));
+                        }
+                        Err(error) => match delete_refusal(entity, id, &error) {
+                            Some(reason) => results.push(Err(reason)),
+                            None => return Err(error.into()),
+                        },
+                    }
+                }
+                transaction.commit()?;
+                Ok(results)
+            })
+            .await
+    }
+
+    async fn list_users(&self, tenant: &TenantId) -> Result<Vec<DestinationUser>, PortError> {
+        let tenant = tenant.to_string();
+        self.db
+            .call("listing destination users", move |connection| {
+                let mut statement = connection.prepare_cached(
+                    "SELECT id, email, name FROM owners WHERE tenant = ?1 ORDER BY id",
+                )?;
+                let users = statement.query_map(params![tenant], |row| {
+                    Ok(DestinationUser {
+                        id: DestinationId::new(row.get::<_, i64>(0)?.to_string()),
+                        email: row.get(1)?,
+                        name: row.get(2)?,
+                    })
+                })?;
+                Ok(users.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await
+    }
+
+    async fn store_file(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        record: &DestinationId,
+        upload: FileUpload,
+    ) -> Result<(), PortError> {
+        let FileBody::Bytes(bytes) = upload.body else {
+            return Err(EmbeddedError::Invalid(
+                "the embedded destination takes a file's bytes, not a URL to fetch them from"
+                    .to_owned(),
+            )
+            .into_port_error("storing a file"));
+        };
+        let context = format!("storing the file of {entity} {record}");
+        if bytes.len() as u64 != upload.size || sha256_hex(&bytes) != upload.sha256 {
+            return Err(EmbeddedError::Invalid(format!(
+                "{} ({} bytes) does not match its declared size {} and SHA-256 {}",
+                upload.file_name,
+                bytes.len(),
+                upload.size,
+                upload.sha256
+            ))
+            .into_port_error(&context));
+        }
+        let Some(id) = parse_id(record) else {
+            return Err(
+                EmbeddedError::Invalid(format!("{record} is not a destination id"))
+                    .into_port_error(&context),
+            );
+        };
+        let tenant = tenant.to_string();
+        self.db
+            .call("storing a file", move |connection| {
+                let exists: Option<i64> = connection
+                    .query_row(
+                        &format!("SELECT id FROM {} WHERE id = ?1 AND tenant = ?2", table(entity)),
+                        params![id, tenant],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                if exists.is_none() {
+                    return Err(EmbeddedError::Invalid(format!("{entity} {id} does not exist")));
+                }
+                connection.execute(
+                    "INSERT INTO file_contents (entity, record_id, file_name, content_type, size, sha256, bytes)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (entity, record_id) DO UPDATE SET file_name = excluded.file_name,
+                       content_type = excluded.content_type, size = excluded.size,
+                       sha256 = excluded.sha256, bytes = excluded.bytes",
+                    params![
+                        entity.as_str(),
+                        id,
+                        upload.file_name,
+                        upload.content_type,
+                        i64::try_from(upload.size).unwrap_or(i64::MAX),
+                        upload.sha256,
+                        bytes
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn company(id: &str, name: &str) -> DestinationRecord {
+        DestinationRecord {
+            source_object: "Account".to_owned(),
+            source_id: SalesforceId::parse(id).unwrap(),
+            fields: BTreeMap::from([
+                ("name".to_owned(), Value::String(name.to_owned())),
+                (
+                    "annual_revenue".to_owned(),
+                    serde_json::from_str("12345678901234567.89").unwrap(),
+                ),
+                ("employee_count".to_owned(), Value::from(42)),
+                (
+                    "billing_address".to_owned(),
+                    serde_json::json!({"city": "Lyon", "country": "France"}),
+                ),
+            ]),
+            links: BTreeMap::new(),
+            custom_fields: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn records_read_back_as_sent_and_delete_refuses_a_parent_still_linked() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = SqliteDestination::open(&dir.path().join("d.db")).unwrap();
+        let tenant = TenantId::new("t");
+        let parent = company("001000000000001AAA", "Parent");
+        let created = destination
+            .upsert(&tenant, EntityKind::Company, std::slice::from_ref(&parent))
+            .await
+            .unwrap();
+        let UpsertOutcome::Created(parent_id) = &created[0] else {
+            panic!("{created:?}");
+        };
+        let mut child = company("001000000000002AAA", "Child");
+        child
+            .links
+            .insert("parent_company".to_owned(), parent_id.clone());
+        let created = destination
+            .upsert(&tenant, EntityKind::Company, &[child.clone()])
+            .await
+            .unwrap();
+        let UpsertOutcome::Created(child_id) = &created[0] else {
+            panic!("{created:?}");
+        };
+        let missing = DestinationId::new("999");
+        let read = destination
+            .get(
+                &tenant,
+                EntityKind::Company,
+                &[parent_id.clone(), child_id.clone(), missing.clone()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(read, vec![Some(parent), Some(child), None]);
+        // Another tenant sees nothing.
+        let other = destination
+            .get(
+                &TenantId::new("u"),
+                EntityKind::Company,
+                std::slice::from_ref(parent_id),
+            )
+            .await
+            .unwrap();
+        assert_eq!(other, vec![None]);
+
+        let refused = destination
+            .delete(
+                &tenant,
+                EntityKind::Company,
+                std::slice::from_ref(parent_id),
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(&refused[0], Err(reason) if reason.contains("still linked")),
+            "{refused:?}"
+        );
+        let deleted = destination
+            .delete(
+                &tenant,
+                EntityKind::Company,
+                &[child_id.clone(), parent_id.clone(), child_id.clone()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(deleted, vec![Ok(()), Ok(()), Ok(())]);
+        assert_eq!(
+            destination
+                .count(&tenant, EntityKind::Company)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn users_and_file_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = SqliteDestination::open(&dir.path().join("d.db")).unwrap();
+        let tenant = TenantId::new("t");
+        let ada = destination
+            .add_user(&tenant, "ada@example.com", "Ada")
+            .await
+            .unwrap();
+        let again = destination
+            .add_user(&tenant, "ada@example.com", "Ada L.")
+            .await
+            .unwrap();
+        assert_eq!(ada, again);
+        let users = destination.users(&tenant).await.unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].name, "Ada L.");
+
+        let created = destination
+            .upsert(
+                &tenant,
+                EntityKind::Company,
+                &[company("001000000000001AAA", "Acme")],
+            )
+            .await
+            .unwrap();
+        let UpsertOutcome::Created(id) = &created[0] else {
+            panic!("{created:?}");
+        };
+        let bytes = b"hello".to_vec();
+        let upload = |sha256: String| FileUpload {
+            file_name: "hello.txt".to_owned(),
+            content_type: Some("text/plain".to_owned()),
+            size: 5,
+            sha256,
+            body: FileBody::Bytes(bytes.clone()),
+        };
+        let wrong = destination
+            .put_file(&tenant, EntityKind::Company, id, upload("00".repeat(32)))
+            .await
+            .unwrap_err();
+        assert!(
+            wrong.to_string().contains("does not match")
+                || format!("{wrong:?}").contains("does not match"),
+            "{wrong:?}"
+        );
+        destination
+            .put_file(&tenant, EntityKind::Company, id, upload(sha256_hex(&bytes)))
+            .await
+            .unwrap();
+        destination
+            .put_file(&tenant, EntityKind::Company, id, upload(sha256_hex(&bytes)))
+            .await
+            .unwrap();
+        let gone = DestinationId::new("77");
+        assert!(
+            destination
+                .put_file(
+                    &tenant,
+                    EntityKind::Company,
+                    &gone,
+                    upload(sha256_hex(&bytes))
+                )
+                .await
+                .is_err()
+        );
+    }
 
     #[test]
     fn a_destination_file_from_an_older_ferry_gains_the_new_columns_and_keeps_its_rows() {
