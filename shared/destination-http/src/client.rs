@@ -14,8 +14,7 @@ use ferry_core::ids::{DestinationId, TenantId};
 use ferry_core::mapping::EntityKind;
 use ferry_core::plan::CustomFieldDefinition;
 use ferry_core::ports::{
-    Destination, DestinationRecord, DestinationUser, FileBody, FileUpload, LinkPatch,
-    UpsertOutcome,
+    Destination, DestinationRecord, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
 };
 use ferry_core::secret::Secret;
 use ferry_core::{ErrorClass, PortError};
@@ -119,7 +118,9 @@ pub enum HttpDestinationError {
         code: String,
         message: String,
     },
-    #[error("{endpoint} ({method} {path}) answered {status} with a body that is not the contract's")]
+    #[error(
+        "{endpoint} ({method} {path}) answered {status} with a body that is not the contract's"
+    )]
     Answer {
         endpoint: &'static str,
         method: Method,
@@ -390,7 +391,10 @@ impl HttpDestination {
             path: call.url.path().to_owned(),
             source,
         };
-        let response = request.send().await.map_err(|error| (transport(error), None))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|error| (transport(error), None))?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -459,7 +463,11 @@ impl HttpDestination {
 }
 
 /// Checks that a batch's answer has one item per item sent.
-fn same_length<T>(endpoint: &'static str, sent: usize, answered: Vec<T>) -> Result<Vec<T>, PortError> {
+fn same_length<T>(
+    endpoint: &'static str,
+    sent: usize,
+    answered: Vec<T>,
+) -> Result<Vec<T>, PortError> {
     if answered.len() == sent {
         Ok(answered)
     } else {
@@ -617,7 +625,8 @@ impl Destination for HttpDestination {
     ) -> Result<(), PortError> {
         let answer: FileAnswer = match upload.body {
             FileBody::Bytes(bytes) => {
-                let mut url = self.entity_url(tenant, entity, &["records", record.as_str(), "file"]);
+                let mut url =
+                    self.entity_url(tenant, entity, &["records", record.as_str(), "file"]);
                 let query = FileQuery {
                     file_name: upload.file_name,
                     size: upload.size,

@@ -95,7 +95,10 @@ impl SignedParts<'_> {
 
 /// The `X-Ferry-Signature` value for a request: `v1=<hex>`.
 pub fn sign(secret: &[u8], parts: &SignedParts<'_>) -> String {
-    format!("{SIGNATURE_VERSION}={}", hex(&mac(secret, parts).finalize().into_bytes()))
+    format!(
+        "{SIGNATURE_VERSION}={}",
+        hex(&mac(secret, parts).finalize().into_bytes())
+    )
 }
 
 fn mac(secret: &[u8], parts: &SignedParts<'_>) -> HmacSha256 {
@@ -220,13 +223,19 @@ mod tests {
             )
         );
         let signature = sign(SECRET, &request);
-        assert_eq!(signature, KNOWN_SIGNATURE, "canonical: {:?}", request.canonical());
+        assert_eq!(
+            signature,
+            KNOWN_SIGNATURE,
+            "canonical: {:?}",
+            request.canonical()
+        );
         assert_eq!(verify(SECRET, &request, &signature, 1_700_000_100), Ok(()));
     }
 
     /// HMAC-SHA256(b"whsec-test-0123456789", canonical string of the vector above),
     /// computed independently with `openssl dgst -sha256 -hmac`.
-    const KNOWN_SIGNATURE: &str = "v1=e9e2b2f7ef9874ab941c6bcffde8f123decba6e41df193de8e1a0d2ffdf3f1d8";
+    const KNOWN_SIGNATURE: &str =
+        "v1=e9e2b2f7ef9874ab941c6bcffde8f123decba6e41df193de8e1a0d2ffdf3f1d8";
 
     #[test]
     fn a_timestamp_too_far_from_the_clock_is_refused_either_way() {
@@ -252,7 +261,12 @@ mod tests {
         let tampered_hash = sha256_hex(br#"{"records":[{"name":"Evil"}]}"#);
         let now = 1_700_000_000;
         assert_eq!(
-            verify(SECRET, &parts(1_700_000_000, &tampered_hash), &signature, now),
+            verify(
+                SECRET,
+                &parts(1_700_000_000, &tampered_hash),
+                &signature,
+                now
+            ),
             Err(SignatureError::Mismatch)
         );
         let other_path = SignedParts {
@@ -288,7 +302,10 @@ mod tests {
     #[test]
     fn idempotency_keys_depend_on_every_part() {
         let base = idempotency_key("run-1", "acme", "POST", "/v1/x", "00");
-        assert_eq!(base, idempotency_key("run-1", "acme", "post", "/v1/x", "00"));
+        assert_eq!(
+            base,
+            idempotency_key("run-1", "acme", "post", "/v1/x", "00")
+        );
         assert!(base.starts_with("ferry-") && base.len() == 6 + 64);
         for other in [
             idempotency_key("run-2", "acme", "POST", "/v1/x", "00"),

@@ -292,12 +292,18 @@ mod tests {
                 {"status": "rejected", "reason": "company.name is required"}
             ]})
         );
-        let results: ResultsAnswer =
-            serde_json::from_value(json!({"results": [{"status": "ok"}, {"status": "refused", "reason": "linked"}]}))
-                .unwrap();
+        let results: ResultsAnswer = serde_json::from_value(
+            json!({"results": [{"status": "ok"}, {"status": "refused", "reason": "linked"}]}),
+        )
+        .unwrap();
         assert_eq!(
             results.results,
-            vec![ItemResult::Ok, ItemResult::Refused { reason: "linked".into() }]
+            vec![
+                ItemResult::Ok,
+                ItemResult::Refused {
+                    reason: "linked".into()
+                }
+            ]
         );
     }
 

@@ -123,9 +123,7 @@ impl IdempotencyStore {
         let connection = Arc::clone(&self.connection);
         let limits = self.limits;
         tokio::task::spawn_blocking(move || {
-            let mut guard = connection
-                .lock()
-                .map_err(|_| IdempotencyError::Poisoned)?;
+            let mut guard = connection.lock().map_err(|_| IdempotencyError::Poisoned)?;
             work(&mut guard, limits)
         })
         .await
@@ -141,7 +139,8 @@ impl IdempotencyStore {
         fingerprint: &str,
         now: u64,
     ) -> Result<Begin, IdempotencyError> {
-        let (key_id, key, fingerprint) = (key_id.to_owned(), key.to_owned(), fingerprint.to_owned());
+        let (key_id, key, fingerprint) =
+            (key_id.to_owned(), key.to_owned(), fingerprint.to_owned());
         self.call(move |connection, limits| {
             let transaction = connection.transaction()?;
             let oldest = now.saturating_sub(limits.time_to_live.as_secs());
@@ -259,12 +258,18 @@ mod tests {
     #[tokio::test]
     async fn a_completed_key_replays_and_a_different_request_with_it_is_a_mismatch() {
         let store = store(IdempotencyLimits::default());
-        assert_eq!(store.begin("k", "key-1", "fp-a", 1000).await.unwrap(), Begin::Proceed);
+        assert_eq!(
+            store.begin("k", "key-1", "fp-a", 1000).await.unwrap(),
+            Begin::Proceed
+        );
         assert_eq!(
             store.begin("k", "key-1", "fp-a", 1001).await.unwrap(),
             Begin::InProgress
         );
-        store.complete("k", "key-1", 200, b"{}".to_vec()).await.unwrap();
+        store
+            .complete("k", "key-1", 200, b"{}".to_vec())
+            .await
+            .unwrap();
         assert_eq!(
             store.begin("k", "key-1", "fp-a", 1002).await.unwrap(),
             Begin::Replay {
@@ -277,7 +282,10 @@ mod tests {
             Begin::Mismatch
         );
         // Keys are per key id: another client's key of the same name is another entry.
-        assert_eq!(store.begin("k2", "key-1", "fp-b", 1003).await.unwrap(), Begin::Proceed);
+        assert_eq!(
+            store.begin("k2", "key-1", "fp-b", 1003).await.unwrap(),
+            Begin::Proceed
+        );
     }
 
     #[tokio::test]
@@ -288,20 +296,32 @@ mod tests {
             abandoned_after: Duration::from_secs(10),
         };
         let store = store(limits);
-        assert_eq!(store.begin("k", "a", "fp", 1000).await.unwrap(), Begin::Proceed);
+        assert_eq!(
+            store.begin("k", "a", "fp", 1000).await.unwrap(),
+            Begin::Proceed
+        );
         // A server that died mid-request leaves the key in progress; after a while a retry
         // may take it over.
-        assert_eq!(store.begin("k", "a", "fp", 1011).await.unwrap(), Begin::Proceed);
+        assert_eq!(
+            store.begin("k", "a", "fp", 1011).await.unwrap(),
+            Begin::Proceed
+        );
         store.complete("k", "a", 200, Vec::new()).await.unwrap();
         store.abandon("k", "a").await.unwrap();
-        assert_eq!(store.begin("k", "a", "fp", 1012).await.unwrap(), Begin::Proceed);
+        assert_eq!(
+            store.begin("k", "a", "fp", 1012).await.unwrap(),
+            Begin::Proceed
+        );
         store.complete("k", "a", 200, Vec::new()).await.unwrap();
         assert!(matches!(
             store.begin("k", "a", "fp", 1013).await.unwrap(),
             Begin::Replay { .. }
         ));
         // Past the time to live the entry is forgotten.
-        assert_eq!(store.begin("k", "a", "fp", 1200).await.unwrap(), Begin::Proceed);
+        assert_eq!(
+            store.begin("k", "a", "fp", 1200).await.unwrap(),
+            Begin::Proceed
+        );
         // The cap keeps the newest entries.
         store.begin("k", "b", "fp", 1201).await.unwrap();
         store.begin("k", "c", "fp", 1202).await.unwrap();

@@ -20,9 +20,9 @@ use ferry_destination_http::signing::{
     TIMESTAMP_HEADER, sha256_hex,
 };
 use ferry_destination_http::wire::{
-    self, CustomFieldsAnswer, CustomFieldsRequest, ErrorBody, ErrorDetail, FileAnswer,
-    FileQuery, FileUrlRequest, GetAnswer, IdsRequest, ItemResult, LinksRequest, ResultsAnswer,
-    UpsertAnswer, UpsertRequest, UsersAnswer, WireOutcome, codes, routes,
+    self, CustomFieldsAnswer, CustomFieldsRequest, ErrorBody, ErrorDetail, FileAnswer, FileQuery,
+    FileUrlRequest, GetAnswer, IdsRequest, ItemResult, LinksRequest, ResultsAnswer, UpsertAnswer,
+    UpsertRequest, UsersAnswer, WireOutcome, codes, routes,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -65,7 +65,11 @@ impl ApiError {
     }
 
     fn unauthorized(error: SignatureError) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, codes::UNAUTHORIZED, error.to_string())
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            codes::UNAUTHORIZED,
+            error.to_string(),
+        )
     }
 
     /// A failure of the destination behind the server: retryable ones become 503 (the
@@ -244,10 +248,10 @@ async fn guarded(
                 .map_err(|_| ApiError::invalid("Idempotency-Key is not visible ASCII"))
         })
         .transpose()?;
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| parts.uri.path().to_owned(), |value| value.as_str().to_owned());
+    let path_and_query = parts.uri.path_and_query().map_or_else(
+        || parts.uri.path().to_owned(),
+        |value| value.as_str().to_owned(),
+    );
     let body_sha256 = sha256_hex(&bytes);
     signing::verify(
         secret.expose().as_bytes(),
@@ -356,7 +360,10 @@ async fn guarded(
 
 fn entity(name: &str) -> Result<EntityKind, ApiError> {
     EntityKind::from_name(name).ok_or_else(|| {
-        let known: Vec<&str> = EntityKind::ALL.iter().map(|entity| entity.as_str()).collect();
+        let known: Vec<&str> = EntityKind::ALL
+            .iter()
+            .map(|entity| entity.as_str())
+            .collect();
         ApiError::new(
             StatusCode::NOT_FOUND,
             codes::NOT_FOUND,
@@ -507,7 +514,9 @@ fn file_query(query: Option<&str>) -> Result<FileQuery, ApiError> {
     Ok(FileQuery {
         file_name: required("file_name")?,
         size: size_text.parse().map_err(|_| {
-            ApiError::invalid(format!("the query parameter size is {size_text:?}, not a byte count"))
+            ApiError::invalid(format!(
+                "the query parameter size is {size_text:?}, not a byte count"
+            ))
         })?,
         sha256: required("sha256")?,
         content_type: pairs.get("content_type").cloned(),
@@ -524,7 +533,11 @@ async fn store_file(
     bytes: Vec<u8>,
 ) -> Result<Response, ApiError> {
     let mismatch = |message: String| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, codes::FILE_MISMATCH, message)
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            codes::FILE_MISMATCH,
+            message,
+        )
     };
     if bytes.len() as u64 != declared.size {
         return Err(mismatch(format!(
@@ -590,10 +603,7 @@ async fn put_file_url(
     )
     .await
     .map_err(|error| {
-        let context = format!(
-            "file {:?} of {entity} {record}: {error}",
-            request.file_name
-        );
+        let context = format!("file {:?} of {entity} {record}: {error}", request.file_name);
         match error {
             FetchError::NotAUrl | FetchError::Scheme(_) => ApiError::invalid(context),
             FetchError::TooLarge { .. } | FetchError::Size { .. } => ApiError::new(
