@@ -5,6 +5,7 @@
 
 mod connect;
 mod demo;
+mod destination_server;
 mod dryrun;
 mod local;
 mod login;
@@ -43,6 +44,8 @@ enum Command {
     /// Read every record and report what a migration would create, update and skip, and
     /// why, writing nothing to the destination.
     DryRun(dryrun::DryRunArgs),
+    /// Serve the HTTP destination contract over a local SQLite CRM until stopped (Ctrl-C).
+    DestinationServer(destination_server::DestinationServerArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
             Command::Logout(args) => login::logout(args).await,
             Command::Plan(args) => plan::run(args).await,
             Command::DryRun(args) => dryrun::run(args).await,
+            Command::DestinationServer(args) => destination_server::run(args).await,
         }
     });
     match outcome {

@@ -9,6 +9,7 @@ mod dryrun;
 mod extract;
 mod faults;
 mod files;
+mod http_destination;
 mod load;
 mod migration;
 mod pseudonymise;
