@@ -76,11 +76,7 @@ fn rows_by_source(
     let mut statement = db
         .prepare(&format!("SELECT * FROM {table} WHERE tenant = ?1"))
         .unwrap();
-    let columns: Vec<String> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
     let rows: Vec<Vec<rusqlite::types::Value>> = statement
         .query_map([TENANT], |row| {
             (0..columns.len()).map(|index| row.get(index)).collect()
@@ -144,7 +140,12 @@ fn custom_values(db: &rusqlite::Connection) -> BTreeMap<(String, String, String)
 
 fn counts(report: &RunReport, object: &str) -> (u64, u64, u64, u64) {
     let counts = report.object(object).unwrap();
-    (counts.created, counts.updated, counts.skipped, counts.failed)
+    (
+        counts.created,
+        counts.updated,
+        counts.skipped,
+        counts.failed,
+    )
 }
 
 /// Serves `bytes` at `/file.bin` on loopback, as object storage serves a presigned URL.
@@ -208,6 +209,7 @@ async fn a_migration_over_http_lands_exactly_what_the_direct_run_lands() {
     let company_links = [("parent_company_id", "companies")];
     let contact_links = [("company_id", "companies")];
     let companies = rows_by_source(&http_db, "companies", &company_links);
+    assert_eq!(companies.len() as u64, simulator.record_counts()["Account"]);
     assert_eq!(
         companies,
         rows_by_source(&direct_db, "companies", &company_links)
@@ -235,7 +237,10 @@ async fn a_migration_over_http_lands_exactly_what_the_direct_run_lands() {
             "{object}"
         );
     }
-    assert_eq!(rows_by_source(&http_db, "companies", &company_links), companies);
+    assert_eq!(
+        rows_by_source(&http_db, "companies", &company_links),
+        companies
+    );
 
     // get answers over HTTP what the SQLite destination answers directly.
     let tenant = TenantId::new(TENANT);
@@ -318,7 +323,11 @@ async fn a_migration_over_http_lands_exactly_what_the_direct_run_lands() {
         .await
         .unwrap_err();
     assert!(!mismatch.is_retryable());
-    assert!(mismatch.chain().contains("file_mismatch"), "{}", mismatch.chain());
+    assert!(
+        mismatch.chain().contains("file_mismatch"),
+        "{}",
+        mismatch.chain()
+    );
 
     // delete: a contact goes (twice is harmless), a company other records link to is
     // refused with the reason.
@@ -367,8 +376,14 @@ async fn a_migration_over_http_lands_exactly_what_the_direct_run_lands() {
         .unwrap_err();
     assert!(!forged.is_retryable());
     let chain = forged.chain();
-    assert!(chain.contains("401") && chain.contains("unauthorized"), "{chain}");
-    assert!(!chain.contains("not-the-secret") && !chain.contains(SECRET), "{chain}");
+    assert!(
+        chain.contains("401") && chain.contains("unauthorized"),
+        "{chain}"
+    );
+    assert!(
+        !chain.contains("not-the-secret") && !chain.contains(SECRET),
+        "{chain}"
+    );
     let raw = reqwest::Client::new()
         .get(format!("{}/v1/tenants/{TENANT}/users", server.base_url()))
         .header("X-Ferry-Key-Id", KEY_ID)

@@ -47,6 +47,15 @@ impl Default for IdempotencyLimits {
     }
 }
 
+/// One stored row: the request's fingerprint and, once carried out, its answer.
+struct Entry {
+    fingerprint: String,
+    /// `None` while the request is in progress.
+    status: Option<u16>,
+    answer: Option<Vec<u8>>,
+    created_at: i64,
+}
+
 /// What to do with a request that carries an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Begin {
@@ -148,28 +157,42 @@ impl IdempotencyStore {
                 "DELETE FROM idempotency WHERE created_at < ?1",
                 params![i64::try_from(oldest).unwrap_or(i64::MAX)],
             )?;
-            let existing: Option<(String, Option<u16>, Option<Vec<u8>>, i64)> = transaction
+            let existing = transaction
                 .query_row(
                     "SELECT fingerprint, status, answer, created_at FROM idempotency
                      WHERE key_id = ?1 AND key = ?2",
                     params![key_id, key],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                    |row| {
+                        Ok(Entry {
+                            fingerprint: row.get(0)?,
+                            status: row.get(1)?,
+                            answer: row.get(2)?,
+                            created_at: row.get(3)?,
+                        })
+                    },
                 )
                 .optional()?;
             let now_sql = i64::try_from(now).unwrap_or(i64::MAX);
             let decision = match existing {
-                Some((stored, _, _, _)) if stored != fingerprint => Begin::Mismatch,
-                Some((_, Some(status), answer, _)) => Begin::Replay {
+                Some(entry) if entry.fingerprint != fingerprint => Begin::Mismatch,
+                Some(Entry {
+                    status: Some(status),
+                    answer,
+                    ..
+                }) => Begin::Replay {
                     status,
                     answer: answer.unwrap_or_default(),
                 },
-                Some((_, None, _, started))
-                    if now_sql.saturating_sub(started)
-                        < i64::try_from(limits.abandoned_after.as_secs()).unwrap_or(i64::MAX) =>
+                Some(Entry {
+                    status: None,
+                    created_at,
+                    ..
+                }) if now_sql.saturating_sub(created_at)
+                    < i64::try_from(limits.abandoned_after.as_secs()).unwrap_or(i64::MAX) =>
                 {
                     Begin::InProgress
                 }
-                Some((_, None, _, _)) => {
+                Some(_) => {
                     transaction.execute(
                         "UPDATE idempotency SET created_at = ?3 WHERE key_id = ?1 AND key = ?2",
                         params![key_id, key, now_sql],
