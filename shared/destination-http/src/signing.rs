@@ -24,14 +24,16 @@ use sha2::{Digest, Sha256};
 
 /// The version prefix of the canonical string and of the signature header's value.
 pub const SIGNATURE_VERSION: &str = "v1";
+/// Header names are case-insensitive on the wire; these are the spellings messages use.
+///
 /// Names the shared secret the request was signed with, so secrets can be rotated.
-pub const KEY_ID_HEADER: &str = "x-ferry-key-id";
+pub const KEY_ID_HEADER: &str = "X-Ferry-Key-Id";
 /// Unix seconds when the request was signed.
-pub const TIMESTAMP_HEADER: &str = "x-ferry-timestamp";
+pub const TIMESTAMP_HEADER: &str = "X-Ferry-Timestamp";
 /// `v1=<hex HMAC-SHA256>` over the canonical string.
-pub const SIGNATURE_HEADER: &str = "x-ferry-signature";
+pub const SIGNATURE_HEADER: &str = "X-Ferry-Signature";
 /// Present on every request that changes the destination.
-pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 /// How far a request's timestamp may be from the destination's clock, either way.
 pub const MAX_CLOCK_SKEW_SECONDS: u64 = 300;
 
