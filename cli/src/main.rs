@@ -6,10 +6,13 @@
 mod connect;
 mod demo;
 mod dryrun;
+mod exit;
 mod local;
 mod login;
+mod migrate;
 mod plan;
 mod sim;
+mod summary;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +46,9 @@ enum Command {
     /// Read every record and report what a migration would create, update and skip, and
     /// why, writing nothing to the destination.
     DryRun(dryrun::DryRunArgs),
+    /// Migrate the org into the destination: every object in dependency order, then the
+    /// report. Run it again to update what changed; it never creates a record twice.
+    Migrate(migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +79,7 @@ fn main() -> ExitCode {
             Command::Logout(args) => login::logout(args).await,
             Command::Plan(args) => plan::run(args).await,
             Command::DryRun(args) => dryrun::run(args).await,
+            Command::Migrate(args) => migrate::run(args).await,
         }
     });
     match outcome {
