@@ -90,3 +90,63 @@ pub async fn run_with_token(
     .await
     .unwrap()
 }
+
+/// Everything a tenant has in a destination file, keyed by (entity, Salesforce object,
+/// Salesforce id), links written as the Salesforce record they point to: two runs that
+/// left the same data compare equal whatever destination ids they happened to assign.
+pub async fn destination_snapshot(path: &std::path::Path, tenant: &str) -> Value {
+    use ferry_core::ids::TenantId;
+    use ferry_core::mapping::EntityKind;
+    use ferry_core::ports::Destination;
+    use std::collections::BTreeMap;
+    let destination = ferry_embedded::SqliteDestination::open(path).unwrap();
+    let tenant = TenantId::new(tenant);
+    let mut records = BTreeMap::new();
+    let mut source_of = BTreeMap::new();
+    for entity in EntityKind::ALL {
+        let ids = destination.all_ids(&tenant, entity).await.unwrap();
+        let read = destination.get(&tenant, entity, &ids).await.unwrap();
+        for (id, record) in ids.into_iter().zip(read) {
+            let record = record.unwrap();
+            source_of.insert(
+                (entity, id.to_string()),
+                format!("{}/{}", record.source_object, record.source_id),
+            );
+            records.insert((entity, id.to_string()), record);
+        }
+    }
+    let mut snapshot = serde_json::Map::new();
+    for ((entity, _), record) in &records {
+        let links: BTreeMap<&String, String> = record
+            .links
+            .iter()
+            .map(|(link, target)| {
+                let target_entity = entity
+                    .links()
+                    .iter()
+                    .find(|(name, _)| name == link)
+                    .map(|(_, target_entity)| *target_entity)
+                    .unwrap();
+                let source = source_of
+                    .get(&(target_entity, target.to_string()))
+                    .cloned()
+                    .unwrap_or_else(|| format!("missing {target_entity} {target}"));
+                (link, source)
+            })
+            .collect();
+        // A record landed twice shows as a second key, so a duplicate cannot hide.
+        let mut key = format!("{entity} {}/{}", record.source_object, record.source_id);
+        while snapshot.contains_key(&key) {
+            key.push_str(" (again)");
+        }
+        snapshot.insert(
+            key,
+            serde_json::json!({
+                "fields": record.fields,
+                "custom_fields": record.custom_fields,
+                "links": links,
+            }),
+        );
+    }
+    Value::Object(snapshot)
+}
