@@ -115,6 +115,7 @@ async fn plan_json_accounts_for_every_object_and_field_of_the_org() {
             "flow",
             "validation_rule",
             "workflow_rule",
+            "visualforce_page",
             "report",
             "dashboard"
         ]
