@@ -1,12 +1,10 @@
 //! `ferry demo`: the whole migration on one machine, against a simulated org.
 
 use crate::local::{Workspace, new_run_id};
-use crate::table;
 use anyhow::Context;
 use clap::Args;
 use ferry_core::mapping::FieldMap;
 use ferry_core::pipeline::{LocalPorts, MigrationConfig, migrate};
-use ferry_core::report::IssueKind;
 use ferry_core::secret::Secret;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_embedded::TokioSleeper;
@@ -34,8 +32,6 @@ pub struct DemoArgs {
     #[command(flatten)]
     pub pseudonymise: crate::plan::PseudonymiseArgs,
 }
-
-const ISSUES_SHOWN: usize = 10;
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
@@ -97,68 +93,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .map_err(|error| anyhow::anyhow!(error))?;
     let report = &migration.report;
 
-    println!();
-    print!("{}", table::render(report));
-    println!();
-    let patched: u64 = report
-        .objects
-        .iter()
-        .map(|object| object.counts.links_patched)
-        .sum();
-    let unresolved: u64 = report
-        .objects
-        .iter()
-        .map(|object| object.counts.links_unresolved)
-        .sum();
-    println!("Links patched after their target landed: {patched}; unresolved: {unresolved}.");
-    for object in report
-        .objects
-        .iter()
-        .filter(|object| object.fallback.is_some())
-    {
-        println!(
-            "{}: Bulk API 2.0 could not serve it; read through REST instead ({}).",
-            object.object,
-            object.fallback.as_deref().unwrap_or_default()
-        );
-    }
-    if report.issues.is_empty() {
-        println!("Issues: none.");
-    } else {
-        println!("Issues ({}):", report.issues.len());
-        for issue in report.issues.iter().take(ISSUES_SHOWN) {
-            let kind = match issue.kind {
-                IssueKind::Skipped => "skipped",
-                IssueKind::Failed => "failed",
-                IssueKind::UnresolvedLink => "unresolved link",
-                IssueKind::ValueDropped => "value dropped",
-                IssueKind::Warning => "warning",
-            };
-            println!(
-                "  {kind}: {} {} {}: {}",
-                issue.object,
-                issue.salesforce_id.as_deref().unwrap_or("(no id)"),
-                issue.field.as_deref().unwrap_or(""),
-                issue.reason
-            );
-        }
-        if report.issues.len() > ISSUES_SHOWN {
-            println!("  ... and {} more", report.issues.len() - ISSUES_SHOWN);
-        }
-    }
-    let discovery = &migration.discovery;
-    println!(
-        "Left out: {} of the org's {} objects (not in the map, or not exportable); {} plan notes.",
-        discovery.skipped.len(),
-        discovery.objects_in_org,
-        discovery.plan.notes.len()
+    crate::summary::print(
+        report,
+        Some(&migration.discovery),
+        salesforce
+            .api_usage()
+            .map(|usage| (usage.used, usage.limit)),
     );
-    if let Some(usage) = salesforce.api_usage() {
-        println!(
-            "Salesforce API calls used today: {} of {}.",
-            usage.used, usage.limit
-        );
-    }
     println!(
         "Done in {:.1} s. Destination: {}",
         started.elapsed().as_secs_f64(),

@@ -7,10 +7,13 @@ mod connect;
 mod demo;
 mod destination_server;
 mod dryrun;
+mod exit;
 mod local;
 mod login;
+mod migrate;
 mod plan;
 mod sim;
+mod summary;
 mod table;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +49,9 @@ enum Command {
     DryRun(dryrun::DryRunArgs),
     /// Serve the HTTP destination contract over a local SQLite CRM until stopped (Ctrl-C).
     DestinationServer(destination_server::DestinationServerArgs),
+    /// Migrate the org into the destination: every object in dependency order, then the
+    /// report. Run it again to update what changed; it never creates a record twice.
+    Migrate(migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +83,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => plan::run(args).await,
             Command::DryRun(args) => dryrun::run(args).await,
             Command::DestinationServer(args) => destination_server::run(args).await,
+            Command::Migrate(args) => migrate::run(args).await,
         }
     });
     match outcome {

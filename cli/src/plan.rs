@@ -179,9 +179,9 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     }
     // Discovery worked, but a run would fail or be refused: say so in the exit status too.
     Ok(if !preview.permission_problems.is_empty() {
-        ExitCode::from(4)
+        ExitCode::from(crate::exit::PERMISSION)
     } else if !preview.budget.sufficient {
-        ExitCode::from(3)
+        ExitCode::from(crate::exit::BUDGET)
     } else {
         ExitCode::SUCCESS
     })

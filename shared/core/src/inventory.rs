@@ -1,6 +1,6 @@
 //! What a migration does not move: automation and analytics an admin must rebuild in the
-//! new CRM (Apex classes and triggers, flows, validation and workflow rules, reports and
-//! dashboards). Read through the Tooling API and queries at discovery, reported in the plan.
+//! new CRM (Apex classes and triggers, Visualforce pages, flows, validation and workflow
+//! rules, reports and dashboards). Read through the Tooling API and queries at discovery, reported in the plan.
 //!
 //! Reading the inventory never stops a migration: a kind the user cannot read is reported
 //! with the reason instead of its items.
@@ -59,6 +59,14 @@ const KINDS: &[Kind] = &[
         object: "WorkflowRule",
         name_field: "Name",
         object_field: Some("TableEnumOrId"),
+        active_field: None,
+    },
+    Kind {
+        kind: "visualforce_page",
+        tooling: true,
+        object: "ApexPage",
+        name_field: "Name",
+        object_field: None,
         active_field: None,
     },
     Kind {

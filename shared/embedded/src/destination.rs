@@ -131,6 +131,29 @@ impl SqliteDestination {
 }
 
 impl SqliteDestination {
+    /// The ids of every record of one entity a tenant has, in id order: with
+    /// [`Destination::get`], a whole snapshot of the destination (tests compare runs so).
+    pub async fn all_ids(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+    ) -> Result<Vec<DestinationId>, PortError> {
+        let tenant = tenant.to_string();
+        self.db
+            .call("listing destination records", move |connection| {
+                let sql = format!(
+                    "SELECT id FROM {} WHERE tenant = ?1 ORDER BY id",
+                    table(entity)
+                );
+                let mut statement = connection.prepare(&sql)?;
+                let ids = statement.query_map([tenant], |row| row.get::<_, i64>(0))?;
+                Ok(ids
+                    .map(|id| id.map(|id| DestinationId::new(id.to_string())))
+                    .collect::<Result<Vec<_>, _>>()?)
+            })
+            .await
+    }
+
     /// Adds a user to the destination (or renames the one with that email) and returns its
     /// id. The reference CRM's users are set up by whoever runs it (`ferry demo`, tests);
     /// a migration only reads them.

@@ -92,6 +92,7 @@ const FIXED: &[(Generated, u64)] = &[
     (Generated::FlowDefinitionView, 6),
     (Generated::ValidationRule, 5),
     (Generated::WorkflowRule, 3),
+    (Generated::ApexPage, 5),
 ];
 
 /// How many index slots (live and soft-deleted records) each object holds for a total
@@ -407,6 +408,7 @@ impl Org {
             Generated::FlowDefinitionView => self.flow(index),
             Generated::ValidationRule => self.validation_rule(index),
             Generated::WorkflowRule => self.workflow_rule(index),
+            Generated::ApexPage => self.apex_page(index),
         }
     }
 
@@ -1609,6 +1611,28 @@ impl Org {
             Val::Bool(rng.chance(80)),
             Val::Str(message.to_string()),
             Val::Null,
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    fn apex_page(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::ApexPage;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let (name, label) = [
+            ("AccountOverview", "Account Overview"),
+            ("QuoteTemplate", "Quote Template"),
+            ("CaseDeflection", "Case Deflection"),
+            ("PartnerPortalHome", "Partner Portal Home"),
+            ("InvoicePdf", "Invoice PDF"),
+        ][(index % 5) as usize];
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Str(name.to_string()),
+            Val::Str(label.to_string()),
+            Val::Null,
+            Val::Num(*rng.pick(&[48.0, 52.0, 56.0, 59.0])),
+            opt(&mut rng, 50, |r| Val::Str(r.pick(DESCRIPTIONS).to_string())),
         ];
         values.extend(self.audit(&mut rng, kind, index));
         values

@@ -8,7 +8,7 @@
 //!   field (`Attachment.Body`, `ContentVersion.VersionData`, `ContentNote.Content`),
 //!   streamed in chunks generated on the fly;
 //! - `GET /services/data/vXX.X/tooling/query?q=`: SOQL over the automation inventory
-//!   (ApexClass, ApexTrigger, FlowDefinitionView, ValidationRule, WorkflowRule);
+//!   (ApexClass, ApexPage, ApexTrigger, FlowDefinitionView, ValidationRule, WorkflowRule);
 //! - `POST /_sim/mutate`: a control call, outside the API and its authentication, that
 //!   modifies or soft-deletes records "now" so that delta runs can be tested.
 //!

@@ -411,11 +411,13 @@ pub enum Generated {
     FlowDefinitionView,
     ValidationRule,
     WorkflowRule,
+    /// Visualforce pages: markup an admin rebuilds, never data.
+    ApexPage,
 }
 
 impl Generated {
     /// Every generator, in a fixed order.
-    pub const ALL: [Generated; 29] = [
+    pub const ALL: [Generated; 30] = [
         Generated::User,
         Generated::Account,
         Generated::Contact,
@@ -445,6 +447,7 @@ impl Generated {
         Generated::FlowDefinitionView,
         Generated::ValidationRule,
         Generated::WorkflowRule,
+        Generated::ApexPage,
     ];
 
     /// The API name of the object this generator fills.
@@ -479,6 +482,7 @@ impl Generated {
             Generated::FlowDefinitionView => "FlowDefinitionView",
             Generated::ValidationRule => "ValidationRule",
             Generated::WorkflowRule => "WorkflowRule",
+            Generated::ApexPage => "ApexPage",
         }
     }
 
@@ -491,6 +495,7 @@ impl Generated {
                 | Generated::FlowDefinitionView
                 | Generated::ValidationRule
                 | Generated::WorkflowRule
+                | Generated::ApexPage
         )
     }
 
@@ -1383,6 +1388,14 @@ const EXTRA_CATALOG: &[CatalogEntry] = &[
         PLAIN_URLS,
     ),
     (
+        "ApexPage",
+        "Visualforce Page",
+        "Visualforce Pages",
+        Some("066"),
+        0b1000111100111,
+        PLAIN_URLS,
+    ),
+    (
         "ApexTrigger",
         "Apex Trigger",
         "Apex Triggers",
@@ -2005,6 +2018,14 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             FieldDef::new("Name", "Rule Name", T::String).name_field(),
             FieldDef::new("TableEnumOrId", "Object", T::String),
         ],
+        Generated::ApexPage => vec![
+            id_field("Page ID"),
+            FieldDef::new("Name", "Name", T::String).name_field(),
+            FieldDef::new("MasterLabel", "Label", T::String),
+            FieldDef::new("NamespacePrefix", "Namespace Prefix", T::String).len(15),
+            FieldDef::new("ApiVersion", "Api Version", T::Double).numeric(18, 1),
+            FieldDef::new("Description", "Description", T::Textarea),
+        ],
     };
     if kind != Generated::ContentDocumentLink {
         fields.extend(audit_fields());
@@ -2141,8 +2162,8 @@ pub fn object(name: &str) -> Option<&'static ObjectDef> {
     OBJECTS.iter().find(|o| o.name.eq_ignore_ascii_case(name))
 }
 
-/// A Tooling API object (ApexClass, ApexTrigger, FlowDefinitionView, ValidationRule,
-/// WorkflowRule) by case-insensitive name.
+/// A Tooling API object (ApexClass, ApexPage, ApexTrigger, FlowDefinitionView,
+/// ValidationRule, WorkflowRule) by case-insensitive name.
 pub fn tooling_object(name: &str) -> Option<&'static ObjectDef> {
     TOOLING.iter().find(|o| o.name.eq_ignore_ascii_case(name))
 }

@@ -499,6 +499,7 @@ async fn composite_batch_record_count_and_tooling() -> TestResult {
         "FlowDefinitionView",
         "ValidationRule",
         "WorkflowRule",
+        "ApexPage",
     ] {
         let (status, _, body) = get(
             &client,

@@ -1,0 +1,159 @@
+//! `ferry migrate`: the whole migration of a connected org into the embedded reference CRM,
+//! in a working directory that keeps the ID map, the run history and the destination, so a
+//! second `ferry migrate` updates instead of duplicating.
+
+use crate::connect::{TargetArgs, connect};
+use crate::local::{Workspace, local_tenant, new_run_id};
+use anyhow::Context;
+use clap::Args;
+use ferry_core::budget::BudgetPolicy;
+use ferry_core::pipeline::{LocalPorts, MigrationConfig, migrate};
+use ferry_core::steps::{DiscoverOptions, ExtractConfig};
+use ferry_embedded::TokioSleeper;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub map: crate::plan::MapArgs,
+    #[command(flatten)]
+    pub pseudonymise: crate::plan::PseudonymiseArgs,
+    #[command(flatten)]
+    pub policy: crate::plan::PolicyArgs,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Only these objects, comma-separated (default: every object the map covers).
+    #[arg(long, value_delimiter = ',')]
+    pub objects: Option<Vec<String>>,
+    /// Percent of the daily API limit to leave to other integrations.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub reserve_percent: u8,
+    /// Records per chunk (and per Bulk API result page).
+    #[arg(long, default_value_t = 2000)]
+    pub chunk_records: usize,
+}
+
+/// Where a migration keeps its state.
+#[derive(Debug, Clone, Args)]
+pub struct WorkspaceArgs {
+    /// The migration's working directory: ID map and run history (`ferry.db`), the
+    /// destination (`destination.db`) and staged chunks. Default: `workspaces/NAME` in the
+    /// state directory, NAME being the connection (or the instance's host).
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+}
+
+impl WorkspaceArgs {
+    pub fn dir(&self, target: &TargetArgs) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = &self.workspace {
+            return Ok(dir.clone());
+        }
+        let name = match (&target.connection, &target.instance_url) {
+            (Some(name), _) => name.clone(),
+            (None, Some(url)) => url::Url::parse(url)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .with_context(|| format!("{url} is not a URL"))?,
+            (None, None) => anyhow::bail!(
+                "say which org: --connection NAME, or --instance-url URL with an access token"
+            ),
+        };
+        Ok(target.state.store()?.dir().join("workspaces").join(name))
+    }
+}
+
+pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let map = args.map.load()?;
+    let pseudonymise = args.pseudonymise.load()?;
+    let validation = args.policy.load()?;
+    let dir = args.workspace.dir(&args.target)?;
+    let workspace = Workspace::open(&dir)?;
+    let connected = connect(&args.target).await?;
+    let client = &connected.client;
+    let run_id = new_run_id();
+    eprintln!("Run {run_id} into {}", workspace.dir.display());
+    let ports = LocalPorts {
+        salesforce: client,
+        staging: &workspace.staging,
+        id_map: &workspace.store,
+        runs: &workspace.store,
+        destination: &workspace.destination,
+        queue: &workspace.queue,
+        sleeper: &TokioSleeper,
+    };
+    let policy = BudgetPolicy {
+        reserve_percent: args.reserve_percent,
+        ..BudgetPolicy::default()
+    };
+    let config = MigrationConfig {
+        tenant: local_tenant(),
+        run_id: run_id.clone(),
+        map,
+        extract: ExtractConfig {
+            chunk_records: args.chunk_records.max(1),
+            budget: policy,
+            ..ExtractConfig::default()
+        },
+        discover: DiscoverOptions {
+            objects: args.objects.clone(),
+        },
+        pseudonymise,
+        validation,
+    };
+    // Ctrl-C drops the run where it stands. Every step is safe to repeat and each SQLite
+    // write is one transaction that finishes even when its caller is gone, so what is left
+    // is what a crash leaves: the next `ferry migrate` picks it up.
+    let outcome = tokio::select! {
+        outcome = migrate(&ports, &config) => outcome,
+        _ = tokio::signal::ctrl_c() => {
+            connected.save_rotated_token()?;
+            eprintln!("ferry: interrupted; run `ferry migrate` again with the same workspace to resume");
+            return Ok(ExitCode::from(crate::exit::INTERRUPTED));
+        }
+    };
+    connected.save_rotated_token()?;
+    let migration = match outcome {
+        Ok(migration) => migration,
+        Err(error) => {
+            eprintln!("ferry: the migration stopped: {}", error.chain());
+            return Ok(crate::exit::for_step_error(&error));
+        }
+    };
+    let report = &migration.report;
+    crate::summary::print(
+        report,
+        Some(&migration.discovery),
+        client.api_usage().map(|usage| (usage.used, usage.limit)),
+    );
+    println!(
+        "Done in {:.1} s. Destination: {}",
+        started.elapsed().as_secs_f64(),
+        workspace.dir.join("destination.db").display()
+    );
+    let failed: u64 = report
+        .objects
+        .iter()
+        .map(|object| object.counts.failed)
+        .sum();
+    let unresolved: u64 = report
+        .objects
+        .iter()
+        .map(|object| object.counts.links_unresolved)
+        .sum();
+    if !report.is_balanced() {
+        eprintln!("ferry: the counts do not add up: some extracted records have no outcome");
+        return Ok(ExitCode::from(crate::exit::INCOMPLETE));
+    }
+    if failed > 0 || unresolved > 0 {
+        eprintln!(
+            "ferry: {failed} records failed and {unresolved} links stayed unresolved; the issues above say why"
+        );
+        return Ok(ExitCode::from(crate::exit::INCOMPLETE));
+    }
+    Ok(ExitCode::SUCCESS)
+}

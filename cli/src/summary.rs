@@ -1,0 +1,72 @@
+//! What a finished run prints: the per-object table, links, fallbacks, the first issues,
+//! what was left out and the API calls used. `ferry demo` and `ferry migrate` print the same.
+
+use crate::table;
+use ferry_core::report::{IssueKind, RunReport};
+use ferry_core::steps::Discovery;
+
+/// Issues printed in full; the rest are in the run's report.
+const ISSUES_SHOWN: usize = 10;
+
+pub fn print(report: &RunReport, discovery: Option<&Discovery>, api_usage: Option<(u64, u64)>) {
+    println!();
+    print!("{}", table::render(report));
+    println!();
+    let patched: u64 = report
+        .objects
+        .iter()
+        .map(|object| object.counts.links_patched)
+        .sum();
+    let unresolved: u64 = report
+        .objects
+        .iter()
+        .map(|object| object.counts.links_unresolved)
+        .sum();
+    println!("Links patched after their target landed: {patched}; unresolved: {unresolved}.");
+    for object in report
+        .objects
+        .iter()
+        .filter(|object| object.fallback.is_some())
+    {
+        println!(
+            "{}: Bulk API 2.0 could not serve it; read through REST instead ({}).",
+            object.object,
+            object.fallback.as_deref().unwrap_or_default()
+        );
+    }
+    if report.issues.is_empty() {
+        println!("Issues: none.");
+    } else {
+        println!("Issues ({}):", report.issues.len());
+        for issue in report.issues.iter().take(ISSUES_SHOWN) {
+            let kind = match issue.kind {
+                IssueKind::Skipped => "skipped",
+                IssueKind::Failed => "failed",
+                IssueKind::UnresolvedLink => "unresolved link",
+                IssueKind::ValueDropped => "value dropped",
+                IssueKind::Warning => "warning",
+            };
+            println!(
+                "  {kind}: {} {} {}: {}",
+                issue.object,
+                issue.salesforce_id.as_deref().unwrap_or("(no id)"),
+                issue.field.as_deref().unwrap_or(""),
+                issue.reason
+            );
+        }
+        if report.issues.len() > ISSUES_SHOWN {
+            println!("  ... and {} more", report.issues.len() - ISSUES_SHOWN);
+        }
+    }
+    if let Some(discovery) = discovery {
+        println!(
+            "Left out: {} of the org's {} objects (not in the map, or not exportable); {} plan notes.",
+            discovery.skipped.len(),
+            discovery.objects_in_org,
+            discovery.plan.notes.len()
+        );
+    }
+    if let Some((used, limit)) = api_usage {
+        println!("Salesforce API calls used today: {used} of {limit}.");
+    }
+}

@@ -1,0 +1,182 @@
+//! `ferry migrate` against the simulated org, as a consultant runs it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_twice_into_one_workspace_updates_and_never_duplicates() {
+    let simulator = start(400).await;
+    let work = tempfile::tempdir().unwrap();
+    let workspace = work.path().join("acme");
+    let args = ["--workspace", workspace.to_str().unwrap()];
+    let first = plan_like(&simulator, "migrate", &args).await;
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let count = |table: &str| -> i64 {
+        let connection = rusqlite::Connection::open(workspace.join("destination.db")).unwrap();
+        connection
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .unwrap()
+    };
+    let companies = count("companies");
+    let contacts = count("contacts");
+    assert!(companies > 0 && contacts > 0, "{stdout}");
+    assert!(stdout.contains("Account"), "{stdout}");
+
+    let second = plan_like(&simulator, "migrate", &args).await;
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(
+        (count("companies"), count("contacts")),
+        (companies, contacts)
+    );
+    simulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_without_an_org_says_which_options_name_one() {
+    let output = tokio::task::spawn_blocking(|| {
+        std::process::Command::new(FERRY)
+            .args(["migrate"])
+            .env_remove("FERRY_ACCESS_TOKEN")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--connection"), "{stderr}");
+}
+
+/// Runs `ferry migrate` and kills it (SIGKILL, no chance to clean up) after `delay`;
+/// returns whether it finished before the kill.
+fn migrate_killed_after(
+    args: &[String],
+    token: &str,
+    delay: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let mut child = std::process::Command::new(FERRY)
+        .args(args)
+        .env("FERRY_ACCESS_TOKEN", token)
+        .env_remove("FERRY_ALLOWED_HOSTS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + delay;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_at_random_points_then_resumed_leaves_what_one_clean_run_leaves() {
+    let simulator = start(600).await;
+    // A little latency spreads the run over time, so kills land in every step of it.
+    let mut knobs = simulator.knobs();
+    knobs.faults.latency_ms = 15;
+    simulator.set_knobs(knobs);
+    let token = access_token(&simulator).await;
+    let work = tempfile::tempdir().unwrap();
+    let args = |workspace: &std::path::Path| -> Vec<String> {
+        [
+            "migrate",
+            "--instance-url",
+            simulator.base_url(),
+            "--allow-host",
+            &host(&simulator),
+            "--chunk-records",
+            "40",
+            "--workspace",
+            workspace.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|arg| (*arg).to_owned())
+        .collect()
+    };
+
+    let clean = work.path().join("clean");
+    let clean_args = args(&clean);
+    let clean_token = token.clone();
+    let started = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || {
+        migrate_killed_after(
+            &clean_args,
+            &clean_token,
+            std::time::Duration::from_secs(600),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.and_then(|status| status.code()), Some(0));
+    let clean_duration = started.elapsed();
+
+    // Kill points spread over the clean run's duration by a fixed sequence, so every run
+    // of this test tries the same spread; the assertion holds wherever a kill lands.
+    let crashed = work.path().join("crashed");
+    let crashed_args = args(&crashed);
+    let kill_token = token.clone();
+    let kills = tokio::task::spawn_blocking(move || {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut killed = 0;
+        for _ in 0..12 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let fraction = (state >> 33) as f64 / (1u64 << 31) as f64;
+            let delay = clean_duration.mul_f64(0.05 + 0.9 * fraction);
+            if migrate_killed_after(&crashed_args, &kill_token, delay).is_none() {
+                killed += 1;
+            }
+        }
+        killed
+    })
+    .await
+    .unwrap();
+    assert!(kills > 0, "no run was killed before it finished");
+    let final_args = args(&crashed);
+    let status = tokio::task::spawn_blocking(move || {
+        migrate_killed_after(&final_args, &token, std::time::Duration::from_secs(600))
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.and_then(|status| status.code()), Some(0));
+
+    let expected = destination_snapshot(&clean.join("destination.db"), "local").await;
+    let actual = destination_snapshot(&crashed.join("destination.db"), "local").await;
+    assert!(expected.as_object().unwrap().len() > 100);
+    if expected != actual {
+        let (expected, actual) = (expected.as_object().unwrap(), actual.as_object().unwrap());
+        let differing: Vec<&String> = expected
+            .keys()
+            .chain(actual.keys())
+            .filter(|key| expected.get(*key) != actual.get(*key))
+            .take(5)
+            .collect();
+        panic!(
+            "after {kills} kills the destination differs from a clean run's ({} vs {} records); first differences: {differing:?}",
+            expected.len(),
+            actual.len()
+        );
+    }
+    simulator.shutdown().await;
+}

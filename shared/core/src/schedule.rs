@@ -1,0 +1,337 @@
+//! Overlapping extraction and loading, phase by phase.
+//!
+//! Extraction walks the phases in order, several objects of a phase at a time; it never
+//! waits for loading, so Salesforce is read while the destination is written. Loading
+//! takes the chunks as they are staged, several at a time, but only loads a chunk of phase
+//! `p` once every chunk of the phases before `p` has loaded: a record's parents are then in
+//! the ID map when it loads, and only links within a phase (an account's parent account)
+//! or across a cycle are deferred to the finalize step.
+//!
+//! The messages between the two sides are chunk messages (a staging key and a count), not
+//! records, so holding the ones that wait for an earlier phase costs next to nothing.
+
+use crate::error::PortError;
+use crate::ports::{ChunkMessage, WorkQueue};
+use crate::steps::StepError;
+use async_trait::async_trait;
+use futures::channel::mpsc;
+use futures::stream::{FuturesUnordered, StreamExt};
+use std::collections::BTreeMap;
+use std::future::Future;
+
+/// How much runs at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concurrency {
+    /// Objects of one phase extracted at a time. The Salesforce client bounds its requests
+    /// in flight on its own; this bounds the Bulk jobs and cursors open at once.
+    pub extract: usize,
+    /// Chunks loaded at a time.
+    pub load: usize,
+}
+
+impl Default for Concurrency {
+    fn default() -> Self {
+        Self {
+            extract: 2,
+            load: 4,
+        }
+    }
+}
+
+enum Event {
+    Chunk(ChunkMessage),
+    /// Every object of this phase is extracted: no more chunks of it will come.
+    PhaseExtracted(usize),
+}
+
+/// The work queue extraction writes to inside [`run`]: each staged chunk goes straight to
+/// the loading side.
+#[derive(Clone)]
+pub struct ChannelQueue {
+    sender: mpsc::UnboundedSender<Event>,
+}
+
+#[async_trait]
+impl WorkQueue for ChannelQueue {
+    async fn send(&self, message: &ChunkMessage) -> Result<(), PortError> {
+        self.sender
+            .unbounded_send(Event::Chunk(message.clone()))
+            .map_err(|_| {
+                PortError::new(
+                    crate::ErrorClass::Permanent,
+                    "the loading side stopped before extraction finished".to_owned(),
+                )
+            })
+    }
+}
+
+/// Runs `extract` for every object of `phases` (in phase order) and `load` for every chunk
+/// the extraction sends to the [`ChannelQueue`] it is given, overlapping the two as the
+/// module documentation says. `phase_of` says which phase a chunk belongs to. The first
+/// error stops both sides and is returned.
+pub async fn run<'a, O, E, EF, L, LF>(
+    phases: &'a [Vec<O>],
+    concurrency: Concurrency,
+    phase_of: impl Fn(&ChunkMessage) -> Option<usize>,
+    extract: E,
+    load: L,
+) -> Result<(), StepError>
+where
+    E: Fn(&'a O, ChannelQueue) -> EF,
+    EF: Future<Output = Result<(), StepError>>,
+    L: Fn(ChunkMessage) -> LF,
+    LF: Future<Output = Result<(), StepError>>,
+{
+    let (sender, receiver) = mpsc::unbounded();
+    let queue = ChannelQueue { sender };
+    let extracting = async {
+        for (phase, objects) in phases.iter().enumerate() {
+            let mut objects = futures::stream::iter(objects)
+                .map(|object| extract(object, queue.clone()))
+                .buffer_unordered(concurrency.extract.max(1));
+            while let Some(done) = objects.next().await {
+                done?;
+            }
+            // Cannot fail while the loading side runs; if it stopped, its error wins.
+            let _ = queue.sender.unbounded_send(Event::PhaseExtracted(phase));
+        }
+        Ok::<(), StepError>(())
+    };
+    let loading = async {
+        let mut receiver = receiver;
+        let mut waiting: BTreeMap<usize, Vec<ChunkMessage>> = BTreeMap::new();
+        let mut extracted = vec![false; phases.len()];
+        let mut in_flight = FuturesUnordered::new();
+        let mut current = 0;
+        while current < phases.len() {
+            // Start what may start: chunks of the current phase, up to the limit.
+            while in_flight.len() < concurrency.load.max(1) {
+                let Some(message) = waiting.get_mut(&current).and_then(Vec::pop) else {
+                    break;
+                };
+                in_flight.push(load(message));
+            }
+            let phase_drained = waiting.get(&current).is_none_or(Vec::is_empty);
+            if extracted[current] && phase_drained && in_flight.is_empty() {
+                current += 1;
+                continue;
+            }
+            futures::select_biased! {
+                loaded = in_flight.select_next_some() => loaded?,
+                event = receiver.next() => match event {
+                    Some(Event::Chunk(message)) => {
+                        let phase = phase_of(&message).ok_or_else(|| StepError::UnknownObject {
+                            run: message.run_id.to_string(),
+                            object: message.object.clone(),
+                        })?;
+                        // Loaded in the order staged: the waiting list is popped from the end.
+                        waiting.entry(phase).or_default().insert(0, message);
+                    }
+                    Some(Event::PhaseExtracted(phase)) => extracted[phase] = true,
+                    // The extracting side ended early: its error is what try_join returns.
+                    None => futures::future::pending::<()>().await,
+                },
+            }
+        }
+        Ok::<(), StepError>(())
+    };
+    futures::future::try_join(extracting, loading).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::ids::{RunId, TenantId};
+    use std::cell::RefCell;
+
+    fn message(object: &str, chunk: u32) -> ChunkMessage {
+        ChunkMessage {
+            run_id: RunId::new("r"),
+            tenant: TenantId::new("t"),
+            object: object.to_owned(),
+            chunk,
+            key: format!("{object}/{chunk}"),
+            records: 1,
+        }
+    }
+
+    /// A log of what happened, in order, shared by the two sides.
+    #[derive(Default)]
+    struct Log(RefCell<Vec<String>>);
+
+    fn phase_of(message: &ChunkMessage) -> Option<usize> {
+        match message.object.as_str() {
+            "Account" => Some(0),
+            "Contact" | "Lead" => Some(1),
+            "Task" => Some(2),
+            _ => None,
+        }
+    }
+
+    async fn yield_now() {
+        let mut yielded = false;
+        futures::future::poll_fn(|context| {
+            if yielded {
+                std::task::Poll::Ready(())
+            } else {
+                yielded = true;
+                context.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+    }
+
+    #[test]
+    fn every_chunk_loads_once_and_no_phase_loads_before_the_one_before_it_finished() {
+        let phases = vec![vec!["Account"], vec!["Contact", "Lead"], vec!["Task"]];
+        let log = Log::default();
+        let result = futures::executor::block_on(run(
+            &phases,
+            Concurrency {
+                extract: 2,
+                load: 3,
+            },
+            phase_of,
+            |object: &&str, queue: ChannelQueue| {
+                let object = (*object).to_owned();
+                let log = &log;
+                async move {
+                    for chunk in 0..4 {
+                        yield_now().await;
+                        queue
+                            .send(&message(&object, chunk))
+                            .await
+                            .map_err(StepError::Queue)?;
+                        log.0.borrow_mut().push(format!("staged {object} {chunk}"));
+                    }
+                    Ok(())
+                }
+            },
+            |message: ChunkMessage| {
+                let log = &log;
+                async move {
+                    log.0
+                        .borrow_mut()
+                        .push(format!("start {} {}", message.object, message.chunk));
+                    yield_now().await;
+                    yield_now().await;
+                    log.0
+                        .borrow_mut()
+                        .push(format!("done {} {}", message.object, message.chunk));
+                    Ok(())
+                }
+            },
+        ));
+        result.unwrap();
+        let log = log.0.into_inner();
+        let index = |entry: &str| log.iter().position(|line| line == entry).unwrap();
+        for object in ["Account", "Contact", "Lead", "Task"] {
+            for chunk in 0..4 {
+                let started = format!("start {object} {chunk}");
+                assert_eq!(
+                    log.iter().filter(|line| **line == started).count(),
+                    1,
+                    "{log:?}"
+                );
+            }
+        }
+        // No contact or lead starts before every account is done; no task before them.
+        let last_account = (0..4)
+            .map(|c| index(&format!("done Account {c}")))
+            .max()
+            .unwrap();
+        let first_child = ["Contact", "Lead"]
+            .iter()
+            .flat_map(|o| (0..4).map(move |c| format!("start {o} {c}")))
+            .map(|entry| index(&entry))
+            .min()
+            .unwrap();
+        assert!(last_account < first_child, "{log:?}");
+        let last_child = ["Contact", "Lead"]
+            .iter()
+            .flat_map(|o| (0..4).map(move |c| format!("done {o} {c}")))
+            .map(|entry| index(&entry))
+            .max()
+            .unwrap();
+        let first_task = (0..4)
+            .map(|c| index(&format!("start Task {c}")))
+            .min()
+            .unwrap();
+        assert!(last_child < first_task, "{log:?}");
+        // Extraction ran ahead of loading: a task chunk was staged before the last
+        // contact or lead chunk loaded.
+        let first_task_staged = (0..4)
+            .map(|c| index(&format!("staged Task {c}")))
+            .min()
+            .unwrap();
+        assert!(first_task_staged < last_child, "{log:?}");
+        // Loads overlapped: some chunk started before the previous one finished.
+        let overlapped = log
+            .windows(2)
+            .any(|pair| pair[0].starts_with("start ") && pair[1].starts_with("start "));
+        assert!(overlapped, "{log:?}");
+    }
+
+    #[test]
+    fn the_first_error_stops_both_sides() {
+        let phases = vec![vec!["Account"], vec!["Contact"]];
+        let loads = RefCell::new(0);
+        let result = futures::executor::block_on(run(
+            &phases,
+            Concurrency::default(),
+            phase_of,
+            |object: &&str, queue: ChannelQueue| {
+                let object = (*object).to_owned();
+                async move {
+                    for chunk in 0..3 {
+                        queue
+                            .send(&message(&object, chunk))
+                            .await
+                            .map_err(StepError::Queue)?;
+                    }
+                    Ok(())
+                }
+            },
+            |message: ChunkMessage| {
+                let loads = &loads;
+                async move {
+                    *loads.borrow_mut() += 1;
+                    if message.object == "Account" && message.chunk == 1 {
+                        return Err(StepError::UnknownObject {
+                            run: "r".to_owned(),
+                            object: "broken".to_owned(),
+                        });
+                    }
+                    Ok(())
+                }
+            },
+        ));
+        assert!(
+            matches!(result, Err(StepError::UnknownObject { object, .. }) if object == "broken")
+        );
+        assert!(*loads.borrow() <= 3);
+    }
+
+    #[test]
+    fn a_chunk_of_an_object_outside_the_plan_is_an_error() {
+        let phases = vec![vec!["Account"]];
+        let result = futures::executor::block_on(run(
+            &phases,
+            Concurrency::default(),
+            phase_of,
+            |_: &&str, queue: ChannelQueue| async move {
+                queue
+                    .send(&message("Mystery", 0))
+                    .await
+                    .map_err(StepError::Queue)
+            },
+            |_: ChunkMessage| async { Ok(()) },
+        ));
+        assert!(
+            matches!(result, Err(StepError::UnknownObject { object, .. }) if object == "Mystery")
+        );
+    }
+}
