@@ -209,7 +209,8 @@ struct Call {
     endpoint: &'static str,
     method: Method,
     url: url::Url,
-    body: Vec<u8>,
+    /// Shared, so each attempt sends the same bytes without copying them.
+    body: bytes::Bytes,
     content_type: &'static str,
     tenant: String,
     /// Mutating requests carry an idempotency key.
@@ -301,7 +302,8 @@ impl HttpDestination {
         mutating: bool,
     ) -> Result<Call, PortError> {
         let body = serde_json::to_vec(body)
-            .map_err(|error| HttpDestinationError::Encode(endpoint, error).into_port_error())?;
+            .map_err(|error| HttpDestinationError::Encode(endpoint, error).into_port_error())?
+            .into();
         Ok(Call {
             endpoint,
             method,
@@ -607,7 +609,7 @@ impl Destination for HttpDestination {
             endpoint: "users",
             method: Method::GET,
             url: self.url(tenant, &["users"]),
-            body: Vec::new(),
+            body: bytes::Bytes::new(),
             content_type: "application/json",
             tenant: tenant.to_string(),
             mutating: false,
@@ -647,7 +649,7 @@ impl Destination for HttpDestination {
                     endpoint: "file",
                     method: Method::PUT,
                     url,
-                    body: bytes,
+                    body: bytes.into(),
                     content_type: "application/octet-stream",
                     tenant: tenant.to_string(),
                     mutating: true,

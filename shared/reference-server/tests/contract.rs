@@ -436,6 +436,62 @@ async fn wrongly_signed_stale_and_unknown_key_requests_are_refused() {
 }
 
 #[tokio::test]
+async fn oversized_batches_unknown_entities_and_bad_bodies_are_refused_by_name() {
+    let (destination, server) = start().await;
+    let now = signing::unix_now();
+    let ids: Vec<String> = (0..501).map(|index| index.to_string()).collect();
+    let body = serde_json::to_vec(&serde_json::json!({ "ids": ids })).unwrap();
+    let response = signed(
+        &server,
+        reqwest::Method::POST,
+        "/v1/tenants/acme/entities/company/get",
+        None,
+        &body,
+        SECRET,
+        now,
+    )
+    .await;
+    let (status, code, message) = error_code(response).await;
+    assert_eq!((status, code.as_str()), (413, "too_large"));
+    assert!(
+        message.contains("501 ids") && message.contains("500"),
+        "{message}"
+    );
+
+    let response = signed(
+        &server,
+        reqwest::Method::POST,
+        "/v1/tenants/acme/entities/widget/upsert",
+        Some("key-widget"),
+        br#"{"records":[]}"#,
+        SECRET,
+        now,
+    )
+    .await;
+    let (status, code, message) = error_code(response).await;
+    assert_eq!((status, code.as_str()), (404, "not_found"));
+    for entity in EntityKind::ALL {
+        assert!(message.contains(entity.as_str()), "{message}");
+    }
+
+    let response = signed(
+        &server,
+        reqwest::Method::POST,
+        "/v1/tenants/acme/entities/company/upsert",
+        Some("key-bad"),
+        br#"{"rows":[]}"#,
+        SECRET,
+        now,
+    )
+    .await;
+    let (status, code, message) = error_code(response).await;
+    assert_eq!((status, code.as_str()), (400, "invalid_request"));
+    assert!(message.contains("records"), "{message}");
+    assert_eq!(destination.upsert_calls(), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn file_bytes_are_checked_against_their_declared_hash_and_urls_must_be_http() {
     let (destination, server) = start().await;
     let http = client(&server, 500);
