@@ -324,13 +324,48 @@ async fn guarded(
             ));
         }
     }
+    // The request runs in its own task, so a client that gives up (a timeout) does not
+    // cancel it halfway: it finishes and its answer is stored, and the client's retry is
+    // told to wait (409) and then gets the stored answer, rather than a second attempt
+    // reporting "updated" for what the first one created.
+    let store = state.idempotency.clone();
+    let (task_key_id, task_key) = (key_id.clone(), key.clone());
+    let task =
+        tokio::spawn(
+            async move { run_and_store(&store, &task_key_id, &task_key, request, next).await },
+        );
+    match task.await {
+        Ok(result) => result,
+        Err(error) => {
+            // The handler panicked: release the key so a retry runs again.
+            if let Err(error) = state.idempotency.abandon(&key_id, &key).await {
+                tracing::warn!(%error, "an idempotency key could not be released");
+            }
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                codes::UNAVAILABLE,
+                format!("the request failed inside the server: {error}"),
+            ))
+        }
+    }
+}
+
+/// Runs a mutating request and stores its answer under its idempotency key (or releases the
+/// key after a 5xx, which may be gone on the next attempt and so is not kept to be replayed).
+async fn run_and_store(
+    store: &IdempotencyStore,
+    key_id: &str,
+    key: &str,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let response = next.run(request).await;
     let (parts, body) = response.into_parts();
     // The answers are the server's own JSON, bounded by the batch limit.
     let answer = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(answer) => answer,
         Err(error) => {
-            if let Err(error) = state.idempotency.abandon(&key_id, &key).await {
+            if let Err(error) = store.abandon(key_id, key).await {
                 tracing::warn!(%error, "an idempotency key could not be released");
             }
             return Err(ApiError::new(
@@ -340,13 +375,11 @@ async fn guarded(
             ));
         }
     };
-    // A 5xx may be gone on the next attempt, so it is not kept to be replayed.
     let stored = if parts.status.is_server_error() {
-        state.idempotency.abandon(&key_id, &key).await
+        store.abandon(key_id, key).await
     } else {
-        state
-            .idempotency
-            .complete(&key_id, &key, parts.status.as_u16(), answer.to_vec())
+        store
+            .complete(key_id, key, parts.status.as_u16(), answer.to_vec())
             .await
     };
     if let Err(error) = stored {

@@ -35,6 +35,8 @@ struct CountingState {
     upsert_calls: u32,
     upserted_records: u32,
     fail_next_upserts: u32,
+    /// How long the next upsert takes, as a slow backend's would.
+    delay_next_upsert: Option<Duration>,
     ids: BTreeMap<(String, String), DestinationId>,
     files: BTreeMap<String, Vec<u8>>,
 }
@@ -61,6 +63,10 @@ impl Destination for Counting {
         _entity: EntityKind,
         records: &[DestinationRecord],
     ) -> Result<Vec<UpsertOutcome>, PortError> {
+        let delay = self.state.lock().unwrap().delay_next_upsert.take();
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         let mut state = self.state.lock().unwrap();
         state.upsert_calls += 1;
         if state.fail_next_upserts > 0 {
@@ -394,6 +400,39 @@ async fn a_busy_destination_is_retried_and_the_failure_is_not_replayed() {
     assert!(chain.contains("503"), "{chain}");
     assert!(chain.contains("the database is busy"), "{chain}");
     assert!(!chain.contains(SECRET), "{chain}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_request_the_client_gave_up_on_finishes_and_its_retry_gets_its_answer() {
+    let (destination, server) = start().await;
+    destination.state.lock().unwrap().delay_next_upsert = Some(Duration::from_millis(800));
+    let http = HttpDestination::new(HttpDestinationConfig {
+        timeout: Duration::from_millis(300),
+        retry: RetryPolicy {
+            max_attempts: 12,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+        },
+        idempotency_scope: "run-1".into(),
+        ..HttpDestinationConfig::new(server.base_url(), KEY_ID, Secret::new(SECRET))
+    })
+    .unwrap();
+    // The first attempt times out while the destination is still writing; the retries are
+    // told to wait (409) and then get the answer the first attempt stored.
+    let outcomes = http
+        .upsert(
+            &TenantId::new("acme"),
+            EntityKind::Company,
+            &[company(1, Some("Acme"))],
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcomes[0], UpsertOutcome::Created(_)),
+        "{outcomes:?}"
+    );
+    assert_eq!(destination.upsert_calls(), 1);
     server.shutdown().await;
 }
 
