@@ -26,6 +26,8 @@ pub struct MigrateArgs {
     pub policy: crate::plan::PolicyArgs,
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub destination: DestinationArgs,
     /// Only these objects, comma-separated (default: every object the map covers).
     #[arg(long, value_delimiter = ',')]
     pub objects: Option<Vec<String>>,
@@ -35,6 +37,61 @@ pub struct MigrateArgs {
     /// Records per chunk (and per Bulk API result page).
     #[arg(long, default_value_t = 2000)]
     pub chunk_records: usize,
+}
+
+/// Where the records go: the workspace's SQLite CRM, or a destination that implements the
+/// HTTP contract (`infra/destination-api.openapi.json`).
+#[derive(Debug, Clone, Args)]
+pub struct DestinationArgs {
+    /// The base URL of an HTTP destination (its `/v1/...` routes), e.g. a SaaS backend or
+    /// `ferry destination-server`. Default: `destination.db` in the workspace.
+    #[arg(long, value_name = "URL")]
+    pub destination_url: Option<String>,
+    /// Names the shared secret to the HTTP destination (X-Ferry-Key-Id).
+    #[arg(long, default_value = "ferry", requires = "destination_url")]
+    pub destination_key_id: String,
+    /// The secret requests to the HTTP destination are signed with. Prefer
+    /// FERRY_DESTINATION_SECRET to the command line, which other users can see.
+    #[arg(
+        long,
+        env = crate::destination_server::SECRET_VAR,
+        hide_env_values = true,
+        value_parser = crate::connect::secret
+    )]
+    pub destination_secret: Option<ferry_core::secret::Secret>,
+}
+
+impl DestinationArgs {
+    /// The HTTP destination named, with its idempotency keys scoped to the run: a retried
+    /// or resumed request of this run is answered from what the destination stored, the
+    /// next run's is carried out again.
+    pub fn http(
+        &self,
+        run: &ferry_core::ids::RunId,
+    ) -> anyhow::Result<Option<ferry_destination_http::HttpDestination>> {
+        let Some(url) = &self.destination_url else {
+            return Ok(None);
+        };
+        let secret = self
+            .destination_secret
+            .clone()
+            .filter(|secret| !secret.expose().is_empty())
+            .with_context(|| {
+                format!(
+                    "--destination-url needs the shared secret: set {} or pass --destination-secret",
+                    crate::destination_server::SECRET_VAR
+                )
+            })?;
+        let mut config = ferry_destination_http::HttpDestinationConfig::new(
+            url.clone(),
+            self.destination_key_id.clone(),
+            secret,
+        );
+        config.idempotency_scope = run.to_string();
+        let destination = ferry_destination_http::HttpDestination::new(config)
+            .with_context(|| format!("cannot use the destination at {url}"))?;
+        Ok(Some(destination))
+    }
 }
 
 /// Where a migration keeps its state.
@@ -76,13 +133,24 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     let connected = connect(&args.target).await?;
     let client = &connected.client;
     let run_id = new_run_id();
-    eprintln!("Run {run_id} into {}", workspace.dir.display());
+    let http = args.destination.http(&run_id)?;
+    let destination: &dyn ferry_core::ports::Destination = match &http {
+        Some(http) => http,
+        None => &workspace.destination,
+    };
+    eprintln!(
+        "Run {run_id} into {}",
+        args.destination
+            .destination_url
+            .as_deref()
+            .map_or_else(|| workspace.dir.display().to_string(), str::to_owned)
+    );
     let ports = LocalPorts {
         salesforce: client,
         staging: &workspace.staging,
         id_map: &workspace.store,
         runs: &workspace.store,
-        destination: &workspace.destination,
+        destination,
         queue: &workspace.queue,
         sleeper: &TokioSleeper,
     };
@@ -133,7 +201,10 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     println!(
         "Done in {:.1} s. Destination: {}",
         started.elapsed().as_secs_f64(),
-        workspace.dir.join("destination.db").display()
+        args.destination.destination_url.as_deref().map_or_else(
+            || workspace.dir.join("destination.db").display().to_string(),
+            str::to_owned
+        )
     );
     let failed: u64 = report
         .objects

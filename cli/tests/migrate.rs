@@ -180,3 +180,78 @@ async fn a_run_killed_at_random_points_then_resumed_leaves_what_one_clean_run_le
     }
     simulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_into_an_http_destination_lands_what_the_embedded_one_does() {
+    use ferry_core::secret::Secret;
+    use std::sync::Arc;
+    let simulator = start(400).await;
+    let work = tempfile::tempdir().unwrap();
+    let served = work.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    let destination =
+        ferry_embedded::SqliteDestination::open(&served.join("destination.db")).unwrap();
+    let server = ferry_reference_server::serve(
+        ferry_reference_server::ReferenceServerConfig::new(
+            Arc::new(destination),
+            "test-key",
+            Secret::new("s3cret-for-tests"),
+        )
+        .unwrap(),
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .unwrap();
+
+    let embedded = work.path().join("embedded");
+    let output = plan_like(
+        &simulator,
+        "migrate",
+        &["--workspace", embedded.to_str().unwrap()],
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Without the secret, the command says where to put it.
+    let over_http = work.path().join("over-http");
+    let url = server.base_url().to_owned();
+    let http_args = [
+        "--workspace",
+        over_http.to_str().unwrap(),
+        "--destination-url",
+        url.as_str(),
+        "--destination-key-id",
+        "test-key",
+    ];
+    let refused = plan_like(&simulator, "migrate", &http_args).await;
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("FERRY_DESTINATION_SECRET"), "{stderr}");
+
+    let mut with_secret: Vec<&str> = http_args.to_vec();
+    with_secret.extend(["--destination-secret", "s3cret-for-tests"]);
+    for _ in 0..2 {
+        let output = plan_like(&simulator, "migrate", &with_secret).await;
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert!(
+        !over_http.join("destination.db").exists() || {
+            let snapshot = destination_snapshot(&over_http.join("destination.db"), "local").await;
+            snapshot.as_object().unwrap().is_empty()
+        }
+    );
+    let expected = destination_snapshot(&embedded.join("destination.db"), "local").await;
+    let actual = destination_snapshot(&served.join("destination.db"), "local").await;
+    assert!(expected.as_object().unwrap().len() > 100);
+    assert_eq!(expected, actual);
+    server.shutdown().await;
+    simulator.shutdown().await;
+}
