@@ -133,6 +133,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 IssueKind::UnresolvedLink => "unresolved link",
                 IssueKind::ValueDropped => "value dropped",
                 IssueKind::Warning => "warning",
+                IssueKind::Mismatch => "mismatch",
             };
             println!(
                 "  {kind}: {} {} {}: {}",
