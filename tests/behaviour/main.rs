@@ -12,3 +12,4 @@ mod files;
 mod load;
 mod migration;
 mod pseudonymise;
+mod runs;

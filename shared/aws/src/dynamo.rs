@@ -33,8 +33,8 @@ use ferry_core::plan::Plan;
 use ferry_core::ports::{DeferredLink, IdMap, IdMapEntry, RunRecords, RunStore};
 use ferry_core::report::{ChunkResult, LinkResolution, ObjectExtraction};
 use ferry_core::runs::{
-    DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject,
-    RunSummary, StoredIdMapEntry,
+    DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject, RunSummary,
+    StoredIdMapEntry,
 };
 use ferry_core::{ErrorClass, PortError};
 use futures::future::{BoxFuture, FutureExt};
@@ -131,8 +131,9 @@ impl IdMap for DynamoIdMap {
         let keys: Vec<&String> = by_key.keys().collect();
         let mut found = HashMap::with_capacity(ids.len());
         for batch in keys.chunks(BATCH_GET_LIMIT) {
-            let mut request = KeysAndAttributes::builder()
-                .projection_expression("pk, destination_id, created_by_run, last_run, content_hash");
+            let mut request = KeysAndAttributes::builder().projection_expression(
+                "pk, destination_id, created_by_run, last_run, content_hash",
+            );
             for key in batch {
                 request = request.keys(HashMap::from([
                     ("pk".to_owned(), string(*key)),
@@ -161,8 +162,7 @@ impl IdMap for DynamoIdMap {
                         Some(AttributeValue::S(value)) => Some(value.clone()),
                         _ => None,
                     };
-                    let (Some(pk), Some(destination)) = (text("pk"), text("destination_id"))
-                    else {
+                    let (Some(pk), Some(destination)) = (text("pk"), text("destination_id")) else {
                         continue;
                     };
                     if let Some(id) = by_key.get(&pk) {
@@ -568,15 +568,15 @@ impl RunStore for DynamoRunStore {
         run: &RunId,
         verification: &ObjectVerification,
     ) -> Result<(), PortError> {
-        self.put(run, format!("VERIFIED#{}", verification.object), verification)
-            .await
+        self.put(
+            run,
+            format!("VERIFIED#{}", verification.object),
+            verification,
+        )
+        .await
     }
 
-    async fn record_rollback(
-        &self,
-        run: &RunId,
-        result: &RollbackObject,
-    ) -> Result<(), PortError> {
+    async fn record_rollback(&self, run: &RunId, result: &RollbackObject) -> Result<(), PortError> {
         self.put(run, format!("ROLLBACK#{}", result.object), result)
             .await
     }

@@ -15,8 +15,8 @@ use ferry_core::plan::Plan;
 use ferry_core::ports::{DeferredLink, IdMap, IdMapEntry, RunStore, Staging};
 use ferry_core::report::{ChunkResult, ObjectExtraction};
 use ferry_core::runs::{
-    JournalAction, JournalEntry, PendingDeletion, RollbackObject, RunKind, RunStatus,
-    RunSummary, StoredIdMapEntry,
+    JournalAction, JournalEntry, PendingDeletion, RollbackObject, RunKind, RunStatus, RunSummary,
+    StoredIdMapEntry,
 };
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -261,7 +261,10 @@ async fn id_map_entries_are_read_removed_and_restored_with_their_runs() {
         content_hash: "hash-2-run-1".to_owned(),
         ..second
     };
-    id_map.restore(&tenant, std::slice::from_ref(&restored)).await.unwrap();
+    id_map
+        .restore(&tenant, std::slice::from_ref(&restored))
+        .await
+        .unwrap();
     id_map
         .remove(&tenant, "Account", &[account_id(1), account_id(9)])
         .await
@@ -310,13 +313,21 @@ async fn run_history_journal_and_outcomes_round_trip() {
             .iter()
             .map(|run| (run.run_id.as_str(), run.status))
             .collect::<Vec<_>>(),
-        vec![("run-a", RunStatus::Succeeded), ("run-b", RunStatus::Failed)]
+        vec![
+            ("run-a", RunStatus::Succeeded),
+            ("run-b", RunStatus::Failed)
+        ]
     );
     assert_eq!(
         runs.run_summary(&RunId::new("run-b")).await.unwrap(),
         Some(summary("run-b", 2, RunStatus::Failed))
     );
-    assert!(runs.list_runs(&TenantId::new("other")).await.unwrap().is_empty());
+    assert!(
+        runs.list_runs(&TenantId::new("other"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The first journal entry of a record wins.
     let run = RunId::new("run-b");
@@ -346,7 +357,9 @@ async fn run_history_journal_and_outcomes_round_trip() {
         salesforce_id: account_id(4),
         destination_id: DestinationId::new("4"),
     };
-    runs.defer_deletions(&run, std::slice::from_ref(&deletion)).await.unwrap();
+    runs.defer_deletions(&run, std::slice::from_ref(&deletion))
+        .await
+        .unwrap();
     assert_eq!(
         runs.pending_deletions(&run, "Account").await.unwrap(),
         vec![deletion]

@@ -14,8 +14,8 @@ use crate::steps::{
     self, Discovery, ExtractConfig, ExtractPorts, FinalizePorts, LoadPorts, Sleeper, StepError,
     VerifyPorts,
 };
-use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A work queue that the same process drains: the in-process stand-in for SQS.
 #[async_trait]
@@ -301,12 +301,10 @@ fn object_extract_config(
             .high_water_marks
             .get(object)
             .unwrap_or(&last.started_at);
-        extract.since = time::OffsetDateTime::parse(
-            mark,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .ok()
-        .or(Some(time::OffsetDateTime::UNIX_EPOCH));
+        extract.since =
+            time::OffsetDateTime::parse(mark, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .or(Some(time::OffsetDateTime::UNIX_EPOCH));
         extract.include_deleted = true;
     }
     extract
@@ -352,6 +350,15 @@ async fn run_migration(
         destination: ports.destination,
         runs: ports.runs,
     };
+    // Messages an earlier attempt in this process left behind are dropped: the chunks they
+    // name are loaded below from what the run store says is missing.
+    while ports
+        .queue
+        .receive()
+        .await
+        .map_err(StepError::Queue)?
+        .is_some()
+    {}
     // What an earlier attempt of this run finished.
     let earlier = ports
         .runs
@@ -544,10 +551,16 @@ pub async fn rollback(
         return Err(refused(run, "no such run in the run history"));
     };
     if target.tenant != *tenant {
-        return Err(refused(run, format!("the run belongs to another tenant, not {tenant}")));
+        return Err(refused(
+            run,
+            format!("the run belongs to another tenant, not {tenant}"),
+        ));
     }
     if target.kind == RunKind::Rollback {
-        return Err(refused(run, "a rollback cannot be rolled back; migrate again instead"));
+        return Err(refused(
+            run,
+            "a rollback cannot be rolled back; migrate again instead",
+        ));
     }
     let rollback_id = rollback_run_id(run);
     if target.status == RunStatus::RolledBack {

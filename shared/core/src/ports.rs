@@ -8,8 +8,8 @@ use crate::model::{ObjectDescription, ObjectSummary, SourceRecord};
 use crate::plan::{CustomFieldDefinition, Plan};
 use crate::report::{ChunkResult, LinkResolution, ObjectExtraction};
 use crate::runs::{
-    DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject,
-    RunSummary, StoredIdMapEntry,
+    DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject, RunSummary,
+    StoredIdMapEntry,
 };
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -284,8 +284,7 @@ pub trait RunStore: Send + Sync {
         verification: &ObjectVerification,
     ) -> Result<(), PortError>;
     /// Replaces the rollback outcome of an object (stored under the rollback's own run).
-    async fn record_rollback(&self, run: &RunId, result: &RollbackObject)
-    -> Result<(), PortError>;
+    async fn record_rollback(&self, run: &RunId, result: &RollbackObject) -> Result<(), PortError>;
     async fn rollback_results(&self, run: &RunId) -> Result<Vec<RollbackObject>, PortError>;
 }
 

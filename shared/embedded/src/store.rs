@@ -6,8 +6,8 @@ use ferry_core::plan::Plan;
 use ferry_core::ports::{DeferredLink, IdMap, IdMapEntry, RunRecords, RunStore};
 use ferry_core::report::{ChunkResult, LinkResolution, ObjectExtraction};
 use ferry_core::runs::{
-    DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject,
-    RunSummary, StoredIdMapEntry,
+    DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject, RunSummary,
+    StoredIdMapEntry,
 };
 use rusqlite::{OptionalExtension, params};
 use serde::de::DeserializeOwned;
@@ -652,11 +652,7 @@ impl RunStore for SqliteStore {
         .await
     }
 
-    async fn record_rollback(
-        &self,
-        run: &RunId,
-        result: &RollbackObject,
-    ) -> Result<(), PortError> {
+    async fn record_rollback(&self, run: &RunId, result: &RollbackObject) -> Result<(), PortError> {
         let body = to_json(result, "recording a rollback")?;
         self.put_body(
             "recording a rollback",

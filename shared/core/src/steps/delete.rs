@@ -6,10 +6,54 @@ use crate::ids::{DestinationId, RunId, SalesforceId};
 use crate::plan::Plan;
 use crate::ports::{Destination, IdMap, RunStore};
 use crate::report::{IssueKind, RecordIssue};
-use crate::runs::{DeletionResult, JournalAction, JournalEntry};
+use crate::runs::{DeletionResult, JournalAction, JournalEntry, StoredIdMapEntry};
 
 /// Records handled per destination call.
 pub(crate) const BATCH: usize = 200;
+
+/// Deletes records, retrying refused ones while each round deletes something: a record
+/// may be refused only because another record of the same batch or object (a child
+/// company under its parent) still linked to it. Returns the deleted entries and the
+/// refused ones with the destination's last reason.
+pub(crate) async fn delete_until_settled(
+    destination: &dyn Destination,
+    tenant: &crate::ids::TenantId,
+    entity: crate::mapping::EntityKind,
+    entries: Vec<StoredIdMapEntry>,
+) -> Result<(Vec<StoredIdMapEntry>, Vec<(StoredIdMapEntry, String)>), StepError> {
+    let mut deleted = Vec::new();
+    let mut pending = entries;
+    loop {
+        let mut refused = Vec::new();
+        let before = deleted.len();
+        for batch in pending.chunks(BATCH) {
+            let ids: Vec<DestinationId> = batch
+                .iter()
+                .map(|entry| entry.destination_id.clone())
+                .collect();
+            let outcomes = destination
+                .delete(tenant, entity, &ids)
+                .await
+                .map_err(StepError::Destination)?;
+            if outcomes.len() != ids.len() {
+                return Err(StepError::DestinationContract {
+                    sent: ids.len(),
+                    answered: outcomes.len(),
+                });
+            }
+            for (entry, outcome) in batch.iter().zip(outcomes) {
+                match outcome {
+                    Ok(()) => deleted.push(entry.clone()),
+                    Err(reason) => refused.push((entry.clone(), reason)),
+                }
+            }
+        }
+        if refused.is_empty() || deleted.len() == before {
+            return Ok((deleted, refused));
+        }
+        pending = refused.into_iter().map(|(entry, _)| entry).collect();
+    }
+}
 
 pub struct DeletionPorts<'a> {
     pub id_map: &'a dyn IdMap,
@@ -90,36 +134,30 @@ pub async fn apply_deletions(
                     .journal(run, &journal)
                     .await
                     .map_err(StepError::RunStore)?;
-                let outcomes = ports
-                    .destination
-                    .delete(&plan.tenant, object.entity, &destination_ids)
-                    .await
-                    .map_err(StepError::Destination)?;
-                if outcomes.len() != present.len() {
-                    return Err(StepError::DestinationContract {
-                        sent: present.len(),
-                        answered: outcomes.len(),
+                let (deleted, refused) = delete_until_settled(
+                    ports.destination,
+                    &plan.tenant,
+                    object.entity,
+                    present.into_iter().cloned().collect(),
+                )
+                .await?;
+                result.deleted += deleted.len() as u64;
+                for (entry, reason) in refused {
+                    result.issues.push(RecordIssue {
+                        object: object.object.clone(),
+                        salesforce_id: Some(entry.salesforce_id.to_string()),
+                        field: None,
+                        kind: IssueKind::Failed,
+                        reason: format!(
+                            "deleted in Salesforce, but the destination refused to delete {} {}: {reason}",
+                            object.entity, entry.destination_id
+                        ),
                     });
                 }
-                let mut removed = Vec::new();
-                for (entry, outcome) in present.iter().zip(outcomes) {
-                    match outcome {
-                        Ok(()) => {
-                            result.deleted += 1;
-                            removed.push(entry.salesforce_id.clone());
-                        }
-                        Err(reason) => result.issues.push(RecordIssue {
-                            object: object.object.clone(),
-                            salesforce_id: Some(entry.salesforce_id.to_string()),
-                            field: None,
-                            kind: IssueKind::Failed,
-                            reason: format!(
-                                "deleted in Salesforce, but the destination refused to delete {} {}: {reason}",
-                                object.entity, entry.destination_id
-                            ),
-                        }),
-                    }
-                }
+                let removed: Vec<SalesforceId> = deleted
+                    .into_iter()
+                    .map(|entry| entry.salesforce_id)
+                    .collect();
                 ports
                     .id_map
                     .remove(&plan.tenant, &object.object, &removed)

@@ -10,6 +10,7 @@ mod load;
 mod rollback;
 mod verify;
 
+pub use delete::{DeletionPorts, apply_deletions};
 pub use discover::{
     DiscoverOptions, Discovery, SkippedObject, discover, prepare_destination, unsupported_reason,
 };
@@ -19,7 +20,6 @@ pub use extract::{
 };
 pub use files::{DEFAULT_MAX_FILE_BYTES, FileOutcome, FileRef, file_key, stage_file};
 pub use finalize::{FinalizePorts, build_report, finalize};
-pub use delete::{DeletionPorts, apply_deletions};
 pub use load::{LoadPorts, load_chunk};
 pub use rollback::{RollbackPorts, rollback_run};
 pub use verify::{VerifyPorts, compare, verify_object};

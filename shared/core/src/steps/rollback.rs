@@ -13,7 +13,7 @@
 //! created, and the destination refuses to delete a record others still link to.
 
 use super::StepError;
-use super::delete::BATCH;
+use super::delete::{BATCH, delete_until_settled};
 use crate::ids::{DestinationId, RunId, SalesforceId};
 use crate::plan::{ObjectPlan, Plan};
 use crate::ports::{Destination, DestinationRecord, IdMap, RunStore, UpsertOutcome};
@@ -324,20 +324,20 @@ async fn delete_created(
 ) -> Result<(), StepError> {
     let total = journal.len() as u64;
     let mut done = 0u64;
+    let mut to_delete: Vec<StoredIdMapEntry> = Vec::new();
     for batch in journal.chunks(BATCH) {
         done += batch.len() as u64;
         let ids: Vec<SalesforceId> = batch
             .iter()
             .map(|entry| entry.salesforce_id.clone())
             .collect();
-        let present = ports
+        let mut present = ports
             .id_map
             .entries(&plan.tenant, &object.object, &ids)
             .await
             .map_err(StepError::IdMap)?;
-        let mut to_delete: Vec<&StoredIdMapEntry> = Vec::new();
         for id in &ids {
-            match present.get(id) {
+            match present.remove(id) {
                 // Gone already: deleted by an earlier attempt of this rollback, or the run
                 // stopped before the destination answered.
                 None => result.deleted += 1,
@@ -355,54 +355,38 @@ async fn delete_created(
                 }
             }
         }
-        if to_delete.is_empty() {
-            continue;
-        }
-        let destination_ids: Vec<DestinationId> = to_delete
+    }
+    // The whole object at once, so a record refused because another record of the object
+    // still linked to it (a child company) is retried after that one is gone.
+    let (deleted, refused) =
+        delete_until_settled(ports.destination, &plan.tenant, object.entity, to_delete).await?;
+    result.deleted += deleted.len() as u64;
+    for (entry, reason) in refused {
+        result.failed += 1;
+        result.issues.push(failure(
+            object,
+            &entry.salesforce_id,
+            format!(
+                "the destination refused to delete {} {}: {reason}",
+                object.entity, entry.destination_id
+            ),
+        ));
+    }
+    for batch in deleted.chunks(BATCH) {
+        let removed: Vec<SalesforceId> = batch
             .iter()
-            .map(|entry| entry.destination_id.clone())
+            .map(|entry| entry.salesforce_id.clone())
             .collect();
-        let outcomes = ports
-            .destination
-            .delete(&plan.tenant, object.entity, &destination_ids)
-            .await
-            .map_err(StepError::Destination)?;
-        if outcomes.len() != to_delete.len() {
-            return Err(StepError::DestinationContract {
-                sent: to_delete.len(),
-                answered: outcomes.len(),
-            });
-        }
-        let mut removed = Vec::new();
-        for (entry, outcome) in to_delete.iter().zip(outcomes) {
-            match outcome {
-                Ok(()) => {
-                    result.deleted += 1;
-                    removed.push(entry.salesforce_id.clone());
-                }
-                Err(reason) => {
-                    result.failed += 1;
-                    result.issues.push(failure(
-                        object,
-                        &entry.salesforce_id,
-                        format!(
-                            "the destination refused to delete {} {}: {reason}",
-                            object.entity, entry.destination_id
-                        ),
-                    ));
-                }
-            }
-        }
         ports
             .id_map
             .remove(&plan.tenant, &object.object, &removed)
             .await
             .map_err(StepError::IdMap)?;
-        progress.event(ProgressEvent::RolledBack {
-            object: object.object.clone(),
-            done,
-            total,
-        });
     }
+    progress.event(ProgressEvent::RolledBack {
+        object: object.object.clone(),
+        done,
+        total,
+    });
     Ok(())
 }
