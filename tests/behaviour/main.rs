@@ -5,6 +5,7 @@
 
 mod bulk;
 mod client;
+mod crash;
 mod dryrun;
 mod extract;
 mod faults;
