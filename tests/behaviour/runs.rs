@@ -5,7 +5,21 @@ use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::EntityKind;
 use ferry_core::pipeline::{RollbackRunPorts, RunOptions, migrate_with, rollback};
 use ferry_core::report::IssueKind;
-use ferry_core::runs::{NoProgress, RunKind, RunStatus};
+use ferry_core::run_report::{render_html, render_markdown, run_document};
+use ferry_core::runs::{NoProgress, Progress, ProgressEvent, RunKind, RunStatus};
+use std::sync::Mutex;
+
+/// Progress that keeps every event.
+#[derive(Default)]
+struct Recorder {
+    events: Mutex<Vec<ProgressEvent>>,
+}
+
+impl Progress for Recorder {
+    fn event(&self, event: ProgressEvent) {
+        self.events.lock().unwrap().push(event);
+    }
+}
 use ferry_tests::wrappers::{Corrupting, Faults, Faulty};
 use ferry_tests::{Embedded, TENANT, connect, start_org};
 
@@ -133,6 +147,7 @@ async fn a_delta_updates_what_changed_and_deletes_what_was_deleted() {
     let faults = Faults::counting();
     let destination = Faulty::new(embedded.destination.clone(), faults.clone());
     let ports = embedded.ports_with(&client, &embedded.store, &embedded.store, &destination);
+    let progress = Recorder::default();
     let delta = migrate_with(
         &ports,
         &embedded.config("run-delta", CHUNK),
@@ -140,10 +155,47 @@ async fn a_delta_updates_what_changed_and_deletes_what_was_deleted() {
             delta: true,
             ..RunOptions::default()
         },
-        &NoProgress,
+        &progress,
     )
     .await
     .unwrap();
+    let events = progress.events.lock().unwrap().clone();
+    assert!(matches!(
+        events.first(),
+        Some(ProgressEvent::RunStarted {
+            kind: RunKind::Delta,
+            resumed: false,
+            ..
+        })
+    ));
+    assert!(matches!(
+        events.last(),
+        Some(ProgressEvent::RunFinished {
+            status: RunStatus::Succeeded,
+            ..
+        })
+    ));
+    for expected in [
+        "PhaseStarted",
+        "ObjectExtracted",
+        "ChunkLoaded",
+        "PhaseReconciled",
+        "Verified",
+    ] {
+        assert!(
+            events
+                .iter()
+                .any(|event| format!("{event:?}").starts_with(expected)),
+            "{expected}: {events:?}"
+        );
+    }
+    assert!(events.iter().all(|event| !matches!(
+        event,
+        ProgressEvent::PhaseReconciled {
+            balanced: false,
+            ..
+        }
+    )));
     let report = &delta.report;
     assert!(report.is_balanced(), "{report:?}");
     assert_eq!(delta.run.kind, RunKind::Delta);
@@ -303,6 +355,33 @@ async fn rollback_restores_the_destination_exactly_and_twice_changes_nothing() {
     .unwrap();
     assert_eq!(undone.total().restored, 9, "{undone:?}");
     assert_eq!((undone.total().deleted, undone.total().failed), (0, 0));
+
+    // The reports of both runs are rebuilt from the run store.
+    let document = run_document(&embedded.store, &RunId::new("run-2"))
+        .await
+        .unwrap();
+    assert_eq!(document.summary.status, RunStatus::RolledBack);
+    assert!(document.is_balanced());
+    let markdown = render_markdown(&document);
+    assert!(markdown.contains("- **status**: rolled back"), "{markdown}");
+    assert!(
+        markdown.contains("- **rolled back by**: run-2-rollback"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("| 1 | Account | company |"), "{markdown}");
+    let undo_document = run_document(&embedded.store, &RunId::new("run-2-rollback"))
+        .await
+        .unwrap();
+    assert_eq!(undo_document.rollback.as_ref(), Some(&undone));
+    let html = render_html(&undo_document);
+    assert!(
+        html.contains("<table id=\"rollback\">") && html.contains("<td class=\"n\">9</td>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<script") && !html.contains("http"),
+        "self-contained"
+    );
     assert_eq!(embedded.destination_snapshot(), after_first);
     assert_eq!(embedded.id_map_rows(), id_map_after_first);
 

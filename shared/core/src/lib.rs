@@ -27,6 +27,7 @@ pub mod ports;
 pub mod preview;
 pub mod propose;
 pub mod report;
+pub mod run_report;
 pub mod runs;
 pub mod secret;
 pub mod steps;

@@ -369,10 +369,12 @@ async fn run_migration(
     let phase_count = phases.len();
     for (phase, objects) in phases.into_iter().enumerate() {
         tracing::info!(run_id = %run, phase, objects = objects.len(), "phase started");
+        let phase_objects: Vec<String> =
+            objects.iter().map(|object| object.object.clone()).collect();
         progress.event(ProgressEvent::PhaseStarted {
             phase,
             phases: phase_count,
-            objects: objects.iter().map(|object| object.object.clone()).collect(),
+            objects: phase_objects.clone(),
         });
         for object in objects {
             let extraction = earlier
@@ -456,6 +458,7 @@ async fn run_migration(
                 .await
                 .map_err(StepError::RunStore)?;
         }
+        reconcile_phase(ports.runs, run, phase, &phase_objects, progress).await?;
     }
     let mut report = steps::finalize(
         &FinalizePorts {
@@ -509,6 +512,38 @@ async fn run_migration(
         summary.api_calls_used = Some(summary.api_calls_used.unwrap_or(0) + used);
     }
     Ok(report)
+}
+
+/// Checks that a loaded phase's counts add up, and reports them. A phase that does not add
+/// up is logged as an error and shown; the run goes on, since the report names every
+/// record's outcome and the imbalance itself is the finding.
+async fn reconcile_phase(
+    runs: &dyn RunStore,
+    run: &RunId,
+    phase: usize,
+    objects: &[String],
+    progress: &dyn Progress,
+) -> Result<(), StepError> {
+    let records = runs.run_records(run).await.map_err(StepError::RunStore)?;
+    let report = steps::build_report(run, &records);
+    let counts: Vec<(String, crate::report::ObjectCounts)> = report
+        .objects
+        .into_iter()
+        .filter(|object| objects.contains(&object.object))
+        .map(|object| (object.object, object.counts))
+        .collect();
+    let balanced = counts.iter().all(|(_, counts)| counts.unaccounted() == 0);
+    for (object, counts) in &counts {
+        if counts.unaccounted() != 0 {
+            tracing::error!(run_id = %run, phase, object = %object, unaccounted = counts.unaccounted() as i64, "the phase's counts do not add up");
+        }
+    }
+    progress.event(ProgressEvent::PhaseReconciled {
+        phase,
+        objects: counts,
+        balanced,
+    });
+    Ok(())
 }
 
 fn millis(duration: std::time::Duration) -> u64 {

@@ -250,6 +250,13 @@ pub enum ProgressEvent {
         chunk: u32,
         records: u64,
     },
+    /// A phase's objects are loaded; their counts, and whether each adds up (extracted =
+    /// created + updated + unchanged + skipped + failed + deleted in Salesforce).
+    PhaseReconciled {
+        phase: usize,
+        objects: Vec<(String, crate::report::ObjectCounts)>,
+        balanced: bool,
+    },
     /// Records of an object read back so far.
     Verified {
         object: String,
