@@ -543,3 +543,144 @@ async fn verification_reports_a_value_the_destination_altered() {
     }
     simulator.shutdown().await;
 }
+
+/// A destination that refuses every upsert of one entity, as an outage would.
+struct DownFor<T> {
+    inner: T,
+    entity: EntityKind,
+}
+
+#[async_trait::async_trait]
+impl<T: ferry_core::ports::Destination> ferry_core::ports::Destination for DownFor<T> {
+    async fn ensure_custom_fields(
+        &self,
+        tenant: &TenantId,
+        definitions: &[ferry_core::plan::CustomFieldDefinition],
+    ) -> Result<(), ferry_core::PortError> {
+        self.inner.ensure_custom_fields(tenant, definitions).await
+    }
+    async fn upsert(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        records: &[ferry_core::ports::DestinationRecord],
+    ) -> Result<Vec<ferry_core::ports::UpsertOutcome>, ferry_core::PortError> {
+        if entity == self.entity {
+            return Err(ferry_core::PortError::permanent(format!(
+                "{entity} is unavailable"
+            )));
+        }
+        self.inner.upsert(tenant, entity, records).await
+    }
+    async fn patch_links(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        patches: &[ferry_core::ports::LinkPatch],
+    ) -> Result<Vec<Result<(), String>>, ferry_core::PortError> {
+        self.inner.patch_links(tenant, entity, patches).await
+    }
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        ids: &[ferry_core::ids::DestinationId],
+    ) -> Result<Vec<Option<ferry_core::ports::DestinationRecord>>, ferry_core::PortError> {
+        self.inner.get(tenant, entity, ids).await
+    }
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        ids: &[ferry_core::ids::DestinationId],
+    ) -> Result<Vec<Result<(), String>>, ferry_core::PortError> {
+        self.inner.delete(tenant, entity, ids).await
+    }
+    async fn users(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<ferry_core::ports::DestinationUser>, ferry_core::PortError> {
+        self.inner.users(tenant).await
+    }
+    async fn put_file(
+        &self,
+        tenant: &TenantId,
+        entity: EntityKind,
+        record: &ferry_core::ids::DestinationId,
+        upload: ferry_core::ports::FileUpload,
+    ) -> Result<(), ferry_core::PortError> {
+        self.inner.put_file(tenant, entity, record, upload).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_resumed_and_objects_already_loaded_are_not_extracted_again() {
+    let simulator = start_org(80, 26).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let down = DownFor {
+        inner: embedded.destination.clone(),
+        entity: EntityKind::Contact,
+    };
+    let ports = embedded.ports_with(&client, &embedded.store, &embedded.store, &down);
+    let error = migrate_with(
+        &ports,
+        &embedded.config("run-1", CHUNK),
+        &RunOptions::default(),
+        &NoProgress,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error.chain().contains("contact is unavailable"),
+        "{}",
+        error.chain()
+    );
+    let failed = embedded.store_runs().await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].status, RunStatus::Failed);
+    assert!(
+        failed[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("contact is unavailable")
+    );
+    let document = run_document(&embedded.store, &RunId::new("run-1"))
+        .await
+        .unwrap();
+    assert!(render_markdown(&document).contains("- **status**: failed"));
+
+    // Asked for a new run, `migrate` resumes the unfinished one instead.
+    let progress = Recorder::default();
+    let ports = embedded.ports_with(
+        &client,
+        &embedded.store,
+        &embedded.store,
+        &embedded.destination,
+    );
+    let resumed = migrate_with(
+        &ports,
+        &embedded.config("run-2", CHUNK),
+        &RunOptions::default(),
+        &progress,
+    )
+    .await
+    .unwrap();
+    assert!(resumed.resumed);
+    assert_eq!(resumed.run.run_id, RunId::new("run-1"));
+    assert_eq!(resumed.run.status, RunStatus::Succeeded);
+    assert!(resumed.report.is_balanced());
+    let events = progress.events.lock().unwrap().clone();
+    assert!(events.contains(&ProgressEvent::ObjectAlreadyDone {
+        object: "Account".to_owned()
+    }));
+    assert!(!events.iter().any(|event| matches!(event, ProgressEvent::ObjectExtracted { object, .. } if object == "Account")));
+    let accounts = resumed.report.object("Account").unwrap();
+    assert_eq!(accounts.created, accounts.extracted);
+    let contacts = resumed.report.object("Contact").unwrap();
+    assert_eq!(contacts.created, contacts.extracted);
+    assert_eq!(embedded.store_runs().await.len(), 1);
+    simulator.shutdown().await;
+}

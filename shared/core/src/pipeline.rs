@@ -252,7 +252,17 @@ pub async fn migrate_with(
         resumed,
     });
     tracing::info!(run_id = %summary.run_id, kind = summary.kind.as_str(), resumed, "run started");
-    match run_migration(ports, config, options, progress, &discovery, &mut summary).await {
+    match run_migration(
+        ports,
+        config,
+        options,
+        progress,
+        &discovery,
+        &mut summary,
+        resumed,
+    )
+    .await
+    {
         Ok(report) => {
             summary.status = RunStatus::Succeeded;
             summary.finished_at = Some(now_rfc3339());
@@ -317,6 +327,7 @@ async fn run_migration(
     progress: &dyn Progress,
     discovery: &Discovery,
     summary: &mut RunSummary,
+    resumed: bool,
 ) -> Result<RunReport, StepError> {
     let run = summary.run_id.clone();
     let run = &run;
@@ -359,12 +370,19 @@ async fn run_migration(
         .map_err(StepError::Queue)?
         .is_some()
     {}
-    // What an earlier attempt of this run finished.
-    let earlier = ports
-        .runs
-        .run_records(run)
-        .await
-        .map_err(StepError::RunStore)?;
+    // What an earlier attempt of this run finished. A new run starts from nothing, even
+    // when its id has records already (a dry run under the same id stages and records
+    // extractions, but with its own plan).
+    let (earlier_extractions, earlier_chunks) = if resumed {
+        let records = ports
+            .runs
+            .run_records(run)
+            .await
+            .map_err(StepError::RunStore)?;
+        (records.extractions, records.chunks)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let phases = plan.phases();
     let phase_count = phases.len();
     for (phase, objects) in phases.into_iter().enumerate() {
@@ -377,12 +395,10 @@ async fn run_migration(
             objects: phase_objects.clone(),
         });
         for object in objects {
-            let extraction = earlier
-                .extractions
+            let extraction = earlier_extractions
                 .iter()
                 .find(|extraction| extraction.object == object.object);
-            let loaded: BTreeSet<u32> = earlier
-                .chunks
+            let loaded: BTreeSet<u32> = earlier_chunks
                 .iter()
                 .filter(|chunk| chunk.object == object.object)
                 .map(|chunk| chunk.chunk)
@@ -430,6 +446,17 @@ async fn run_migration(
                         object_extract_config(config, delta_marks.as_ref(), &object.object),
                     )
                     .await?;
+                    // Chunks an earlier attempt staged and loaded beyond what this extraction
+                    // staged (the org shrank in between) would count twice: their results
+                    // are replaced by empty ones. The records they carried are in this
+                    // extraction's chunks.
+                    for stale in loaded.iter().filter(|chunk| **chunk >= extracted.chunks) {
+                        ports
+                            .runs
+                            .record_chunk(run, &empty_chunk(&object.object, *stale))
+                            .await
+                            .map_err(StepError::RunStore)?;
+                    }
                     progress.event(ProgressEvent::ObjectExtracted {
                         object: object.object.clone(),
                         extracted: extracted.extracted,
@@ -543,6 +570,35 @@ async fn reconcile_phase(
         objects: counts,
         balanced,
     });
+    Ok(())
+}
+
+fn empty_chunk(object: &str, chunk: u32) -> crate::report::ChunkResult {
+    crate::report::ChunkResult {
+        object: object.to_owned(),
+        chunk,
+        records: 0,
+        created: 0,
+        updated: 0,
+        skipped: 0,
+        failed: 0,
+        unchanged: 0,
+        deleted_in_salesforce: 0,
+        deferred_links: 0,
+        issues: Vec::new(),
+    }
+}
+
+/// Marks a run interrupted (a shell that caught a signal or a timeout calls this); the next
+/// `migrate` or `rollback` resumes it all the same. A run already finished is left as it is.
+pub async fn mark_interrupted(runs: &dyn RunStore, run: &RunId) -> Result<(), StepError> {
+    let Some(mut summary) = runs.run_summary(run).await.map_err(StepError::RunStore)? else {
+        return Err(refused(run, "no such run in the run history"));
+    };
+    if summary.status == RunStatus::Running {
+        summary.status = RunStatus::Interrupted;
+        runs.save_run(&summary).await.map_err(StepError::RunStore)?;
+    }
     Ok(())
 }
 

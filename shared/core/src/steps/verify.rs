@@ -210,3 +210,107 @@ fn quote(value: Option<&serde_json::Value>) -> String {
     let cut: String = text.chars().take(QUOTE_LIMIT).collect();
     format!("{cut}…")
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::mapping::EntityKind;
+    use serde_json::json;
+
+    fn plan() -> ObjectPlan {
+        ObjectPlan {
+            object: "Account".to_owned(),
+            entity: EntityKind::Company,
+            phase: 0,
+            in_salesforce: 0,
+            select: vec![],
+            fields: vec![],
+            links: vec![],
+            custom_fields: vec![],
+        }
+    }
+
+    fn record(fields: serde_json::Value, links: &[(&str, &str)]) -> DestinationRecord {
+        DestinationRecord {
+            source_object: "Account".to_owned(),
+            source_id: SalesforceId::parse("001Da00000xnAiyIAE").unwrap(),
+            fields: serde_json::from_value(fields).unwrap(),
+            links: links
+                .iter()
+                .map(|(link, id)| ((*link).to_owned(), DestinationId::new(*id)))
+                .collect(),
+            custom_fields: BTreeMap::new(),
+        }
+    }
+
+    /// `(field, reason)` of every difference.
+    fn check(sent: &DestinationRecord, read: Option<&DestinationRecord>, expect: &[(&str, &str)]) {
+        let found: Vec<(String, String)> = compare(&plan(), &DestinationId::new("7"), sent, read)
+            .into_iter()
+            .map(|issue| {
+                assert_eq!(issue.kind, IssueKind::Mismatch);
+                assert_eq!(issue.salesforce_id.as_deref(), Some("001Da00000xnAiyIAE"));
+                (issue.field.unwrap_or_default(), issue.reason)
+            })
+            .collect();
+        let expect: Vec<(String, String)> = expect
+            .iter()
+            .map(|(field, reason)| ((*field).to_owned(), (*reason).to_owned()))
+            .collect();
+        assert_eq!(found, expect);
+    }
+
+    #[test]
+    fn a_null_sent_and_nothing_read_back_are_the_same() {
+        let sent = record(
+            json!({"name": "Acme", "phone": null}),
+            &[("parent_company", "3")],
+        );
+        let read = record(json!({"name": "Acme"}), &[("parent_company", "3")]);
+        check(&sent, Some(&read), &[]);
+    }
+
+    #[test]
+    fn each_differing_field_and_link_is_named() {
+        let sent = record(
+            json!({"name": "Acme", "industry": "Energy"}),
+            &[("parent_company", "3")],
+        );
+        let read = record(
+            json!({"name": "ACME", "industry": "Energy", "phone": "1"}),
+            &[],
+        );
+        check(
+            &sent,
+            Some(&read),
+            &[
+                (
+                    "name",
+                    "field name of company 7: sent \"Acme\", read back \"ACME\"",
+                ),
+                (
+                    "phone",
+                    "field phone of company 7: sent nothing, read back \"1\"",
+                ),
+                (
+                    "parent_company",
+                    "link parent_company of company 7: sent \"3\", read back nothing",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_record_the_destination_lost_is_one_mismatch() {
+        let sent = record(json!({"name": "Acme"}), &[]);
+        check(
+            &sent,
+            None,
+            &[(
+                "",
+                "company 7 was sent but the destination does not hold it",
+            )],
+        );
+    }
+}
