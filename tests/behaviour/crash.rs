@@ -14,6 +14,29 @@ use std::sync::Arc;
 
 const CHUNK: usize = 9;
 
+/// One `migrate` asking for a run `run` in `dir`, on unwrapped adapters.
+async fn migrate_in_as(
+    simulator: &RunningSimulator,
+    dir: &Path,
+    run: &str,
+) -> Result<Migration, ferry_core::steps::StepError> {
+    let client = connect(simulator).await;
+    let embedded = Embedded::open(dir);
+    let ports = embedded.ports_with(
+        &client,
+        &embedded.store,
+        &embedded.store,
+        &embedded.destination,
+    );
+    migrate_with(
+        &ports,
+        &embedded.config(run, CHUNK),
+        &RunOptions::default(),
+        &NoProgress,
+    )
+    .await
+}
+
 /// One `migrate` of run-1 in `dir`, every port call going through `faults`.
 async fn migrate_in(
     simulator: &RunningSimulator,
@@ -79,24 +102,50 @@ async fn a_crash_at_any_point_then_a_re_run_equals_one_clean_run() {
         );
         crashes += 1;
 
-        let resumed = migrate_in(&simulator, dir.path(), Faults::counting())
+        // The re-run, as the next `ferry migrate` would start it: with a new run id, which
+        // gives way to the unfinished run. A crash after the run was recorded as succeeded
+        // leaves nothing to resume, and the new run must then change nothing.
+        let recorded = Embedded::open(dir.path()).store_runs().await;
+        let finished_before = recorded
+            .iter()
+            .any(|run| run.status == RunStatus::Succeeded);
+        let rerun = migrate_in_as(&simulator, dir.path(), "run-after-crash")
             .await
             .unwrap_or_else(|error| {
                 panic!(
-                    "resume after call {fail_at} ({point:?}, panic {panic}): {}",
+                    "re-run after call {fail_at} ({point:?}, panic {panic}): {}",
                     error.chain()
                 )
             });
         let context =
             format!("crash at call {fail_at} of {total_calls} ({point:?}, panic {panic})");
-        assert_eq!(resumed.run.run_id, clean.run.run_id, "{context}");
-        assert_eq!(resumed.run.status, RunStatus::Succeeded, "{context}");
+        assert_eq!(rerun.run.status, RunStatus::Succeeded, "{context}");
         assert_eq!(
             Embedded::open(dir.path()).destination_snapshot(),
             clean_snapshot,
             "{context}"
         );
-        assert_eq!(resumed.report, clean.report, "{context}");
+        if finished_before {
+            assert_eq!(rerun.run.run_id.as_str(), "run-after-crash", "{context}");
+            for object in &rerun.report.objects {
+                assert_eq!(
+                    (object.counts.created, object.counts.updated),
+                    (0, 0),
+                    "{context}: {}",
+                    object.object
+                );
+            }
+        } else if recorded.is_empty() {
+            // Stopped before the run was recorded: the re-run is a first run.
+            assert!(!rerun.resumed, "{context}");
+            let mut report = rerun.report.clone();
+            report.run_id = clean.report.run_id.clone();
+            assert_eq!(report, clean.report, "{context}");
+        } else {
+            assert_eq!(rerun.run.run_id, clean.run.run_id, "{context}");
+            assert!(rerun.resumed, "{context}");
+            assert_eq!(rerun.report, clean.report, "{context}");
+        }
     }
     assert!(crashes >= total_calls.min(100), "{crashes} crashes");
 }
