@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod wrappers;
+
 use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
 use ferry_core::pipeline::{DryRunPorts, LocalPorts, Migration, MigrationConfig, migrate};
@@ -116,6 +118,100 @@ impl Embedded {
             runs: &self.store,
             pseudonymise: None,
         }
+    }
+
+    /// The migration's ports over these adapters, with the ID map, run store and destination
+    /// given (wrapped ones, in tests that count or break calls).
+    pub fn ports_with<'a>(
+        &'a self,
+        salesforce: &'a dyn SalesforceApi,
+        id_map: &'a dyn ferry_core::ports::IdMap,
+        runs: &'a dyn ferry_core::ports::RunStore,
+        destination: &'a dyn ferry_core::ports::Destination,
+    ) -> LocalPorts<'a> {
+        LocalPorts {
+            salesforce,
+            staging: &self.staging,
+            id_map,
+            runs,
+            destination,
+            queue: &self.queue,
+            sleeper: &TokioSleeper,
+        }
+    }
+
+    /// Every row of every destination table, as text, sorted: two snapshots are equal when
+    /// the destination holds the same data. Custom field definitions are left out: they are
+    /// the destination's schema, which a rollback keeps.
+    pub fn destination_snapshot(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let db = self.destination_db();
+        let tables: Vec<String> = db
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'custom_field_definitions' ORDER BY name")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut snapshot = std::collections::BTreeMap::new();
+        for table in tables {
+            let mut statement = db.prepare(&format!("SELECT * FROM {table}")).unwrap();
+            let columns = statement.column_count();
+            let mut rows: Vec<String> = statement
+                .query_map([], |row| {
+                    Ok((0..columns)
+                        .map(|index| {
+                            format!("{:?}", row.get::<_, rusqlite::types::Value>(index).unwrap())
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" | "))
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            rows.sort();
+            snapshot.insert(table, rows);
+        }
+        snapshot
+    }
+
+    /// The run configuration the helpers use, for run `run`.
+    pub fn config(&self, run: &str, chunk_records: usize) -> MigrationConfig {
+        MigrationConfig {
+            tenant: TenantId::new(TENANT),
+            run_id: RunId::new(run),
+            map: FieldMap::builtin(),
+            extract: ExtractConfig {
+                chunk_records,
+                ..ExtractConfig::default()
+            },
+            discover: DiscoverOptions::default(),
+            pseudonymise: None,
+            validation: Default::default(),
+        }
+    }
+
+    /// The tenant's run history.
+    pub async fn store_runs(&self) -> Vec<ferry_core::runs::RunSummary> {
+        use ferry_core::ports::RunStore as _;
+        self.store.list_runs(&TenantId::new(TENANT)).await.unwrap()
+    }
+
+    /// Every ID-map row, as text, sorted.
+    pub fn id_map_rows(&self) -> Vec<String> {
+        let db = rusqlite::Connection::open(self.dir.join("ferry.db")).unwrap();
+        let mut statement = db
+            .prepare("SELECT tenant, object, salesforce_id, destination_id, created_by_run, last_run, content_hash FROM id_map ORDER BY 1, 2, 3")
+            .unwrap();
+        statement
+            .query_map([], |row| {
+                Ok((0..7)
+                    .map(|index| row.get::<_, String>(index).unwrap())
+                    .collect::<Vec<_>>()
+                    .join(" | "))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     }
 
     pub fn destination_db(&self) -> rusqlite::Connection {

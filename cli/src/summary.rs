@@ -45,6 +45,7 @@ pub fn print(report: &RunReport, discovery: Option<&Discovery>, api_usage: Optio
                 IssueKind::UnresolvedLink => "unresolved link",
                 IssueKind::ValueDropped => "value dropped",
                 IssueKind::Warning => "warning",
+                IssueKind::Mismatch => "mismatch",
             };
             println!(
                 "  {kind}: {} {} {}: {}",

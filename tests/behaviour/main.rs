@@ -5,6 +5,7 @@
 
 mod bulk;
 mod client;
+mod crash;
 mod dryrun;
 mod extract;
 mod faults;
@@ -13,3 +14,4 @@ mod http_destination;
 mod load;
 mod migration;
 mod pseudonymise;
+mod runs;

@@ -54,7 +54,7 @@ fn assert_links_match_source(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_creates_every_record_with_its_links_and_a_second_run_only_updates() {
+async fn a_run_creates_every_record_with_its_links_and_a_second_run_changes_nothing() {
     let simulator = start_org(600, 7).await;
     let client = connect(&simulator).await;
     let dir = tempfile::tempdir().unwrap();
@@ -75,6 +75,12 @@ async fn a_run_creates_every_record_with_its_links_and_a_second_run_only_updates
         assert_eq!(
             (counts.updated, counts.skipped, counts.failed),
             (0, 0, 0),
+            "{object}"
+        );
+        // Every record was read back and arrived as sent.
+        assert_eq!(
+            (counts.verified, counts.mismatched),
+            (expected[object], 0),
             "{object}"
         );
     }
@@ -196,9 +202,10 @@ async fn a_run_creates_every_record_with_its_links_and_a_second_run_only_updates
     assert!(second.is_balanced());
     for object in ["Account", "Contact"] {
         let counts = second.object(object).unwrap();
+        // Unchanged records are recognised by their content hash and not sent again.
         assert_eq!(
-            (counts.created, counts.updated),
-            (0, expected[object]),
+            (counts.created, counts.updated, counts.unchanged),
+            (0, 0, expected[object]),
             "{object}"
         );
     }

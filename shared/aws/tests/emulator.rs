@@ -14,6 +14,10 @@ use ferry_core::mapping::EntityKind;
 use ferry_core::plan::Plan;
 use ferry_core::ports::{DeferredLink, IdMap, IdMapEntry, RunStore, Staging};
 use ferry_core::report::{ChunkResult, ObjectExtraction};
+use ferry_core::runs::{
+    JournalAction, JournalEntry, PendingDeletion, RollbackObject, RunKind, RunStatus, RunSummary,
+    StoredIdMapEntry,
+};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -182,6 +186,8 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
         updated: 2 - created,
         skipped: 0,
         failed: 0,
+        unchanged: 0,
+        deleted_in_salesforce: 0,
         deferred_links: 0,
         issues: vec![],
     };
@@ -219,6 +225,152 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
     assert_eq!(records.extractions.len(), 1);
     assert_eq!(records.extractions[0].api.as_deref(), Some("bulk"));
     assert!(records.link_resolutions.is_empty());
+}
+
+#[tokio::test]
+async fn id_map_entries_are_read_removed_and_restored_with_their_runs() {
+    let Some(clients) = clients().await else {
+        return;
+    };
+    let (table, _) = fresh(&clients).await;
+    let id_map = DynamoIdMap::new(clients.dynamodb.clone(), &table);
+    let tenant = TenantId::new("acme");
+    let entry = |index: u32, run: &str| IdMapEntry {
+        object: "Account".to_owned(),
+        salesforce_id: account_id(index),
+        destination_id: DestinationId::new(format!("company-{index}")),
+        run_id: RunId::new(run),
+        content_hash: format!("hash-{index}-{run}"),
+    };
+    id_map
+        .record(&tenant, &[entry(1, "run-1"), entry(2, "run-1")])
+        .await
+        .unwrap();
+    id_map.record(&tenant, &[entry(2, "run-2")]).await.unwrap();
+    let ids = [account_id(1), account_id(2), account_id(3)];
+    let found = id_map.entries(&tenant, "Account", &ids).await.unwrap();
+    assert_eq!(found.len(), 2);
+    let second = found[&account_id(2)].clone();
+    assert_eq!(second.created_by_run, RunId::new("run-1"));
+    assert_eq!(second.last_run, RunId::new("run-2"));
+    assert_eq!(second.content_hash, "hash-2-run-2");
+
+    // A rollback of run-2 puts the entry back as run-1 left it, and removes run-2's own.
+    let restored = StoredIdMapEntry {
+        last_run: RunId::new("run-1"),
+        content_hash: "hash-2-run-1".to_owned(),
+        ..second
+    };
+    id_map
+        .restore(&tenant, std::slice::from_ref(&restored))
+        .await
+        .unwrap();
+    id_map
+        .remove(&tenant, "Account", &[account_id(1), account_id(9)])
+        .await
+        .unwrap();
+    let found = id_map.entries(&tenant, "Account", &ids).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[&account_id(2)], restored);
+}
+
+#[tokio::test]
+async fn run_history_journal_and_outcomes_round_trip() {
+    let Some(clients) = clients().await else {
+        return;
+    };
+    let (table, _) = fresh(&clients).await;
+    let runs = DynamoRunStore::new(clients.dynamodb.clone(), &table);
+    let tenant = TenantId::new("acme");
+    let summary = |run: &str, sequence, status| RunSummary {
+        run_id: RunId::new(run),
+        tenant: tenant.clone(),
+        sequence,
+        kind: RunKind::Full,
+        status,
+        started_at: "2026-01-01T00:00:00Z".to_owned(),
+        finished_at: None,
+        high_water_marks: Default::default(),
+        delta_of: None,
+        rolls_back: None,
+        rolled_back_by: None,
+        error: None,
+        api_calls_used: None,
+        timings: Default::default(),
+    };
+    runs.save_run(&summary("run-b", 2, RunStatus::Running))
+        .await
+        .unwrap();
+    runs.save_run(&summary("run-a", 1, RunStatus::Succeeded))
+        .await
+        .unwrap();
+    runs.save_run(&summary("run-b", 2, RunStatus::Failed))
+        .await
+        .unwrap();
+    let listed = runs.list_runs(&tenant).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|run| (run.run_id.as_str(), run.status))
+            .collect::<Vec<_>>(),
+        vec![
+            ("run-a", RunStatus::Succeeded),
+            ("run-b", RunStatus::Failed)
+        ]
+    );
+    assert_eq!(
+        runs.run_summary(&RunId::new("run-b")).await.unwrap(),
+        Some(summary("run-b", 2, RunStatus::Failed))
+    );
+    assert!(
+        runs.list_runs(&TenantId::new("other"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The first journal entry of a record wins.
+    let run = RunId::new("run-b");
+    let journal = |action| JournalEntry {
+        object: "Account".to_owned(),
+        entity: EntityKind::Company,
+        salesforce_id: account_id(1),
+        action,
+        previous_entry: None,
+        previous_record: None,
+    };
+    runs.journal(&run, &[journal(JournalAction::Created)])
+        .await
+        .unwrap();
+    runs.journal(&run, &[journal(JournalAction::Updated)])
+        .await
+        .unwrap();
+    assert_eq!(
+        runs.journal_entries(&run, "Account").await.unwrap(),
+        vec![journal(JournalAction::Created)]
+    );
+    assert!(runs.journal_entries(&run, "Acc").await.unwrap().is_empty());
+
+    let deletion = PendingDeletion {
+        object: "Account".to_owned(),
+        entity: EntityKind::Company,
+        salesforce_id: account_id(4),
+        destination_id: DestinationId::new("4"),
+    };
+    runs.defer_deletions(&run, std::slice::from_ref(&deletion))
+        .await
+        .unwrap();
+    assert_eq!(
+        runs.pending_deletions(&run, "Account").await.unwrap(),
+        vec![deletion]
+    );
+    let rollback = RollbackObject {
+        object: "Account".to_owned(),
+        deleted: 3,
+        ..RollbackObject::default()
+    };
+    runs.record_rollback(&run, &rollback).await.unwrap();
+    assert_eq!(runs.rollback_results(&run).await.unwrap(), vec![rollback]);
 }
 
 #[tokio::test]

@@ -11,7 +11,13 @@
 //! 2. [`steps::prepare_destination`] creates the destination's custom fields.
 //! 3. [`steps::extract_object`] pages through one object and stages chunks, one queue message each.
 //! 4. [`steps::load_chunk`] transforms a chunk, resolves links through the ID map, upserts it.
-//! 5. [`steps::finalize`] patches links whose target landed later, and builds the report.
+//! 5. [`steps::finalize`] patches links whose target landed later, deletes from the destination
+//!    what a delta run found deleted in Salesforce, and builds the report.
+//! 6. [`steps::verify_object`] reads every migrated record back and compares it with what was sent.
+//!
+//! [`pipeline::migrate_with`] drives them in one process and keeps the run history
+//! ([`runs::RunSummary`]): it resumes a tenant's unfinished run, or starts a full or delta run.
+//! [`pipeline::rollback`] undoes a run from its journal; [`run_report`] rebuilds any run's report.
 
 pub mod budget;
 pub mod dryrun;
@@ -28,6 +34,8 @@ pub mod preview;
 pub mod propose;
 pub mod report;
 pub mod schedule;
+pub mod run_report;
+pub mod runs;
 pub mod secret;
 pub mod steps;
 pub mod transform;

@@ -7,6 +7,10 @@ use crate::mapping::EntityKind;
 use crate::model::{ObjectDescription, ObjectSummary, SourceRecord};
 use crate::plan::{CustomFieldDefinition, Plan};
 use crate::report::{ChunkResult, LinkResolution, ObjectExtraction};
+use crate::runs::{
+    DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject, RunSummary,
+    StoredIdMapEntry,
+};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -153,7 +157,34 @@ pub trait IdMap: Send + Sync {
         ids: &[SalesforceId],
     ) -> Result<HashMap<SalesforceId, DestinationId>, PortError>;
 
+    /// Writes entries; an existing entry keeps the run that created it.
     async fn record(&self, tenant: &TenantId, entries: &[IdMapEntry]) -> Result<(), PortError>;
+
+    /// The stored entries of these ids (created-by run, last run, content hash included):
+    /// what a load compares hashes with and what the journal keeps for a rollback.
+    async fn entries(
+        &self,
+        tenant: &TenantId,
+        object: &str,
+        ids: &[SalesforceId],
+    ) -> Result<HashMap<SalesforceId, StoredIdMapEntry>, PortError>;
+
+    /// Removes entries (a rollback of the run that created them, or a record deleted in
+    /// Salesforce and in the destination). Removing an absent entry succeeds.
+    async fn remove(
+        &self,
+        tenant: &TenantId,
+        object: &str,
+        ids: &[SalesforceId],
+    ) -> Result<(), PortError>;
+
+    /// Writes entries exactly as given, created-by run included: a rollback puts back what
+    /// the journal kept.
+    async fn restore(
+        &self,
+        tenant: &TenantId,
+        entries: &[StoredIdMapEntry],
+    ) -> Result<(), PortError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,6 +217,10 @@ pub struct RunRecords {
     pub extractions: Vec<ObjectExtraction>,
     pub chunks: Vec<ChunkResult>,
     pub link_resolutions: Vec<LinkResolution>,
+    /// Deletions of records deleted in Salesforce (delta runs), per object.
+    pub deletions: Vec<DeletionResult>,
+    /// Read-back after load, per object.
+    pub verifications: Vec<ObjectVerification>,
 }
 
 /// The state of runs: plan, per-chunk outcomes, deferred links.
@@ -208,6 +243,49 @@ pub trait RunStore: Send + Sync {
         resolution: &LinkResolution,
     ) -> Result<(), PortError>;
     async fn run_records(&self, run: &RunId) -> Result<RunRecords, PortError>;
+
+    /// Creates or replaces a run's line in the history.
+    async fn save_run(&self, summary: &RunSummary) -> Result<(), PortError>;
+    /// A run's line in the history; `None` for a run never recorded (a dry run, or a run
+    /// of a Ferry that kept no history).
+    async fn run_summary(&self, run: &RunId) -> Result<Option<RunSummary>, PortError>;
+    /// A tenant's runs, oldest first (by [`RunSummary::sequence`]).
+    async fn list_runs(&self, tenant: &TenantId) -> Result<Vec<RunSummary>, PortError>;
+
+    /// Journals records before the run changes them. An entry already journaled for the
+    /// same (run, object, Salesforce id) is kept, not replaced: the first is the true
+    /// "before".
+    async fn journal(&self, run: &RunId, entries: &[JournalEntry]) -> Result<(), PortError>;
+    /// A run's journal of one object, in Salesforce id order.
+    async fn journal_entries(
+        &self,
+        run: &RunId,
+        object: &str,
+    ) -> Result<Vec<JournalEntry>, PortError>;
+
+    /// Records deleted in Salesforce, to delete from the destination at finalize.
+    async fn defer_deletions(
+        &self,
+        run: &RunId,
+        deletions: &[PendingDeletion],
+    ) -> Result<(), PortError>;
+    async fn pending_deletions(
+        &self,
+        run: &RunId,
+        object: &str,
+    ) -> Result<Vec<PendingDeletion>, PortError>;
+    /// Replaces the deletion outcome of an object.
+    async fn record_deletions(&self, run: &RunId, result: &DeletionResult)
+    -> Result<(), PortError>;
+    /// Replaces the verification outcome of an object.
+    async fn record_verification(
+        &self,
+        run: &RunId,
+        verification: &ObjectVerification,
+    ) -> Result<(), PortError>;
+    /// Replaces the rollback outcome of an object (stored under the rollback's own run).
+    async fn record_rollback(&self, run: &RunId, result: &RollbackObject) -> Result<(), PortError>;
+    async fn rollback_results(&self, run: &RunId) -> Result<Vec<RollbackObject>, PortError>;
 }
 
 /// One message per staged chunk.

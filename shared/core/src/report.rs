@@ -29,6 +29,8 @@ pub enum IssueKind {
     ValueDropped,
     /// The record landed as it was, with a value validation flagged.
     Warning,
+    /// Read back after load, the record differs from what was sent (see the field and reason).
+    Mismatch,
 }
 
 /// The outcome of loading one chunk; stored per (run, object, chunk) so a redelivered chunk
@@ -42,6 +44,13 @@ pub struct ChunkResult {
     pub updated: u64,
     pub skipped: u64,
     pub failed: u64,
+    /// Records whose content hash matched their ID-map entry: nothing was sent.
+    #[serde(default)]
+    pub unchanged: u64,
+    /// Records Salesforce reports deleted (delta runs); those Ferry created are deleted from
+    /// the destination at finalize, the others need nothing.
+    #[serde(default)]
+    pub deleted_in_salesforce: u64,
     pub deferred_links: u64,
     pub issues: Vec<RecordIssue>,
 }
@@ -78,16 +87,38 @@ pub struct ObjectCounts {
     pub failed: u64,
     pub links_patched: u64,
     pub links_unresolved: u64,
+    /// Unchanged since the run that last sent them: skipped without a destination call.
+    #[serde(default)]
+    pub unchanged: u64,
+    /// Reported deleted by Salesforce (delta runs).
+    #[serde(default)]
+    pub deleted_in_salesforce: u64,
+    /// Deleted from the destination because they were deleted in Salesforce.
+    #[serde(default)]
+    pub deleted: u64,
+    /// Deletions the destination refused (each an issue).
+    #[serde(default)]
+    pub delete_failed: u64,
+    /// Read back after load and compared field by field.
+    #[serde(default)]
+    pub verified: u64,
+    /// Read back with at least one differing field (each difference an issue).
+    #[serde(default)]
+    pub mismatched: u64,
 }
 
 impl ObjectCounts {
     /// Records that reached a load step but have no outcome yet: zero once a run is complete.
+    /// Extracted records end as exactly one of created, updated, unchanged, skipped, failed
+    /// or deleted in Salesforce.
     pub fn unaccounted(&self) -> i128 {
         i128::from(self.extracted)
             - i128::from(self.created)
             - i128::from(self.updated)
             - i128::from(self.skipped)
             - i128::from(self.failed)
+            - i128::from(self.unchanged)
+            - i128::from(self.deleted_in_salesforce)
     }
 }
 

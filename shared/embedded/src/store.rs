@@ -5,6 +5,10 @@ use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
 use ferry_core::plan::Plan;
 use ferry_core::ports::{DeferredLink, IdMap, IdMapEntry, RunRecords, RunStore};
 use ferry_core::report::{ChunkResult, LinkResolution, ObjectExtraction};
+use ferry_core::runs::{
+    DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject, RunSummary,
+    StoredIdMapEntry,
+};
 use rusqlite::{OptionalExtension, params};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -36,6 +40,30 @@ CREATE TABLE IF NOT EXISTS run_deferred_links (
     PRIMARY KEY (run_id, object, salesforce_id, link)
 );
 CREATE TABLE IF NOT EXISTS run_link_resolutions (
+    run_id TEXT NOT NULL, object TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (run_id, object)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, sequence INTEGER NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_tenant ON runs (tenant, sequence);
+CREATE TABLE IF NOT EXISTS run_journal (
+    run_id TEXT NOT NULL, object TEXT NOT NULL, salesforce_id TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (run_id, object, salesforce_id)
+);
+CREATE TABLE IF NOT EXISTS run_pending_deletions (
+    run_id TEXT NOT NULL, object TEXT NOT NULL, salesforce_id TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (run_id, object, salesforce_id)
+);
+CREATE TABLE IF NOT EXISTS run_deletions (
+    run_id TEXT NOT NULL, object TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (run_id, object)
+);
+CREATE TABLE IF NOT EXISTS run_verifications (
+    run_id TEXT NOT NULL, object TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (run_id, object)
+);
+CREATE TABLE IF NOT EXISTS run_rollbacks (
     run_id TEXT NOT NULL, object TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (run_id, object)
 );
@@ -123,6 +151,55 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Bodies of one (run, object), in key order.
+    async fn object_bodies<T: DeserializeOwned + Send + 'static>(
+        &self,
+        context: &'static str,
+        sql: &'static str,
+        run: &RunId,
+        object: &str,
+    ) -> Result<Vec<T>, PortError> {
+        let run = run.to_string();
+        let object = object.to_owned();
+        self.db
+            .call(context, move |connection| {
+                let mut statement = connection.prepare_cached(sql)?;
+                let rows = statement.query_map([run, object], |row| row.get::<_, String>(0))?;
+                let mut bodies = Vec::new();
+                for row in rows {
+                    bodies.push(serde_json::from_str(&row?)?);
+                }
+                Ok(bodies)
+            })
+            .await
+    }
+
+    /// Writes (run, object, Salesforce id, body) rows in one transaction with `sql`.
+    async fn put_record_bodies(
+        &self,
+        context: &'static str,
+        sql: &'static str,
+        run: &RunId,
+        rows: Vec<(String, String, String)>,
+    ) -> Result<(), PortError> {
+        let run = run.to_string();
+        self.db
+            .call(context, move |connection| {
+                let transaction = connection.transaction()?;
+                {
+                    let mut statement = transaction.prepare_cached(sql)?;
+                    for (object, salesforce_id, body) in &rows {
+                        statement.execute(params![run, object, salesforce_id, body])?;
+                    }
+                }
+                transaction.commit()?;
+                Ok(())
+            })
+            .await
+    }
+}
+
 fn to_json<T: serde::Serialize>(value: &T, context: &str) -> Result<String, PortError> {
     serde_json::to_string(value)
         .map_err(|error| EmbeddedError::Json(error).into_port_error(context))
@@ -182,6 +259,111 @@ impl IdMap for SqliteStore {
                             entry.salesforce_id.as_str(),
                             entry.destination_id.as_str(),
                             entry.run_id.as_str(),
+                            entry.content_hash,
+                        ])?;
+                    }
+                }
+                transaction.commit()?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn entries(
+        &self,
+        tenant: &TenantId,
+        object: &str,
+        ids: &[SalesforceId],
+    ) -> Result<HashMap<SalesforceId, StoredIdMapEntry>, PortError> {
+        let tenant = tenant.to_string();
+        let object = object.to_owned();
+        let ids = ids.to_vec();
+        self.db
+            .call("reading ID-map entries", move |connection| {
+                let mut statement = connection.prepare_cached(
+                    "SELECT destination_id, created_by_run, last_run, content_hash FROM id_map
+                     WHERE tenant = ?1 AND object = ?2 AND salesforce_id = ?3",
+                )?;
+                let mut found = HashMap::with_capacity(ids.len());
+                for id in ids {
+                    let row = statement
+                        .query_row(params![tenant, object, id.as_str()], |row| {
+                            Ok((
+                                row.get::<_, String>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, String>(2)?,
+                                row.get::<_, String>(3)?,
+                            ))
+                        })
+                        .optional()?;
+                    if let Some((destination, created_by, last, hash)) = row {
+                        found.insert(
+                            id.clone(),
+                            StoredIdMapEntry {
+                                object: object.clone(),
+                                salesforce_id: id,
+                                destination_id: DestinationId::new(destination),
+                                created_by_run: RunId::new(created_by),
+                                last_run: RunId::new(last),
+                                content_hash: hash,
+                            },
+                        );
+                    }
+                }
+                Ok(found)
+            })
+            .await
+    }
+
+    async fn remove(
+        &self,
+        tenant: &TenantId,
+        object: &str,
+        ids: &[SalesforceId],
+    ) -> Result<(), PortError> {
+        let tenant = tenant.to_string();
+        let object = object.to_owned();
+        let ids = ids.to_vec();
+        self.db
+            .call("removing ID-map entries", move |connection| {
+                let transaction = connection.transaction()?;
+                {
+                    let mut statement = transaction.prepare_cached(
+                        "DELETE FROM id_map WHERE tenant = ?1 AND object = ?2 AND salesforce_id = ?3",
+                    )?;
+                    for id in &ids {
+                        statement.execute(params![tenant, object, id.as_str()])?;
+                    }
+                }
+                transaction.commit()?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn restore(
+        &self,
+        tenant: &TenantId,
+        entries: &[StoredIdMapEntry],
+    ) -> Result<(), PortError> {
+        let tenant = tenant.to_string();
+        let entries = entries.to_vec();
+        self.db
+            .call("restoring ID-map entries", move |connection| {
+                let transaction = connection.transaction()?;
+                {
+                    let mut statement = transaction.prepare_cached(
+                        "INSERT OR REPLACE INTO id_map (tenant, object, salesforce_id, destination_id, created_by_run, last_run, content_hash)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )?;
+                    for entry in &entries {
+                        statement.execute(params![
+                            tenant,
+                            entry.object,
+                            entry.salesforce_id.as_str(),
+                            entry.destination_id.as_str(),
+                            entry.created_by_run.as_str(),
+                            entry.last_run.as_str(),
                             entry.content_hash,
                         ])?;
                     }
@@ -317,6 +499,176 @@ impl RunStore for SqliteStore {
                     run,
                 )
                 .await?,
+            deletions: self
+                .bodies(
+                    "reading deletions",
+                    "SELECT body FROM run_deletions WHERE run_id = ?1 ORDER BY object",
+                    run,
+                )
+                .await?,
+            verifications: self
+                .bodies(
+                    "reading verifications",
+                    "SELECT body FROM run_verifications WHERE run_id = ?1 ORDER BY object",
+                    run,
+                )
+                .await?,
         })
+    }
+
+    async fn save_run(&self, summary: &RunSummary) -> Result<(), PortError> {
+        let body = to_json(summary, "saving a run")?;
+        let run = summary.run_id.to_string();
+        let tenant = summary.tenant.to_string();
+        let sequence = i64::try_from(summary.sequence).unwrap_or(i64::MAX);
+        self.db
+            .call("saving a run", move |connection| {
+                connection.execute(
+                    "INSERT OR REPLACE INTO runs (run_id, tenant, sequence, body) VALUES (?1, ?2, ?3, ?4)",
+                    params![run, tenant, sequence, body],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn run_summary(&self, run: &RunId) -> Result<Option<RunSummary>, PortError> {
+        let mut found: Vec<RunSummary> = self
+            .bodies(
+                "reading a run",
+                "SELECT body FROM runs WHERE run_id = ?1",
+                run,
+            )
+            .await?;
+        Ok(found.pop())
+    }
+
+    async fn list_runs(&self, tenant: &TenantId) -> Result<Vec<RunSummary>, PortError> {
+        // `bodies` binds one key; the tenant stands in for the run here.
+        self.bodies(
+            "listing runs",
+            "SELECT body FROM runs WHERE tenant = ?1 ORDER BY sequence",
+            &RunId::new(tenant.as_str()),
+        )
+        .await
+    }
+
+    async fn journal(&self, run: &RunId, entries: &[JournalEntry]) -> Result<(), PortError> {
+        let mut rows = Vec::with_capacity(entries.len());
+        for entry in entries {
+            rows.push((
+                entry.object.clone(),
+                entry.salesforce_id.to_string(),
+                to_json(entry, "journaling records")?,
+            ));
+        }
+        // OR IGNORE: the first entry of a record in a run is the true "before".
+        self.put_record_bodies(
+            "journaling records",
+            "INSERT OR IGNORE INTO run_journal (run_id, object, salesforce_id, body) VALUES (?1, ?2, ?3, ?4)",
+            run,
+            rows,
+        )
+        .await
+    }
+
+    async fn journal_entries(
+        &self,
+        run: &RunId,
+        object: &str,
+    ) -> Result<Vec<JournalEntry>, PortError> {
+        self.object_bodies(
+            "reading the journal",
+            "SELECT body FROM run_journal WHERE run_id = ?1 AND object = ?2 ORDER BY salesforce_id",
+            run,
+            object,
+        )
+        .await
+    }
+
+    async fn defer_deletions(
+        &self,
+        run: &RunId,
+        deletions: &[PendingDeletion],
+    ) -> Result<(), PortError> {
+        let mut rows = Vec::with_capacity(deletions.len());
+        for deletion in deletions {
+            rows.push((
+                deletion.object.clone(),
+                deletion.salesforce_id.to_string(),
+                to_json(deletion, "deferring deletions")?,
+            ));
+        }
+        self.put_record_bodies(
+            "deferring deletions",
+            "INSERT OR REPLACE INTO run_pending_deletions (run_id, object, salesforce_id, body) VALUES (?1, ?2, ?3, ?4)",
+            run,
+            rows,
+        )
+        .await
+    }
+
+    async fn pending_deletions(
+        &self,
+        run: &RunId,
+        object: &str,
+    ) -> Result<Vec<PendingDeletion>, PortError> {
+        self.object_bodies(
+            "reading pending deletions",
+            "SELECT body FROM run_pending_deletions WHERE run_id = ?1 AND object = ?2 ORDER BY salesforce_id",
+            run,
+            object,
+        )
+        .await
+    }
+
+    async fn record_deletions(
+        &self,
+        run: &RunId,
+        result: &DeletionResult,
+    ) -> Result<(), PortError> {
+        let body = to_json(result, "recording deletions")?;
+        self.put_body(
+            "recording deletions",
+            "INSERT OR REPLACE INTO run_deletions (run_id, object, body) VALUES (?1, ?2, ?3)",
+            vec![run.to_string(), result.object.clone()],
+            body,
+        )
+        .await
+    }
+
+    async fn record_verification(
+        &self,
+        run: &RunId,
+        verification: &ObjectVerification,
+    ) -> Result<(), PortError> {
+        let body = to_json(verification, "recording a verification")?;
+        self.put_body(
+            "recording a verification",
+            "INSERT OR REPLACE INTO run_verifications (run_id, object, body) VALUES (?1, ?2, ?3)",
+            vec![run.to_string(), verification.object.clone()],
+            body,
+        )
+        .await
+    }
+
+    async fn record_rollback(&self, run: &RunId, result: &RollbackObject) -> Result<(), PortError> {
+        let body = to_json(result, "recording a rollback")?;
+        self.put_body(
+            "recording a rollback",
+            "INSERT OR REPLACE INTO run_rollbacks (run_id, object, body) VALUES (?1, ?2, ?3)",
+            vec![run.to_string(), result.object.clone()],
+            body,
+        )
+        .await
+    }
+
+    async fn rollback_results(&self, run: &RunId) -> Result<Vec<RollbackObject>, PortError> {
+        self.bodies(
+            "reading a rollback",
+            "SELECT body FROM run_rollbacks WHERE run_id = ?1 ORDER BY object",
+            run,
+        )
+        .await
     }
 }

@@ -130,12 +130,61 @@ pub async fn finalize(ports: &FinalizePorts<'_>, run: &RunId) -> Result<RunRepor
             .await
             .map_err(StepError::RunStore)?;
     }
+    forget_hashes_of_unresolved(ports.id_map, &plan.tenant, &per_object).await?;
+    super::delete::apply_deletions(
+        &super::delete::DeletionPorts {
+            id_map: ports.id_map,
+            destination: ports.destination,
+            runs: ports.runs,
+        },
+        run,
+        &plan,
+    )
+    .await?;
     let records = ports
         .runs
         .run_records(run)
         .await
         .map_err(StepError::RunStore)?;
     Ok(build_report(run, &records))
+}
+
+/// A record that landed without one of its links is sent again by the next run even when
+/// its content is unchanged: its target may have landed since. Clearing the stored content
+/// hash is what makes the next run see it as changed.
+async fn forget_hashes_of_unresolved(
+    id_map: &dyn IdMap,
+    tenant: &crate::ids::TenantId,
+    per_object: &BTreeMap<String, LinkResolution>,
+) -> Result<(), StepError> {
+    for (object, resolution) in per_object {
+        let ids: BTreeSet<SalesforceId> = resolution
+            .issues
+            .iter()
+            .filter_map(|issue| issue.salesforce_id.as_deref())
+            .filter_map(|id| SalesforceId::parse(id).ok())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let ids: Vec<SalesforceId> = ids.into_iter().collect();
+        let entries = id_map
+            .entries(tenant, object, &ids)
+            .await
+            .map_err(StepError::IdMap)?;
+        let cleared: Vec<crate::runs::StoredIdMapEntry> = entries
+            .into_values()
+            .map(|mut entry| {
+                entry.content_hash = String::new();
+                entry
+            })
+            .collect();
+        id_map
+            .restore(tenant, &cleared)
+            .await
+            .map_err(StepError::IdMap)?;
+    }
+    Ok(())
 }
 
 fn empty_resolution(object: &str) -> LinkResolution {
@@ -171,7 +220,27 @@ pub fn build_report(run: &RunId, records: &RunRecords) -> RunReport {
             counts.updated += chunk.updated;
             counts.skipped += chunk.skipped;
             counts.failed += chunk.failed;
+            counts.unchanged += chunk.unchanged;
+            counts.deleted_in_salesforce += chunk.deleted_in_salesforce;
             issues.extend(chunk.issues.iter().cloned());
+        }
+        for deletion in records
+            .deletions
+            .iter()
+            .filter(|d| d.object == object.object)
+        {
+            counts.deleted += deletion.deleted;
+            counts.delete_failed += deletion.issues.len() as u64;
+            issues.extend(deletion.issues.iter().cloned());
+        }
+        for verification in records
+            .verifications
+            .iter()
+            .filter(|v| v.object == object.object)
+        {
+            counts.verified += verification.checked;
+            counts.mismatched += verification.mismatched;
+            issues.extend(verification.issues.iter().cloned());
         }
         for resolution in records
             .link_resolutions

@@ -1,12 +1,16 @@
 //! The pipeline steps, each a plain async function over the ports it needs. The `ferry` tool
 //! calls them in one process; the Lambda functions call the same functions, one per invocation.
 
+mod delete;
 mod discover;
 mod extract;
 mod files;
 mod finalize;
 mod load;
+mod rollback;
+mod verify;
 
+pub use delete::{DeletionPorts, apply_deletions};
 pub use discover::{
     DiscoverOptions, Discovery, SkippedObject, discover, prepare_destination, unsupported_reason,
 };
@@ -17,6 +21,8 @@ pub use extract::{
 pub use files::{DEFAULT_MAX_FILE_BYTES, FileOutcome, FileRef, file_key, stage_file};
 pub use finalize::{FinalizePorts, build_report, finalize};
 pub use load::{LoadPorts, load_chunk};
+pub use rollback::{RollbackPorts, rollback_run};
+pub use verify::{VerifyPorts, compare, verify_object};
 
 use crate::error::{ErrorClass, PortError};
 
@@ -49,6 +55,10 @@ pub enum StepError {
     Budget(#[source] crate::budget::BudgetError),
     #[error("the destination answered {answered} outcomes for a batch of {sent} records")]
     DestinationContract { sent: usize, answered: usize },
+    /// A run-level request that cannot be honoured as asked (an unknown run, a rollback
+    /// that is not the newest, a delta with no earlier run).
+    #[error("run {run}: {reason}")]
+    Refused { run: String, reason: String },
 }
 
 impl StepError {
@@ -74,7 +84,7 @@ impl StepError {
             | Self::RunStore(error)
             | Self::Queue(error)
             | Self::Destination(error) => error,
-            Self::UnknownObject { .. } => return "InvalidInput",
+            Self::UnknownObject { .. } | Self::Refused { .. } => return "InvalidInput",
             Self::DestinationContract { .. } => return "Fatal",
             Self::Budget(_) => return "BudgetExceeded",
             Self::Permission { .. } => return "PermissionDenied",

@@ -1,0 +1,392 @@
+//! Rollback: undoing one run from its journal.
+//!
+//! Three passes, each safe to repeat, so an interrupted rollback resumes by running again:
+//!
+//! 1. records the run deleted (delta runs) are created again from their journaled values,
+//!    parents first, and their ID-map entries put back with their new destination ids;
+//! 2. records the run updated get their journaled values back (links that pointed to a
+//!    re-created record follow it to its new id), and their ID-map entries are put back;
+//! 3. records the run created are deleted, children before parents (reverse phase order),
+//!    and their ID-map entries removed.
+//!
+//! Restoring before deleting matters: an updated record may link to a record the run
+//! created, and the destination refuses to delete a record others still link to.
+
+use super::StepError;
+use super::delete::{BATCH, delete_until_settled};
+use crate::ids::{DestinationId, RunId, SalesforceId};
+use crate::plan::{ObjectPlan, Plan};
+use crate::ports::{Destination, DestinationRecord, IdMap, RunStore, UpsertOutcome};
+use crate::report::{IssueKind, RecordIssue};
+use crate::runs::{
+    JournalAction, JournalEntry, Progress, ProgressEvent, RollbackObject, StoredIdMapEntry,
+};
+use std::collections::{BTreeMap, HashMap};
+
+pub struct RollbackPorts<'a> {
+    pub id_map: &'a dyn IdMap,
+    pub destination: &'a dyn Destination,
+    pub runs: &'a dyn RunStore,
+}
+
+/// Undoes `target` (whose plan is `plan`) and stores the outcome per object under the
+/// rollback's own run `rollback`. Counts come from the journal, not from what this attempt
+/// happened to do, so a resumed rollback reports what an uninterrupted one would.
+pub async fn rollback_run(
+    ports: &RollbackPorts<'_>,
+    target: &RunId,
+    rollback: &RunId,
+    plan: &Plan,
+    progress: &dyn Progress,
+) -> Result<Vec<RollbackObject>, StepError> {
+    let mut results: BTreeMap<String, RollbackObject> = plan
+        .objects
+        .iter()
+        .map(|object| {
+            (
+                object.object.clone(),
+                RollbackObject {
+                    object: object.object.clone(),
+                    ..RollbackObject::default()
+                },
+            )
+        })
+        .collect();
+    // Old destination id -> new one, for records created again in pass 1.
+    let mut moved: HashMap<DestinationId, DestinationId> = HashMap::new();
+    let phases = plan.phases();
+
+    for object in phases.iter().flatten() {
+        let journal = journal_of(ports, target, object, JournalAction::Deleted).await?;
+        let result = results.entry(object.object.clone()).or_default();
+        recreate(ports, plan, object, &journal, &mut moved, result, progress).await?;
+    }
+    for object in phases.iter().flatten() {
+        let journal = journal_of(ports, target, object, JournalAction::Updated).await?;
+        let result = results.entry(object.object.clone()).or_default();
+        restore(ports, plan, object, &journal, &moved, result, progress).await?;
+    }
+    for object in phases.iter().rev().flat_map(|phase| phase.iter().rev()) {
+        let journal = journal_of(ports, target, object, JournalAction::Created).await?;
+        let result = results.entry(object.object.clone()).or_default();
+        delete_created(ports, plan, target, object, &journal, result, progress).await?;
+    }
+    for result in results.values() {
+        ports
+            .runs
+            .record_rollback(rollback, result)
+            .await
+            .map_err(StepError::RunStore)?;
+    }
+    Ok(results.into_values().collect())
+}
+
+async fn journal_of(
+    ports: &RollbackPorts<'_>,
+    run: &RunId,
+    object: &ObjectPlan,
+    action: JournalAction,
+) -> Result<Vec<JournalEntry>, StepError> {
+    Ok(ports
+        .runs
+        .journal_entries(run, &object.object)
+        .await
+        .map_err(StepError::RunStore)?
+        .into_iter()
+        .filter(|entry| entry.action == action)
+        .collect())
+}
+
+fn failure(object: &ObjectPlan, id: &SalesforceId, reason: String) -> RecordIssue {
+    RecordIssue {
+        object: object.object.clone(),
+        salesforce_id: Some(id.to_string()),
+        field: None,
+        kind: IssueKind::Failed,
+        reason,
+    }
+}
+
+/// Points links that named a re-created record at its new id.
+fn follow_moves(record: &mut DestinationRecord, moved: &HashMap<DestinationId, DestinationId>) {
+    for target in record.links.values_mut() {
+        if let Some(new) = moved.get(target) {
+            *target = new.clone();
+        }
+    }
+}
+
+async fn upsert_checked(
+    ports: &RollbackPorts<'_>,
+    plan: &Plan,
+    object: &ObjectPlan,
+    records: &[DestinationRecord],
+) -> Result<Vec<UpsertOutcome>, StepError> {
+    let outcomes = ports
+        .destination
+        .upsert(&plan.tenant, object.entity, records)
+        .await
+        .map_err(StepError::Destination)?;
+    if outcomes.len() != records.len() {
+        return Err(StepError::DestinationContract {
+            sent: records.len(),
+            answered: outcomes.len(),
+        });
+    }
+    Ok(outcomes)
+}
+
+async fn recreate(
+    ports: &RollbackPorts<'_>,
+    plan: &Plan,
+    object: &ObjectPlan,
+    journal: &[JournalEntry],
+    moved: &mut HashMap<DestinationId, DestinationId>,
+    result: &mut RollbackObject,
+    progress: &dyn Progress,
+) -> Result<(), StepError> {
+    let total = journal.len() as u64;
+    let mut done = 0u64;
+    for batch in journal.chunks(BATCH) {
+        let ids: Vec<SalesforceId> = batch
+            .iter()
+            .map(|entry| entry.salesforce_id.clone())
+            .collect();
+        let present = ports
+            .id_map
+            .entries(&plan.tenant, &object.object, &ids)
+            .await
+            .map_err(StepError::IdMap)?;
+        let mut to_send = Vec::new();
+        let mut previous_entries = Vec::new();
+        for entry in batch {
+            done += 1;
+            let (Some(previous_entry), Some(previous_record)) =
+                (&entry.previous_entry, &entry.previous_record)
+            else {
+                result.failed += 1;
+                result.issues.push(failure(
+                    object,
+                    &entry.salesforce_id,
+                    "deleted by the run, but its earlier values were not journaled, so it cannot be created again".to_owned(),
+                ));
+                continue;
+            };
+            if let Some(current) = present.get(&entry.salesforce_id) {
+                // Created again by an earlier attempt of this rollback.
+                moved.insert(
+                    previous_entry.destination_id.clone(),
+                    current.destination_id.clone(),
+                );
+                result.recreated += 1;
+                continue;
+            }
+            let mut record = previous_record.clone();
+            follow_moves(&mut record, moved);
+            to_send.push(record);
+            previous_entries.push(previous_entry.clone());
+        }
+        if !to_send.is_empty() {
+            let outcomes = upsert_checked(ports, plan, object, &to_send).await?;
+            let mut restored = Vec::new();
+            for (previous_entry, outcome) in previous_entries.into_iter().zip(outcomes) {
+                match outcome {
+                    UpsertOutcome::Created(id) | UpsertOutcome::Updated(id) => {
+                        moved.insert(previous_entry.destination_id.clone(), id.clone());
+                        restored.push(StoredIdMapEntry {
+                            destination_id: id,
+                            ..previous_entry
+                        });
+                        result.recreated += 1;
+                    }
+                    UpsertOutcome::Rejected { reason } => {
+                        result.failed += 1;
+                        result.issues.push(failure(
+                            object,
+                            &previous_entry.salesforce_id,
+                            format!("the destination refused to create the deleted record again: {reason}"),
+                        ));
+                    }
+                }
+            }
+            ports
+                .id_map
+                .restore(&plan.tenant, &restored)
+                .await
+                .map_err(StepError::IdMap)?;
+        }
+        progress.event(ProgressEvent::RolledBack {
+            object: object.object.clone(),
+            done,
+            total,
+        });
+    }
+    Ok(())
+}
+
+async fn restore(
+    ports: &RollbackPorts<'_>,
+    plan: &Plan,
+    object: &ObjectPlan,
+    journal: &[JournalEntry],
+    moved: &HashMap<DestinationId, DestinationId>,
+    result: &mut RollbackObject,
+    progress: &dyn Progress,
+) -> Result<(), StepError> {
+    let total = journal.len() as u64;
+    let mut done = 0u64;
+    for batch in journal.chunks(BATCH) {
+        let mut to_send = Vec::new();
+        let mut previous_entries = Vec::new();
+        let mut current_ids = Vec::new();
+        for entry in batch {
+            let (Some(previous_entry), Some(previous_record)) =
+                (&entry.previous_entry, &entry.previous_record)
+            else {
+                result.failed += 1;
+                result.issues.push(failure(
+                    object,
+                    &entry.salesforce_id,
+                    "updated by the run, but the destination did not hold it before, so there is nothing to put back".to_owned(),
+                ));
+                continue;
+            };
+            let mut record = previous_record.clone();
+            follow_moves(&mut record, moved);
+            current_ids.push(previous_entry.destination_id.clone());
+            to_send.push(record);
+            previous_entries.push(previous_entry.clone());
+        }
+        done += batch.len() as u64;
+        if to_send.is_empty() {
+            continue;
+        }
+        // A custom field the run set on a record that had none is cleared: an upsert
+        // leaves custom fields it does not name as they are.
+        let current = ports
+            .destination
+            .get(&plan.tenant, object.entity, &current_ids)
+            .await
+            .map_err(StepError::Destination)?;
+        for (record, now) in to_send.iter_mut().zip(current.iter()) {
+            if let Some(now) = now {
+                for name in now.custom_fields.keys() {
+                    record
+                        .custom_fields
+                        .entry(name.clone())
+                        .or_insert(serde_json::Value::Null);
+                }
+            }
+        }
+        let outcomes = upsert_checked(ports, plan, object, &to_send).await?;
+        let mut restored = Vec::new();
+        for (previous_entry, outcome) in previous_entries.into_iter().zip(outcomes) {
+            match outcome {
+                UpsertOutcome::Created(id) | UpsertOutcome::Updated(id) => {
+                    restored.push(StoredIdMapEntry {
+                        destination_id: id,
+                        ..previous_entry
+                    });
+                    result.restored += 1;
+                }
+                UpsertOutcome::Rejected { reason } => {
+                    result.failed += 1;
+                    result.issues.push(failure(
+                        object,
+                        &previous_entry.salesforce_id,
+                        format!("the destination refused the earlier values: {reason}"),
+                    ));
+                }
+            }
+        }
+        ports
+            .id_map
+            .restore(&plan.tenant, &restored)
+            .await
+            .map_err(StepError::IdMap)?;
+        progress.event(ProgressEvent::RolledBack {
+            object: object.object.clone(),
+            done,
+            total,
+        });
+    }
+    Ok(())
+}
+
+async fn delete_created(
+    ports: &RollbackPorts<'_>,
+    plan: &Plan,
+    target: &RunId,
+    object: &ObjectPlan,
+    journal: &[JournalEntry],
+    result: &mut RollbackObject,
+    progress: &dyn Progress,
+) -> Result<(), StepError> {
+    let total = journal.len() as u64;
+    let mut done = 0u64;
+    let mut to_delete: Vec<StoredIdMapEntry> = Vec::new();
+    for batch in journal.chunks(BATCH) {
+        done += batch.len() as u64;
+        let ids: Vec<SalesforceId> = batch
+            .iter()
+            .map(|entry| entry.salesforce_id.clone())
+            .collect();
+        let mut present = ports
+            .id_map
+            .entries(&plan.tenant, &object.object, &ids)
+            .await
+            .map_err(StepError::IdMap)?;
+        for id in &ids {
+            match present.remove(id) {
+                // Gone already: deleted by an earlier attempt of this rollback, or the run
+                // stopped before the destination answered.
+                None => result.deleted += 1,
+                Some(entry) if entry.created_by_run == *target => to_delete.push(entry),
+                Some(entry) => {
+                    result.failed += 1;
+                    result.issues.push(failure(
+                        object,
+                        id,
+                        format!(
+                            "journaled as created by run {target}, but the ID map says run {} created it; left in place",
+                            entry.created_by_run
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    // The whole object at once, so a record refused because another record of the object
+    // still linked to it (a child company) is retried after that one is gone.
+    let (deleted, refused) =
+        delete_until_settled(ports.destination, &plan.tenant, object.entity, to_delete).await?;
+    result.deleted += deleted.len() as u64;
+    for (entry, reason) in refused {
+        result.failed += 1;
+        result.issues.push(failure(
+            object,
+            &entry.salesforce_id,
+            format!(
+                "the destination refused to delete {} {}: {reason}",
+                object.entity, entry.destination_id
+            ),
+        ));
+    }
+    for batch in deleted.chunks(BATCH) {
+        let removed: Vec<SalesforceId> = batch
+            .iter()
+            .map(|entry| entry.salesforce_id.clone())
+            .collect();
+        ports
+            .id_map
+            .remove(&plan.tenant, &object.object, &removed)
+            .await
+            .map_err(StepError::IdMap)?;
+    }
+    progress.event(ProgressEvent::RolledBack {
+        object: object.object.clone(),
+        done,
+        total,
+    });
+    Ok(())
+}

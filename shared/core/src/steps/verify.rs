@@ -1,0 +1,316 @@
+//! Verification: every migrated record read back from the destination and compared field by
+//! field with what was sent.
+//!
+//! What was sent is rebuilt from the run's staged chunks (transform, validate, resolve links
+//! through the ID map), not stored a second time: the steps are pure and the staged chunks
+//! are kept for the run anyway, so the rebuild costs no storage and reads one chunk at a
+//! time. Links are resolved after finalize, so a link that was deferred and patched is
+//! expected with its patched value.
+
+use super::StepError;
+use super::load::{is_deleted, resolve_references};
+use crate::ids::{DestinationId, RunId, SalesforceId};
+use crate::plan::{ObjectPlan, Plan};
+use crate::ports::{Destination, DestinationRecord, IdMap, RunStore, Staging};
+use crate::report::{IssueKind, RecordIssue};
+use crate::runs::{ObjectVerification, Progress, ProgressEvent};
+use crate::transform::transform_record;
+use crate::validate::{Verdict, validate_record};
+use std::collections::BTreeMap;
+
+pub struct VerifyPorts<'a> {
+    pub staging: &'a dyn Staging,
+    pub id_map: &'a dyn IdMap,
+    pub destination: &'a dyn Destination,
+    pub runs: &'a dyn RunStore,
+}
+
+/// Longest value quoted in a mismatch's reason.
+const QUOTE_LIMIT: usize = 120;
+
+/// Reads back every record of `object` the run's chunks carry and that the ID map holds,
+/// in one `Destination::get` per chunk, and stores the object's verification.
+pub async fn verify_object(
+    ports: &VerifyPorts<'_>,
+    run: &RunId,
+    plan: &Plan,
+    object: &ObjectPlan,
+    chunks: u32,
+    progress: &dyn Progress,
+) -> Result<ObjectVerification, StepError> {
+    let mut verification = ObjectVerification {
+        object: object.object.clone(),
+        ..ObjectVerification::default()
+    };
+    for chunk in 0..chunks {
+        let key = super::chunk_key(plan, run, &object.object, chunk);
+        let body = ports.staging.get(&key).await.map_err(StepError::Staging)?;
+        let mut transformed = Vec::new();
+        for line in body.split(|byte| *byte == b'\n') {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            // Records that could not be read or transformed were reported by the load and
+            // never sent; there is nothing to compare for them.
+            let Ok(source) = serde_json::from_slice::<crate::model::SourceRecord>(line) else {
+                continue;
+            };
+            if is_deleted(&source) {
+                continue;
+            }
+            let Ok(mut record) = transform_record(object, &source) else {
+                continue;
+            };
+            let (_, verdict) = validate_record(object, &mut record, &plan.validation);
+            if verdict == Verdict::Load {
+                transformed.push(record);
+            }
+        }
+        let resolved = resolve_references(ports.id_map, &plan.tenant, &transformed).await?;
+        let ids: Vec<SalesforceId> = transformed
+            .iter()
+            .map(|record| record.record.source_id.clone())
+            .collect();
+        let entries = ports
+            .id_map
+            .lookup(&plan.tenant, &object.object, &ids)
+            .await
+            .map_err(StepError::IdMap)?;
+        let mut expected: Vec<(DestinationId, DestinationRecord)> = Vec::new();
+        for record in transformed {
+            let Some(destination_id) = entries.get(&record.record.source_id) else {
+                // Refused by the destination: reported as failed at load.
+                continue;
+            };
+            let mut sent = record.record;
+            for reference in record.references {
+                if let Some(target) = resolved
+                    .get(reference.target_object.as_str())
+                    .and_then(|found| found.get(&reference.target))
+                {
+                    sent.links.insert(reference.link, target.clone());
+                }
+            }
+            expected.push((destination_id.clone(), sent));
+        }
+        if expected.is_empty() {
+            continue;
+        }
+        let destination_ids: Vec<DestinationId> =
+            expected.iter().map(|(id, _)| id.clone()).collect();
+        let actual = ports
+            .destination
+            .get(&plan.tenant, object.entity, &destination_ids)
+            .await
+            .map_err(StepError::Destination)?;
+        if actual.len() != expected.len() {
+            return Err(StepError::DestinationContract {
+                sent: expected.len(),
+                answered: actual.len(),
+            });
+        }
+        for ((destination_id, sent), read) in expected.iter().zip(actual) {
+            verification.checked += 1;
+            let differences = compare(object, destination_id, sent, read.as_ref());
+            if !differences.is_empty() {
+                verification.mismatched += 1;
+                verification.issues.extend(differences);
+            }
+        }
+        progress.event(ProgressEvent::Verified {
+            object: object.object.clone(),
+            checked: verification.checked,
+            mismatched: verification.mismatched,
+        });
+    }
+    ports
+        .runs
+        .record_verification(run, &verification)
+        .await
+        .map_err(StepError::RunStore)?;
+    tracing::info!(run_id = %run, object = %object.object, checked = verification.checked, mismatched = verification.mismatched, "verified");
+    Ok(verification)
+}
+
+/// Every difference between what was sent and what was read back, one issue per field.
+/// A null value and an absent one are the same: the destination does not store nulls.
+pub fn compare(
+    object: &ObjectPlan,
+    destination_id: &DestinationId,
+    sent: &DestinationRecord,
+    read: Option<&DestinationRecord>,
+) -> Vec<RecordIssue> {
+    let issue = |field: Option<String>, reason: String| RecordIssue {
+        object: object.object.clone(),
+        salesforce_id: Some(sent.source_id.to_string()),
+        field,
+        kind: IssueKind::Mismatch,
+        reason,
+    };
+    let Some(read) = read else {
+        return vec![issue(
+            None,
+            format!(
+                "{} {destination_id} was sent but the destination does not hold it",
+                object.entity
+            ),
+        )];
+    };
+    let mut issues = Vec::new();
+    let links = |record: &DestinationRecord| -> BTreeMap<String, serde_json::Value> {
+        record
+            .links
+            .iter()
+            .map(|(link, target)| {
+                (
+                    link.clone(),
+                    serde_json::Value::String(target.as_str().to_owned()),
+                )
+            })
+            .collect()
+    };
+    for (kind, sent_values, read_values) in [
+        ("field", sent.fields.clone(), read.fields.clone()),
+        (
+            "custom field",
+            sent.custom_fields.clone(),
+            read.custom_fields.clone(),
+        ),
+        ("link", links(sent), links(read)),
+    ] {
+        let names: std::collections::BTreeSet<&String> =
+            sent_values.keys().chain(read_values.keys()).collect();
+        for name in names {
+            let sent_value = sent_values.get(name).filter(|value| !value.is_null());
+            let read_value = read_values.get(name).filter(|value| !value.is_null());
+            if sent_value != read_value {
+                issues.push(issue(
+                    Some(name.clone()),
+                    format!(
+                        "{kind} {name} of {} {destination_id}: sent {}, read back {}",
+                        object.entity,
+                        quote(sent_value),
+                        quote(read_value)
+                    ),
+                ));
+            }
+        }
+    }
+    issues
+}
+
+fn quote(value: Option<&serde_json::Value>) -> String {
+    let Some(value) = value else {
+        return "nothing".to_owned();
+    };
+    let text = value.to_string();
+    if text.chars().count() <= QUOTE_LIMIT {
+        return text;
+    }
+    let cut: String = text.chars().take(QUOTE_LIMIT).collect();
+    format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::mapping::EntityKind;
+    use serde_json::json;
+
+    fn plan() -> ObjectPlan {
+        ObjectPlan {
+            object: "Account".to_owned(),
+            entity: EntityKind::Company,
+            phase: 0,
+            in_salesforce: 0,
+            select: vec![],
+            fields: vec![],
+            links: vec![],
+            custom_fields: vec![],
+        }
+    }
+
+    fn record(fields: serde_json::Value, links: &[(&str, &str)]) -> DestinationRecord {
+        DestinationRecord {
+            source_object: "Account".to_owned(),
+            source_id: SalesforceId::parse("001Da00000xnAiyIAE").unwrap(),
+            fields: serde_json::from_value(fields).unwrap(),
+            links: links
+                .iter()
+                .map(|(link, id)| ((*link).to_owned(), DestinationId::new(*id)))
+                .collect(),
+            custom_fields: BTreeMap::new(),
+        }
+    }
+
+    /// `(field, reason)` of every difference.
+    fn check(sent: &DestinationRecord, read: Option<&DestinationRecord>, expect: &[(&str, &str)]) {
+        let found: Vec<(String, String)> = compare(&plan(), &DestinationId::new("7"), sent, read)
+            .into_iter()
+            .map(|issue| {
+                assert_eq!(issue.kind, IssueKind::Mismatch);
+                assert_eq!(issue.salesforce_id.as_deref(), Some("001Da00000xnAiyIAE"));
+                (issue.field.unwrap_or_default(), issue.reason)
+            })
+            .collect();
+        let expect: Vec<(String, String)> = expect
+            .iter()
+            .map(|(field, reason)| ((*field).to_owned(), (*reason).to_owned()))
+            .collect();
+        assert_eq!(found, expect);
+    }
+
+    #[test]
+    fn a_null_sent_and_nothing_read_back_are_the_same() {
+        let sent = record(
+            json!({"name": "Acme", "phone": null}),
+            &[("parent_company", "3")],
+        );
+        let read = record(json!({"name": "Acme"}), &[("parent_company", "3")]);
+        check(&sent, Some(&read), &[]);
+    }
+
+    #[test]
+    fn each_differing_field_and_link_is_named() {
+        let sent = record(
+            json!({"name": "Acme", "industry": "Energy"}),
+            &[("parent_company", "3")],
+        );
+        let read = record(
+            json!({"name": "ACME", "industry": "Energy", "phone": "1"}),
+            &[],
+        );
+        check(
+            &sent,
+            Some(&read),
+            &[
+                (
+                    "name",
+                    "field name of company 7: sent \"Acme\", read back \"ACME\"",
+                ),
+                (
+                    "phone",
+                    "field phone of company 7: sent nothing, read back \"1\"",
+                ),
+                (
+                    "parent_company",
+                    "link parent_company of company 7: sent \"3\", read back nothing",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_record_the_destination_lost_is_one_mismatch() {
+        let sent = record(json!({"name": "Acme"}), &[]);
+        check(
+            &sent,
+            None,
+            &[(
+                "",
+                "company 7 was sent but the destination does not hold it",
+            )],
+        );
+    }
+}

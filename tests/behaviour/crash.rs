@@ -1,0 +1,151 @@
+//! A crash at any point of a run, followed by a re-run, leaves the destination exactly as one
+//! clean run would. The ID map, the run store and the destination are wrapped so that every
+//! call from the N-th on fails (an error, or a panic in a spawned task, before or after the
+//! adapter did its work), for many N spread over the whole run; then `migrate` runs again
+//! on fresh adapters over the same files, as a new process would.
+
+use ferry_core::pipeline::{Migration, RunOptions, migrate_with};
+use ferry_core::runs::{NoProgress, RunStatus};
+use ferry_simulator::RunningSimulator;
+use ferry_tests::wrappers::{FailPoint, Faults, Faulty};
+use ferry_tests::{Embedded, connect, start_org};
+use std::path::Path;
+use std::sync::Arc;
+
+const CHUNK: usize = 9;
+
+/// One `migrate` asking for a run `run` in `dir`, on unwrapped adapters.
+async fn migrate_in_as(
+    simulator: &RunningSimulator,
+    dir: &Path,
+    run: &str,
+) -> Result<Migration, ferry_core::steps::StepError> {
+    let client = connect(simulator).await;
+    let embedded = Embedded::open(dir);
+    let ports = embedded.ports_with(
+        &client,
+        &embedded.store,
+        &embedded.store,
+        &embedded.destination,
+    );
+    migrate_with(
+        &ports,
+        &embedded.config(run, CHUNK),
+        &RunOptions::default(),
+        &NoProgress,
+    )
+    .await
+}
+
+/// One `migrate` of run-1 in `dir`, every port call going through `faults`.
+async fn migrate_in(
+    simulator: &RunningSimulator,
+    dir: &Path,
+    faults: Arc<Faults>,
+) -> Result<Migration, ferry_core::steps::StepError> {
+    let client = connect(simulator).await;
+    let embedded = Embedded::open(dir);
+    let store = Faulty::new(embedded.store.clone(), faults.clone());
+    let destination = Faulty::new(embedded.destination.clone(), faults);
+    let ports = embedded.ports_with(&client, &store, &store, &destination);
+    migrate_with(
+        &ports,
+        &embedded.config("run-1", CHUNK),
+        &RunOptions::default(),
+        &NoProgress,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_at_any_point_then_a_re_run_equals_one_clean_run() {
+    let simulator = Arc::new(start_org(40, 31).await);
+    let clean_dir = tempfile::tempdir().unwrap();
+    let counting = Faults::counting();
+    let clean = migrate_in(&simulator, clean_dir.path(), counting.clone())
+        .await
+        .unwrap();
+    assert!(clean.report.is_balanced());
+    let clean_snapshot = Embedded::open(clean_dir.path()).destination_snapshot();
+    let total_calls = counting.calls();
+    assert!(total_calls > 30, "{total_calls} calls");
+
+    // At most about 120 crash points spread over the whole run (every call of a small
+    // run), before and after the adapter's work, as an error or as a panic.
+    let step = (total_calls / 120).max(1);
+    let mut crashes = 0;
+    for (iteration, fail_at) in (1..=total_calls).step_by(step as usize).enumerate() {
+        let point = if iteration % 2 == 0 {
+            FailPoint::Before
+        } else {
+            FailPoint::After
+        };
+        let panic = iteration % 3 == 0;
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Faults::failing_at(fail_at, point, panic);
+        let crashed = if panic {
+            let simulator = Arc::clone(&simulator);
+            let path = dir.path().to_owned();
+            let task = tokio::spawn(async move {
+                migrate_in(&simulator, &path, faults)
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| error.chain())
+            });
+            !matches!(task.await, Ok(Ok(())))
+        } else {
+            migrate_in(&simulator, dir.path(), faults).await.is_err()
+        };
+        assert!(
+            crashed,
+            "call {fail_at} of {total_calls} ({point:?}) stopped the run"
+        );
+        crashes += 1;
+
+        // The re-run, as the next `ferry migrate` would start it: with a new run id, which
+        // gives way to the unfinished run. A crash after the run was recorded as succeeded
+        // leaves nothing to resume, and the new run must then change nothing.
+        let recorded = Embedded::open(dir.path()).store_runs().await;
+        let finished_before = recorded
+            .iter()
+            .any(|run| run.status == RunStatus::Succeeded);
+        let rerun = migrate_in_as(&simulator, dir.path(), "run-after-crash")
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "re-run after call {fail_at} ({point:?}, panic {panic}): {}",
+                    error.chain()
+                )
+            });
+        let context =
+            format!("crash at call {fail_at} of {total_calls} ({point:?}, panic {panic})");
+        assert_eq!(rerun.run.status, RunStatus::Succeeded, "{context}");
+        assert_eq!(
+            Embedded::open(dir.path()).destination_snapshot(),
+            clean_snapshot,
+            "{context}"
+        );
+        if finished_before {
+            assert_eq!(rerun.run.run_id.as_str(), "run-after-crash", "{context}");
+            for object in &rerun.report.objects {
+                assert_eq!(
+                    (object.counts.created, object.counts.updated),
+                    (0, 0),
+                    "{context}: {}",
+                    object.object
+                );
+            }
+        } else if recorded.is_empty() {
+            // Stopped before the run was recorded: the re-run is a first run.
+            assert!(!rerun.resumed, "{context}");
+            let mut report = rerun.report.clone();
+            report.run_id = clean.report.run_id.clone();
+            assert_eq!(report, clean.report, "{context}");
+        } else {
+            assert_eq!(rerun.run.run_id, clean.run.run_id, "{context}");
+            assert!(rerun.resumed, "{context}");
+            assert_eq!(rerun.report, clean.report, "{context}");
+        }
+    }
+    assert!(crashes >= total_calls.min(100), "{crashes} crashes");
+}
