@@ -12,6 +12,8 @@ mod local;
 mod login;
 mod migrate;
 mod plan;
+mod progress;
+mod runs;
 mod sim;
 mod summary;
 mod table;
@@ -52,6 +54,15 @@ enum Command {
     /// Migrate the org into the destination: every object in dependency order, then the
     /// report. Run it again to update what changed; it never creates a record twice.
     Migrate(migrate::MigrateArgs),
+    /// Undo a run: delete what it created, children first, and put back what it changed.
+    /// Resumable: run it again to finish an interrupted rollback.
+    Rollback(runs::RollbackArgs),
+    /// The run history of a workspace, newest last.
+    Runs(runs::RunsArgs),
+    /// Where a run stands: its line in the history and its per-object counts.
+    Status(runs::StatusArgs),
+    /// A run's report, rebuilt from the run history, as Markdown, HTML or JSON.
+    Report(runs::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +95,10 @@ fn main() -> ExitCode {
             Command::DryRun(args) => dryrun::run(args).await,
             Command::DestinationServer(args) => destination_server::run(args).await,
             Command::Migrate(args) => migrate::run(args).await,
+            Command::Rollback(args) => runs::rollback_command(args).await,
+            Command::Runs(args) => runs::runs(args).await,
+            Command::Status(args) => runs::status(args).await,
+            Command::Report(args) => runs::report(args).await,
         }
     });
     match outcome {

@@ -7,7 +7,7 @@ use crate::local::{Workspace, local_tenant, new_run_id};
 use anyhow::Context;
 use clap::Args;
 use ferry_core::budget::BudgetPolicy;
-use ferry_core::pipeline::{LocalPorts, MigrationConfig, migrate};
+use ferry_core::pipeline::{LocalPorts, MigrationConfig, RunOptions, migrate_with};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_embedded::TokioSleeper;
 use std::path::PathBuf;
@@ -37,6 +37,15 @@ pub struct MigrateArgs {
     /// Records per chunk (and per Bulk API result page).
     #[arg(long, default_value_t = 2000)]
     pub chunk_records: usize,
+    /// Only what changed since the last successful run: records modified since its
+    /// high-water marks (with a small overlap), and records deleted in Salesforce since,
+    /// which are deleted from the destination when Ferry created them.
+    #[arg(long)]
+    pub delta: bool,
+    /// Skip reading every migrated record back from the destination to compare it with what
+    /// was sent.
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 /// Where the records go: the workspace's SQLite CRM, or a destination that implements the
@@ -173,17 +182,26 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         pseudonymise,
         validation,
     };
+    let options = RunOptions {
+        delta: args.delta,
+        verify: !args.no_verify,
+    };
+    let progress = crate::progress::ProgressView::for_stderr();
     // Ctrl-C drops the run where it stands. Every step is safe to repeat and each SQLite
     // write is one transaction that finishes even when its caller is gone, so what is left
-    // is what a crash leaves: the next `ferry migrate` picks it up.
+    // is what a crash leaves; the run is marked interrupted and the next `ferry migrate`
+    // resumes it.
     let outcome = tokio::select! {
-        outcome = migrate(&ports, &config) => outcome,
+        outcome = migrate_with(&ports, &config, &options, &progress) => outcome,
         _ = tokio::signal::ctrl_c() => {
+            progress.finish();
             connected.save_rotated_token()?;
+            crate::runs::mark_unfinished_interrupted(&workspace.store, &config.tenant).await?;
             eprintln!("ferry: interrupted; run `ferry migrate` again with the same workspace to resume");
             return Ok(ExitCode::from(crate::exit::INTERRUPTED));
         }
     };
+    progress.finish();
     connected.save_rotated_token()?;
     let migration = match outcome {
         Ok(migration) => migration,
@@ -193,6 +211,13 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let report = &migration.report;
+    println!(
+        "Run {} ({}{}): {}",
+        migration.run.run_id,
+        migration.run.kind.as_str(),
+        if migration.resumed { ", resumed" } else { "" },
+        migration.run.status.as_str()
+    );
     crate::summary::print(
         report,
         Some(&migration.discovery),
@@ -220,9 +245,15 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         eprintln!("ferry: the counts do not add up: some extracted records have no outcome");
         return Ok(ExitCode::from(crate::exit::INCOMPLETE));
     }
-    if failed > 0 || unresolved > 0 {
+    let mismatched: u64 = report
+        .objects
+        .iter()
+        .map(|object| object.counts.mismatched)
+        .sum();
+    if failed > 0 || unresolved > 0 || mismatched > 0 {
         eprintln!(
-            "ferry: {failed} records failed and {unresolved} links stayed unresolved; the issues above say why"
+            "ferry: {failed} records failed, {unresolved} links stayed unresolved and {mismatched} records did not verify; the issues above say why (`ferry report {}` has them all)",
+            migration.run.run_id
         );
         return Ok(ExitCode::from(crate::exit::INCOMPLETE));
     }

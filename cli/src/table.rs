@@ -11,11 +11,13 @@ pub fn render(report: &RunReport) -> String {
         "extracted",
         "created",
         "updated",
+        "unchanged",
         "skipped",
         "failed",
+        "verified",
         "via",
     ];
-    let rows: Vec<[String; 9]> = report
+    let rows: Vec<[String; 11]> = report
         .objects
         .iter()
         .map(|object| {
@@ -27,8 +29,14 @@ pub fn render(report: &RunReport) -> String {
                 counts.extracted.to_string(),
                 counts.created.to_string(),
                 counts.updated.to_string(),
+                counts.unchanged.to_string(),
                 counts.skipped.to_string(),
                 counts.failed.to_string(),
+                if counts.mismatched > 0 {
+                    format!("{} ({} differ)", counts.verified, counts.mismatched)
+                } else {
+                    counts.verified.to_string()
+                },
                 match (&object.api, &object.fallback) {
                     (Some(api), Some(_)) => format!("{api} (fallback)"),
                     (Some(api), None) => api.clone(),
@@ -52,7 +60,7 @@ pub fn render(report: &RunReport) -> String {
             .iter()
             .enumerate()
             .map(|(column, cell)| {
-                if column < 2 || column == 8 {
+                if column < 2 || column == headers.len() - 1 {
                     format!("{cell:<width$}", width = widths[column])
                 } else {
                     format!("{cell:>width$}", width = widths[column])
@@ -86,6 +94,7 @@ mod tests {
                     in_salesforce: 200,
                     extracted: 200,
                     created: 200,
+                    verified: 200,
                     ..ObjectCounts::default()
                 },
                 api: Some("bulk".to_owned()),
@@ -95,8 +104,8 @@ mod tests {
         };
         assert_eq!(
             render(&report),
-            "object   entity   in Salesforce  extracted  created  updated  skipped  failed  via\n\
-             Account  company            200        200      200        0        0       0  bulk\n"
+            "object   entity   in Salesforce  extracted  created  updated  unchanged  skipped  failed  verified  via\n\
+             Account  company            200        200      200        0          0        0       0       200  bulk\n"
         );
     }
 }

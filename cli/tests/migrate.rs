@@ -255,3 +255,150 @@ async fn migrate_into_an_http_destination_lands_what_the_embedded_one_does() {
     server.shutdown().await;
     simulator.shutdown().await;
 }
+
+/// Runs a `ferry` command that needs no org, off the async runtime.
+async fn ferry(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(FERRY)
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn words(args: &[&str]) -> Vec<String> {
+    args.iter().map(|arg| (*arg).to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_status_report_delta_and_rollback_from_the_command_line() {
+    let simulator = start(400).await;
+    let work = tempfile::tempdir().unwrap();
+    let workspace = work.path().join("acme");
+    let dir = workspace.to_str().unwrap().to_owned();
+    let first = plan_like(&simulator, "migrate", &["--workspace", &dir]).await;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(stdout.contains("Verification: all"), "{stdout}");
+
+    let history = |output: &std::process::Output| -> Vec<serde_json::Value> {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let runs = history(&ferry(words(&["runs", "--workspace", &dir, "--json"])).await);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["kind"], "full");
+    assert_eq!(runs[0]["status"], "succeeded");
+    let full_run = runs[0]["run_id"].as_str().unwrap().to_owned();
+
+    let status = ferry(words(&["status", &full_run, "--workspace", &dir])).await;
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.status.success() && shown.contains("Account"),
+        "{shown}"
+    );
+
+    let html = work.path().join("report.html");
+    let report = ferry(words(&[
+        "report",
+        &full_run,
+        "--workspace",
+        &dir,
+        "--format",
+        "html",
+        "--out",
+        html.to_str().unwrap(),
+    ]))
+    .await;
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<table") && page.contains("Account"),
+        "{page}"
+    );
+    let json = ferry(words(&[
+        "report",
+        &full_run,
+        "--workspace",
+        &dir,
+        "--format",
+        "json",
+    ]))
+    .await;
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(document["summary"]["run_id"], full_run.as_str());
+
+    // Three contacts change in Salesforce, two are deleted: the delta run takes only those.
+    let http = reqwest::Client::new();
+    let mutation: serde_json::Value = http
+        .post(format!("{}/_sim/mutate", simulator.base_url()))
+        .json(&serde_json::json!({"object": "Contact", "modify": 3, "delete": 2}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        mutation["deleted"].as_array().unwrap().len(),
+        2,
+        "{mutation}"
+    );
+    let count_contacts = || -> i64 {
+        rusqlite::Connection::open(workspace.join("destination.db"))
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM contacts", [], |row| row.get(0))
+            .unwrap()
+    };
+    let contacts_before = count_contacts();
+    let delta = plan_like(&simulator, "migrate", &["--workspace", &dir, "--delta"]).await;
+    assert!(
+        delta.status.success(),
+        "{}",
+        String::from_utf8_lossy(&delta.stderr)
+    );
+    assert_eq!(count_contacts(), contacts_before - 2);
+    let runs = history(&ferry(words(&["runs", "--workspace", &dir, "--json"])).await);
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[1]["kind"], "delta");
+    assert_eq!(runs[1]["delta_of"], full_run.as_str());
+    let delta_run = runs[1]["run_id"].as_str().unwrap().to_owned();
+
+    // Runs are undone newest first.
+    let refused = ferry(words(&["rollback", &full_run, "--workspace", &dir])).await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("newest first"));
+    for run in [&delta_run, &full_run] {
+        let undone = ferry(words(&["rollback", run, "--workspace", &dir])).await;
+        assert!(
+            undone.status.success(),
+            "{}",
+            String::from_utf8_lossy(&undone.stderr)
+        );
+    }
+    assert_eq!(count_contacts(), 0);
+    let again = ferry(words(&["rollback", &full_run, "--workspace", &dir])).await;
+    assert!(again.status.success(), "a second rollback only reports");
+    let runs = history(&ferry(words(&["runs", "--workspace", &dir, "--json"])).await);
+    assert!(
+        runs.iter()
+            .filter(|run| run["kind"] != "rollback")
+            .all(|run| run["status"] == "rolled_back"),
+        "{runs:?}"
+    );
+    simulator.shutdown().await;
+}
