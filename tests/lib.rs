@@ -177,6 +177,7 @@ impl Embedded {
     /// The run configuration the helpers use, for run `run`.
     pub fn config(&self, run: &str, chunk_records: usize) -> MigrationConfig {
         MigrationConfig {
+            concurrency: Default::default(),
             tenant: TenantId::new(TENANT),
             run_id: RunId::new(run),
             map: FieldMap::builtin(),
@@ -242,6 +243,7 @@ impl Embedded {
         extract: ExtractConfig,
     ) -> Result<Migration, StepError> {
         let config = MigrationConfig {
+            concurrency: Default::default(),
             tenant: TenantId::new(TENANT),
             run_id: RunId::new(run),
             map,

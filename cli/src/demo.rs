@@ -77,6 +77,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         sleeper: &TokioSleeper,
     };
     let config = MigrationConfig {
+        concurrency: Default::default(),
         tenant: crate::local::local_tenant(),
         run_id,
         map: FieldMap::builtin(),

@@ -81,6 +81,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         ..BudgetPolicy::default()
     };
     let config = MigrationConfig {
+        concurrency: Default::default(),
         tenant: crate::local::local_tenant(),
         run_id: run_id.clone(),
         map,

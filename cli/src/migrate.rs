@@ -168,6 +168,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         ..BudgetPolicy::default()
     };
     let config = MigrationConfig {
+        concurrency: Default::default(),
         tenant: local_tenant(),
         run_id: run_id.clone(),
         map,

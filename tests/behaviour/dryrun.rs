@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 fn config(run: &str) -> MigrationConfig {
     MigrationConfig {
+        concurrency: Default::default(),
         tenant: TenantId::new(TENANT),
         run_id: RunId::new(run),
         map: FieldMap::builtin(),

@@ -19,6 +19,7 @@ async fn a_pseudonymised_migration_hides_contacts_but_keeps_their_shape_and_dupl
     let config: ObfuscationConfig = serde_json::from_str(r#"{"objects": ["Contact"]}"#).unwrap();
     let key = Secret::new("a test key of at least sixteen bytes");
     let run = MigrationConfig {
+        concurrency: Default::default(),
         tenant: TenantId::new(TENANT),
         run_id: RunId::new("run-pseudo"),
         map: FieldMap::builtin(),

@@ -42,6 +42,8 @@ pub struct MigrationConfig {
     pub discover: steps::DiscoverOptions,
     /// Pseudonymise chosen objects and fields (test and sandbox imports).
     pub pseudonymise: Option<crate::obfuscate::Pseudonymise>,
+    /// How many objects are extracted and chunks loaded at once.
+    pub concurrency: crate::schedule::Concurrency,
     /// What validation does with each kind of bad value; kept in the run's plan so every
     /// load step of the run applies the same policy.
     pub validation: crate::validate::ValidationPolicy,
@@ -298,6 +300,18 @@ pub async fn migrate_with(
     }
 }
 
+/// The run's line in the history while both sides of the schedule update it: locked only to
+/// change it and take a copy to save, never across an await.
+struct SharedSummary<'a>(std::sync::Mutex<&'a mut RunSummary>);
+
+impl SharedSummary<'_> {
+    fn update(&self, change: impl FnOnce(&mut RunSummary)) -> RunSummary {
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        change(&mut guard);
+        (**guard).clone()
+    }
+}
+
 /// The extract and load of `object` with the delta start it needs.
 fn object_extract_config(
     config: &MigrationConfig,
@@ -348,13 +362,6 @@ async fn run_migration(
         None => None,
     };
 
-    let extract_ports = ExtractPorts {
-        salesforce: ports.salesforce,
-        staging: ports.staging,
-        queue: ports.queue,
-        runs: ports.runs,
-        pseudonymise: config.pseudonymise.as_ref(),
-    };
     let load_ports = LoadPorts {
         staging: ports.staging,
         id_map: ports.id_map,
@@ -385,16 +392,38 @@ async fn run_migration(
     };
     let phases = plan.phases();
     let phase_count = phases.len();
-    for (phase, objects) in phases.into_iter().enumerate() {
-        tracing::info!(run_id = %run, phase, objects = objects.len(), "phase started");
-        let phase_objects: Vec<String> =
-            objects.iter().map(|object| object.object.clone()).collect();
-        progress.event(ProgressEvent::PhaseStarted {
-            phase,
-            phases: phase_count,
-            objects: phase_objects.clone(),
-        });
-        for object in objects {
+    let phase_objects: Vec<Vec<String>> = phases
+        .iter()
+        .map(|objects| objects.iter().map(|object| object.object.clone()).collect())
+        .collect();
+    let phase_of: BTreeMap<&str, usize> = phases
+        .iter()
+        .enumerate()
+        .flat_map(|(phase, objects)| {
+            objects
+                .iter()
+                .map(move |object| (object.object.as_str(), phase))
+        })
+        .collect();
+    // The run's line in the history, updated by both sides of the schedule: locked only to
+    // change it and take a copy, never across an await.
+    let shared_summary = SharedSummary(std::sync::Mutex::new(&mut *summary));
+    // Extraction runs ahead of loading; a phase loads only once the phases before it have
+    // (see `schedule`), so a record's parents are in the ID map when it loads.
+    crate::schedule::run(
+        &phases,
+        config.concurrency,
+        |message| phase_of.get(message.object.as_str()).copied(),
+        |phase| {
+            tracing::info!(run_id = %run, phase, objects = phase_objects[phase].len(), "phase started");
+            progress.event(ProgressEvent::PhaseStarted {
+                phase,
+                phases: phase_count,
+                objects: phase_objects[phase].clone(),
+            });
+        },
+        |object, queue| {
+            let object: &crate::plan::ObjectPlan = object;
             let extraction = earlier_extractions
                 .iter()
                 .find(|extraction| extraction.object == object.object);
@@ -403,90 +432,133 @@ async fn run_migration(
                 .filter(|chunk| chunk.object == object.object)
                 .map(|chunk| chunk.chunk)
                 .collect();
-            let started = std::time::Instant::now();
-            match extraction {
-                Some(extraction) if (0..extraction.chunks).all(|chunk| loaded.contains(&chunk)) => {
-                    progress.event(ProgressEvent::ObjectAlreadyDone {
-                        object: object.object.clone(),
-                    });
-                    continue;
-                }
-                Some(extraction) => {
-                    // Extracted, not all loaded: the staged chunks are loaded, not re-read.
-                    for chunk in (0..extraction.chunks).filter(|chunk| !loaded.contains(chunk)) {
-                        ports
-                            .queue
-                            .send(&ChunkMessage {
-                                run_id: run.clone(),
-                                tenant: plan.tenant.clone(),
-                                object: object.object.clone(),
-                                chunk,
-                                key: steps::chunk_key(plan, run, &object.object, chunk),
-                                records: 0,
-                            })
-                            .await
-                            .map_err(StepError::Queue)?;
+            let shared_summary = &shared_summary;
+            let delta_marks = delta_marks.as_ref();
+            async move {
+                let started = std::time::Instant::now();
+                match extraction {
+                    Some(extraction)
+                        if (0..extraction.chunks).all(|chunk| loaded.contains(&chunk)) =>
+                    {
+                        progress.event(ProgressEvent::ObjectAlreadyDone {
+                            object: object.object.clone(),
+                        });
+                        return Ok(());
                     }
-                }
-                None => {
-                    summary
-                        .high_water_marks
-                        .insert(object.object.clone(), now_rfc3339());
-                    ports
-                        .runs
-                        .save_run(summary)
-                        .await
-                        .map_err(StepError::RunStore)?;
-                    let extracted = steps::extract_object(
-                        &extract_ports,
-                        ports.sleeper,
-                        run,
-                        plan,
-                        object,
-                        object_extract_config(config, delta_marks.as_ref(), &object.object),
-                    )
-                    .await?;
-                    // Chunks an earlier attempt staged and loaded beyond what this extraction
-                    // staged (the org shrank in between) would count twice: their results
-                    // are replaced by empty ones. The records they carried are in this
-                    // extraction's chunks.
-                    for stale in loaded.iter().filter(|chunk| **chunk >= extracted.chunks) {
+                    Some(extraction) => {
+                        // Extracted, not all loaded: the staged chunks are loaded, not re-read.
+                        for chunk in (0..extraction.chunks).filter(|chunk| !loaded.contains(chunk)) {
+                            queue
+                                .send(&ChunkMessage {
+                                    run_id: run.clone(),
+                                    tenant: plan.tenant.clone(),
+                                    object: object.object.clone(),
+                                    chunk,
+                                    key: steps::chunk_key(plan, run, &object.object, chunk),
+                                    records: 0,
+                                })
+                                .await
+                                .map_err(StepError::Queue)?;
+                        }
+                    }
+                    None => {
+                        let snapshot = shared_summary.update(|summary| {
+                            summary
+                                .high_water_marks
+                                .insert(object.object.clone(), now_rfc3339());
+                        });
                         ports
                             .runs
-                            .record_chunk(run, &empty_chunk(&object.object, *stale))
+                            .save_run(&snapshot)
                             .await
                             .map_err(StepError::RunStore)?;
+                        let extract_ports = ExtractPorts {
+                            salesforce: ports.salesforce,
+                            staging: ports.staging,
+                            queue: &queue,
+                            runs: ports.runs,
+                            pseudonymise: config.pseudonymise.as_ref(),
+                        };
+                        let extracted = steps::extract_object(
+                            &extract_ports,
+                            ports.sleeper,
+                            run,
+                            plan,
+                            object,
+                            object_extract_config(config, delta_marks, &object.object),
+                        )
+                        .await?;
+                        // Chunks an earlier attempt staged and loaded beyond what this
+                        // extraction staged (the org shrank in between) would count twice:
+                        // their results are replaced by empty ones. The records they carried
+                        // are in this extraction's chunks.
+                        for stale in loaded.iter().filter(|chunk| **chunk >= extracted.chunks) {
+                            ports
+                                .runs
+                                .record_chunk(run, &empty_chunk(&object.object, *stale))
+                                .await
+                                .map_err(StepError::RunStore)?;
+                        }
+                        progress.event(ProgressEvent::ObjectExtracted {
+                            object: object.object.clone(),
+                            extracted: extracted.extracted,
+                            in_salesforce: object.in_salesforce,
+                        });
                     }
-                    progress.event(ProgressEvent::ObjectExtracted {
-                        object: object.object.clone(),
-                        extracted: extracted.extracted,
-                        in_salesforce: object.in_salesforce,
-                    });
                 }
+                let elapsed = millis(started.elapsed());
+                let snapshot = shared_summary.update(|summary| {
+                    summary
+                        .timings
+                        .entry(object.object.clone())
+                        .or_default()
+                        .extract_ms += elapsed;
+                });
+                ports
+                    .runs
+                    .save_run(&snapshot)
+                    .await
+                    .map_err(StepError::RunStore)
             }
-            let extracted_at = std::time::Instant::now();
-            // An object's chunks are all loaded before the next object starts, and a
-            // phase's before the next phase, so the next phase's links find their parents
-            // in the ID map.
-            while let Some(message) = ports.queue.receive().await.map_err(StepError::Queue)? {
-                let loaded = steps::load_chunk(&load_ports, &message).await?;
+        },
+        |message| {
+            let load_ports = &load_ports;
+            let shared_summary = &shared_summary;
+            async move {
+                let started = std::time::Instant::now();
+                let loaded = steps::load_chunk(load_ports, &message).await?;
                 progress.event(ProgressEvent::ChunkLoaded {
                     object: message.object.clone(),
                     chunk: message.chunk,
                     records: loaded.records,
                 });
+                let elapsed = millis(started.elapsed());
+                shared_summary.update(|summary| {
+                    summary
+                        .timings
+                        .entry(message.object.clone())
+                        .or_default()
+                        .load_ms += elapsed;
+                });
+                Ok(())
             }
-            let timing = summary.timings.entry(object.object.clone()).or_default();
-            timing.extract_ms += millis(extracted_at - started);
-            timing.load_ms += millis(extracted_at.elapsed());
-            ports
-                .runs
-                .save_run(summary)
-                .await
-                .map_err(StepError::RunStore)?;
-        }
-        reconcile_phase(ports.runs, run, phase, &phase_objects, progress).await?;
-    }
+        },
+        |phase| {
+            let shared_summary = &shared_summary;
+            let phase_objects = &phase_objects;
+            async move {
+                let snapshot = shared_summary.update(|_| {});
+                ports
+                    .runs
+                    .save_run(&snapshot)
+                    .await
+                    .map_err(StepError::RunStore)?;
+                reconcile_phase(ports.runs, run, phase, &phase_objects[phase], progress).await
+            }
+        },
+    )
+    .await?;
+    drop(shared_summary);
     let mut report = steps::finalize(
         &FinalizePorts {
             id_map: ports.id_map,

@@ -67,28 +67,41 @@ impl WorkQueue for ChannelQueue {
 
 /// Runs `extract` for every object of `phases` (in phase order) and `load` for every chunk
 /// the extraction sends to the [`ChannelQueue`] it is given, overlapping the two as the
-/// module documentation says. `phase_of` says which phase a chunk belongs to. The first
-/// error stops both sides and is returned.
-pub async fn run<'a, O, E, EF, L, LF>(
+/// module documentation says. `phase_of` says which phase a chunk belongs to;
+/// `phase_started` is called as extraction starts a phase, and `phase_loaded` once every
+/// chunk of a phase has loaded, before any chunk of the next one starts. The first error
+/// stops both sides and is returned.
+pub async fn run<'a, O, E, EF, L, LF, P, PF>(
     phases: &'a [Vec<O>],
     concurrency: Concurrency,
     phase_of: impl Fn(&ChunkMessage) -> Option<usize>,
+    phase_started: impl Fn(usize),
     extract: E,
     load: L,
+    phase_loaded: P,
 ) -> Result<(), StepError>
 where
     E: Fn(&'a O, ChannelQueue) -> EF,
     EF: Future<Output = Result<(), StepError>>,
     L: Fn(ChunkMessage) -> LF,
     LF: Future<Output = Result<(), StepError>>,
+    P: Fn(usize) -> PF,
+    PF: Future<Output = Result<(), StepError>>,
 {
     let (sender, receiver) = mpsc::unbounded();
     let queue = ChannelQueue { sender };
     let extracting = async {
         for (phase, objects) in phases.iter().enumerate() {
-            let mut objects = futures::stream::iter(objects)
-                .map(|object| extract(object, queue.clone()))
-                .buffer_unordered(concurrency.extract.max(1));
+            phase_started(phase);
+            // The futures are made up front (they do nothing until polled): a closure over
+            // the stream's items would be higher-ranked over their lifetime, which defeats
+            // the compiler's `Send` check of the caller's future.
+            let pending: Vec<EF> = objects
+                .iter()
+                .map(|object: &'a O| extract(object, queue.clone()))
+                .collect();
+            let mut objects =
+                futures::stream::iter(pending).buffer_unordered(concurrency.extract.max(1));
             while let Some(done) = objects.next().await {
                 done?;
             }
@@ -113,6 +126,7 @@ where
             }
             let phase_drained = waiting.get(&current).is_none_or(Vec::is_empty);
             if extracted[current] && phase_drained && in_flight.is_empty() {
+                phase_loaded(current).await?;
                 current += 1;
                 continue;
             }
@@ -195,6 +209,7 @@ mod tests {
                 load: 3,
             },
             phase_of,
+            |_| {},
             |object: &&str, queue: ChannelQueue| {
                 let object = (*object).to_owned();
                 let log = &log;
@@ -221,6 +236,13 @@ mod tests {
                     log.0
                         .borrow_mut()
                         .push(format!("done {} {}", message.object, message.chunk));
+                    Ok(())
+                }
+            },
+            |phase| {
+                let log = &log;
+                async move {
+                    log.0.borrow_mut().push(format!("phase {phase} loaded"));
                     Ok(())
                 }
             },
@@ -261,6 +283,14 @@ mod tests {
             .min()
             .unwrap();
         assert!(last_child < first_task, "{log:?}");
+        // A phase is reported loaded after its last chunk and before the next phase starts.
+        let phase_one_loaded = index("phase 0 loaded");
+        assert!(
+            last_account < phase_one_loaded && phase_one_loaded < first_child,
+            "{log:?}"
+        );
+        assert!(index("phase 1 loaded") < first_task, "{log:?}");
+        assert!(index("phase 2 loaded") == log.len() - 1, "{log:?}");
         // Extraction ran ahead of loading: a task chunk was staged before the last
         // contact or lead chunk loaded.
         let first_task_staged = (0..4)
@@ -283,6 +313,7 @@ mod tests {
             &phases,
             Concurrency::default(),
             phase_of,
+            |_| {},
             |object: &&str, queue: ChannelQueue| {
                 let object = (*object).to_owned();
                 async move {
@@ -308,6 +339,7 @@ mod tests {
                     Ok(())
                 }
             },
+            |_| async { Ok(()) },
         ));
         assert!(
             matches!(result, Err(StepError::UnknownObject { object, .. }) if object == "broken")
@@ -322,6 +354,7 @@ mod tests {
             &phases,
             Concurrency::default(),
             phase_of,
+            |_| {},
             |_: &&str, queue: ChannelQueue| async move {
                 queue
                     .send(&message("Mystery", 0))
@@ -329,6 +362,7 @@ mod tests {
                     .map_err(StepError::Queue)
             },
             |_: ChunkMessage| async { Ok(()) },
+            |_| async { Ok(()) },
         ));
         assert!(
             matches!(result, Err(StepError::UnknownObject { object, .. }) if object == "Mystery")
