@@ -528,8 +528,44 @@ impl RunStore for DynamoRunStore {
         &self,
         run: &RunId,
         object: &str,
+        after: Option<&SalesforceId>,
+        limit: usize,
     ) -> Result<Vec<JournalEntry>, PortError> {
-        self.items(run, &format!("JOURNAL#{object}#")).await
+        let prefix = format!("JOURNAL#{object}#");
+        let start = match after {
+            Some(id) => format!("{prefix}{id}"),
+            None => prefix.clone(),
+        };
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk > :start")
+            .expression_attribute_values(":pk", string(format!("RUN#{run}")))
+            .expression_attribute_values(":start", string(start))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|error| sdk_error(format!("reading the journal of run {run}"), error))?;
+        let mut entries = Vec::new();
+        for item in answer.items() {
+            // Items sort by key: the first one past the object's journal ends the page.
+            match (item.get("sk"), item.get("body")) {
+                (Some(AttributeValue::S(key)), Some(AttributeValue::S(body)))
+                    if key.starts_with(&prefix) =>
+                {
+                    entries.push(serde_json::from_str(body).map_err(|error| {
+                        PortError::with_source(
+                            ErrorClass::Permanent,
+                            format!("run {run} has an unreadable journal entry {key}"),
+                            error,
+                        )
+                    })?);
+                }
+                _ => break,
+            }
+        }
+        Ok(entries)
     }
 
     async fn defer_deletions(

@@ -346,10 +346,37 @@ async fn run_history_journal_and_outcomes_round_trip() {
         .await
         .unwrap();
     assert_eq!(
-        runs.journal_entries(&run, "Account").await.unwrap(),
+        runs.journal_entries(&run, "Account", None, 10)
+            .await
+            .unwrap(),
         vec![journal(JournalAction::Created)]
     );
-    assert!(runs.journal_entries(&run, "Acc").await.unwrap().is_empty());
+    assert!(
+        runs.journal_entries(&run, "Acc", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Paged: entries after a given id, a page at a time, and an empty page at the end.
+    let more: Vec<JournalEntry> = (2..7)
+        .map(|index| JournalEntry {
+            salesforce_id: account_id(index),
+            ..journal(JournalAction::Created)
+        })
+        .collect();
+    runs.journal(&run, &more).await.unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = runs
+            .journal_entries(&run, "Account", after.as_ref(), 2)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.salesforce_id.clone());
+        seen.extend(page.into_iter().map(|entry| entry.salesforce_id));
+    }
+    assert_eq!(seen, (1..7).map(account_id).collect::<Vec<_>>());
 
     let deletion = PendingDeletion {
         object: "Account".to_owned(),

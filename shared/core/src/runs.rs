@@ -263,12 +263,9 @@ pub enum ProgressEvent {
         checked: u64,
         mismatched: u64,
     },
-    /// Rollback of an object: records handled so far, of `total` journaled.
-    RolledBack {
-        object: String,
-        done: u64,
-        total: u64,
-    },
+    /// Rollback of an object: journal entries read so far in the current pass (re-create,
+    /// restore, delete); the journal is read a page at a time, so no total is known.
+    RolledBack { object: String, done: u64 },
     /// The run finished with this status.
     RunFinished { run: RunId, status: RunStatus },
 }
