@@ -147,7 +147,9 @@ async fn open_run(
 /// after its process died) gets that run resumed: same run id, same stored plan; objects
 /// whose chunks all loaded are not extracted again, and chunks that loaded are not loaded
 /// again. Whatever point the earlier attempt stopped at, the destination ends as one clean
-/// run would have left it.
+/// run would have left it. A resumed run keeps what it started with: its plan, its kind (a
+/// delta asked for while a full run is unfinished resumes the full run; `Migration::run`
+/// says which) and the run it is a delta of; `config.run_id` is then not used.
 pub async fn migrate_with(
     ports: &LocalPorts<'_>,
     config: &MigrationConfig,
