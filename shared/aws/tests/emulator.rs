@@ -290,6 +290,7 @@ async fn run_history_journal_and_outcomes_round_trip() {
         status,
         started_at: "2026-01-01T00:00:00Z".to_owned(),
         finished_at: None,
+        updated_at: None,
         high_water_marks: Default::default(),
         delta_of: None,
         rolls_back: None,

@@ -40,6 +40,12 @@ pub fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// Saves a run's line in the history, stamped with the time.
+async fn save(runs: &dyn RunStore, summary: &mut RunSummary) -> Result<(), StepError> {
+    summary.updated_at = Some(now_rfc3339());
+    runs.save_run(summary).await.map_err(StepError::RunStore)
+}
+
 fn refused(run: &RunId, reason: impl Into<String>) -> StepError {
     StepError::Refused {
         run: run.to_string(),
@@ -128,6 +134,7 @@ async fn open_run(
         status: RunStatus::Running,
         started_at: now_rfc3339(),
         finished_at: None,
+        updated_at: None,
         high_water_marks: BTreeMap::new(),
         delta_of,
         rolls_back: None,
@@ -157,11 +164,7 @@ pub async fn migrate_with(
     progress: &dyn Progress,
 ) -> Result<Migration, StepError> {
     let (mut summary, discovery, resumed) = open_run(ports, config, options).await?;
-    ports
-        .runs
-        .save_run(&summary)
-        .await
-        .map_err(StepError::RunStore)?;
+    save(ports.runs, &mut summary).await?;
     progress.event(ProgressEvent::RunStarted {
         run: summary.run_id.clone(),
         kind: summary.kind,
@@ -182,11 +185,7 @@ pub async fn migrate_with(
         Ok(report) => {
             summary.status = RunStatus::Succeeded;
             summary.finished_at = Some(now_rfc3339());
-            ports
-                .runs
-                .save_run(&summary)
-                .await
-                .map_err(StepError::RunStore)?;
+            save(ports.runs, &mut summary).await?;
             progress.event(ProgressEvent::RunFinished {
                 run: summary.run_id.clone(),
                 status: summary.status,
@@ -202,7 +201,7 @@ pub async fn migrate_with(
             summary.status = RunStatus::Failed;
             summary.error = Some(error.chain());
             // The run's own error matters more than a failure to record it.
-            if let Err(store_error) = ports.runs.save_run(&summary).await {
+            if let Err(store_error) = save(ports.runs, &mut summary).await {
                 tracing::error!(run_id = %summary.run_id, error = %store_error.chain(), "could not record the run's failure");
             }
             progress.event(ProgressEvent::RunFinished {
@@ -348,11 +347,7 @@ async fn run_migration(
                     summary
                         .high_water_marks
                         .insert(object.object.clone(), now_rfc3339());
-                    ports
-                        .runs
-                        .save_run(summary)
-                        .await
-                        .map_err(StepError::RunStore)?;
+                    save(ports.runs, summary).await?;
                     let extracted = steps::extract_object(
                         &extract_ports,
                         ports.sleeper,
@@ -395,11 +390,7 @@ async fn run_migration(
             let timing = summary.timings.entry(object.object.clone()).or_default();
             timing.extract_ms += millis(extracted_at - started);
             timing.load_ms += millis(extracted_at.elapsed());
-            ports
-                .runs
-                .save_run(summary)
-                .await
-                .map_err(StepError::RunStore)?;
+            save(ports.runs, summary).await?;
         }
         reconcile_phase(ports.runs, run, phase, &phase_objects, progress).await?;
     }
@@ -513,7 +504,7 @@ pub async fn mark_interrupted(runs: &dyn RunStore, run: &RunId) -> Result<(), St
     };
     if summary.status == RunStatus::Running {
         summary.status = RunStatus::Interrupted;
-        runs.save_run(&summary).await.map_err(StepError::RunStore)?;
+        save(runs, &mut summary).await?;
     }
     Ok(())
 }
@@ -602,6 +593,7 @@ pub async fn rollback(
             status: RunStatus::Running,
             started_at: now_rfc3339(),
             finished_at: None,
+            updated_at: None,
             high_water_marks: BTreeMap::new(),
             delta_of: None,
             rolls_back: Some(run.clone()),
@@ -614,11 +606,7 @@ pub async fn rollback(
     let resumed = history.iter().any(|other| other.run_id == rollback_id);
     summary.status = RunStatus::Running;
     summary.error = None;
-    ports
-        .runs
-        .save_run(&summary)
-        .await
-        .map_err(StepError::RunStore)?;
+    save(ports.runs, &mut summary).await?;
     progress.event(ProgressEvent::RunStarted {
         run: rollback_id.clone(),
         kind: RunKind::Rollback,
@@ -645,18 +633,10 @@ pub async fn rollback(
         Ok(objects) => {
             summary.status = RunStatus::Succeeded;
             summary.finished_at = Some(now_rfc3339());
-            ports
-                .runs
-                .save_run(&summary)
-                .await
-                .map_err(StepError::RunStore)?;
+            save(ports.runs, &mut summary).await?;
             target.status = RunStatus::RolledBack;
             target.rolled_back_by = Some(rollback_id.clone());
-            ports
-                .runs
-                .save_run(&target)
-                .await
-                .map_err(StepError::RunStore)?;
+            save(ports.runs, &mut target).await?;
             progress.event(ProgressEvent::RunFinished {
                 run: rollback_id.clone(),
                 status: RunStatus::Succeeded,
@@ -670,7 +650,7 @@ pub async fn rollback(
         Err(error) => {
             summary.status = RunStatus::Failed;
             summary.error = Some(error.chain());
-            if let Err(store_error) = ports.runs.save_run(&summary).await {
+            if let Err(store_error) = save(ports.runs, &mut summary).await {
                 tracing::error!(run_id = %rollback_id, error = %store_error.chain(), "could not record the rollback's failure");
             }
             progress.event(ProgressEvent::RunFinished {

@@ -90,6 +90,10 @@ pub struct RunSummary {
     /// RFC 3339, UTC.
     pub started_at: String,
     pub finished_at: Option<String>,
+    /// When the run last recorded progress (RFC 3339): a run still `running` long after this
+    /// is likely a process that died, which the next `migrate` resumes.
+    #[serde(default)]
+    pub updated_at: Option<String>,
     /// Per object, when its extraction started (RFC 3339): a later delta run takes records
     /// modified since then, less the overlap.
     #[serde(default)]
