@@ -321,9 +321,14 @@ impl<T: RunStore> RunStore for Faulty<T> {
         &self,
         run: &RunId,
         object: &str,
+        after: Option<&SalesforceId>,
+        limit: usize,
     ) -> Result<Vec<JournalEntry>, PortError> {
         self.faults
-            .around("journal_entries", self.inner.journal_entries(run, object))
+            .around(
+                "journal_entries",
+                self.inner.journal_entries(run, object, after, limit),
+            )
             .await
     }
     async fn defer_deletions(

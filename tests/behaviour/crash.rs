@@ -149,3 +149,104 @@ async fn a_crash_at_any_point_then_a_re_run_equals_one_clean_run() {
     }
     assert!(crashes >= total_calls.min(100), "{crashes} crashes");
 }
+
+/// Copies a working directory (closed databases and staged chunks), so every crash of a
+/// delta starts from the same full run.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A delta of run-delta in `dir`, every port call going through `faults`.
+async fn delta_in(
+    simulator: &RunningSimulator,
+    dir: &Path,
+    faults: Arc<Faults>,
+    run: &str,
+) -> Result<Migration, ferry_core::steps::StepError> {
+    let client = connect(simulator).await;
+    let embedded = Embedded::open(dir);
+    let store = Faulty::new(embedded.store.clone(), faults.clone());
+    let destination = Faulty::new(embedded.destination.clone(), faults);
+    let ports = embedded.ports_with(&client, &store, &store, &destination);
+    migrate_with(
+        &ports,
+        &embedded.config(run, CHUNK),
+        &RunOptions {
+            delta: true,
+            ..RunOptions::default()
+        },
+        &NoProgress,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_during_a_delta_then_a_re_run_equals_one_clean_delta() {
+    let simulator = start_org(40, 32).await;
+    let template = tempfile::tempdir().unwrap();
+    migrate_in(&simulator, template.path(), Faults::counting())
+        .await
+        .unwrap();
+    for (object, modify, delete) in [("Account", 2, 0), ("Contact", 3, 3)] {
+        reqwest::Client::new()
+            .post(format!(
+                "{}/_sim/mutate",
+                simulator.base_url().trim_end_matches('/')
+            ))
+            .json(&serde_json::json!({"object": object, "modify": modify, "delete": delete}))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+
+    let clean_dir = tempfile::tempdir().unwrap();
+    copy_dir(template.path(), clean_dir.path());
+    let counting = Faults::counting();
+    let clean = delta_in(&simulator, clean_dir.path(), counting.clone(), "run-delta")
+        .await
+        .unwrap();
+    let contact = clean.report.object("Contact").unwrap();
+    assert_eq!((contact.updated, contact.deleted), (3, 3), "{contact:?}");
+    let clean_snapshot = Embedded::open(clean_dir.path()).destination_snapshot();
+    let total_calls = counting.calls();
+
+    for fail_at in 1..=total_calls {
+        let point = if fail_at % 2 == 0 {
+            FailPoint::Before
+        } else {
+            FailPoint::After
+        };
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(template.path(), dir.path());
+        let faults = Faults::failing_at(fail_at, point, false);
+        assert!(
+            delta_in(&simulator, dir.path(), faults, "run-delta")
+                .await
+                .is_err()
+        );
+        let rerun = delta_in(&simulator, dir.path(), Faults::counting(), "run-again")
+            .await
+            .unwrap_or_else(|error| panic!("re-run after call {fail_at}: {}", error.chain()));
+        let context = format!("crash at call {fail_at} of {total_calls} ({point:?})");
+        assert_eq!(rerun.run.status, RunStatus::Succeeded, "{context}");
+        assert_eq!(
+            Embedded::open(dir.path()).destination_snapshot(),
+            clean_snapshot,
+            "{context}"
+        );
+        if rerun.run.run_id.as_str() == "run-delta" {
+            assert_eq!(rerun.report, clean.report, "{context}");
+        }
+    }
+}

@@ -684,3 +684,89 @@ async fn a_failed_run_is_resumed_and_objects_already_loaded_are_not_extracted_ag
     assert_eq!(embedded.store_runs().await.len(), 1);
     simulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delta_through_bulk_tells_deleted_records_from_their_text_flag() {
+    let simulator = start_org(120, 27).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let mut full = embedded.config("run-full", CHUNK);
+    full.extract.bulk_threshold = 1;
+    full.extract.bulk_poll_initial = std::time::Duration::from_millis(10);
+    let ports = embedded.ports_with(
+        &client,
+        &embedded.store,
+        &embedded.store,
+        &embedded.destination,
+    );
+    let first = migrate_with(&ports, &full, &RunOptions::default(), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.report.objects[0].api.as_deref(),
+        Some("bulk"),
+        "{:?}",
+        first.report.objects[0]
+    );
+    let contacts = mutate(&simulator, "Contact", 1, 2).await;
+    let deleted: Vec<String> = serde_json::from_value(contacts["deleted"].clone()).unwrap();
+
+    let mut delta = full.clone();
+    delta.run_id = RunId::new("run-delta");
+    let migration = migrate_with(
+        &ports,
+        &delta,
+        &RunOptions {
+            delta: true,
+            ..RunOptions::default()
+        },
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    let contact = migration.report.object("Contact").unwrap();
+    assert_eq!(
+        (
+            contact.extracted,
+            contact.updated,
+            contact.deleted_in_salesforce,
+            contact.deleted
+        ),
+        (3, 1, 2, 2),
+        "{contact:?}"
+    );
+    assert!(migration.report.is_balanced());
+    let db = embedded.destination_db();
+    for id in &deleted {
+        let count: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM contacts WHERE source_id = ?1",
+                [id],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(count, 0, "{id} is deleted");
+    }
+
+    // The run's report renders in a real browser engine.
+    let document = run_document(&embedded.store, &RunId::new("run-delta"))
+        .await
+        .unwrap();
+    let page = dir.path().join("run.html");
+    std::fs::write(&page, render_html(&document)).unwrap();
+    if let Some(dom) = ferry_tests::rendered_dom(&page) {
+        let table = dom
+            .split("<table id=\"objects\">")
+            .nth(1)
+            .and_then(|rest| rest.split("</table>").next())
+            .expect("the rendered page has the objects table");
+        assert_eq!(
+            table.matches("<tr><td>").count(),
+            migration.report.objects.len(),
+            "{table}"
+        );
+        assert!(table.contains("<td>Contact</td>"));
+    }
+    simulator.shutdown().await;
+}

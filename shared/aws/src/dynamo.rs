@@ -20,14 +20,15 @@
 //!
 //! ID-map entries get one partition each, so a large object's writes spread over the whole
 //! table instead of heating one partition; lookups are `BatchGetItem` by full key. A run's
-//! summary is written twice, under the run and under its tenant, so `list_runs` is one
-//! query of a small partition and `run_summary` one read, without a secondary index.
+//! summary is written twice, under the run and under its tenant, in one transaction, so
+//! `list_runs` is one query of a small partition and `run_summary` one read, without a
+//! secondary index.
 //! Journal entries are conditional puts (`attribute_not_exists`): the first entry of a
 //! record in a run is the true "before", and a chunk loaded again must not replace it.
 
 use crate::sdk_error;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
 use ferry_core::plan::Plan;
 use ferry_core::ports::{DeferredLink, IdMap, IdMapEntry, RunRecords, RunStore};
@@ -494,15 +495,40 @@ impl RunStore for DynamoRunStore {
     }
 
     async fn save_run(&self, summary: &RunSummary) -> Result<(), PortError> {
-        self.put(&summary.run_id, "SUMMARY".to_owned(), summary)
-            .await?;
-        self.put_in(
-            format!("{}#RUNS", summary.tenant),
-            format!("RUN#{:010}#{}", summary.sequence, summary.run_id),
-            summary,
-            false,
-        )
-        .await?;
+        // Both copies in one transaction, so the history list and the run's own item never
+        // disagree about its status.
+        let body = serde_json::to_string(summary).map_err(|error| {
+            PortError::with_source(ErrorClass::Permanent, "serialising a run summary", error)
+        })?;
+        let put = |partition: String, sort_key: String| {
+            Put::builder()
+                .table_name(&self.table)
+                .item("pk", string(partition))
+                .item("sk", string(sort_key))
+                .item("body", string(body.clone()))
+                .build()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .map_err(|error| {
+                    PortError::with_source(
+                        ErrorClass::Permanent,
+                        "building a run summary write",
+                        error,
+                    )
+                })
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(put(
+                format!("RUN#{}", summary.run_id),
+                "SUMMARY".to_owned(),
+            )?)
+            .transact_items(put(
+                format!("{}#RUNS", summary.tenant),
+                format!("RUN#{:010}#{}", summary.sequence, summary.run_id),
+            )?)
+            .send()
+            .await
+            .map_err(|error| sdk_error(format!("saving run {}", summary.run_id), error))?;
         Ok(())
     }
 
@@ -528,8 +554,44 @@ impl RunStore for DynamoRunStore {
         &self,
         run: &RunId,
         object: &str,
+        after: Option<&SalesforceId>,
+        limit: usize,
     ) -> Result<Vec<JournalEntry>, PortError> {
-        self.items(run, &format!("JOURNAL#{object}#")).await
+        let prefix = format!("JOURNAL#{object}#");
+        let start = match after {
+            Some(id) => format!("{prefix}{id}"),
+            None => prefix.clone(),
+        };
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk > :start")
+            .expression_attribute_values(":pk", string(format!("RUN#{run}")))
+            .expression_attribute_values(":start", string(start))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|error| sdk_error(format!("reading the journal of run {run}"), error))?;
+        let mut entries = Vec::new();
+        for item in answer.items() {
+            // Items sort by key: the first one past the object's journal ends the page.
+            match (item.get("sk"), item.get("body")) {
+                (Some(AttributeValue::S(key)), Some(AttributeValue::S(body)))
+                    if key.starts_with(&prefix) =>
+                {
+                    entries.push(serde_json::from_str(body).map_err(|error| {
+                        PortError::with_source(
+                            ErrorClass::Permanent,
+                            format!("run {run} has an unreadable journal entry {key}"),
+                            error,
+                        )
+                    })?);
+                }
+                _ => break,
+            }
+        }
+        Ok(entries)
     }
 
     async fn defer_deletions(

@@ -290,6 +290,7 @@ async fn run_history_journal_and_outcomes_round_trip() {
         status,
         started_at: "2026-01-01T00:00:00Z".to_owned(),
         finished_at: None,
+        updated_at: None,
         high_water_marks: Default::default(),
         delta_of: None,
         rolls_back: None,
@@ -346,10 +347,37 @@ async fn run_history_journal_and_outcomes_round_trip() {
         .await
         .unwrap();
     assert_eq!(
-        runs.journal_entries(&run, "Account").await.unwrap(),
+        runs.journal_entries(&run, "Account", None, 10)
+            .await
+            .unwrap(),
         vec![journal(JournalAction::Created)]
     );
-    assert!(runs.journal_entries(&run, "Acc").await.unwrap().is_empty());
+    assert!(
+        runs.journal_entries(&run, "Acc", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Paged: entries after a given id, a page at a time, and an empty page at the end.
+    let more: Vec<JournalEntry> = (2..7)
+        .map(|index| JournalEntry {
+            salesforce_id: account_id(index),
+            ..journal(JournalAction::Created)
+        })
+        .collect();
+    runs.journal(&run, &more).await.unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = runs
+            .journal_entries(&run, "Account", after.as_ref(), 2)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.salesforce_id.clone());
+        seen.extend(page.into_iter().map(|entry| entry.salesforce_id));
+    }
+    assert_eq!(seen, (1..7).map(account_id).collect::<Vec<_>>());
 
     let deletion = PendingDeletion {
         object: "Account".to_owned(),
@@ -371,6 +399,168 @@ async fn run_history_journal_and_outcomes_round_trip() {
     };
     runs.record_rollback(&run, &rollback).await.unwrap();
     assert_eq!(runs.rollback_results(&run).await.unwrap(), vec![rollback]);
+}
+
+/// The load step's journal and a rollback on the DynamoDB adapters: a first run creates,
+/// a second run skips the unchanged records and updates the changed one, and rolling both
+/// back leaves the destination and the ID map empty again.
+#[tokio::test]
+async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
+    use ferry_core::model::FieldType;
+    use ferry_core::plan::{FieldMapping, ObjectPlan};
+    use ferry_core::ports::{ChunkMessage, Destination as _};
+    use ferry_core::runs::NoProgress;
+    use ferry_core::steps::{LoadPorts, RollbackPorts, load_chunk, rollback_run};
+
+    let Some(clients) = clients().await else {
+        return;
+    };
+    let (table, bucket) = fresh(&clients).await;
+    let id_map = DynamoIdMap::new(clients.dynamodb.clone(), &table);
+    let runs = DynamoRunStore::new(clients.dynamodb.clone(), &table);
+    let staging = S3Staging::new(clients.s3.clone(), &bucket);
+    let dir = tempfile::tempdir().unwrap();
+    let destination =
+        ferry_embedded::SqliteDestination::open(&dir.path().join("destination.db")).unwrap();
+    let tenant = TenantId::new("acme");
+    let plan = Plan {
+        tenant: tenant.clone(),
+        objects: vec![ObjectPlan {
+            object: "Contact".to_owned(),
+            entity: EntityKind::Contact,
+            phase: 0,
+            in_salesforce: 3,
+            select: vec![],
+            fields: vec![FieldMapping {
+                source: "LastName".to_owned(),
+                target: "last_name".to_owned(),
+                source_type: FieldType::String,
+                components: Vec::new(),
+            }],
+            links: vec![],
+            custom_fields: vec![],
+        }],
+        notes: vec![],
+        validation: Default::default(),
+    };
+    let ports = LoadPorts {
+        staging: &staging,
+        id_map: &id_map,
+        destination: &destination,
+        runs: &runs,
+    };
+    let load = |run: &'static str, names: [&'static str; 3]| {
+        let plan = plan.clone();
+        let ports = &ports;
+        let staging = &staging;
+        let runs = &runs;
+        async move {
+            let run = RunId::new(run);
+            runs.save_plan(&run, &plan).await.unwrap();
+            let body: Vec<String> = names
+                .iter()
+                .enumerate()
+                .map(|(index, name)| {
+                    format!(
+                        "{{\"Id\":\"{}\",\"LastName\":\"{name}\"}}",
+                        SalesforceId::parse(&format!("003Dn{index:010}")).unwrap()
+                    )
+                })
+                .collect();
+            let key = format!("acme/{run}/chunks/Contact/000000.jsonl");
+            staging
+                .put(&key, body.join("\n").into_bytes())
+                .await
+                .unwrap();
+            load_chunk(
+                ports,
+                &ChunkMessage {
+                    run_id: run,
+                    tenant: TenantId::new("acme"),
+                    object: "Contact".to_owned(),
+                    chunk: 0,
+                    key,
+                    records: 3,
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let first = load("run-1", ["Roth", "Kay", "Lee"]).await;
+    assert_eq!((first.created, first.updated, first.unchanged), (3, 0, 0));
+    let second = load("run-2", ["Roth", "Kayser", "Lee"]).await;
+    assert_eq!(
+        (second.created, second.updated, second.unchanged),
+        (0, 1, 2)
+    );
+
+    let rollback_ports = RollbackPorts {
+        id_map: &id_map,
+        destination: &destination,
+        runs: &runs,
+    };
+    let undone = rollback_run(
+        &rollback_ports,
+        &RunId::new("run-2"),
+        &RunId::new("run-2-rollback"),
+        &plan,
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!((undone[0].restored, undone[0].deleted), (1, 0));
+    let ids = [
+        SalesforceId::parse("003Dn0000000001").unwrap(),
+        SalesforceId::parse("003Dn0000000009").unwrap(),
+    ];
+    let entries = id_map.entries(&tenant, "Contact", &ids).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    let kay = &entries[&ids[0]];
+    assert_eq!(kay.last_run, RunId::new("run-1"));
+    let record = destination
+        .get(
+            &tenant,
+            EntityKind::Contact,
+            std::slice::from_ref(&kay.destination_id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        record[0].as_ref().unwrap().fields["last_name"],
+        serde_json::json!("Kay")
+    );
+
+    let undone = rollback_run(
+        &rollback_ports,
+        &RunId::new("run-1"),
+        &RunId::new("run-1-rollback"),
+        &plan,
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!((undone[0].deleted, undone[0].failed), (3, 0));
+    assert_eq!(
+        destination
+            .count(&tenant, EntityKind::Contact)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        id_map
+            .entries(&tenant, "Contact", &ids)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        runs.rollback_results(&RunId::new("run-1-rollback"))
+            .await
+            .unwrap(),
+        undone
+    );
 }
 
 #[tokio::test]

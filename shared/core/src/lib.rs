@@ -25,6 +25,7 @@ pub mod error;
 pub mod ids;
 pub mod inventory;
 pub mod mapping;
+pub mod migration;
 pub mod model;
 pub mod obfuscate;
 pub mod pipeline;

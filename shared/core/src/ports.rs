@@ -256,11 +256,15 @@ pub trait RunStore: Send + Sync {
     /// same (run, object, Salesforce id) is kept, not replaced: the first is the true
     /// "before".
     async fn journal(&self, run: &RunId, entries: &[JournalEntry]) -> Result<(), PortError>;
-    /// A run's journal of one object, in Salesforce id order.
+    /// One page of a run's journal of one object, in Salesforce id order: at most `limit`
+    /// entries after `after` (from the start when `None`). An empty page is the end; a
+    /// shorter one is not necessarily (a store may cut a page by size).
     async fn journal_entries(
         &self,
         run: &RunId,
         object: &str,
+        after: Option<&SalesforceId>,
+        limit: usize,
     ) -> Result<Vec<JournalEntry>, PortError>;
 
     /// Records deleted in Salesforce, to delete from the destination at finalize.

@@ -90,6 +90,10 @@ pub struct RunSummary {
     /// RFC 3339, UTC.
     pub started_at: String,
     pub finished_at: Option<String>,
+    /// When the run last recorded progress (RFC 3339): a run still `running` long after this
+    /// is likely a process that died, which the next `migrate` resumes.
+    #[serde(default)]
+    pub updated_at: Option<String>,
     /// Per object, when its extraction started (RFC 3339): a later delta run takes records
     /// modified since then, less the overlap.
     #[serde(default)]
@@ -263,12 +267,9 @@ pub enum ProgressEvent {
         checked: u64,
         mismatched: u64,
     },
-    /// Rollback of an object: records handled so far, of `total` journaled.
-    RolledBack {
-        object: String,
-        done: u64,
-        total: u64,
-    },
+    /// Rollback of an object: journal entries read so far in the current pass (re-create,
+    /// restore, delete); the journal is read a page at a time, so no total is known.
+    RolledBack { object: String, done: u64 },
     /// The run finished with this status.
     RunFinished { run: RunId, status: RunStatus },
 }

@@ -576,14 +576,29 @@ impl RunStore for SqliteStore {
         &self,
         run: &RunId,
         object: &str,
+        after: Option<&SalesforceId>,
+        limit: usize,
     ) -> Result<Vec<JournalEntry>, PortError> {
-        self.object_bodies(
-            "reading the journal",
-            "SELECT body FROM run_journal WHERE run_id = ?1 AND object = ?2 ORDER BY salesforce_id",
-            run,
-            object,
-        )
-        .await
+        let run = run.to_string();
+        let object = object.to_owned();
+        // Every id sorts after the empty string.
+        let after = after.map(|id| id.to_string()).unwrap_or_default();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .call("reading the journal", move |connection| {
+                let mut statement = connection.prepare_cached(
+                    "SELECT body FROM run_journal WHERE run_id = ?1 AND object = ?2 AND salesforce_id > ?3
+                     ORDER BY salesforce_id LIMIT ?4",
+                )?;
+                let rows = statement
+                    .query_map(params![run, object, after, limit], |row| row.get::<_, String>(0))?;
+                let mut entries = Vec::new();
+                for row in rows {
+                    entries.push(serde_json::from_str(&row?)?);
+                }
+                Ok(entries)
+            })
+            .await
     }
 
     async fn defer_deletions(

@@ -57,19 +57,32 @@ pub async fn rollback_run(
     let phases = plan.phases();
 
     for object in phases.iter().flatten() {
-        let journal = journal_of(ports, target, object, JournalAction::Deleted).await?;
         let result = results.entry(object.object.clone()).or_default();
-        recreate(ports, plan, object, &journal, &mut moved, result, progress).await?;
+        let mut pages = JournalPages::new(target, object, JournalAction::Deleted);
+        while let Some(page) = pages.next(ports).await? {
+            recreate(ports, plan, object, &page, &mut moved, result).await?;
+            progress.event(pages.progress());
+        }
     }
     for object in phases.iter().flatten() {
-        let journal = journal_of(ports, target, object, JournalAction::Updated).await?;
         let result = results.entry(object.object.clone()).or_default();
-        restore(ports, plan, object, &journal, &moved, result, progress).await?;
+        let mut pages = JournalPages::new(target, object, JournalAction::Updated);
+        while let Some(page) = pages.next(ports).await? {
+            restore(ports, plan, object, &page, &moved, result).await?;
+            progress.event(pages.progress());
+        }
     }
     for object in phases.iter().rev().flat_map(|phase| phase.iter().rev()) {
-        let journal = journal_of(ports, target, object, JournalAction::Created).await?;
         let result = results.entry(object.object.clone()).or_default();
-        delete_created(ports, plan, target, object, &journal, result, progress).await?;
+        let mut pages = JournalPages::new(target, object, JournalAction::Created);
+        // Records refused because another record of the object still linked to it (a
+        // child company in a later page) are tried again once every page is through.
+        let mut refused = Vec::new();
+        while let Some(page) = pages.next(ports).await? {
+            refused.extend(delete_created(ports, plan, target, object, &page, result).await?);
+            progress.event(pages.progress());
+        }
+        settle_refused(ports, plan, object, refused, result).await?;
     }
     for result in results.values() {
         ports
@@ -81,21 +94,70 @@ pub async fn rollback_run(
     Ok(results.into_values().collect())
 }
 
-async fn journal_of(
-    ports: &RollbackPorts<'_>,
-    run: &RunId,
-    object: &ObjectPlan,
+/// Journal entries read a page at a time, so a rollback's memory does not grow with the run.
+struct JournalPages<'a> {
+    run: &'a RunId,
+    object: &'a ObjectPlan,
     action: JournalAction,
-) -> Result<Vec<JournalEntry>, StepError> {
-    Ok(ports
-        .runs
-        .journal_entries(run, &object.object)
-        .await
-        .map_err(StepError::RunStore)?
-        .into_iter()
-        .filter(|entry| entry.action == action)
-        .collect())
+    after: Option<SalesforceId>,
+    done: u64,
+    finished: bool,
 }
+
+impl<'a> JournalPages<'a> {
+    fn new(run: &'a RunId, object: &'a ObjectPlan, action: JournalAction) -> Self {
+        Self {
+            run,
+            object,
+            action,
+            after: None,
+            done: 0,
+            finished: false,
+        }
+    }
+
+    /// The next page's entries of this action (possibly none while more pages follow);
+    /// `None` at the end.
+    async fn next(
+        &mut self,
+        ports: &RollbackPorts<'_>,
+    ) -> Result<Option<Vec<JournalEntry>>, StepError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let page = ports
+            .runs
+            .journal_entries(
+                self.run,
+                &self.object.object,
+                self.after.as_ref(),
+                JOURNAL_PAGE,
+            )
+            .await
+            .map_err(StepError::RunStore)?;
+        let Some(last) = page.last() else {
+            self.finished = true;
+            return Ok(None);
+        };
+        self.after = Some(last.salesforce_id.clone());
+        self.done += page.len() as u64;
+        Ok(Some(
+            page.into_iter()
+                .filter(|entry| entry.action == self.action)
+                .collect(),
+        ))
+    }
+
+    fn progress(&self) -> ProgressEvent {
+        ProgressEvent::RolledBack {
+            object: self.object.object.clone(),
+            done: self.done,
+        }
+    }
+}
+
+/// Journal entries read per call.
+const JOURNAL_PAGE: usize = 1_000;
 
 fn failure(object: &ObjectPlan, id: &SalesforceId, reason: String) -> RecordIssue {
     RecordIssue {
@@ -143,10 +205,7 @@ async fn recreate(
     journal: &[JournalEntry],
     moved: &mut HashMap<DestinationId, DestinationId>,
     result: &mut RollbackObject,
-    progress: &dyn Progress,
 ) -> Result<(), StepError> {
-    let total = journal.len() as u64;
-    let mut done = 0u64;
     for batch in journal.chunks(BATCH) {
         let ids: Vec<SalesforceId> = batch
             .iter()
@@ -160,7 +219,6 @@ async fn recreate(
         let mut to_send = Vec::new();
         let mut previous_entries = Vec::new();
         for entry in batch {
-            done += 1;
             let (Some(previous_entry), Some(previous_record)) =
                 (&entry.previous_entry, &entry.previous_record)
             else {
@@ -215,11 +273,6 @@ async fn recreate(
                 .await
                 .map_err(StepError::IdMap)?;
         }
-        progress.event(ProgressEvent::RolledBack {
-            object: object.object.clone(),
-            done,
-            total,
-        });
     }
     Ok(())
 }
@@ -231,10 +284,7 @@ async fn restore(
     journal: &[JournalEntry],
     moved: &HashMap<DestinationId, DestinationId>,
     result: &mut RollbackObject,
-    progress: &dyn Progress,
 ) -> Result<(), StepError> {
-    let total = journal.len() as u64;
-    let mut done = 0u64;
     for batch in journal.chunks(BATCH) {
         let mut to_send = Vec::new();
         let mut previous_entries = Vec::new();
@@ -257,7 +307,6 @@ async fn restore(
             to_send.push(record);
             previous_entries.push(previous_entry.clone());
         }
-        done += batch.len() as u64;
         if to_send.is_empty() {
             continue;
         }
@@ -304,15 +353,12 @@ async fn restore(
             .restore(&plan.tenant, &restored)
             .await
             .map_err(StepError::IdMap)?;
-        progress.event(ProgressEvent::RolledBack {
-            object: object.object.clone(),
-            done,
-            total,
-        });
     }
     Ok(())
 }
 
+/// Deletes the records of one journal page the run created; returns those the destination
+/// refused, to try again once the object's other pages are through.
 async fn delete_created(
     ports: &RollbackPorts<'_>,
     plan: &Plan,
@@ -320,13 +366,9 @@ async fn delete_created(
     object: &ObjectPlan,
     journal: &[JournalEntry],
     result: &mut RollbackObject,
-    progress: &dyn Progress,
-) -> Result<(), StepError> {
-    let total = journal.len() as u64;
-    let mut done = 0u64;
+) -> Result<Vec<(StoredIdMapEntry, String)>, StepError> {
     let mut to_delete: Vec<StoredIdMapEntry> = Vec::new();
     for batch in journal.chunks(BATCH) {
-        done += batch.len() as u64;
         let ids: Vec<SalesforceId> = batch
             .iter()
             .map(|entry| entry.salesforce_id.clone())
@@ -356,11 +398,28 @@ async fn delete_created(
             }
         }
     }
-    // The whole object at once, so a record refused because another record of the object
-    // still linked to it (a child company) is retried after that one is gone.
     let (deleted, refused) =
         delete_until_settled(ports.destination, &plan.tenant, object.entity, to_delete).await?;
-    result.deleted += deleted.len() as u64;
+    forget(ports, plan, object, &deleted, result).await?;
+    Ok(refused)
+}
+
+/// Tries the refused deletions of an object again, now that its other records are gone, and
+/// reports those still refused.
+async fn settle_refused(
+    ports: &RollbackPorts<'_>,
+    plan: &Plan,
+    object: &ObjectPlan,
+    refused: Vec<(StoredIdMapEntry, String)>,
+    result: &mut RollbackObject,
+) -> Result<(), StepError> {
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let entries = refused.into_iter().map(|(entry, _)| entry).collect();
+    let (deleted, refused) =
+        delete_until_settled(ports.destination, &plan.tenant, object.entity, entries).await?;
+    forget(ports, plan, object, &deleted, result).await?;
     for (entry, reason) in refused {
         result.failed += 1;
         result.issues.push(failure(
@@ -372,6 +431,18 @@ async fn delete_created(
             ),
         ));
     }
+    Ok(())
+}
+
+/// Counts deleted records and removes their ID-map entries.
+async fn forget(
+    ports: &RollbackPorts<'_>,
+    plan: &Plan,
+    object: &ObjectPlan,
+    deleted: &[StoredIdMapEntry],
+    result: &mut RollbackObject,
+) -> Result<(), StepError> {
+    result.deleted += deleted.len() as u64;
     for batch in deleted.chunks(BATCH) {
         let removed: Vec<SalesforceId> = batch
             .iter()
@@ -383,10 +454,5 @@ async fn delete_created(
             .await
             .map_err(StepError::IdMap)?;
     }
-    progress.event(ProgressEvent::RolledBack {
-        object: object.object.clone(),
-        done,
-        total,
-    });
     Ok(())
 }
