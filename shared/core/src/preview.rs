@@ -244,14 +244,11 @@ fn hidden_fields(
             if visible {
                 return None;
             }
-            let target = object_map
-                .fields
-                .get(field)
-                .or_else(|| object_map.links.get(field));
+            let target = object_map.fields.get(field);
             Some(HiddenField {
                 name: field.to_owned(),
                 reason: note.reason.clone(),
-                required: target.is_some_and(|target| required.contains(&target.as_str())),
+                required: target.is_some_and(|target| required.clone().any(|name| name == target)),
             })
         })
         .collect()

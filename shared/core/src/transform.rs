@@ -17,7 +17,28 @@ use time::{OffsetDateTime, UtcOffset, macros::format_description};
 pub struct TransformedRecord {
     pub record: DestinationRecord,
     pub references: Vec<Reference>,
+    /// Set when the record already lands as another record (a converted lead as its
+    /// contact): it is not sent, and its ID-map entry points at that record.
+    pub replaced_by: Option<Reference>,
+    /// The record's binary content, staged at extraction, for the load step to deliver.
+    pub blob: Option<StagedBlob>,
+    /// What the record lands without, and why (a link to an object the plan does not move).
+    pub issues: Vec<RecordIssue>,
 }
+
+/// Where the extract step staged a record's binary field, and what it becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedBlob {
+    pub source_field: String,
+    /// The destination field: a file's bytes, or a text field that receives the content.
+    pub target: String,
+    pub key: String,
+    pub bytes: u64,
+}
+
+/// The field the extract step adds to a staged record with what became of its binary
+/// field ([`crate::steps::FileOutcome`]). Salesforce field names never start with `_`.
+pub const BLOB_FIELD: &str = "_ferry_blob";
 
 /// A Salesforce reference to resolve into a destination link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,31 +99,112 @@ pub fn transform_record(
             .map_err(|reason| failed(&definition.source, reason))?;
         custom_fields.insert(definition.name.clone(), value);
     }
+    for (target, value) in &plan.values {
+        fields.insert(target.clone(), value.clone());
+    }
     let mut references = Vec::new();
+    let mut issues = Vec::new();
     for link in &plan.links {
-        match source.get(&link.source) {
-            None | Some(Value::Null) => {}
-            Some(Value::String(target)) if target.is_empty() => {}
-            Some(Value::String(target)) => {
-                let target = SalesforceId::parse(target)
-                    .map_err(|error| failed(&link.source, error.to_string()))?;
-                references.push(Reference {
-                    source_field: link.source.clone(),
-                    link: link.target.clone(),
-                    target_object: link.target_object.clone(),
-                    target,
-                });
-            }
-            Some(other) => {
-                return Err(failed(
-                    &link.source,
-                    format!("expected a Salesforce id, found {other}"),
+        let Some(target) = reference_value(source, &link.source).map_err(|reason| failed(&link.source, reason))? else {
+            continue;
+        };
+        if link.polymorphic.is_empty() {
+            references.push(Reference {
+                source_field: link.source.clone(),
+                link: link.target.clone(),
+                target_object: link.target_object.clone(),
+                target,
+            });
+            continue;
+        }
+        let prefix = target.as_str().get(..3).unwrap_or_default();
+        let object = link.prefixes.get(prefix);
+        let chosen = object.and_then(|object| {
+            link.polymorphic
+                .iter()
+                .find(|candidate| candidate.object == *object)
+        });
+        match chosen {
+            Some(chosen) => references.push(Reference {
+                source_field: link.source.clone(),
+                link: chosen.link.clone(),
+                target_object: chosen.object.clone(),
+                target,
+            }),
+            None => {
+                let named = match object {
+                    Some(object) => format!("{object} {target}"),
+                    None => format!("{target} (an object with key prefix {prefix})"),
+                };
+                let reason = format!("points to {named}, which this migration does not move");
+                if link.required {
+                    return Err(issue(
+                        Some(raw_id),
+                        Some(&link.source),
+                        IssueKind::Skipped,
+                        format!("{reason}, and Salesforce requires it"),
+                    ));
+                }
+                issues.push(issue(
+                    Some(raw_id),
+                    Some(&link.source),
+                    IssueKind::ValueDropped,
+                    format!("{reason}; the record lands without this link"),
                 ));
             }
         }
     }
-    for required in plan.entity.required_fields() {
-        let present = match fields.get(*required) {
+    let mut replaced_by = None;
+    if let Some(replaced) = &plan.replaced_by
+        && let Some(target) = reference_value(source, &replaced.source)
+            .map_err(|reason| failed(&replaced.source, reason))?
+    {
+        replaced_by = Some(Reference {
+            source_field: replaced.source.clone(),
+            link: String::new(),
+            target_object: replaced.target_object.clone(),
+            target,
+        });
+    }
+    let mut blob = None;
+    if let Some(field) = &plan.blob {
+        let outcome = source
+            .get(BLOB_FIELD)
+            .cloned()
+            .map(serde_json::from_value::<crate::steps::FileOutcome>);
+        match outcome {
+            Some(Ok(crate::steps::FileOutcome::Staged { key, bytes })) => {
+                blob = Some(StagedBlob {
+                    source_field: field.source.clone(),
+                    target: field.target.clone(),
+                    key,
+                    bytes,
+                });
+            }
+            Some(Ok(crate::steps::FileOutcome::Skipped { reason })) => {
+                return Err(issue(
+                    Some(raw_id),
+                    Some(&field.source),
+                    IssueKind::Skipped,
+                    reason,
+                ));
+            }
+            Some(Err(error)) => {
+                return Err(failed(
+                    &field.source,
+                    format!("the staged record does not say where its content is: {error}"),
+                ));
+            }
+            None => {
+                return Err(failed(
+                    &field.source,
+                    "the content was not fetched at extraction".to_owned(),
+                ));
+            }
+        }
+    }
+    for required in plan.entity.required_fields().filter(|_| replaced_by.is_none()) {
+        let present = match fields.get(required) {
             Some(Value::String(text)) => !text.trim().is_empty(),
             Some(Value::Null) | None => false,
             Some(_) => true,
@@ -130,7 +232,22 @@ pub fn transform_record(
             custom_fields,
         },
         references,
+        replaced_by,
+        blob,
+        issues,
     })
+}
+
+/// The Salesforce id a reference field holds, or `None` when it is empty.
+fn reference_value(source: &SourceRecord, field: &str) -> Result<Option<SalesforceId>, String> {
+    match source.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(target)) if target.is_empty() => Ok(None),
+        Some(Value::String(target)) => SalesforceId::parse(target)
+            .map(Some)
+            .map_err(|error| error.to_string()),
+        Some(other) => Err(format!("expected a Salesforce id, found {other}")),
+    }
 }
 
 /// A compound field (an address) as one object built from its component fields:

@@ -525,6 +525,15 @@ async fn stage_page(
                     |field| types.get(field).cloned(),
                 );
             }
+            super::files::stage_record_blob(
+                ports.salesforce,
+                ports.staging,
+                run,
+                plan,
+                object,
+                &mut record,
+            )
+            .await?;
             write_record(&mut body, &record, &object.object)?;
             count += 1;
         }

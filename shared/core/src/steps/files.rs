@@ -4,10 +4,19 @@
 //! its size, so the count of files adds up like the count of records.
 
 use super::StepError;
-use crate::ids::RunId;
-use crate::plan::Plan;
-use crate::ports::{BlobFetch, SalesforceApi, Staging};
+use crate::error::{ErrorClass, PortError};
+use crate::ids::{DestinationId, RunId, TenantId};
+use crate::mapping::{EntityKind, ValueKind};
+use crate::model::SourceRecord;
+use crate::plan::{ObjectPlan, Plan};
+use crate::ports::{
+    BlobFetch, Destination, DestinationRecord, FileBody, FileUpload, SalesforceApi, Staging,
+};
+use crate::report::{IssueKind, RecordIssue};
+use crate::transform::{BLOB_FIELD, StagedBlob, TransformedRecord};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 /// The default cap, 256 MiB. A file is held in memory between download and staging, so the
 /// cap also bounds memory; larger files are reported as skipped with their size, and the
@@ -66,4 +75,115 @@ pub async fn stage_file(
             Ok(FileOutcome::Staged { key, bytes })
         }
     }
+}
+
+/// Fetches a record's binary field at extraction and notes in the record what became of it
+/// ([`crate::transform::BLOB_FIELD`]): staged under a key, or skipped over the size cap.
+/// The load step then reads it from staging, whichever process runs it.
+pub(super) async fn stage_record_blob(
+    salesforce: &dyn SalesforceApi,
+    staging: &dyn Staging,
+    run: &RunId,
+    plan: &Plan,
+    object: &ObjectPlan,
+    record: &mut SourceRecord,
+) -> Result<(), StepError> {
+    let Some(blob) = &object.blob else {
+        return Ok(());
+    };
+    let Some(id) = record.get("Id").and_then(Value::as_str) else {
+        // A record without an Id fails at load, with the reason; nothing to fetch for it.
+        return Ok(());
+    };
+    let file = FileRef {
+        object: object.object.clone(),
+        id: id.to_owned(),
+        field: blob.source.clone(),
+    };
+    let outcome = stage_file(salesforce, staging, run, plan, &file, plan.max_file_bytes).await?;
+    let outcome = serde_json::to_value(&outcome).map_err(|error| {
+        StepError::Staging(PortError::with_source(
+            ErrorClass::Permanent,
+            format!("noting where {} {id}'s content is staged", object.object),
+            error,
+        ))
+    })?;
+    record.insert(BLOB_FIELD.to_owned(), outcome);
+    Ok(())
+}
+
+/// Puts the content of records whose binary field goes to a text field (a content note's
+/// body) into that field. Content that is not UTF-8 text fails its record, with the reason.
+pub(super) async fn inline_text_blobs(
+    staging: &dyn Staging,
+    object: &ObjectPlan,
+    records: Vec<TransformedRecord>,
+    issues: &mut Vec<RecordIssue>,
+) -> Result<Vec<TransformedRecord>, StepError> {
+    let mut kept = Vec::with_capacity(records.len());
+    for mut record in records {
+        let text_target = record
+            .blob
+            .as_ref()
+            .filter(|blob| object.entity.field_kind(&blob.target) != ValueKind::Bytes)
+            .cloned();
+        let Some(blob) = text_target else {
+            kept.push(record);
+            continue;
+        };
+        let bytes = staging.get(&blob.key).await.map_err(StepError::Staging)?;
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                record.record.fields.insert(blob.target, Value::String(text));
+                record.blob = None;
+                kept.push(record);
+            }
+            Err(error) => issues.push(RecordIssue {
+                object: object.object.clone(),
+                salesforce_id: Some(record.record.source_id.to_string()),
+                field: Some(blob.source_field),
+                kind: IssueKind::Failed,
+                reason: format!(
+                    "the content is not UTF-8 text, so it cannot become {}.{}: {error}",
+                    object.entity, blob.target
+                ),
+            }),
+        }
+    }
+    Ok(kept)
+}
+
+/// Sends a file record's staged bytes to the destination, once the record exists there.
+pub(super) async fn deliver_file(
+    staging: &dyn Staging,
+    destination: &dyn Destination,
+    tenant: &TenantId,
+    entity: EntityKind,
+    record: &DestinationRecord,
+    destination_id: &DestinationId,
+    blob: &StagedBlob,
+) -> Result<(), StepError> {
+    let bytes = staging.get(&blob.key).await.map_err(StepError::Staging)?;
+    let text = |field: &str| {
+        record
+            .fields
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let sha256 = Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let upload = FileUpload {
+        file_name: text("name").unwrap_or_else(|| record.source_id.to_string()),
+        content_type: text("content_type"),
+        size: bytes.len() as u64,
+        sha256,
+        body: FileBody::Bytes(bytes),
+    };
+    destination
+        .put_file(tenant, entity, destination_id, upload)
+        .await
+        .map_err(StepError::Destination)
 }

@@ -46,6 +46,7 @@ pub async fn load_chunk(
     let mut issues = Vec::new();
     let mut records_seen = 0u64;
     let mut transformed = Vec::new();
+    let mut replaced = Vec::new();
     for (line_number, line) in body.split(|byte| *byte == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -53,7 +54,9 @@ pub async fn load_chunk(
         records_seen += 1;
         match serde_json::from_slice::<crate::model::SourceRecord>(line) {
             Ok(source) => match transform_record(object, &source) {
+                Ok(record) if record.replaced_by.is_some() => replaced.push(record),
                 Ok(mut record) => {
+                    issues.append(&mut record.issues);
                     let (findings, verdict) =
                         validate_record(object, &mut record, &plan.validation);
                     record_findings(&findings, verdict, &mut issues);
@@ -76,6 +79,15 @@ pub async fn load_chunk(
             }),
         }
     }
+
+    if !object.entity.created_by_migration() {
+        let matched = super::owners::match_owners(ports, &plan, object, run, transformed, &mut issues)
+            .await?;
+        return finish_chunk(ports, message, records_seen, matched, Vec::new(), issues).await;
+    }
+    let mut entries = super::replaced::link_replaced(ports, &plan, object, run, replaced, &mut issues)
+        .await?;
+    let transformed = super::files::inline_text_blobs(ports.staging, object, transformed, &mut issues).await?;
 
     // Resolve every reference of the chunk with one ID-map lookup per target object.
     let mut wanted: BTreeMap<&str, BTreeSet<SalesforceId>> = BTreeMap::new();
@@ -101,8 +113,10 @@ pub async fn load_chunk(
     let mut batch: Vec<DestinationRecord> = Vec::with_capacity(transformed.len());
     let mut pending: Vec<Vec<Reference>> = Vec::with_capacity(transformed.len());
     let mut hashes = Vec::with_capacity(transformed.len());
+    let mut files = Vec::with_capacity(transformed.len());
     for record in transformed {
         hashes.push(content_hash(&record));
+        files.push(record.blob.clone());
         let mut destination_record = record.record;
         let mut unresolved = Vec::new();
         for reference in record.references {
@@ -138,29 +152,22 @@ pub async fn load_chunk(
         });
     }
 
-    let mut result = ChunkResult {
-        object: object.object.clone(),
-        chunk: message.chunk,
-        records: records_seen,
-        created: 0,
-        updated: 0,
-        skipped: 0,
-        failed: 0,
-        deferred_links: 0,
-        issues: Vec::new(),
-    };
-    let mut entries = Vec::new();
+    let (mut created, mut updated) = (0, 0);
     let mut deferred = Vec::new();
-    for (((record, outcome), unresolved), hash) in
-        batch.iter().zip(outcomes).zip(pending).zip(hashes)
+    for ((((record, outcome), unresolved), hash), file) in batch
+        .iter()
+        .zip(outcomes)
+        .zip(pending)
+        .zip(hashes)
+        .zip(files)
     {
         let destination_id = match outcome {
             UpsertOutcome::Created(id) => {
-                result.created += 1;
+                created += 1;
                 id
             }
             UpsertOutcome::Updated(id) => {
-                result.updated += 1;
+                updated += 1;
                 id
             }
             UpsertOutcome::Rejected { reason } => {
@@ -174,6 +181,18 @@ pub async fn load_chunk(
                 continue;
             }
         };
+        if let Some(file) = file {
+            super::files::deliver_file(
+                ports.staging,
+                ports.destination,
+                &plan.tenant,
+                object.entity,
+                record,
+                &destination_id,
+                &file,
+            )
+            .await?;
+        }
         for reference in unresolved {
             deferred.push(DeferredLink {
                 object: object.object.clone(),
@@ -194,6 +213,49 @@ pub async fn load_chunk(
             content_hash: hash,
         });
     }
+    finish_chunk(
+        ports,
+        message,
+        records_seen,
+        Landed {
+            created,
+            updated,
+            entries,
+        },
+        deferred,
+        issues,
+    )
+    .await
+}
+
+/// What landed of a chunk: counts and the ID-map entries to record.
+pub(super) struct Landed {
+    pub created: u64,
+    pub updated: u64,
+    pub entries: Vec<IdMapEntry>,
+}
+
+/// Counts a chunk's outcome, then records its ID-map entries, deferred links and result.
+async fn finish_chunk(
+    ports: &LoadPorts<'_>,
+    message: &ChunkMessage,
+    records_seen: u64,
+    landed: Landed,
+    deferred: Vec<DeferredLink>,
+    issues: Vec<RecordIssue>,
+) -> Result<ChunkResult, StepError> {
+    let run = &message.run_id;
+    let mut result = ChunkResult {
+        object: message.object.clone(),
+        chunk: message.chunk,
+        records: records_seen,
+        created: landed.created,
+        updated: landed.updated,
+        skipped: 0,
+        failed: 0,
+        deferred_links: deferred.len() as u64,
+        issues: Vec::new(),
+    };
     for issue in &issues {
         match issue.kind {
             IssueKind::Skipped => result.skipped += 1,
@@ -202,14 +264,14 @@ pub async fn load_chunk(
         }
     }
     result.issues = issues;
-    result.deferred_links = deferred.len() as u64;
+    let entries = landed.entries;
 
     // The ID map is written after the destination answered and before the chunk is marked
     // done: a crash in between leaves the chunk to be redelivered, and the destination's
     // upsert-by-Salesforce-id makes the second attempt an update, not a duplicate.
     ports
         .id_map
-        .record(&plan.tenant, &entries)
+        .record(&message.tenant, &entries)
         .await
         .map_err(StepError::IdMap)?;
     if !deferred.is_empty() {
@@ -226,7 +288,7 @@ pub async fn load_chunk(
         .map_err(StepError::RunStore)?;
     tracing::info!(
         run_id = %run,
-        object = %object.object,
+        object = %message.object,
         chunk = message.chunk,
         created = result.created,
         updated = result.updated,

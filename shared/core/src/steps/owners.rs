@@ -1,0 +1,97 @@
+//! Salesforce users become owners by email, never by creation: the destination's users are
+//! people with logins, which a migration has no business inventing. A matched user's ID-map
+//! entry points at the destination user, so every record's `OwnerId` resolves to it.
+//! Unmatched users are listed for reconciliation; the records they own go to the run's
+//! default owner when it names one, and otherwise land without an owner, reported.
+
+use super::StepError;
+use super::load::{Landed, LoadPorts};
+use crate::plan::{ObjectPlan, Plan};
+use crate::ports::{DestinationUser, IdMapEntry};
+use crate::report::{IssueKind, RecordIssue};
+use crate::transform::{TransformedRecord, content_hash};
+use std::collections::HashMap;
+
+/// Matches a chunk of users to the destination's users by email (ignoring case). A matched
+/// user counts as updated: the destination record exists and now stands for the Salesforce
+/// user. An unmatched one counts as skipped, with what happens to the records it owns.
+pub(super) async fn match_owners(
+    ports: &LoadPorts<'_>,
+    plan: &Plan,
+    object: &ObjectPlan,
+    run: &crate::ids::RunId,
+    users: Vec<TransformedRecord>,
+    issues: &mut Vec<RecordIssue>,
+) -> Result<Landed, StepError> {
+    let destination_users = ports
+        .destination
+        .users(&plan.tenant)
+        .await
+        .map_err(StepError::Destination)?;
+    let by_email: HashMap<String, &DestinationUser> = destination_users
+        .iter()
+        .map(|user| (user.email.to_lowercase(), user))
+        .collect();
+    let default_owner = plan
+        .default_owner
+        .as_deref()
+        .map(|email| (email, by_email.get(&email.to_lowercase()).copied()));
+    let mut landed = Landed {
+        created: 0,
+        updated: 0,
+        entries: Vec::new(),
+    };
+    for user in users {
+        let email = user
+            .record
+            .fields
+            .get("email")
+            .and_then(|value| value.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let matched = by_email.get(&email.to_lowercase()).copied();
+        let (owner, reason) = match (matched, default_owner) {
+            (Some(owner), _) => {
+                landed.updated += 1;
+                (Some(owner), None)
+            }
+            (None, Some((default_email, Some(default)))) => (
+                Some(default),
+                Some(format!(
+                    "no destination user has the email {email:?}; the records this user owns go to the default owner {default_email}"
+                )),
+            ),
+            (None, Some((default_email, None))) => (
+                None,
+                Some(format!(
+                    "no destination user has the email {email:?}, and the default owner {default_email} is not a destination user either; the records this user owns land without an owner"
+                )),
+            ),
+            (None, None) => (
+                None,
+                Some(format!(
+                    "no destination user has the email {email:?}; the records this user owns land without an owner (name a default owner to give them one)"
+                )),
+            ),
+        };
+        if let Some(reason) = reason {
+            issues.push(RecordIssue {
+                object: object.object.clone(),
+                salesforce_id: Some(user.record.source_id.to_string()),
+                field: Some("Email".to_owned()),
+                kind: IssueKind::Skipped,
+                reason,
+            });
+        }
+        if let Some(owner) = owner {
+            landed.entries.push(IdMapEntry {
+                object: object.object.clone(),
+                salesforce_id: user.record.source_id.clone(),
+                destination_id: owner.id.clone(),
+                run_id: run.clone(),
+                content_hash: content_hash(&user),
+            });
+        }
+    }
+    Ok(landed)
+}
