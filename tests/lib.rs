@@ -153,6 +153,7 @@ impl Embedded {
             discover: DiscoverOptions::default(),
             pseudonymise: None,
             validation: Default::default(),
+            default_owner: None,
         };
         self.migrate_with(salesforce, &config).await
     }

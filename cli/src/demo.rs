@@ -91,6 +91,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         discover: DiscoverOptions::default(),
         pseudonymise,
         validation: Default::default(),
+        default_owner: None,
     };
     let migration = migrate(&ports, &config)
         .await

@@ -94,6 +94,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         },
         pseudonymise,
         validation: args.policy.load()?,
+        default_owner: None,
     };
     eprintln!("Dry run {run_id}: reading the org (nothing is written to the destination)...");
     let outcome = dry_run(&ports, &config, &policy).await;

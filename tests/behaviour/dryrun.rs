@@ -24,6 +24,7 @@ fn config(run: &str) -> MigrationConfig {
         discover: DiscoverOptions::default(),
         pseudonymise: None,
         validation: Default::default(),
+        default_owner: None,
     }
 }
 

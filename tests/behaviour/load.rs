@@ -28,9 +28,14 @@ fn contact_plan() -> Plan {
             ],
             links: vec![],
             custom_fields: vec![],
+            values: Default::default(),
+            replaced_by: None,
+            blob: None,
         }],
         notes: vec![],
         validation: Default::default(),
+        default_owner: None,
+        max_file_bytes: ferry_core::steps::DEFAULT_MAX_FILE_BYTES,
     }
 }
 

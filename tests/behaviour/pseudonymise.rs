@@ -29,6 +29,7 @@ async fn a_pseudonymised_migration_hides_contacts_but_keeps_their_shape_and_dupl
             obfuscator: Obfuscator::new(&key).unwrap(),
         }),
         validation: Default::default(),
+        default_owner: None,
     };
     let report = embedded.migrate_with(&client, &run).await.unwrap().report;
     assert!(report.is_balanced());

@@ -40,6 +40,9 @@ pub struct MigrationConfig {
     /// What validation does with each kind of bad value; kept in the run's plan so every
     /// load step of the run applies the same policy.
     pub validation: crate::validate::ValidationPolicy,
+    /// The email of the destination user who owns what unmatched Salesforce users owned;
+    /// kept in the plan, like the policy. `None`: those owner links stay empty, reported.
+    pub default_owner: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +65,7 @@ async fn plan_run(
     )
     .await?;
     discovery.plan.validation = config.validation.clone();
+    discovery.plan.default_owner = config.default_owner.clone();
     runs.save_plan(&config.run_id, &discovery.plan)
         .await
         .map_err(StepError::RunStore)?;

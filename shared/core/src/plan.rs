@@ -239,6 +239,18 @@ pub fn build_plan(
     map: &FieldMap,
     discovered: &BTreeMap<String, DiscoveredObject>,
 ) -> Plan {
+    build_plan_with_prefixes(tenant, map, discovered, &BTreeMap::new())
+}
+
+/// [`build_plan`], knowing the key prefix of every object of the org (`key_prefixes`, prefix
+/// to object name, from describeGlobal), so that a polymorphic reference to an object the
+/// plan does not migrate is reported by that object's name.
+pub fn build_plan_with_prefixes(
+    tenant: TenantId,
+    map: &FieldMap,
+    discovered: &BTreeMap<String, DiscoveredObject>,
+    key_prefixes: &BTreeMap<String, String>,
+) -> Plan {
     let mut notes = Vec::new();
     let mut objects = Vec::new();
     let mut object_maps: BTreeMap<String, ObjectMap> = map.objects.clone();
@@ -253,13 +265,11 @@ pub fn build_plan(
         .filter(|(name, _)| discovered.contains_key(*name))
         .map(|(name, object_map)| (name.as_str(), object_map.entity))
         .collect();
-    let prefixes: BTreeMap<String, String> = discovered
-        .values()
-        .filter_map(|found| {
-            let prefix = found.description.key_prefix.clone()?;
-            Some((prefix, found.description.name.clone()))
-        })
-        .collect();
+    let mut prefixes = key_prefixes.clone();
+    prefixes.extend(discovered.values().filter_map(|found| {
+        let prefix = found.description.key_prefix.clone()?;
+        Some((prefix, found.description.name.clone()))
+    }));
     for (object_name, object_map) in &object_maps {
         let Some(found) = discovered.get(object_name) else {
             notes.push(PlanNote {

@@ -400,8 +400,15 @@ mod tests {
                 source: "AccountId".to_owned(),
                 target: "company".to_owned(),
                 target_object: "Account".to_owned(),
+                polymorphic: Vec::new(),
+                prefixes: Default::default(),
+                required: false,
+                custom: false,
             }],
             custom_fields: vec![],
+            values: Default::default(),
+            replaced_by: None,
+            blob: None,
         }
     }
 
