@@ -12,6 +12,7 @@ use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_embedded::TokioSleeper;
 use ferry_salesforce::{ClientConfig, SalesforceClient};
 use ferry_simulator::SimulatorConfig;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -69,6 +70,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .context("cannot connect to the simulated org")?;
 
     let workspace = Workspace::open(&args.dir)?;
+    let tenant = crate::local::local_tenant();
+    let (seeded, default_owner) =
+        seed_destination_users(&workspace.destination, &tenant, args.seed, args.records).await?;
+    println!(
+        "Destination users: {seeded}, matching part of the org's users by email; the rest own through the default owner {default_owner}"
+    );
     let run_id = new_run_id();
     println!("Run {run_id} into {}", workspace.dir.display());
     let ports = LocalPorts {
@@ -81,7 +88,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         sleeper: &TokioSleeper,
     };
     let config = MigrationConfig {
-        tenant: crate::local::local_tenant(),
+        tenant,
         run_id,
         map: FieldMap::builtin(),
         extract: ExtractConfig {
@@ -91,7 +98,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         discover: DiscoverOptions::default(),
         pseudonymise,
         validation: Default::default(),
-        default_owner: None,
+        default_owner: Some(default_owner),
     };
     let migration = migrate(&ports, &config)
         .await
@@ -126,15 +133,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if report.issues.is_empty() {
         println!("Issues: none.");
     } else {
-        println!("Issues ({}):", report.issues.len());
+        println!("Issues ({}), by object and kind:", report.issues.len());
+        let mut by_kind: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for issue in &report.issues {
+            *by_kind
+                .entry((issue.object.as_str(), kind_name(issue.kind)))
+                .or_default() += 1;
+        }
+        for ((object, kind), count) in &by_kind {
+            println!("  {object}: {count} {kind}");
+        }
+        println!("First {ISSUES_SHOWN}:");
         for issue in report.issues.iter().take(ISSUES_SHOWN) {
-            let kind = match issue.kind {
-                IssueKind::Skipped => "skipped",
-                IssueKind::Failed => "failed",
-                IssueKind::UnresolvedLink => "unresolved link",
-                IssueKind::ValueDropped => "value dropped",
-                IssueKind::Warning => "warning",
-            };
+            let kind = kind_name(issue.kind);
             println!(
                 "  {kind}: {} {} {}: {}",
                 issue.object,
@@ -172,6 +183,59 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         eprintln!("ferry: the counts do not add up: some extracted records have no outcome");
         Ok(ExitCode::FAILURE)
     }
+}
+
+fn kind_name(kind: IssueKind) -> &'static str {
+    match kind {
+        IssueKind::Skipped => "skipped",
+        IssueKind::Failed => "failed",
+        IssueKind::UnresolvedLink => "unresolved link",
+        IssueKind::ValueDropped => "value dropped",
+        IssueKind::Warning => "warning",
+    }
+}
+
+/// Sets up the reference CRM's users the way its admin would before a migration: every other
+/// user of the simulated org (by the same generator, so the emails are the org's) and the
+/// integration user, who is the default owner. The users left out show owner reconciliation:
+/// they are reported, and what they own goes to the default owner. Returns how many users
+/// the destination has, and the default owner's email.
+async fn seed_destination_users(
+    destination: &ferry_embedded::SqliteDestination,
+    tenant: &ferry_core::ids::TenantId,
+    seed: u64,
+    records: u64,
+) -> anyhow::Result<(usize, String)> {
+    use ferry_simulator::org::{INTEGRATION_USERNAME, Org};
+    use ferry_simulator::schema::{Generated, generated_object};
+    use ferry_simulator::value::Val;
+    let org = Org::new(seed, records);
+    let user = generated_object(Generated::User);
+    let (Some(email_field), Some(name_field)) =
+        (user.field_index("Email"), user.field_index("Name"))
+    else {
+        anyhow::bail!("the simulated User object has no Email or Name field");
+    };
+    let mut seeded = 0;
+    for index in (0..org.count(Generated::User)).filter(|index| index % 2 == 1) {
+        let values = org.record(Generated::User, index);
+        if let (Some(Val::Str(email)), Some(Val::Str(name))) =
+            (values.get(email_field), values.get(name_field))
+        {
+            destination
+                .add_user(tenant, email, name)
+                .await
+                .map_err(|error| anyhow::anyhow!(error))
+                .context("cannot add a destination user")?;
+            seeded += 1;
+        }
+    }
+    destination
+        .add_user(tenant, INTEGRATION_USERNAME, "Integration User")
+        .await
+        .map_err(|error| anyhow::anyhow!(error))
+        .context("cannot add the default owner")?;
+    Ok((seeded + 1, INTEGRATION_USERNAME.to_owned()))
 }
 
 /// `http://127.0.0.1:40123` → `127.0.0.1:40123`: the simulator is allowed as an instance host

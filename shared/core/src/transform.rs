@@ -95,6 +95,13 @@ pub fn transform_record(
     }
     let mut custom_fields = BTreeMap::new();
     for definition in &plan.custom_fields {
+        // A custom lookup lands as a link (among `plan.links`), not as a value.
+        if matches!(
+            definition.field_type,
+            crate::plan::DestinationFieldType::Lookup { .. }
+        ) {
+            continue;
+        }
         let value = convert(&definition.source_type, source.get(&definition.source))
             .map_err(|reason| failed(&definition.source, reason))?;
         custom_fields.insert(definition.name.clone(), value);
