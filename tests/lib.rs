@@ -267,3 +267,18 @@ pub fn rendered_dom(path: &Path) -> Option<String> {
     );
     Some(String::from_utf8(output.stdout).unwrap())
 }
+
+/// The built-in map narrowed to accounts and contacts, without owner links and without
+/// custom objects: what tests of extraction, validation and pseudonymisation migrate, so
+/// their exact counts are about contacts alone. `tests/behaviour/entities.rs` checks the
+/// whole map.
+pub fn companies_and_contacts_map() -> FieldMap {
+    let mut map = FieldMap::builtin();
+    map.custom_objects = false;
+    map.objects
+        .retain(|name, _| name == "Account" || name == "Contact");
+    for object in map.objects.values_mut() {
+        object.links.remove("OwnerId");
+    }
+    map
+}

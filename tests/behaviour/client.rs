@@ -95,7 +95,12 @@ async fn a_busy_org_is_retried_and_nothing_is_lost() {
     let client = SalesforceClient::connect(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let report = Embedded::open(dir.path())
-        .migrate(&client, "run-busy", FieldMap::builtin(), 500)
+        .migrate(
+            &client,
+            "run-busy",
+            ferry_tests::companies_and_contacts_map(),
+            500,
+        )
         .await
         .report;
     assert!(report.is_balanced());

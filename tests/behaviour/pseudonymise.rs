@@ -21,7 +21,7 @@ async fn a_pseudonymised_migration_hides_contacts_but_keeps_their_shape_and_dupl
     let run = MigrationConfig {
         tenant: TenantId::new(TENANT),
         run_id: RunId::new("run-pseudo"),
-        map: FieldMap::builtin(),
+        map: ferry_tests::companies_and_contacts_map(),
         extract: ExtractConfig::default(),
         discover: DiscoverOptions::default(),
         pseudonymise: Some(Pseudonymise {

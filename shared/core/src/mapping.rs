@@ -538,7 +538,16 @@ pub struct FieldMap {
     pub version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Whether custom objects (`Project__c`) the map does not name land as custom records
+    /// (see [`crate::plan::custom_object_map`]). On by default: a customer's own objects are
+    /// data like any other, and the map cannot know their names in advance.
+    #[serde(default = "default_true")]
+    pub custom_objects: bool,
     pub objects: BTreeMap<String, ObjectMap>,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// How one Salesforce object lands.
@@ -671,7 +680,8 @@ pub enum MapError {
     )]
     OverrideVersion { written_for: u32, map_version: u32 },
     #[error(
-        "field map: {object} goes to entity {entity:?}, which the destination does not have (it has {})", entity_names()
+        "field map: {object} goes to entity {entity:?}, which the destination does not have (it has {})",
+        entity_names()
     )]
     UnknownEntity { object: String, entity: String },
     #[error(
@@ -744,6 +754,7 @@ impl FieldMap {
         Self::parse(BUILTIN_MAP).unwrap_or_else(|_| Self {
             version: MAP_VERSION,
             description: None,
+            custom_objects: true,
             objects: BTreeMap::new(),
         })
     }
@@ -799,6 +810,9 @@ impl FieldMap {
             });
         }
         let mut map = self.clone();
+        if let Some(custom_objects) = overrides.custom_objects {
+            map.custom_objects = custom_objects;
+        }
         for (object, change) in &overrides.objects {
             let existing = find_key(&map.objects, object);
             let object_override = match change {
@@ -976,7 +990,10 @@ fn constant_fits(kind: ValueKind, value: &serde_json::Value) -> bool {
 
 /// The names of every entity, for the message that names an unknown one.
 fn entity_names() -> String {
-    let names: Vec<&str> = EntityKind::ALL.iter().map(|entity| entity.as_str()).collect();
+    let names: Vec<&str> = EntityKind::ALL
+        .iter()
+        .map(|entity| entity.as_str())
+        .collect();
     names.join(", ")
 }
 
@@ -1077,6 +1094,8 @@ struct RawFieldMap {
     version: u32,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default = "default_true")]
+    custom_objects: bool,
     #[serde(default)]
     objects: BTreeMap<String, RawObjectMap>,
 }
@@ -1122,6 +1141,7 @@ impl RawFieldMap {
         let map = FieldMap {
             version: self.version,
             description: self.description,
+            custom_objects: self.custom_objects,
             objects,
         };
         map.validate()?;
@@ -1138,6 +1158,9 @@ pub struct MapOverrides {
     pub version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Turns the landing of custom objects the map does not name on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_objects: Option<bool>,
     #[serde(default)]
     pub objects: BTreeMap<String, Change<ObjectOverride>>,
 }
@@ -1187,6 +1210,7 @@ impl MapOverrides {
         Self {
             version,
             description: None,
+            custom_objects: None,
             objects: BTreeMap::new(),
         }
     }

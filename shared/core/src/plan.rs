@@ -178,21 +178,40 @@ pub struct CustomFieldDefinition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DestinationFieldType {
-    Text { max_length: u32 },
-    LongText { max_length: u32 },
-    Number { precision: u32, scale: u32 },
-    Currency { precision: u32, scale: u32 },
-    Percent { precision: u32, scale: u32 },
+    Text {
+        max_length: u32,
+    },
+    LongText {
+        max_length: u32,
+    },
+    Number {
+        precision: u32,
+        scale: u32,
+    },
+    Currency {
+        precision: u32,
+        scale: u32,
+    },
+    Percent {
+        precision: u32,
+        scale: u32,
+    },
     Date,
     DateTime,
     Checkbox,
-    Picklist { values: Vec<String> },
-    MultiPicklist { values: Vec<String> },
+    Picklist {
+        values: Vec<String>,
+    },
+    MultiPicklist {
+        values: Vec<String>,
+    },
     Email,
     Phone,
     Url,
     /// A custom lookup: a link to a record of `entity`.
-    Lookup { entity: EntityKind },
+    Lookup {
+        entity: EntityKind,
+    },
 }
 
 impl DestinationFieldType {
@@ -255,7 +274,7 @@ pub fn build_plan_with_prefixes(
     let mut objects = Vec::new();
     let mut object_maps: BTreeMap<String, ObjectMap> = map.objects.clone();
     for name in discovered.keys() {
-        if is_custom_object(name) && !object_maps.contains_key(name) {
+        if map.custom_objects && is_custom_object(name) && !object_maps.contains_key(name) {
             object_maps.insert(name.clone(), custom_object_map());
         }
     }

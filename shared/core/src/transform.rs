@@ -112,7 +112,9 @@ pub fn transform_record(
     let mut references = Vec::new();
     let mut issues = Vec::new();
     for link in &plan.links {
-        let Some(target) = reference_value(source, &link.source).map_err(|reason| failed(&link.source, reason))? else {
+        let Some(target) =
+            reference_value(source, &link.source).map_err(|reason| failed(&link.source, reason))?
+        else {
             continue;
         };
         if link.polymorphic.is_empty() {
@@ -210,7 +212,11 @@ pub fn transform_record(
             }
         }
     }
-    for required in plan.entity.required_fields().filter(|_| replaced_by.is_none()) {
+    for required in plan
+        .entity
+        .required_fields()
+        .filter(|_| replaced_by.is_none())
+    {
         let present = match fields.get(required) {
             Some(Value::String(text)) => !text.trim().is_empty(),
             Some(Value::Null) | None => false,

@@ -84,9 +84,7 @@ fn entity_tables() -> String {
         for field in columns_of(entity) {
             let sql_type = match field.kind {
                 ValueKind::Integer | ValueKind::Boolean => "INTEGER",
-                ValueKind::Text | ValueKind::Decimal | ValueKind::Json | ValueKind::Bytes => {
-                    "TEXT"
-                }
+                ValueKind::Text | ValueKind::Decimal | ValueKind::Json | ValueKind::Bytes => "TEXT",
             };
             let not_null = if field.required { " NOT NULL" } else { "" };
             columns.push(format!("{} {sql_type}{not_null}", field.name));
@@ -188,7 +186,11 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("contacts", "company_name", "TEXT"),
     ("contacts", "lead_status", "TEXT"),
     ("contacts", "lead_source", "TEXT"),
-    ("contacts", "reports_to_id", "INTEGER REFERENCES contacts (id)"),
+    (
+        "contacts",
+        "reports_to_id",
+        "INTEGER REFERENCES contacts (id)",
+    ),
     ("contacts", "owner_id", "INTEGER REFERENCES owners (id)"),
 ];
 
@@ -515,7 +517,9 @@ fn upsert_one(
             continue;
         };
         let target_id = parse_id(target).ok_or_else(|| {
-            EmbeddedError::Invalid(format!("link {name} points to {target}, not a destination id"))
+            EmbeddedError::Invalid(format!(
+                "link {name} points to {target}, not a destination id"
+            ))
         })?;
         transaction
             .prepare_cached(
@@ -597,8 +601,14 @@ impl Destination for SqliteDestination {
             .call("upserting records", move |connection| {
                 let transaction = connection.transaction()?;
                 if !entity.created_by_migration() {
-                    let reason = format!("a migration does not create {entity} records; they are matched");
-                    return Ok(records.iter().map(|_| UpsertOutcome::Rejected { reason: reason.clone() }).collect());
+                    let reason =
+                        format!("a migration does not create {entity} records; they are matched");
+                    return Ok(records
+                        .iter()
+                        .map(|_| UpsertOutcome::Rejected {
+                            reason: reason.clone(),
+                        })
+                        .collect());
                 }
                 let defined = custom_definitions(&transaction, &tenant, entity)?;
                 let statements = UpsertStatements::for_entity(entity);
@@ -608,7 +618,14 @@ impl Destination for SqliteDestination {
                         outcomes.push(UpsertOutcome::Rejected { reason });
                         continue;
                     }
-                    outcomes.push(upsert_one(&transaction, &statements, &tenant, entity, &defined, record)?);
+                    outcomes.push(upsert_one(
+                        &transaction,
+                        &statements,
+                        &tenant,
+                        entity,
+                        &defined,
+                        record,
+                    )?);
                 }
                 transaction.commit()?;
                 Ok(outcomes)

@@ -183,7 +183,7 @@ pub async fn discover(
         // A custom object the map does not name lands as custom records (see
         // `plan::custom_object_map`), so it is discovered like a mapped one.
         if !map.objects.contains_key(&object.name)
-            && !(object.custom && crate::plan::is_custom_object(&object.name))
+            && !(map.custom_objects && object.custom && crate::plan::is_custom_object(&object.name))
         {
             skipped.push(SkippedObject {
                 name: object.name.clone(),

@@ -134,7 +134,10 @@ pub(super) async fn inline_text_blobs(
         let bytes = staging.get(&blob.key).await.map_err(StepError::Staging)?;
         match String::from_utf8(bytes) {
             Ok(text) => {
-                record.record.fields.insert(blob.target, Value::String(text));
+                record
+                    .record
+                    .fields
+                    .insert(blob.target, Value::String(text));
                 record.blob = None;
                 kept.push(record);
             }

@@ -81,13 +81,15 @@ pub async fn load_chunk(
     }
 
     if !object.entity.created_by_migration() {
-        let matched = super::owners::match_owners(ports, &plan, object, run, transformed, &mut issues)
-            .await?;
+        let matched =
+            super::owners::match_owners(ports, &plan, object, run, transformed, &mut issues)
+                .await?;
         return finish_chunk(ports, message, records_seen, matched, Vec::new(), issues).await;
     }
-    let mut entries = super::replaced::link_replaced(ports, &plan, object, run, replaced, &mut issues)
-        .await?;
-    let transformed = super::files::inline_text_blobs(ports.staging, object, transformed, &mut issues).await?;
+    let mut entries =
+        super::replaced::link_replaced(ports, &plan, object, run, replaced, &mut issues).await?;
+    let transformed =
+        super::files::inline_text_blobs(ports.staging, object, transformed, &mut issues).await?;
 
     // Resolve every reference of the chunk with one ID-map lookup per target object.
     let mut wanted: BTreeMap<&str, BTreeSet<SalesforceId>> = BTreeMap::new();
