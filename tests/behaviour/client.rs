@@ -1,4 +1,3 @@
-use ferry_core::mapping::FieldMap;
 use ferry_core::ports::{QueryPageRequest, SalesforceApi};
 use ferry_core::secret::Secret;
 use ferry_salesforce::{Auth, RetryPolicy};

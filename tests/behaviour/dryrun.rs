@@ -4,7 +4,6 @@
 use ferry_core::budget::BudgetPolicy;
 use ferry_core::dryrun::{render_html, render_markdown};
 use ferry_core::ids::{RunId, TenantId};
-use ferry_core::mapping::FieldMap;
 use ferry_core::pipeline::{MigrationConfig, dry_run};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_simulator::org::{EmailKind, Org};

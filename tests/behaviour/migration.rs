@@ -1,4 +1,3 @@
-use ferry_core::mapping::FieldMap;
 use ferry_core::report::IssueKind;
 use ferry_tests::{Embedded, TENANT, connect, query_all, start_org};
 use std::collections::HashMap;

@@ -2,7 +2,6 @@
 //! stay valid of their kind, and duplicates stay duplicates.
 
 use ferry_core::ids::{RunId, TenantId};
-use ferry_core::mapping::FieldMap;
 use ferry_core::obfuscate::{ObfuscationConfig, Obfuscator, Pseudonymise};
 use ferry_core::pipeline::MigrationConfig;
 use ferry_core::secret::Secret;
