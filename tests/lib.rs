@@ -99,6 +99,7 @@ impl Embedded {
     pub fn dry_run_ports<'a>(&'a self, salesforce: &'a dyn SalesforceApi) -> DryRunPorts<'a> {
         DryRunPorts {
             salesforce,
+            destination: Some(&self.destination),
             staging: &self.staging,
             id_map: &self.store,
             runs: &self.store,

@@ -532,3 +532,80 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
     );
     simulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_lists_the_owners_no_destination_user_matches() {
+    let (records, seed) = (500, 5);
+    let simulator = start_org(records, seed).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let tenant = TenantId::new(TENANT);
+    let org = Org::new(seed, records);
+    let mut unmatched = Vec::new();
+    for index in 0..org.count(Generated::User) {
+        let email = text(&org, Generated::User, index, "Email").unwrap();
+        if index % 3 == 0 {
+            embedded
+                .destination
+                .add_user(&tenant, &email.to_uppercase(), "someone")
+                .await
+                .unwrap();
+        } else {
+            unmatched.push(org.id(Generated::User, index));
+        }
+    }
+    let config = MigrationConfig {
+        tenant,
+        run_id: RunId::new("dry-owners"),
+        map: FieldMap::builtin(),
+        extract: ExtractConfig::default(),
+        discover: DiscoverOptions::default(),
+        pseudonymise: None,
+        validation: Default::default(),
+        default_owner: Some("owner@example.com".to_owned()),
+    };
+    let ports = embedded.dry_run_ports(&client);
+    let (_, report) = ferry_core::pipeline::dry_run(
+        &ports,
+        &config,
+        &ferry_core::budget::BudgetPolicy::default(),
+    )
+    .await
+    .unwrap();
+    let owners = &report.owners;
+    let listed: Vec<&str> = owners
+        .unmatched
+        .iter()
+        .map(|owner| owner.salesforce_id.as_str())
+        .collect();
+    assert_eq!(listed, unmatched);
+    assert_eq!(
+        owners.matched + unmatched.len() as u64,
+        org.count(Generated::User)
+    );
+    let markdown = ferry_core::dryrun::render_markdown(&report);
+    assert!(
+        markdown.contains(&format!(
+            "{} users match one of the destination's {} users by email; {} match none, and what they own goes to the default owner owner@example.com:",
+            owners.matched,
+            owners.matched,
+            unmatched.len()
+        )),
+        "{markdown}"
+    );
+    assert!(markdown.contains(&unmatched[0]));
+    // Nothing was written to the destination.
+    assert_eq!(
+        embedded
+            .destination
+            .count(
+                &TenantId::new(TENANT),
+                ferry_core::mapping::EntityKind::Contact
+            )
+            .await
+            .unwrap(),
+        0
+    );
+    simulator.shutdown().await;
+}

@@ -44,9 +44,65 @@ pub struct DryRunReport {
     pub skipped_objects: Vec<SkippedObjectEntry>,
     pub not_migrated: Vec<InventoryKind>,
     pub users: UserSummary,
+    /// How the org's users match the destination's, by email: the owners to reconcile.
+    pub owners: OwnerMatching,
     pub budget: BudgetPreview,
     /// API calls the dry run used after discovery (extraction), when the org reports usage.
     pub api_calls_used: Option<u64>,
+}
+
+/// Salesforce users matched to destination users by email, as the import will match them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OwnerMatching {
+    /// Users the destination has; `None` when the dry run had no destination to ask, in
+    /// which case every user is listed as unmatched.
+    pub destination_users: Option<u64>,
+    pub matched: u64,
+    /// Users no destination user matches: what they own goes to `default_owner`, or lands
+    /// without an owner when there is none.
+    pub unmatched: Vec<UnmatchedOwner>,
+    pub default_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnmatchedOwner {
+    pub salesforce_id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Matches Salesforce users (id, email, name) to the destination's users by email,
+/// ignoring case, as the load step does.
+pub fn match_owners(
+    users: &[(String, Option<String>, Option<String>)],
+    destination: Option<&[crate::ports::DestinationUser]>,
+    default_owner: Option<&str>,
+) -> OwnerMatching {
+    let emails: std::collections::BTreeSet<String> = destination
+        .unwrap_or_default()
+        .iter()
+        .map(|user| user.email.to_lowercase())
+        .collect();
+    let mut matching = OwnerMatching {
+        destination_users: destination.map(|users| users.len() as u64),
+        default_owner: default_owner.map(str::to_owned),
+        ..OwnerMatching::default()
+    };
+    for (salesforce_id, email, name) in users {
+        let matched = email
+            .as_deref()
+            .is_some_and(|email| emails.contains(&email.to_lowercase()));
+        if matched {
+            matching.matched += 1;
+        } else {
+            matching.unmatched.push(UnmatchedOwner {
+                salesforce_id: salesforce_id.clone(),
+                email: email.clone(),
+                name: name.clone(),
+            });
+        }
+    }
+    matching
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -421,6 +477,25 @@ pub fn rule_names() -> impl Iterator<Item = &'static str> {
         .chain(["unreadable"])
 }
 
+/// One sentence on how owners match, for both renderings.
+fn owners_summary(owners: &OwnerMatching) -> String {
+    let fallback = match &owners.default_owner {
+        Some(email) => format!("what they own goes to the default owner {email}"),
+        None => "what they own lands without an owner unless a default owner is named".to_owned(),
+    };
+    match owners.destination_users {
+        Some(count) => format!(
+            "{} users match one of the destination's {count} users by email; {} match none, and {fallback}:",
+            owners.matched,
+            owners.unmatched.len()
+        ),
+        None => format!(
+            "No destination was given to match users against, so all {} users are listed; {fallback}:",
+            owners.unmatched.len()
+        ),
+    }
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -575,6 +650,17 @@ pub fn render_markdown(report: &DryRunReport) -> String {
         users.without_email,
         users.shared_emails.len()
     );
+    let owners = &report.owners;
+    let _ = writeln!(out, "\n{}", owners_summary(owners));
+    for owner in &owners.unmatched {
+        let _ = writeln!(
+            out,
+            "- {} {} ({})",
+            owner.salesforce_id,
+            md(owner.name.as_deref().unwrap_or("(no name)")),
+            md(owner.email.as_deref().unwrap_or("no email"))
+        );
+    }
     let budget = &report.budget;
     let _ = writeln!(
         out,
@@ -752,6 +838,20 @@ pub fn render_html(report: &DryRunReport) -> String {
         }
     }
     let budget = &report.budget;
+    let _ = write!(
+        out,
+        "</ul></section><section><h2>Unmatched owners</h2><p>{}</p><ul>",
+        escape(&owners_summary(&report.owners))
+    );
+    for owner in &report.owners.unmatched {
+        let _ = write!(
+            out,
+            "<li>{} {} ({})</li>",
+            escape(&owner.salesforce_id),
+            escape(owner.name.as_deref().unwrap_or("(no name)")),
+            escape(owner.email.as_deref().unwrap_or("no email"))
+        );
+    }
     let _ = write!(
         out,
         "</ul></section><section><h2>Owners and budget</h2><p>{} active and {} inactive users, {} without email.</p>\
