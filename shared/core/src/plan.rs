@@ -754,7 +754,7 @@ fn assign_phases(objects: &mut [ObjectPlan], notes: &mut Vec<PlanNote>) {
                     targets
                         .iter()
                         .filter(|(target, custom)| {
-                            !(ignore_custom && *custom) && !placed.contains_key(target)
+                            !(placed.contains_key(target) || (ignore_custom && *custom))
                         })
                         .count()
                 })

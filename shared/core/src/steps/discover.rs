@@ -182,9 +182,9 @@ pub async fn discover(
         }
         // A custom object the map does not name lands as custom records (see
         // `plan::custom_object_map`), so it is discovered like a mapped one.
-        if !map.objects.contains_key(&object.name)
-            && !(map.custom_objects && object.custom && crate::plan::is_custom_object(&object.name))
-        {
+        let lands_as_custom_record =
+            map.custom_objects && object.custom && crate::plan::is_custom_object(&object.name);
+        if !(map.objects.contains_key(&object.name) || lands_as_custom_record) {
             skipped.push(SkippedObject {
                 name: object.name.clone(),
                 reason: "not in the field map".to_owned(),
