@@ -892,6 +892,173 @@ mod tests {
         );
     }
 
+    fn with_prefix(
+        (name, mut found): (String, DiscoveredObject),
+        prefix: &str,
+    ) -> (String, DiscoveredObject) {
+        found.description.key_prefix = Some(prefix.to_owned());
+        (name, found)
+    }
+
+    fn polymorphic(name: &str, targets: &[&str]) -> FieldDescription {
+        FieldDescription {
+            reference_to: targets.iter().map(|target| (*target).to_owned()).collect(),
+            ..field(name, FieldType::Reference, false)
+        }
+    }
+
+    #[test]
+    fn phases_follow_the_object_graph_and_a_custom_lookup_cycle_is_broken_and_noted() {
+        let org = BTreeMap::from([
+            with_prefix(
+                discovered(
+                    "User",
+                    vec![
+                        field("Id", FieldType::Id, false),
+                        field("Email", FieldType::Email, false),
+                        field("Name", FieldType::String, false),
+                    ],
+                ),
+                "005",
+            ),
+            with_prefix(
+                discovered(
+                    "Account",
+                    vec![
+                        field("Id", FieldType::Id, false),
+                        field("Name", FieldType::String, false),
+                        reference("OwnerId", "User"),
+                        FieldDescription {
+                            custom: true,
+                            ..reference("Key_Contact__c", "Contact")
+                        },
+                    ],
+                ),
+                "001",
+            ),
+            with_prefix(
+                discovered(
+                    "Contact",
+                    vec![
+                        field("Id", FieldType::Id, false),
+                        field("LastName", FieldType::String, false),
+                        reference("AccountId", "Account"),
+                    ],
+                ),
+                "003",
+            ),
+            discovered(
+                "Task",
+                vec![
+                    field("Id", FieldType::Id, false),
+                    polymorphic("WhoId", &["Contact", "Lead"]),
+                    polymorphic("WhatId", &["Account", "Opportunity"]),
+                ],
+            ),
+        ]);
+        let prefixes = BTreeMap::from([
+            ("00Q".to_owned(), "Lead".to_owned()),
+            ("006".to_owned(), "Opportunity".to_owned()),
+        ]);
+        let plan =
+            build_plan_with_prefixes(TenantId::new("t"), &FieldMap::builtin(), &org, &prefixes);
+        let order: Vec<(&str, u32)> = plan
+            .objects
+            .iter()
+            .map(|o| (o.object.as_str(), o.phase))
+            .collect();
+        assert_eq!(
+            order,
+            vec![("User", 0), ("Account", 1), ("Contact", 2), ("Task", 3)]
+        );
+        assert!(
+            plan.notes.iter().any(|note| note.object == "Account"
+                && note.reason.starts_with("part of a reference cycle"))
+        );
+
+        let account = plan.object("Account").unwrap();
+        let key_contact = account
+            .links
+            .iter()
+            .find(|link| link.source == "Key_Contact__c")
+            .unwrap();
+        assert!(key_contact.custom);
+        assert_eq!(
+            (
+                key_contact.target.as_str(),
+                key_contact.target_object.as_str()
+            ),
+            ("key_contact", "Contact")
+        );
+        assert_eq!(
+            account.custom_fields[0].field_type,
+            DestinationFieldType::Lookup {
+                entity: EntityKind::Contact
+            }
+        );
+
+        // Leads and opportunities are not in this org's plan: the polymorphic links keep
+        // only the migrated targets, and the prefixes of all, to name what they leave out.
+        let task = plan.object("Task").unwrap();
+        let who = task
+            .links
+            .iter()
+            .find(|link| link.source == "WhoId")
+            .unwrap();
+        assert_eq!(
+            who.polymorphic,
+            vec![PolymorphicTarget {
+                object: "Contact".to_owned(),
+                link: "contact".to_owned()
+            }]
+        );
+        assert_eq!(who.prefixes["00Q"], "Lead");
+        assert_eq!(who.prefixes["003"], "Contact");
+        let what = task
+            .links
+            .iter()
+            .find(|link| link.source == "WhatId")
+            .unwrap();
+        assert_eq!(what.target_objects(), vec!["Account"]);
+        assert_eq!(what.target, "company");
+    }
+
+    #[test]
+    fn a_custom_object_lands_as_custom_records_unless_the_map_says_otherwise() {
+        let org = BTreeMap::from([discovered(
+            "Project__c",
+            vec![
+                field("Id", FieldType::Id, false),
+                field("Name", FieldType::String, false),
+                field("Status__c", FieldType::Picklist, true),
+                FieldDescription {
+                    custom: true,
+                    ..reference("Account__c", "Account")
+                },
+            ],
+        )]);
+        let plan = build_plan(TenantId::new("t"), &FieldMap::builtin(), &org);
+        let project = plan.object("Project__c").unwrap();
+        assert_eq!(project.entity, EntityKind::CustomRecord);
+        assert_eq!(project.custom_fields[0].name, "project_status");
+        // Accounts are not in this org, so the lookup has nothing to point at: a note says so.
+        assert!(
+            plan.notes
+                .iter()
+                .any(|note| note.field.as_deref() == Some("Account__c")
+                    && note.reason
+                        == "custom lookup to Account, which this migration does not move")
+        );
+
+        let mut map = FieldMap::builtin();
+        map.custom_objects = false;
+        assert!(
+            build_plan(TenantId::new("t"), &map, &org)
+                .object("Project__c")
+                .is_none()
+        );
+    }
+
     #[test]
     fn custom_field_names_are_lowercased_without_suffix() {
         assert_eq!(custom_field_name("Health_Score__c"), "health_score");

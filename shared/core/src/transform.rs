@@ -553,6 +553,143 @@ mod tests {
         );
     }
 
+    /// A task whose `WhoId` may be a contact or a lead and whose `WhatId` an account or an
+    /// opportunity (opportunities not migrated), and a note whose required parent may be an
+    /// account or a case (cases not migrated).
+    fn polymorphic_plan(object: &str, entity: EntityKind, required: bool) -> ObjectPlan {
+        let prefixes = BTreeMap::from([
+            ("003".to_owned(), "Contact".to_owned()),
+            ("00Q".to_owned(), "Lead".to_owned()),
+            ("001".to_owned(), "Account".to_owned()),
+            ("006".to_owned(), "Opportunity".to_owned()),
+            ("500".to_owned(), "Case".to_owned()),
+        ]);
+        let target = |object: &str, link: &str| crate::plan::PolymorphicTarget {
+            object: object.to_owned(),
+            link: link.to_owned(),
+        };
+        let link = |source: &str, targets: Vec<crate::plan::PolymorphicTarget>| LinkMapping {
+            source: source.to_owned(),
+            target: targets[0].link.clone(),
+            target_object: targets[0].object.clone(),
+            polymorphic: targets,
+            prefixes: prefixes.clone(),
+            required,
+            custom: false,
+        };
+        ObjectPlan {
+            object: object.to_owned(),
+            entity,
+            links: vec![
+                link(
+                    "WhoId",
+                    vec![target("Contact", "contact"), target("Lead", "contact")],
+                ),
+                link("WhatId", vec![target("Account", "company")]),
+            ],
+            values: BTreeMap::from([("tags".to_owned(), json!(["imported"]))]),
+            replaced_by: Some(crate::plan::ReplacedBy {
+                source: "ConvertedContactId".to_owned(),
+                target_object: "Contact".to_owned(),
+            }),
+            ..contact_plan()
+        }
+    }
+
+    fn record(value: Value) -> SourceRecord {
+        let Value::Object(record) = value else {
+            panic!("test records are objects");
+        };
+        record
+    }
+
+    #[test]
+    fn polymorphic_references_resolve_by_key_prefix() {
+        let plan = polymorphic_plan("Task", EntityKind::Contact, false);
+        let done = transform_record(
+            &plan,
+            &record(
+                json!({"Id": "00T000000000001", "LastName": "Roth", "WhoId": "00Q000000000001", "WhatId": "001000000000001"}),
+            ),
+        );
+        let Ok(done) = done else { panic!("{done:?}") };
+        let references: Vec<(&str, &str, &str)> = done
+            .references
+            .iter()
+            .map(|r| {
+                (
+                    r.source_field.as_str(),
+                    r.link.as_str(),
+                    r.target_object.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            references,
+            [
+                ("WhoId", "contact", "Lead"),
+                ("WhatId", "company", "Account")
+            ]
+        );
+        assert_eq!(done.record.fields["tags"], json!(["imported"]));
+        assert!(done.issues.is_empty());
+        assert_eq!(done.replaced_by, None);
+    }
+
+    #[test]
+    fn a_reference_to_an_object_left_out_drops_the_link_or_skips_a_record_that_needs_it() {
+        let optional = polymorphic_plan("Task", EntityKind::Contact, false);
+        let source = record(
+            json!({"Id": "00T000000000001", "LastName": "Roth", "WhatId": "500000000000001"}),
+        );
+        let Ok(done) = transform_record(&optional, &source) else {
+            panic!("the task lands")
+        };
+        assert!(done.references.is_empty());
+        assert_eq!(done.issues.len(), 1);
+        assert_eq!(done.issues[0].kind, IssueKind::ValueDropped);
+        assert_eq!(
+            done.issues[0].reason,
+            "points to Case 500000000000001AAA, which this migration does not move; the record lands without this link"
+        );
+        let opportunity = record(
+            json!({"Id": "00T000000000001", "LastName": "Roth", "WhatId": "006000000000001"}),
+        );
+        let Ok(done) = transform_record(&optional, &opportunity) else {
+            panic!("the task lands")
+        };
+        assert!(done.issues[0].reason.starts_with("points to Opportunity "));
+
+        let required = polymorphic_plan("Note", EntityKind::Contact, true);
+        let issue = transform_record(&required, &source).map(|_| ());
+        let Err(issue) = issue else {
+            panic!("a note of a case is skipped")
+        };
+        assert_eq!(issue.kind, IssueKind::Skipped);
+        assert_eq!(issue.field.as_deref(), Some("WhatId"));
+        assert!(
+            issue.reason.ends_with("and Salesforce requires it"),
+            "{issue:?}"
+        );
+    }
+
+    #[test]
+    fn a_converted_record_is_replaced_even_without_its_required_values() {
+        let plan = polymorphic_plan("Lead", EntityKind::Contact, false);
+        let done = transform_record(
+            &plan,
+            &record(json!({"Id": "00Q000000000001", "ConvertedContactId": "003000000000001"})),
+        );
+        let Ok(done) = done else { panic!("{done:?}") };
+        let replaced = done
+            .replaced_by
+            .expect("the lead is replaced by its contact");
+        assert_eq!(
+            (replaced.target_object.as_str(), replaced.target.as_str()),
+            ("Contact", "003000000000001AAA")
+        );
+    }
+
     #[test]
     fn content_hash_changes_with_content_only() {
         let Value::Object(record) = json!({"Id": "0035g00000AbCdEAAV", "LastName": "Roth"}) else {
