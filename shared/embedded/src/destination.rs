@@ -1080,6 +1080,140 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn custom_links_land_read_back_and_patch_and_owners_are_never_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = SqliteDestination::open(&dir.path().join("d.db")).unwrap();
+        let tenant = TenantId::new("t");
+        let lookup = CustomFieldDefinition {
+            entity: EntityKind::Company,
+            name: "key_contact".to_owned(),
+            label: "Key Contact".to_owned(),
+            field_type: DestinationFieldType::Lookup {
+                entity: EntityKind::Contact,
+            },
+            source: "Key_Contact__c".to_owned(),
+            source_type: ferry_core::model::FieldType::Reference,
+        };
+        destination
+            .ensure_custom_fields(&tenant, std::slice::from_ref(&lookup))
+            .await
+            .unwrap();
+        let contact = DestinationRecord {
+            source_object: "Contact".to_owned(),
+            source_id: SalesforceId::parse("003000000000001").unwrap(),
+            fields: BTreeMap::from([("last_name".to_owned(), Value::from("Roth"))]),
+            links: BTreeMap::new(),
+            custom_fields: BTreeMap::new(),
+        };
+        let created = destination
+            .upsert(&tenant, EntityKind::Contact, &[contact])
+            .await
+            .unwrap();
+        let UpsertOutcome::Created(contact_id) = &created[0] else {
+            panic!("{created:?}");
+        };
+        let mut account = company("001000000000001AAA", "Acme");
+        account
+            .links
+            .insert("key_contact".to_owned(), contact_id.clone());
+        let created = destination
+            .upsert(&tenant, EntityKind::Company, std::slice::from_ref(&account))
+            .await
+            .unwrap();
+        let UpsertOutcome::Created(account_id) = &created[0] else {
+            panic!("{created:?}");
+        };
+        let read = destination
+            .get(
+                &tenant,
+                EntityKind::Company,
+                std::slice::from_ref(account_id),
+            )
+            .await
+            .unwrap();
+        assert_eq!(read, vec![Some(account.clone())]);
+
+        // Written without the link, then patched, as a deferred link is.
+        account.links.clear();
+        destination
+            .upsert(&tenant, EntityKind::Company, std::slice::from_ref(&account))
+            .await
+            .unwrap();
+        let patch = |target: &DestinationId| LinkPatch {
+            record: account_id.clone(),
+            link: "key_contact".to_owned(),
+            target: target.clone(),
+        };
+        let patched = destination
+            .patch_links(
+                &tenant,
+                EntityKind::Company,
+                &[patch(contact_id), patch(&DestinationId::new("99"))],
+            )
+            .await
+            .unwrap();
+        assert_eq!(patched[0], Ok(()));
+        assert_eq!(patched[1], Err("contact 99 does not exist".to_owned()));
+        let read = destination
+            .get(
+                &tenant,
+                EntityKind::Company,
+                std::slice::from_ref(account_id),
+            )
+            .await
+            .unwrap();
+        assert_eq!(read[0].as_ref().unwrap().links["key_contact"], *contact_id);
+
+        let user = DestinationRecord {
+            source_object: "User".to_owned(),
+            source_id: SalesforceId::parse("005000000000001").unwrap(),
+            fields: BTreeMap::from([
+                ("email".to_owned(), Value::from("ada@example.com")),
+                ("name".to_owned(), Value::from("Ada")),
+            ]),
+            links: BTreeMap::new(),
+            custom_fields: BTreeMap::new(),
+        };
+        let refused = destination
+            .upsert(&tenant, EntityKind::Owner, &[user])
+            .await
+            .unwrap();
+        assert!(
+            matches!(&refused[0], UpsertOutcome::Rejected { reason } if reason.contains("does not create owner")),
+            "{refused:?}"
+        );
+        assert!(destination.users(&tenant).await.unwrap().is_empty());
+    }
+
+    #[test]
+    fn every_entity_a_migration_creates_has_a_table_with_its_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.db");
+        SqliteDestination::open(&path).unwrap();
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        for entity in EntityKind::ALL {
+            let mut statement = connection
+                .prepare(&format!("PRAGMA table_info({})", table(entity)))
+                .unwrap();
+            let columns: Vec<String> = statement
+                .query_map([], |row| row.get(1))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            for field in columns_of(entity) {
+                assert!(
+                    columns.iter().any(|c| c == field.name),
+                    "{entity}.{}",
+                    field.name
+                );
+            }
+            for (link, _) in entity.links() {
+                assert!(columns.contains(&format!("{link}_id")), "{entity}.{link}");
+            }
+        }
+    }
+
     #[test]
     fn a_destination_file_from_an_older_ferry_gains_the_new_columns_and_keeps_its_rows() {
         let dir = tempfile::tempdir().unwrap();
