@@ -709,10 +709,10 @@ pub fn destination_type(
 /// Orders objects so that each comes after the objects its links point to (and a record
 /// replaced by another after that other's object). Self links do not count: deferred links
 /// handle them. Where objects point at each other (an account's custom lookup to its key
-/// contact, a contact's account), custom lookups are the first links let go, since they are
-/// the ones a CRM admin added on top of the standard model; if that is not enough, the
-/// object with the fewest unplaced targets goes next. Either way the links let go are
-/// deferred and patched after load, and a note says so.
+/// contact, a contact's account), one object of the cycle goes first: preferably one that
+/// waits only through custom lookups, since those are what a CRM admin added on top of the
+/// standard model. Its links to the objects still waiting are deferred and patched after
+/// load, and a note on each such field says so.
 fn assign_phases(objects: &mut [ObjectPlan], notes: &mut Vec<PlanNote>) {
     let names: BTreeSet<String> = objects.iter().map(|object| object.object.clone()).collect();
     // Each object's dependencies on other planned objects: (target, through a custom link).
@@ -765,35 +765,43 @@ fn assign_phases(objects: &mut [ObjectPlan], notes: &mut Vec<PlanNote>) {
             .filter(|name| waiting_on(name, false) == 0)
             .map(|name| (*name).clone())
             .collect();
-        let broken = ready.is_empty();
         if ready.is_empty() {
-            ready = unplaced
+            // Stuck: the unplaced objects point at each other. Place one object of a cycle
+            // next, preferring one that waits only through custom lookups, then the fewest
+            // unplaced targets, then the name, so the choice is stable.
+            let in_cycle = |name: &String| reaches(&dependencies, &placed, name, name);
+            let chosen = unplaced
                 .iter()
-                .filter(|name| waiting_on(name, true) == 0)
-                .map(|name| (*name).clone())
-                .collect();
-        }
-        if ready.is_empty() {
-            let fewest = unplaced
-                .iter()
-                .map(|name| waiting_on(name, true))
-                .min()
-                .unwrap_or(0);
-            ready = unplaced
-                .iter()
-                .filter(|name| waiting_on(name, true) == fewest)
-                .take(1)
-                .map(|name| (*name).clone())
-                .collect();
-        }
-        if broken {
-            for name in &ready {
-                notes.push(PlanNote {
-                    object: name.clone(),
-                    field: None,
-                    reason: "part of a reference cycle between objects: its links to objects not loaded yet are patched after load".to_owned(),
-                });
+                .filter(|name| in_cycle(name))
+                .min_by_key(|name| {
+                    (
+                        waiting_on(name, true),
+                        waiting_on(name, false),
+                        (*name).clone(),
+                    )
+                })
+                .map(|name| (*name).clone());
+            if let Some(name) = &chosen {
+                for link in objects
+                    .iter()
+                    .filter(|object| object.object == *name)
+                    .flat_map(|object| object.links.iter())
+                {
+                    for target in link.target_objects() {
+                        if target != name && names.contains(target) && !placed.contains_key(target)
+                        {
+                            notes.push(PlanNote {
+                                object: name.clone(),
+                                field: Some(link.source.clone()),
+                                reason: format!(
+                                    "points at {target}, which points back (directly or not) and so loads later: the link is patched after load"
+                                ),
+                            });
+                        }
+                    }
+                }
             }
+            ready = chosen.into_iter().collect();
         }
         for name in ready {
             placed.insert(name, phase);
@@ -804,6 +812,31 @@ fn assign_phases(objects: &mut [ObjectPlan], notes: &mut Vec<PlanNote>) {
         object.phase = placed.get(&object.object).copied().unwrap_or(phase);
     }
     objects.sort_by(|left, right| (left.phase, &left.object).cmp(&(right.phase, &right.object)));
+}
+
+/// Whether `from` reaches `to` through the dependencies of objects not placed yet.
+fn reaches(
+    dependencies: &BTreeMap<String, Vec<(String, bool)>>,
+    placed: &BTreeMap<String, u32>,
+    from: &str,
+    to: &str,
+) -> bool {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![from.to_owned()];
+    while let Some(current) = stack.pop() {
+        for (target, _) in dependencies.get(&current).into_iter().flatten() {
+            if placed.contains_key(target) {
+                continue;
+            }
+            if target == to {
+                return true;
+            }
+            if seen.insert(target.clone()) {
+                stack.push(target.clone());
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -973,7 +1006,12 @@ mod tests {
         );
         assert!(
             plan.notes.iter().any(|note| note.object == "Account"
-                && note.reason.starts_with("part of a reference cycle"))
+                && note.field.as_deref() == Some("Key_Contact__c")
+                && note
+                    .reason
+                    .starts_with("points at Contact, which points back")),
+            "{:?}",
+            plan.notes
         );
 
         let account = plan.object("Account").unwrap();

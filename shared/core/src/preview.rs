@@ -297,6 +297,11 @@ fn destination_of(
     if field.field_type == FieldType::Id {
         return FieldDestination::SourceId;
     }
+    if let Some(blob) = object.blob.as_ref().filter(|blob| blob.source == name) {
+        return FieldDestination::Standard {
+            field: blob.target.clone(),
+        };
+    }
     if let Some(mapping) = object
         .fields
         .iter()
