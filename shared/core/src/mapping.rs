@@ -10,9 +10,17 @@
 //!
 //! - replace an object's destination entity (`"entity": "contact"`);
 //! - add, replace or drop a field mapping (`"Phone": "phone"`, `"Fax": null`);
-//! - add, replace or drop a link (`"ParentId": "parent_company"`, `"ParentId": null`);
+//! - add, replace or drop a link (`"ParentId": "parent_company"`, `"ParentId": null`); a
+//!   polymorphic reference names a link per object its id may name
+//!   (`"WhatId": { "Account": "company", "Opportunity": "opportunity" }`), told apart at load
+//!   by the id's key prefix ([`LinkTarget`]);
+//! - add, replace or drop a constant value of a standard field (`"values": { "tags": ["lead"] }`);
+//! - set or clear the reference that makes a record land as another
+//!   (`"replaced_by": "ConvertedContactId"`, see [`ObjectMap::replaced_by`]);
 //! - add a whole new object (it must name its entity);
-//! - drop an object (`"Lead": null`).
+//! - drop an object (`"Lead": null`);
+//! - leave out the custom objects the map does not name (`"custom_objects": false`), which
+//!   otherwise land as custom records.
 //!
 //! TOML has no `null`, so `false` drops too, in either format (`Fax = false`). Salesforce API
 //! names are case-insensitive, and so is the matching of an override's object and field names
@@ -60,15 +68,19 @@
 //! A map, and the result of every overlay, is checked as a whole; the first fault found is
 //! returned as a [`MapError`] naming the object, the field and the reason: an unknown entity,
 //! a target that is not a standard field (or link) of the entity, two fields of one object
-//! filling the same target, one Salesforce field mapped twice, or a field the destination
-//! requires (such as a company's `name`) that nothing fills.
+//! filling the same target (a constant counts as a source), one Salesforce field mapped
+//! twice, a polymorphic link table naming no link, a constant its field cannot hold, or a
+//! field the destination requires (such as a company's `name`) that nothing fills.
 //!
 //! # Entities
 //!
-//! The destination entities are the ones the reference CRM holds today: companies and
-//! contacts ([`EntityKind`]). The other entities of the product's default map (opportunity,
-//! task, event, note, file, conversation, owner) come with the destination schema of issue 6;
-//! until then a map naming them is refused as naming an unknown entity.
+//! The reference CRM holds companies, contacts (leads among them, tagged), owners (the
+//! destination's users: matched by email, never created), opportunities, pipeline stages,
+//! contact roles, tasks, events and their attendees, notes, files with their bytes,
+//! conversations (emails) and custom records ([`EntityKind`]). Each entity is defined once,
+//! in an [`EntitySchema`]: its standard fields with how each is held and whether it is
+//! required, and its links with the entity each points to. The map's validation, the
+//! transform and the SQLite destination's tables all read that one definition.
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
