@@ -584,6 +584,23 @@ async fn the_dry_run_lists_the_owners_no_destination_user_matches() {
         owners.matched + unmatched.len() as u64,
         org.count(Generated::User)
     );
+    let object = |name: &str| report.objects.iter().find(|o| o.object == name).unwrap();
+    let users = object("User");
+    assert_eq!(
+        (users.will_create, users.will_update, users.will_skip),
+        (0, owners.matched, unmatched.len() as u64)
+    );
+    let converted = (0..org.count(Generated::Lead))
+        .filter(|&i| !org.is_deleted(Generated::Lead, i))
+        .filter(|&i| text(&org, Generated::Lead, i, "ConvertedContactId").is_some())
+        .count() as u64;
+    let leads = object("Lead");
+    assert_eq!(
+        leads.skip_reasons["replaced by the record its ConvertedContactId names (not imported twice)"],
+        converted
+    );
+    // Tasks of converted leads are not orphans: the lead resolves to its contact.
+    assert_eq!(report.findings_by_rule.get("orphan_link"), None);
     let markdown = ferry_core::dryrun::render_markdown(&report);
     assert!(
         markdown.contains(&format!(

@@ -126,8 +126,9 @@ pub struct ListedFinding {
     pub object: String,
     pub salesforce_id: Option<String>,
     pub field: Option<String>,
-    /// A validation rule name, or `unreadable`/`missing_required` for records that cannot
-    /// be transformed.
+    /// A validation rule name, or, for what the transform found, `unreadable`,
+    /// `missing_required`, `skipped` (a required parent not migrated, a file over the cap) or
+    /// `link_not_migrated` (a link to an object the run does not move, dropped).
     pub rule: String,
     /// `skip_record`, `drop_value` or `load_anyway`.
     pub action: String,
@@ -248,16 +249,21 @@ impl<'a> DryRunAnalysis<'a> {
     }
 
     fn list_issue(&mut self, issue: &RecordIssue) {
-        let rule = match issue.kind {
-            IssueKind::Skipped => "missing_required",
-            _ => "unreadable",
+        let (rule, action) = match issue.kind {
+            IssueKind::Skipped if issue.reason.starts_with("missing required value") => {
+                ("missing_required", "skip_record")
+            }
+            IssueKind::Skipped => ("skipped", "skip_record"),
+            // The transform drops only links to objects the run does not move.
+            IssueKind::ValueDropped => ("link_not_migrated", "drop_value"),
+            _ => ("unreadable", "skip_record"),
         };
         self.list(ListedFinding {
             object: issue.object.clone(),
             salesforce_id: issue.salesforce_id.clone(),
             field: issue.field.clone(),
             rule: rule.to_owned(),
-            action: "skip_record".to_owned(),
+            action: action.to_owned(),
             reason: issue.reason.clone(),
         });
     }
@@ -275,9 +281,23 @@ impl<'a> DryRunAnalysis<'a> {
         let mut skipped = Vec::new();
         let mut findings = Vec::new();
         let mut issues = Vec::new();
+        let mut replaced = Vec::new();
         for source in &records {
             match transform_record(object, source) {
+                // A converted lead is not imported, but links to it resolve to the contact
+                // it became, so it counts among the records links may point at.
+                Ok(record) if record.replaced_by.is_some() => {
+                    let field = record
+                        .replaced_by
+                        .as_ref()
+                        .map_or("", |replacement| replacement.source_field.as_str());
+                    skipped.push(format!(
+                        "replaced by the record its {field} names (not imported twice)"
+                    ));
+                    replaced.push(record.record.source_id);
+                }
                 Ok(mut record) => {
+                    issues.append(&mut record.issues);
                     let (found, verdict) = validate_record(object, &mut record, policy);
                     let skip_reason = found
                         .iter()
@@ -358,7 +378,7 @@ impl<'a> DryRunAnalysis<'a> {
         self.landing
             .entry(object.object.clone())
             .or_default()
-            .extend(landing);
+            .extend(landing.into_iter().chain(replaced));
         Ok(())
     }
 

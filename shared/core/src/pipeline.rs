@@ -249,6 +249,24 @@ pub async fn dry_run(
         destination_users.as_deref(),
         plan.default_owner.as_deref(),
     );
+    let mut analysed = analysed;
+    // Users are matched, never created: their counts are the matching's, not a load's.
+    for entry in analysed.objects.iter_mut() {
+        if plan
+            .object(&entry.object)
+            .is_some_and(|object| !object.entity.created_by_migration())
+        {
+            let unmatched = owners.unmatched.len() as u64;
+            entry.will_create = 0;
+            entry.will_update = owners.matched;
+            entry.will_skip = unmatched;
+            entry.skip_reasons = std::collections::BTreeMap::from([(
+                "no destination user has the email".to_owned(),
+                unmatched,
+            )]);
+            entry.skip_reasons.retain(|_, count| *count > 0);
+        }
+    }
     let preview =
         crate::preview::PlanPreview::build(&discovery, &config.map, &config.extract, policy);
     let budget_now = ports
