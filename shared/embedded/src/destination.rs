@@ -789,6 +789,13 @@ impl SqliteDestination {
         entity: EntityKind,
         ids: &[DestinationId],
     ) -> Result<Vec<Result<(), String>>, PortError> {
+        // The destination's users were matched, never created: a rollback leaves them.
+        if !entity.created_by_migration() {
+            let reason = format!(
+                "{entity} records are the destination's users, matched by a migration and never created by it, so never deleted by one"
+            );
+            return Ok(ids.iter().map(|_| Err(reason.clone())).collect());
+        }
         let tenant = tenant.to_string();
         let ids = ids.to_vec();
         self.db
@@ -1184,6 +1191,16 @@ mod tests {
             "{refused:?}"
         );
         assert!(destination.users(&tenant).await.unwrap().is_empty());
+        let ada = destination
+            .add_user(&tenant, "ada@example.com", "Ada")
+            .await
+            .unwrap();
+        let kept = destination
+            .delete(&tenant, EntityKind::Owner, std::slice::from_ref(&ada))
+            .await
+            .unwrap();
+        assert!(matches!(&kept[0], Err(reason) if reason.contains("never deleted")));
+        assert_eq!(destination.users(&tenant).await.unwrap().len(), 1);
     }
 
     #[test]
