@@ -159,6 +159,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let discovery = &migration.discovery;
+    let outside_map: Vec<&str> = discovery
+        .skipped
+        .iter()
+        .filter(|skipped| skipped.reason == "not in the field map")
+        .map(|skipped| skipped.name.as_str())
+        .collect();
+    if !outside_map.is_empty() {
+        println!(
+            "Not migrated (not in the field map): {}.",
+            outside_map.join(", ")
+        );
+    }
     println!(
         "Left out: {} of the org's {} objects (not in the map, or not exportable); {} plan notes.",
         discovery.skipped.len(),
