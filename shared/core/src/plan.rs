@@ -773,13 +773,7 @@ fn assign_phases(objects: &mut [ObjectPlan], notes: &mut Vec<PlanNote>) {
             let chosen = unplaced
                 .iter()
                 .filter(|name| in_cycle(name))
-                .min_by_key(|name| {
-                    (
-                        waiting_on(name, true),
-                        waiting_on(name, false),
-                        (*name).clone(),
-                    )
-                })
+                .min_by_key(|name| (waiting_on(name, true), waiting_on(name, false), **name))
                 .map(|name| (*name).clone());
             if let Some(name) = &chosen {
                 for link in objects

@@ -80,14 +80,18 @@ pub async fn load_chunk(
         }
     }
 
-    if !object.entity.created_by_migration() {
+    // Users are matched to the destination's users, never created (`owners`), and a converted
+    // lead is linked to the contact it became (`replaced`): both only leave ID-map entries.
+    let mut matched_users = 0;
+    let mut entries = if object.entity.created_by_migration() {
+        super::replaced::link_replaced(ports, &plan, object, run, replaced, &mut issues).await?
+    } else {
+        let users = std::mem::take(&mut transformed);
         let matched =
-            super::owners::match_owners(ports, &plan, object, run, transformed, &mut issues)
-                .await?;
-        return finish_chunk(ports, message, records_seen, matched, Vec::new(), issues).await;
-    }
-    let mut entries =
-        super::replaced::link_replaced(ports, &plan, object, run, replaced, &mut issues).await?;
+            super::owners::match_owners(ports, &plan, object, run, users, &mut issues).await?;
+        matched_users = matched.matched;
+        matched.entries
+    };
     let transformed =
         super::files::inline_text_blobs(ports.staging, object, transformed, &mut issues).await?;
 
@@ -154,7 +158,17 @@ pub async fn load_chunk(
         });
     }
 
-    let (mut created, mut updated) = (0, 0);
+    let mut result = ChunkResult {
+        object: object.object.clone(),
+        chunk: message.chunk,
+        records: records_seen,
+        created: 0,
+        updated: matched_users,
+        skipped: 0,
+        failed: 0,
+        deferred_links: 0,
+        issues: Vec::new(),
+    };
     let mut deferred = Vec::new();
     for ((((record, outcome), unresolved), hash), file) in batch
         .iter()
@@ -165,11 +179,11 @@ pub async fn load_chunk(
     {
         let destination_id = match outcome {
             UpsertOutcome::Created(id) => {
-                created += 1;
+                result.created += 1;
                 id
             }
             UpsertOutcome::Updated(id) => {
-                updated += 1;
+                result.updated += 1;
                 id
             }
             UpsertOutcome::Rejected { reason } => {
@@ -215,49 +229,6 @@ pub async fn load_chunk(
             content_hash: hash,
         });
     }
-    finish_chunk(
-        ports,
-        message,
-        records_seen,
-        Landed {
-            created,
-            updated,
-            entries,
-        },
-        deferred,
-        issues,
-    )
-    .await
-}
-
-/// What landed of a chunk: counts and the ID-map entries to record.
-pub(super) struct Landed {
-    pub created: u64,
-    pub updated: u64,
-    pub entries: Vec<IdMapEntry>,
-}
-
-/// Counts a chunk's outcome, then records its ID-map entries, deferred links and result.
-async fn finish_chunk(
-    ports: &LoadPorts<'_>,
-    message: &ChunkMessage,
-    records_seen: u64,
-    landed: Landed,
-    deferred: Vec<DeferredLink>,
-    issues: Vec<RecordIssue>,
-) -> Result<ChunkResult, StepError> {
-    let run = &message.run_id;
-    let mut result = ChunkResult {
-        object: message.object.clone(),
-        chunk: message.chunk,
-        records: records_seen,
-        created: landed.created,
-        updated: landed.updated,
-        skipped: 0,
-        failed: 0,
-        deferred_links: deferred.len() as u64,
-        issues: Vec::new(),
-    };
     for issue in &issues {
         match issue.kind {
             IssueKind::Skipped => result.skipped += 1,
@@ -266,14 +237,14 @@ async fn finish_chunk(
         }
     }
     result.issues = issues;
-    let entries = landed.entries;
+    result.deferred_links = deferred.len() as u64;
 
     // The ID map is written after the destination answered and before the chunk is marked
     // done: a crash in between leaves the chunk to be redelivered, and the destination's
     // upsert-by-Salesforce-id makes the second attempt an update, not a duplicate.
     ports
         .id_map
-        .record(&message.tenant, &entries)
+        .record(&plan.tenant, &entries)
         .await
         .map_err(StepError::IdMap)?;
     if !deferred.is_empty() {
@@ -290,7 +261,7 @@ async fn finish_chunk(
         .map_err(StepError::RunStore)?;
     tracing::info!(
         run_id = %run,
-        object = %message.object,
+        object = %object.object,
         chunk = message.chunk,
         created = result.created,
         updated = result.updated,

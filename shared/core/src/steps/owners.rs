@@ -5,16 +5,23 @@
 //! default owner when it names one, and otherwise land without an owner, reported.
 
 use super::StepError;
-use super::load::{Landed, LoadPorts};
+use super::load::LoadPorts;
 use crate::plan::{ObjectPlan, Plan};
 use crate::ports::{DestinationUser, IdMapEntry};
 use crate::report::{IssueKind, RecordIssue};
 use crate::transform::{TransformedRecord, content_hash};
 use std::collections::HashMap;
 
-/// Matches a chunk of users to the destination's users by email (ignoring case). A matched
-/// user counts as updated: the destination record exists and now stands for the Salesforce
-/// user. An unmatched one counts as skipped, with what happens to the records it owns.
+/// Users matched in a chunk, and the ID-map entries of every user with an owner.
+pub(super) struct MatchedOwners {
+    /// Users a destination user matched: counted as updated, since the destination record
+    /// exists and now stands for the Salesforce user.
+    pub matched: u64,
+    pub entries: Vec<IdMapEntry>,
+}
+
+/// Matches a chunk of users to the destination's users by email (ignoring case). An
+/// unmatched user counts as skipped, with what happens to the records it owns.
 pub(super) async fn match_owners(
     ports: &LoadPorts<'_>,
     plan: &Plan,
@@ -22,7 +29,7 @@ pub(super) async fn match_owners(
     run: &crate::ids::RunId,
     users: Vec<TransformedRecord>,
     issues: &mut Vec<RecordIssue>,
-) -> Result<Landed, StepError> {
+) -> Result<MatchedOwners, StepError> {
     let destination_users = ports
         .destination
         .users(&plan.tenant)
@@ -36,9 +43,8 @@ pub(super) async fn match_owners(
         .default_owner
         .as_deref()
         .map(|email| (email, by_email.get(&email.to_lowercase()).copied()));
-    let mut landed = Landed {
-        created: 0,
-        updated: 0,
+    let mut landed = MatchedOwners {
+        matched: 0,
         entries: Vec::new(),
     };
     for user in users {
@@ -52,7 +58,7 @@ pub(super) async fn match_owners(
         let matched = by_email.get(&email.to_lowercase()).copied();
         let (owner, reason) = match (matched, default_owner) {
             (Some(owner), _) => {
-                landed.updated += 1;
+                landed.matched += 1;
                 (Some(owner), None)
             }
             (None, Some((default_email, Some(default)))) => (
