@@ -934,6 +934,19 @@ mod tests {
         }
     }
 
+    fn object<'a>(plan: &'a Plan, name: &str) -> &'a ObjectPlan {
+        plan.object(name)
+            .unwrap_or_else(|| panic!("{name} is planned: {plan:?}"))
+    }
+
+    fn link<'a>(object: &'a ObjectPlan, source: &str) -> &'a LinkMapping {
+        object
+            .links
+            .iter()
+            .find(|link| link.source == source)
+            .unwrap_or_else(|| panic!("{source} is a link of {}", object.object))
+    }
+
     #[test]
     fn phases_follow_the_object_graph_and_a_custom_lookup_cycle_is_broken_and_noted() {
         let org = BTreeMap::from([
@@ -1008,12 +1021,8 @@ mod tests {
             plan.notes
         );
 
-        let account = plan.object("Account").unwrap();
-        let key_contact = account
-            .links
-            .iter()
-            .find(|link| link.source == "Key_Contact__c")
-            .unwrap();
+        let account = object(&plan, "Account");
+        let key_contact = link(account, "Key_Contact__c");
         assert!(key_contact.custom);
         assert_eq!(
             (
@@ -1031,12 +1040,8 @@ mod tests {
 
         // Leads and opportunities are not in this org's plan: the polymorphic links keep
         // only the migrated targets, and the prefixes of all, to name what they leave out.
-        let task = plan.object("Task").unwrap();
-        let who = task
-            .links
-            .iter()
-            .find(|link| link.source == "WhoId")
-            .unwrap();
+        let task = object(&plan, "Task");
+        let who = link(task, "WhoId");
         assert_eq!(
             who.polymorphic,
             vec![PolymorphicTarget {
@@ -1046,11 +1051,7 @@ mod tests {
         );
         assert_eq!(who.prefixes["00Q"], "Lead");
         assert_eq!(who.prefixes["003"], "Contact");
-        let what = task
-            .links
-            .iter()
-            .find(|link| link.source == "WhatId")
-            .unwrap();
+        let what = link(task, "WhatId");
         assert_eq!(what.target_objects(), vec!["Account"]);
         assert_eq!(what.target, "company");
     }
@@ -1070,7 +1071,7 @@ mod tests {
             ],
         )]);
         let plan = build_plan(TenantId::new("t"), &FieldMap::builtin(), &org);
-        let project = plan.object("Project__c").unwrap();
+        let project = object(&plan, "Project__c");
         assert_eq!(project.entity, EntityKind::CustomRecord);
         assert_eq!(project.custom_fields[0].name, "project_status");
         // Accounts are not in this org, so the lookup has nothing to point at: a note says so.

@@ -681,9 +681,9 @@ mod tests {
             &record(json!({"Id": "00Q000000000001", "ConvertedContactId": "003000000000001"})),
         );
         let Ok(done) = done else { panic!("{done:?}") };
-        let replaced = done
-            .replaced_by
-            .expect("the lead is replaced by its contact");
+        let Some(replaced) = done.replaced_by else {
+            panic!("the lead is replaced by its contact")
+        };
         assert_eq!(
             (replaced.target_object.as_str(), replaced.target.as_str()),
             ("Contact", "003000000000001AAA")
