@@ -951,19 +951,22 @@ impl FieldMap {
             let mut filled = object_map.fields.clone();
             filled.extend(constants);
             check_targets(object, entity, &filled)?;
-            let link_names: BTreeMap<String, String> = object_map
-                .links
-                .iter()
-                .flat_map(|(field, target)| {
-                    target
-                        .link_names()
-                        .into_iter()
-                        .map(move |link| (field.clone(), link.to_owned()))
-                })
-                .enumerate()
-                .map(|(index, (field, link))| (format!("{field}\u{0}{index}"), link))
-                .collect();
-            check_link_targets(object, entity, &link_names)?;
+            // One field may fill a link for several objects (`WhoId` for contacts and
+            // leads); two fields filling one link is the fault.
+            let mut filled_links: BTreeMap<&str, &str> = BTreeMap::new();
+            for (field, target) in &object_map.links {
+                for link in target.link_names() {
+                    if let Some(first) = filled_links.insert(link, field) {
+                        return Err(MapError::DuplicateTarget {
+                            object: object.clone(),
+                            first: first.to_owned(),
+                            second: field.clone(),
+                            entity,
+                            target: link.to_owned(),
+                        });
+                    }
+                }
+            }
             for required in entity.required_fields() {
                 if !filled.values().any(|target| target == required) {
                     return Err(MapError::MissingRequired {
@@ -1007,32 +1010,6 @@ fn entity_names() -> String {
         .map(|entity| entity.as_str())
         .collect();
     names.join(", ")
-}
-
-/// Like [`check_targets`] for links, whose keys carry an index after a NUL so that one
-/// polymorphic field can name several links: two different fields filling one link is the
-/// fault, not one field naming it for two objects.
-fn check_link_targets(
-    object: &str,
-    entity: EntityKind,
-    links: &BTreeMap<String, String>,
-) -> Result<(), MapError> {
-    let mut filled: BTreeMap<&str, &str> = BTreeMap::new();
-    for (key, target) in links {
-        let field = key.split('\u{0}').next().unwrap_or(key);
-        if let Some(first) = filled.insert(target, field)
-            && first != field
-        {
-            return Err(MapError::DuplicateTarget {
-                object: object.to_owned(),
-                first: first.to_owned(),
-                second: field.to_owned(),
-                entity,
-                target: target.clone(),
-            });
-        }
-    }
-    Ok(())
 }
 
 fn apply_changes<T: Clone>(
