@@ -626,3 +626,59 @@ async fn the_dry_run_lists_the_owners_no_destination_user_matches() {
     );
     simulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_types_become_pipelines_when_the_map_asks() {
+    let (records, seed) = (600, 8);
+    let simulator = start_org(records, seed).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let overrides = ferry_core::mapping::MapOverrides::from_json_str(
+        r#"{"version": 2, "objects": {"Opportunity": {
+            "fields": {"RecordType.Name": "pipeline"},
+            "values": {"pipeline": null}
+        }}}"#,
+    )
+    .unwrap();
+    let mut map = FieldMap::builtin().overlay(&overrides).unwrap();
+    map.custom_objects = false;
+    map.objects
+        .retain(|name, _| name == "Opportunity" || name == "OpportunityStage");
+    map.objects.get_mut("Opportunity").unwrap().links.clear();
+    let report = embedded
+        .migrate(&client, "run-pipelines", map, 100)
+        .await
+        .report;
+    assert!(report.is_balanced());
+    let org = Org::new(seed, records);
+    let db = embedded.destination_db();
+    let mut compared = 0;
+    for index in 0..org.count(Generated::Opportunity) {
+        if org.is_deleted(Generated::Opportunity, index) {
+            continue;
+        }
+        let record_type = text(&org, Generated::Opportunity, index, "RecordTypeId").unwrap();
+        let (_, type_index) = org.locate(&record_type).unwrap();
+        let expected = ferry_simulator::schema::RECORD_TYPES[type_index as usize].1;
+        let pipeline: String = db
+            .query_row(
+                "SELECT pipeline FROM opportunities WHERE source_id = ?1",
+                [org.id(Generated::Opportunity, index)],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(pipeline, expected);
+        compared += 1;
+    }
+    assert!(compared > 0);
+    let pipelines: Vec<String> = db
+        .prepare("SELECT name FROM pipelines ORDER BY name")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(pipelines, ["Default", "New Business", "Renewal"]);
+    simulator.shutdown().await;
+}

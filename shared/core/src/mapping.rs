@@ -9,7 +9,8 @@
 //! and validates the result. An override can
 //!
 //! - replace an object's destination entity (`"entity": "contact"`);
-//! - add, replace or drop a field mapping (`"Phone": "phone"`, `"Fax": null`);
+//! - add, replace or drop a field mapping (`"Phone": "phone"`, `"Fax": null`); a field may
+//!   be a parent's, one relationship up (`"RecordType.Name": "pipeline"`), read as text;
 //! - add, replace or drop a link (`"ParentId": "parent_company"`, `"ParentId": null`); a
 //!   polymorphic reference names a link per object its id may name
 //!   (`"WhatId": { "Account": "company", "Opportunity": "opportunity" }`), told apart at load

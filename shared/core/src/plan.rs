@@ -358,7 +358,20 @@ pub fn build_plan_with_prefixes(
                         components: Vec::new(),
                     });
                 }
-                None => notes.push(hidden_field_note(object_name, source)),
+                // A parent's field through a relationship (`RecordType.Name`): selected as
+                // the path, read as text, since the parent's describe is not at hand.
+                None => match parent_field(description, source) {
+                    Some(path) => {
+                        add_select(&path);
+                        fields.push(FieldMapping {
+                            source: path,
+                            target: target.clone(),
+                            source_type: FieldType::String,
+                            components: Vec::new(),
+                        });
+                    }
+                    None => notes.push(hidden_field_note(object_name, source)),
+                },
             }
         }
         let mut links = Vec::new();
@@ -507,6 +520,26 @@ pub fn build_plan_with_prefixes(
         default_owner: None,
         max_file_bytes: default_max_file_bytes(),
     }
+}
+
+/// `RecordType.Name` as the path SOQL selects, when `RecordType` is the relationship of one
+/// of the object's reference fields; `None` for anything else.
+fn parent_field(description: &ObjectDescription, source: &str) -> Option<String> {
+    let (relationship, field) = source.split_once('.')?;
+    if field.is_empty() || field.contains('.') {
+        return None;
+    }
+    let reference = description.fields.iter().find(|candidate| {
+        candidate.field_type == FieldType::Reference
+            && candidate
+                .relationship_name
+                .as_deref()
+                .is_some_and(|name| name.eq_ignore_ascii_case(relationship))
+    })?;
+    reference
+        .relationship_name
+        .as_ref()
+        .map(|name| format!("{name}.{field}"))
 }
 
 /// Whether `object` is a custom object (`Project__c`), as opposed to a standard one or a

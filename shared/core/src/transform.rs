@@ -86,7 +86,7 @@ pub fn transform_record(
     let mut fields = BTreeMap::new();
     for mapping in &plan.fields {
         let value = if mapping.components.is_empty() {
-            convert(&mapping.source_type, source.get(&mapping.source))
+            convert(&mapping.source_type, field_value(source, &mapping.source))
                 .map_err(|reason| failed(&mapping.source, reason))?
         } else {
             structured(&mapping.source, &mapping.components, source)
@@ -249,6 +249,20 @@ pub fn transform_record(
         blob,
         issues,
     })
+}
+
+/// A field's value; for a parent's field (`RecordType.Name`), REST nests it under the
+/// relationship while Bulk API 2.0 names its CSV column by the path, so both are read.
+fn field_value<'a>(source: &'a SourceRecord, field: &str) -> Option<&'a Value> {
+    if let Some(value) = source.get(field) {
+        return Some(value);
+    }
+    let (relationship, parent_field) = field.split_once('.')?;
+    match source.get(relationship)? {
+        Value::Object(parent) => parent.get(parent_field),
+        // No parent: the relationship itself is null.
+        other => Some(other),
+    }
 }
 
 /// The Salesforce id a reference field holds, or `None` when it is empty.

@@ -17,7 +17,8 @@ use std::path::Path;
 
 /// The reference CRM's tables besides the entities' own (which [`entity_tables`] writes from
 /// each entity's schema): owners, custom field definitions and values, custom links and file
-/// contents. Every record keeps the Salesforce object and id it came from, unique per tenant,
+/// contents; and `pipelines`, a view of the pipelines stages and opportunities name (one
+/// `Default` pipeline, or one per record type when the map asks). Every record keeps the Salesforce object and id it came from, unique per tenant,
 /// which is what makes an upsert of the same record an update. Columns added after a table
 /// first shipped are also in [`ADDED_COLUMNS`], so a destination file written by an older
 /// Ferry gains them when opened.
@@ -55,6 +56,10 @@ CREATE TABLE IF NOT EXISTS custom_field_values (
     value TEXT NOT NULL,
     PRIMARY KEY (entity, record_id, name)
 );
+CREATE VIEW IF NOT EXISTS pipelines (tenant, name) AS
+    SELECT tenant, pipeline FROM stages WHERE pipeline IS NOT NULL
+    UNION
+    SELECT tenant, pipeline FROM opportunities WHERE pipeline IS NOT NULL;
 CREATE TABLE IF NOT EXISTS custom_links (
     entity TEXT NOT NULL,
     record_id INTEGER NOT NULL,
