@@ -682,3 +682,73 @@ async fn record_types_become_pipelines_when_the_map_asks() {
     assert_eq!(pipelines, ["Default", "New Business", "Renewal"]);
     simulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_over_the_cap_is_skipped_with_its_size() {
+    let (records, seed) = (1_500, 9);
+    let cap = 50_000;
+    let simulator = start_org(records, seed).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let mut map = FieldMap::builtin();
+    map.custom_objects = false;
+    let config = MigrationConfig {
+        tenant: TenantId::new(TENANT),
+        run_id: RunId::new("run-cap"),
+        map,
+        extract: ExtractConfig {
+            max_file_bytes: cap,
+            ..ExtractConfig::default()
+        },
+        discover: DiscoverOptions::default(),
+        pseudonymise: None,
+        validation: Default::default(),
+        default_owner: None,
+    };
+    let report = embedded
+        .migrate_with(&client, &config)
+        .await
+        .unwrap()
+        .report;
+    assert!(report.is_balanced());
+    let org = Org::new(seed, records);
+    let db = embedded.destination_db();
+    let mut over = 0;
+    for kind in [Generated::Attachment, Generated::ContentVersion] {
+        for index in 0..org.count(kind) {
+            if org.is_deleted(kind, index) {
+                continue;
+            }
+            let id = org.id(kind, index);
+            let size = org.blob(kind, index).unwrap().len;
+            let landed: Option<i64> = db
+                .query_row(
+                    "SELECT c.size FROM files f JOIN file_contents c ON c.entity = 'file' AND c.record_id = f.id WHERE f.source_id = ?1",
+                    [&id],
+                    |row| row.get(0),
+                )
+                .ok();
+            let issue = report
+                .issues
+                .iter()
+                .find(|issue| issue.salesforce_id.as_deref() == Some(id.as_str()));
+            if size > cap {
+                over += 1;
+                assert_eq!(landed, None, "{id}");
+                let issue = issue.unwrap();
+                assert_eq!(issue.kind, IssueKind::Skipped);
+                assert!(
+                    issue
+                        .reason
+                        .contains(&format!("is {size} bytes or more, over the {cap}-byte cap")),
+                    "{issue:?}"
+                );
+            } else if issue.is_none_or(|issue| issue.kind != IssueKind::Skipped) {
+                assert_eq!(landed, Some(size as i64), "{id}");
+            }
+        }
+    }
+    assert!(over > 0, "some files are over the cap");
+    simulator.shutdown().await;
+}

@@ -35,7 +35,6 @@ fn contact_plan() -> Plan {
         notes: vec![],
         validation: Default::default(),
         default_owner: None,
-        max_file_bytes: ferry_core::steps::DEFAULT_MAX_FILE_BYTES,
     }
 }
 

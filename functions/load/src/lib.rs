@@ -100,7 +100,6 @@ mod tests {
             notes: vec![],
             validation: Default::default(),
             default_owner: None,
-            max_file_bytes: ferry_core::steps::DEFAULT_MAX_FILE_BYTES,
         }
     }
 

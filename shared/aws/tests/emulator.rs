@@ -170,7 +170,6 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
         notes: vec![],
         validation: Default::default(),
         default_owner: None,
-        max_file_bytes: ferry_core::steps::DEFAULT_MAX_FILE_BYTES,
     };
     runs.save_plan(&run, &plan).await.unwrap();
     assert_eq!(runs.load_plan(&run).await.unwrap(), plan);

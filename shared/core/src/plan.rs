@@ -24,13 +24,6 @@ pub struct Plan {
     /// destination user matches; without one, those owner links are left empty and reported.
     #[serde(default)]
     pub default_owner: Option<String>,
-    /// Files larger than this are not downloaded; they are counted as skipped with their size.
-    #[serde(default = "default_max_file_bytes")]
-    pub max_file_bytes: u64,
-}
-
-fn default_max_file_bytes() -> u64 {
-    crate::steps::DEFAULT_MAX_FILE_BYTES
 }
 
 impl Plan {
@@ -518,7 +511,6 @@ pub fn build_plan_with_prefixes(
         notes,
         validation: crate::validate::ValidationPolicy::default(),
         default_owner: None,
-        max_file_bytes: default_max_file_bytes(),
     }
 }
 

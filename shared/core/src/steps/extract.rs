@@ -67,6 +67,9 @@ pub struct ExtractConfig {
     /// hours, and the progress is reported at every poll.
     pub bulk_poll_max: Duration,
     pub budget: BudgetPolicy,
+    /// Files (an attachment's body, a content version's data) larger than this are not
+    /// downloaded: they are counted as skipped with their size.
+    pub max_file_bytes: u64,
 }
 
 impl Default for ExtractConfig {
@@ -80,6 +83,7 @@ impl Default for ExtractConfig {
             bulk_poll_initial: Duration::from_millis(500),
             bulk_poll_max: Duration::from_secs(30),
             budget: BudgetPolicy::default(),
+            max_file_bytes: super::files::DEFAULT_MAX_FILE_BYTES,
         }
     }
 }
@@ -532,6 +536,7 @@ async fn stage_page(
                 plan,
                 object,
                 &mut record,
+                config.max_file_bytes,
             )
             .await?;
             write_record(&mut body, &record, &object.object)?;

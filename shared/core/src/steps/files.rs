@@ -87,6 +87,7 @@ pub(super) async fn stage_record_blob(
     plan: &Plan,
     object: &ObjectPlan,
     record: &mut SourceRecord,
+    max_bytes: u64,
 ) -> Result<(), StepError> {
     let Some(blob) = &object.blob else {
         return Ok(());
@@ -100,7 +101,7 @@ pub(super) async fn stage_record_blob(
         id: id.to_owned(),
         field: blob.source.clone(),
     };
-    let outcome = stage_file(salesforce, staging, run, plan, &file, plan.max_file_bytes).await?;
+    let outcome = stage_file(salesforce, staging, run, plan, &file, max_bytes).await?;
     let outcome = serde_json::to_value(&outcome).map_err(|error| {
         StepError::Staging(PortError::with_source(
             ErrorClass::Permanent,
