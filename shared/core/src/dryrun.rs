@@ -499,6 +499,9 @@ pub fn rule_names() -> impl Iterator<Item = &'static str> {
 
 /// One sentence on how owners match, for both renderings.
 fn owners_summary(owners: &OwnerMatching) -> String {
+    if owners.matched == 0 && owners.unmatched.is_empty() {
+        return "The plan moves no users, so no owners are matched.".to_owned();
+    }
     let fallback = match &owners.default_owner {
         Some(email) => format!("what they own goes to the default owner {email}"),
         None => "what they own lands without an owner unless a default owner is named".to_owned(),

@@ -279,6 +279,19 @@ fn destination_of(
         };
     }
     if let Some(link) = object.links.iter().find(|link| link.source == name) {
+        // A polymorphic reference fills one link per object it may name.
+        if !link.polymorphic.is_empty() {
+            let mut fields: Vec<&str> = link
+                .polymorphic
+                .iter()
+                .map(|target| target.link.as_str())
+                .collect();
+            fields.dedup();
+            return FieldDestination::Link {
+                field: fields.join(", "),
+                target_object: link.target_objects().join(", "),
+            };
+        }
         return FieldDestination::Link {
             field: link.target.clone(),
             target_object: link.target_object.clone(),
