@@ -750,5 +750,32 @@ async fn a_file_over_the_cap_is_skipped_with_its_size() {
         }
     }
     assert!(over > 0, "some files are over the cap");
+
+    // No destination user and no default owner: every user is listed for reconciliation, and
+    // every owner link stays empty, reported per record with that reason.
+    let users = report.object("User").unwrap();
+    assert_eq!(users.skipped, simulator.record_counts()["User"]);
+    let unresolved: Vec<_> = report
+        .issues
+        .iter()
+        .filter(|issue| issue.kind == IssueKind::UnresolvedLink)
+        .collect();
+    assert!(!unresolved.is_empty());
+    for issue in unresolved {
+        assert!(
+            issue
+                .reason
+                .contains("matches no destination user and the run names no default owner"),
+            "{issue:?}"
+        );
+    }
+    let owned: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM companies WHERE owner_id IS NOT NULL",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(owned, 0);
     simulator.shutdown().await;
 }
