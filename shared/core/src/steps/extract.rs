@@ -510,6 +510,9 @@ async fn stage_page(
             for link in &object.links {
                 types.insert(link.source.clone(), FieldType::Reference);
             }
+            if let Some(replaced) = &object.replaced_by {
+                types.insert(replaced.source.clone(), FieldType::Reference);
+            }
             (pseudonymise, types)
         });
     let mut records = page.records.into_iter().peekable();
