@@ -56,6 +56,11 @@ pub(super) async fn match_owners(
             .unwrap_or_default()
             .to_owned();
         let matched = by_email.get(&email.to_lowercase()).copied();
+        let unmatched = if email.is_empty() {
+            "the user has no email, so no destination user can match it".to_owned()
+        } else {
+            format!("no destination user has the email {email:?}")
+        };
         let (owner, reason) = match (matched, default_owner) {
             (Some(owner), _) => {
                 landed.matched += 1;
@@ -64,19 +69,19 @@ pub(super) async fn match_owners(
             (None, Some((default_email, Some(default)))) => (
                 Some(default),
                 Some(format!(
-                    "no destination user has the email {email:?}; the records this user owns go to the default owner {default_email}"
+                    "{unmatched}; the records this user owns go to the default owner {default_email}"
                 )),
             ),
             (None, Some((default_email, None))) => (
                 None,
                 Some(format!(
-                    "no destination user has the email {email:?}, and the default owner {default_email} is not a destination user either; the records this user owns land without an owner"
+                    "{unmatched}, and the default owner {default_email} is not a destination user either; the records this user owns land without an owner"
                 )),
             ),
             (None, None) => (
                 None,
                 Some(format!(
-                    "no destination user has the email {email:?}; the records this user owns land without an owner (name a default owner to give them one)"
+                    "{unmatched}; the records this user owns land without an owner (name a default owner to give them one)"
                 )),
             ),
         };
