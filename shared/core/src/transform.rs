@@ -212,11 +212,11 @@ pub fn transform_record(
             }
         }
     }
-    for required in plan
-        .entity
-        .required_fields()
-        .filter(|_| replaced_by.is_none())
-    {
+    // Required values are what the destination refuses a record without. A replaced record
+    // is not sent, nor is a user (matched, never created): a user without an email still
+    // needs its ID-map entry, to the default owner.
+    let sent = replaced_by.is_none() && plan.entity.created_by_migration();
+    for required in plan.entity.required_fields().filter(|_| sent) {
         let present = match fields.get(required) {
             Some(Value::String(text)) => !text.trim().is_empty(),
             Some(Value::Null) | None => false,
