@@ -779,3 +779,81 @@ async fn a_file_over_the_cap_is_skipped_with_its_size() {
     assert_eq!(owned, 0);
     simulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_content_notes_body_is_pseudonymised_before_it_is_staged() {
+    use ferry_core::obfuscate::{ObfuscationConfig, Obfuscator, Pseudonymise};
+    let (records, seed) = (1_000, 4);
+    let simulator = start_org(records, seed).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let mut map = FieldMap::builtin();
+    map.custom_objects = false;
+    map.objects.retain(|name, _| name == "ContentNote");
+    map.objects.get_mut("ContentNote").unwrap().links.clear();
+    let key = ferry_core::secret::Secret::new("a test key of at least sixteen bytes");
+    let config = MigrationConfig {
+        tenant: TenantId::new(TENANT),
+        run_id: RunId::new("run-notes"),
+        map,
+        extract: ExtractConfig::default(),
+        discover: DiscoverOptions::default(),
+        pseudonymise: Some(Pseudonymise {
+            config: serde_json::from_str::<ObfuscationConfig>(r#"{"objects": ["ContentNote"]}"#)
+                .unwrap(),
+            obfuscator: Obfuscator::new(&key).unwrap(),
+        }),
+        validation: Default::default(),
+        default_owner: None,
+    };
+    let report = embedded
+        .migrate_with(&client, &config)
+        .await
+        .unwrap()
+        .report;
+    assert!(report.is_balanced());
+    let org = Org::new(seed, records);
+    let db = embedded.destination_db();
+    let mut compared = 0;
+    for index in 0..org.count(Generated::ContentNote) {
+        let blob = org.blob(Generated::ContentNote, index).unwrap();
+        let html = String::from_utf8(org.blob_bytes(&blob, 0, blob.len)).unwrap();
+        let body: Option<String> = db
+            .query_row(
+                "SELECT body FROM notes WHERE source_id = ?1",
+                [org.id(Generated::ContentNote, index)],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_ne!(body.as_deref(), Some(html.as_str()));
+        compared += 1;
+    }
+    assert!(compared > 0);
+    // Nothing staged holds a body in clear either.
+    for entry in walk(&dir.path().join("staging")) {
+        let staged = std::fs::read_to_string(&entry).unwrap_or_default();
+        for index in 0..org.count(Generated::ContentNote) {
+            let blob = org.blob(Generated::ContentNote, index).unwrap();
+            let html = String::from_utf8(org.blob_bytes(&blob, 0, blob.len)).unwrap();
+            assert!(!staged.contains(&html), "{}", entry.display());
+        }
+    }
+    simulator.shutdown().await;
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for entry in entries.map(Result::unwrap) {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

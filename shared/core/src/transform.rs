@@ -20,24 +20,26 @@ pub struct TransformedRecord {
     /// Set when the record already lands as another record (a converted lead as its
     /// contact): it is not sent, and its ID-map entry points at that record.
     pub replaced_by: Option<Reference>,
-    /// The record's binary content, staged at extraction, for the load step to deliver.
+    /// The file's bytes, staged at extraction, for the load step to deliver once the record
+    /// exists.
     pub blob: Option<StagedBlob>,
     /// What the record lands without, and why (a link to an object the plan does not move).
     pub issues: Vec<RecordIssue>,
 }
 
-/// Where the extract step staged a record's binary field, and what it becomes.
+/// Where the extract step staged a file's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StagedBlob {
     pub source_field: String,
-    /// The destination field: a file's bytes, or a text field that receives the content.
+    /// The destination field that stands for the bytes (a file's `content`).
     pub target: String,
     pub key: String,
     pub bytes: u64,
 }
 
-/// The field the extract step adds to a staged record with what became of its binary
-/// field ([`crate::steps::FileOutcome`]). Salesforce field names never start with `_`.
+/// The field the extract step adds to a staged record with what became of its file's bytes
+/// ([`crate::steps::FileOutcome`]), or why text held in a binary field could not be read.
+/// Salesforce field names never start with `_`.
 pub const BLOB_FIELD: &str = "_ferry_blob";
 
 /// A Salesforce reference to resolve into a destination link.
@@ -177,11 +179,24 @@ pub fn transform_record(
     }
     let mut blob = None;
     if let Some(field) = &plan.blob {
+        let text = plan.entity.field_kind(&field.target) != crate::mapping::ValueKind::Bytes;
         let outcome = source
             .get(BLOB_FIELD)
             .cloned()
             .map(serde_json::from_value::<crate::steps::FileOutcome>);
         match outcome {
+            // Text (a content note's body) was put in the record at extraction.
+            None if text => {
+                let value = convert(&FieldType::TextArea, source.get(&field.source))
+                    .map_err(|reason| failed(&field.source, reason))?;
+                if value.is_null() {
+                    return Err(failed(
+                        &field.source,
+                        "the content was not fetched at extraction".to_owned(),
+                    ));
+                }
+                fields.insert(field.target.clone(), value);
+            }
             Some(Ok(crate::steps::FileOutcome::Staged { key, bytes })) => {
                 blob = Some(StagedBlob {
                     source_field: field.source.clone(),

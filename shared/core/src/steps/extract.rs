@@ -484,6 +484,9 @@ fn field_types(object: &ObjectPlan) -> HashMap<String, FieldType> {
     for field in &object.custom_fields {
         types.insert(field.source.clone(), field.source_type.clone());
     }
+    if let Some(blob) = &object.blob {
+        types.insert(blob.source.clone(), FieldType::TextArea);
+    }
     types
 }
 
@@ -524,6 +527,15 @@ async fn stage_page(
             if let Some(types) = csv_types {
                 type_csv_record(&mut record, types);
             }
+            // Text held in a binary field (a content note's body) joins the record before
+            // pseudonymisation, so it is never staged in clear when its object is chosen.
+            super::files::inline_text_blob(
+                ports.salesforce,
+                object,
+                &mut record,
+                config.max_file_bytes,
+            )
+            .await?;
             if let Some((pseudonymise, types)) = &pseudonymise {
                 pseudonymise.obfuscator.apply(
                     &pseudonymise.config,

@@ -8,12 +8,11 @@ use crate::error::{ErrorClass, PortError};
 use crate::ids::{DestinationId, RunId, TenantId};
 use crate::mapping::{EntityKind, ValueKind};
 use crate::model::SourceRecord;
-use crate::plan::{ObjectPlan, Plan};
+use crate::plan::{BlobField, ObjectPlan, Plan};
 use crate::ports::{
     BlobFetch, Destination, DestinationRecord, FileBody, FileUpload, SalesforceApi, Staging,
 };
-use crate::report::{IssueKind, RecordIssue};
-use crate::transform::{BLOB_FIELD, StagedBlob, TransformedRecord};
+use crate::transform::{BLOB_FIELD, StagedBlob};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -77,9 +76,60 @@ pub async fn stage_file(
     }
 }
 
-/// Fetches a record's binary field at extraction and notes in the record what became of it
-/// ([`crate::transform::BLOB_FIELD`]): staged under a key, or skipped over the size cap.
-/// The load step then reads it from staging, whichever process runs it.
+/// Whether the object's binary field goes to a text field (a content note's body) rather
+/// than being a file's bytes.
+fn is_text(object: &ObjectPlan, blob: &BlobField) -> bool {
+    object.entity.field_kind(&blob.target) != ValueKind::Bytes
+}
+
+/// Fetches a binary field that becomes text (a content note's HTML) and puts it in the
+/// record under the field's own name, so it goes through pseudonymisation and staging like
+/// any text. Content over the cap, or not UTF-8 text, is noted instead
+/// ([`crate::transform::BLOB_FIELD`]), for the load step to skip the record with the reason.
+pub(super) async fn inline_text_blob(
+    salesforce: &dyn SalesforceApi,
+    object: &ObjectPlan,
+    record: &mut SourceRecord,
+    max_bytes: u64,
+) -> Result<(), StepError> {
+    let Some(blob) = object.blob.as_ref().filter(|blob| is_text(object, blob)) else {
+        return Ok(());
+    };
+    let Some(id) = record.get("Id").and_then(Value::as_str).map(str::to_owned) else {
+        // A record without an Id fails at load, with the reason; nothing to fetch for it.
+        return Ok(());
+    };
+    let fetched = salesforce
+        .fetch_blob(&object.object, &id, &blob.source, max_bytes)
+        .await
+        .map_err(StepError::Salesforce)?;
+    let skipped = match fetched {
+        BlobFetch::Fetched(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => {
+                record.insert(blob.source.clone(), Value::String(text));
+                return Ok(());
+            }
+            Err(error) => format!(
+                "{} {id}.{} is not UTF-8 text, so it cannot become {}.{}: {error}",
+                object.object, blob.source, object.entity, blob.target
+            ),
+        },
+        BlobFetch::TooLarge { size } => format!(
+            "{} {id}.{} is {size} bytes or more, over the {max_bytes}-byte cap",
+            object.object, blob.source
+        ),
+    };
+    note_outcome(
+        object,
+        &id,
+        record,
+        &FileOutcome::Skipped { reason: skipped },
+    )
+}
+
+/// Fetches a file's bytes at extraction, stages them, and notes in the record what became of
+/// them ([`crate::transform::BLOB_FIELD`]): staged under a key, or skipped over the size cap.
+/// The load step then reads them from staging, whichever process runs it.
 pub(super) async fn stage_record_blob(
     salesforce: &dyn SalesforceApi,
     staging: &dyn Staging,
@@ -89,72 +139,36 @@ pub(super) async fn stage_record_blob(
     record: &mut SourceRecord,
     max_bytes: u64,
 ) -> Result<(), StepError> {
-    let Some(blob) = &object.blob else {
+    let Some(blob) = object.blob.as_ref().filter(|blob| !is_text(object, blob)) else {
         return Ok(());
     };
-    let Some(id) = record.get("Id").and_then(Value::as_str) else {
-        // A record without an Id fails at load, with the reason; nothing to fetch for it.
+    let Some(id) = record.get("Id").and_then(Value::as_str).map(str::to_owned) else {
         return Ok(());
     };
     let file = FileRef {
         object: object.object.clone(),
-        id: id.to_owned(),
+        id: id.clone(),
         field: blob.source.clone(),
     };
     let outcome = stage_file(salesforce, staging, run, plan, &file, max_bytes).await?;
-    let outcome = serde_json::to_value(&outcome).map_err(|error| {
+    note_outcome(object, &id, record, &outcome)
+}
+
+fn note_outcome(
+    object: &ObjectPlan,
+    id: &str,
+    record: &mut SourceRecord,
+    outcome: &FileOutcome,
+) -> Result<(), StepError> {
+    let outcome = serde_json::to_value(outcome).map_err(|error| {
         StepError::Staging(PortError::with_source(
             ErrorClass::Permanent,
-            format!("noting where {} {id}'s content is staged", object.object),
+            format!("noting where {} {id}'s content is", object.object),
             error,
         ))
     })?;
     record.insert(BLOB_FIELD.to_owned(), outcome);
     Ok(())
-}
-
-/// Puts the content of records whose binary field goes to a text field (a content note's
-/// body) into that field. Content that is not UTF-8 text fails its record, with the reason.
-pub(super) async fn inline_text_blobs(
-    staging: &dyn Staging,
-    object: &ObjectPlan,
-    records: Vec<TransformedRecord>,
-    issues: &mut Vec<RecordIssue>,
-) -> Result<Vec<TransformedRecord>, StepError> {
-    let mut kept = Vec::with_capacity(records.len());
-    for mut record in records {
-        let text_target = record
-            .blob
-            .as_ref()
-            .filter(|blob| object.entity.field_kind(&blob.target) != ValueKind::Bytes)
-            .cloned();
-        let Some(blob) = text_target else {
-            kept.push(record);
-            continue;
-        };
-        let bytes = staging.get(&blob.key).await.map_err(StepError::Staging)?;
-        match String::from_utf8(bytes) {
-            Ok(text) => {
-                record
-                    .record
-                    .fields
-                    .insert(blob.target, Value::String(text));
-                record.blob = None;
-                kept.push(record);
-            }
-            Err(error) => issues.push(RecordIssue {
-                object: object.object.clone(),
-                salesforce_id: Some(record.record.source_id.to_string()),
-                field: Some(blob.source_field),
-                kind: IssueKind::Failed,
-                reason: format!(
-                    "the content is not UTF-8 text, so it cannot become {}.{}: {error}",
-                    object.entity, blob.target
-                ),
-            }),
-        }
-    }
-    Ok(kept)
 }
 
 /// Sends a file record's staged bytes to the destination, once the record exists there.

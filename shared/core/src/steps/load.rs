@@ -92,8 +92,6 @@ pub async fn load_chunk(
         matched_users = matched.matched;
         matched.entries
     };
-    let transformed =
-        super::files::inline_text_blobs(ports.staging, object, transformed, &mut issues).await?;
 
     // Resolve every reference of the chunk with one ID-map lookup per target object.
     let mut wanted: BTreeMap<&str, BTreeSet<SalesforceId>> = BTreeMap::new();
