@@ -99,6 +99,7 @@ impl Embedded {
     pub fn dry_run_ports<'a>(&'a self, salesforce: &'a dyn SalesforceApi) -> DryRunPorts<'a> {
         DryRunPorts {
             salesforce,
+            destination: Some(&self.destination),
             staging: &self.staging,
             id_map: &self.store,
             runs: &self.store,
@@ -153,6 +154,7 @@ impl Embedded {
             discover: DiscoverOptions::default(),
             pseudonymise: None,
             validation: Default::default(),
+            default_owner: None,
         };
         self.migrate_with(salesforce, &config).await
     }
@@ -265,4 +267,19 @@ pub fn rendered_dom(path: &Path) -> Option<String> {
         String::from_utf8_lossy(&output.stderr)
     );
     Some(String::from_utf8(output.stdout).unwrap())
+}
+
+/// The built-in map narrowed to accounts and contacts, without owner links and without
+/// custom objects: what tests of extraction, validation and pseudonymisation migrate, so
+/// their exact counts are about contacts alone. `tests/behaviour/entities.rs` checks the
+/// whole map.
+pub fn companies_and_contacts_map() -> FieldMap {
+    let mut map = FieldMap::builtin();
+    map.custom_objects = false;
+    map.objects
+        .retain(|name, _| name == "Account" || name == "Contact");
+    for object in map.objects.values_mut() {
+        object.links.remove("OwnerId");
+    }
+    map
 }

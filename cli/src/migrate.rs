@@ -37,6 +37,11 @@ pub struct MigrateArgs {
     /// Records per chunk (and per Bulk API result page).
     #[arg(long, default_value_t = 2000)]
     pub chunk_records: usize,
+    /// The destination user (by email) who owns records whose Salesforce owner has no
+    /// destination user with the same email. Without it, those owner links stay empty and
+    /// each is reported.
+    #[arg(long, value_name = "EMAIL")]
+    pub default_owner: Option<String>,
 }
 
 /// Where the records go: the workspace's SQLite CRM, or a destination that implements the
@@ -172,6 +177,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         },
         pseudonymise,
         validation,
+        default_owner: args.default_owner.clone(),
     };
     // Ctrl-C drops the run where it stands. Every step is safe to repeat and each SQLite
     // write is one transaction that finishes even when its caller is gone, so what is left

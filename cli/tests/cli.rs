@@ -7,8 +7,11 @@ use std::process::{Command, Stdio};
 
 const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
-/// (object, created, updated) rows of the printed table.
-fn table_rows(stdout: &str) -> Vec<(String, u64, u64, u64)> {
+/// One row of the printed table: object, then in Salesforce, extracted, created, updated,
+/// skipped and failed.
+type Row = (String, [u64; 6]);
+
+fn table_rows(stdout: &str) -> Vec<Row> {
     stdout
         .lines()
         .skip_while(|line| !line.starts_with("object"))
@@ -17,13 +20,13 @@ fn table_rows(stdout: &str) -> Vec<(String, u64, u64, u64)> {
         .map(|line| {
             let cells: Vec<&str> = line.split_whitespace().collect();
             let number = |index: usize| cells[index].parse::<u64>().unwrap();
-            (cells[0].to_owned(), number(2), number(4), number(5))
+            (cells[0].to_owned(), [2, 3, 4, 5, 6, 7].map(number))
         })
         .collect()
 }
 
 #[test]
-fn demo_creates_the_org_then_a_second_run_on_the_same_dir_only_updates() {
+fn demo_migrates_every_object_then_a_second_run_on_the_same_dir_only_updates() {
     let dir = tempfile::tempdir().unwrap();
     let run = || {
         let output = Command::new(FERRY)
@@ -37,19 +40,49 @@ fn demo_creates_the_org_then_a_second_run_on_the_same_dir_only_updates() {
             "{stdout}\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        table_rows(&stdout)
+        assert!(
+            stdout.contains("; unresolved: 0."),
+            "every link resolves: {stdout}"
+        );
+        (table_rows(&stdout), stdout)
     };
-    let first = run();
-    assert_eq!(
-        first.iter().map(|row| row.0.as_str()).collect::<Vec<_>>(),
-        ["Account", "Contact"]
-    );
-    for (object, in_salesforce, created, updated) in &first {
-        assert!(*in_salesforce > 0, "{object}");
-        assert_eq!((created, updated), (in_salesforce, &0), "{object}");
+    let (first, stdout) = run();
+    let objects: Vec<&str> = first.iter().map(|row| row.0.as_str()).collect();
+    for object in [
+        "User",
+        "Account",
+        "Contact",
+        "Lead",
+        "Opportunity",
+        "OpportunityStage",
+        "OpportunityContactRole",
+        "Task",
+        "Event",
+        "EventRelation",
+        "Note",
+        "ContentNote",
+        "Attachment",
+        "ContentVersion",
+        "EmailMessage",
+        "Project__c",
+    ] {
+        assert!(objects.contains(&object), "{object}: {stdout}");
     }
-    for (object, in_salesforce, created, updated) in run() {
-        assert_eq!((created, updated), (0, in_salesforce), "{object}");
+    for (object, [in_salesforce, extracted, created, updated, skipped, failed]) in &first {
+        assert_eq!(in_salesforce, extracted, "{object}");
+        assert_eq!(created + updated + skipped + failed, *extracted, "{object}");
+        assert_eq!(*failed, 0, "{object}");
+        if object != "User" {
+            assert_eq!(*updated, 0, "{object}: a first run creates");
+        }
+    }
+    // A second run creates nothing: what landed is updated, what was skipped is skipped again.
+    let (second, _) = run();
+    for ((object, first), (_, second)) in first.iter().zip(&second) {
+        let [_, _, created, updated, skipped, _] = *first;
+        assert_eq!(second[2], 0, "{object}");
+        assert_eq!(second[3], created + updated, "{object}");
+        assert_eq!(second[4], skipped, "{object}");
     }
 }
 

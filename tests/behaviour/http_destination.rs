@@ -40,6 +40,7 @@ async fn migrate_through(
         discover: DiscoverOptions::default(),
         pseudonymise: None,
         validation: Default::default(),
+        default_owner: None,
     };
     let ports = LocalPorts {
         salesforce,
@@ -329,22 +330,22 @@ async fn a_migration_over_http_lands_exactly_what_the_direct_run_lands() {
         mismatch.chain()
     );
 
-    // delete: a contact goes (twice is harmless), a company other records link to is
-    // refused with the reason.
-    let contact: i64 = http_db
-        .query_row("SELECT MIN(id) FROM contacts", [], |row| row.get(0))
+    // delete: a task, which nothing links to, goes (twice is harmless); a company other
+    // records link to is refused with the reason.
+    let task: i64 = http_db
+        .query_row("SELECT MIN(id) FROM tasks", [], |row| row.get(0))
         .unwrap();
-    let contact = DestinationId::new(contact.to_string());
+    let task = DestinationId::new(task.to_string());
     for _ in 0..2 {
         assert_eq!(
-            http.delete(&tenant, EntityKind::Contact, std::slice::from_ref(&contact))
+            http.delete(&tenant, EntityKind::Task, std::slice::from_ref(&task))
                 .await
                 .unwrap(),
             vec![Ok(())]
         );
     }
     assert_eq!(
-        http.get(&tenant, EntityKind::Contact, std::slice::from_ref(&contact))
+        http.get(&tenant, EntityKind::Task, std::slice::from_ref(&task))
             .await
             .unwrap(),
         vec![None]

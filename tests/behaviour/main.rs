@@ -6,6 +6,7 @@
 mod bulk;
 mod client;
 mod dryrun;
+mod entities;
 mod extract;
 mod faults;
 mod files;

@@ -169,6 +169,7 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
         objects: vec![],
         notes: vec![],
         validation: Default::default(),
+        default_owner: None,
     };
     runs.save_plan(&run, &plan).await.unwrap();
     assert_eq!(runs.load_plan(&run).await.unwrap(), plan);

@@ -46,6 +46,7 @@ pub async fn load_chunk(
     let mut issues = Vec::new();
     let mut records_seen = 0u64;
     let mut transformed = Vec::new();
+    let mut replaced = Vec::new();
     for (line_number, line) in body.split(|byte| *byte == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -53,7 +54,9 @@ pub async fn load_chunk(
         records_seen += 1;
         match serde_json::from_slice::<crate::model::SourceRecord>(line) {
             Ok(source) => match transform_record(object, &source) {
+                Ok(record) if record.replaced_by.is_some() => replaced.push(record),
                 Ok(mut record) => {
+                    issues.append(&mut record.issues);
                     let (findings, verdict) =
                         validate_record(object, &mut record, &plan.validation);
                     record_findings(&findings, verdict, &mut issues);
@@ -76,6 +79,19 @@ pub async fn load_chunk(
             }),
         }
     }
+
+    // Users are matched to the destination's users, never created (`owners`), and a converted
+    // lead is linked to the contact it became (`replaced`): both only leave ID-map entries.
+    let mut matched_users = 0;
+    let mut entries = if object.entity.created_by_migration() {
+        super::replaced::link_replaced(ports, &plan, object, run, replaced, &mut issues).await?
+    } else {
+        let users = std::mem::take(&mut transformed);
+        let matched =
+            super::owners::match_owners(ports, &plan, object, run, users, &mut issues).await?;
+        matched_users = matched.matched;
+        matched.entries
+    };
 
     // Resolve every reference of the chunk with one ID-map lookup per target object.
     let mut wanted: BTreeMap<&str, BTreeSet<SalesforceId>> = BTreeMap::new();
@@ -101,8 +117,10 @@ pub async fn load_chunk(
     let mut batch: Vec<DestinationRecord> = Vec::with_capacity(transformed.len());
     let mut pending: Vec<Vec<Reference>> = Vec::with_capacity(transformed.len());
     let mut hashes = Vec::with_capacity(transformed.len());
+    let mut files = Vec::with_capacity(transformed.len());
     for record in transformed {
         hashes.push(content_hash(&record));
+        files.push(record.blob.clone());
         let mut destination_record = record.record;
         let mut unresolved = Vec::new();
         for reference in record.references {
@@ -143,16 +161,19 @@ pub async fn load_chunk(
         chunk: message.chunk,
         records: records_seen,
         created: 0,
-        updated: 0,
+        updated: matched_users,
         skipped: 0,
         failed: 0,
         deferred_links: 0,
         issues: Vec::new(),
     };
-    let mut entries = Vec::new();
     let mut deferred = Vec::new();
-    for (((record, outcome), unresolved), hash) in
-        batch.iter().zip(outcomes).zip(pending).zip(hashes)
+    for ((((record, outcome), unresolved), hash), file) in batch
+        .iter()
+        .zip(outcomes)
+        .zip(pending)
+        .zip(hashes)
+        .zip(files)
     {
         let destination_id = match outcome {
             UpsertOutcome::Created(id) => {
@@ -174,6 +195,18 @@ pub async fn load_chunk(
                 continue;
             }
         };
+        if let Some(file) = file {
+            super::files::deliver_file(
+                ports.staging,
+                ports.destination,
+                &plan.tenant,
+                object.entity,
+                record,
+                &destination_id,
+                &file,
+            )
+            .await?;
+        }
         for reference in unresolved {
             deferred.push(DeferredLink {
                 object: object.object.clone(),

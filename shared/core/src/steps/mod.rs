@@ -6,6 +6,8 @@ mod extract;
 mod files;
 mod finalize;
 mod load;
+mod owners;
+mod replaced;
 
 pub use discover::{
     DiscoverOptions, Discovery, SkippedObject, discover, prepare_destination, unsupported_reason,
