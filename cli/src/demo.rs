@@ -65,6 +65,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .context("cannot connect to the simulated org")?;
 
     let workspace = Workspace::open(&args.dir)?;
+    let tenant = crate::local::local_tenant();
+    let (seeded, default_owner) =
+        seed_destination_users(&workspace.destination, &tenant, args.seed, args.records).await?;
+    println!(
+        "Destination users: {seeded}, matching part of the org's users by email; the rest own through the default owner {default_owner}"
+    );
     let run_id = new_run_id();
     println!("Run {run_id} into {}", workspace.dir.display());
     let ports = LocalPorts {
@@ -78,7 +84,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let config = MigrationConfig {
         concurrency: Default::default(),
-        tenant: crate::local::local_tenant(),
+        tenant,
         run_id,
         map: FieldMap::builtin(),
         extract: ExtractConfig {
@@ -88,6 +94,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         discover: DiscoverOptions::default(),
         pseudonymise,
         validation: Default::default(),
+        default_owner: Some(default_owner),
     };
     let migration = migrate(&ports, &config)
         .await
@@ -113,6 +120,49 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         eprintln!("ferry: the counts do not add up: some extracted records have no outcome");
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Sets up the reference CRM's users the way its admin would before a migration: every other
+/// user of the simulated org (by the same generator, so the emails are the org's) and the
+/// integration user, who is the default owner. The users left out show owner reconciliation:
+/// they are reported, and what they own goes to the default owner. Returns how many users
+/// the destination has, and the default owner's email.
+async fn seed_destination_users(
+    destination: &ferry_embedded::SqliteDestination,
+    tenant: &ferry_core::ids::TenantId,
+    seed: u64,
+    records: u64,
+) -> anyhow::Result<(usize, String)> {
+    use ferry_simulator::org::{INTEGRATION_USERNAME, Org};
+    use ferry_simulator::schema::{Generated, generated_object};
+    use ferry_simulator::value::Val;
+    let org = Org::new(seed, records);
+    let user = generated_object(Generated::User);
+    let (Some(email_field), Some(name_field)) =
+        (user.field_index("Email"), user.field_index("Name"))
+    else {
+        anyhow::bail!("the simulated User object has no Email or Name field");
+    };
+    let mut seeded = 0;
+    for index in (0..org.count(Generated::User)).filter(|index| index % 2 == 1) {
+        let values = org.record(Generated::User, index);
+        if let (Some(Val::Str(email)), Some(Val::Str(name))) =
+            (values.get(email_field), values.get(name_field))
+        {
+            destination
+                .add_user(tenant, email, name)
+                .await
+                .map_err(|error| anyhow::anyhow!(error))
+                .context("cannot add a destination user")?;
+            seeded += 1;
+        }
+    }
+    destination
+        .add_user(tenant, INTEGRATION_USERNAME, "Integration User")
+        .await
+        .map_err(|error| anyhow::anyhow!(error))
+        .context("cannot add the default owner")?;
+    Ok((seeded + 1, INTEGRATION_USERNAME.to_owned()))
 }
 
 /// `http://127.0.0.1:40123` → `127.0.0.1:40123`: the simulator is allowed as an instance host

@@ -68,8 +68,19 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
     let staging_dir = out.join("staging");
     let staging = LocalStaging::new(staging_dir.clone());
     let queue = InProcessQueue::new();
+    // With a workspace, the org's users are matched against its destination's users.
+    let destination = match &args.workspace {
+        Some(dir) => Some(
+            ferry_embedded::SqliteDestination::open(&dir.join("destination.db"))
+                .with_context(|| format!("cannot open {}", dir.join("destination.db").display()))?,
+        ),
+        None => None,
+    };
     let ports = DryRunPorts {
         salesforce: client,
+        destination: destination
+            .as_ref()
+            .map(|destination| destination as &dyn ferry_core::ports::Destination),
         staging: &staging,
         id_map: &store,
         runs: &store,
@@ -95,6 +106,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         },
         pseudonymise,
         validation: args.policy.load()?,
+        default_owner: None,
     };
     eprintln!("Dry run {run_id}: reading the org (nothing is written to the destination)...");
     let outcome = dry_run(&ports, &config, &policy).await;

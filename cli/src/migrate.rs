@@ -46,6 +46,11 @@ pub struct MigrateArgs {
     /// was sent.
     #[arg(long)]
     pub no_verify: bool,
+    /// The destination user (by email) who owns records whose Salesforce owner has no
+    /// destination user with the same email. Without it, those owner links stay empty and
+    /// each is reported.
+    #[arg(long, value_name = "EMAIL")]
+    pub default_owner: Option<String>,
 }
 
 /// Where the records go: the workspace's SQLite CRM, or a destination that implements the
@@ -182,6 +187,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         },
         pseudonymise,
         validation,
+        default_owner: args.default_owner.clone(),
     };
     let options = RunOptions {
         delta: args.delta,

@@ -145,17 +145,13 @@ impl Progress for ProgressView {
             } => self.line(format!(
                 "{object}: {checked} records read back, {mismatched} differ"
             )),
-            ProgressEvent::RolledBack {
-                object,
-                done,
-                total,
-            } => match self.bar(&object) {
+            ProgressEvent::RolledBack { object, done } => match self.bar(&object) {
                 Some(bar) => {
-                    bar.set_length(total);
+                    bar.set_length(bar.length().unwrap_or(0).max(done));
                     bar.set_position(done);
                     bar.set_message("rolling back");
                 }
-                None => self.line(format!("{object}: rolled back {done}/{total}")),
+                None => self.line(format!("{object}: {done} records rolled back")),
             },
             ProgressEvent::RunFinished { run, status } => {
                 self.finish();

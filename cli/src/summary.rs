@@ -4,6 +4,7 @@
 use crate::table;
 use ferry_core::report::{IssueKind, RunReport};
 use ferry_core::steps::Discovery;
+use std::collections::BTreeMap;
 
 /// Issues printed in full; the rest are in the run's report.
 const ISSUES_SHOWN: usize = 10;
@@ -58,16 +59,19 @@ pub fn print(report: &RunReport, discovery: Option<&Discovery>, api_usage: Optio
     if report.issues.is_empty() {
         println!("Issues: none.");
     } else {
-        println!("Issues ({}):", report.issues.len());
+        println!("Issues ({}), by object and kind:", report.issues.len());
+        let mut by_kind: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for issue in &report.issues {
+            *by_kind
+                .entry((issue.object.as_str(), kind_name(issue.kind)))
+                .or_default() += 1;
+        }
+        for ((object, kind), count) in &by_kind {
+            println!("  {object}: {count} {kind}");
+        }
+        println!("First {ISSUES_SHOWN}:");
         for issue in report.issues.iter().take(ISSUES_SHOWN) {
-            let kind = match issue.kind {
-                IssueKind::Skipped => "skipped",
-                IssueKind::Failed => "failed",
-                IssueKind::UnresolvedLink => "unresolved link",
-                IssueKind::ValueDropped => "value dropped",
-                IssueKind::Warning => "warning",
-                IssueKind::Mismatch => "mismatch",
-            };
+            let kind = kind_name(issue.kind);
             println!(
                 "  {kind}: {} {} {}: {}",
                 issue.object,
@@ -81,6 +85,18 @@ pub fn print(report: &RunReport, discovery: Option<&Discovery>, api_usage: Optio
         }
     }
     if let Some(discovery) = discovery {
+        let outside_map: Vec<&str> = discovery
+            .skipped
+            .iter()
+            .filter(|skipped| skipped.reason == "not in the field map")
+            .map(|skipped| skipped.name.as_str())
+            .collect();
+        if !outside_map.is_empty() {
+            println!(
+                "Not migrated (not in the field map): {}.",
+                outside_map.join(", ")
+            );
+        }
         println!(
             "Left out: {} of the org's {} objects (not in the map, or not exportable); {} plan notes.",
             discovery.skipped.len(),
@@ -90,5 +106,16 @@ pub fn print(report: &RunReport, discovery: Option<&Discovery>, api_usage: Optio
     }
     if let Some((used, limit)) = api_usage {
         println!("Salesforce API calls used today: {used} of {limit}.");
+    }
+}
+
+fn kind_name(kind: IssueKind) -> &'static str {
+    match kind {
+        IssueKind::Skipped => "skipped",
+        IssueKind::Failed => "failed",
+        IssueKind::UnresolvedLink => "unresolved link",
+        IssueKind::ValueDropped => "value dropped",
+        IssueKind::Warning => "warning",
+        IssueKind::Mismatch => "mismatch",
     }
 }

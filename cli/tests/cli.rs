@@ -7,8 +7,11 @@ use std::process::{Command, Stdio};
 
 const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
 
-/// (object, created, updated) rows of the printed table.
-fn table_rows(stdout: &str) -> Vec<(String, u64, u64, u64)> {
+/// One row of the printed table: object, then in Salesforce, extracted, created, updated,
+/// unchanged, skipped and failed.
+type Row = (String, [u64; 7]);
+
+fn table_rows(stdout: &str) -> Vec<Row> {
     stdout
         .lines()
         .skip_while(|line| !line.starts_with("object"))
@@ -17,13 +20,13 @@ fn table_rows(stdout: &str) -> Vec<(String, u64, u64, u64)> {
         .map(|line| {
             let cells: Vec<&str> = line.split_whitespace().collect();
             let number = |index: usize| cells[index].parse::<u64>().unwrap();
-            (cells[0].to_owned(), number(2), number(4), number(5))
+            (cells[0].to_owned(), [2, 3, 4, 5, 6, 7, 8].map(number))
         })
         .collect()
 }
 
 #[test]
-fn demo_creates_the_org_then_a_second_run_on_the_same_dir_changes_nothing() {
+fn demo_migrates_every_object_then_a_second_run_on_the_same_dir_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let run = || {
         let output = Command::new(FERRY)
@@ -37,20 +40,83 @@ fn demo_creates_the_org_then_a_second_run_on_the_same_dir_changes_nothing() {
             "{stdout}\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        table_rows(&stdout)
+        assert!(
+            stdout.contains("; unresolved: 0."),
+            "every link resolves: {stdout}"
+        );
+        (table_rows(&stdout), stdout)
     };
-    let first = run();
-    assert_eq!(
-        first.iter().map(|row| row.0.as_str()).collect::<Vec<_>>(),
-        ["Account", "Contact"]
-    );
-    for (object, in_salesforce, created, updated) in &first {
-        assert!(*in_salesforce > 0, "{object}");
-        assert_eq!((created, updated), (in_salesforce, &0), "{object}");
+    let (first, stdout) = run();
+    let objects: Vec<&str> = first.iter().map(|row| row.0.as_str()).collect();
+    for object in [
+        "User",
+        "Account",
+        "Contact",
+        "Lead",
+        "Opportunity",
+        "OpportunityStage",
+        "OpportunityContactRole",
+        "Task",
+        "Event",
+        "EventRelation",
+        "Note",
+        "ContentNote",
+        "Attachment",
+        "ContentVersion",
+        "EmailMessage",
+        "Project__c",
+    ] {
+        assert!(objects.contains(&object), "{object}: {stdout}");
     }
-    // Nothing changed in the org: every record is recognised as unchanged and not sent.
-    for (object, _, created, updated) in run() {
-        assert_eq!((created, updated), (0, 0), "{object}");
+    for (
+        object,
+        [
+            in_salesforce,
+            extracted,
+            created,
+            updated,
+            unchanged,
+            skipped,
+            failed,
+        ],
+    ) in &first
+    {
+        assert_eq!(in_salesforce, extracted, "{object}");
+        assert_eq!(
+            created + updated + unchanged + skipped + failed,
+            *extracted,
+            "{object}"
+        );
+        assert_eq!(*failed, 0, "{object}");
+        if object != "User" {
+            assert_eq!(*updated, 0, "{object}: a first run creates");
+        }
+    }
+    assert!(stdout.contains("Verification: all"), "{stdout}");
+    // Nothing changed in the org: a second run creates nothing and sends nothing; what
+    // landed is unchanged (users are matched again), what was skipped is skipped again.
+    let (second, _) = run();
+    for ((object, first), (_, second)) in first.iter().zip(&second) {
+        let [_, _, created, updated, _, skipped, _] = *first;
+        let [
+            _,
+            _,
+            created_again,
+            updated_again,
+            unchanged_again,
+            skipped_again,
+            _,
+        ] = *second;
+        assert_eq!(created_again, 0, "{object}");
+        assert_eq!(
+            updated_again + unchanged_again,
+            created + updated,
+            "{object}"
+        );
+        if object != "User" {
+            assert_eq!(updated_again, 0, "{object}: nothing changed");
+        }
+        assert_eq!(skipped_again, skipped, "{object}");
     }
 }
 

@@ -11,7 +11,13 @@ async fn migrate_twice_into_one_workspace_updates_and_never_duplicates() {
     let simulator = start(400).await;
     let work = tempfile::tempdir().unwrap();
     let workspace = work.path().join("acme");
-    let args = ["--workspace", workspace.to_str().unwrap()];
+    seed_default_owner(&workspace.join("destination.db")).await;
+    let args = [
+        "--workspace",
+        workspace.to_str().unwrap(),
+        "--default-owner",
+        DEFAULT_OWNER,
+    ];
     let first = plan_like(&simulator, "migrate", &args).await;
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(
@@ -108,6 +114,8 @@ async fn a_run_killed_at_random_points_then_resumed_leaves_what_one_clean_run_le
             "40",
             "--workspace",
             workspace.to_str().unwrap(),
+            "--default-owner",
+            DEFAULT_OWNER,
         ]
         .iter()
         .map(|arg| (*arg).to_owned())
@@ -115,6 +123,7 @@ async fn a_run_killed_at_random_points_then_resumed_leaves_what_one_clean_run_le
     };
 
     let clean = work.path().join("clean");
+    seed_default_owner(&clean.join("destination.db")).await;
     let clean_args = args(&clean);
     let clean_token = token.clone();
     let started = std::time::Instant::now();
@@ -133,6 +142,7 @@ async fn a_run_killed_at_random_points_then_resumed_leaves_what_one_clean_run_le
     // Kill points spread over the clean run's duration by a fixed sequence, so every run
     // of this test tries the same spread; the assertion holds wherever a kill lands.
     let crashed = work.path().join("crashed");
+    seed_default_owner(&crashed.join("destination.db")).await;
     let crashed_args = args(&crashed);
     let kill_token = token.clone();
     let kills = tokio::task::spawn_blocking(move || {
@@ -189,6 +199,7 @@ async fn migrate_into_an_http_destination_lands_what_the_embedded_one_does() {
     let work = tempfile::tempdir().unwrap();
     let served = work.path().join("served");
     std::fs::create_dir_all(&served).unwrap();
+    seed_default_owner(&served.join("destination.db")).await;
     let destination =
         ferry_embedded::SqliteDestination::open(&served.join("destination.db")).unwrap();
     let server = ferry_reference_server::serve(
@@ -204,10 +215,16 @@ async fn migrate_into_an_http_destination_lands_what_the_embedded_one_does() {
     .unwrap();
 
     let embedded = work.path().join("embedded");
+    seed_default_owner(&embedded.join("destination.db")).await;
     let output = plan_like(
         &simulator,
         "migrate",
-        &["--workspace", embedded.to_str().unwrap()],
+        &[
+            "--workspace",
+            embedded.to_str().unwrap(),
+            "--default-owner",
+            DEFAULT_OWNER,
+        ],
     )
     .await;
     assert!(
@@ -220,6 +237,8 @@ async fn migrate_into_an_http_destination_lands_what_the_embedded_one_does() {
     let over_http = work.path().join("over-http");
     let url = server.base_url().to_owned();
     let http_args = [
+        "--default-owner",
+        DEFAULT_OWNER,
         "--workspace",
         over_http.to_str().unwrap(),
         "--destination-url",
@@ -278,7 +297,13 @@ async fn history_status_report_delta_and_rollback_from_the_command_line() {
     let work = tempfile::tempdir().unwrap();
     let workspace = work.path().join("acme");
     let dir = workspace.to_str().unwrap().to_owned();
-    let first = plan_like(&simulator, "migrate", &["--workspace", &dir]).await;
+    seed_default_owner(&workspace.join("destination.db")).await;
+    let first = plan_like(
+        &simulator,
+        "migrate",
+        &["--workspace", &dir, "--default-owner", DEFAULT_OWNER],
+    )
+    .await;
     assert!(
         first.status.success(),
         "{}",
@@ -342,36 +367,52 @@ async fn history_status_report_delta_and_rollback_from_the_command_line() {
     let document: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(document["summary"]["run_id"], full_run.as_str());
 
-    // Three contacts change in Salesforce, two are deleted: the delta run takes only those.
+    // Three contacts change in Salesforce and two tasks are deleted: the delta run takes
+    // only those.
     let http = reqwest::Client::new();
-    let mutation: serde_json::Value = http
-        .post(format!("{}/_sim/mutate", simulator.base_url()))
-        .json(&serde_json::json!({"object": "Contact", "modify": 3, "delete": 2}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        mutation["deleted"].as_array().unwrap().len(),
-        2,
-        "{mutation}"
-    );
-    let count_contacts = || -> i64 {
+    for (object, modify, delete) in [("Contact", 3, 0), ("Task", 0, 2)] {
+        let mutation: serde_json::Value = http
+            .post(format!("{}/_sim/mutate", simulator.base_url()))
+            .json(&serde_json::json!({"object": object, "modify": modify, "delete": delete}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            mutation["deleted"].as_array().unwrap().len(),
+            delete,
+            "{mutation}"
+        );
+    }
+    let count = |table: &str| -> i64 {
         rusqlite::Connection::open(workspace.join("destination.db"))
             .unwrap()
-            .query_row("SELECT COUNT(*) FROM contacts", [], |row| row.get(0))
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
             .unwrap()
     };
-    let contacts_before = count_contacts();
-    let delta = plan_like(&simulator, "migrate", &["--workspace", &dir, "--delta"]).await;
+    let tasks_before = count("tasks");
+    let delta = plan_like(
+        &simulator,
+        "migrate",
+        &[
+            "--workspace",
+            &dir,
+            "--delta",
+            "--default-owner",
+            DEFAULT_OWNER,
+        ],
+    )
+    .await;
     assert!(
         delta.status.success(),
         "{}",
         String::from_utf8_lossy(&delta.stderr)
     );
-    assert_eq!(count_contacts(), contacts_before - 2);
+    assert_eq!(count("tasks"), tasks_before - 2);
     let runs = history(&ferry(words(&["runs", "--workspace", &dir, "--json"])).await);
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[1]["kind"], "delta");
@@ -390,7 +431,10 @@ async fn history_status_report_delta_and_rollback_from_the_command_line() {
             String::from_utf8_lossy(&undone.stderr)
         );
     }
-    assert_eq!(count_contacts(), 0);
+    assert_eq!(
+        (count("contacts"), count("tasks"), count("companies")),
+        (0, 0, 0)
+    );
     let again = ferry(words(&["rollback", &full_run, "--workspace", &dir])).await;
     assert!(again.status.success(), "a second rollback only reports");
     let runs = history(&ferry(words(&["runs", "--workspace", &dir, "--json"])).await);

@@ -1,4 +1,3 @@
-use ferry_core::mapping::FieldMap;
 use ferry_core::ports::{QueryPageRequest, SalesforceApi};
 use ferry_core::secret::Secret;
 use ferry_salesforce::{Auth, RetryPolicy};
@@ -95,7 +94,12 @@ async fn a_busy_org_is_retried_and_nothing_is_lost() {
     let client = SalesforceClient::connect(config).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let report = Embedded::open(dir.path())
-        .migrate(&client, "run-busy", FieldMap::builtin(), 500)
+        .migrate(
+            &client,
+            "run-busy",
+            ferry_tests::companies_and_contacts_map(),
+            500,
+        )
         .await
         .report;
     assert!(report.is_balanced());

@@ -4,7 +4,6 @@
 use ferry_core::budget::BudgetPolicy;
 use ferry_core::dryrun::{render_html, render_markdown};
 use ferry_core::ids::{RunId, TenantId};
-use ferry_core::mapping::FieldMap;
 use ferry_core::pipeline::{MigrationConfig, dry_run};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_simulator::org::{EmailKind, Org};
@@ -17,7 +16,7 @@ fn config(run: &str) -> MigrationConfig {
         concurrency: Default::default(),
         tenant: TenantId::new(TENANT),
         run_id: RunId::new(run),
-        map: FieldMap::builtin(),
+        map: ferry_tests::companies_and_contacts_map(),
         extract: ExtractConfig {
             chunk_records: 500,
             ..ExtractConfig::default()
@@ -25,6 +24,7 @@ fn config(run: &str) -> MigrationConfig {
         discover: DiscoverOptions::default(),
         pseudonymise: None,
         validation: Default::default(),
+        default_owner: None,
     }
 }
 
@@ -149,7 +149,12 @@ async fn the_dry_run_finds_exactly_what_the_generator_made_and_its_counts_add_up
 
     // After a migration, the same dry run sees updates.
     embedded
-        .migrate(&client, "run-1", FieldMap::builtin(), 500)
+        .migrate(
+            &client,
+            "run-1",
+            ferry_tests::companies_and_contacts_map(),
+            500,
+        )
         .await;
     let (_, again) = dry_run(&ports, &config("dry-2"), &BudgetPolicy::default())
         .await

@@ -3,7 +3,7 @@
 //! creates nothing, and every other call of the port works over the wire.
 
 use ferry_core::ids::{DestinationId, RunId, TenantId};
-use ferry_core::mapping::{EntityKind, FieldMap};
+use ferry_core::mapping::EntityKind;
 use ferry_core::pipeline::{LocalPorts, MigrationConfig, migrate};
 use ferry_core::ports::{Destination, FileBody, FileUpload};
 use ferry_core::report::RunReport;
@@ -33,7 +33,7 @@ async fn migrate_through(
         concurrency: Default::default(),
         tenant: TenantId::new(TENANT),
         run_id: RunId::new(run),
-        map: FieldMap::builtin(),
+        map: ferry_tests::companies_and_contacts_map(),
         extract: ExtractConfig {
             chunk_records: 37,
             ..ExtractConfig::default()
@@ -41,6 +41,7 @@ async fn migrate_through(
         discover: DiscoverOptions::default(),
         pseudonymise: None,
         validation: Default::default(),
+        default_owner: None,
     };
     let ports = LocalPorts {
         salesforce,
@@ -172,7 +173,12 @@ async fn a_migration_over_http_lands_exactly_what_the_direct_run_lands() {
     let direct_dir = tempfile::tempdir().unwrap();
     let direct = Embedded::open(direct_dir.path());
     let direct_report = direct
-        .migrate(&client, "run-1", FieldMap::builtin(), 37)
+        .migrate(
+            &client,
+            "run-1",
+            ferry_tests::companies_and_contacts_map(),
+            37,
+        )
         .await
         .report;
 
@@ -208,7 +214,7 @@ async fn a_migration_over_http_lands_exactly_what_the_direct_run_lands() {
     let direct_db = direct.destination_db();
     let http_db = behind.destination_db();
     let company_links = [("parent_company_id", "companies")];
-    let contact_links = [("company_id", "companies")];
+    let contact_links = [("company_id", "companies"), ("reports_to_id", "contacts")];
     let companies = rows_by_source(&http_db, "companies", &company_links);
     assert_eq!(companies.len() as u64, simulator.record_counts()["Account"]);
     assert_eq!(
@@ -332,8 +338,8 @@ async fn a_migration_over_http_lands_exactly_what_the_direct_run_lands() {
         mismatch.chain()
     );
 
-    // delete: a contact goes (twice is harmless), a company other records link to is
-    // refused with the reason.
+    // delete: a contact, which nothing links to in this map, goes (twice is harmless); a
+    // company other records link to is refused with the reason.
     let contact: i64 = http_db
         .query_row("SELECT MIN(id) FROM contacts", [], |row| row.get(0))
         .unwrap();

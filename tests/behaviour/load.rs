@@ -28,9 +28,13 @@ fn contact_plan() -> Plan {
             ],
             links: vec![],
             custom_fields: vec![],
+            values: Default::default(),
+            replaced_by: None,
+            blob: None,
         }],
         notes: vec![],
         validation: Default::default(),
+        default_owner: None,
     }
 }
 

@@ -7,6 +7,7 @@ mod bulk;
 mod client;
 mod crash;
 mod dryrun;
+mod entities;
 mod extract;
 mod faults;
 mod files;

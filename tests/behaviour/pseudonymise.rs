@@ -2,7 +2,6 @@
 //! stay valid of their kind, and duplicates stay duplicates.
 
 use ferry_core::ids::{RunId, TenantId};
-use ferry_core::mapping::FieldMap;
 use ferry_core::obfuscate::{ObfuscationConfig, Obfuscator, Pseudonymise};
 use ferry_core::pipeline::MigrationConfig;
 use ferry_core::secret::Secret;
@@ -22,7 +21,7 @@ async fn a_pseudonymised_migration_hides_contacts_but_keeps_their_shape_and_dupl
         concurrency: Default::default(),
         tenant: TenantId::new(TENANT),
         run_id: RunId::new("run-pseudo"),
-        map: FieldMap::builtin(),
+        map: ferry_tests::companies_and_contacts_map(),
         extract: ExtractConfig::default(),
         discover: DiscoverOptions::default(),
         pseudonymise: Some(Pseudonymise {
@@ -30,6 +29,7 @@ async fn a_pseudonymised_migration_hides_contacts_but_keeps_their_shape_and_dupl
             obfuscator: Obfuscator::new(&key).unwrap(),
         }),
         validation: Default::default(),
+        default_owner: None,
     };
     let report = embedded.migrate_with(&client, &run).await.unwrap().report;
     assert!(report.is_balanced());

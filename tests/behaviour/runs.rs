@@ -65,7 +65,7 @@ async fn a_re_run_sends_nothing_for_unchanged_records() {
         .migrate(
             &client,
             "run-1",
-            ferry_core::mapping::FieldMap::builtin(),
+            ferry_tests::companies_and_contacts_map(),
             CHUNK,
         )
         .await;
@@ -133,7 +133,7 @@ async fn a_delta_updates_what_changed_and_deletes_what_was_deleted() {
         .migrate(
             &client,
             "run-full",
-            ferry_core::mapping::FieldMap::builtin(),
+            ferry_tests::companies_and_contacts_map(),
             CHUNK,
         )
         .await;
@@ -314,7 +314,7 @@ async fn rollback_restores_the_destination_exactly_and_twice_changes_nothing() {
         .migrate(
             &client,
             "run-1",
-            ferry_core::mapping::FieldMap::builtin(),
+            ferry_tests::companies_and_contacts_map(),
             CHUNK,
         )
         .await;
@@ -328,7 +328,7 @@ async fn rollback_restores_the_destination_exactly_and_twice_changes_nothing() {
         .migrate(
             &client,
             "run-2",
-            ferry_core::mapping::FieldMap::builtin(),
+            ferry_tests::companies_and_contacts_map(),
             CHUNK,
         )
         .await;
@@ -437,7 +437,7 @@ async fn an_interrupted_rollback_finishes_when_asked_again() {
         .migrate(
             &client,
             "run-1",
-            ferry_core::mapping::FieldMap::builtin(),
+            ferry_tests::companies_and_contacts_map(),
             CHUNK,
         )
         .await;

@@ -87,11 +87,19 @@ mod tests {
                     source: "ParentId".to_owned(),
                     target: "parent_company".to_owned(),
                     target_object: "Account".to_owned(),
+                    polymorphic: Vec::new(),
+                    prefixes: Default::default(),
+                    required: false,
+                    custom: false,
                 }],
                 custom_fields: vec![],
+                values: Default::default(),
+                replaced_by: None,
+                blob: None,
             }],
             notes: vec![],
             validation: Default::default(),
+            default_owner: None,
         }
     }
 

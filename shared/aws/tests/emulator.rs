@@ -173,6 +173,7 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
         objects: vec![],
         notes: vec![],
         validation: Default::default(),
+        default_owner: None,
     };
     runs.save_plan(&run, &plan).await.unwrap();
     assert_eq!(runs.load_plan(&run).await.unwrap(), plan);
@@ -439,9 +440,13 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
             }],
             links: vec![],
             custom_fields: vec![],
+            values: Default::default(),
+            replaced_by: None,
+            blob: None,
         }],
         notes: vec![],
         validation: Default::default(),
+        default_owner: None,
     };
     let ports = LoadPorts {
         staging: &staging,

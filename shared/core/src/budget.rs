@@ -67,19 +67,26 @@ const REST_PAGE: u64 = 2_000;
 const BULK_OVERHEAD: u64 = 6;
 
 /// Estimates the calls a run of `plan` makes: one per REST page or Bulk result page, plus
-/// each Bulk job's overhead. Discovery has been paid already when the plan exists, so only
-/// the describes a fresh discovery would repeat are counted.
+/// each Bulk job's overhead, plus one per record whose binary field (a file's body) is
+/// fetched on its own. Discovery has been paid already when the plan exists, so only the
+/// describes a fresh discovery would repeat are counted.
 pub fn estimate_calls(plan: &Plan, bulk_threshold: u64, chunk_records: usize) -> CallEstimate {
     let bulk_page = (chunk_records.max(1)) as u64;
     let extraction = plan
         .objects
         .iter()
         .map(|object| {
-            if object.in_salesforce >= bulk_threshold {
+            let pages = if object.in_salesforce >= bulk_threshold {
                 BULK_OVERHEAD + object.in_salesforce.div_ceil(bulk_page).max(1)
             } else {
                 object.in_salesforce.div_ceil(REST_PAGE).max(1)
-            }
+            };
+            let blobs = if object.blob.is_some() {
+                object.in_salesforce
+            } else {
+                0
+            };
+            pages + blobs
         })
         .sum();
     CallEstimate {

@@ -44,9 +44,65 @@ pub struct DryRunReport {
     pub skipped_objects: Vec<SkippedObjectEntry>,
     pub not_migrated: Vec<InventoryKind>,
     pub users: UserSummary,
+    /// How the org's users match the destination's, by email: the owners to reconcile.
+    pub owners: OwnerMatching,
     pub budget: BudgetPreview,
     /// API calls the dry run used after discovery (extraction), when the org reports usage.
     pub api_calls_used: Option<u64>,
+}
+
+/// Salesforce users matched to destination users by email, as the import will match them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OwnerMatching {
+    /// Users the destination has; `None` when the dry run had no destination to ask, in
+    /// which case every user is listed as unmatched.
+    pub destination_users: Option<u64>,
+    pub matched: u64,
+    /// Users no destination user matches: what they own goes to `default_owner`, or lands
+    /// without an owner when there is none.
+    pub unmatched: Vec<UnmatchedOwner>,
+    pub default_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnmatchedOwner {
+    pub salesforce_id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Matches Salesforce users (id, email, name) to the destination's users by email,
+/// ignoring case, as the load step does.
+pub fn match_owners(
+    users: &[(String, Option<String>, Option<String>)],
+    destination: Option<&[crate::ports::DestinationUser]>,
+    default_owner: Option<&str>,
+) -> OwnerMatching {
+    let emails: std::collections::BTreeSet<String> = destination
+        .unwrap_or_default()
+        .iter()
+        .map(|user| user.email.to_lowercase())
+        .collect();
+    let mut matching = OwnerMatching {
+        destination_users: destination.map(|users| users.len() as u64),
+        default_owner: default_owner.map(str::to_owned),
+        ..OwnerMatching::default()
+    };
+    for (salesforce_id, email, name) in users {
+        let matched = email
+            .as_deref()
+            .is_some_and(|email| emails.contains(&email.to_lowercase()));
+        if matched {
+            matching.matched += 1;
+        } else {
+            matching.unmatched.push(UnmatchedOwner {
+                salesforce_id: salesforce_id.clone(),
+                email: email.clone(),
+                name: name.clone(),
+            });
+        }
+    }
+    matching
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,8 +126,9 @@ pub struct ListedFinding {
     pub object: String,
     pub salesforce_id: Option<String>,
     pub field: Option<String>,
-    /// A validation rule name, or `unreadable`/`missing_required` for records that cannot
-    /// be transformed.
+    /// A validation rule name, or, for what the transform found, `unreadable`,
+    /// `missing_required`, `skipped` (a required parent not migrated, a file over the cap) or
+    /// `link_not_migrated` (a link to an object the run does not move, dropped).
     pub rule: String,
     /// `skip_record`, `drop_value` or `load_anyway`.
     pub action: String,
@@ -192,16 +249,21 @@ impl<'a> DryRunAnalysis<'a> {
     }
 
     fn list_issue(&mut self, issue: &RecordIssue) {
-        let rule = match issue.kind {
-            IssueKind::Skipped => "missing_required",
-            _ => "unreadable",
+        let (rule, action) = match issue.kind {
+            IssueKind::Skipped if issue.reason.starts_with("missing required value") => {
+                ("missing_required", "skip_record")
+            }
+            IssueKind::Skipped => ("skipped", "skip_record"),
+            // The transform drops only links to objects the run does not move.
+            IssueKind::ValueDropped => ("link_not_migrated", "drop_value"),
+            _ => ("unreadable", "skip_record"),
         };
         self.list(ListedFinding {
             object: issue.object.clone(),
             salesforce_id: issue.salesforce_id.clone(),
             field: issue.field.clone(),
             rule: rule.to_owned(),
-            action: "skip_record".to_owned(),
+            action: action.to_owned(),
             reason: issue.reason.clone(),
         });
     }
@@ -219,9 +281,23 @@ impl<'a> DryRunAnalysis<'a> {
         let mut skipped = Vec::new();
         let mut findings = Vec::new();
         let mut issues = Vec::new();
+        let mut replaced = Vec::new();
         for source in &records {
             match transform_record(object, source) {
+                // A converted lead is not imported, but links to it resolve to the contact
+                // it became, so it counts among the records links may point at.
+                Ok(record) if record.replaced_by.is_some() => {
+                    let field = record
+                        .replaced_by
+                        .as_ref()
+                        .map_or("", |replacement| replacement.source_field.as_str());
+                    skipped.push(format!(
+                        "replaced by the record its {field} names (not imported twice)"
+                    ));
+                    replaced.push(record.record.source_id);
+                }
                 Ok(mut record) => {
+                    issues.append(&mut record.issues);
                     let (found, verdict) = validate_record(object, &mut record, policy);
                     let skip_reason = found
                         .iter()
@@ -302,7 +378,7 @@ impl<'a> DryRunAnalysis<'a> {
         self.landing
             .entry(object.object.clone())
             .or_default()
-            .extend(landing);
+            .extend(landing.into_iter().chain(replaced));
         Ok(())
     }
 
@@ -419,6 +495,28 @@ pub fn rule_names() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|rule| rule.as_str())
         .chain(["unreadable"])
+}
+
+/// One sentence on how owners match, for both renderings.
+fn owners_summary(owners: &OwnerMatching) -> String {
+    if owners.matched == 0 && owners.unmatched.is_empty() {
+        return "The plan moves no users, so no owners are matched.".to_owned();
+    }
+    let fallback = match &owners.default_owner {
+        Some(email) => format!("what they own goes to the default owner {email}"),
+        None => "what they own lands without an owner unless a default owner is named".to_owned(),
+    };
+    match owners.destination_users {
+        Some(count) => format!(
+            "{} users match one of the destination's {count} users by email; {} match none, and {fallback}:",
+            owners.matched,
+            owners.unmatched.len()
+        ),
+        None => format!(
+            "No destination was given to match users against, so all {} users are listed; {fallback}:",
+            owners.unmatched.len()
+        ),
+    }
 }
 
 fn escape(text: &str) -> String {
@@ -575,6 +673,17 @@ pub fn render_markdown(report: &DryRunReport) -> String {
         users.without_email,
         users.shared_emails.len()
     );
+    let owners = &report.owners;
+    let _ = writeln!(out, "\n{}", owners_summary(owners));
+    for owner in &owners.unmatched {
+        let _ = writeln!(
+            out,
+            "- {} {} ({})",
+            owner.salesforce_id,
+            md(owner.name.as_deref().unwrap_or("(no name)")),
+            md(owner.email.as_deref().unwrap_or("no email"))
+        );
+    }
     let budget = &report.budget;
     let _ = writeln!(
         out,
@@ -752,6 +861,20 @@ pub fn render_html(report: &DryRunReport) -> String {
         }
     }
     let budget = &report.budget;
+    let _ = write!(
+        out,
+        "</ul></section><section><h2>Unmatched owners</h2><p>{}</p><ul>",
+        escape(&owners_summary(&report.owners))
+    );
+    for owner in &report.owners.unmatched {
+        let _ = write!(
+            out,
+            "<li>{} {} ({})</li>",
+            escape(&owner.salesforce_id),
+            escape(owner.name.as_deref().unwrap_or("(no name)")),
+            escape(owner.email.as_deref().unwrap_or("no email"))
+        );
+    }
     let _ = write!(
         out,
         "</ul></section><section><h2>Owners and budget</h2><p>{} active and {} inactive users, {} without email.</p>\

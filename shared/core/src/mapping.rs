@@ -9,10 +9,19 @@
 //! and validates the result. An override can
 //!
 //! - replace an object's destination entity (`"entity": "contact"`);
-//! - add, replace or drop a field mapping (`"Phone": "phone"`, `"Fax": null`);
-//! - add, replace or drop a link (`"ParentId": "parent_company"`, `"ParentId": null`);
+//! - add, replace or drop a field mapping (`"Phone": "phone"`, `"Fax": null`); a field may
+//!   be a parent's, one relationship up (`"RecordType.Name": "pipeline"`), read as text;
+//! - add, replace or drop a link (`"ParentId": "parent_company"`, `"ParentId": null`); a
+//!   polymorphic reference names a link per object its id may name
+//!   (`"WhatId": { "Account": "company", "Opportunity": "opportunity" }`), told apart at load
+//!   by the id's key prefix ([`LinkTarget`]);
+//! - add, replace or drop a constant value of a standard field (`"values": { "tags": ["lead"] }`);
+//! - set or clear the reference that makes a record land as another
+//!   (`"replaced_by": "ConvertedContactId"`, see [`ObjectMap::replaced_by`]);
 //! - add a whole new object (it must name its entity);
-//! - drop an object (`"Lead": null`).
+//! - drop an object (`"Lead": null`);
+//! - leave out the custom objects the map does not name (`"custom_objects": false`), which
+//!   otherwise land as custom records.
 //!
 //! TOML has no `null`, so `false` drops too, in either format (`Fax = false`). Salesforce API
 //! names are case-insensitive, and so is the matching of an override's object and field names
@@ -20,7 +29,7 @@
 //!
 //! ```json
 //! {
-//!   "version": 1,
+//!   "version": 2,
 //!   "objects": {
 //!     "Account": { "fields": { "Phone": null, "Main_Phone__c": "phone" } },
 //!     "Contact": { "fields": { "Title": null, "Job_Title__c": "job_title" } },
@@ -30,7 +39,7 @@
 //! ```
 //!
 //! ```toml
-//! version = 1
+//! version = 2
 //!
 //! [objects.Account.fields]
 //! Phone = false
@@ -60,15 +69,19 @@
 //! A map, and the result of every overlay, is checked as a whole; the first fault found is
 //! returned as a [`MapError`] naming the object, the field and the reason: an unknown entity,
 //! a target that is not a standard field (or link) of the entity, two fields of one object
-//! filling the same target, one Salesforce field mapped twice, or a field the destination
-//! requires (such as a company's `name`) that nothing fills.
+//! filling the same target (a constant counts as a source), one Salesforce field mapped
+//! twice, a polymorphic link table naming no link, a constant its field cannot hold, or a
+//! field the destination requires (such as a company's `name`) that nothing fills.
 //!
 //! # Entities
 //!
-//! The destination entities are the ones the reference CRM holds today: companies and
-//! contacts ([`EntityKind`]). The other entities of the product's default map (opportunity,
-//! task, event, note, file, conversation, owner) come with the destination schema of issue 6;
-//! until then a map naming them is refused as naming an unknown entity.
+//! The reference CRM holds companies, contacts (leads among them, tagged), owners (the
+//! destination's users: matched by email, never created), opportunities, pipeline stages,
+//! contact roles, tasks, events and their attendees, notes, files with their bytes,
+//! conversations (emails) and custom records ([`EntityKind`]). Each entity is defined once,
+//! in an [`EntitySchema`]: its standard fields with how each is held and whether it is
+//! required, and its links with the entity each points to. The map's validation, the
+//! transform and the SQLite destination's tables all read that one definition.
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -79,7 +92,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 /// The version of the built-in map, and the only version of a map or override this Ferry reads.
-pub const MAP_VERSION: u32 = 1;
+pub const MAP_VERSION: u32 = 2;
 
 /// The kinds of record the reference CRM holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -87,16 +100,354 @@ pub const MAP_VERSION: u32 = 1;
 pub enum EntityKind {
     Company,
     Contact,
+    /// A destination user who can own records. Salesforce users are matched to owners by
+    /// email; a migration never creates one.
+    Owner,
+    Opportunity,
+    /// A stage of an opportunity pipeline, with its order and probability.
+    Stage,
+    /// A contact's role on an opportunity.
+    ContactRole,
+    /// A task or a logged call.
+    Task,
+    /// A calendar event.
+    Event,
+    /// A person invited to an event: a contact or an owner.
+    Attendee,
+    Note,
+    /// A file attached to a record, with its bytes.
+    File,
+    /// An email, as a conversation history entry.
+    Conversation,
+    /// A record of a Salesforce custom object, kept with the object's name.
+    CustomRecord,
 }
+
+/// One standard field of an entity: its name, how it is held, and whether the destination
+/// refuses a record without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StandardField {
+    pub name: &'static str,
+    pub kind: ValueKind,
+    pub required: bool,
+}
+
+/// What the reference CRM holds of one entity: the one definition the map's validation, the
+/// transform and the SQLite destination's tables are all derived from.
+#[derive(Debug, Clone, Copy)]
+pub struct EntitySchema {
+    /// The table (or collection) that holds the entity.
+    pub table: &'static str,
+    pub fields: &'static [StandardField],
+    /// The links this entity can hold, and the entity each one points to.
+    pub links: &'static [(&'static str, EntityKind)],
+    /// Whether a migration creates records of this entity. Owners are only matched.
+    pub created_by_migration: bool,
+}
+
+const fn text(name: &'static str) -> StandardField {
+    StandardField {
+        name,
+        kind: ValueKind::Text,
+        required: false,
+    }
+}
+
+const fn required(name: &'static str) -> StandardField {
+    StandardField {
+        name,
+        kind: ValueKind::Text,
+        required: true,
+    }
+}
+
+const fn of_kind(name: &'static str, kind: ValueKind) -> StandardField {
+    StandardField {
+        name,
+        kind,
+        required: false,
+    }
+}
+
+/// Every entity keeps when its record was created and last changed in Salesforce.
+const CREATED_AT: StandardField = text("created_at");
+const UPDATED_AT: StandardField = text("updated_at");
+
+const COMPANY: EntitySchema = EntitySchema {
+    table: "companies",
+    fields: &[
+        required("name"),
+        text("website"),
+        text("industry"),
+        text("phone"),
+        of_kind("employee_count", ValueKind::Integer),
+        of_kind("annual_revenue", ValueKind::Decimal),
+        text("description"),
+        CREATED_AT,
+        UPDATED_AT,
+        of_kind("billing_address", ValueKind::Json),
+        of_kind("shipping_address", ValueKind::Json),
+    ],
+    links: &[
+        ("parent_company", EntityKind::Company),
+        ("owner", EntityKind::Owner),
+    ],
+    created_by_migration: true,
+};
+
+const CONTACT: EntitySchema = EntitySchema {
+    table: "contacts",
+    fields: &[
+        text("first_name"),
+        required("last_name"),
+        text("email"),
+        text("phone"),
+        text("job_title"),
+        CREATED_AT,
+        UPDATED_AT,
+        of_kind("mailing_address", ValueKind::Json),
+        // A list of labels: a contact that was a Salesforce lead is tagged `lead`.
+        of_kind("tags", ValueKind::Json),
+        // A lead's company, as text: a lead belongs to no company record yet.
+        text("company_name"),
+        text("lead_status"),
+        text("lead_source"),
+    ],
+    links: &[
+        ("company", EntityKind::Company),
+        ("reports_to", EntityKind::Contact),
+        ("owner", EntityKind::Owner),
+    ],
+    created_by_migration: true,
+};
+
+const OWNER: EntitySchema = EntitySchema {
+    table: "owners",
+    fields: &[required("email"), required("name")],
+    links: &[],
+    created_by_migration: false,
+};
+
+const OPPORTUNITY: EntitySchema = EntitySchema {
+    table: "opportunities",
+    fields: &[
+        required("name"),
+        of_kind("amount", ValueKind::Decimal),
+        text("stage"),
+        // A percentage, kept exactly.
+        of_kind("probability", ValueKind::Decimal),
+        text("pipeline"),
+        text("close_date"),
+        text("type"),
+        text("lead_source"),
+        text("forecast_category"),
+        of_kind("is_closed", ValueKind::Boolean),
+        of_kind("is_won", ValueKind::Boolean),
+        text("description"),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: &[
+        ("company", EntityKind::Company),
+        ("owner", EntityKind::Owner),
+    ],
+    created_by_migration: true,
+};
+
+const STAGE: EntitySchema = EntitySchema {
+    table: "stages",
+    fields: &[
+        required("name"),
+        text("api_name"),
+        text("pipeline"),
+        of_kind("sort_order", ValueKind::Integer),
+        of_kind("probability", ValueKind::Decimal),
+        of_kind("is_closed", ValueKind::Boolean),
+        of_kind("is_won", ValueKind::Boolean),
+        of_kind("is_active", ValueKind::Boolean),
+        text("forecast_category"),
+        text("description"),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: &[],
+    created_by_migration: true,
+};
+
+const CONTACT_ROLE: EntitySchema = EntitySchema {
+    table: "contact_roles",
+    fields: &[
+        text("role"),
+        of_kind("is_primary", ValueKind::Boolean),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: &[
+        ("opportunity", EntityKind::Opportunity),
+        ("contact", EntityKind::Contact),
+    ],
+    created_by_migration: true,
+};
+
+/// Tasks, events, notes and files hang off a contact, a company or an opportunity.
+const ACTIVITY_LINKS: &[(&str, EntityKind)] = &[
+    ("contact", EntityKind::Contact),
+    ("company", EntityKind::Company),
+    ("opportunity", EntityKind::Opportunity),
+    ("owner", EntityKind::Owner),
+];
+
+const TASK: EntitySchema = EntitySchema {
+    table: "tasks",
+    fields: &[
+        text("subject"),
+        text("due_date"),
+        text("status"),
+        text("priority"),
+        of_kind("is_closed", ValueKind::Boolean),
+        // `Call`, `Email` or `Task`: calls are tasks of kind `Call`.
+        text("kind"),
+        text("call_type"),
+        of_kind("call_duration_seconds", ValueKind::Integer),
+        text("description"),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: ACTIVITY_LINKS,
+    created_by_migration: true,
+};
+
+const EVENT: EntitySchema = EntitySchema {
+    table: "events",
+    fields: &[
+        text("subject"),
+        text("location"),
+        of_kind("is_all_day", ValueKind::Boolean),
+        text("start_at"),
+        text("end_at"),
+        text("activity_date"),
+        of_kind("duration_minutes", ValueKind::Integer),
+        text("description"),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: ACTIVITY_LINKS,
+    created_by_migration: true,
+};
+
+const ATTENDEE: EntitySchema = EntitySchema {
+    table: "attendees",
+    fields: &[
+        text("status"),
+        of_kind("is_invitee", ValueKind::Boolean),
+        text("responded_at"),
+        text("response"),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    // An attendee is a contact (a Salesforce contact or lead) or a user of the CRM.
+    links: &[
+        ("event", EntityKind::Event),
+        ("contact", EntityKind::Contact),
+        ("owner", EntityKind::Owner),
+    ],
+    created_by_migration: true,
+};
+
+const NOTE: EntitySchema = EntitySchema {
+    table: "notes",
+    fields: &[
+        required("title"),
+        text("body"),
+        of_kind("is_private", ValueKind::Boolean),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: ACTIVITY_LINKS,
+    created_by_migration: true,
+};
+
+const FILE: EntitySchema = EntitySchema {
+    table: "files",
+    fields: &[
+        required("name"),
+        text("title"),
+        of_kind("content", ValueKind::Bytes),
+        text("content_type"),
+        of_kind("size", ValueKind::Integer),
+        text("description"),
+        of_kind("is_private", ValueKind::Boolean),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: ACTIVITY_LINKS,
+    created_by_migration: true,
+};
+
+const CONVERSATION: EntitySchema = EntitySchema {
+    table: "conversations",
+    fields: &[
+        text("subject"),
+        text("from_name"),
+        text("from_address"),
+        text("to_address"),
+        text("cc_address"),
+        text("text_body"),
+        text("html_body"),
+        text("message_at"),
+        of_kind("is_incoming", ValueKind::Boolean),
+        text("status"),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: &[
+        ("company", EntityKind::Company),
+        ("opportunity", EntityKind::Opportunity),
+        ("contact", EntityKind::Contact),
+    ],
+    created_by_migration: true,
+};
+
+const CUSTOM_RECORD: EntitySchema = EntitySchema {
+    table: "custom_records",
+    fields: &[text("name"), CREATED_AT, UPDATED_AT],
+    links: &[("owner", EntityKind::Owner)],
+    created_by_migration: true,
+};
 
 impl EntityKind {
     /// Every entity, in a stable order.
-    pub const ALL: [EntityKind; 2] = [Self::Company, Self::Contact];
+    pub const ALL: [EntityKind; 13] = [
+        Self::Company,
+        Self::Contact,
+        Self::Owner,
+        Self::Opportunity,
+        Self::Stage,
+        Self::ContactRole,
+        Self::Task,
+        Self::Event,
+        Self::Attendee,
+        Self::Note,
+        Self::File,
+        Self::Conversation,
+        Self::CustomRecord,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Company => "company",
             Self::Contact => "contact",
+            Self::Owner => "owner",
+            Self::Opportunity => "opportunity",
+            Self::Stage => "stage",
+            Self::ContactRole => "contact_role",
+            Self::Task => "task",
+            Self::Event => "event",
+            Self::Attendee => "attendee",
+            Self::Note => "note",
+            Self::File => "file",
+            Self::Conversation => "conversation",
+            Self::CustomRecord => "custom_record",
         }
     }
 
@@ -105,62 +456,71 @@ impl EntityKind {
         Self::ALL.into_iter().find(|entity| entity.as_str() == name)
     }
 
+    /// The entity's definition in the reference CRM.
+    pub fn schema(self) -> &'static EntitySchema {
+        match self {
+            Self::Company => &COMPANY,
+            Self::Contact => &CONTACT,
+            Self::Owner => &OWNER,
+            Self::Opportunity => &OPPORTUNITY,
+            Self::Stage => &STAGE,
+            Self::ContactRole => &CONTACT_ROLE,
+            Self::Task => &TASK,
+            Self::Event => &EVENT,
+            Self::Attendee => &ATTENDEE,
+            Self::Note => &NOTE,
+            Self::File => &FILE,
+            Self::Conversation => &CONVERSATION,
+            Self::CustomRecord => &CUSTOM_RECORD,
+        }
+    }
+
     /// The standard fields of this entity in the reference CRM; a map may target only these
     /// (anything else becomes a custom field).
-    pub fn standard_fields(self) -> &'static [&'static str] {
-        match self {
-            Self::Company => &[
-                "name",
-                "website",
-                "industry",
-                "phone",
-                "employee_count",
-                "annual_revenue",
-                "description",
-                "created_at",
-                "updated_at",
-                "billing_address",
-                "shipping_address",
-            ],
-            Self::Contact => &[
-                "first_name",
-                "last_name",
-                "email",
-                "phone",
-                "job_title",
-                "created_at",
-                "updated_at",
-                "mailing_address",
-            ],
-        }
+    pub fn standard_fields(self) -> impl Iterator<Item = &'static str> + Clone {
+        self.schema().fields.iter().map(|field| field.name)
+    }
+
+    /// Whether `field` is one of this entity's standard fields.
+    pub fn has_field(self, field: &str) -> bool {
+        self.schema().fields.iter().any(|known| known.name == field)
     }
 
     /// How the reference CRM holds one of this entity's standard fields, so a value read
     /// back compares equal to the value sent. Fields not named here are text.
     pub fn field_kind(self, field: &str) -> ValueKind {
-        match (self, field) {
-            (Self::Company, "employee_count") => ValueKind::Integer,
-            (Self::Company, "annual_revenue") => ValueKind::Decimal,
-            (Self::Company, "billing_address" | "shipping_address")
-            | (Self::Contact, "mailing_address") => ValueKind::Json,
-            _ => ValueKind::Text,
-        }
+        self.schema()
+            .fields
+            .iter()
+            .find(|known| known.name == field)
+            .map_or(ValueKind::Text, |known| known.kind)
     }
 
     /// The links this entity can hold, and the entity each one points to.
     pub fn links(self) -> &'static [(&'static str, EntityKind)] {
-        match self {
-            Self::Company => &[("parent_company", EntityKind::Company)],
-            Self::Contact => &[("company", EntityKind::Company)],
-        }
+        self.schema().links
+    }
+
+    /// The entity a link of this entity points to.
+    pub fn link_target(self, link: &str) -> Option<EntityKind> {
+        self.links()
+            .iter()
+            .find(|(name, _)| *name == link)
+            .map(|(_, target)| *target)
     }
 
     /// Fields without which the destination refuses the record.
-    pub fn required_fields(self) -> &'static [&'static str] {
-        match self {
-            Self::Company => &["name"],
-            Self::Contact => &["last_name"],
-        }
+    pub fn required_fields(self) -> impl Iterator<Item = &'static str> + Clone {
+        self.schema()
+            .fields
+            .iter()
+            .filter(|field| field.required)
+            .map(|field| field.name)
+    }
+
+    /// Whether a migration creates records of this entity (owners are only matched).
+    pub fn created_by_migration(self) -> bool {
+        self.schema().created_by_migration
     }
 }
 
@@ -174,6 +534,9 @@ pub enum ValueKind {
     Boolean,
     /// A structured value (an address, a list) kept as JSON.
     Json,
+    /// A file's bytes: fetched at extraction, stored through [`crate::ports::Destination::put_file`]
+    /// once the file record exists, never sent as a field value.
+    Bytes,
 }
 
 impl std::fmt::Display for EntityKind {
@@ -188,7 +551,16 @@ pub struct FieldMap {
     pub version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Whether custom objects (`Project__c`) the map does not name land as custom records
+    /// (see [`crate::plan::custom_object_map`]). On by default: a customer's own objects are
+    /// data like any other, and the map cannot know their names in advance.
+    #[serde(default = "default_true")]
+    pub custom_objects: bool,
     pub objects: BTreeMap<String, ObjectMap>,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// How one Salesforce object lands.
@@ -198,9 +570,69 @@ pub struct ObjectMap {
     /// Salesforce field name to destination standard field name.
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
-    /// Salesforce reference field name to destination link name.
+    /// Salesforce reference field name to destination link (or, for a polymorphic field,
+    /// links by the object the id names).
     #[serde(default)]
-    pub links: BTreeMap<String, String>,
+    pub links: BTreeMap<String, LinkTarget>,
+    /// Destination standard fields set to the same value on every record of the object,
+    /// such as the `lead` tag of a contact that was a lead.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, serde_json::Value>,
+    /// A reference field that, when set, means the record already lands as the record it
+    /// names (a converted lead's `ConvertedContactId`): the record is not imported twice but
+    /// counted as skipped, and its ID-map entry points at that record's destination id, so
+    /// links to it resolve to the record it became.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<String>,
+}
+
+/// Where a Salesforce reference field goes: one destination link, or, for a polymorphic
+/// field (`WhoId`, `WhatId`, a note's `ParentId`), one link per object the id may name,
+/// told apart by the id's key prefix. An id naming an object the table leaves out is not a
+/// link: the record lands without it, with the reason, or, when Salesforce requires the
+/// field (a note's parent), is skipped with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LinkTarget {
+    One(String),
+    ByObject(BTreeMap<String, String>),
+}
+
+impl LinkTarget {
+    /// Every destination link this target may fill, without repeats.
+    pub fn link_names(&self) -> Vec<&str> {
+        match self {
+            Self::One(link) => vec![link.as_str()],
+            Self::ByObject(by_object) => {
+                let mut names: Vec<&str> = by_object.values().map(String::as_str).collect();
+                names.sort_unstable();
+                names.dedup();
+                names
+            }
+        }
+    }
+
+    /// The link for a reference to `object`; any object for a single link.
+    pub fn link_for(&self, object: &str) -> Option<&str> {
+        match self {
+            Self::One(link) => Some(link),
+            Self::ByObject(by_object) => find_key(by_object, object)
+                .and_then(|key| by_object.get(&key))
+                .map(String::as_str),
+        }
+    }
+}
+
+impl From<&str> for LinkTarget {
+    fn from(link: &str) -> Self {
+        Self::One(link.to_owned())
+    }
+}
+
+impl PartialEq<&str> for LinkTarget {
+    fn eq(&self, other: &&str) -> bool {
+        matches!(self, Self::One(link) if link == other)
+    }
 }
 
 impl ObjectMap {
@@ -261,7 +693,8 @@ pub enum MapError {
     )]
     OverrideVersion { written_for: u32, map_version: u32 },
     #[error(
-        "field map: {object} goes to entity {entity:?}, which the destination does not have (it has company and contact)"
+        "field map: {object} goes to entity {entity:?}, which the destination does not have (it has {})",
+        entity_names()
     )]
     UnknownEntity { object: String, entity: String },
     #[error(
@@ -302,6 +735,18 @@ pub enum MapError {
         entity: EntityKind,
         target: String,
     },
+    #[error(
+        "field map: {object} sets {entity}.{target} to the constant {value}, which is not a {kind:?} value"
+    )]
+    ConstantType {
+        object: String,
+        entity: EntityKind,
+        target: String,
+        value: serde_json::Value,
+        kind: ValueKind,
+    },
+    #[error("field map: {object}.{field} maps a polymorphic reference to no link at all")]
+    EmptyLinkTable { object: String, field: String },
     #[error("field map override: {object} is not in the map, so it must name its entity")]
     NewObjectWithoutEntity { object: String },
     #[error("field map override: {object} is dropped, but the map has no such object")]
@@ -322,6 +767,7 @@ impl FieldMap {
         Self::parse(BUILTIN_MAP).unwrap_or_else(|_| Self {
             version: MAP_VERSION,
             description: None,
+            custom_objects: true,
             objects: BTreeMap::new(),
         })
     }
@@ -377,6 +823,9 @@ impl FieldMap {
             });
         }
         let mut map = self.clone();
+        if let Some(custom_objects) = overrides.custom_objects {
+            map.custom_objects = custom_objects;
+        }
         for (object, change) in &overrides.objects {
             let existing = find_key(&map.objects, object);
             let object_override = match change {
@@ -416,6 +865,8 @@ impl FieldMap {
                         entity,
                         fields: BTreeMap::new(),
                         links: BTreeMap::new(),
+                        values: BTreeMap::new(),
+                        replaced_by: None,
                     })
                 }
             };
@@ -424,6 +875,12 @@ impl FieldMap {
             }
             apply_changes(&mut object_map.fields, &object_override.fields, object)?;
             apply_changes(&mut object_map.links, &object_override.links, object)?;
+            apply_changes(&mut object_map.values, &object_override.values, object)?;
+            match &object_override.replaced_by {
+                Some(Change::Set(field)) => object_map.replaced_by = Some(field.clone()),
+                Some(Change::Drop) => object_map.replaced_by = None,
+                None => {}
+            }
         }
         map.validate()?;
         Ok(map)
@@ -438,7 +895,7 @@ impl FieldMap {
             check_sources(object, &object_map.fields)?;
             check_sources(object, &object_map.links)?;
             for (field, target) in &object_map.fields {
-                if !entity.standard_fields().contains(&target.as_str()) {
+                if !entity.has_field(target) {
                     return Err(MapError::UnknownTarget {
                         object: object.clone(),
                         field: field.clone(),
@@ -448,19 +905,71 @@ impl FieldMap {
                 }
             }
             for (field, target) in &object_map.links {
-                if !entity.links().iter().any(|(link, _)| link == target) {
-                    return Err(MapError::UnknownLink {
+                if let LinkTarget::ByObject(by_object) = target
+                    && by_object.is_empty()
+                {
+                    return Err(MapError::EmptyLinkTable {
                         object: object.clone(),
                         field: field.clone(),
+                    });
+                }
+                for link in target.link_names() {
+                    if entity.link_target(link).is_none() {
+                        return Err(MapError::UnknownLink {
+                            object: object.clone(),
+                            field: field.clone(),
+                            entity,
+                            target: link.to_owned(),
+                        });
+                    }
+                }
+            }
+            for (target, value) in &object_map.values {
+                if !entity.has_field(target) {
+                    return Err(MapError::UnknownTarget {
+                        object: object.clone(),
+                        field: "(constant)".to_owned(),
                         entity,
                         target: target.clone(),
                     });
                 }
+                let kind = entity.field_kind(target);
+                if !constant_fits(kind, value) {
+                    return Err(MapError::ConstantType {
+                        object: object.clone(),
+                        entity,
+                        target: target.clone(),
+                        value: value.clone(),
+                        kind,
+                    });
+                }
             }
-            check_targets(object, entity, &object_map.fields)?;
-            check_targets(object, entity, &object_map.links)?;
+            let constants: BTreeMap<String, String> = object_map
+                .values
+                .keys()
+                .map(|target| (format!("(constant {target})"), target.clone()))
+                .collect();
+            let mut filled = object_map.fields.clone();
+            filled.extend(constants);
+            check_targets(object, entity, &filled)?;
+            // One field may fill a link for several objects (`WhoId` for contacts and
+            // leads); two fields filling one link is the fault.
+            let mut filled_links: BTreeMap<&str, &str> = BTreeMap::new();
+            for (field, target) in &object_map.links {
+                for link in target.link_names() {
+                    if let Some(first) = filled_links.insert(link, field) {
+                        return Err(MapError::DuplicateTarget {
+                            object: object.clone(),
+                            first: first.to_owned(),
+                            second: field.clone(),
+                            entity,
+                            target: link.to_owned(),
+                        });
+                    }
+                }
+            }
             for required in entity.required_fields() {
-                if !object_map.fields.values().any(|target| target == required) {
+                if !filled.values().any(|target| target == required) {
                     return Err(MapError::MissingRequired {
                         object: object.clone(),
                         entity,
@@ -483,9 +992,30 @@ fn find_key<V>(map: &BTreeMap<String, V>, name: &str) -> Option<String> {
         .cloned()
 }
 
-fn apply_changes(
-    mapping: &mut BTreeMap<String, String>,
-    changes: &BTreeMap<String, Change<String>>,
+/// Whether a constant of the map can be held by a field of `kind`.
+fn constant_fits(kind: ValueKind, value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (kind, value) {
+        (_, Value::Null) | (ValueKind::Json, _) => true,
+        (ValueKind::Text, Value::String(_)) | (ValueKind::Boolean, Value::Bool(_)) => true,
+        (ValueKind::Integer, Value::Number(number)) => number.as_i64().is_some(),
+        (ValueKind::Decimal, Value::Number(_)) => true,
+        _ => false,
+    }
+}
+
+/// The names of every entity, for the message that names an unknown one.
+fn entity_names() -> String {
+    let names: Vec<&str> = EntityKind::ALL
+        .iter()
+        .map(|entity| entity.as_str())
+        .collect();
+    names.join(", ")
+}
+
+fn apply_changes<T: Clone>(
+    mapping: &mut BTreeMap<String, T>,
+    changes: &BTreeMap<String, Change<T>>,
     object: &str,
 ) -> Result<(), MapError> {
     for (field, change) in changes {
@@ -513,7 +1043,7 @@ fn apply_changes(
     Ok(())
 }
 
-fn check_sources(object: &str, mapping: &BTreeMap<String, String>) -> Result<(), MapError> {
+fn check_sources<T>(object: &str, mapping: &BTreeMap<String, T>) -> Result<(), MapError> {
     let mut seen = BTreeSet::new();
     for field in mapping.keys() {
         if !seen.insert(field.to_ascii_lowercase()) {
@@ -554,6 +1084,8 @@ struct RawFieldMap {
     version: u32,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default = "default_true")]
+    custom_objects: bool,
     #[serde(default)]
     objects: BTreeMap<String, RawObjectMap>,
 }
@@ -565,7 +1097,11 @@ struct RawObjectMap {
     #[serde(default)]
     fields: BTreeMap<String, String>,
     #[serde(default)]
-    links: BTreeMap<String, String>,
+    links: BTreeMap<String, LinkTarget>,
+    #[serde(default)]
+    values: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    replaced_by: Option<String>,
 }
 
 impl RawFieldMap {
@@ -587,12 +1123,15 @@ impl RawFieldMap {
                     entity,
                     fields: raw.fields,
                     links: raw.links,
+                    values: raw.values,
+                    replaced_by: raw.replaced_by,
                 },
             );
         }
         let map = FieldMap {
             version: self.version,
             description: self.description,
+            custom_objects: self.custom_objects,
             objects,
         };
         map.validate()?;
@@ -609,6 +1148,9 @@ pub struct MapOverrides {
     pub version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Turns the landing of custom objects the map does not name on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_objects: Option<bool>,
     #[serde(default)]
     pub objects: BTreeMap<String, Change<ObjectOverride>>,
 }
@@ -623,7 +1165,24 @@ pub struct ObjectOverride {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, Change<String>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub links: BTreeMap<String, Change<String>>,
+    pub links: BTreeMap<String, Change<LinkTarget>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, Change<serde_json::Value>>,
+    /// Set or (with `null` or `false`) clear the object's `replaced_by` field.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_change"
+    )]
+    pub replaced_by: Option<Change<String>>,
+}
+
+/// A field that is present is a change, `null` included: without this, serde would read
+/// `"replaced_by": null` as "no change" rather than "drop".
+fn present_change<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Change<T>>, D::Error> {
+    Change::deserialize(deserializer).map(Some)
 }
 
 /// One entry of an override: set it to a value, or drop it. Written as the value itself, or as
@@ -641,6 +1200,7 @@ impl MapOverrides {
         Self {
             version,
             description: None,
+            custom_objects: None,
             objects: BTreeMap::new(),
         }
     }
@@ -751,6 +1311,10 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ChangeVisitor<T> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Change::Set)
     }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        T::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Change::Set)
+    }
 }
 
 #[cfg(test)]
@@ -785,7 +1349,7 @@ mod tests {
     }
 
     const OVERRIDE_JSON: &str = r#"{
-        "version": 1,
+        "version": 2,
         "description": "Acme's changes",
         "objects": {
             "Account": {
@@ -802,7 +1366,7 @@ mod tests {
     }"#;
 
     const OVERRIDE_TOML: &str = r#"
-        version = 1
+        version = 2
         description = "Acme's changes"
 
         [objects.Account]
@@ -842,7 +1406,7 @@ mod tests {
         let from_toml =
             toml.and_then(|text| FieldMap::from_toml_str(&text).map_err(|error| chain(&error)));
         assert_eq!(from_toml.as_ref(), Ok(&map));
-        assert_eq!(overlay_json(r#"{"version":1}"#), Ok(map));
+        assert_eq!(overlay_json(r#"{"version":2}"#), Ok(map));
     }
 
     #[test]
@@ -862,7 +1426,8 @@ mod tests {
         let account = &map.objects["Account"];
         assert_eq!(account.fields["Main_Phone__c"], "phone");
         assert!(!account.fields.contains_key("Phone"));
-        assert!(account.links.is_empty());
+        assert!(!account.links.contains_key("ParentId"));
+        assert_eq!(account.links["OwnerId"], "owner", "untouched links stay");
         assert_eq!(account.fields["Name"], "name", "untouched fields stay");
 
         // `contact` names the map's `Contact`: Salesforce names ignore case.
@@ -882,23 +1447,30 @@ mod tests {
     #[test]
     fn an_override_replaces_an_entity_adds_and_drops_objects() {
         let map = overlay_json(
-            r#"{"version":1,"objects":{
+            r#"{"version":2,"objects":{
                 "Account": null,
                 "Contact": {"links": {"AccountId": null}},
-                "Lead": {"entity": "contact", "fields": {"LastName": "last_name", "Email": "email"}},
-                "Partner__c": {"entity": "contact", "fields": {"Name": "last_name"}}
+                "Lead": {"entity": "company", "fields": {"LastName": null, "Company": "name", "FirstName": null, "Email": null, "Title": null, "Status": null, "LeadSource": null, "Address": null, "Phone": "phone"}, "values": {"tags": null}, "replaced_by": null},
+                "Partner__c": {"entity": "contact", "fields": {"Name": "last_name"}, "values": {"tags": ["partner"]}}
             }}"#,
         );
         let Ok(map) = map else { panic!("{map:?}") };
-        let names: Vec<&str> = map.objects.keys().map(String::as_str).collect();
-        assert_eq!(names, ["Contact", "Lead", "Partner__c"]);
-        assert_eq!(map.objects["Lead"].entity, EntityKind::Contact);
-        assert_eq!(map.objects["Lead"].fields.len(), 2);
+        assert!(!map.objects.contains_key("Account"));
+        assert!(map.objects.contains_key("Partner__c"));
+        let lead = &map.objects["Lead"];
+        assert_eq!(lead.entity, EntityKind::Company);
+        assert_eq!(lead.fields.len(), 4, "{lead:?}");
+        assert!(lead.values.is_empty());
+        assert_eq!(lead.replaced_by, None);
+        assert_eq!(
+            map.objects["Partner__c"].values["tags"],
+            serde_json::json!(["partner"])
+        );
 
         let switched = overlay_json(
-            r#"{"version":1,"objects":{"Contact":{"entity":"company","fields":{
+            r#"{"version":2,"objects":{"Contact":{"entity":"company","fields":{
                 "FirstName":null,"LastName":"name","Email":null,"Title":null,"MailingAddress":null
-            },"links":{"AccountId":"parent_company"}}}}"#,
+            },"links":{"AccountId":"parent_company","ReportsToId":null}}}}"#,
         );
         let Ok(switched) = switched else {
             panic!("{switched:?}")
@@ -909,56 +1481,72 @@ mod tests {
     #[test]
     fn every_override_error_names_the_object_field_and_reason() {
         check_error(
-            r#"{"version":2,"objects":{}}"#,
-            "field map override: written for map version 2, but the map it changes is version 1; read it against the new map and set its version to 1",
+            r#"{"version":1,"objects":{}}"#,
+            "field map override: written for map version 1, but the map it changes is version 2; read it against the new map and set its version to 2",
         );
         check_error(
-            r#"{"version":1,"objects":{"Account":{"entity":"deal"}}}"#,
-            "field map: Account goes to entity \"deal\", which the destination does not have (it has company and contact)",
+            r#"{"version":2,"objects":{"Account":{"entity":"deal"}}}"#,
+            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record)",
         );
         check_error(
-            r#"{"version":1,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
+            r#"{"version":2,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
             "field map: Account.Phone targets company.mobile_phone, which the destination does not have",
         );
         check_error(
-            r#"{"version":1,"objects":{"Contact":{"links":{"ReportsToId":"manager"}}}}"#,
+            r#"{"version":2,"objects":{"Contact":{"links":{"ReportsToId":"manager"}}}}"#,
             "field map: Contact.ReportsToId targets link contact.manager, which the destination does not have",
         );
         check_error(
-            r#"{"version":1,"objects":{"Account":{"fields":{"Main_Phone__c":"phone"}}}}"#,
+            r#"{"version":2,"objects":{"Account":{"fields":{"Main_Phone__c":"phone"}}}}"#,
             "field map: Account.Main_Phone__c and Account.Phone both target company.phone; a destination field takes one source",
         );
         check_error(
-            r#"{"version":1,"objects":{"Account":{"links":{"Parent__c":"parent_company"}}}}"#,
+            r#"{"version":2,"objects":{"Account":{"links":{"Parent__c":"parent_company"}}}}"#,
             "field map: Account.ParentId and Account.Parent__c both target company.parent_company; a destination field takes one source",
         );
         check_error(
-            r#"{"version":1,"objects":{"Account":{"fields":{"Name":null}}}}"#,
+            r#"{"version":2,"objects":{"Account":{"fields":{"Name":null}}}}"#,
             "field map: nothing in Account fills company.name, which the destination requires of every company",
         );
         check_error(
-            r#"{"version":1,"objects":{"Lead":{"fields":{"LastName":"last_name"}}}}"#,
-            "field map override: Lead is not in the map, so it must name its entity",
+            r#"{"version":2,"objects":{"Case":{"fields":{"Subject":"name"}}}}"#,
+            "field map override: Case is not in the map, so it must name its entity",
         );
         check_error(
-            r#"{"version":1,"objects":{"Lead":null}}"#,
-            "field map override: Lead is dropped, but the map has no such object",
+            r#"{"version":2,"objects":{"Case":null}}"#,
+            "field map override: Case is dropped, but the map has no such object",
         );
         check_error(
-            r#"{"version":1,"objects":{"Account":{"fields":{"Fax":null}}}}"#,
+            r#"{"version":2,"objects":{"Task":{"links":{"WhatId":{"Account":"company","Opportunity":"deal"}}}}}"#,
+            "field map: Task.WhatId targets link task.deal, which the destination does not have",
+        );
+        check_error(
+            r#"{"version":2,"objects":{"Task":{"links":{"WhatId":{}}}}}"#,
+            "field map: Task.WhatId maps a polymorphic reference to no link at all",
+        );
+        check_error(
+            r#"{"version":2,"objects":{"Task":{"links":{"Related__c":{"Account":"company"}}}}}"#,
+            "field map: Task.Related__c and Task.WhatId both target task.company; a destination field takes one source",
+        );
+        check_error(
+            r#"{"version":2,"objects":{"Lead":{"values":{"tags":"lead","company_name":["x"]}}}}"#,
+            "field map: Lead sets contact.company_name to the constant [\"x\"], which is not a Text value",
+        );
+        check_error(
+            r#"{"version":2,"objects":{"Account":{"fields":{"Fax":null}}}}"#,
             "field map override: Account.Fax is dropped, but the map does not map it (a custom field the map does not name becomes a destination custom field; a map cannot leave it out yet)",
         );
         check_error(
-            r#"{"version":1,"objects":{"Account":{"entity":"contact"}}}"#,
+            r#"{"version":2,"objects":{"Account":{"entity":"contact"}}}"#,
             "field map: Account.AnnualRevenue targets contact.annual_revenue, which the destination does not have",
         );
         check_error(
-            r#"{"version":1,"objects":{"Account":{"fields":{"Phone":true}}}}"#,
+            r#"{"version":2,"objects":{"Account":{"fields":{"Phone":true}}}}"#,
             "the field map is not valid JSON: invalid value: boolean `true`, expected a name or a table to set, or null or false to drop at line 1 column 57",
         );
         check_error(
-            r#"{"version":1,"objects":{"Account":{"feilds":{}}}}"#,
-            "the field map is not valid JSON: unknown field `feilds`, expected one of `entity`, `fields`, `links` at line 1 column 43",
+            r#"{"version":2,"objects":{"Account":{"feilds":{}}}}"#,
+            "the field map is not valid JSON: unknown field `feilds`, expected one of `entity`, `fields`, `links`, `values`, `replaced_by` at line 1 column 43",
         );
         check_error(
             r#"{"objects":{}}"#,
@@ -992,7 +1580,7 @@ mod tests {
     #[test]
     fn a_toml_syntax_error_keeps_the_parser_message() {
         let error =
-            MapOverrides::from_toml_str("version = 1\n[objects.Account.fields]\nPhone = 3\n")
+            MapOverrides::from_toml_str("version = 2\n[objects.Account.fields]\nPhone = 3\n")
                 .map(|_| ())
                 .map_err(|error| chain(&error));
         let Err(message) = error else {
@@ -1011,7 +1599,7 @@ mod tests {
     #[test]
     fn a_map_naming_an_unknown_target_is_refused_with_object_and_field() {
         let text =
-            r#"{"version":1,"objects":{"Account":{"entity":"company","fields":{"Name":"title"}}}}"#;
+            r#"{"version":2,"objects":{"Account":{"entity":"company","fields":{"Name":"title"}}}}"#;
         let error = FieldMap::parse(text)
             .map(|_| ())
             .map_err(|error| error.to_string());
@@ -1029,12 +1617,12 @@ mod tests {
                 .map_err(|error| error.to_string())
         };
         assert_eq!(
-            check(r#"{"version":1,"objects":{"Deal":{"entity":"opportunity"}}}"#),
-            Err("field map: Deal goes to entity \"opportunity\", which the destination does not have (it has company and contact)".to_owned())
+            check(r#"{"version":2,"objects":{"Deal":{"entity":"deal"}}}"#),
+            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record)".to_owned())
         );
         assert_eq!(
             check(
-                r#"{"version":1,"objects":{"Account":{"entity":"company","fields":{"Name":"name","NAME":"description"}}}}"#
+                r#"{"version":2,"objects":{"Account":{"entity":"company","fields":{"Name":"name","NAME":"description"}}}}"#
             ),
             Err(
                 "field map: Account.Name is mapped twice (Salesforce field names ignore case)"
@@ -1043,20 +1631,20 @@ mod tests {
         );
         assert_eq!(
             check(r#"{"version":7,"objects":{}}"#),
-            Err("field map version 7 is not supported (this Ferry reads version 1)".to_owned())
+            Err("field map version 7 is not supported (this Ferry reads version 2)".to_owned())
         );
         let toml =
-            "version = 1\n[objects.Account]\nentity = \"company\"\nfields = { Name = \"name\" }\n";
+            "version = 2\n[objects.Account]\nentity = \"company\"\nfields = { Name = \"name\" }\n";
         let map = FieldMap::from_toml_str(toml).map_err(|error| error.to_string());
         assert_eq!(map.map(|map| map.objects["Account"].fields.len()), Ok(1));
     }
 
     #[test]
     fn the_format_follows_the_file_extension() {
-        let toml = "version = 1\n[objects.Account.fields]\nFax = \"phone\"\nPhone = false\n";
+        let toml = "version = 2\n[objects.Account.fields]\nFax = \"phone\"\nPhone = false\n";
         let overrides = MapOverrides::parse_file(Path::new("acme.TOML"), toml);
         assert!(overrides.is_ok(), "{overrides:?}");
-        let json = r#"{"version":1}"#;
+        let json = r#"{"version":2}"#;
         assert!(MapOverrides::parse_file(Path::new("maps/acme.json"), json).is_ok());
         assert!(FieldMap::parse_file(Path::new("default_map.json"), BUILTIN_MAP).is_ok());
         let error = MapOverrides::parse_file(Path::new("acme.yaml"), json)

@@ -471,7 +471,6 @@ async fn run_migration(
         },
     )
     .await?;
-    drop(shared_summary);
     let mut report = steps::finalize(
         &FinalizePorts {
             id_map: ports.id_map,

@@ -48,6 +48,9 @@ pub struct MigrationConfig {
     /// What validation does with each kind of bad value; kept in the run's plan so every
     /// load step of the run applies the same policy.
     pub validation: crate::validate::ValidationPolicy,
+    /// The email of the destination user who owns what unmatched Salesforce users owned;
+    /// kept in the plan, like the policy. `None`: those owner links stay empty, reported.
+    pub default_owner: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +91,7 @@ pub(crate) async fn plan_run(
             }
         }
     }
+    discovery.plan.default_owner = config.default_owner.clone();
     runs.save_plan(&config.run_id, &discovery.plan)
         .await
         .map_err(StepError::RunStore)?;
@@ -132,9 +136,12 @@ pub async fn check_budget(
     crate::budget::check_run(budget, estimate.extraction, &config.budget).map_err(StepError::Budget)
 }
 
-/// What a dry run needs: a migration's ports without the destination.
+/// What a dry run needs: a migration's ports, the destination only to read its users.
 pub struct DryRunPorts<'a> {
     pub salesforce: &'a dyn SalesforceApi,
+    /// The destination whose users the org's users are matched against; `None` lists every
+    /// user as unmatched. Nothing is written to it.
+    pub destination: Option<&'a dyn Destination>,
     pub staging: &'a dyn Staging,
     pub id_map: &'a dyn IdMap,
     pub runs: &'a dyn RunStore,
@@ -162,6 +169,7 @@ pub async fn dry_run(
         pseudonymise: config.pseudonymise.as_ref(),
     };
     let mut analysis = DryRunAnalysis::new(plan);
+    let mut users = Vec::new();
     for object in &plan.objects {
         steps::extract_object(
             &extract_ports,
@@ -183,17 +191,22 @@ pub async fn dry_run(
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                records.push(serde_json::from_slice(line).map_err(|error| {
-                    StepError::Staging(PortError::with_source(
-                        crate::ErrorClass::Permanent,
-                        format!(
-                            "line {} of {} is not a JSON record",
-                            line_number + 1,
-                            message.key
-                        ),
-                        error,
-                    ))
-                })?);
+                let record: crate::model::SourceRecord =
+                    serde_json::from_slice(line).map_err(|error| {
+                        StepError::Staging(PortError::with_source(
+                            crate::ErrorClass::Permanent,
+                            format!(
+                                "line {} of {} is not a JSON record",
+                                line_number + 1,
+                                message.key
+                            ),
+                            error,
+                        ))
+                    })?;
+                if object.entity == crate::mapping::EntityKind::Owner {
+                    users.push(owner_of(object, &record));
+                }
+                records.push(record);
             }
             analysis
                 .add_chunk(object, records, ports.id_map, &plan.tenant)
@@ -206,6 +219,38 @@ pub async fn dry_run(
         .finish(ports.id_map, &plan.tenant)
         .await
         .map_err(StepError::IdMap)?;
+    let destination_users = match ports.destination {
+        Some(destination) => Some(
+            destination
+                .users(&plan.tenant)
+                .await
+                .map_err(StepError::Destination)?,
+        ),
+        None => None,
+    };
+    let owners = crate::dryrun::match_owners(
+        &users,
+        destination_users.as_deref(),
+        plan.default_owner.as_deref(),
+    );
+    let mut analysed = analysed;
+    // Users are matched, never created: their counts are the matching's, not a load's.
+    for entry in analysed.objects.iter_mut() {
+        if plan
+            .object(&entry.object)
+            .is_some_and(|object| !object.entity.created_by_migration())
+        {
+            let unmatched = owners.unmatched.len() as u64;
+            entry.will_create = 0;
+            entry.will_update = owners.matched;
+            entry.will_skip = unmatched;
+            entry.skip_reasons = std::collections::BTreeMap::from([(
+                "no destination user has the email".to_owned(),
+                unmatched,
+            )]);
+            entry.skip_reasons.retain(|_, count| *count > 0);
+        }
+    }
     let preview =
         crate::preview::PlanPreview::build(&discovery, &config.map, &config.extract, policy);
     let budget_now = ports
@@ -233,6 +278,7 @@ pub async fn dry_run(
             .collect(),
         not_migrated: discovery.inventory.clone(),
         users: discovery.users.clone(),
+        owners,
         budget: preview.budget,
         api_calls_used: match (discovery.budget, budget_now) {
             (Some(before), Some(after)) => Some(after.used.saturating_sub(before.used)),
@@ -240,4 +286,26 @@ pub async fn dry_run(
         },
     };
     Ok((discovery, report))
+}
+
+/// A staged user as (id, email, name), read through the plan's map as the load step reads it.
+fn owner_of(
+    object: &crate::plan::ObjectPlan,
+    record: &crate::model::SourceRecord,
+) -> (String, Option<String>, Option<String>) {
+    let id = record
+        .get("Id")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let field = |target: &str| {
+        object
+            .fields
+            .iter()
+            .find(|mapping| mapping.target == target)
+            .and_then(|mapping| record.get(&mapping.source))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    (id, field("email"), field("name"))
 }

@@ -5,7 +5,7 @@
 //! run always agree on the fields, even when they run in different processes.
 
 use crate::ids::TenantId;
-use crate::mapping::{EntityKind, FieldMap};
+use crate::mapping::{EntityKind, FieldMap, LinkTarget, ObjectMap};
 use crate::model::{FieldType, ObjectDescription};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +20,10 @@ pub struct Plan {
     /// What validation does with each kind of bad value.
     #[serde(default)]
     pub validation: crate::validate::ValidationPolicy,
+    /// The email of the destination user who owns the records of Salesforce users no
+    /// destination user matches; without one, those owner links are left empty and reported.
+    #[serde(default)]
+    pub default_owner: Option<String>,
 }
 
 impl Plan {
@@ -56,6 +60,34 @@ pub struct ObjectPlan {
     pub fields: Vec<FieldMapping>,
     pub links: Vec<LinkMapping>,
     pub custom_fields: Vec<CustomFieldDefinition>,
+    /// Destination standard fields given the same value on every record (a lead's tag).
+    #[serde(default)]
+    pub values: BTreeMap<String, serde_json::Value>,
+    /// The reference that, when set, means the record already lands as another (a converted
+    /// lead's contact): see [`crate::mapping::ObjectMap::replaced_by`].
+    #[serde(default)]
+    pub replaced_by: Option<ReplacedBy>,
+    /// A binary field (a file's body, a content note's text) fetched record by record at
+    /// extraction, since neither Bulk API 2.0 nor a query can carry it.
+    #[serde(default)]
+    pub blob: Option<BlobField>,
+}
+
+/// A reference that makes a record land as the record it names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplacedBy {
+    pub source: String,
+    pub target_object: String,
+}
+
+/// A binary field and where its content goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlobField {
+    /// `Body`, `VersionData`, `Content`.
+    pub source: String,
+    /// The destination field: a file's `content` (its bytes, stored with the file) or a text
+    /// field (a note's `body`), which receives the content as text.
+    pub target: String,
 }
 
 impl ObjectPlan {
@@ -84,6 +116,44 @@ pub struct LinkMapping {
     pub target: String,
     /// The Salesforce object the reference points to.
     pub target_object: String,
+    /// For a polymorphic reference (`WhoId`, `WhatId`, a note's `ParentId`): the link for
+    /// each object the id may name that the plan migrates, found by the id's key prefix.
+    /// Empty for a reference to one object, which uses `target` and `target_object`.
+    #[serde(default)]
+    pub polymorphic: Vec<PolymorphicTarget>,
+    /// Key prefix to object name, for every object the reference may name (migrated or
+    /// not), so a reference to an object left out can be reported by name.
+    #[serde(default)]
+    pub prefixes: BTreeMap<String, String>,
+    /// Salesforce requires the reference: a record whose reference names an object the plan
+    /// does not migrate (a file attached to a case) is skipped rather than landing unlinked.
+    #[serde(default)]
+    pub required: bool,
+    /// A custom lookup field, which lands as a destination custom link of the same name as
+    /// its custom field definition.
+    #[serde(default)]
+    pub custom: bool,
+}
+
+/// One object a polymorphic reference may name, and the link it fills.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolymorphicTarget {
+    pub object: String,
+    pub link: String,
+}
+
+impl LinkMapping {
+    /// Every Salesforce object this link may point to.
+    pub fn target_objects(&self) -> Vec<&str> {
+        if self.polymorphic.is_empty() {
+            vec![self.target_object.as_str()]
+        } else {
+            self.polymorphic
+                .iter()
+                .map(|target| target.object.as_str())
+                .collect()
+        }
+    }
 }
 
 /// A destination custom field, created before any record uses it.
@@ -101,19 +171,40 @@ pub struct CustomFieldDefinition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DestinationFieldType {
-    Text { max_length: u32 },
-    LongText { max_length: u32 },
-    Number { precision: u32, scale: u32 },
-    Currency { precision: u32, scale: u32 },
-    Percent { precision: u32, scale: u32 },
+    Text {
+        max_length: u32,
+    },
+    LongText {
+        max_length: u32,
+    },
+    Number {
+        precision: u32,
+        scale: u32,
+    },
+    Currency {
+        precision: u32,
+        scale: u32,
+    },
+    Percent {
+        precision: u32,
+        scale: u32,
+    },
     Date,
     DateTime,
     Checkbox,
-    Picklist { values: Vec<String> },
-    MultiPicklist { values: Vec<String> },
+    Picklist {
+        values: Vec<String>,
+    },
+    MultiPicklist {
+        values: Vec<String>,
+    },
     Email,
     Phone,
     Url,
+    /// A custom lookup: a link to a record of `entity`.
+    Lookup {
+        entity: EntityKind,
+    },
 }
 
 impl DestinationFieldType {
@@ -132,6 +223,7 @@ impl DestinationFieldType {
             Self::Email => "email",
             Self::Phone => "phone",
             Self::Url => "url",
+            Self::Lookup { .. } => "lookup",
         }
     }
 }
@@ -152,15 +244,45 @@ pub struct DiscoveredObject {
 }
 
 /// Builds the plan from the map and the discovered objects. Objects the map names that the
-/// org does not have, or does not let the integration user see, become notes.
+/// org does not have, or does not let the integration user see, become notes. Custom objects
+/// the map does not name land as custom records (see [`custom_object_map`]).
 pub fn build_plan(
     tenant: TenantId,
     map: &FieldMap,
     discovered: &BTreeMap<String, DiscoveredObject>,
 ) -> Plan {
+    build_plan_with_prefixes(tenant, map, discovered, &BTreeMap::new())
+}
+
+/// [`build_plan`], knowing the key prefix of every object of the org (`key_prefixes`, prefix
+/// to object name, from describeGlobal), so that a polymorphic reference to an object the
+/// plan does not migrate is reported by that object's name.
+pub fn build_plan_with_prefixes(
+    tenant: TenantId,
+    map: &FieldMap,
+    discovered: &BTreeMap<String, DiscoveredObject>,
+    key_prefixes: &BTreeMap<String, String>,
+) -> Plan {
     let mut notes = Vec::new();
     let mut objects = Vec::new();
-    for (object_name, object_map) in &map.objects {
+    let mut object_maps: BTreeMap<String, ObjectMap> = map.objects.clone();
+    for name in discovered.keys() {
+        if map.custom_objects && is_custom_object(name) && !object_maps.contains_key(name) {
+            object_maps.insert(name.clone(), custom_object_map());
+        }
+    }
+    // The objects this plan migrates, with their entity: a link may only point to these.
+    let migrated: BTreeMap<&str, EntityKind> = object_maps
+        .iter()
+        .filter(|(name, _)| discovered.contains_key(*name))
+        .map(|(name, object_map)| (name.as_str(), object_map.entity))
+        .collect();
+    let mut prefixes = key_prefixes.clone();
+    prefixes.extend(discovered.values().filter_map(|found| {
+        let prefix = found.description.key_prefix.clone()?;
+        Some((prefix, found.description.name.clone()))
+    }));
+    for (object_name, object_map) in &object_maps {
         let Some(found) = discovered.get(object_name) else {
             notes.push(PlanNote {
                 object: object_name.clone(),
@@ -179,6 +301,7 @@ pub fn build_plan(
             }
         };
         let mut fields = Vec::new();
+        let mut blob = None;
         for (source, target) in &object_map.fields {
             match description.field(source) {
                 Some(field) if field.field_type.is_compound() => {
@@ -211,6 +334,14 @@ pub fn build_plan(
                         components,
                     });
                 }
+                // Binary fields are fetched record by record at extraction: a query cannot
+                // carry them.
+                Some(field) if field.field_type == FieldType::Base64 => {
+                    blob = Some(BlobField {
+                        source: field.name.clone(),
+                        target: target.clone(),
+                    });
+                }
                 Some(field) => {
                     add_select(&field.name);
                     fields.push(FieldMapping {
@@ -220,27 +351,37 @@ pub fn build_plan(
                         components: Vec::new(),
                     });
                 }
-                None => notes.push(hidden_field_note(object_name, source)),
+                // A parent's field through a relationship (`RecordType.Name`): selected as
+                // the path, read as text, since the parent's describe is not at hand.
+                None => match parent_field(description, source) {
+                    Some(path) => {
+                        add_select(&path);
+                        fields.push(FieldMapping {
+                            source: path,
+                            target: target.clone(),
+                            source_type: FieldType::String,
+                            components: Vec::new(),
+                        });
+                    }
+                    None => notes.push(hidden_field_note(object_name, source)),
+                },
             }
         }
         let mut links = Vec::new();
         for (source, target) in &object_map.links {
             match description.field(source) {
                 Some(field) if field.field_type == FieldType::Reference => {
-                    let Some(target_object) = field.reference_to.first() else {
-                        notes.push(PlanNote {
+                    match plan_link(field, target, object_map.entity, &migrated, &prefixes) {
+                        Ok(link) => {
+                            add_select(&field.name);
+                            links.push(link);
+                        }
+                        Err(reason) => notes.push(PlanNote {
                             object: object_name.clone(),
                             field: Some(field.name.clone()),
-                            reason: "reference field names no target object".to_owned(),
-                        });
-                        continue;
-                    };
-                    add_select(&field.name);
-                    links.push(LinkMapping {
-                        source: field.name.clone(),
-                        target: target.clone(),
-                        target_object: target_object.clone(),
-                    });
+                            reason,
+                        }),
+                    }
                 }
                 Some(field) => notes.push(PlanNote {
                     object: object_name.clone(),
@@ -253,11 +394,81 @@ pub fn build_plan(
                 None => notes.push(hidden_field_note(object_name, source)),
             }
         }
+        let replaced_by = match &object_map.replaced_by {
+            None => None,
+            Some(source) => match description.field(source) {
+                Some(field) if field.field_type == FieldType::Reference => {
+                    match field.reference_to.first() {
+                        Some(target_object) => {
+                            add_select(&field.name);
+                            Some(ReplacedBy {
+                                source: field.name.clone(),
+                                target_object: target_object.clone(),
+                            })
+                        }
+                        None => {
+                            notes.push(PlanNote {
+                                object: object_name.clone(),
+                                field: Some(field.name.clone()),
+                                reason: "reference field names no target object".to_owned(),
+                            });
+                            None
+                        }
+                    }
+                }
+                Some(field) => {
+                    notes.push(PlanNote {
+                        object: object_name.clone(),
+                        field: Some(field.name.clone()),
+                        reason: format!(
+                            "named as the record it is replaced by, but its type is {:?}, not a reference",
+                            field.field_type
+                        ),
+                    });
+                    None
+                }
+                None => {
+                    notes.push(hidden_field_note(object_name, source));
+                    None
+                }
+            },
+        };
         let mut custom_fields = Vec::new();
         for field in description.fields.iter().filter(|field| field.custom) {
-            if object_map.fields.contains_key(&field.name)
-                || object_map.links.contains_key(&field.name)
-            {
+            if object_map.maps_source(&field.name) {
+                continue;
+            }
+            let name = if object_map.entity == EntityKind::CustomRecord {
+                // Custom records of every custom object share one entity; the object's name
+                // keeps their custom fields apart.
+                format!(
+                    "{}_{}",
+                    custom_field_name(object_name),
+                    custom_field_name(&field.name)
+                )
+            } else {
+                custom_field_name(&field.name)
+            };
+            if field.field_type == FieldType::Reference {
+                match custom_lookup(field, &name, &migrated) {
+                    Ok((link, definition_type)) => {
+                        add_select(&field.name);
+                        custom_fields.push(CustomFieldDefinition {
+                            entity: object_map.entity,
+                            name,
+                            label: field.label.clone(),
+                            field_type: definition_type,
+                            source: field.name.clone(),
+                            source_type: field.field_type.clone(),
+                        });
+                        links.push(link);
+                    }
+                    Err(reason) => notes.push(PlanNote {
+                        object: object_name.clone(),
+                        field: Some(field.name.clone()),
+                        reason,
+                    }),
+                }
                 continue;
             }
             match destination_type(&field.field_type, field) {
@@ -265,7 +476,7 @@ pub fn build_plan(
                     add_select(&field.name);
                     custom_fields.push(CustomFieldDefinition {
                         entity: object_map.entity,
-                        name: custom_field_name(&field.name),
+                        name,
                         label: field.label.clone(),
                         field_type,
                         source: field.name.clone(),
@@ -288,6 +499,9 @@ pub fn build_plan(
             fields,
             links,
             custom_fields,
+            values: object_map.values.clone(),
+            replaced_by,
+            blob,
         });
     }
     assign_phases(&mut objects, &mut notes);
@@ -296,7 +510,156 @@ pub fn build_plan(
         objects,
         notes,
         validation: crate::validate::ValidationPolicy::default(),
+        default_owner: None,
     }
+}
+
+/// `RecordType.Name` as the path SOQL selects, when `RecordType` is the relationship of one
+/// of the object's reference fields; `None` for anything else.
+fn parent_field(description: &ObjectDescription, source: &str) -> Option<String> {
+    let (relationship, field) = source.split_once('.')?;
+    if field.is_empty() || field.contains('.') {
+        return None;
+    }
+    let reference = description.fields.iter().find(|candidate| {
+        candidate.field_type == FieldType::Reference
+            && candidate
+                .relationship_name
+                .as_deref()
+                .is_some_and(|name| name.eq_ignore_ascii_case(relationship))
+    })?;
+    reference
+        .relationship_name
+        .as_ref()
+        .map(|name| format!("{name}.{field}"))
+}
+
+/// Whether `object` is a custom object (`Project__c`), as opposed to a standard one or a
+/// custom metadata type, event or setting (`__mdt`, `__e`, ...).
+pub fn is_custom_object(object: &str) -> bool {
+    object.ends_with("__c")
+}
+
+/// How a custom object the map does not name lands: as custom records keeping the object's
+/// name, with its name, timestamps and owner; its custom fields become custom fields and
+/// its custom lookups custom links, like any object's.
+pub fn custom_object_map() -> ObjectMap {
+    ObjectMap {
+        entity: EntityKind::CustomRecord,
+        fields: BTreeMap::from([
+            ("Name".to_owned(), "name".to_owned()),
+            ("CreatedDate".to_owned(), "created_at".to_owned()),
+            ("LastModifiedDate".to_owned(), "updated_at".to_owned()),
+        ]),
+        links: BTreeMap::from([("OwnerId".to_owned(), LinkTarget::from("owner"))]),
+        values: BTreeMap::new(),
+        replaced_by: None,
+    }
+}
+
+/// Plans one mapped reference field. A reference to several objects (`WhoId`, an owner
+/// that may be a user or a queue) is resolved by key prefix among the objects the plan
+/// migrates; a reference to one object keeps the link even when that object is not
+/// migrated, so each record's missing link is reported at finalize.
+fn plan_link(
+    field: &crate::model::FieldDescription,
+    target: &LinkTarget,
+    entity: EntityKind,
+    migrated: &BTreeMap<&str, EntityKind>,
+    prefixes: &BTreeMap<String, String>,
+) -> Result<LinkMapping, String> {
+    let Some(first) = field.reference_to.first() else {
+        return Err("reference field names no target object".to_owned());
+    };
+    let polymorphic_field =
+        field.reference_to.len() > 1 || matches!(target, LinkTarget::ByObject(_));
+    // Salesforce requires an owner too, but a record owned by a queue still lands, without
+    // its owner link; only a required parent (a note's record) makes a record pointless.
+    let required = !field.nillable
+        && target
+            .link_names()
+            .iter()
+            .all(|link| entity.link_target(link) != Some(EntityKind::Owner));
+    if !polymorphic_field {
+        let link = target
+            .link_for(first)
+            .ok_or_else(|| format!("the map names no link for {first}"))?;
+        return Ok(LinkMapping {
+            source: field.name.clone(),
+            target: link.to_owned(),
+            target_object: first.clone(),
+            polymorphic: Vec::new(),
+            prefixes: BTreeMap::new(),
+            required,
+            custom: false,
+        });
+    }
+    let polymorphic: Vec<PolymorphicTarget> = field
+        .reference_to
+        .iter()
+        .filter(|object| migrated.contains_key(object.as_str()))
+        .filter_map(|object| {
+            target.link_for(object).map(|link| PolymorphicTarget {
+                object: object.clone(),
+                link: link.to_owned(),
+            })
+        })
+        .collect();
+    let Some(chosen) = polymorphic.first() else {
+        return Err(format!(
+            "none of the objects it may point to ({}) is migrated with a link in the map",
+            field.reference_to.join(", ")
+        ));
+    };
+    let reference_prefixes = prefixes
+        .iter()
+        .filter(|(_, object)| field.reference_to.contains(object))
+        .map(|(prefix, object)| (prefix.clone(), object.clone()))
+        .collect();
+    Ok(LinkMapping {
+        source: field.name.clone(),
+        target: chosen.link.clone(),
+        target_object: chosen.object.clone(),
+        polymorphic,
+        prefixes: reference_prefixes,
+        required,
+        custom: false,
+    })
+}
+
+/// A custom lookup field as a destination custom link, when the object it points to is
+/// migrated.
+fn custom_lookup(
+    field: &crate::model::FieldDescription,
+    name: &str,
+    migrated: &BTreeMap<&str, EntityKind>,
+) -> Result<(LinkMapping, DestinationFieldType), String> {
+    let Some(target_object) = field.reference_to.first() else {
+        return Err("custom lookup names no target object".to_owned());
+    };
+    if field.reference_to.len() > 1 {
+        return Err(format!(
+            "custom lookup to several objects ({}); a destination custom link points to one entity",
+            field.reference_to.join(", ")
+        ));
+    }
+    let Some(entity) = migrated.get(target_object.as_str()) else {
+        return Err(format!(
+            "custom lookup to {target_object}, which this migration does not move"
+        ));
+    };
+    Ok((
+        LinkMapping {
+            source: field.name.clone(),
+            target: name.to_owned(),
+            target_object: target_object.clone(),
+            polymorphic: Vec::new(),
+            prefixes: BTreeMap::new(),
+            required: false,
+            custom: true,
+        },
+        DestinationFieldType::Lookup { entity: *entity },
+    ))
 }
 
 fn hidden_field_note(object: &str, field: &str) -> PlanNote {
@@ -357,7 +720,7 @@ pub fn destination_type(
         FieldType::Url => DestinationFieldType::Url,
         FieldType::Reference => {
             return Err(
-                "custom lookup fields are not migrated yet (they will become links)".to_owned(),
+                "a reference has no custom field type: it lands as a link, when the object it points to is migrated".to_owned(),
             );
         }
         other => {
@@ -368,41 +731,96 @@ pub fn destination_type(
     })
 }
 
-/// Orders objects so that each comes after the objects its links point to. Self links do not
-/// count (deferred links handle them); a cycle between objects is broken by putting the rest
-/// in one last phase and saying so, because deferred links handle that case too.
+/// Orders objects so that each comes after the objects its links point to (and a record
+/// replaced by another after that other's object). Self links do not count: deferred links
+/// handle them. Where objects point at each other (an account's custom lookup to its key
+/// contact, a contact's account), one object of the cycle goes first: preferably one that
+/// waits only through custom lookups, since those are what a CRM admin added on top of the
+/// standard model. Its links to the objects still waiting are deferred and patched after
+/// load, and a note on each such field says so.
 fn assign_phases(objects: &mut [ObjectPlan], notes: &mut Vec<PlanNote>) {
     let names: BTreeSet<String> = objects.iter().map(|object| object.object.clone()).collect();
+    // Each object's dependencies on other planned objects: (target, through a custom link).
+    let dependencies: BTreeMap<String, Vec<(String, bool)>> = objects
+        .iter()
+        .map(|object| {
+            let mut targets: Vec<(String, bool)> = object
+                .links
+                .iter()
+                .flat_map(|link| {
+                    link.target_objects()
+                        .into_iter()
+                        .map(move |target| (target.to_owned(), link.custom))
+                })
+                .chain(
+                    object
+                        .replaced_by
+                        .iter()
+                        .map(|replaced| (replaced.target_object.clone(), false)),
+                )
+                .filter(|(target, _)| *target != object.object && names.contains(target))
+                .collect();
+            targets.sort();
+            targets.dedup();
+            (object.object.clone(), targets)
+        })
+        .collect();
     let mut placed: BTreeMap<String, u32> = BTreeMap::new();
     let mut phase = 0;
     while placed.len() < objects.len() {
-        let ready: Vec<String> = objects
+        let unplaced: Vec<&String> = names
             .iter()
-            .filter(|object| !placed.contains_key(&object.object))
-            .filter(|object| {
-                object.links.iter().all(|link| {
-                    link.target_object == object.object
-                        || !names.contains(&link.target_object)
-                        || placed.contains_key(&link.target_object)
+            .filter(|name| !placed.contains_key(*name))
+            .collect();
+        let waiting_on = |name: &String, ignore_custom: bool| -> usize {
+            dependencies
+                .get(name)
+                .map(|targets| {
+                    targets
+                        .iter()
+                        .filter(|(target, custom)| {
+                            !(placed.contains_key(target) || (ignore_custom && *custom))
+                        })
+                        .count()
                 })
-            })
-            .map(|object| object.object.clone())
+                .unwrap_or(0)
+        };
+        let mut ready: Vec<String> = unplaced
+            .iter()
+            .filter(|name| waiting_on(name, false) == 0)
+            .map(|name| (*name).clone())
             .collect();
         if ready.is_empty() {
-            let cyclic: Vec<String> = objects
+            // Stuck: the unplaced objects point at each other. Place one object of a cycle
+            // next, preferring one that waits only through custom lookups, then the fewest
+            // unplaced targets, then the name, so the choice is stable.
+            let in_cycle = |name: &String| reaches(&dependencies, &placed, name, name);
+            let chosen = unplaced
                 .iter()
-                .filter(|object| !placed.contains_key(&object.object))
-                .map(|object| object.object.clone())
-                .collect();
-            for name in cyclic {
-                notes.push(PlanNote {
-                    object: name.clone(),
-                    field: None,
-                    reason: "part of a reference cycle between objects: its links are patched after load".to_owned(),
-                });
-                placed.insert(name, phase);
+                .filter(|name| in_cycle(name))
+                .min_by_key(|name| (waiting_on(name, true), waiting_on(name, false), **name))
+                .map(|name| (*name).clone());
+            if let Some(name) = &chosen {
+                for link in objects
+                    .iter()
+                    .filter(|object| object.object == *name)
+                    .flat_map(|object| object.links.iter())
+                {
+                    for target in link.target_objects() {
+                        if target != name && names.contains(target) && !placed.contains_key(target)
+                        {
+                            notes.push(PlanNote {
+                                object: name.clone(),
+                                field: Some(link.source.clone()),
+                                reason: format!(
+                                    "points at {target}, which points back (directly or not) and so loads later: the link is patched after load"
+                                ),
+                            });
+                        }
+                    }
+                }
             }
-            break;
+            ready = chosen.into_iter().collect();
         }
         for name in ready {
             placed.insert(name, phase);
@@ -413,6 +831,31 @@ fn assign_phases(objects: &mut [ObjectPlan], notes: &mut Vec<PlanNote>) {
         object.phase = placed.get(&object.object).copied().unwrap_or(phase);
     }
     objects.sort_by(|left, right| (left.phase, &left.object).cmp(&(right.phase, &right.object)));
+}
+
+/// Whether `from` reaches `to` through the dependencies of objects not placed yet.
+fn reaches(
+    dependencies: &BTreeMap<String, Vec<(String, bool)>>,
+    placed: &BTreeMap<String, u32>,
+    from: &str,
+    to: &str,
+) -> bool {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![from.to_owned()];
+    while let Some(current) = stack.pop() {
+        for (target, _) in dependencies.get(&current).into_iter().flatten() {
+            if placed.contains_key(target) {
+                continue;
+            }
+            if target == to {
+                return true;
+            }
+            if seen.insert(target.clone()) {
+                stack.push(target.clone());
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -498,6 +941,179 @@ mod tests {
             plan.notes
                 .iter()
                 .any(|note| note.object == "Contact" && note.field.as_deref() == Some("Email"))
+        );
+    }
+
+    fn with_prefix(
+        (name, mut found): (String, DiscoveredObject),
+        prefix: &str,
+    ) -> (String, DiscoveredObject) {
+        found.description.key_prefix = Some(prefix.to_owned());
+        (name, found)
+    }
+
+    fn polymorphic(name: &str, targets: &[&str]) -> FieldDescription {
+        FieldDescription {
+            reference_to: targets.iter().map(|target| (*target).to_owned()).collect(),
+            ..field(name, FieldType::Reference, false)
+        }
+    }
+
+    fn object<'a>(plan: &'a Plan, name: &str) -> &'a ObjectPlan {
+        plan.object(name)
+            .unwrap_or_else(|| panic!("{name} is planned: {plan:?}"))
+    }
+
+    fn link<'a>(object: &'a ObjectPlan, source: &str) -> &'a LinkMapping {
+        object
+            .links
+            .iter()
+            .find(|link| link.source == source)
+            .unwrap_or_else(|| panic!("{source} is a link of {}", object.object))
+    }
+
+    #[test]
+    fn phases_follow_the_object_graph_and_a_custom_lookup_cycle_is_broken_and_noted() {
+        let org = BTreeMap::from([
+            with_prefix(
+                discovered(
+                    "User",
+                    vec![
+                        field("Id", FieldType::Id, false),
+                        field("Email", FieldType::Email, false),
+                        field("Name", FieldType::String, false),
+                    ],
+                ),
+                "005",
+            ),
+            with_prefix(
+                discovered(
+                    "Account",
+                    vec![
+                        field("Id", FieldType::Id, false),
+                        field("Name", FieldType::String, false),
+                        reference("OwnerId", "User"),
+                        FieldDescription {
+                            custom: true,
+                            ..reference("Key_Contact__c", "Contact")
+                        },
+                    ],
+                ),
+                "001",
+            ),
+            with_prefix(
+                discovered(
+                    "Contact",
+                    vec![
+                        field("Id", FieldType::Id, false),
+                        field("LastName", FieldType::String, false),
+                        reference("AccountId", "Account"),
+                    ],
+                ),
+                "003",
+            ),
+            discovered(
+                "Task",
+                vec![
+                    field("Id", FieldType::Id, false),
+                    polymorphic("WhoId", &["Contact", "Lead"]),
+                    polymorphic("WhatId", &["Account", "Opportunity"]),
+                ],
+            ),
+        ]);
+        let prefixes = BTreeMap::from([
+            ("00Q".to_owned(), "Lead".to_owned()),
+            ("006".to_owned(), "Opportunity".to_owned()),
+        ]);
+        let plan =
+            build_plan_with_prefixes(TenantId::new("t"), &FieldMap::builtin(), &org, &prefixes);
+        let order: Vec<(&str, u32)> = plan
+            .objects
+            .iter()
+            .map(|o| (o.object.as_str(), o.phase))
+            .collect();
+        assert_eq!(
+            order,
+            vec![("User", 0), ("Account", 1), ("Contact", 2), ("Task", 3)]
+        );
+        assert!(
+            plan.notes.iter().any(|note| note.object == "Account"
+                && note.field.as_deref() == Some("Key_Contact__c")
+                && note
+                    .reason
+                    .starts_with("points at Contact, which points back")),
+            "{:?}",
+            plan.notes
+        );
+
+        let account = object(&plan, "Account");
+        let key_contact = link(account, "Key_Contact__c");
+        assert!(key_contact.custom);
+        assert_eq!(
+            (
+                key_contact.target.as_str(),
+                key_contact.target_object.as_str()
+            ),
+            ("key_contact", "Contact")
+        );
+        assert_eq!(
+            account.custom_fields[0].field_type,
+            DestinationFieldType::Lookup {
+                entity: EntityKind::Contact
+            }
+        );
+
+        // Leads and opportunities are not in this org's plan: the polymorphic links keep
+        // only the migrated targets, and the prefixes of all, to name what they leave out.
+        let task = object(&plan, "Task");
+        let who = link(task, "WhoId");
+        assert_eq!(
+            who.polymorphic,
+            vec![PolymorphicTarget {
+                object: "Contact".to_owned(),
+                link: "contact".to_owned()
+            }]
+        );
+        assert_eq!(who.prefixes["00Q"], "Lead");
+        assert_eq!(who.prefixes["003"], "Contact");
+        let what = link(task, "WhatId");
+        assert_eq!(what.target_objects(), vec!["Account"]);
+        assert_eq!(what.target, "company");
+    }
+
+    #[test]
+    fn a_custom_object_lands_as_custom_records_unless_the_map_says_otherwise() {
+        let org = BTreeMap::from([discovered(
+            "Project__c",
+            vec![
+                field("Id", FieldType::Id, false),
+                field("Name", FieldType::String, false),
+                field("Status__c", FieldType::Picklist, true),
+                FieldDescription {
+                    custom: true,
+                    ..reference("Account__c", "Account")
+                },
+            ],
+        )]);
+        let plan = build_plan(TenantId::new("t"), &FieldMap::builtin(), &org);
+        let project = object(&plan, "Project__c");
+        assert_eq!(project.entity, EntityKind::CustomRecord);
+        assert_eq!(project.custom_fields[0].name, "project_status");
+        // Accounts are not in this org, so the lookup has nothing to point at: a note says so.
+        assert!(
+            plan.notes
+                .iter()
+                .any(|note| note.field.as_deref() == Some("Account__c")
+                    && note.reason
+                        == "custom lookup to Account, which this migration does not move")
+        );
+
+        let mut map = FieldMap::builtin();
+        map.custom_objects = false;
+        assert!(
+            build_plan(TenantId::new("t"), &map, &org)
+                .object("Project__c")
+                .is_none()
         );
     }
 

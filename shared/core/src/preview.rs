@@ -244,14 +244,11 @@ fn hidden_fields(
             if visible {
                 return None;
             }
-            let target = object_map
-                .fields
-                .get(field)
-                .or_else(|| object_map.links.get(field));
+            let target = object_map.fields.get(field);
             Some(HiddenField {
                 name: field.to_owned(),
                 reason: note.reason.clone(),
-                required: target.is_some_and(|target| required.contains(&target.as_str())),
+                required: target.is_some_and(|target| required.clone().any(|name| name == target)),
             })
         })
         .collect()
@@ -282,6 +279,19 @@ fn destination_of(
         };
     }
     if let Some(link) = object.links.iter().find(|link| link.source == name) {
+        // A polymorphic reference fills one link per object it may name.
+        if !link.polymorphic.is_empty() {
+            let mut fields: Vec<&str> = link
+                .polymorphic
+                .iter()
+                .map(|target| target.link.as_str())
+                .collect();
+            fields.dedup();
+            return FieldDestination::Link {
+                field: fields.join(", "),
+                target_object: link.target_objects().join(", "),
+            };
+        }
         return FieldDestination::Link {
             field: link.target.clone(),
             target_object: link.target_object.clone(),
@@ -299,6 +309,11 @@ fn destination_of(
     }
     if field.field_type == FieldType::Id {
         return FieldDestination::SourceId;
+    }
+    if let Some(blob) = object.blob.as_ref().filter(|blob| blob.source == name) {
+        return FieldDestination::Standard {
+            field: blob.target.clone(),
+        };
     }
     if let Some(mapping) = object
         .fields

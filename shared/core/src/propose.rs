@@ -61,7 +61,7 @@ pub fn propose(
     let name_words = name_words(&field.name);
     let label_words = words(&field.label);
     let mut best: Option<Proposal> = None;
-    for &target in entity.standard_fields() {
+    for target in entity.standard_fields() {
         if used_targets.contains(target) {
             continue;
         }
@@ -383,7 +383,7 @@ fn synonym_target(entity: EntityKind, word: &str) -> Option<&'static str> {
         .and_then(|(_, targets)| {
             targets
                 .iter()
-                .find(|target| entity.standard_fields().contains(target))
+                .find(|target| entity.has_field(target))
                 .copied()
         })
 }
@@ -410,6 +410,17 @@ fn entity_words(entity: EntityKind) -> &'static [&'static str] {
     match entity {
         EntityKind::Company => &["company", "account", "organisation", "organization", "org"],
         EntityKind::Contact => &["contact", "person"],
+        EntityKind::Owner => &["owner", "user"],
+        EntityKind::Opportunity => &["opportunity", "deal"],
+        EntityKind::Stage => &["stage"],
+        EntityKind::ContactRole => &["role"],
+        EntityKind::Task => &["task", "activity"],
+        EntityKind::Event => &["event", "meeting"],
+        EntityKind::Attendee => &["attendee"],
+        EntityKind::Note => &["note"],
+        EntityKind::File => &["file", "attachment"],
+        EntityKind::Conversation => &["email", "message", "conversation"],
+        EntityKind::CustomRecord => &["record"],
     }
 }
 

@@ -17,7 +17,30 @@ use time::{OffsetDateTime, UtcOffset, macros::format_description};
 pub struct TransformedRecord {
     pub record: DestinationRecord,
     pub references: Vec<Reference>,
+    /// Set when the record already lands as another record (a converted lead as its
+    /// contact): it is not sent, and its ID-map entry points at that record.
+    pub replaced_by: Option<Reference>,
+    /// The file's bytes, staged at extraction, for the load step to deliver once the record
+    /// exists.
+    pub blob: Option<StagedBlob>,
+    /// What the record lands without, and why (a link to an object the plan does not move).
+    pub issues: Vec<RecordIssue>,
 }
+
+/// Where the extract step staged a file's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedBlob {
+    pub source_field: String,
+    /// The destination field that stands for the bytes (a file's `content`).
+    pub target: String,
+    pub key: String,
+    pub bytes: u64,
+}
+
+/// The field the extract step adds to a staged record with what became of its file's bytes
+/// ([`crate::steps::FileOutcome`]), or why text held in a binary field could not be read.
+/// Salesforce field names never start with `_`.
+pub const BLOB_FIELD: &str = "_ferry_blob";
 
 /// A Salesforce reference to resolve into a destination link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +88,7 @@ pub fn transform_record(
     let mut fields = BTreeMap::new();
     for mapping in &plan.fields {
         let value = if mapping.components.is_empty() {
-            convert(&mapping.source_type, source.get(&mapping.source))
+            convert(&mapping.source_type, field_value(source, &mapping.source))
                 .map_err(|reason| failed(&mapping.source, reason))?
         } else {
             structured(&mapping.source, &mapping.components, source)
@@ -74,35 +97,142 @@ pub fn transform_record(
     }
     let mut custom_fields = BTreeMap::new();
     for definition in &plan.custom_fields {
+        // A custom lookup lands as a link (among `plan.links`), not as a value.
+        if matches!(
+            definition.field_type,
+            crate::plan::DestinationFieldType::Lookup { .. }
+        ) {
+            continue;
+        }
         let value = convert(&definition.source_type, source.get(&definition.source))
             .map_err(|reason| failed(&definition.source, reason))?;
         custom_fields.insert(definition.name.clone(), value);
     }
+    for (target, value) in &plan.values {
+        fields.insert(target.clone(), value.clone());
+    }
     let mut references = Vec::new();
+    let mut issues = Vec::new();
     for link in &plan.links {
-        match source.get(&link.source) {
-            None | Some(Value::Null) => {}
-            Some(Value::String(target)) if target.is_empty() => {}
-            Some(Value::String(target)) => {
-                let target = SalesforceId::parse(target)
-                    .map_err(|error| failed(&link.source, error.to_string()))?;
-                references.push(Reference {
-                    source_field: link.source.clone(),
-                    link: link.target.clone(),
-                    target_object: link.target_object.clone(),
-                    target,
-                });
-            }
-            Some(other) => {
-                return Err(failed(
-                    &link.source,
-                    format!("expected a Salesforce id, found {other}"),
+        let Some(target) =
+            reference_value(source, &link.source).map_err(|reason| failed(&link.source, reason))?
+        else {
+            continue;
+        };
+        if link.polymorphic.is_empty() {
+            references.push(Reference {
+                source_field: link.source.clone(),
+                link: link.target.clone(),
+                target_object: link.target_object.clone(),
+                target,
+            });
+            continue;
+        }
+        let prefix = target.as_str().get(..3).unwrap_or_default();
+        let object = link.prefixes.get(prefix);
+        let chosen = object.and_then(|object| {
+            link.polymorphic
+                .iter()
+                .find(|candidate| candidate.object == *object)
+        });
+        match chosen {
+            Some(chosen) => references.push(Reference {
+                source_field: link.source.clone(),
+                link: chosen.link.clone(),
+                target_object: chosen.object.clone(),
+                target,
+            }),
+            None => {
+                let named = match object {
+                    Some(object) => format!("{object} {target}"),
+                    None => format!("{target} (an object with key prefix {prefix})"),
+                };
+                let reason = format!("points to {named}, which this migration does not move");
+                if link.required {
+                    return Err(issue(
+                        Some(raw_id),
+                        Some(&link.source),
+                        IssueKind::Skipped,
+                        format!("{reason}, and Salesforce requires it"),
+                    ));
+                }
+                issues.push(issue(
+                    Some(raw_id),
+                    Some(&link.source),
+                    IssueKind::ValueDropped,
+                    format!("{reason}; the record lands without this link"),
                 ));
             }
         }
     }
-    for required in plan.entity.required_fields() {
-        let present = match fields.get(*required) {
+    let mut replaced_by = None;
+    if let Some(replaced) = &plan.replaced_by
+        && let Some(target) = reference_value(source, &replaced.source)
+            .map_err(|reason| failed(&replaced.source, reason))?
+    {
+        replaced_by = Some(Reference {
+            source_field: replaced.source.clone(),
+            link: String::new(),
+            target_object: replaced.target_object.clone(),
+            target,
+        });
+    }
+    let mut blob = None;
+    if let Some(field) = &plan.blob {
+        let text = plan.entity.field_kind(&field.target) != crate::mapping::ValueKind::Bytes;
+        let outcome = source
+            .get(BLOB_FIELD)
+            .cloned()
+            .map(serde_json::from_value::<crate::steps::FileOutcome>);
+        match outcome {
+            // Text (a content note's body) was put in the record at extraction.
+            None if text => {
+                let value = convert(&FieldType::TextArea, source.get(&field.source))
+                    .map_err(|reason| failed(&field.source, reason))?;
+                if value.is_null() {
+                    return Err(failed(
+                        &field.source,
+                        "the content was not fetched at extraction".to_owned(),
+                    ));
+                }
+                fields.insert(field.target.clone(), value);
+            }
+            Some(Ok(crate::steps::FileOutcome::Staged { key, bytes })) => {
+                blob = Some(StagedBlob {
+                    source_field: field.source.clone(),
+                    target: field.target.clone(),
+                    key,
+                    bytes,
+                });
+            }
+            Some(Ok(crate::steps::FileOutcome::Skipped { reason })) => {
+                return Err(issue(
+                    Some(raw_id),
+                    Some(&field.source),
+                    IssueKind::Skipped,
+                    reason,
+                ));
+            }
+            Some(Err(error)) => {
+                return Err(failed(
+                    &field.source,
+                    format!("the staged record does not say where its content is: {error}"),
+                ));
+            }
+            None => {
+                return Err(failed(
+                    &field.source,
+                    "the content was not fetched at extraction".to_owned(),
+                ));
+            }
+        }
+    }
+    // Required values are what the destination refuses a record without. A replaced record
+    // is not sent, nor is a user (matched, never created): a user without an email still
+    // needs its ID-map entry, to the default owner.
+    let sent = replaced_by.is_none() && plan.entity.created_by_migration();
+    for required in plan.entity.required_fields().filter(|_| sent) {
+        let present = match fields.get(required) {
             Some(Value::String(text)) => !text.trim().is_empty(),
             Some(Value::Null) | None => false,
             Some(_) => true,
@@ -130,7 +260,36 @@ pub fn transform_record(
             custom_fields,
         },
         references,
+        replaced_by,
+        blob,
+        issues,
     })
+}
+
+/// A field's value; for a parent's field (`RecordType.Name`), REST nests it under the
+/// relationship while Bulk API 2.0 names its CSV column by the path, so both are read.
+fn field_value<'a>(source: &'a SourceRecord, field: &str) -> Option<&'a Value> {
+    if let Some(value) = source.get(field) {
+        return Some(value);
+    }
+    let (relationship, parent_field) = field.split_once('.')?;
+    match source.get(relationship)? {
+        Value::Object(parent) => parent.get(parent_field),
+        // No parent: the relationship itself is null.
+        other => Some(other),
+    }
+}
+
+/// The Salesforce id a reference field holds, or `None` when it is empty.
+fn reference_value(source: &SourceRecord, field: &str) -> Result<Option<SalesforceId>, String> {
+    match source.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(target)) if target.is_empty() => Ok(None),
+        Some(Value::String(target)) => SalesforceId::parse(target)
+            .map(Some)
+            .map_err(|error| error.to_string()),
+        Some(other) => Err(format!("expected a Salesforce id, found {other}")),
+    }
 }
 
 /// A compound field (an address) as one object built from its component fields:
@@ -283,8 +442,15 @@ mod tests {
                 source: "AccountId".to_owned(),
                 target: "company".to_owned(),
                 target_object: "Account".to_owned(),
+                polymorphic: Vec::new(),
+                prefixes: Default::default(),
+                required: false,
+                custom: false,
             }],
             custom_fields: vec![],
+            values: Default::default(),
+            replaced_by: None,
+            blob: None,
         }
     }
 
@@ -413,6 +579,143 @@ mod tests {
         check(
             json!({"Id": "0035g00000AbCdEAAV", "LastName": "Roth", "AccountId": "nope"}),
             Err(("not a Salesforce id", Some("AccountId"), IssueKind::Failed)),
+        );
+    }
+
+    /// A task whose `WhoId` may be a contact or a lead and whose `WhatId` an account or an
+    /// opportunity (opportunities not migrated), and a note whose required parent may be an
+    /// account or a case (cases not migrated).
+    fn polymorphic_plan(object: &str, entity: EntityKind, required: bool) -> ObjectPlan {
+        let prefixes = BTreeMap::from([
+            ("003".to_owned(), "Contact".to_owned()),
+            ("00Q".to_owned(), "Lead".to_owned()),
+            ("001".to_owned(), "Account".to_owned()),
+            ("006".to_owned(), "Opportunity".to_owned()),
+            ("500".to_owned(), "Case".to_owned()),
+        ]);
+        let target = |object: &str, link: &str| crate::plan::PolymorphicTarget {
+            object: object.to_owned(),
+            link: link.to_owned(),
+        };
+        let link = |source: &str, targets: Vec<crate::plan::PolymorphicTarget>| LinkMapping {
+            source: source.to_owned(),
+            target: targets[0].link.clone(),
+            target_object: targets[0].object.clone(),
+            polymorphic: targets,
+            prefixes: prefixes.clone(),
+            required,
+            custom: false,
+        };
+        ObjectPlan {
+            object: object.to_owned(),
+            entity,
+            links: vec![
+                link(
+                    "WhoId",
+                    vec![target("Contact", "contact"), target("Lead", "contact")],
+                ),
+                link("WhatId", vec![target("Account", "company")]),
+            ],
+            values: BTreeMap::from([("tags".to_owned(), json!(["imported"]))]),
+            replaced_by: Some(crate::plan::ReplacedBy {
+                source: "ConvertedContactId".to_owned(),
+                target_object: "Contact".to_owned(),
+            }),
+            ..contact_plan()
+        }
+    }
+
+    fn record(value: Value) -> SourceRecord {
+        let Value::Object(record) = value else {
+            panic!("test records are objects");
+        };
+        record
+    }
+
+    #[test]
+    fn polymorphic_references_resolve_by_key_prefix() {
+        let plan = polymorphic_plan("Task", EntityKind::Contact, false);
+        let done = transform_record(
+            &plan,
+            &record(
+                json!({"Id": "00T000000000001", "LastName": "Roth", "WhoId": "00Q000000000001", "WhatId": "001000000000001"}),
+            ),
+        );
+        let Ok(done) = done else { panic!("{done:?}") };
+        let references: Vec<(&str, &str, &str)> = done
+            .references
+            .iter()
+            .map(|r| {
+                (
+                    r.source_field.as_str(),
+                    r.link.as_str(),
+                    r.target_object.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            references,
+            [
+                ("WhoId", "contact", "Lead"),
+                ("WhatId", "company", "Account")
+            ]
+        );
+        assert_eq!(done.record.fields["tags"], json!(["imported"]));
+        assert!(done.issues.is_empty());
+        assert_eq!(done.replaced_by, None);
+    }
+
+    #[test]
+    fn a_reference_to_an_object_left_out_drops_the_link_or_skips_a_record_that_needs_it() {
+        let optional = polymorphic_plan("Task", EntityKind::Contact, false);
+        let source = record(
+            json!({"Id": "00T000000000001", "LastName": "Roth", "WhatId": "500000000000001"}),
+        );
+        let Ok(done) = transform_record(&optional, &source) else {
+            panic!("the task lands")
+        };
+        assert!(done.references.is_empty());
+        assert_eq!(done.issues.len(), 1);
+        assert_eq!(done.issues[0].kind, IssueKind::ValueDropped);
+        assert_eq!(
+            done.issues[0].reason,
+            "points to Case 500000000000001AAA, which this migration does not move; the record lands without this link"
+        );
+        let opportunity = record(
+            json!({"Id": "00T000000000001", "LastName": "Roth", "WhatId": "006000000000001"}),
+        );
+        let Ok(done) = transform_record(&optional, &opportunity) else {
+            panic!("the task lands")
+        };
+        assert!(done.issues[0].reason.starts_with("points to Opportunity "));
+
+        let required = polymorphic_plan("Note", EntityKind::Contact, true);
+        let issue = transform_record(&required, &source).map(|_| ());
+        let Err(issue) = issue else {
+            panic!("a note of a case is skipped")
+        };
+        assert_eq!(issue.kind, IssueKind::Skipped);
+        assert_eq!(issue.field.as_deref(), Some("WhatId"));
+        assert!(
+            issue.reason.ends_with("and Salesforce requires it"),
+            "{issue:?}"
+        );
+    }
+
+    #[test]
+    fn a_converted_record_is_replaced_even_without_its_required_values() {
+        let plan = polymorphic_plan("Lead", EntityKind::Contact, false);
+        let done = transform_record(
+            &plan,
+            &record(json!({"Id": "00Q000000000001", "ConvertedContactId": "003000000000001"})),
+        );
+        let Ok(done) = done else { panic!("{done:?}") };
+        let Some(replaced) = done.replaced_by else {
+            panic!("the lead is replaced by its contact")
+        };
+        assert_eq!(
+            (replaced.target_object.as_str(), replaced.target.as_str()),
+            ("Contact", "003000000000001AAA")
         );
     }
 

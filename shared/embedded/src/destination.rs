@@ -3,8 +3,8 @@ use async_trait::async_trait;
 use ferry_core::PortError;
 use ferry_core::ids::SalesforceId;
 use ferry_core::ids::{DestinationId, TenantId};
-use ferry_core::mapping::{EntityKind, ValueKind};
-use ferry_core::plan::CustomFieldDefinition;
+use ferry_core::mapping::{EntityKind, StandardField, ValueKind};
+use ferry_core::plan::{CustomFieldDefinition, DestinationFieldType};
 use ferry_core::ports::{
     Destination, DestinationRecord, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
 };
@@ -13,49 +13,16 @@ use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::collections::BTreeSet;
 use std::path::Path;
 
-/// The reference CRM's tables. Every record keeps the Salesforce object and id it came from,
-/// unique per tenant, which is what makes an upsert of the same record an update.
-/// Columns added after a table first shipped are also in [`ADDED_COLUMNS`], so a
-/// destination file written by an older Ferry gains them when opened.
+/// The reference CRM's tables besides the entities' own (which [`entity_tables`] writes from
+/// each entity's schema): owners, custom field definitions and values, custom links and file
+/// contents; and `pipelines`, a view of the pipelines stages and opportunities name (one
+/// `Default` pipeline, or one per record type when the map asks). Every record keeps the Salesforce object and id it came from, unique per tenant,
+/// which is what makes an upsert of the same record an update. Columns added after a table
+/// first shipped are also in [`ADDED_COLUMNS`], so a destination file written by an older
+/// Ferry gains them when opened.
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS companies (
-    id INTEGER PRIMARY KEY,
-    tenant TEXT NOT NULL,
-    source_object TEXT NOT NULL,
-    source_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    website TEXT,
-    industry TEXT,
-    phone TEXT,
-    employee_count INTEGER,
-    annual_revenue TEXT,
-    description TEXT,
-    created_at TEXT,
-    updated_at TEXT,
-    parent_company_id INTEGER REFERENCES companies (id),
-    billing_address TEXT,
-    shipping_address TEXT,
-    UNIQUE (tenant, source_object, source_id)
-);
-CREATE TABLE IF NOT EXISTS contacts (
-    id INTEGER PRIMARY KEY,
-    tenant TEXT NOT NULL,
-    source_object TEXT NOT NULL,
-    source_id TEXT NOT NULL,
-    first_name TEXT,
-    last_name TEXT NOT NULL,
-    email TEXT,
-    phone TEXT,
-    job_title TEXT,
-    created_at TEXT,
-    updated_at TEXT,
-    company_id INTEGER REFERENCES companies (id),
-    mailing_address TEXT,
-    UNIQUE (tenant, source_object, source_id)
-);
 CREATE TABLE IF NOT EXISTS custom_field_definitions (
     tenant TEXT NOT NULL,
     entity TEXT NOT NULL,
@@ -89,13 +56,71 @@ CREATE TABLE IF NOT EXISTS custom_field_values (
     value TEXT NOT NULL,
     PRIMARY KEY (entity, record_id, name)
 );
+CREATE VIEW IF NOT EXISTS pipelines (tenant, name) AS
+    SELECT tenant, pipeline FROM stages WHERE pipeline IS NOT NULL
+    UNION
+    SELECT tenant, pipeline FROM opportunities WHERE pipeline IS NOT NULL;
+CREATE TABLE IF NOT EXISTS custom_links (
+    entity TEXT NOT NULL,
+    record_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    target_entity TEXT NOT NULL,
+    target_id INTEGER NOT NULL,
+    PRIMARY KEY (entity, record_id, name)
+);
 ";
 
-fn table(entity: EntityKind) -> &'static str {
-    match entity {
-        EntityKind::Company => "companies",
-        EntityKind::Contact => "contacts",
+/// The `CREATE TABLE` of every entity a migration creates, from its schema: one column per
+/// standard field (bytes excepted: they live in `file_contents`) and one `{link}_id` column
+/// per link, referencing the target entity's table.
+fn entity_tables() -> String {
+    let mut sql = String::new();
+    for entity in EntityKind::ALL {
+        if !entity.created_by_migration() {
+            continue;
+        }
+        let schema = entity.schema();
+        let mut columns = vec![
+            "id INTEGER PRIMARY KEY".to_owned(),
+            "tenant TEXT NOT NULL".to_owned(),
+            "source_object TEXT NOT NULL".to_owned(),
+            "source_id TEXT NOT NULL".to_owned(),
+        ];
+        for field in columns_of(entity) {
+            let sql_type = match field.kind {
+                ValueKind::Integer | ValueKind::Boolean => "INTEGER",
+                ValueKind::Text | ValueKind::Decimal | ValueKind::Json | ValueKind::Bytes => "TEXT",
+            };
+            let not_null = if field.required { " NOT NULL" } else { "" };
+            columns.push(format!("{} {sql_type}{not_null}", field.name));
+        }
+        for (link, target) in schema.links {
+            columns.push(format!(
+                "{link}_id INTEGER REFERENCES {} (id)",
+                target.schema().table
+            ));
+        }
+        columns.push("UNIQUE (tenant, source_object, source_id)".to_owned());
+        sql.push_str(&format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n    {}\n);\n",
+            schema.table,
+            columns.join(",\n    ")
+        ));
     }
+    sql
+}
+
+/// The standard fields an entity's table holds as columns: all but bytes.
+fn columns_of(entity: EntityKind) -> impl Iterator<Item = &'static StandardField> {
+    entity
+        .schema()
+        .fields
+        .iter()
+        .filter(|field| field.kind != ValueKind::Bytes)
+}
+
+fn table(entity: EntityKind) -> &'static str {
+    entity.schema().table
 }
 
 /// The embedded destination: the reference CRM in an SQLite file.
@@ -112,7 +137,7 @@ impl std::fmt::Debug for SqliteDestination {
 
 impl SqliteDestination {
     pub fn open(path: &Path) -> Result<Self, EmbeddedError> {
-        let db = Db::open(path, SCHEMA)?;
+        let db = Db::open(path, &format!("{}{SCHEMA}", entity_tables()))?;
         db.add_missing_columns(ADDED_COLUMNS)?;
         Ok(Self { db })
     }
@@ -184,6 +209,17 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("companies", "billing_address", "TEXT"),
     ("companies", "shipping_address", "TEXT"),
     ("contacts", "mailing_address", "TEXT"),
+    ("companies", "owner_id", "INTEGER REFERENCES owners (id)"),
+    ("contacts", "tags", "TEXT"),
+    ("contacts", "company_name", "TEXT"),
+    ("contacts", "lead_status", "TEXT"),
+    ("contacts", "lead_source", "TEXT"),
+    (
+        "contacts",
+        "reports_to_id",
+        "INTEGER REFERENCES contacts (id)",
+    ),
+    ("contacts", "owner_id", "INTEGER REFERENCES owners (id)"),
 ];
 
 /// A field's value as its column holds it. Decimals are kept as their decimal text, so no
@@ -243,11 +279,14 @@ fn read_record(
     entity: EntityKind,
     id: i64,
 ) -> Result<Option<DestinationRecord>, EmbeddedError> {
-    let fields = entity.standard_fields();
+    if !entity.created_by_migration() {
+        return Ok(None);
+    }
+    let fields: Vec<&'static StandardField> = columns_of(entity).collect();
     let links = entity.links();
     let columns: Vec<String> = ["source_object".to_owned(), "source_id".to_owned()]
         .into_iter()
-        .chain(fields.iter().map(|field| (*field).to_owned()))
+        .chain(fields.iter().map(|field| field.name.to_owned()))
         .chain(links.iter().map(|(link, _)| format!("{link}_id")))
         .collect();
     let sql = format!(
@@ -293,12 +332,9 @@ fn read_record(
         custom_fields: BTreeMap::new(),
     };
     for field in fields {
-        let value = json_value(
-            entity.field_kind(field),
-            values.next().unwrap_or(SqlValue::Null),
-        );
+        let value = json_value(field.kind, values.next().unwrap_or(SqlValue::Null));
         if !value.is_null() {
-            record.fields.insert((*field).to_owned(), value);
+            record.fields.insert(field.name.to_owned(), value);
         }
     }
     for (link, _) in links {
@@ -319,6 +355,18 @@ fn read_record(
         let value = serde_json::from_str(&value).unwrap_or(Value::String(value));
         record.custom_fields.insert(name, value);
     }
+    let mut statement = transaction.prepare_cached(
+        "SELECT name, target_id FROM custom_links WHERE entity = ?1 AND record_id = ?2",
+    )?;
+    let custom_links = statement.query_map(params![entity.as_str(), id], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+    })?;
+    for pair in custom_links {
+        let (name, target) = pair?;
+        record
+            .links
+            .insert(name, DestinationId::new(target.to_string()));
+    }
     Ok(Some(record))
 }
 
@@ -327,25 +375,27 @@ fn read_record(
 fn check_record(
     entity: EntityKind,
     record: &DestinationRecord,
-    defined: &BTreeSet<String>,
+    defined: &BTreeMap<String, Option<EntityKind>>,
 ) -> Result<(), String> {
     for field in record.fields.keys() {
-        if !entity.standard_fields().contains(&field.as_str()) {
+        if !entity.has_field(field) || entity.field_kind(field) == ValueKind::Bytes {
             return Err(format!("{entity} has no field {field}"));
         }
     }
     for link in record.links.keys() {
-        if !entity.links().iter().any(|(name, _)| name == link) {
+        let standard = entity.link_target(link).is_some();
+        let custom = matches!(defined.get(link), Some(Some(_)));
+        if !standard && !custom {
             return Err(format!("{entity} has no link {link}"));
         }
     }
     for field in record.custom_fields.keys() {
-        if !defined.contains(field) {
+        if !matches!(defined.get(field), Some(None)) {
             return Err(format!("custom field {entity}.{field} is not defined"));
         }
     }
     for required in entity.required_fields() {
-        match record.fields.get(*required) {
+        match record.fields.get(required) {
             None | Some(Value::Null) => return Err(format!("{entity}.{required} is required")),
             Some(Value::String(text)) if text.trim().is_empty() => {
                 return Err(format!("{entity}.{required} is required"));
@@ -354,6 +404,32 @@ fn check_record(
         }
     }
     Ok(())
+}
+
+/// The custom fields defined for an entity: name to the entity a custom lookup points to,
+/// `None` for a custom field holding a value.
+fn custom_definitions(
+    transaction: &Transaction<'_>,
+    tenant: &str,
+    entity: EntityKind,
+) -> Result<BTreeMap<String, Option<EntityKind>>, EmbeddedError> {
+    let mut statement = transaction.prepare_cached(
+        "SELECT name, definition FROM custom_field_definitions WHERE tenant = ?1 AND entity = ?2",
+    )?;
+    let rows = statement.query_map(params![tenant, entity.as_str()], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    let mut defined = BTreeMap::new();
+    for row in rows {
+        let (name, definition) = row?;
+        let definition: CustomFieldDefinition = serde_json::from_str(&definition)?;
+        let target = match definition.field_type {
+            DestinationFieldType::Lookup { entity } => Some(entity),
+            _ => None,
+        };
+        defined.insert(name, target);
+    }
+    Ok(defined)
 }
 
 /// The statements of one entity's upsert, built once per batch rather than once per record.
@@ -369,10 +445,8 @@ impl UpsertStatements {
         // Every standard column and every link is written, so a value cleared in Salesforce
         // is cleared here too; a link not yet resolvable is written empty and patched at
         // finalize.
-        let columns: Vec<String> = entity
-            .standard_fields()
-            .iter()
-            .map(|field| (*field).to_owned())
+        let columns: Vec<String> = columns_of(entity)
+            .map(|field| field.name.to_owned())
             .chain(entity.links().iter().map(|(link, _)| format!("{link}_id")))
             .collect();
         let assignments: Vec<String> = columns
@@ -405,6 +479,7 @@ fn upsert_one(
     statements: &UpsertStatements,
     tenant: &str,
     entity: EntityKind,
+    defined: &BTreeMap<String, Option<EntityKind>>,
     record: &DestinationRecord,
 ) -> Result<UpsertOutcome, EmbeddedError> {
     let existing: Option<i64> = transaction
@@ -416,13 +491,12 @@ fn upsert_one(
         .optional()?;
     // Values in the column order of `UpsertStatements`: standard fields, then links.
     let mut values: Vec<SqlValue> = Vec::new();
-    for field in entity.standard_fields() {
-        let kind = entity.field_kind(field);
+    for field in columns_of(entity) {
         values.push(
             record
                 .fields
-                .get(*field)
-                .map_or(SqlValue::Null, |value| sql_value(kind, value)),
+                .get(field.name)
+                .map_or(SqlValue::Null, |value| sql_value(field.kind, value)),
         );
     }
     for (link, _) in entity.links() {
@@ -461,6 +535,26 @@ fn upsert_one(
             transaction.last_insert_rowid()
         }
     };
+    // Custom links are written whole, like standard links: one cleared in Salesforce is
+    // cleared here, and one not yet resolvable is patched at finalize.
+    transaction
+        .prepare_cached("DELETE FROM custom_links WHERE entity = ?1 AND record_id = ?2")?
+        .execute(params![entity.as_str(), id])?;
+    for (name, target) in &record.links {
+        let Some(Some(target_entity)) = defined.get(name) else {
+            continue;
+        };
+        let target_id = parse_id(target).ok_or_else(|| {
+            EmbeddedError::Invalid(format!(
+                "link {name} points to {target}, not a destination id"
+            ))
+        })?;
+        transaction
+            .prepare_cached(
+                "INSERT INTO custom_links (entity, record_id, name, target_entity, target_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![entity.as_str(), id, name, target_entity.as_str(), target_id])?;
+    }
     for (name, value) in &record.custom_fields {
         if value.is_null() {
             transaction
@@ -534,12 +628,17 @@ impl Destination for SqliteDestination {
         self.db
             .call("upserting records", move |connection| {
                 let transaction = connection.transaction()?;
-                let defined: BTreeSet<String> = {
-                    let mut statement = transaction
-                        .prepare_cached("SELECT name FROM custom_field_definitions WHERE tenant = ?1 AND entity = ?2")?;
-                    let names = statement.query_map(params![tenant, entity.as_str()], |row| row.get(0))?;
-                    names.collect::<Result<_, _>>()?
-                };
+                if !entity.created_by_migration() {
+                    let reason =
+                        format!("a migration does not create {entity} records; they are matched");
+                    return Ok(records
+                        .iter()
+                        .map(|_| UpsertOutcome::Rejected {
+                            reason: reason.clone(),
+                        })
+                        .collect());
+                }
+                let defined = custom_definitions(&transaction, &tenant, entity)?;
                 let statements = UpsertStatements::for_entity(entity);
                 let mut outcomes = Vec::with_capacity(records.len());
                 for record in &records {
@@ -547,7 +646,14 @@ impl Destination for SqliteDestination {
                         outcomes.push(UpsertOutcome::Rejected { reason });
                         continue;
                     }
-                    outcomes.push(upsert_one(&transaction, &statements, &tenant, entity, record)?);
+                    outcomes.push(upsert_one(
+                        &transaction,
+                        &statements,
+                        &tenant,
+                        entity,
+                        &defined,
+                        record,
+                    )?);
                 }
                 transaction.commit()?;
                 Ok(outcomes)
@@ -566,11 +672,12 @@ impl Destination for SqliteDestination {
         self.db
             .call("patching links", move |connection| {
                 let transaction = connection.transaction()?;
+                let defined = custom_definitions(&transaction, &tenant, entity)?;
                 let mut results = Vec::with_capacity(patches.len());
                 for patch in &patches {
-                    let Some((_, target_entity)) =
-                        entity.links().iter().find(|(name, _)| *name == patch.link)
-                    else {
+                    let standard = entity.link_target(&patch.link);
+                    let custom = defined.get(&patch.link).copied().flatten();
+                    let Some(target_entity) = standard.or(custom) else {
                         results.push(Err(format!("{entity} has no link {}", patch.link)));
                         continue;
                     };
@@ -587,7 +694,7 @@ impl Destination for SqliteDestination {
                     let target_exists: Option<i64> = transaction
                         .prepare_cached(&format!(
                             "SELECT id FROM {} WHERE id = ?1 AND tenant = ?2",
-                            table(*target_entity)
+                            table(target_entity)
                         ))?
                         .query_row(params![target, tenant], |row| row.get(0))
                         .optional()?;
@@ -595,13 +702,31 @@ impl Destination for SqliteDestination {
                         results.push(Err(format!("{target_entity} {target} does not exist")));
                         continue;
                     }
-                    let changed = transaction
-                        .prepare_cached(&format!(
-                            "UPDATE {} SET {}_id = ?1 WHERE id = ?2 AND tenant = ?3",
-                            table(entity),
-                            patch.link
-                        ))?
-                        .execute(params![target, record, tenant])?;
+                    let changed = if standard.is_some() {
+                        transaction
+                            .prepare_cached(&format!(
+                                "UPDATE {} SET {}_id = ?1 WHERE id = ?2 AND tenant = ?3",
+                                table(entity),
+                                patch.link
+                            ))?
+                            .execute(params![target, record, tenant])?
+                    } else {
+                        let exists: Option<i64> = transaction
+                            .prepare_cached(&format!("SELECT id FROM {} WHERE id = ?1 AND tenant = ?2", table(entity)))?
+                            .query_row(params![record, tenant], |row| row.get(0))
+                            .optional()?;
+                        if exists.is_some() {
+                            transaction
+                                .prepare_cached(
+                                    "INSERT INTO custom_links (entity, record_id, name, target_entity, target_id) VALUES (?1, ?2, ?3, ?4, ?5)
+                                     ON CONFLICT (entity, record_id, name) DO UPDATE SET target_entity = excluded.target_entity, target_id = excluded.target_id",
+                                )?
+                                .execute(params![entity.as_str(), record, patch.link, target_entity.as_str(), target])?;
+                            1
+                        } else {
+                            0
+                        }
+                    };
                     results.push(if changed == 1 {
                         Ok(())
                     } else {
@@ -692,6 +817,13 @@ impl SqliteDestination {
         entity: EntityKind,
         ids: &[DestinationId],
     ) -> Result<Vec<Result<(), String>>, PortError> {
+        // The destination's users were matched, never created: a rollback leaves them.
+        if !entity.created_by_migration() {
+            let reason = format!(
+                "{entity} records are the destination's users, matched by a migration and never created by it, so never deleted by one"
+            );
+            return Ok(ids.iter().map(|_| Err(reason.clone())).collect());
+        }
         let tenant = tenant.to_string();
         let ids = ids.to_vec();
         self.db
@@ -711,6 +843,9 @@ impl SqliteDestination {
                                 .execute(params![entity.as_str(), id])?;
                             transaction
                                 .prepare_cached("DELETE FROM file_contents WHERE entity = ?1 AND record_id = ?2")?
+                                .execute(params![entity.as_str(), id])?;
+                            transaction
+                                .prepare_cached("DELETE FROM custom_links WHERE entity = ?1 AND record_id = ?2")?
                                 .execute(params![entity.as_str(), id])?;
                             results.push(Ok(()));
                         }
@@ -978,6 +1113,150 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn custom_links_land_read_back_and_patch_and_owners_are_never_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = SqliteDestination::open(&dir.path().join("d.db")).unwrap();
+        let tenant = TenantId::new("t");
+        let lookup = CustomFieldDefinition {
+            entity: EntityKind::Company,
+            name: "key_contact".to_owned(),
+            label: "Key Contact".to_owned(),
+            field_type: DestinationFieldType::Lookup {
+                entity: EntityKind::Contact,
+            },
+            source: "Key_Contact__c".to_owned(),
+            source_type: ferry_core::model::FieldType::Reference,
+        };
+        destination
+            .ensure_custom_fields(&tenant, std::slice::from_ref(&lookup))
+            .await
+            .unwrap();
+        let contact = DestinationRecord {
+            source_object: "Contact".to_owned(),
+            source_id: SalesforceId::parse("003000000000001").unwrap(),
+            fields: BTreeMap::from([("last_name".to_owned(), Value::from("Roth"))]),
+            links: BTreeMap::new(),
+            custom_fields: BTreeMap::new(),
+        };
+        let created = destination
+            .upsert(&tenant, EntityKind::Contact, &[contact])
+            .await
+            .unwrap();
+        let UpsertOutcome::Created(contact_id) = &created[0] else {
+            panic!("{created:?}");
+        };
+        let mut account = company("001000000000001AAA", "Acme");
+        account
+            .links
+            .insert("key_contact".to_owned(), contact_id.clone());
+        let created = destination
+            .upsert(&tenant, EntityKind::Company, std::slice::from_ref(&account))
+            .await
+            .unwrap();
+        let UpsertOutcome::Created(account_id) = &created[0] else {
+            panic!("{created:?}");
+        };
+        let read = destination
+            .get(
+                &tenant,
+                EntityKind::Company,
+                std::slice::from_ref(account_id),
+            )
+            .await
+            .unwrap();
+        assert_eq!(read, vec![Some(account.clone())]);
+
+        // Written without the link, then patched, as a deferred link is.
+        account.links.clear();
+        destination
+            .upsert(&tenant, EntityKind::Company, std::slice::from_ref(&account))
+            .await
+            .unwrap();
+        let patch = |target: &DestinationId| LinkPatch {
+            record: account_id.clone(),
+            link: "key_contact".to_owned(),
+            target: target.clone(),
+        };
+        let patched = destination
+            .patch_links(
+                &tenant,
+                EntityKind::Company,
+                &[patch(contact_id), patch(&DestinationId::new("99"))],
+            )
+            .await
+            .unwrap();
+        assert_eq!(patched[0], Ok(()));
+        assert_eq!(patched[1], Err("contact 99 does not exist".to_owned()));
+        let read = destination
+            .get(
+                &tenant,
+                EntityKind::Company,
+                std::slice::from_ref(account_id),
+            )
+            .await
+            .unwrap();
+        assert_eq!(read[0].as_ref().unwrap().links["key_contact"], *contact_id);
+
+        let user = DestinationRecord {
+            source_object: "User".to_owned(),
+            source_id: SalesforceId::parse("005000000000001").unwrap(),
+            fields: BTreeMap::from([
+                ("email".to_owned(), Value::from("ada@example.com")),
+                ("name".to_owned(), Value::from("Ada")),
+            ]),
+            links: BTreeMap::new(),
+            custom_fields: BTreeMap::new(),
+        };
+        let refused = destination
+            .upsert(&tenant, EntityKind::Owner, &[user])
+            .await
+            .unwrap();
+        assert!(
+            matches!(&refused[0], UpsertOutcome::Rejected { reason } if reason.contains("does not create owner")),
+            "{refused:?}"
+        );
+        assert!(destination.users(&tenant).await.unwrap().is_empty());
+        let ada = destination
+            .add_user(&tenant, "ada@example.com", "Ada")
+            .await
+            .unwrap();
+        let kept = destination
+            .delete(&tenant, EntityKind::Owner, std::slice::from_ref(&ada))
+            .await
+            .unwrap();
+        assert!(matches!(&kept[0], Err(reason) if reason.contains("never deleted")));
+        assert_eq!(destination.users(&tenant).await.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn every_entity_a_migration_creates_has_a_table_with_its_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.db");
+        SqliteDestination::open(&path).unwrap();
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        for entity in EntityKind::ALL {
+            let mut statement = connection
+                .prepare(&format!("PRAGMA table_info({})", table(entity)))
+                .unwrap();
+            let columns: Vec<String> = statement
+                .query_map([], |row| row.get(1))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            for field in columns_of(entity) {
+                assert!(
+                    columns.iter().any(|c| c == field.name),
+                    "{entity}.{}",
+                    field.name
+                );
+            }
+            for (link, _) in entity.links() {
+                assert!(columns.contains(&format!("{link}_id")), "{entity}.{link}");
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@ use crate::ids::TenantId;
 use crate::inventory::{InventoryKind, UserSummary, read_inventory, read_users};
 use crate::mapping::FieldMap;
 use crate::model::ObjectSummary;
-use crate::plan::{DiscoveredObject, Plan, build_plan};
+use crate::plan::{DiscoveredObject, Plan, build_plan_with_prefixes};
 use crate::ports::{ApiBudget, Destination, SalesforceApi};
 use std::collections::BTreeMap;
 
@@ -180,7 +180,11 @@ pub async fn discover(
             });
             continue;
         }
-        if !map.objects.contains_key(&object.name) {
+        // A custom object the map does not name lands as custom records (see
+        // `plan::custom_object_map`), so it is discovered like a mapped one.
+        let lands_as_custom_record =
+            map.custom_objects && object.custom && crate::plan::is_custom_object(&object.name);
+        if !(map.objects.contains_key(&object.name) || lands_as_custom_record) {
             skipped.push(SkippedObject {
                 name: object.name.clone(),
                 reason: "not in the field map".to_owned(),
@@ -251,8 +255,12 @@ pub async fn discover(
         }
         None => map,
     };
+    let key_prefixes: BTreeMap<String, String> = objects
+        .iter()
+        .filter_map(|object| Some((object.key_prefix.clone()?, object.name.clone())))
+        .collect();
     Ok(Discovery {
-        plan: build_plan(tenant, map, &discovered),
+        plan: build_plan_with_prefixes(tenant, map, &discovered, &key_prefixes),
         objects_in_org: objects.len(),
         described: discovered,
         skipped,

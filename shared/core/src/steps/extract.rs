@@ -67,6 +67,9 @@ pub struct ExtractConfig {
     /// hours, and the progress is reported at every poll.
     pub bulk_poll_max: Duration,
     pub budget: BudgetPolicy,
+    /// Files (an attachment's body, a content version's data) larger than this are not
+    /// downloaded: they are counted as skipped with their size.
+    pub max_file_bytes: u64,
 }
 
 impl Default for ExtractConfig {
@@ -80,6 +83,7 @@ impl Default for ExtractConfig {
             bulk_poll_initial: Duration::from_millis(500),
             bulk_poll_max: Duration::from_secs(30),
             budget: BudgetPolicy::default(),
+            max_file_bytes: super::files::DEFAULT_MAX_FILE_BYTES,
         }
     }
 }
@@ -480,6 +484,9 @@ fn field_types(object: &ObjectPlan) -> HashMap<String, FieldType> {
     for field in &object.custom_fields {
         types.insert(field.source.clone(), field.source_type.clone());
     }
+    if let Some(blob) = &object.blob {
+        types.insert(blob.source.clone(), FieldType::TextArea);
+    }
     types
 }
 
@@ -506,6 +513,9 @@ async fn stage_page(
             for link in &object.links {
                 types.insert(link.source.clone(), FieldType::Reference);
             }
+            if let Some(replaced) = &object.replaced_by {
+                types.insert(replaced.source.clone(), FieldType::Reference);
+            }
             (pseudonymise, types)
         });
     let mut records = page.records.into_iter().peekable();
@@ -517,6 +527,15 @@ async fn stage_page(
             if let Some(types) = csv_types {
                 type_csv_record(&mut record, types);
             }
+            // Text held in a binary field (a content note's body) joins the record before
+            // pseudonymisation, so it is never staged in clear when its object is chosen.
+            super::files::inline_text_blob(
+                ports.salesforce,
+                object,
+                &mut record,
+                config.max_file_bytes,
+            )
+            .await?;
             if let Some((pseudonymise, types)) = &pseudonymise {
                 pseudonymise.obfuscator.apply(
                     &pseudonymise.config,
@@ -525,6 +544,16 @@ async fn stage_page(
                     |field| types.get(field).cloned(),
                 );
             }
+            super::files::stage_record_blob(
+                ports.salesforce,
+                ports.staging,
+                run,
+                plan,
+                object,
+                &mut record,
+                config.max_file_bytes,
+            )
+            .await?;
             write_record(&mut body, &record, &object.object)?;
             count += 1;
         }

@@ -83,10 +83,7 @@ pub async fn finalize(ports: &FinalizePorts<'_>, run: &RunId) -> Result<RunRepor
                     salesforce_id: Some(link.salesforce_id.to_string()),
                     field: Some(link.source_field.clone()),
                     kind: IssueKind::UnresolvedLink,
-                    reason: format!(
-                        "{} {} was not migrated, so the record landed without its {} link",
-                        link.target_object, link.target, link.link
-                    ),
+                    reason: unresolved_reason(&plan, link),
                 });
             }
         }
@@ -185,6 +182,24 @@ async fn forget_hashes_of_unresolved(
             .map_err(StepError::IdMap)?;
     }
     Ok(())
+}
+
+/// Why a deferred link stayed empty. An owner link to a user the run moved names the
+/// reconciliation to do: the user matched no destination user and the run named no default
+/// owner.
+fn unresolved_reason(plan: &crate::plan::Plan, link: &DeferredLink) -> String {
+    let owner_link = link.entity.link_target(&link.link) == Some(EntityKind::Owner);
+    if owner_link && plan.object(&link.target_object).is_some() {
+        format!(
+            "{} {} matches no destination user and the run names no default owner, so the record landed without its {} link",
+            link.target_object, link.target, link.link
+        )
+    } else {
+        format!(
+            "{} {} was not migrated, so the record landed without its {} link",
+            link.target_object, link.target, link.link
+        )
+    }
 }
 
 fn empty_resolution(object: &str) -> LinkResolution {

@@ -51,6 +51,7 @@ pub async fn load_chunk(
     let mut records_seen = 0u64;
     let mut transformed = Vec::new();
     let mut deleted_in_salesforce: Vec<SalesforceId> = Vec::new();
+    let mut replaced = Vec::new();
     for (line_number, line) in body.split(|byte| *byte == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -71,7 +72,9 @@ pub async fn load_chunk(
                 }),
             },
             Ok(source) => match transform_record(object, &source) {
+                Ok(record) if record.replaced_by.is_some() => replaced.push(record),
                 Ok(mut record) => {
+                    issues.append(&mut record.issues);
                     let (findings, verdict) =
                         validate_record(object, &mut record, &plan.validation);
                     record_findings(&findings, verdict, &mut issues);
@@ -94,6 +97,19 @@ pub async fn load_chunk(
             }),
         }
     }
+
+    // Users are matched to the destination's users, never created (`owners`), and a converted
+    // lead is linked to the contact it became (`replaced`): both only leave ID-map entries.
+    let mut matched_users = 0;
+    let mut entries = if object.entity.created_by_migration() {
+        super::replaced::link_replaced(ports, &plan, object, run, replaced, &mut issues).await?
+    } else {
+        let users = std::mem::take(&mut transformed);
+        let matched =
+            super::owners::match_owners(ports, &plan, object, run, users, &mut issues).await?;
+        matched_users = matched.matched;
+        matched.entries
+    };
 
     let resolved = resolve_references(ports.id_map, &plan.tenant, &transformed).await?;
 
@@ -119,7 +135,7 @@ pub async fn load_chunk(
         chunk: message.chunk,
         records: records_seen,
         created: 0,
-        updated: 0,
+        updated: matched_users,
         skipped: 0,
         failed: 0,
         unchanged: 0,
@@ -131,8 +147,10 @@ pub async fn load_chunk(
     let mut batch: Vec<DestinationRecord> = Vec::with_capacity(transformed.len());
     let mut pending: Vec<Vec<Reference>> = Vec::with_capacity(transformed.len());
     let mut hashes = Vec::with_capacity(transformed.len());
+    let mut files = Vec::with_capacity(transformed.len());
     for record in transformed {
         let hash = content_hash(&record);
+        let file = record.blob.clone();
         let previous = known.get(&record.record.source_id);
         let mut destination_record = record.record;
         let mut unresolved = Vec::new();
@@ -162,6 +180,7 @@ pub async fn load_chunk(
         batch.push(destination_record);
         pending.push(unresolved);
         hashes.push(hash);
+        files.push(file);
     }
 
     journal_before_upsert(ports, &plan.tenant, run, object, &batch, &known).await?;
@@ -182,10 +201,13 @@ pub async fn load_chunk(
         });
     }
 
-    let mut entries = Vec::new();
     let mut deferred = Vec::new();
-    for (((record, outcome), unresolved), hash) in
-        batch.iter().zip(outcomes).zip(pending).zip(hashes)
+    for ((((record, outcome), unresolved), hash), file) in batch
+        .iter()
+        .zip(outcomes)
+        .zip(pending)
+        .zip(hashes)
+        .zip(files)
     {
         let destination_id = match outcome {
             UpsertOutcome::Created(id) | UpsertOutcome::Updated(id) => id,
@@ -206,6 +228,18 @@ pub async fn load_chunk(
         match known.get(&record.source_id) {
             Some(entry) if entry.created_by_run != *run => result.updated += 1,
             _ => result.created += 1,
+        }
+        if let Some(file) = file {
+            super::files::deliver_file(
+                ports.staging,
+                ports.destination,
+                &plan.tenant,
+                object.entity,
+                record,
+                &destination_id,
+                &file,
+            )
+            .await?;
         }
         for reference in unresolved {
             deferred.push(DeferredLink {

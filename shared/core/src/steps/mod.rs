@@ -7,6 +7,8 @@ mod extract;
 mod files;
 mod finalize;
 mod load;
+mod owners;
+mod replaced;
 mod rollback;
 mod verify;
 

@@ -15,6 +15,7 @@
 use super::StepError;
 use super::delete::{BATCH, delete_until_settled};
 use crate::ids::{DestinationId, RunId, SalesforceId};
+use crate::mapping::EntityKind;
 use crate::plan::{ObjectPlan, Plan};
 use crate::ports::{Destination, DestinationRecord, IdMap, RunStore, UpsertOutcome};
 use crate::report::{IssueKind, RecordIssue};
@@ -53,7 +54,7 @@ pub async fn rollback_run(
         })
         .collect();
     // Old destination id -> new one, for records created again in pass 1.
-    let mut moved: HashMap<DestinationId, DestinationId> = HashMap::new();
+    let mut moved: Moved = HashMap::new();
     let phases = plan.phases();
 
     for object in phases.iter().flatten() {
@@ -170,9 +171,29 @@ fn failure(object: &ObjectPlan, id: &SalesforceId, reason: String) -> RecordIssu
 }
 
 /// Points links that named a re-created record at its new id.
-fn follow_moves(record: &mut DestinationRecord, moved: &HashMap<DestinationId, DestinationId>) {
-    for target in record.links.values_mut() {
-        if let Some(new) = moved.get(target) {
+/// Records created again by a rollback get new destination ids: (entity, old id) to new id.
+/// Destination ids are only unique within an entity, so the entity is part of the key.
+type Moved = HashMap<(EntityKind, DestinationId), DestinationId>;
+
+/// Points a record's links at the new ids of records created again, each link looked up
+/// under the entity it points to (a standard link's, or a custom lookup's).
+fn follow_moves(record: &mut DestinationRecord, object: &ObjectPlan, moved: &Moved) {
+    for (link, target) in record.links.iter_mut() {
+        let target_entity = object.entity.link_target(link).or_else(|| {
+            object
+                .custom_fields
+                .iter()
+                .find_map(|field| match &field.field_type {
+                    crate::plan::DestinationFieldType::Lookup { entity } if field.name == *link => {
+                        Some(*entity)
+                    }
+                    _ => None,
+                })
+        });
+        let Some(target_entity) = target_entity else {
+            continue;
+        };
+        if let Some(new) = moved.get(&(target_entity, target.clone())) {
             *target = new.clone();
         }
     }
@@ -203,7 +224,7 @@ async fn recreate(
     plan: &Plan,
     object: &ObjectPlan,
     journal: &[JournalEntry],
-    moved: &mut HashMap<DestinationId, DestinationId>,
+    moved: &mut Moved,
     result: &mut RollbackObject,
 ) -> Result<(), StepError> {
     for batch in journal.chunks(BATCH) {
@@ -233,14 +254,14 @@ async fn recreate(
             if let Some(current) = present.get(&entry.salesforce_id) {
                 // Created again by an earlier attempt of this rollback.
                 moved.insert(
-                    previous_entry.destination_id.clone(),
+                    (object.entity, previous_entry.destination_id.clone()),
                     current.destination_id.clone(),
                 );
                 result.recreated += 1;
                 continue;
             }
             let mut record = previous_record.clone();
-            follow_moves(&mut record, moved);
+            follow_moves(&mut record, object, moved);
             to_send.push(record);
             previous_entries.push(previous_entry.clone());
         }
@@ -250,7 +271,10 @@ async fn recreate(
             for (previous_entry, outcome) in previous_entries.into_iter().zip(outcomes) {
                 match outcome {
                     UpsertOutcome::Created(id) | UpsertOutcome::Updated(id) => {
-                        moved.insert(previous_entry.destination_id.clone(), id.clone());
+                        moved.insert(
+                            (object.entity, previous_entry.destination_id.clone()),
+                            id.clone(),
+                        );
                         restored.push(StoredIdMapEntry {
                             destination_id: id,
                             ..previous_entry
@@ -282,7 +306,7 @@ async fn restore(
     plan: &Plan,
     object: &ObjectPlan,
     journal: &[JournalEntry],
-    moved: &HashMap<DestinationId, DestinationId>,
+    moved: &Moved,
     result: &mut RollbackObject,
 ) -> Result<(), StepError> {
     for batch in journal.chunks(BATCH) {
@@ -302,7 +326,7 @@ async fn restore(
                 continue;
             };
             let mut record = previous_record.clone();
-            follow_moves(&mut record, moved);
+            follow_moves(&mut record, object, moved);
             current_ids.push(previous_entry.destination_id.clone());
             to_send.push(record);
             previous_entries.push(previous_entry.clone());
