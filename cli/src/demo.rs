@@ -4,7 +4,7 @@ use crate::local::{Workspace, new_run_id};
 use anyhow::Context;
 use clap::Args;
 use ferry_core::mapping::FieldMap;
-use ferry_core::pipeline::{LocalPorts, MigrationConfig, migrate};
+use ferry_core::pipeline::{LocalPorts, MigrationConfig, RunOptions, migrate_with};
 use ferry_core::secret::Secret;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_embedded::TokioSleeper;
@@ -17,7 +17,7 @@ use std::time::Instant;
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Records in the simulated org, across all objects.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 50_000)]
     pub records: u64,
     /// Working directory: ID map, run store, staged chunks and the destination database.
     /// Run the demo twice on the same directory to see a re-run update instead of duplicate.
@@ -96,7 +96,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         validation: Default::default(),
         default_owner: Some(default_owner),
     };
-    let migration = migrate(&ports, &config)
+    let progress = crate::progress::ProgressView::for_stderr();
+    let migration = migrate_with(&ports, &config, &RunOptions::default(), &progress)
         .await
         .map_err(|error| anyhow::anyhow!(error))?;
     let report = &migration.report;

@@ -24,27 +24,6 @@ pub fn print(report: &RunReport, discovery: Option<&Discovery>, api_usage: Optio
         .map(|object| object.counts.links_unresolved)
         .sum();
     println!("Links patched after their target landed: {patched}; unresolved: {unresolved}.");
-    let verified: u64 = report
-        .objects
-        .iter()
-        .map(|object| object.counts.verified)
-        .sum();
-    let mismatched: u64 = report
-        .objects
-        .iter()
-        .map(|object| object.counts.mismatched)
-        .sum();
-    if verified > 0 || mismatched > 0 {
-        if mismatched == 0 {
-            println!(
-                "Verification: all {verified} records read back from the destination match what was sent."
-            );
-        } else {
-            println!(
-                "Verification: {mismatched} of {verified} records read back differ from what was sent (issues below)."
-            );
-        }
-    }
     for object in report
         .objects
         .iter()
@@ -106,6 +85,28 @@ pub fn print(report: &RunReport, discovery: Option<&Discovery>, api_usage: Optio
     }
     if let Some((used, limit)) = api_usage {
         println!("Salesforce API calls used today: {used} of {limit}.");
+    }
+    // Last, as the answer to "did everything arrive".
+    let verified: u64 = report
+        .objects
+        .iter()
+        .map(|object| object.counts.verified)
+        .sum();
+    let mismatched: u64 = report
+        .objects
+        .iter()
+        .map(|object| object.counts.mismatched)
+        .sum();
+    if verified > 0 || mismatched > 0 {
+        if mismatched == 0 {
+            println!(
+                "Verification: all {verified} records read back from the destination match what was sent."
+            );
+        } else {
+            println!(
+                "Verification: {mismatched} of {verified} records read back differ from what was sent (the issues above list each field)."
+            );
+        }
     }
 }
 
