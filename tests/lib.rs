@@ -136,7 +136,6 @@ impl Embedded {
             id_map,
             runs,
             destination,
-            queue: &self.queue,
             sleeper: &TokioSleeper,
         }
     }
@@ -354,7 +353,6 @@ impl Embedded {
             id_map: &self.store,
             runs: &self.store,
             destination: &self.destination,
-            queue: &self.queue,
             sleeper: &TokioSleeper,
         };
         migrate(&ports, config).await

@@ -79,7 +79,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         id_map: &workspace.store,
         runs: &workspace.store,
         destination: &workspace.destination,
-        queue: &workspace.queue,
         sleeper: &TokioSleeper,
     };
     let config = MigrationConfig {

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use ferry_core::ids::RunId;
-use ferry_embedded::{InProcessQueue, LocalStaging, SqliteDestination, SqliteStore};
+use ferry_embedded::{LocalStaging, SqliteDestination, SqliteStore};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,7 +12,6 @@ pub struct Workspace {
     pub store: SqliteStore,
     pub destination: SqliteDestination,
     pub staging: LocalStaging,
-    pub queue: InProcessQueue,
 }
 
 impl Workspace {
@@ -25,7 +24,6 @@ impl Workspace {
             destination: SqliteDestination::open(&dir.join("destination.db"))
                 .with_context(|| format!("cannot open {}", dir.join("destination.db").display()))?,
             staging: LocalStaging::new(dir.join("staging")),
-            queue: InProcessQueue::new(),
         })
     }
 }

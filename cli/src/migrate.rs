@@ -165,7 +165,6 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         id_map: &workspace.store,
         runs: &workspace.store,
         destination,
-        queue: &workspace.queue,
         sleeper: &TokioSleeper,
     };
     let policy = BudgetPolicy {

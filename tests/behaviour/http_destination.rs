@@ -49,7 +49,6 @@ async fn migrate_through(
         id_map: &embedded.store,
         runs: &embedded.store,
         destination,
-        queue: &embedded.queue,
         sleeper: &TokioSleeper,
     };
     migrate(&ports, &config)

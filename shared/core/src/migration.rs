@@ -281,15 +281,6 @@ async fn run_migration(
         destination: ports.destination,
         runs: ports.runs,
     };
-    // Messages an earlier attempt in this process left behind are dropped: the chunks they
-    // name are loaded below from what the run store says is missing.
-    while ports
-        .queue
-        .receive()
-        .await
-        .map_err(StepError::Queue)?
-        .is_some()
-    {}
     // What an earlier attempt of this run finished. A new run starts from nothing, even
     // when its id has records already (a dry run under the same id stages and records
     // extractions, but with its own plan).

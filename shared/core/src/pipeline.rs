@@ -30,7 +30,6 @@ pub struct LocalPorts<'a> {
     pub id_map: &'a dyn IdMap,
     pub runs: &'a dyn RunStore,
     pub destination: &'a dyn Destination,
-    pub queue: &'a dyn LocalQueue,
     pub sleeper: &'a dyn Sleeper,
 }
 
