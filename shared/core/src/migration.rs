@@ -5,7 +5,7 @@
 
 use crate::ids::{RunId, TenantId};
 use crate::pipeline::{LocalPorts, Migration, MigrationConfig, check_budget, plan_run};
-use crate::ports::{ChunkMessage, Destination, IdMap, RunStore, WorkQueue};
+use crate::ports::{ChunkMessage, Destination, IdMap, RunStore, SalesforceApi, WorkQueue};
 use crate::report::RunReport;
 use crate::runs::{Progress, ProgressEvent, RollbackReport, RunKind, RunStatus, RunSummary};
 use crate::steps::{
@@ -56,7 +56,7 @@ fn refused(run: &RunId, reason: impl Into<String>) -> StepError {
 /// The run a `migrate` of `tenant` works on: the tenant's unfinished run when there is one
 /// (resumed with its stored plan), or a new run. Refuses while a rollback is unfinished.
 async fn open_run(
-    ports: &LocalPorts<'_>,
+    ports: &RunOpenPorts<'_>,
     config: &MigrationConfig,
     options: &RunOptions,
 ) -> Result<(RunSummary, Discovery, bool), StepError> {
@@ -146,6 +146,244 @@ async fn open_run(
     Ok((summary, discovery, false))
 }
 
+/// What opening a run reads: the org (discovery) and the run history.
+pub struct RunOpenPorts<'a> {
+    pub salesforce: &'a dyn SalesforceApi,
+    pub runs: &'a dyn RunStore,
+}
+
+/// Opens the run a migration works on and saves its line in the history (running): the
+/// tenant's unfinished run, resumed with its stored plan (`true`), or a new run. The first
+/// step of [`migrate_with`], and of a run whose steps run in separate processes.
+pub async fn begin_run(
+    ports: &RunOpenPorts<'_>,
+    config: &MigrationConfig,
+    options: &RunOptions,
+) -> Result<(RunSummary, Discovery, bool), StepError> {
+    let (mut summary, discovery, resumed) = open_run(ports, config, options).await?;
+    save(ports.runs, &mut summary).await?;
+    Ok((summary, discovery, resumed))
+}
+
+/// Before anything is extracted: the API budget is checked against the plan's estimate and
+/// the destination gets the custom fields the plan needs.
+pub async fn prepare_run(
+    salesforce: &dyn SalesforceApi,
+    destination: &dyn Destination,
+    plan: &crate::plan::Plan,
+    extract: &ExtractConfig,
+) -> Result<(), StepError> {
+    check_budget(salesforce, plan, extract).await?;
+    steps::prepare_destination(destination, plan).await
+}
+
+/// What an earlier attempt of a run did for one object, and so what this attempt does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectResume {
+    /// Extracted, and every chunk loaded: nothing to do.
+    Done,
+    /// Extracted, some chunks not loaded: those chunks are loaded from staging again;
+    /// nothing is read from Salesforce.
+    Reload(Vec<ChunkMessage>),
+    /// Not (completely) extracted: extract. `loaded` are chunks an earlier attempt loaded,
+    /// for [`forget_stale_chunks`] once the extraction is done.
+    Extract { loaded: BTreeSet<u32> },
+}
+
+/// Decides what to do with `object` from what the run recorded so far (`extractions` and
+/// `chunks` of the run's records; empty for a new run).
+pub fn object_resume(
+    run: &RunId,
+    plan: &crate::plan::Plan,
+    object: &str,
+    extractions: &[crate::report::ObjectExtraction],
+    chunks: &[crate::report::ChunkResult],
+) -> ObjectResume {
+    let loaded: BTreeSet<u32> = chunks
+        .iter()
+        .filter(|chunk| chunk.object == object)
+        .map(|chunk| chunk.chunk)
+        .collect();
+    match extractions
+        .iter()
+        .find(|extraction| extraction.object == object)
+    {
+        Some(extraction) if (0..extraction.chunks).all(|chunk| loaded.contains(&chunk)) => {
+            ObjectResume::Done
+        }
+        Some(extraction) => ObjectResume::Reload(
+            (0..extraction.chunks)
+                .filter(|chunk| !loaded.contains(chunk))
+                .map(|chunk| ChunkMessage {
+                    run_id: run.clone(),
+                    tenant: plan.tenant.clone(),
+                    object: object.to_owned(),
+                    chunk,
+                    key: steps::chunk_key(plan, run, object, chunk),
+                    records: 0,
+                })
+                .collect(),
+        ),
+        None => ObjectResume::Extract { loaded },
+    }
+}
+
+/// After an object's extraction: chunks an earlier attempt staged and loaded beyond what
+/// this extraction staged (the org shrank in between) would count twice, so their results
+/// are replaced by empty ones. The records they carried are in this extraction's chunks.
+pub async fn forget_stale_chunks(
+    runs: &dyn RunStore,
+    run: &RunId,
+    object: &str,
+    staged: u32,
+    loaded: &BTreeSet<u32>,
+) -> Result<(), StepError> {
+    for stale in loaded.iter().filter(|chunk| **chunk >= staged) {
+        runs.record_chunk(run, &empty_chunk(object, *stale))
+            .await
+            .map_err(StepError::RunStore)?;
+    }
+    Ok(())
+}
+
+/// How far the loading of one phase has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PhaseStatus {
+    pub objects: usize,
+    /// Objects of the phase whose extraction finished.
+    pub extracted_objects: usize,
+    /// Chunks the finished extractions staged.
+    pub chunks: u64,
+    /// Of those, the chunks whose load is recorded.
+    pub loaded_chunks: u64,
+}
+
+impl PhaseStatus {
+    /// Every object extracted and every chunk loaded: the next phase may start.
+    pub fn loaded(&self) -> bool {
+        self.extracted_objects == self.objects && self.loaded_chunks == self.chunks
+    }
+}
+
+/// Where phase `phase` of the run stands, from the run's records. A phase the plan does not
+/// have is refused.
+pub async fn phase_status(
+    runs: &dyn RunStore,
+    run: &RunId,
+    phase: usize,
+) -> Result<PhaseStatus, StepError> {
+    let records = runs.run_records(run).await.map_err(StepError::RunStore)?;
+    let phases = records.plan.phases();
+    let objects = phases.get(phase).ok_or_else(|| {
+        refused(
+            run,
+            format!("the plan has {} phases, not phase {phase}", phases.len()),
+        )
+    })?;
+    let mut status = PhaseStatus {
+        objects: objects.len(),
+        extracted_objects: 0,
+        chunks: 0,
+        loaded_chunks: 0,
+    };
+    for object in objects {
+        let Some(extraction) = records
+            .extractions
+            .iter()
+            .find(|extraction| extraction.object == object.object)
+        else {
+            continue;
+        };
+        status.extracted_objects += 1;
+        status.chunks += u64::from(extraction.chunks);
+        let loaded: BTreeSet<u32> = records
+            .chunks
+            .iter()
+            .filter(|chunk| chunk.object == object.object && chunk.chunk < extraction.chunks)
+            .map(|chunk| chunk.chunk)
+            .collect();
+        status.loaded_chunks += loaded.len() as u64;
+    }
+    Ok(status)
+}
+
+/// What completing a run uses.
+pub struct CompletePorts<'a> {
+    pub staging: &'a dyn crate::ports::Staging,
+    pub id_map: &'a dyn IdMap,
+    pub destination: &'a dyn Destination,
+    pub runs: &'a dyn RunStore,
+}
+
+/// After the last phase has loaded: patches the deferred links, applies deletions, reads
+/// every migrated record back when `verify` (timings go to `summary`), and builds the
+/// report. The run's status is the caller's to set.
+pub async fn complete_run(
+    ports: &CompletePorts<'_>,
+    run: &RunId,
+    verify: bool,
+    progress: &dyn Progress,
+    summary: &mut RunSummary,
+) -> Result<RunReport, StepError> {
+    let mut report = steps::finalize(
+        &FinalizePorts {
+            id_map: ports.id_map,
+            destination: ports.destination,
+            runs: ports.runs,
+        },
+        run,
+    )
+    .await?;
+    if verify {
+        let records = ports
+            .runs
+            .run_records(run)
+            .await
+            .map_err(StepError::RunStore)?;
+        let verify_ports = VerifyPorts {
+            staging: ports.staging,
+            id_map: ports.id_map,
+            destination: ports.destination,
+            runs: ports.runs,
+        };
+        let plan = &records.plan;
+        for object in &plan.objects {
+            let chunks = records
+                .extractions
+                .iter()
+                .find(|extraction| extraction.object == object.object)
+                .map_or(0, |extraction| extraction.chunks);
+            let started = std::time::Instant::now();
+            steps::verify_object(&verify_ports, run, plan, object, chunks, progress).await?;
+            summary
+                .timings
+                .entry(object.object.clone())
+                .or_default()
+                .verify_ms += millis(started.elapsed());
+        }
+        let records = ports
+            .runs
+            .run_records(run)
+            .await
+            .map_err(StepError::RunStore)?;
+        report = steps::build_report(run, &records);
+    }
+    Ok(report)
+}
+
+/// Marks a run finished with `status` (and the error, for a failure) in the history.
+pub async fn finish_run(
+    runs: &dyn RunStore,
+    summary: &mut RunSummary,
+    status: RunStatus,
+    error: Option<String>,
+) -> Result<(), StepError> {
+    summary.status = status;
+    summary.error = error;
+    summary.finished_at = Some(now_rfc3339());
+    save(runs, summary).await
+}
+
 /// Discover, plan, prepare the destination, then phase by phase extract and load, then patch
 /// deferred links, apply deletions, verify and report; the run's line in the history
 /// follows along.
@@ -163,8 +401,15 @@ pub async fn migrate_with(
     options: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<Migration, StepError> {
-    let (mut summary, discovery, resumed) = open_run(ports, config, options).await?;
-    save(ports.runs, &mut summary).await?;
+    let (mut summary, discovery, resumed) = begin_run(
+        &RunOpenPorts {
+            salesforce: ports.salesforce,
+            runs: ports.runs,
+        },
+        config,
+        options,
+    )
+    .await?;
     progress.event(ProgressEvent::RunStarted {
         run: summary.run_id.clone(),
         kind: summary.kind,
@@ -225,8 +470,9 @@ impl SharedSummary<'_> {
     }
 }
 
-/// The extract and load of `object` with the delta start it needs.
-fn object_extract_config(
+/// The extraction settings of `object`: `config.extract`, with the delta start it needs
+/// when `delta_marks` (the run the delta continues) is given.
+pub fn object_extract_config(
     config: &MigrationConfig,
     delta_marks: Option<&RunSummary>,
     object: &str,
@@ -264,8 +510,7 @@ async fn run_migration(
         .api_budget()
         .await
         .map_err(StepError::Salesforce)?;
-    check_budget(ports.salesforce, plan, &config.extract).await?;
-    steps::prepare_destination(ports.destination, plan).await?;
+    prepare_run(ports.salesforce, ports.destination, plan, &config.extract).await?;
     let delta_marks = match &summary.delta_of {
         Some(last) => ports
             .runs
@@ -328,44 +573,31 @@ async fn run_migration(
         },
         |object, queue| {
             let object: &crate::plan::ObjectPlan = object;
-            let extraction = earlier_extractions
-                .iter()
-                .find(|extraction| extraction.object == object.object);
-            let loaded: BTreeSet<u32> = earlier_chunks
-                .iter()
-                .filter(|chunk| chunk.object == object.object)
-                .map(|chunk| chunk.chunk)
-                .collect();
+            let resume = object_resume(
+                run,
+                plan,
+                &object.object,
+                &earlier_extractions,
+                &earlier_chunks,
+            );
             let shared_summary = &shared_summary;
             let delta_marks = delta_marks.as_ref();
             async move {
                 let started = std::time::Instant::now();
-                match extraction {
-                    Some(extraction)
-                        if (0..extraction.chunks).all(|chunk| loaded.contains(&chunk)) =>
-                    {
+                match resume {
+                    ObjectResume::Done => {
                         progress.event(ProgressEvent::ObjectAlreadyDone {
                             object: object.object.clone(),
                         });
                         return Ok(());
                     }
-                    Some(extraction) => {
+                    ObjectResume::Reload(messages) => {
                         // Extracted, not all loaded: the staged chunks are loaded, not re-read.
-                        for chunk in (0..extraction.chunks).filter(|chunk| !loaded.contains(chunk)) {
-                            queue
-                                .send(&ChunkMessage {
-                                    run_id: run.clone(),
-                                    tenant: plan.tenant.clone(),
-                                    object: object.object.clone(),
-                                    chunk,
-                                    key: steps::chunk_key(plan, run, &object.object, chunk),
-                                    records: 0,
-                                })
-                                .await
-                                .map_err(StepError::Queue)?;
+                        for message in &messages {
+                            queue.send(message).await.map_err(StepError::Queue)?;
                         }
                     }
-                    None => {
+                    ObjectResume::Extract { loaded } => {
                         let snapshot = shared_summary.update(|summary| {
                             summary
                                 .high_water_marks
@@ -392,17 +624,14 @@ async fn run_migration(
                             object_extract_config(config, delta_marks, &object.object),
                         )
                         .await?;
-                        // Chunks an earlier attempt staged and loaded beyond what this
-                        // extraction staged (the org shrank in between) would count twice:
-                        // their results are replaced by empty ones. The records they carried
-                        // are in this extraction's chunks.
-                        for stale in loaded.iter().filter(|chunk| **chunk >= extracted.chunks) {
-                            ports
-                                .runs
-                                .record_chunk(run, &empty_chunk(&object.object, *stale))
-                                .await
-                                .map_err(StepError::RunStore)?;
-                        }
+                        forget_stale_chunks(
+                            ports.runs,
+                            run,
+                            &object.object,
+                            extracted.chunks,
+                            &loaded,
+                        )
+                        .await?;
                         progress.event(ProgressEvent::ObjectExtracted {
                             object: object.object.clone(),
                             extracted: extracted.extracted,
@@ -462,48 +691,19 @@ async fn run_migration(
         },
     )
     .await?;
-    let mut report = steps::finalize(
-        &FinalizePorts {
+    let report = complete_run(
+        &CompletePorts {
+            staging: ports.staging,
             id_map: ports.id_map,
             destination: ports.destination,
             runs: ports.runs,
         },
         run,
+        options.verify,
+        progress,
+        summary,
     )
     .await?;
-    if options.verify {
-        let records = ports
-            .runs
-            .run_records(run)
-            .await
-            .map_err(StepError::RunStore)?;
-        let verify_ports = VerifyPorts {
-            staging: ports.staging,
-            id_map: ports.id_map,
-            destination: ports.destination,
-            runs: ports.runs,
-        };
-        for object in &plan.objects {
-            let chunks = records
-                .extractions
-                .iter()
-                .find(|extraction| extraction.object == object.object)
-                .map_or(0, |extraction| extraction.chunks);
-            let started = std::time::Instant::now();
-            steps::verify_object(&verify_ports, run, plan, object, chunks, progress).await?;
-            summary
-                .timings
-                .entry(object.object.clone())
-                .or_default()
-                .verify_ms += millis(started.elapsed());
-        }
-        let records = ports
-            .runs
-            .run_records(run)
-            .await
-            .map_err(StepError::RunStore)?;
-        report = steps::build_report(run, &records);
-    }
     let budget_after = ports
         .salesforce
         .api_budget()
