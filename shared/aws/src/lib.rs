@@ -1,17 +1,40 @@
-//! AWS adapters: the same ports as the embedded adapters, on DynamoDB and S3.
+//! AWS adapters: the same ports as the embedded adapters, on DynamoDB, S3 and SQS, plus
+//! the pieces only the serverless path needs (KMS, Step Functions, the migration records).
 //!
-//! - [`S3Staging`]: chunk staging in one bucket, server-side encrypted.
+//! - [`S3Staging`]: chunk, file and report staging in one bucket, server-side encrypted;
+//!   bodies over [`MULTIPART_PART_SIZE`] go up as multipart uploads
+//!   ([`S3Staging::put_stream`]); reports are handed out as presigned GET URLs
+//!   ([`S3Staging::presigned_get`]).
 //! - [`DynamoIdMap`] and [`DynamoRunStore`]: the ID map and the run store in one DynamoDB
 //!   table (`pk`, `sk` strings); the key design is documented on each type.
+//! - [`MigrationStore`]: the API's tenant-scoped migration records and the single-use OAuth
+//!   state records, in the same table (key design in [`migrations`]).
+//! - [`SqsQueue`]: the chunk queue ([`ferry_core::ports::WorkQueue`]).
+//! - [`TokenVault`]: KMS envelope encryption of refresh tokens and PKCE verifiers, bound to
+//!   the tenant ([`SealedSecret`]).
+//! - [`Executions`]: starts Step Functions executions and completes their task tokens.
 //!
 //! Clients are built once per process by [`AwsClients::from_env`], which honours
 //! `AWS_ENDPOINT_URL` so the same code talks to moto in tests and to AWS in production.
+//! Every SDK failure becomes a [`PortError`] classed retryable (throttling, timeouts, 5xx)
+//! or permanent.
 
 mod dynamo;
+mod executions;
+pub mod migrations;
 mod s3;
+mod sqs;
+mod vault;
 
 pub use dynamo::{DynamoIdMap, DynamoRunStore};
-pub use s3::S3Staging;
+pub use executions::Executions;
+pub use migrations::{
+    MigrationOptions, MigrationRecord, MigrationStatus, MigrationStore, MigrationStoreError,
+    OAuthState, Waiting,
+};
+pub use s3::{MULTIPART_PART_SIZE, S3Staging};
+pub use sqs::SqsQueue;
+pub use vault::{SealedSecret, TokenVault};
 
 use ferry_core::{ErrorClass, PortError};
 
@@ -20,6 +43,9 @@ use ferry_core::{ErrorClass, PortError};
 pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub sfn: aws_sdk_sfn::Client,
 }
 
 impl AwsClients {
@@ -39,11 +65,43 @@ impl AwsClients {
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
+            sqs: aws_sdk_sqs::Client::new(config),
+            kms: aws_sdk_kms::Client::new(config),
+            sfn: aws_sdk_sfn::Client::new(config),
         }
     }
 }
 
-/// Classifies an SDK error: throttling, timeouts and 5xx are retryable; the rest is not.
+/// Service error codes that mean "try again later", across DynamoDB, S3, SQS, KMS and Step
+/// Functions.
+const RETRYABLE_CODES: &[&str] = &[
+    // DynamoDB
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "TransactionInProgressException",
+    // S3
+    "SlowDown",
+    "InternalError",
+    "RequestTimeout",
+    // SQS (including the KMS errors of an encrypted queue)
+    "RequestThrottled",
+    "KmsThrottled",
+    "KMS.ThrottlingException",
+    "KmsUnavailable",
+    // KMS
+    "KMSInternalException",
+    "DependencyTimeoutException",
+    "KeyUnavailableException",
+    "LimitExceededException",
+    // Step Functions and everyone
+    "ServiceUnavailable",
+    "InternalFailure",
+    "RequestTimeoutException",
+];
+
+/// Classifies an SDK error of any AWS client (they share one `SdkError` type): throttling,
+/// timeouts, dispatch failures and 5xx are retryable; the rest is not.
 pub(crate) fn sdk_error<E, R>(
     context: String,
     error: aws_sdk_dynamodb::error::SdkError<E, R>,
@@ -60,13 +118,7 @@ where
         SdkError::ServiceError(service) => {
             let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(service.err())
                 .unwrap_or_default();
-            if code.contains("Throttl")
-                || code == "ProvisionedThroughputExceededException"
-                || code == "RequestLimitExceeded"
-                || code == "InternalServerError"
-                || code == "ServiceUnavailable"
-                || code == "SlowDown"
-            {
+            if code.contains("Throttl") || RETRYABLE_CODES.contains(&code) {
                 ErrorClass::Retryable
             } else {
                 ErrorClass::Permanent
@@ -75,4 +127,25 @@ where
         _ => ErrorClass::Permanent,
     };
     PortError::with_source(class, context, error)
+}
+
+/// A [`PortError`] for a failure that is not the SDK's (serialising, a malformed answer).
+pub(crate) fn permanent(
+    context: impl Into<String>,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> PortError {
+    PortError::with_source(ErrorClass::Permanent, context, source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RETRYABLE_CODES;
+
+    #[test]
+    fn retryable_codes_are_distinct() {
+        let mut codes = RETRYABLE_CODES.to_vec();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), RETRYABLE_CODES.len());
+    }
 }
