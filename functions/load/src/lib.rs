@@ -7,14 +7,25 @@
 //! queue); a redelivered chunk updates what it created the first time, never duplicates it.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use ferry_core::ports::ChunkMessage;
+use ferry_core::ids::RunId;
+use ferry_core::ports::{ChunkMessage, Destination, IdMap, RunStore, Staging};
 use ferry_core::steps::{LoadPorts, load_chunk};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use tracing::Instrument;
 
-/// Loads every message of the batch; answers with the ids of the messages that failed.
-pub async fn handle(
-    ports: &LoadPorts<'_>,
+/// Ferry's own stores a load uses.
+pub struct Stores<'a> {
+    pub staging: &'a dyn Staging,
+    pub id_map: &'a dyn IdMap,
+    pub runs: &'a dyn RunStore,
+}
+
+/// Loads every message of the batch into the destination `destination_for` gives for the
+/// message's run (its idempotency keys are scoped to the run); answers with the ids of the
+/// messages that failed.
+pub async fn handle<D: Destination>(
+    stores: &Stores<'_>,
+    destination_for: &(dyn Fn(&RunId) -> D + Sync),
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Diagnostic> {
     let mut response = SqsBatchResponse::default();
@@ -33,7 +44,14 @@ pub async fn handle(
                 }
             };
             let span = tracing::info_span!("load", run_id = %message.run_id, object = %message.object, chunk = message.chunk);
-            match load_chunk(ports, &message).instrument(span).await {
+            let destination = destination_for(&message.run_id);
+            let ports = LoadPorts {
+                staging: stores.staging,
+                id_map: stores.id_map,
+                destination: &destination,
+                runs: stores.runs,
+            };
+            match load_chunk(&ports, &message).instrument(span).await {
                 Ok(result) => {
                     tracing::info!(created = result.created, updated = result.updated, skipped = result.skipped, failed = result.failed, "chunk loaded");
                     Ok(())
@@ -133,14 +151,15 @@ mod tests {
         bad.body = Some("{\"hello\":1}".to_owned());
         event.records.push(bad);
 
-        let ports = LoadPorts {
+        let stores = Stores {
             staging: &staging,
             id_map: &store,
-            destination: &destination,
             runs: &store,
         };
+        let destination_path = dir.path().join("destination.db");
         let response = handle(
-            &ports,
+            &stores,
+            &|_: &RunId| SqliteDestination::open(&destination_path).unwrap(),
             LambdaEvent::new(event, lambda_runtime::Context::default()),
         )
         .await

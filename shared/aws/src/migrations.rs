@@ -91,6 +91,8 @@ pub struct MigrationOptions {
     pub delta: bool,
     pub verify: bool,
     pub default_owner: Option<String>,
+    /// Migrations of one customer org share a workspace: its ID map and run history.
+    pub workspace: Option<String>,
 }
 
 /// One migration of one tenant, as the API shows it and the functions update it.

@@ -370,6 +370,7 @@ fn record(tenant: &str, id: &str, created_at: &str) -> MigrationRecord {
             delta: false,
             verify: true,
             default_owner: Some("owner@example.com".to_owned()),
+            workspace: None,
         },
         run_id: RunId::new(format!("run-{id}")),
         execution_arn: None,

@@ -1,0 +1,164 @@
+//! The `discover` Lambda, two actions of the migration state machine:
+//!
+//! - `dry_run`: discovers the org, extracts every planned object to staging and analyses it
+//!   as a load would, writing nothing to the destination (the same
+//!   [`ferry_core::pipeline::dry_run`] as `ferry dry-run`), under its own run id; the
+//!   report goes to S3 as JSON, Markdown and HTML. One invocation: sized for orgs whose
+//!   dry run fits the function's timeout (see `infra/template.yaml`).
+//! - `discover`: once the user has confirmed, opens the migration's run (the same
+//!   [`ferry_core::migration::begin_run`] and [`ferry_core::migration::prepare_run`] as
+//!   `ferry migrate`): discovery, the plan, the budget check and the destination's custom
+//!   fields; answers with the phases the state machine iterates. A tenant's unfinished run
+//!   is resumed instead, and its id is the one answered.
+
+use ferry_aws::MigrationStatus;
+use ferry_core::budget::BudgetPolicy;
+use ferry_core::migration::{RunOpenPorts, RunOptions, begin_run, now_rfc3339, prepare_run};
+use ferry_core::pipeline::{DryRunPorts, dry_run};
+use ferry_core::ports::RunStore;
+use ferry_lambda::{
+    InvocationQueue, Services, Task, TokioSleeper, dry_run_id, migration_config, port_failure,
+    step_failure, write_reports,
+};
+use lambda_runtime::Diagnostic;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Discover,
+    DryRun,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Input {
+    pub action: Action,
+    #[serde(flatten)]
+    pub task: Task,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    pub phase: usize,
+    pub objects: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Output {
+    Discovered {
+        run_id: String,
+        resumed: bool,
+        phases: Vec<Phase>,
+        objects: usize,
+    },
+    DryRun {
+        report_key: String,
+    },
+}
+
+pub async fn handle(services: &Services, input: Input) -> Result<Output, Diagnostic> {
+    match input.action {
+        Action::DryRun => run_dry_run(services, &input.task).await,
+        Action::Discover => open(services, &input.task).await,
+    }
+}
+
+async fn run_dry_run(services: &Services, task: &Task) -> Result<Output, Diagnostic> {
+    let record = services.migration(task).await?;
+    let client = services.salesforce_client(&record).await?;
+    let run = dry_run_id(&task.run());
+    let config = migration_config(&record, &run);
+    let staging = services.staging()?;
+    let destination = services.destination(&run)?;
+    let queue = InvocationQueue::default();
+    let ports = DryRunPorts {
+        salesforce: &client,
+        destination: Some(&destination),
+        staging,
+        id_map: &services.id_map,
+        runs: &services.runs,
+        queue: &queue,
+        sleeper: &TokioSleeper,
+    };
+    let (_, mut report) = dry_run(&ports, &config, &BudgetPolicy::default())
+        .await
+        .map_err(|error| step_failure(&error))?;
+    report.instance_url = client.instance_url().await.unwrap_or_default();
+    report.generated_at = now_rfc3339();
+    let key = write_reports(
+        staging,
+        &format!("{}/{}/dry-run", config.tenant, task.run_id),
+        &report,
+        ferry_core::dryrun::render_markdown(&report),
+        ferry_core::dryrun::render_html(&report),
+    )
+    .await?;
+    services
+        .modify(task, |record| record.dry_run_report = Some(key.clone()))
+        .await?;
+    tracing::info!(report_key = %key, "dry run written");
+    Ok(Output::DryRun { report_key: key })
+}
+
+async fn open(services: &Services, task: &Task) -> Result<Output, Diagnostic> {
+    let record = services.migration(task).await?;
+    let client = services.salesforce_client(&record).await?;
+    let config = migration_config(&record, &task.run());
+    let options = RunOptions {
+        delta: record.options.delta,
+        verify: record.options.verify,
+    };
+    let (mut summary, discovery, resumed) = begin_run(
+        &RunOpenPorts {
+            salesforce: &client,
+            runs: &services.runs,
+        },
+        &config,
+        &options,
+    )
+    .await
+    .map_err(|error| step_failure(&error))?;
+    let plan = &discovery.plan;
+    let destination = services.destination(&summary.run_id)?;
+    prepare_run(&client, &destination, plan, &config.extract)
+        .await
+        .map_err(|error| step_failure(&error))?;
+    // Every object's high-water mark is the moment the run opened (an object's extraction
+    // starts later, so nothing changed in between is missed); a resumed run keeps its own.
+    let opened = now_rfc3339();
+    for object in &plan.objects {
+        summary
+            .high_water_marks
+            .entry(object.object.clone())
+            .or_insert_with(|| opened.clone());
+    }
+    summary.updated_at = Some(opened);
+    services
+        .runs
+        .save_run(&summary)
+        .await
+        .map_err(|error| port_failure(&error))?;
+    services
+        .modify(task, |record| {
+            record.run_id = summary.run_id.clone();
+            record.status = MigrationStatus::Running;
+        })
+        .await?;
+    let phases: Vec<Phase> = plan
+        .phases()
+        .into_iter()
+        .enumerate()
+        .map(|(phase, objects)| Phase {
+            phase,
+            objects: objects.iter().map(|object| object.object.clone()).collect(),
+        })
+        .collect();
+    tracing::info!(run_id = %summary.run_id, resumed, phases = phases.len(), objects = plan.objects.len(), "run opened");
+    Ok(Output::Discovered {
+        run_id: summary.run_id.to_string(),
+        resumed,
+        objects: plan.objects.len(),
+        phases,
+    })
+}

@@ -1,0 +1,122 @@
+//! The `finalize` Lambda, two actions of the migration state machine:
+//!
+//! - `phase_status`: whether every object of a phase is extracted and every chunk of it
+//!   loaded ([`ferry_core::migration::phase_status`]); the state machine waits and asks
+//!   again until it is, so a record's parents are in the ID map before it loads.
+//! - `finalize`: after the last phase, [`ferry_core::migration::complete_run`] (deferred
+//!   links, deletions, verification, the report, as `ferry migrate` does), then the run
+//!   report to S3 as JSON, Markdown and HTML, and the run marked succeeded.
+
+use ferry_core::migration::{CompletePorts, complete_run, finish_run, phase_status};
+use ferry_core::ports::RunStore;
+use ferry_core::run_report::{render_html, render_markdown, run_document};
+use ferry_core::runs::{NoProgress, RunStatus};
+use ferry_lambda::{
+    Services, Task, error_types, failure, migration_config, port_failure, step_failure,
+    write_reports,
+};
+use lambda_runtime::Diagnostic;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    PhaseStatus,
+    Finalize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Input {
+    pub action: Action,
+    #[serde(flatten)]
+    pub task: Task,
+    #[serde(default)]
+    pub phase: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Output {
+    Phase {
+        loaded: bool,
+        objects: usize,
+        extracted_objects: usize,
+        chunks: u64,
+        loaded_chunks: u64,
+    },
+    Finalized {
+        status: String,
+        report_key: String,
+    },
+}
+
+pub async fn handle(services: &Services, input: Input) -> Result<Output, Diagnostic> {
+    let run = input.task.run();
+    match input.action {
+        Action::PhaseStatus => {
+            let phase = input
+                .phase
+                .ok_or_else(|| failure(error_types::INVALID_INPUT, "phase_status needs a phase"))?;
+            let status = phase_status(&services.runs, &run, phase)
+                .await
+                .map_err(|error| step_failure(&error))?;
+            tracing::info!(run_id = %run, phase, chunks = status.chunks, loaded_chunks = status.loaded_chunks, "phase status");
+            Ok(Output::Phase {
+                loaded: status.loaded(),
+                objects: status.objects,
+                extracted_objects: status.extracted_objects,
+                chunks: status.chunks,
+                loaded_chunks: status.loaded_chunks,
+            })
+        }
+        Action::Finalize => {
+            let record = services.migration(&input.task).await?;
+            let config = migration_config(&record, &run);
+            let mut summary = services
+                .runs
+                .run_summary(&run)
+                .await
+                .map_err(|error| port_failure(&error))?
+                .ok_or_else(|| failure(error_types::INVALID_INPUT, format!("no run {run}")))?;
+            let staging = services.staging()?;
+            let destination = services.destination(&run)?;
+            complete_run(
+                &CompletePorts {
+                    staging,
+                    id_map: &services.id_map,
+                    destination: &destination,
+                    runs: &services.runs,
+                },
+                &run,
+                record.options.verify,
+                &NoProgress,
+                &mut summary,
+            )
+            .await
+            .map_err(|error| step_failure(&error))?;
+            finish_run(&services.runs, &mut summary, RunStatus::Succeeded, None)
+                .await
+                .map_err(|error| step_failure(&error))?;
+            let document = run_document(&services.runs, &run)
+                .await
+                .map_err(|error| step_failure(&error))?;
+            let key = write_reports(
+                staging,
+                &format!("{}/{run}/report", config.tenant),
+                &document,
+                render_markdown(&document),
+                render_html(&document),
+            )
+            .await?;
+            services
+                .modify(&input.task, |record| {
+                    record.final_report = Some(key.clone())
+                })
+                .await?;
+            Ok(Output::Finalized {
+                status: RunStatus::Succeeded.as_str().to_owned(),
+                report_key: key,
+            })
+        }
+    }
+}

@@ -1,0 +1,543 @@
+//! The serverless deployment end to end, locally: a SaaS backend creates a migration through
+//! the `api` function, the customer authorises it through `oauth-callback` against the
+//! simulated org, the backend confirms the dry run, and the Step Functions execution (moto
+//! running the real ASL of `infra/`, invoking the real functions under `cargo lambda watch`)
+//! migrates into the reference destination. The destination must then hold exactly what the
+//! embedded path (`ferry migrate`'s pipeline) lands for the same org.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ferry_core::ids::{RunId, TenantId};
+use ferry_core::mapping::FieldMap;
+use ferry_core::pipeline::{LocalPorts, MigrationConfig, RunOptions, migrate_with};
+use ferry_core::secret::Secret;
+use ferry_core::steps::{DiscoverOptions, ExtractConfig};
+use ferry_reference_server::ReferenceServerConfig;
+use ferry_serverless_tests::{Stack, emulator};
+use ferry_tests::{Embedded, connect, start_org};
+use hmac::Mac;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const ACCOUNT: &str = "111122223333";
+const OTHER_ACCOUNT: &str = "444455556666";
+const WORKSPACE: &str = "acme";
+const KEY_ID: &str = "ferry-serverless";
+const DESTINATION_SECRET: &str = "serverless-destination-secret";
+const WEBHOOK_SECRET: &str = "serverless-webhook-secret";
+
+type Webhooks = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A SaaS backend's webhook endpoint: keeps every delivery (signature header, body).
+async fn webhook_receiver() -> (String, Webhooks) {
+    let received: Webhooks = Arc::default();
+    let kept = received.clone();
+    let app = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let kept = kept.clone();
+                async move {
+                    let signature = headers
+                        .get("x-ferry-signature")
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    kept.lock().unwrap().push((signature, body.to_vec()));
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/hooks"), received)
+}
+
+fn verify_signature(signature: &str, body: &[u8]) -> bool {
+    let Some((timestamp, digest)) = signature
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(",v1="))
+    else {
+        return false;
+    };
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    expected == digest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_lands() {
+    let Some(endpoint) = emulator() else { return };
+    let simulator = start_org(400, 11).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // The destination the functions write to: the reference server over its own SQLite.
+    let behind = Embedded::open(&dir.path().join("serverless"));
+    let server = ferry_reference_server::serve(
+        ReferenceServerConfig::new(
+            Arc::new(behind.destination.clone()),
+            KEY_ID,
+            Secret::new(DESTINATION_SECRET),
+        )
+        .unwrap(),
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .unwrap();
+    let (webhook_url, webhooks) = webhook_receiver().await;
+    let simulator_host = simulator
+        .base_url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let settings = BTreeMap::from([
+        (
+            "FERRY_SALESFORCE_LOGIN_URL".to_owned(),
+            simulator.login_url().to_owned(),
+        ),
+        (
+            "FERRY_SALESFORCE_CLIENT_ID".to_owned(),
+            simulator.credentials().client_id.clone(),
+        ),
+        (
+            "FERRY_OAUTH_REDIRECT_URI".to_owned(),
+            "https://ferry.example.com/oauth/callback".to_owned(),
+        ),
+        ("FERRY_ALLOWED_HOSTS".to_owned(), simulator_host),
+        (
+            "FERRY_DESTINATION_URL".to_owned(),
+            server.base_url().to_owned(),
+        ),
+        ("FERRY_DESTINATION_KEY_ID".to_owned(), KEY_ID.to_owned()),
+        (
+            "FERRY_DESTINATION_SECRET".to_owned(),
+            DESTINATION_SECRET.to_owned(),
+        ),
+        ("FERRY_WEBHOOK_URL".to_owned(), webhook_url),
+        ("FERRY_WEBHOOK_SECRET".to_owned(), WEBHOOK_SECRET.to_owned()),
+    ]);
+    let suffix = format!("e2e{}", std::process::id());
+    let stack = Stack::start(&endpoint, &suffix, &settings).await;
+
+    // The SaaS backend creates the migration.
+    let (status, created) = stack
+        .api(
+            ACCOUNT,
+            "POST",
+            "/migrations",
+            &[],
+            Some(json!({"label": "Acme", "workspace": WORKSPACE})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["status"], "awaiting_authorization");
+    let authorize_url = created["authorize_url"].as_str().unwrap().to_owned();
+    assert!(
+        authorize_url.starts_with(simulator.login_url()),
+        "{authorize_url}"
+    );
+    assert!(!created.to_string().contains("refresh"), "{created}");
+
+    // Another tenant sees nothing of it.
+    let (status, body) = stack
+        .api(
+            OTHER_ACCOUNT,
+            "GET",
+            &format!("/migrations/{id}"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = stack
+        .api(OTHER_ACCOUNT, "GET", "/migrations", &[], None)
+        .await;
+    assert_eq!(
+        (status, body["migrations"].as_array().unwrap().len()),
+        (200, 0)
+    );
+    let (status, body) = stack
+        .api(
+            OTHER_ACCOUNT,
+            "POST",
+            &format!("/migrations/{id}/start"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+
+    // The customer's browser goes to Salesforce, which redirects back with a code.
+    let redirect = stack.http.get(&authorize_url).send().await.unwrap();
+    assert_eq!(redirect.status().as_u16(), 302);
+    let location = url::Url::parse(
+        redirect
+            .headers()
+            .get("location")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let query: BTreeMap<String, String> = location.query_pairs().into_owned().collect();
+    let callback = |query: &BTreeMap<String, String>| {
+        json!({
+            "version": "2.0",
+            "rawPath": "/oauth/callback",
+            "queryStringParameters": query,
+            "requestContext": {"http": {"method": "GET", "path": "/oauth/callback"}}
+        })
+    };
+    let answer = stack
+        .invoke("oauth-callback", &callback(&query))
+        .await
+        .unwrap_or_else(|error| panic!("{error}\n{}", stack.watch_log()));
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    // The state is single use: the same redirect again is refused.
+    let again = stack
+        .invoke("oauth-callback", &callback(&query))
+        .await
+        .unwrap();
+    assert_eq!(again["statusCode"], 400, "{again}");
+
+    // Discovery and the dry run, then the execution waits for the backend's go.
+    let ready = stack
+        .wait_for_status(ACCOUNT, &id, &["dry_run_ready"], Duration::from_secs(600))
+        .await;
+    assert_eq!(ready["waiting_for"], "start", "{ready}");
+    let (status, report) = stack
+        .api(
+            ACCOUNT,
+            "GET",
+            &format!("/migrations/{id}/report"),
+            &[("kind", "dry-run")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let html = stack
+        .http
+        .get(report["html_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(html.status().is_success());
+    assert!(html.text().await.unwrap().contains("<table"));
+    let dry_run_objects = report["report"]["objects"].as_array().unwrap().len();
+    assert!(dry_run_objects > 5, "{report}");
+
+    let (status, body) = stack
+        .api(
+            ACCOUNT,
+            "POST",
+            &format!("/migrations/{id}/start"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = stack
+        .api(
+            ACCOUNT,
+            "POST",
+            &format!("/migrations/{id}/start"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "a second start finds nothing to start: {body}");
+    let done = stack
+        .wait_for_status(ACCOUNT, &id, &["succeeded"], Duration::from_secs(900))
+        .await;
+    let run_id = done["run_id"].as_str().unwrap().to_owned();
+    let (status, final_report) = stack
+        .api(
+            ACCOUNT,
+            "GET",
+            &format!("/migrations/{id}/report"),
+            &[("kind", "final")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{final_report}");
+
+    // The embedded path, same org, same map, same tenant, its own destination.
+    let embedded = Embedded::open(&dir.path().join("embedded"));
+    let client = connect(&simulator).await;
+    let tenant = TenantId::new(format!("{ACCOUNT}.{WORKSPACE}"));
+    let config = MigrationConfig {
+        tenant: tenant.clone(),
+        run_id: RunId::new("embedded-run"),
+        map: FieldMap::builtin(),
+        extract: ExtractConfig::default(),
+        discover: DiscoverOptions::default(),
+        pseudonymise: None,
+        concurrency: Default::default(),
+        validation: Default::default(),
+        default_owner: None,
+    };
+    let local = migrate_with(
+        &LocalPorts {
+            salesforce: &client,
+            staging: &embedded.staging,
+            id_map: &embedded.store,
+            runs: &embedded.store,
+            destination: &embedded.destination,
+            sleeper: &ferry_embedded::TokioSleeper,
+        },
+        &config,
+        &RunOptions::default(),
+        &ferry_core::runs::NoProgress,
+    )
+    .await
+    .expect("the embedded migration completes");
+
+    let serverless_snapshot = behind.destination_snapshot();
+    let embedded_snapshot = embedded.destination_snapshot();
+    assert_eq!(
+        serverless_snapshot.keys().collect::<Vec<_>>(),
+        embedded_snapshot.keys().collect::<Vec<_>>()
+    );
+    for (table, rows) in &embedded_snapshot {
+        assert_eq!(
+            serverless_snapshot[table].len(),
+            rows.len(),
+            "rows of {table}"
+        );
+        assert_eq!(&serverless_snapshot[table], rows, "{table}");
+    }
+    assert!(embedded_snapshot["contacts"].len() > 50);
+
+    // Per object, the serverless run's report counts what the embedded run counted.
+    let objects = final_report["report"]["report"]["objects"]
+        .as_array()
+        .or_else(|| final_report["report"]["objects"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    assert!(!objects.is_empty(), "{final_report}");
+    for object in &local.report.objects {
+        let found = objects
+            .iter()
+            .find(|entry| entry["object"] == object.object.as_str())
+            .unwrap_or_else(|| panic!("{} missing from {final_report}", object.object));
+        assert_eq!(
+            found["counts"]["created"].as_u64(),
+            Some(object.counts.created),
+            "{}: {found}",
+            object.object
+        );
+    }
+
+    // The backend heard of the dry run and the completion, signed.
+    let received = webhooks.lock().unwrap().clone();
+    let events: Vec<String> = received
+        .iter()
+        .map(|(_, body)| {
+            serde_json::from_slice::<Value>(body).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(events, vec!["dry_run_ready", "completed"], "{events:?}");
+    for (signature, body) in &received {
+        assert!(verify_signature(signature, body), "{signature}");
+    }
+    assert!(!run_id.is_empty());
+    drop(stack);
+    server.shutdown().await;
+}
+
+/// The same SQS chunk delivered twice, and a `load` killed after the destination took a
+/// batch but before the chunk was recorded: SQS delivers the chunk again, and the
+/// destination ends with every record once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_chunk_delivered_twice_or_after_a_killed_load_lands_once() {
+    use ferry_aws::{DynamoRunStore, S3Staging};
+    use ferry_core::ports::RunStore;
+    use ferry_serverless_tests::HoldingProxy;
+
+    let Some(endpoint) = emulator() else { return };
+    let simulator = start_org(300, 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let behind = Embedded::open(&dir.path().join("destination"));
+    let server = ferry_reference_server::serve(
+        ReferenceServerConfig::new(
+            Arc::new(behind.destination.clone()),
+            KEY_ID,
+            Secret::new(DESTINATION_SECRET),
+        )
+        .unwrap(),
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .unwrap();
+    let proxy = HoldingProxy::start(server.base_url()).await;
+    let settings = BTreeMap::from([
+        ("FERRY_DESTINATION_URL".to_owned(), proxy.url.clone()),
+        ("FERRY_DESTINATION_KEY_ID".to_owned(), KEY_ID.to_owned()),
+        (
+            "FERRY_DESTINATION_SECRET".to_owned(),
+            DESTINATION_SECRET.to_owned(),
+        ),
+    ]);
+    let suffix = format!("sqs{}", std::process::id());
+    let stack = Stack::start(&endpoint, &suffix, &settings).await;
+
+    // A run's plan and its staged chunks, as `discover` and `extract` leave them.
+    let runs = DynamoRunStore::new(stack.clients.dynamodb.clone(), &stack.resources.table);
+    let staging = S3Staging::new(stack.clients.s3.clone(), &stack.resources.bucket);
+    let client = connect(&simulator).await;
+    let tenant = TenantId::new("111122223333.chunks");
+    let run = RunId::new("run-chunks");
+    let discovery = ferry_core::steps::discover(
+        &client,
+        tenant.clone(),
+        &ferry_tests::companies_and_contacts_map(),
+        &DiscoverOptions::default(),
+    )
+    .await
+    .unwrap();
+    let plan = discovery.plan;
+    runs.save_plan(&run, &plan).await.unwrap();
+    let queue = ferry_lambda::InvocationQueue::default();
+    let extract = ExtractConfig {
+        chunk_records: 60,
+        ..ExtractConfig::default()
+    };
+    let mut messages = Vec::new();
+    for object in &plan.objects {
+        ferry_core::steps::extract_object(
+            &ferry_core::steps::ExtractPorts {
+                salesforce: &client,
+                staging: &staging,
+                queue: &queue,
+                runs: &runs,
+                pseudonymise: None,
+            },
+            &ferry_embedded::TokioSleeper,
+            &run,
+            &plan,
+            object,
+            extract,
+        )
+        .await
+        .unwrap();
+        while let Some(message) = ferry_core::pipeline::LocalQueue::receive(&queue)
+            .await
+            .unwrap()
+        {
+            messages.push(message);
+        }
+    }
+    let accounts: Vec<_> = messages.iter().filter(|m| m.object == "Account").collect();
+    let contacts: Vec<_> = messages.iter().filter(|m| m.object == "Contact").collect();
+    assert!(accounts.len() >= 2 && contacts.len() >= 3, "{messages:?}");
+
+    // Every account chunk, each sent twice.
+    for message in &accounts {
+        stack.send_chunk(message).await;
+        stack.send_chunk(message).await;
+    }
+    let companies = |behind: &Embedded| behind.destination_snapshot()["companies"].clone();
+    let after_accounts = companies(&behind);
+    assert_eq!(
+        after_accounts.len() as u64,
+        simulator.record_counts()["Account"],
+        "{}",
+        stack.watch_log()
+    );
+
+    // The first contact chunk: the destination takes its upsert, then the load dies.
+    let armed = proxy.arm("/entities/contact/upsert");
+    let first = contacts[0].clone();
+    let sending = {
+        let sqs = stack.clients.sqs.clone();
+        let queue_url = stack.resources.queue_url.clone();
+        let body = serde_json::to_string(&first).unwrap();
+        tokio::spawn(async move {
+            sqs.send_message()
+                .queue_url(queue_url)
+                .message_body(body)
+                .send()
+                .await
+        })
+    };
+    tokio::time::timeout(Duration::from_secs(300), armed.held)
+        .await
+        .expect("the contact upsert reaches the destination")
+        .unwrap();
+    assert_eq!(stack.kill_function("load"), 1, "{}", stack.watch_log());
+    let _ = armed.release.send(());
+    sending.await.unwrap().unwrap();
+    let records = runs.run_records(&run).await.unwrap();
+    assert!(
+        !records
+            .chunks
+            .iter()
+            .any(|chunk| chunk.object == "Contact" && chunk.chunk == first.chunk),
+        "the killed load recorded nothing"
+    );
+
+    // The remaining contact chunks; moto hands the failed message to `load` again with them.
+    for message in &contacts[1..] {
+        stack.send_chunk(message).await;
+    }
+    let records = runs.run_records(&run).await.unwrap();
+    for message in accounts.iter().chain(&contacts) {
+        assert!(
+            records
+                .chunks
+                .iter()
+                .any(|chunk| chunk.object == message.object && chunk.chunk == message.chunk),
+            "chunk {} of {} recorded\n{}",
+            message.chunk,
+            message.object,
+            stack.watch_log()
+        );
+    }
+    let snapshot = behind.destination_snapshot();
+    assert_eq!(snapshot["companies"], after_accounts);
+    let contact_rows = &snapshot["contacts"];
+    assert_eq!(
+        contact_rows.len() as u64,
+        simulator.record_counts()["Contact"],
+        "every contact once"
+    );
+    let mut unique = contact_rows.clone();
+    unique.dedup();
+    assert_eq!(&unique, contact_rows);
+    // Nothing went to the dead-letter queue.
+    let attributes = stack
+        .clients
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&stack.resources.dead_letter_queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attributes
+            .attributes()
+            .and_then(|attributes| attributes
+                .get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages))
+            .map(String::as_str),
+        Some("0")
+    );
+    drop(stack);
+    server.shutdown().await;
+}
