@@ -23,6 +23,10 @@ Same command line as moto's own `moto_server` (`-H host -p port`, ...). Differen
   failure: the message is made visible again (moto redelivers only on the queue's next
   `SendMessage`; nothing polls).
 
+Two moto 5.1.14 bugs are worked around whether forwarding or not: the SQS event's `body` was
+moto's XML-escaped one (`&quot;` for `"`), and a state machine could not be started a
+second time once an execution had run (moto deep-copies it with its executions' locks).
+
 Without `FERRY_LAMBDA_FORWARD_URL` the Lambda backend is moto's plain Docker-free one (the
 payload echoed back), and everything else is plain moto.
 """
@@ -71,9 +75,18 @@ def forward_invoke(base_url: str, name: str, body: Union[str, bytes, None]) -> t
         # cargo lambda watch answers a function error (Diagnostic / panic) with a 5xx and the
         # error document as body.
         payload = failure.read() or b""
-        if not payload.strip().startswith(b"{"):
+        try:
+            document = json.loads(payload)
+        except ValueError:
+            document = None
+        if not (isinstance(document, dict) and "errorType" in document):
+            # Not a function error: e.g. 404 "Missing function" (no such binary in the
+            # workspace). Surfaced as Lambda's own service error.
             payload = json.dumps(
-                {"errorType": "Lambda.ServiceException", "errorMessage": payload.decode("utf-8", "replace")}
+                {
+                    "errorType": "Lambda.ServiceException",
+                    "errorMessage": f"{url} answered {failure.code}: {payload.decode('utf-8', 'replace')}",
+                }
             ).encode("utf-8")
         return True, payload
     except (urllib.error.URLError, OSError) as failure:
@@ -123,7 +136,8 @@ def install() -> None:
                 {
                     "messageId": message.id,
                     "receiptHandle": message.receipt_handle,
-                    "body": message.body,
+                    # moto's `body` is XML-escaped (for its Query responses); Lambda gets the raw one.
+                    "body": getattr(message, "original_body", message.body),
                     "attributes": {
                         "ApproximateReceiveCount": str(getattr(message, "approximate_receive_count", 1)),
                         "SentTimestamp": str(getattr(message, "sent_timestamp", 0) or 0),
@@ -159,6 +173,22 @@ def install() -> None:
         except (ValueError, TypeError):
             return True
         return not (isinstance(answer, dict) and answer.get("batchItemFailures"))
+
+    # moto deep-copies the state machine at every StartExecution, executions included; an
+    # execution that has run holds thread locks, so the second StartExecution of a state
+    # machine fails ("cannot pickle '_thread.RLock' object"). The copy never needs them.
+    from moto.stepfunctions.models import StateMachineInstance
+
+    def deepcopy_without_executions(self: StateMachineInstance, memo: dict) -> StateMachineInstance:
+        import copy
+
+        clone = self.__class__.__new__(self.__class__)
+        memo[id(self)] = clone
+        for key, value in self.__dict__.items():
+            setattr(clone, key, [] if key == "executions" else copy.deepcopy(value, memo))
+        return clone
+
+    StateMachineInstance.__deepcopy__ = deepcopy_without_executions  # type: ignore[attr-defined]
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
     LambdaSimpleBackend._send_sqs_message = send_sqs_message  # type: ignore[method-assign]
