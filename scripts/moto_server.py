@@ -16,7 +16,9 @@ Same command line as moto's own `moto_server` (`-H host -p port`, ...). Differen
   answer that is a function error (cargo lambda watch answers it with a non-2xx status and
   an `{"errorType", "errorMessage"}` body) sets `X-Amz-Function-Error: Unhandled`, which
   boto/the SDKs report as `FunctionError` and the state machine sees as an error named
-  after `errorType` (what Retry/Catch match).
+  after `errorType` (what Retry/Catch match). A `cargo lambda watch --timeout` expiry (HTTP
+  408) becomes `Sandbox.Timedout`, as on Lambda; an unknown binary (404) or an unreachable
+  endpoint becomes `Lambda.ServiceException`.
 * SQS event source mappings: moto delivers each message synchronously, one record per
   invocation, during `SendMessage`, and deletes it when the invocation did not fail. Here a
   response with a non-empty `batchItemFailures` (`ReportBatchItemFailures`) also counts as a
@@ -79,7 +81,13 @@ def forward_invoke(base_url: str, name: str, body: Union[str, bytes, None]) -> t
             document = json.loads(payload)
         except ValueError:
             document = None
-        if not (isinstance(document, dict) and "errorType" in document):
+        if failure.code == 408:
+            # `cargo lambda watch --timeout N`: the invocation outlived N seconds (empty body).
+            # Lambda reports a timeout as this function error.
+            payload = json.dumps(
+                {"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out ({url} answered 408)"}
+            ).encode("utf-8")
+        elif not (isinstance(document, dict) and "errorType" in document):
             # Not a function error: e.g. 404 "Missing function" (no such binary in the
             # workspace). Surfaced as Lambda's own service error.
             payload = json.dumps(
