@@ -12,7 +12,9 @@ Same command line as moto's own `moto_server` (`-H host -p port`, ...). Differen
   of this same server), an SQS event source mapping -- is forwarded to
   `POST {url}/2015-03-31/functions/{name}/invocations`, `{name}` being the moto function's
   name (so a moto function named `discover`, or any ARN whose last part is `discover`,
-  reaches the `discover` binary of the workspace). The forwarded answer is the payload; an
+  reaches the `discover` binary of the workspace). A function whose own environment sets
+  `FERRY_LAMBDA_FORWARD_URL` (and `FERRY_LAMBDA_BINARY`, the binary's name) is forwarded
+  there instead, so several stacks with their own watch share one moto. The forwarded answer is the payload; an
   answer that is a function error (cargo lambda watch answers it with a non-2xx status and
   an `{"errorType", "errorMessage"}` body) sets `X-Amz-Function-Error: Unhandled`, which
   boto/the SDKs report as `FunctionError` and the state machine sees as an error named
@@ -45,6 +47,8 @@ import urllib.request
 from typing import Any, Optional, Union
 
 FORWARD_ENV = "FERRY_LAMBDA_FORWARD_URL"
+# In a function's environment: the `cargo lambda watch` binary that runs it (default: its name).
+BINARY_ENV = "FERRY_LAMBDA_BINARY"
 # An invocation is waited for at most this long (Lambda's own maximum is 900 s).
 FORWARD_TIMEOUT_SECONDS = float(os.environ.get("FERRY_LAMBDA_FORWARD_TIMEOUT", "960"))
 
@@ -121,11 +125,15 @@ def install() -> None:
         headers: Any,
         response_headers: Any,
     ) -> Optional[Union[str, bytes]]:
-        base_url = forward_url()
+        # Resolves a name, a partial or a full ARN alike (and 404s an unknown function).
+        function = self.get_function(function_name, qualifier)
+        # A function's own environment may name its watch endpoint and binary, so several
+        # stacks (one per test, each with its own `cargo lambda watch`) share one moto.
+        environment = getattr(function, "environment_vars", None) or {}
+        base_url = (environment.get(FORWARD_ENV) or "").rstrip("/") or forward_url()
         if base_url is None:
             return plain_invoke(self, function_name, qualifier, body, headers, response_headers)
-        # Resolves a name, a partial or a full ARN alike (and 404s an unknown function).
-        name = self.get_function(function_name, qualifier).function_name
+        name = environment.get(BINARY_ENV) or function.function_name
         invocation_type = (headers or {}).get("X-Amz-Invocation-Type", "RequestResponse")
         if invocation_type == "DryRun":
             return b""

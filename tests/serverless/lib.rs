@@ -71,15 +71,21 @@ pub struct Watch {
     pub log: PathBuf,
 }
 
-impl Drop for Watch {
-    fn drop(&mut self) {
-        // cargo lambda watch runs the functions as its children, in its process group.
-        let pid = self.child.id() as i32;
+impl Watch {
+    /// Stops watch and the functions it runs (its process group).
+    pub fn stop(&mut self) {
+        let pid = self.child.id();
         let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{pid}")])
+            .args(["-KILL", "--", &format!("-{pid}")])
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -89,7 +95,58 @@ pub struct Stack {
     pub watch: Watch,
     pub http: reqwest::Client,
     pub clients: ferry_aws::AwsClients,
-    _dir: tempfile::TempDir,
+    port: u16,
+    env_file: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+/// Where `cargo lambda watch` builds the functions: a target directory of its own, since
+/// the `cargo test` running these tests holds the lock of its own target directory.
+/// `scripts/test` builds the functions there first (`FERRY_LAMBDA_TARGET_DIR`), so the
+/// first invocations do not wait for a build.
+pub fn lambda_target_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("FERRY_LAMBDA_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    std::env::var("CARGO_TARGET_DIR")
+        .map_or_else(|_| workspace_root().join("target"), PathBuf::from)
+        .join("lambda-watch")
+}
+
+fn start_watch(port: u16, env_file: &Path, log: PathBuf) -> Watch {
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .unwrap();
+    let mut command = Command::new("cargo");
+    command
+        .current_dir(workspace_root())
+        .env("CARGO_TARGET_DIR", lambda_target_dir())
+        .args([
+            "lambda",
+            "watch",
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &port.to_string(),
+            "--env-file",
+        ])
+        .arg(env_file)
+        .arg("--ignore-changes")
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file);
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    let child = command.spawn().expect("cargo lambda watch starts");
+    Watch {
+        child,
+        invoke_url: format!("http://127.0.0.1:{port}"),
+        log,
+    }
 }
 
 impl Stack {
@@ -150,35 +207,7 @@ impl Stack {
                 .collect::<String>(),
         )
         .unwrap();
-        let log = dir.path().join("watch.log");
-        let log_file = std::fs::File::create(&log).unwrap();
-        let mut command = Command::new("cargo");
-        command
-            .current_dir(workspace_root())
-            .args([
-                "lambda",
-                "watch",
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-                &port.to_string(),
-                "--env-file",
-            ])
-            .arg(&env_file)
-            .arg("--ignore-changes")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file);
-        {
-            use std::os::unix::process::CommandExt;
-            command.process_group(0);
-        }
-        let child = command.spawn().expect("cargo lambda watch starts");
-        let watch = Watch {
-            child,
-            invoke_url,
-            log,
-        };
+        let watch = start_watch(port, &env_file, dir.path().join("watch.log"));
         let config = aws_config_for(endpoint).await;
         let stack = Self {
             endpoint: endpoint.to_owned(),
@@ -190,10 +219,21 @@ impl Stack {
                 .build()
                 .unwrap(),
             clients: ferry_aws::AwsClients::from_sdk_config(&config),
-            _dir: dir,
+            port,
+            env_file,
+            dir,
         };
         stack.wait_for_watch().await;
         stack
+    }
+
+    /// Stops `cargo lambda watch` and its functions and starts it again on the same port, as
+    /// Lambda starts a fresh sandbox after one died (watch does not restart a killed
+    /// function by itself).
+    pub async fn restart_watch(&mut self) {
+        self.watch.stop();
+        self.watch = start_watch(self.port, &self.env_file, self.watch.log.clone());
+        self.wait_for_watch().await;
     }
 
     async fn wait_for_watch(&self) {
