@@ -101,14 +101,14 @@ const RETRYABLE_CODES: &[&str] = &[
 ];
 
 /// Classifies an SDK error of any AWS client (they share one `SdkError` type): throttling,
-/// timeouts, dispatch failures and 5xx are retryable; the rest is not.
-pub(crate) fn sdk_error<E, R>(
+/// timeouts, dispatch failures, 429 and 5xx (even with a body the SDK cannot read) are
+/// retryable; the rest is not.
+pub(crate) fn sdk_error<E>(
     context: String,
-    error: aws_sdk_dynamodb::error::SdkError<E, R>,
+    error: aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> PortError
 where
     E: std::error::Error + Send + Sync + 'static + aws_sdk_dynamodb::error::ProvideErrorMetadata,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     use aws_sdk_dynamodb::error::SdkError;
     let class = match &error {
@@ -118,7 +118,12 @@ where
         SdkError::ServiceError(service) => {
             let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(service.err())
                 .unwrap_or_default();
-            if code.contains("Throttl") || RETRYABLE_CODES.contains(&code) {
+            let status = service.raw().status().as_u16();
+            if code.contains("Throttl")
+                || RETRYABLE_CODES.contains(&code)
+                || status == 429
+                || status >= 500
+            {
                 ErrorClass::Retryable
             } else {
                 ErrorClass::Permanent
