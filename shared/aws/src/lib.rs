@@ -29,8 +29,8 @@ mod vault;
 pub use dynamo::{DynamoIdMap, DynamoRunStore};
 pub use executions::Executions;
 pub use migrations::{
-    MigrationOptions, MigrationRecord, MigrationStatus, MigrationStore, MigrationStoreError,
-    OAuthState, Waiting,
+    MODIFY_ATTEMPTS, MigrationOptions, MigrationRecord, MigrationStatus, MigrationStore,
+    MigrationStoreError, OAuthState, Waiting,
 };
 pub use s3::{MULTIPART_PART_SIZE, S3Staging};
 pub use sqs::SqsQueue;

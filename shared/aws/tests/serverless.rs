@@ -602,6 +602,72 @@ async fn updates_are_optimistic_on_the_version() {
     retried.status = MigrationStatus::Failed;
     assert_eq!(store.update(&retried).await.unwrap().version, 2);
 
+    // modify reapplies a change over a concurrent write instead of failing.
+    let mut attempts = 0;
+    let stored = store
+        .modify(&acme, "m-1", |record| {
+            attempts += 1;
+            record.task_token = Some(format!("token-{attempts}"));
+            record.waiting_for = Some(Waiting::Start);
+            true
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.version, attempts), (3, 1));
+    // Concurrent changes to different fields all land: none is lost to another's write.
+    let set = |field: &'static str| {
+        let store = store.clone();
+        let acme = acme.clone();
+        async move {
+            store
+                .modify(&acme, "m-1", |record| {
+                    let value = Some(format!("{field}-value"));
+                    match field {
+                        "instance_url" => record.instance_url = value,
+                        "dry_run_report" => record.dry_run_report = value,
+                        "final_report" => record.final_report = value,
+                        _ => record.error = value,
+                    }
+                    true
+                })
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    tokio::join!(
+        set("instance_url"),
+        set("dry_run_report"),
+        set("final_report"),
+        set("error")
+    );
+    let racing = store.get(&acme, "m-1").await.unwrap().unwrap();
+    assert_eq!(racing.version, 7);
+    assert_eq!(racing.instance_url.as_deref(), Some("instance_url-value"));
+    assert_eq!(
+        racing.dry_run_report.as_deref(),
+        Some("dry_run_report-value")
+    );
+    assert_eq!(racing.final_report.as_deref(), Some("final_report-value"));
+    assert_eq!(racing.error.as_deref(), Some("error-value"));
+    assert_eq!(racing.task_token.as_deref(), Some("token-1"));
+    // A change that declines writes nothing.
+    let untouched = store
+        .modify(&acme, "m-1", |_| false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(untouched, racing);
+    assert_eq!(store.modify(&acme, "m-404", |_| true).await.unwrap(), None);
+    assert_eq!(
+        store
+            .modify(&TenantId::new("globex"), "m-1", |_| true)
+            .await
+            .unwrap(),
+        None
+    );
+
     // An update of a migration that does not exist is a conflict, not a create.
     let ghost = record("acme", "m-404", "2026-11-22T10:00:00Z");
     assert!(store.update(&ghost).await.unwrap_err().is_conflict());
