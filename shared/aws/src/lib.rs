@@ -144,7 +144,71 @@ pub(crate) fn permanent(
 
 #[cfg(test)]
 mod tests {
-    use super::RETRYABLE_CODES;
+    use super::{RETRYABLE_CODES, sdk_error};
+    use aws_sdk_dynamodb::config::http::HttpResponse;
+    use aws_sdk_dynamodb::error::{ErrorMetadata, SdkError};
+
+    fn service_error<E>(error: E, status: u16) -> SdkError<E, HttpResponse> {
+        let status = status.try_into().unwrap_or_else(|_| unreachable!());
+        SdkError::service_error(error, HttpResponse::new(status, "".into()))
+    }
+
+    #[test]
+    fn throttles_and_server_errors_are_retryable_the_rest_is_not() {
+        let sqs = |code: &str, status| {
+            sdk_error(
+                "sending".to_owned(),
+                service_error(
+                    aws_sdk_sqs::operation::send_message::SendMessageError::generic(
+                        ErrorMetadata::builder().code(code).build(),
+                    ),
+                    status,
+                ),
+            )
+            .is_retryable()
+        };
+        assert!(sqs("RequestThrottled", 400));
+        assert!(sqs("KmsThrottled", 400));
+        assert!(sqs("Unrecognised", 503));
+        assert!(sqs("", 429));
+        assert!(!sqs("QueueDoesNotExist", 400));
+        assert!(!sqs("AccessDenied", 403));
+
+        let kms = |code: &str, status| {
+            sdk_error(
+                "decrypting".to_owned(),
+                service_error(
+                    aws_sdk_kms::operation::decrypt::DecryptError::generic(
+                        ErrorMetadata::builder().code(code).build(),
+                    ),
+                    status,
+                ),
+            )
+            .is_retryable()
+        };
+        assert!(kms("ThrottlingException", 400));
+        assert!(kms("KMSInternalException", 500));
+        assert!(!kms("InvalidCiphertextException", 400));
+        assert!(!kms("AccessDeniedException", 400));
+
+        let sfn = |code: &str, status| {
+            sdk_error(
+                "completing".to_owned(),
+                service_error(
+                    aws_sdk_sfn::operation::send_task_success::SendTaskSuccessError::generic(
+                        ErrorMetadata::builder().code(code).build(),
+                    ),
+                    status,
+                ),
+            )
+            .is_retryable()
+        };
+        assert!(sfn("ThrottlingException", 400));
+        assert!(sfn("ServiceUnavailable", 503));
+        assert!(!sfn("TaskDoesNotExist", 400));
+        assert!(!sfn("InvalidToken", 400));
+        assert!(!sfn("TaskTimedOut", 400));
+    }
 
     #[test]
     fn retryable_codes_are_distinct() {
