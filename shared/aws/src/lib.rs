@@ -29,8 +29,8 @@ mod vault;
 pub use dynamo::{DynamoIdMap, DynamoRunStore};
 pub use executions::Executions;
 pub use migrations::{
-    MigrationOptions, MigrationRecord, MigrationStatus, MigrationStore, MigrationStoreError,
-    OAuthState, Waiting,
+    MODIFY_ATTEMPTS, MigrationOptions, MigrationRecord, MigrationStatus, MigrationStore,
+    MigrationStoreError, OAuthState, Waiting,
 };
 pub use s3::{MULTIPART_PART_SIZE, S3Staging};
 pub use sqs::SqsQueue;
@@ -101,14 +101,14 @@ const RETRYABLE_CODES: &[&str] = &[
 ];
 
 /// Classifies an SDK error of any AWS client (they share one `SdkError` type): throttling,
-/// timeouts, dispatch failures and 5xx are retryable; the rest is not.
-pub(crate) fn sdk_error<E, R>(
+/// timeouts, dispatch failures, 429 and 5xx (even with a body the SDK cannot read) are
+/// retryable; the rest is not.
+pub(crate) fn sdk_error<E>(
     context: String,
-    error: aws_sdk_dynamodb::error::SdkError<E, R>,
+    error: aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> PortError
 where
     E: std::error::Error + Send + Sync + 'static + aws_sdk_dynamodb::error::ProvideErrorMetadata,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     use aws_sdk_dynamodb::error::SdkError;
     let class = match &error {
@@ -118,7 +118,12 @@ where
         SdkError::ServiceError(service) => {
             let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(service.err())
                 .unwrap_or_default();
-            if code.contains("Throttl") || RETRYABLE_CODES.contains(&code) {
+            let status = service.raw().status().as_u16();
+            if code.contains("Throttl")
+                || RETRYABLE_CODES.contains(&code)
+                || status == 429
+                || status >= 500
+            {
                 ErrorClass::Retryable
             } else {
                 ErrorClass::Permanent
@@ -139,7 +144,71 @@ pub(crate) fn permanent(
 
 #[cfg(test)]
 mod tests {
-    use super::RETRYABLE_CODES;
+    use super::{RETRYABLE_CODES, sdk_error};
+    use aws_sdk_dynamodb::config::http::HttpResponse;
+    use aws_sdk_dynamodb::error::{ErrorMetadata, SdkError};
+
+    fn service_error<E>(error: E, status: u16) -> SdkError<E, HttpResponse> {
+        let status = status.try_into().unwrap_or_else(|_| unreachable!());
+        SdkError::service_error(error, HttpResponse::new(status, "".into()))
+    }
+
+    #[test]
+    fn throttles_and_server_errors_are_retryable_the_rest_is_not() {
+        let sqs = |code: &str, status| {
+            sdk_error(
+                "sending".to_owned(),
+                service_error(
+                    aws_sdk_sqs::operation::send_message::SendMessageError::generic(
+                        ErrorMetadata::builder().code(code).build(),
+                    ),
+                    status,
+                ),
+            )
+            .is_retryable()
+        };
+        assert!(sqs("RequestThrottled", 400));
+        assert!(sqs("KmsThrottled", 400));
+        assert!(sqs("Unrecognised", 503));
+        assert!(sqs("", 429));
+        assert!(!sqs("QueueDoesNotExist", 400));
+        assert!(!sqs("AccessDenied", 403));
+
+        let kms = |code: &str, status| {
+            sdk_error(
+                "decrypting".to_owned(),
+                service_error(
+                    aws_sdk_kms::operation::decrypt::DecryptError::generic(
+                        ErrorMetadata::builder().code(code).build(),
+                    ),
+                    status,
+                ),
+            )
+            .is_retryable()
+        };
+        assert!(kms("ThrottlingException", 400));
+        assert!(kms("KMSInternalException", 500));
+        assert!(!kms("InvalidCiphertextException", 400));
+        assert!(!kms("AccessDeniedException", 400));
+
+        let sfn = |code: &str, status| {
+            sdk_error(
+                "completing".to_owned(),
+                service_error(
+                    aws_sdk_sfn::operation::send_task_success::SendTaskSuccessError::generic(
+                        ErrorMetadata::builder().code(code).build(),
+                    ),
+                    status,
+                ),
+            )
+            .is_retryable()
+        };
+        assert!(sfn("ThrottlingException", 400));
+        assert!(sfn("ServiceUnavailable", 503));
+        assert!(!sfn("TaskDoesNotExist", 400));
+        assert!(!sfn("InvalidToken", 400));
+        assert!(!sfn("TaskTimedOut", 400));
+    }
 
     #[test]
     fn retryable_codes_are_distinct() {

@@ -20,7 +20,8 @@
 //! `version` is the one the caller read (optimistic locking: the API and the functions race
 //! on the same record, e.g. a callback parking a refresh token while `notify` parks a task
 //! token), and it stores `version + 1`. Reads are strongly consistent so a read-modify-write
-//! starts from the latest version.
+//! starts from the latest version; [`MigrationStore::modify`] is that loop, retrying a lost
+//! race by reapplying the change to a fresh read.
 //!
 //! OAuth states are keyed by the random `state` parameter alone, since the callback knows
 //! nothing else. `take_oauth_state` deletes with `ReturnValues = ALL_OLD` under
@@ -198,6 +199,9 @@ fn timestamp(text: &str) -> Result<OffsetDateTime, PortError> {
         .map_err(|error| permanent(format!("{text:?} is not an RFC 3339 timestamp"), error))
 }
 
+/// How many times [`MigrationStore::modify`] reapplies a change that lost a race.
+pub const MODIFY_ATTEMPTS: usize = 5;
+
 /// Migration records and OAuth states on DynamoDB; the key design is in the module docs.
 #[derive(Debug, Clone)]
 pub struct MigrationStore {
@@ -264,6 +268,46 @@ impl MigrationStore {
             )
             .into()),
         }
+    }
+
+    /// Read-modify-write with the conflict handled: reads the tenant's migration, applies
+    /// `change` and updates it; on a lost race reads again and reapplies `change` (so it must
+    /// only depend on the record it is given), up to [`MODIFY_ATTEMPTS`] times. `change`
+    /// returns `false` to leave the record as it is (nothing is written). Returns the record
+    /// as stored, or `None` if the tenant has no such migration.
+    pub async fn modify<F>(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        mut change: F,
+    ) -> Result<Option<MigrationRecord>, MigrationStoreError>
+    where
+        F: FnMut(&mut MigrationRecord) -> bool + Send,
+    {
+        let mut expected = 0;
+        for _ in 0..MODIFY_ATTEMPTS {
+            let Some(mut record) = self.get(tenant, id).await? else {
+                return Ok(None);
+            };
+            expected = record.version;
+            if !change(&mut record) {
+                return Ok(Some(record));
+            }
+            // The key and the version are not the closure's to change.
+            record.tenant = tenant.clone();
+            record.id = id.to_owned();
+            record.version = expected;
+            match self.update(&record).await {
+                Ok(stored) => return Ok(Some(stored)),
+                Err(error) if error.is_conflict() => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        Err(MigrationStoreError::Conflict {
+            tenant: tenant.clone(),
+            id: id.to_owned(),
+            expected,
+        })
     }
 
     /// Puts the record; with `expected`, only over that version, else only if absent.

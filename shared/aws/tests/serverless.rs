@@ -189,15 +189,53 @@ async fn sealed_secrets_open_only_for_their_tenant() {
     assert!(vault.open(&acme, &altered).await.is_err());
 }
 
+/// Polls until the execution is no longer running (moto runs it in a thread).
+async fn finished(executions: &Executions, arn: &str) -> String {
+    for _ in 0..100 {
+        let status = executions.status(arn).await.unwrap();
+        if status != "RUNNING" {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{arn} is still running");
+}
+
+/// The next task token the execution parked on the queue.
+async fn next_token(clients: &AwsClients, queue_url: &str) -> String {
+    for _ in 0..50 {
+        let received = clients
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if let Some(message) = received.messages().first() {
+            let body: serde_json::Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            clients
+                .sqs
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+            return body["task_token"].as_str().unwrap().to_owned();
+        }
+    }
+    panic!("the execution never parked a task token");
+}
+
+/// One execution only: moto 5.1.14 deep-copies every state machine, backend included, when
+/// an execution starts, which fails once any execution exists (the harness's moto patches
+/// that; plain `moto_server` does not).
 #[tokio::test]
-async fn executions_start_report_status_and_refuse_unknown_tokens() {
+async fn executions_wait_on_task_tokens_and_report_their_status() {
     let Some(clients) = clients().await else {
         return;
     };
-    let definition = serde_json::json!({
-        "StartAt": "Done",
-        "States": {"Done": {"Type": "Pass", "End": true}}
-    });
     // moto runs state machines only when told to; otherwise task tokens are not checked.
     let endpoint = std::env::var("FERRY_TEST_AWS_ENDPOINT").unwrap();
     let configured = reqwest::Client::new()
@@ -207,6 +245,42 @@ async fn executions_start_report_status_and_refuse_unknown_tokens() {
         .await
         .unwrap();
     assert!(configured.status().is_success());
+
+    // Two waits, each parking its task token on a queue (the real machine hands it to the
+    // `notify` function, which the emulator cannot run).
+    let queue_url = clients
+        .sqs
+        .create_queue()
+        .queue_name(unique("ferry-tokens"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let wait = |next: Option<&str>| {
+        let mut state = serde_json::json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {
+                "QueueUrl": queue_url,
+                "MessageBody": {"task_token.$": "$$.Task.Token"}
+            },
+            "TimeoutSeconds": 60
+        });
+        match next {
+            Some(next) => state["Next"] = next.into(),
+            None => state["End"] = true.into(),
+        }
+        state
+    };
+    let definition = serde_json::json!({
+        "StartAt": "Wait for authorisation",
+        "States": {
+            "Wait for authorisation": wait(Some("Wait for start")),
+            "Wait for start": wait(None)
+        }
+    });
     let name = unique("ferry-migration");
     // moto answers with a creation date the SDK cannot parse; the machine exists all the same.
     let _ = clients
@@ -218,39 +292,53 @@ async fn executions_start_report_status_and_refuse_unknown_tokens() {
         .send()
         .await;
     let state_machine = format!("arn:aws:states:us-east-1:123456789012:stateMachine:{name}");
+
     let executions = Executions::new(clients.sfn.clone());
     let input = serde_json::json!({"tenant": "acme", "migration_id": "m-1", "run_id": "run-1"});
     let arn = executions
         .start(&state_machine, "run-1", &input)
         .await
         .unwrap();
-    assert!(arn.contains("run-1"), "{arn}");
-    let status = executions.status(&arn).await.unwrap();
+    assert!(arn.ends_with(":run-1"), "{arn}");
+    assert_eq!(executions.status(&arn).await.unwrap(), "RUNNING");
     assert!(
-        ["RUNNING", "SUCCEEDED"].contains(&status.as_str()),
-        "{status}"
+        executions
+            .status(&arn.replace(":run-1", ":run-404"))
+            .await
+            .is_err()
     );
 
-    // No such execution.
-    assert!(
-        executions
-            .status(&arn.replace("run-1", "run-404"))
-            .await
-            .is_err()
-    );
-    // No task waits on these tokens.
-    assert!(
-        executions
-            .succeed("no-such-token", &serde_json::json!({"authorised": true}))
-            .await
-            .is_err()
-    );
+    // No task waits on an unknown token.
+    let error = executions
+        .succeed("no-such-token", &serde_json::json!({"authorised": true}))
+        .await
+        .unwrap_err();
+    assert!(!error.is_retryable(), "{}", error.chain());
     assert!(
         executions
             .fail("no-such-token", "NotAuthorised", "the user declined")
             .await
             .is_err()
     );
+
+    // Authorised: the first wait completes and the second parks a new token.
+    let authorisation = next_token(&clients, &queue_url).await;
+    executions
+        .succeed(&authorisation, &serde_json::json!({"authorised": true}))
+        .await
+        .unwrap();
+    let start = next_token(&clients, &queue_url).await;
+    assert_ne!(start, authorisation);
+    assert_eq!(executions.status(&arn).await.unwrap(), "RUNNING");
+    // (Step Functions refuses a completed token again; moto accepts it, so that is not
+    // asserted here.)
+
+    // Failing the second wait fails the execution.
+    executions
+        .fail(&start, "NotAuthorised", &"a long cause ".repeat(5000))
+        .await
+        .unwrap();
+    assert_eq!(finished(&executions, &arn).await, "FAILED");
 }
 
 #[tokio::test]
@@ -514,6 +602,72 @@ async fn updates_are_optimistic_on_the_version() {
     let mut retried = current.clone();
     retried.status = MigrationStatus::Failed;
     assert_eq!(store.update(&retried).await.unwrap().version, 2);
+
+    // modify reapplies a change over a concurrent write instead of failing.
+    let mut attempts = 0;
+    let stored = store
+        .modify(&acme, "m-1", |record| {
+            attempts += 1;
+            record.task_token = Some(format!("token-{attempts}"));
+            record.waiting_for = Some(Waiting::Start);
+            true
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.version, attempts), (3, 1));
+    // Concurrent changes to different fields all land: none is lost to another's write.
+    let set = |field: &'static str| {
+        let store = store.clone();
+        let acme = acme.clone();
+        async move {
+            store
+                .modify(&acme, "m-1", |record| {
+                    let value = Some(format!("{field}-value"));
+                    match field {
+                        "instance_url" => record.instance_url = value,
+                        "dry_run_report" => record.dry_run_report = value,
+                        "final_report" => record.final_report = value,
+                        _ => record.error = value,
+                    }
+                    true
+                })
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    tokio::join!(
+        set("instance_url"),
+        set("dry_run_report"),
+        set("final_report"),
+        set("error")
+    );
+    let racing = store.get(&acme, "m-1").await.unwrap().unwrap();
+    assert_eq!(racing.version, 7);
+    assert_eq!(racing.instance_url.as_deref(), Some("instance_url-value"));
+    assert_eq!(
+        racing.dry_run_report.as_deref(),
+        Some("dry_run_report-value")
+    );
+    assert_eq!(racing.final_report.as_deref(), Some("final_report-value"));
+    assert_eq!(racing.error.as_deref(), Some("error-value"));
+    assert_eq!(racing.task_token.as_deref(), Some("token-1"));
+    // A change that declines writes nothing.
+    let untouched = store
+        .modify(&acme, "m-1", |_| false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(untouched, racing);
+    assert_eq!(store.modify(&acme, "m-404", |_| true).await.unwrap(), None);
+    assert_eq!(
+        store
+            .modify(&TenantId::new("globex"), "m-1", |_| true)
+            .await
+            .unwrap(),
+        None
+    );
 
     // An update of a migration that does not exist is a conflict, not a create.
     let ghost = record("acme", "m-404", "2026-11-22T10:00:00Z");
