@@ -315,13 +315,12 @@ impl<'a> DryRunAnalysis<'a> {
                     }
                     if let Some(serde_json::Value::String(email)) =
                         record.record.fields.get("email")
+                        && let Some(key) = crate::steps::normalise_email(email)
                     {
-                        if let Some(key) = crate::steps::normalise_email(email) {
-                            self.emails.entry(key).or_default().insert(DuplicateMember {
-                                object: object.object.clone(),
-                                salesforce_id: record.record.source_id.to_string(),
-                            });
-                        }
+                        self.emails.entry(key).or_default().insert(DuplicateMember {
+                            object: object.object.clone(),
+                            salesforce_id: record.record.source_id.to_string(),
+                        });
                     }
                     if let Some(serde_json::Value::String(website)) =
                         record.record.fields.get("website")

@@ -258,38 +258,33 @@ mod tests {
     }
 
     #[test]
-    fn the_oldest_contact_wins_then_the_lowest_id() {
-        let id = |text: &str| SalesforceId::parse(text).expect("id");
+    fn the_oldest_contact_wins_then_the_lowest_id() -> Result<(), Box<dyn std::error::Error>> {
+        let candidate = |created: Option<&str>, id: &str| -> Result<Candidate, _> {
+            Ok::<_, Box<dyn std::error::Error>>(Candidate {
+                created: created.map(str::to_owned),
+                id: SalesforceId::parse(id)?,
+            })
+        };
         let mut list = [
-            Candidate {
-                created: None,
-                id: id("003000000000001"),
-            },
-            Candidate {
-                created: Some("2021-01-01T00:00:00.000+0000".to_owned()),
-                id: id("003000000000009"),
-            },
-            Candidate {
-                created: Some("2020-01-01T00:00:00.000+0000".to_owned()),
-                id: id("003000000000005"),
-            },
-            Candidate {
-                created: Some("2020-01-01T00:00:00.000+0000".to_owned()),
-                id: id("003000000000004"),
-            },
+            candidate(None, "003000000000001")?,
+            candidate(Some("2021-01-01T00:00:00.000+0000"), "003000000000009")?,
+            candidate(Some("2020-01-01T00:00:00.000+0000"), "003000000000005")?,
+            candidate(Some("2020-01-01T00:00:00.000+0000"), "003000000000004")?,
         ];
         list.sort_by(|a, b| {
             (created_key(a.created.clone()), &a.id).cmp(&(created_key(b.created.clone()), &b.id))
         });
         let order: Vec<String> = list.iter().map(|c| c.id.to_string()).collect();
-        assert_eq!(
-            order,
-            [
-                id("003000000000004").to_string(),
-                id("003000000000005").to_string(),
-                id("003000000000009").to_string(),
-                id("003000000000001").to_string(),
-            ]
-        );
+        let expected: Vec<String> = [
+            "003000000000004",
+            "003000000000005",
+            "003000000000009",
+            "003000000000001",
+        ]
+        .iter()
+        .map(|id| SalesforceId::parse(id).map(|id| id.to_string()))
+        .collect::<Result<_, _>>()?;
+        assert_eq!(order, expected);
+        Ok(())
     }
 }
