@@ -274,6 +274,7 @@ impl Embedded {
             pseudonymise: None,
             validation: Default::default(),
             default_owner: None,
+            merge_leads_by_email: false,
         }
     }
 
@@ -338,6 +339,7 @@ impl Embedded {
             pseudonymise: None,
             validation: Default::default(),
             default_owner: None,
+            merge_leads_by_email: false,
         };
         self.migrate_with(salesforce, &config).await
     }

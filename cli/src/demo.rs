@@ -94,6 +94,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         pseudonymise,
         validation: Default::default(),
         default_owner: Some(default_owner),
+        merge_leads_by_email: false,
     };
     let progress = crate::progress::ProgressView::for_stderr();
     let migration = migrate_with(&ports, &config, &RunOptions::default(), &progress)

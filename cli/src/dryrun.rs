@@ -40,6 +40,10 @@ pub struct DryRunArgs {
     /// Records per chunk (and per Bulk API result page).
     #[arg(long, default_value_t = 2000)]
     pub chunk_records: usize,
+    /// Count the leads `ferry migrate --merge-leads-by-email` would merge into the contact
+    /// with the same email: skipped, with that reason, instead of created.
+    #[arg(long)]
+    pub merge_leads_by_email: bool,
 }
 
 pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
@@ -107,6 +111,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         pseudonymise,
         validation: args.policy.load()?,
         default_owner: None,
+        merge_leads_by_email: args.merge_leads_by_email,
     };
     eprintln!("Dry run {run_id}: reading the org (nothing is written to the destination)...");
     let outcome = dry_run(&ports, &config, &policy).await;

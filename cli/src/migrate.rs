@@ -51,6 +51,12 @@ pub struct MigrateArgs {
     /// each is reported.
     #[arg(long, value_name = "EMAIL")]
     pub default_owner: Option<String>,
+    /// Merge each lead whose email (trimmed, any case) is a migrated contact's into that
+    /// contact instead of creating it: the lead is reported skipped, naming the contact, and
+    /// its tasks and events link to the contact. Several contacts with the email: the oldest
+    /// (CreatedDate, then Id) wins. The contact's own values are kept. Off by default.
+    #[arg(long)]
+    pub merge_leads_by_email: bool,
 }
 
 /// Where the records go: the workspace's SQLite CRM, or a destination that implements the
@@ -187,6 +193,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         pseudonymise,
         validation,
         default_owner: args.default_owner.clone(),
+        merge_leads_by_email: args.merge_leads_by_email,
     };
     let options = RunOptions {
         delta: args.delta,

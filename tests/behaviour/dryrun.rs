@@ -25,6 +25,7 @@ fn config(run: &str) -> MigrationConfig {
         pseudonymise: None,
         validation: Default::default(),
         default_owner: None,
+        merge_leads_by_email: false,
     }
 }
 

@@ -239,6 +239,7 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
         pseudonymise: None,
         validation: Default::default(),
         default_owner: Some(INTEGRATION_USERNAME.to_owned()),
+        merge_leads_by_email: false,
     };
     let migration = embedded.migrate_with(&client, &config).await.unwrap();
     let report = &migration.report;
@@ -566,6 +567,7 @@ async fn the_dry_run_lists_the_owners_no_destination_user_matches() {
         pseudonymise: None,
         validation: Default::default(),
         default_owner: Some("owner@example.com".to_owned()),
+        merge_leads_by_email: false,
     };
     let ports = embedded.dry_run_ports(&client);
     let (_, report) = ferry_core::pipeline::dry_run(
@@ -708,6 +710,7 @@ async fn a_file_over_the_cap_is_skipped_with_its_size() {
         pseudonymise: None,
         validation: Default::default(),
         default_owner: None,
+        merge_leads_by_email: false,
     };
     let report = embedded
         .migrate_with(&client, &config)
@@ -810,6 +813,7 @@ async fn a_content_notes_body_is_pseudonymised_before_it_is_staged() {
         }),
         validation: Default::default(),
         default_owner: None,
+        merge_leads_by_email: false,
     };
     let report = embedded
         .migrate_with(&client, &config)

@@ -42,6 +42,7 @@ async fn migrate_through(
         pseudonymise: None,
         validation: Default::default(),
         default_owner: None,
+        merge_leads_by_email: false,
     };
     let ports = LocalPorts {
         salesforce,

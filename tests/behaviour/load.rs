@@ -35,6 +35,7 @@ fn contact_plan() -> Plan {
         notes: vec![],
         validation: Default::default(),
         default_owner: None,
+        merge_leads_by_email: false,
     }
 }
 

@@ -13,6 +13,7 @@ mod faults;
 mod files;
 mod http_destination;
 mod load;
+mod merge;
 mod migration;
 mod pseudonymise;
 mod runs;

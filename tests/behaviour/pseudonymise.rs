@@ -30,6 +30,7 @@ async fn a_pseudonymised_migration_hides_contacts_but_keeps_their_shape_and_dupl
         }),
         validation: Default::default(),
         default_owner: None,
+        merge_leads_by_email: false,
     };
     let report = embedded.migrate_with(&client, &run).await.unwrap().report;
     assert!(report.is_balanced());

@@ -118,6 +118,7 @@ mod tests {
             notes: vec![],
             validation: Default::default(),
             default_owner: None,
+            merge_leads_by_email: false,
         }
     }
 

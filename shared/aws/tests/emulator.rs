@@ -174,6 +174,7 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
         notes: vec![],
         validation: Default::default(),
         default_owner: None,
+        merge_leads_by_email: false,
     };
     runs.save_plan(&run, &plan).await.unwrap();
     assert_eq!(runs.load_plan(&run).await.unwrap(), plan);
@@ -447,6 +448,7 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
         notes: vec![],
         validation: Default::default(),
         default_owner: None,
+        merge_leads_by_email: false,
     };
     let ports = LoadPorts {
         staging: &staging,

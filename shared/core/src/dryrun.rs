@@ -21,7 +21,7 @@ use crate::steps::SkippedObject;
 use crate::transform::transform_record;
 use crate::validate::{Action, Finding, Rule, Verdict, orphan_finding, validate_record};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
 /// Findings listed one by one at most; the counts are always complete.
@@ -185,6 +185,10 @@ pub struct DryRunAnalysis<'a> {
     findings_by_rule: BTreeMap<String, u64>,
     emails: BTreeMap<String, BTreeSet<DuplicateMember>>,
     domains: BTreeMap<String, BTreeSet<DuplicateMember>>,
+    /// With merge-on-import, the leads that would land, each with whether the ID map already
+    /// has it (an update) or not (a create): a lead sharing a contact's email is moved from
+    /// those counts to the skips at `finish`.
+    landing_leads: HashMap<String, bool>,
 }
 
 impl<'a> DryRunAnalysis<'a> {
@@ -220,6 +224,7 @@ impl<'a> DryRunAnalysis<'a> {
             findings_by_rule: BTreeMap::new(),
             emails: BTreeMap::new(),
             domains: BTreeMap::new(),
+            landing_leads: HashMap::new(),
         }
     }
 
@@ -310,14 +315,12 @@ impl<'a> DryRunAnalysis<'a> {
                     }
                     if let Some(serde_json::Value::String(email)) =
                         record.record.fields.get("email")
+                        && let Some(key) = crate::steps::normalise_email(email)
                     {
-                        let key = email.trim().to_lowercase();
-                        if !key.is_empty() {
-                            self.emails.entry(key).or_default().insert(DuplicateMember {
-                                object: object.object.clone(),
-                                salesforce_id: record.record.source_id.to_string(),
-                            });
-                        }
+                        self.emails.entry(key).or_default().insert(DuplicateMember {
+                            object: object.object.clone(),
+                            salesforce_id: record.record.source_id.to_string(),
+                        });
                     }
                     if let Some(serde_json::Value::String(website)) =
                         record.record.fields.get("website")
@@ -368,7 +371,12 @@ impl<'a> DryRunAnalysis<'a> {
         for reason in skipped {
             *entry.skip_reasons.entry(reason).or_default() += 1;
         }
+        let merging = self.plan.merge_leads_by_email && object.object == crate::steps::merge::LEAD;
         for id in &landing {
+            if merging {
+                self.landing_leads
+                    .insert(id.to_string(), existing.contains_key(id));
+            }
             if existing.contains_key(id) {
                 entry.will_update += 1;
             } else {
@@ -447,6 +455,9 @@ impl<'a> DryRunAnalysis<'a> {
                 }
             }
         }
+        if self.plan.merge_leads_by_email {
+            self.count_merged_leads();
+        }
         let mut objects: Vec<DryRunObject> = self.objects.into_values().collect();
         objects.sort_by(|a, b| (a.phase, &a.object).cmp(&(b.phase, &b.object)));
         Ok(Analysed {
@@ -458,6 +469,42 @@ impl<'a> DryRunAnalysis<'a> {
         })
     }
 }
+
+impl DryRunAnalysis<'_> {
+    /// Merge-on-import: a landing lead whose email a landing contact shares would be merged
+    /// into it, so it counts as skipped with that reason instead of created or updated.
+    fn count_merged_leads(&mut self) {
+        use crate::steps::merge::{CONTACT, LEAD};
+        let mut created = 0u64;
+        let mut updated = 0u64;
+        for members in self.emails.values() {
+            if !members.iter().any(|member| member.object == CONTACT) {
+                continue;
+            }
+            for member in members.iter().filter(|member| member.object == LEAD) {
+                match self.landing_leads.get(&member.salesforce_id) {
+                    Some(true) => updated += 1,
+                    Some(false) => created += 1,
+                    None => {}
+                }
+            }
+        }
+        if let Some(entry) = self.objects.get_mut(LEAD)
+            && created + updated > 0
+        {
+            entry.will_create -= created;
+            entry.will_update -= updated;
+            entry.will_skip += created + updated;
+            *entry
+                .skip_reasons
+                .entry(MERGED_REASON.to_owned())
+                .or_default() += created + updated;
+        }
+    }
+}
+
+/// The dry run's skip reason for a lead merge-on-import would merge into a contact.
+pub const MERGED_REASON: &str = "merged into the contact with the same email (merge-on-import), not imported as a second person";
 
 /// The data part of a dry run, before the org-level context is added.
 #[derive(Debug, Clone, PartialEq)]

@@ -50,6 +50,9 @@ pub struct MigrationConfig {
     /// The email of the destination user who owns what unmatched Salesforce users owned;
     /// kept in the plan, like the policy. `None`: those owner links stay empty, reported.
     pub default_owner: Option<String>,
+    /// Merge each lead into the contact with the same normalised email instead of creating
+    /// it (`steps::merge`); kept in the plan, like the default owner. Off by default.
+    pub merge_leads_by_email: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +94,13 @@ pub(crate) async fn plan_run(
         }
     }
     discovery.plan.default_owner = config.default_owner.clone();
+    discovery.plan.merge_leads_by_email = config.merge_leads_by_email;
+    if config.merge_leads_by_email {
+        steps::check_merge_order(&discovery.plan).map_err(|reason| StepError::Refused {
+            run: config.run_id.to_string(),
+            reason,
+        })?;
+    }
     runs.save_plan(&config.run_id, &discovery.plan)
         .await
         .map_err(StepError::RunStore)?;

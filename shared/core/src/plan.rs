@@ -24,6 +24,10 @@ pub struct Plan {
     /// destination user matches; without one, those owner links are left empty and reported.
     #[serde(default)]
     pub default_owner: Option<String>,
+    /// Merge-on-import: a lead whose normalised email is a landed contact's is not created,
+    /// its ID-map entry points at that contact (`steps::merge`). Off by default.
+    #[serde(default)]
+    pub merge_leads_by_email: bool,
 }
 
 impl Plan {
@@ -511,6 +515,7 @@ pub fn build_plan_with_prefixes(
         notes,
         validation: crate::validate::ValidationPolicy::default(),
         default_owner: None,
+        merge_leads_by_email: false,
     }
 }
 

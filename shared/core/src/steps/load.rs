@@ -52,6 +52,9 @@ pub async fn load_chunk(
     let mut transformed = Vec::new();
     let mut deleted_in_salesforce: Vec<SalesforceId> = Vec::new();
     let mut replaced = Vec::new();
+    // Merge-on-import: the normalised email of each lead that may merge into a contact.
+    let merging = plan.merge_leads_by_email && object.object == super::merge::LEAD;
+    let mut lead_emails = HashMap::new();
     for (line_number, line) in body.split(|byte| *byte == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -74,6 +77,9 @@ pub async fn load_chunk(
             Ok(source) => match transform_record(object, &source) {
                 Ok(record) if record.replaced_by.is_some() => replaced.push(record),
                 Ok(mut record) => {
+                    if merging && let Some(email) = super::merge::source_email(&source) {
+                        lead_emails.insert(record.record.source_id.clone(), email);
+                    }
                     issues.append(&mut record.issues);
                     let (findings, verdict) =
                         validate_record(object, &mut record, &plan.validation);
@@ -110,6 +116,22 @@ pub async fn load_chunk(
         matched_users = matched.matched;
         matched.entries
     };
+
+    // A lead with a landed contact's email is merged into it rather than created.
+    if merging {
+        let (kept, merged) = super::merge::merge_leads(
+            ports,
+            &plan,
+            object,
+            run,
+            std::mem::take(&mut transformed),
+            &lead_emails,
+            &mut issues,
+        )
+        .await?;
+        transformed = kept;
+        entries.extend(merged);
+    }
 
     let resolved = resolve_references(ports.id_map, &plan.tenant, &transformed).await?;
 

@@ -7,6 +7,7 @@ mod extract;
 mod files;
 mod finalize;
 mod load;
+pub mod merge;
 mod owners;
 mod replaced;
 mod rollback;
@@ -23,6 +24,7 @@ pub use extract::{
 pub use files::{DEFAULT_MAX_FILE_BYTES, FileOutcome, FileRef, file_key, stage_file};
 pub use finalize::{FinalizePorts, build_report, finalize};
 pub use load::{LoadPorts, load_chunk};
+pub use merge::{check_merge_order, normalise_email};
 pub use rollback::{RollbackPorts, rollback_run};
 pub use verify::{VerifyPorts, compare, verify_object};
 

@@ -119,7 +119,17 @@ pub async fn verify_object(
                 answered: actual.len(),
             });
         }
+        let merging = plan.merge_leads_by_email && object.object == super::merge::LEAD;
         for ((destination_id, sent), read) in expected.iter().zip(actual) {
+            // A lead merged into a contact was not sent: its ID-map entry points at the
+            // contact, which is verified as a contact.
+            if merging
+                && read
+                    .as_ref()
+                    .is_some_and(|read| read.source_id != sent.source_id)
+            {
+                continue;
+            }
             verification.checked += 1;
             let differences = compare(object, destination_id, sent, read.as_ref());
             if !differences.is_empty() {
