@@ -288,6 +288,7 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
         concurrency: Default::default(),
         validation: Default::default(),
         default_owner: None,
+        merge_leads_by_email: false,
     };
     let local = migrate_with(
         &LocalPorts {

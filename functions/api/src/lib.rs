@@ -62,6 +62,9 @@ pub struct CreateMigration {
     /// second one updates instead of duplicating, and a delta has a run to start from.
     #[serde(default)]
     pub workspace: Option<String>,
+    /// A lead whose email is a contact's is merged into that contact (off by default).
+    #[serde(default)]
+    pub merge_leads_by_email: bool,
 }
 
 fn random_id(prefix: &str) -> Result<String, Diagnostic> {
@@ -111,6 +114,7 @@ pub fn view(record: &MigrationRecord) -> serde_json::Value {
             "verify": record.options.verify,
             "default_owner": record.options.default_owner,
             "workspace": record.options.workspace,
+            "merge_leads_by_email": record.options.merge_leads_by_email,
         },
         "waiting_for": record.waiting_for,
         "has_dry_run_report": record.dry_run_report.is_some(),
@@ -225,6 +229,7 @@ impl Api {
                 verify: input.verify.unwrap_or(true),
                 default_owner: input.default_owner.clone(),
                 workspace: input.workspace.clone(),
+                merge_leads_by_email: input.merge_leads_by_email,
             },
             run_id: run_id.clone(),
             execution_arn: None,

@@ -94,6 +94,8 @@ pub struct MigrationOptions {
     pub default_owner: Option<String>,
     /// Migrations of one customer org share a workspace: its ID map and run history.
     pub workspace: Option<String>,
+    /// Leads with a contact's email are merged into that contact instead of created.
+    pub merge_leads_by_email: bool,
 }
 
 /// One migration of one tenant, as the API shows it and the functions update it.

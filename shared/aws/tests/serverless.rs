@@ -459,6 +459,7 @@ fn record(tenant: &str, id: &str, created_at: &str) -> MigrationRecord {
             verify: true,
             default_owner: Some("owner@example.com".to_owned()),
             workspace: None,
+            merge_leads_by_email: false,
         },
         run_id: RunId::new(format!("run-{id}")),
         execution_arn: None,

@@ -348,6 +348,7 @@ pub fn migration_config(record: &MigrationRecord, run: &RunId) -> MigrationConfi
         concurrency: Default::default(),
         validation: Default::default(),
         default_owner: record.options.default_owner.clone(),
+        merge_leads_by_email: record.options.merge_leads_by_email,
     }
 }
 
