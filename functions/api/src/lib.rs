@@ -117,8 +117,8 @@ pub fn view(record: &MigrationRecord) -> serde_json::Value {
             "merge_leads_by_email": record.options.merge_leads_by_email,
         },
         "waiting_for": record.waiting_for,
-        "has_dry_run_report": record.dry_run_report.is_some(),
-        "has_final_report": record.final_report.is_some(),
+        "dry_run_report": record.dry_run_report,
+        "final_report": record.final_report,
         "error": record.error,
     })
 }
@@ -478,5 +478,78 @@ impl Api {
             })
             .await?;
         Ok(HttpResponse::json(202, &view(&record)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_events_name_their_caller_and_route() {
+        for (sample, method, path) in [
+            (
+                include_str!("../../../events/api.json"),
+                "POST",
+                "/migrations",
+            ),
+            (
+                include_str!("../../../events/api-list.json"),
+                "GET",
+                "/migrations",
+            ),
+        ] {
+            let request: HttpRequest = serde_json::from_str(sample).unwrap();
+            assert_eq!(request.method(), method);
+            assert_eq!(request.path(), path);
+            assert!(tenant_of(&request).is_some());
+        }
+        let create: HttpRequest =
+            serde_json::from_str(include_str!("../../../events/api.json")).unwrap();
+        let body: CreateMigration = serde_json::from_slice(&create.body_bytes().unwrap()).unwrap();
+        assert!(body.verify.unwrap_or(true));
+    }
+
+    #[test]
+    fn an_unsigned_request_has_no_tenant() {
+        let mut request: HttpRequest =
+            serde_json::from_str(include_str!("../../../events/api-list.json")).unwrap();
+        request.request_context.authorizer = None;
+        assert!(tenant_of(&request).is_none());
+    }
+
+    #[test]
+    fn the_view_of_a_migration_never_holds_a_secret() {
+        let record = MigrationRecord {
+            tenant: TenantId::new("111122223333"),
+            id: "mig-1".to_owned(),
+            label: None,
+            status: MigrationStatus::DryRunReady,
+            created_at: String::new(),
+            updated_at: String::new(),
+            version: 3,
+            options: MigrationOptions::default(),
+            run_id: RunId::new("run-1"),
+            execution_arn: None,
+            instance_url: None,
+            refresh_token: Some(ferry_aws::SealedSecret {
+                key_id: "k".to_owned(),
+                encrypted_data_key: "ZGF0YWtleQ==".to_owned(),
+                nonce: "bm9uY2U=".to_owned(),
+                ciphertext: "c2VjcmV0".to_owned(),
+            }),
+            task_token: Some("task-token-value".to_owned()),
+            waiting_for: Some(Waiting::Start),
+            dry_run_report: None,
+            final_report: None,
+            rollback_execution_arn: None,
+            error: None,
+        };
+        let shown = view(&record).to_string();
+        assert!(
+            !shown.contains("c2VjcmV0") && !shown.contains("task-token-value"),
+            "{shown}"
+        );
+        assert!(shown.contains("\"waiting_for\":\"start\""), "{shown}");
     }
 }

@@ -162,3 +162,26 @@ async fn open(services: &Services, task: &Task) -> Result<Output, Diagnostic> {
         phases,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_events_are_inputs() {
+        for (sample, action) in [
+            (
+                include_str!("../../../events/discover.json"),
+                Action::Discover,
+            ),
+            (
+                include_str!("../../../events/discover-dry-run.json"),
+                Action::DryRun,
+            ),
+        ] {
+            let input: Input = serde_json::from_str(sample).unwrap();
+            assert_eq!(input.action, action);
+            assert_eq!(input.task.tenant, "acme");
+        }
+    }
+}

@@ -219,3 +219,41 @@ pub async fn handle(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_event_is_an_input_and_a_state_survives_the_round_trip() {
+        let input: Input =
+            serde_json::from_str(include_str!("../../../events/extract.json")).unwrap();
+        assert_eq!(input.object, "Account");
+        assert!(input.state.is_none());
+        // The state the state machine carries back is the state the slice stopped at.
+        let state = ExtractState {
+            object: "Account".to_owned(),
+            method: ferry_core::steps::ExtractMethod::Bulk,
+            position: ferry_core::steps::Position::BulkResults {
+                job: "750xx0000000001".to_owned(),
+                locator: Some("MjAwMDAw".to_owned()),
+            },
+            extracted: 50_000,
+            chunks: 25,
+            fallback: None,
+        };
+        let output = Output {
+            done: false,
+            state: Some(state.clone()),
+            wait_seconds: 0,
+            extracted: 50_000,
+        };
+        let carried = serde_json::to_value(&output).unwrap();
+        let again: Input = serde_json::from_value(serde_json::json!({
+            "tenant": "acme", "migration_id": "m", "run_id": "r", "object": "Account",
+            "state": carried["state"],
+        }))
+        .unwrap();
+        assert_eq!(again.state, Some(state));
+    }
+}

@@ -120,3 +120,22 @@ pub async fn handle(services: &Services, input: Input) -> Result<Output, Diagnos
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_events_are_inputs() {
+        let status: Input =
+            serde_json::from_str(include_str!("../../../events/finalize-phase-status.json"))
+                .unwrap();
+        assert_eq!(
+            (status.action, status.phase),
+            (Action::PhaseStatus, Some(0))
+        );
+        let finalize: Input =
+            serde_json::from_str(include_str!("../../../events/finalize.json")).unwrap();
+        assert_eq!(finalize.action, Action::Finalize);
+    }
+}

@@ -253,6 +253,18 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_events_are_inputs() {
+        let parked: Input =
+            serde_json::from_str(include_str!("../../../events/notify.json")).unwrap();
+        assert_eq!(parked.event, Event::AwaitingAuthorization);
+        assert!(parked.task_token.is_some());
+        let failed: Input =
+            serde_json::from_str(include_str!("../../../events/notify-failed.json")).unwrap();
+        assert_eq!(failed.event, Event::Failed);
+        assert!(failed.error.is_some());
+    }
+
+    #[test]
     fn a_lambda_cause_is_reduced_to_its_message() {
         let error = CaughtError {
             error: "Fatal".to_owned(),

@@ -160,3 +160,27 @@ impl Callback {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_events_are_requests() {
+        let granted: HttpRequest =
+            serde_json::from_str(include_str!("../../../events/oauth-callback.json")).unwrap();
+        assert!(granted.query_string_parameters.contains_key("code"));
+        assert!(granted.query_string_parameters.contains_key("state"));
+        let denied: HttpRequest =
+            serde_json::from_str(include_str!("../../../events/oauth-callback-denied.json"))
+                .unwrap();
+        assert!(denied.query_string_parameters.contains_key("error"));
+    }
+
+    #[test]
+    fn the_page_escapes_what_salesforce_sent() {
+        let answer = page(400, "Access not granted", "<script>alert(1)</script>");
+        assert!(!answer.body.contains("<script>"));
+        assert!(answer.body.contains("&lt;script&gt;"));
+    }
+}

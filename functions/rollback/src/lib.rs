@@ -53,3 +53,13 @@ pub async fn handle(services: &Services, task: Task) -> Result<Output, Diagnosti
         failed: report.objects.iter().map(|object| object.failed).sum(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_sample_event_is_a_task() {
+        let task: ferry_lambda::Task =
+            serde_json::from_str(include_str!("../../../events/rollback.json")).unwrap();
+        assert_eq!(task.run().as_str(), "run-1763830800-000000001");
+    }
+}
