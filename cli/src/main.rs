@@ -3,6 +3,7 @@
 //! A thin shell: it parses arguments, wires adapters to the pipeline steps of `ferry-core`,
 //! and decides how to report. All migration logic lives in the library crates.
 
+mod bench;
 mod connect;
 mod demo;
 mod destination_server;
@@ -63,6 +64,12 @@ enum Command {
     Status(runs::StatusArgs),
     /// A run's report, rebuilt from the run history, as Markdown, HTML or JSON.
     Report(runs::ReportArgs),
+    /// Benchmark: scenarios S (50k records) and L (1M) through the embedded path, against
+    /// the download-only limit, on a simulated org with latency; JSON and Markdown out.
+    Bench(bench::BenchArgs),
+    /// One measured run of `ferry bench`, in its own process.
+    #[command(hide = true)]
+    BenchChild(bench::BenchChildArgs),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +106,8 @@ fn main() -> ExitCode {
             Command::Runs(args) => runs::runs(args).await,
             Command::Status(args) => runs::status(args).await,
             Command::Report(args) => runs::report(args).await,
+            Command::Bench(args) => bench::run(args).await,
+            Command::BenchChild(args) => bench::child(args).await,
         }
     });
     match outcome {
