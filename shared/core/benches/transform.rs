@@ -85,9 +85,26 @@ fn record() -> SourceRecord {
 fn transform(c: &mut Criterion) {
     let id = |name: &str| field(name, FieldType::Id, &[]);
     let discovered = BTreeMap::from([
-        ("Contact".to_owned(), described("Contact", "003", contact_fields())),
-        ("Account".to_owned(), described("Account", "001", vec![id("Id"), field("Name", FieldType::String, &[])])),
-        ("User".to_owned(), described("User", "005", vec![id("Id"), field("Email", FieldType::Email, &[])])),
+        (
+            "Contact".to_owned(),
+            described("Contact", "003", contact_fields()),
+        ),
+        (
+            "Account".to_owned(),
+            described(
+                "Account",
+                "001",
+                vec![id("Id"), field("Name", FieldType::String, &[])],
+            ),
+        ),
+        (
+            "User".to_owned(),
+            described(
+                "User",
+                "005",
+                vec![id("Id"), field("Email", FieldType::Email, &[])],
+            ),
+        ),
     ]);
     let plan = build_plan(TenantId::new("bench"), &FieldMap::builtin(), &discovered);
     let Some(contact) = plan.object("Contact") else {

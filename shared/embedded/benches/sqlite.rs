@@ -20,7 +20,10 @@ fn salesforce_id(prefix: &str, n: usize) -> SalesforceId {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => panic!("{error}"),
     }
@@ -68,7 +71,10 @@ fn contact(n: usize) -> DestinationRecord {
     let fields = BTreeMap::from([
         ("first_name".to_owned(), Value::from(format!("Ada{n}"))),
         ("last_name".to_owned(), Value::from("Lovelace")),
-        ("email".to_owned(), Value::from(format!("ada{n}@example.com"))),
+        (
+            "email".to_owned(),
+            Value::from(format!("ada{n}@example.com")),
+        ),
         ("phone".to_owned(), Value::from("+44 20 7946 0000")),
         ("job_title".to_owned(), Value::from("Chief Analyst")),
         ("created_at".to_owned(), Value::from("2024-03-01T10:00:00Z")),
