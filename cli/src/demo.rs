@@ -128,7 +128,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// integration user, who is the default owner. The users left out show owner reconciliation:
 /// they are reported, and what they own goes to the default owner. Returns how many users
 /// the destination has, and the default owner's email.
-async fn seed_destination_users(
+pub(crate) async fn seed_destination_users(
     destination: &ferry_embedded::SqliteDestination,
     tenant: &ferry_core::ids::TenantId,
     seed: u64,
@@ -168,7 +168,7 @@ async fn seed_destination_users(
 
 /// `http://127.0.0.1:40123` → `127.0.0.1:40123`: the simulator is allowed as an instance host
 /// by name, the way a test or a consultant would allow it.
-fn host_and_port(base_url: &str) -> String {
+pub(crate) fn host_and_port(base_url: &str) -> String {
     let without_scheme = base_url
         .split_once("://")
         .map_or(base_url, |(_, rest)| rest);

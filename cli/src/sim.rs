@@ -71,6 +71,10 @@ pub struct SimArgs {
     /// Bulk query jobs process this many rows per second (0: complete at once).
     #[arg(long, default_value_t = 0)]
     pub bulk_rows_per_second: u64,
+    /// API response bodies (query and Bulk result pages, files) are sent at this many
+    /// bytes per second each (0: unlimited).
+    #[arg(long, default_value_t = 0)]
+    pub bandwidth_bytes_per_second: u64,
     /// Every Nth Bulk query job ends Failed.
     #[arg(long)]
     pub bulk_fail_every: Option<u64>,
@@ -98,6 +102,7 @@ impl SimArgs {
                 refresh_token_revoked: self.refresh_token_revoked,
                 bulk_rows_per_second: self.bulk_rows_per_second,
                 bulk_fail_every: self.bulk_fail_every,
+                bandwidth_bytes_per_second: self.bandwidth_bytes_per_second,
                 ..Faults::default()
             },
             tls: self.tls,

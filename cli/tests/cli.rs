@@ -225,6 +225,8 @@ fn sim_flags_set_every_knob_and_a_million_records_start_at_once() {
         "1000",
         "--bulk-fail-every",
         "5",
+        "--bandwidth-bytes-per-second",
+        "8000000",
     ]);
     let records: u64 = info["records"]
         .as_object()
@@ -261,6 +263,7 @@ fn sim_flags_set_every_knob_and_a_million_records_start_at_once() {
         ("refresh_token_revoked", serde_json::json!(true)),
         ("bulk_rows_per_second", serde_json::json!(1000)),
         ("bulk_fail_every", serde_json::json!(5)),
+        ("bandwidth_bytes_per_second", serde_json::json!(8_000_000)),
     ] {
         assert_eq!(knobs[key], value, "{key} in {knobs}");
     }

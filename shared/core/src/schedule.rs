@@ -1,6 +1,7 @@
 //! Overlapping extraction and loading, phase by phase.
 //!
-//! Extraction walks the phases in order, several objects of a phase at a time; it never
+//! Extraction walks the phases in order, several objects at a time (the next phase's
+//! objects start as slots free, without waiting for the slowest of the phase); it never
 //! waits for loading, so Salesforce is read while the destination is written. Loading
 //! takes the chunks as they are staged, several at a time, but only loads a chunk of phase
 //! `p` once every chunk of the phases before `p` has loaded: a record's parents are then in
@@ -18,6 +19,7 @@ use futures::channel::mpsc;
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How much runs at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,23 +93,63 @@ where
     let (sender, receiver) = mpsc::unbounded();
     let queue = ChannelQueue { sender };
     let extracting = async {
-        for (phase, objects) in phases.iter().enumerate() {
-            phase_started(phase);
-            // The futures are made up front (they do nothing until polled): a closure over
-            // the stream's items would be higher-ranked over their lifetime, which defeats
-            // the compiler's `Send` check of the caller's future.
-            let pending: Vec<EF> = objects
-                .iter()
-                .map(|object: &'a O| extract(object, queue.clone()))
-                .collect();
-            let mut objects =
-                futures::stream::iter(pending).buffer_unordered(concurrency.extract.max(1));
-            while let Some(done) = objects.next().await {
-                done?;
+        // Objects in phase order, `concurrency.extract` at a time across phase boundaries:
+        // a phase's slowest object (files to download) does not hold back the next phase's
+        // extraction. A phase is announced as its first object starts (an empty one as
+        // extraction passes it) and reported extracted once all of its objects are.
+        let announced = AtomicUsize::new(0);
+        let announce_through = |phase: usize| {
+            loop {
+                let next = announced.load(Ordering::SeqCst);
+                if next > phase || next >= phases.len() {
+                    break;
+                }
+                if announced
+                    .compare_exchange(next, next + 1, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    phase_started(next);
+                }
             }
-            // Cannot fail while the loading side runs; if it stopped, its error wins.
-            let _ = queue.sender.unbounded_send(Event::PhaseExtracted(phase));
+        };
+        let mut left: Vec<usize> = phases.iter().map(Vec::len).collect();
+        let mut reported = vec![false; phases.len()];
+        let report = |left: &[usize], reported: &mut [bool]| {
+            let announced = announced.load(Ordering::SeqCst);
+            for (phase, done) in reported.iter_mut().enumerate().take(announced) {
+                if left.get(phase) == Some(&0) && !*done {
+                    *done = true;
+                    // Cannot fail while the loading side runs; if it stopped, its error wins.
+                    let _ = queue.sender.unbounded_send(Event::PhaseExtracted(phase));
+                }
+            }
+        };
+        // The futures are made up front (they do nothing until polled): a closure over
+        // the stream's items would be higher-ranked over their lifetime, which defeats
+        // the compiler's `Send` check of the caller's future.
+        let pending: Vec<(usize, EF)> = phases
+            .iter()
+            .enumerate()
+            .flat_map(|(phase, objects)| objects.iter().map(move |object: &'a O| (phase, object)))
+            .map(|(phase, object)| (phase, extract(object, queue.clone())))
+            .collect();
+        let announce = &announce_through;
+        let mut objects = futures::stream::iter(pending)
+            .map(|(phase, future)| async move {
+                announce(phase);
+                (phase, future.await)
+            })
+            .buffer_unordered(concurrency.extract.max(1));
+        while let Some((phase, done)) = objects.next().await {
+            done?;
+            if let Some(left) = left.get_mut(phase) {
+                *left = left.saturating_sub(1);
+            }
+            report(&left, &mut reported);
         }
+        drop(objects);
+        announce_through(phases.len().saturating_sub(1));
+        report(&left, &mut reported);
         Ok::<(), StepError>(())
     };
     let loading = async {

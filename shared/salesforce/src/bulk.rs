@@ -158,6 +158,17 @@ async fn read_page(
     })
 }
 
+/// Parses a whole Bulk API 2.0 result page (CSV with a header row) into records, as
+/// [`SalesforceClient::bulk_results`] does while the page streams in. For benchmarks and
+/// tools that hold a page already; `job` names the job in errors.
+pub fn parse_csv_page(job: &str, csv: &[u8]) -> Result<Vec<SourceRecord>, SalesforceError> {
+    let mut parser = CsvRecords::new(job);
+    let mut records = Vec::new();
+    parser.feed(csv, &mut records)?;
+    parser.finish(&mut records)?;
+    Ok(records)
+}
+
 /// An incremental CSV reader that turns rows into records keyed by the header row.
 pub(crate) struct CsvRecords {
     job: String,

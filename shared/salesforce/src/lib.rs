@@ -20,7 +20,7 @@ mod port;
 mod rest;
 mod wire;
 
-pub use bulk::{BulkJob, BulkJobState, BulkPage};
+pub use bulk::{BulkJob, BulkJobState, BulkPage, parse_csv_page};
 pub use client::{
     ApiUsage, Auth, ClientConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, RetryPolicy, SalesforceClient,
     http_client, parse_limit_info,

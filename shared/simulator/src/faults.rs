@@ -43,6 +43,10 @@ pub struct Faults {
     pub bulk_fail_every: Option<u64>,
     /// The `errorMessage` of a failed Bulk job.
     pub bulk_fail_message: String,
+    /// API response bodies (query pages, Bulk result pages, file bodies) are sent at this
+    /// many bytes per second, each response on its own; `0` sends them as fast as the
+    /// connection takes them.
+    pub bandwidth_bytes_per_second: u64,
 }
 
 impl Default for Faults {
@@ -58,6 +62,7 @@ impl Default for Faults {
             bulk_rows_per_second: 0,
             bulk_fail_every: None,
             bulk_fail_message: "InternalServerError : An unexpected error occurred.".to_string(),
+            bandwidth_bytes_per_second: 0,
         }
     }
 }

@@ -288,6 +288,9 @@ async fn api_gate(State(state): State<Arc<AppState>>, request: Request, next: Ne
                 next.run(request).await
             };
             limit_header(&mut response, call, max);
+            if faults.bandwidth_bytes_per_second > 0 {
+                response = paced(response, faults.bandwidth_bytes_per_second);
+            }
             response
         }
         Err(used) => {
@@ -300,6 +303,47 @@ async fn api_gate(State(state): State<Arc<AppState>>, request: Request, next: Ne
             response
         }
     }
+}
+
+/// Bytes sent per step of a paced body.
+const PACE_STEP: usize = 16 * 1024;
+
+/// `response` with its body sent at `bytes_per_second`: in steps of [`PACE_STEP`] bytes,
+/// each held back until the time the bandwidth allows it, as a slow link would.
+fn paced(response: Response, bytes_per_second: u64) -> Response {
+    use futures::StreamExt as _;
+    let (parts, body) = response.into_parts();
+    let started = tokio::time::Instant::now();
+    let sent = Arc::new(AtomicU64::new(0));
+    let steps = body
+        .into_data_stream()
+        .flat_map(|item| {
+            let pieces: Vec<Result<Bytes, axum::Error>> = match item {
+                Ok(mut bytes) => {
+                    let mut pieces = Vec::with_capacity(bytes.len() / PACE_STEP + 1);
+                    while bytes.len() > PACE_STEP {
+                        pieces.push(Ok(bytes.split_to(PACE_STEP)));
+                    }
+                    pieces.push(Ok(bytes));
+                    pieces
+                }
+                Err(error) => vec![Err(error)],
+            };
+            futures::stream::iter(pieces)
+        })
+        .then(move |item| {
+            let sent = sent.clone();
+            async move {
+                if let Ok(bytes) = &item {
+                    let total =
+                        sent.fetch_add(bytes.len() as u64, Ordering::SeqCst) + bytes.len() as u64;
+                    let due = Duration::from_secs_f64(total as f64 / bytes_per_second as f64);
+                    tokio::time::sleep_until(started + due).await;
+                }
+                item
+            }
+        });
+    Response::from_parts(parts, Body::from_stream(steps))
 }
 
 async fn get_faults(State(state): State<Arc<AppState>>) -> Response {

@@ -34,6 +34,7 @@ async fn control_endpoint_reads_and_patches_every_knob() -> TestResult {
             "bulk_rows_per_second": 0,
             "bulk_fail_every": null,
             "bulk_fail_message": "InternalServerError : An unexpected error occurred.",
+            "bandwidth_bytes_per_second": 0,
         })
     );
     let patched = set_faults(
@@ -133,6 +134,44 @@ async fn server_errors_unavailable_and_latency() -> TestResult {
         statuses.push(status);
     }
     assert_eq!(statuses, [200, 200, 500, 503, 200, 500, 200, 503]);
+    sim.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn bodies_are_sent_at_the_set_bandwidth() -> TestResult {
+    let sim = start(SimulatorConfig::default()).await?;
+    let client = reqwest::Client::new();
+    let token = access_token(&client, &sim).await?;
+    let path = "/services/data/v59.0/sobjects";
+    let (status, _, unpaced) = call(&client, &sim, Method::GET, &token, path, None).await?;
+    assert_eq!(status, 200);
+    let bandwidth = 100_000u64;
+    set_faults(
+        &client,
+        &sim,
+        json!({"bandwidth_bytes_per_second": bandwidth}),
+    )
+    .await?;
+    let started = std::time::Instant::now();
+    let (status, _, paced) = call(&client, &sim, Method::GET, &token, path, None).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(status, 200);
+    assert_eq!(
+        paced, unpaced,
+        "pacing changes when bytes arrive, not what arrives"
+    );
+    let expected = unpaced.len() as f64 / bandwidth as f64;
+    assert!(
+        expected > 0.1,
+        "a body of {} bytes is too small to time",
+        unpaced.len()
+    );
+    assert!(
+        elapsed >= expected * 0.9 && elapsed < expected + 2.0,
+        "{} bytes at {bandwidth} B/s took {elapsed:.3} s, expected about {expected:.3} s",
+        unpaced.len()
+    );
     sim.shutdown().await;
     Ok(())
 }

@@ -25,6 +25,7 @@ use crate::ports::{
 };
 use crate::report::ObjectExtraction;
 use async_trait::async_trait;
+use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -490,6 +491,9 @@ fn field_types(object: &ObjectPlan) -> HashMap<String, FieldType> {
     types
 }
 
+/// File bodies downloaded at once while staging one object's page.
+const FILE_DOWNLOADS_IN_FLIGHT: usize = 4;
+
 /// Stages a page as one or more chunks of at most `chunk_records` records.
 #[allow(clippy::too_many_arguments)]
 async fn stage_page(
@@ -518,11 +522,16 @@ async fn stage_page(
             }
             (pseudonymise, types)
         });
-    let mut records = page.records.into_iter().peekable();
-    while records.peek().is_some() {
-        let mut body = Vec::with_capacity(chunk_records * 256);
-        let mut count = 0u64;
-        for mut record in records.by_ref().take(chunk_records) {
+    // Records whose object has a binary field each cost a download; those run a few at
+    // a time (the client bounds requests in flight), in record order.
+    let concurrency = if object.blob.is_some() {
+        FILE_DOWNLOADS_IN_FLIGHT
+    } else {
+        1
+    };
+    let prepare = |mut record: SourceRecord| {
+        let pseudonymise = &pseudonymise;
+        async move {
             record.remove("attributes");
             if let Some(types) = csv_types {
                 type_csv_record(&mut record, types);
@@ -536,7 +545,7 @@ async fn stage_page(
                 config.max_file_bytes,
             )
             .await?;
-            if let Some((pseudonymise, types)) = &pseudonymise {
+            if let Some((pseudonymise, types)) = pseudonymise {
                 pseudonymise.obfuscator.apply(
                     &pseudonymise.config,
                     &object.object,
@@ -554,9 +563,21 @@ async fn stage_page(
                 config.max_file_bytes,
             )
             .await?;
-            write_record(&mut body, &record, &object.object)?;
+            Ok::<_, StepError>(record)
+        }
+    };
+    let mut records = page.records.into_iter().peekable();
+    while records.peek().is_some() {
+        let mut body = Vec::with_capacity(chunk_records * 256);
+        let mut count = 0u64;
+        let mut prepared = futures::stream::iter(records.by_ref().take(chunk_records))
+            .map(prepare)
+            .buffered(concurrency);
+        while let Some(record) = prepared.next().await {
+            write_record(&mut body, &record?, &object.object)?;
             count += 1;
         }
+        drop(prepared);
         let chunk = state.chunks;
         let key = chunk_key(plan, run, &object.object, chunk);
         ports
