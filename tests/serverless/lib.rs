@@ -381,11 +381,21 @@ pub async fn aws_config_for(endpoint: &str) -> aws_config::SdkConfig {
 
 impl Stack {
     /// Kills (SIGKILL) this stack's running `function` processes, as a crash or Lambda's
-    /// timeout would: processes of this `cargo lambda watch` (its process group) whose
-    /// executable is the function's binary. Answers how many it killed.
+    /// timeout would: descendants of this `cargo lambda watch` whose executable is the
+    /// function's binary. Answers how many it killed.
     pub fn kill_function(&self, function: &str) -> usize {
-        let group = self.watch.child.id();
+        let watch = self.watch.child.id();
         let suffix = format!("/{function}");
+        let parent_of = |pid: u32| -> Option<u32> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
+            stat.rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        };
         let mut killed = 0;
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
             let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -397,15 +407,16 @@ impl Stack {
             if !exe.to_string_lossy().ends_with(&suffix) {
                 continue;
             }
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                continue;
-            };
-            // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after ')'.
-            let pgrp = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(2))
-                .and_then(|pgrp| pgrp.parse::<u32>().ok());
-            if pgrp == Some(group)
+            let mut ancestor = parent_of(pid);
+            let mut ours = false;
+            while let Some(next) = ancestor.filter(|pid| *pid > 1) {
+                if next == watch {
+                    ours = true;
+                    break;
+                }
+                ancestor = parent_of(next);
+            }
+            if ours
                 && Command::new("kill")
                     .args(["-KILL", &pid.to_string()])
                     .status()
