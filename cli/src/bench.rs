@@ -605,6 +605,7 @@ async fn migrate(
         pseudonymise: None,
         validation: Default::default(),
         default_owner: Some(default_owner),
+        merge_leads_by_email: false,
     };
     let migration = migrate_with(&ports, &config, &RunOptions::default(), &NoProgress)
         .await

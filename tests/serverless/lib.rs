@@ -97,7 +97,8 @@ pub struct Stack {
     pub clients: ferry_aws::AwsClients,
     port: u16,
     env_file: PathBuf,
-    dir: tempfile::TempDir,
+    /// Holds the env file and the logs while the stack lives.
+    _dir: tempfile::TempDir,
 }
 
 /// Where `cargo lambda watch` builds the functions: a target directory of its own, since
@@ -221,7 +222,7 @@ impl Stack {
             clients: ferry_aws::AwsClients::from_sdk_config(&config),
             port,
             env_file,
-            dir,
+            _dir: dir,
         };
         stack.wait_for_watch().await;
         stack

@@ -164,6 +164,7 @@ async fn open(services: &Services, task: &Task) -> Result<Output, Diagnostic> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -122,6 +122,7 @@ pub async fn handle(services: &Services, input: Input) -> Result<Output, Diagnos
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -238,6 +238,7 @@ async fn deliver(webhook: &Webhook, payload: &serde_json::Value) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

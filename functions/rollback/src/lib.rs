@@ -55,6 +55,7 @@ pub async fn handle(services: &Services, task: Task) -> Result<Output, Diagnosti
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     #[test]
     fn the_sample_event_is_a_task() {
