@@ -360,6 +360,77 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
         assert!(verify_signature(signature, body), "{signature}");
     }
     assert!(!run_id.is_empty());
+
+    // Rolled back through the API and the rollback state machine, the destination holds
+    // what the embedded rollback of the embedded run leaves.
+    let (status, body) = stack
+        .api(
+            OTHER_ACCOUNT,
+            "POST",
+            &format!("/migrations/{id}/rollback"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = stack
+        .api(
+            ACCOUNT,
+            "POST",
+            &format!("/migrations/{id}/rollback"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    stack
+        .wait_for_status(ACCOUNT, &id, &["rolled_back"], Duration::from_secs(600))
+        .await;
+    let (status, body) = stack
+        .api(
+            ACCOUNT,
+            "POST",
+            &format!("/migrations/{id}/rollback"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(
+        status, 409,
+        "only a succeeded migration is rolled back: {body}"
+    );
+    ferry_core::pipeline::rollback(
+        &ferry_core::pipeline::RollbackRunPorts {
+            id_map: &embedded.store,
+            runs: &embedded.store,
+            destination: &embedded.destination,
+        },
+        &tenant,
+        &local.run.run_id,
+        &ferry_core::runs::NoProgress,
+    )
+    .await
+    .expect("the embedded rollback completes");
+    let serverless_rolled_back = behind.destination_snapshot();
+    let embedded_rolled_back = embedded.destination_snapshot();
+    assert_eq!(serverless_rolled_back, embedded_rolled_back);
+    assert!(
+        embedded_rolled_back["contacts"].is_empty(),
+        "{:?}",
+        embedded_rolled_back["contacts"].first()
+    );
+    let events: Vec<String> = webhooks
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| {
+            serde_json::from_slice::<Value>(body).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(events.last().map(String::as_str), Some("rolled_back"));
     drop(stack);
     server.shutdown().await;
 }
