@@ -20,6 +20,9 @@ pub struct S3Staging {
     bucket: String,
 }
 
+/// How long a destination has to fetch a file from its presigned URL.
+pub const FILE_URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
 impl S3Staging {
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
         Self {
@@ -207,6 +210,12 @@ impl S3Staging {
 
 #[async_trait]
 impl Staging for S3Staging {
+    /// A presigned GET valid for [`FILE_URL_LIFETIME`]: the destination fetches a file's
+    /// bytes from S3 itself, so they do not pass through the load function's request.
+    async fn fetch_url(&self, key: &str) -> Result<Option<String>, PortError> {
+        self.presigned_get(key, FILE_URL_LIFETIME).await.map(Some)
+    }
+
     /// One `PutObject`, or a multipart upload for a body over [`MULTIPART_PART_SIZE`].
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), PortError> {
         if body.len() <= MULTIPART_PART_SIZE {

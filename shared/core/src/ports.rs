@@ -145,6 +145,11 @@ pub struct QueryPage {
 pub trait Staging: Send + Sync {
     async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), PortError>;
     async fn get(&self, key: &str) -> Result<Vec<u8>, PortError>;
+    /// A short-lived URL a destination can fetch `key` from by itself, when the staging
+    /// has one (a presigned S3 GET); `None` when the bytes must be sent along.
+    async fn fetch_url(&self, _key: &str) -> Result<Option<String>, PortError> {
+        Ok(None)
+    }
 }
 
 /// Salesforce id to destination id, per tenant and object.

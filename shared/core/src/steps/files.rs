@@ -193,12 +193,23 @@ pub(super) async fn deliver_file(
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect();
+    let size = bytes.len() as u64;
+    // A staging the destination can fetch from by itself (S3) hands it a short-lived URL
+    // instead of the bytes; the hash still says what the bytes must be.
+    let body = match staging
+        .fetch_url(&blob.key)
+        .await
+        .map_err(StepError::Staging)?
+    {
+        Some(url) => FileBody::Url(url),
+        None => FileBody::Bytes(bytes),
+    };
     let upload = FileUpload {
         file_name: text("name").unwrap_or_else(|| record.source_id.to_string()),
         content_type: text("content_type"),
-        size: bytes.len() as u64,
+        size,
         sha256,
-        body: FileBody::Bytes(bytes),
+        body,
     };
     destination
         .put_file(tenant, entity, destination_id, upload)
