@@ -57,6 +57,9 @@ def fake_answer(function: str, payload: dict) -> tuple[int, dict]:
     if function == "discover":
         if action == "discover":
             return 200, {
+                # The run Discover opened (a resumed run answers its own id).
+                "run_id": payload.get("run_id"),
+                "resumed": False,
                 "phases": [{"phase": 0, "objects": ["User", "Account"]}, {"phase": 1, "objects": ["Contact"]}],
                 "objects": 3,
             }
