@@ -57,6 +57,25 @@ async fn webhook_receiver() -> (String, Webhooks) {
     (format!("http://{address}/hooks"), received)
 }
 
+/// The reference destination server over the SQLite destination of an `Embedded` in `dir`.
+async fn reference_destination(
+    dir: &std::path::Path,
+) -> (Embedded, ferry_reference_server::RunningServer) {
+    let behind = Embedded::open(dir);
+    let server = ferry_reference_server::serve(
+        ReferenceServerConfig::new(
+            Arc::new(behind.destination.clone()),
+            KEY_ID,
+            Secret::new(DESTINATION_SECRET),
+        )
+        .unwrap(),
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .unwrap();
+    (behind, server)
+}
+
 fn verify_signature(signature: &str, body: &[u8]) -> bool {
     let Some((timestamp, digest)) = signature
         .strip_prefix("t=")
@@ -84,18 +103,7 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
     let dir = tempfile::tempdir().unwrap();
 
     // The destination the functions write to: the reference server over its own SQLite.
-    let behind = Embedded::open(&dir.path().join("serverless"));
-    let server = ferry_reference_server::serve(
-        ReferenceServerConfig::new(
-            Arc::new(behind.destination.clone()),
-            KEY_ID,
-            Secret::new(DESTINATION_SECRET),
-        )
-        .unwrap(),
-        ([127, 0, 0, 1], 0).into(),
-    )
-    .await
-    .unwrap();
+    let (behind, server) = reference_destination(&dir.path().join("serverless")).await;
     let (webhook_url, webhooks) = webhook_receiver().await;
     let simulator_host = simulator
         .base_url()
@@ -447,18 +455,7 @@ async fn a_chunk_delivered_twice_or_after_a_killed_load_lands_once() {
     let Some(endpoint) = emulator() else { return };
     let simulator = start_org(300, 5).await;
     let dir = tempfile::tempdir().unwrap();
-    let behind = Embedded::open(&dir.path().join("destination"));
-    let server = ferry_reference_server::serve(
-        ReferenceServerConfig::new(
-            Arc::new(behind.destination.clone()),
-            KEY_ID,
-            Secret::new(DESTINATION_SECRET),
-        )
-        .unwrap(),
-        ([127, 0, 0, 1], 0).into(),
-    )
-    .await
-    .unwrap();
+    let (behind, server) = reference_destination(&dir.path().join("destination")).await;
     let proxy = HoldingProxy::start(server.base_url()).await;
     let settings = BTreeMap::from([
         ("FERRY_DESTINATION_URL".to_owned(), proxy.url.clone()),

@@ -5,9 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use ferry_aws::{AwsClients, DynamoIdMap, DynamoRunStore, S3Staging};
 use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
 use ferry_core::mapping::EntityKind;
@@ -18,75 +15,17 @@ use ferry_core::runs::{
     JournalAction, JournalEntry, PendingDeletion, RollbackObject, RunKind, RunStatus, RunSummary,
     StoredIdMapEntry,
 };
-use std::sync::atomic::{AtomicU32, Ordering};
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
+mod common;
 
-async fn clients() -> Option<AwsClients> {
-    let Ok(endpoint) = std::env::var("FERRY_TEST_AWS_ENDPOINT") else {
-        assert!(
-            std::env::var("FERRY_REQUIRE_AWS_EMULATOR").is_err(),
-            "FERRY_REQUIRE_AWS_EMULATOR is set but FERRY_TEST_AWS_ENDPOINT is not"
-        );
-        eprintln!(
-            "not run: FERRY_TEST_AWS_ENDPOINT is not set (scripts/test starts moto and sets it)"
-        );
-        return None;
-    };
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await;
-    Some(AwsClients::from_sdk_config(&config))
-}
+use common::clients;
 
 /// A fresh table and bucket per test, so tests can share one emulator.
 async fn fresh(clients: &AwsClients) -> (String, String) {
-    let suffix = format!(
-        "{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    );
-    let table = format!("ferry-{suffix}");
-    let key = |name: &str, key_type| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(key_type)
-            .build()
-            .unwrap()
-    };
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    clients
-        .dynamodb
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"))
-        .send()
-        .await
-        .unwrap();
-    let bucket = format!("ferry-staging-{suffix}");
-    clients
-        .s3
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    (table, bucket)
+    (
+        common::table(clients, "ferry").await,
+        common::bucket(clients, "ferry-staging").await,
+    )
 }
 
 fn account_id(index: u32) -> SalesforceId {

@@ -5,9 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use ferry_aws::{
     AwsClients, Executions, MULTIPART_PART_SIZE, MigrationOptions, MigrationRecord,
     MigrationStatus, MigrationStore, MigrationStoreError, OAuthState, S3Staging, SealedSecret,
@@ -16,82 +13,18 @@ use ferry_aws::{
 use ferry_core::ids::{RunId, TenantId};
 use ferry_core::ports::{ChunkMessage, Staging, WorkQueue};
 use ferry_core::secret::Secret;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
+mod common;
 
-async fn clients() -> Option<AwsClients> {
-    let Ok(endpoint) = std::env::var("FERRY_TEST_AWS_ENDPOINT") else {
-        assert!(
-            std::env::var("FERRY_REQUIRE_AWS_EMULATOR").is_err(),
-            "FERRY_REQUIRE_AWS_EMULATOR is set but FERRY_TEST_AWS_ENDPOINT is not"
-        );
-        eprintln!(
-            "not run: FERRY_TEST_AWS_ENDPOINT is not set (scripts/test starts moto and sets it)"
-        );
-        return None;
-    };
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await;
-    Some(AwsClients::from_sdk_config(&config))
-}
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    )
-}
+use common::{clients, unique};
 
 async fn table(clients: &AwsClients) -> String {
-    let table = unique("ferry-serverless");
-    let key = |name: &str, key_type| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(key_type)
-            .build()
-            .unwrap()
-    };
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    clients
-        .dynamodb
-        .create_table()
-        .table_name(&table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"))
-        .send()
-        .await
-        .unwrap();
-    table
+    common::table(clients, "ferry-serverless").await
 }
 
 async fn bucket(clients: &AwsClients) -> String {
-    let bucket = unique("ferry-serverless");
-    clients
-        .s3
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    bucket
+    common::bucket(clients, "ferry-serverless").await
 }
 
 async fn vault(clients: &AwsClients) -> TokenVault {
