@@ -76,6 +76,21 @@ async fn reference_destination(
     (behind, server)
 }
 
+/// The `event` of every webhook received so far, in order.
+fn webhook_events(webhooks: &Webhooks) -> Vec<String> {
+    webhooks
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| {
+            serde_json::from_slice::<Value>(body).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
 fn verify_signature(signature: &str, body: &[u8]) -> bool {
     let Some((timestamp, digest)) = signature
         .strip_prefix("t=")
@@ -162,31 +177,15 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
     assert!(created.get("task_token").is_none(), "{created}");
 
     // Another tenant sees nothing of it.
-    let (status, body) = stack
-        .api(
-            OTHER_ACCOUNT,
-            "GET",
-            &format!("/migrations/{id}"),
-            &[],
-            None,
-        )
-        .await;
+    let (status, body) = stack.get(OTHER_ACCOUNT, &format!("/migrations/{id}")).await;
     assert_eq!(status, 404, "{body}");
-    let (status, body) = stack
-        .api(OTHER_ACCOUNT, "GET", "/migrations", &[], None)
-        .await;
+    let (status, body) = stack.get(OTHER_ACCOUNT, "/migrations").await;
     assert_eq!(
         (status, body["migrations"].as_array().unwrap().len()),
         (200, 0)
     );
     let (status, body) = stack
-        .api(
-            OTHER_ACCOUNT,
-            "POST",
-            &format!("/migrations/{id}/start"),
-            &[],
-            None,
-        )
+        .post(OTHER_ACCOUNT, &format!("/migrations/{id}/start"))
         .await;
     assert_eq!(status, 404, "{body}");
 
@@ -250,23 +249,11 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
     assert!(dry_run_objects > 5, "{report}");
 
     let (status, body) = stack
-        .api(
-            ACCOUNT,
-            "POST",
-            &format!("/migrations/{id}/start"),
-            &[],
-            None,
-        )
+        .post(ACCOUNT, &format!("/migrations/{id}/start"))
         .await;
     assert_eq!(status, 202, "{body}");
     let (status, body) = stack
-        .api(
-            ACCOUNT,
-            "POST",
-            &format!("/migrations/{id}/start"),
-            &[],
-            None,
-        )
+        .post(ACCOUNT, &format!("/migrations/{id}/start"))
         .await;
     assert_eq!(status, 409, "a second start finds nothing to start: {body}");
     let done = stack
@@ -354,15 +341,7 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
 
     // The backend heard of the dry run and the completion, signed.
     let received = webhooks.lock().unwrap().clone();
-    let events: Vec<String> = received
-        .iter()
-        .map(|(_, body)| {
-            serde_json::from_slice::<Value>(body).unwrap()["event"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let events = webhook_events(&webhooks);
     assert_eq!(events, vec!["dry_run_ready", "completed"], "{events:?}");
     for (signature, body) in &received {
         assert!(verify_signature(signature, body), "{signature}");
@@ -372,36 +351,18 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
     // Rolled back through the API and the rollback state machine, the destination holds
     // what the embedded rollback of the embedded run leaves.
     let (status, body) = stack
-        .api(
-            OTHER_ACCOUNT,
-            "POST",
-            &format!("/migrations/{id}/rollback"),
-            &[],
-            None,
-        )
+        .post(OTHER_ACCOUNT, &format!("/migrations/{id}/rollback"))
         .await;
     assert_eq!(status, 404, "{body}");
     let (status, body) = stack
-        .api(
-            ACCOUNT,
-            "POST",
-            &format!("/migrations/{id}/rollback"),
-            &[],
-            None,
-        )
+        .post(ACCOUNT, &format!("/migrations/{id}/rollback"))
         .await;
     assert_eq!(status, 202, "{body}");
     stack
         .wait_for_status(ACCOUNT, &id, &["rolled_back"], Duration::from_secs(600))
         .await;
     let (status, body) = stack
-        .api(
-            ACCOUNT,
-            "POST",
-            &format!("/migrations/{id}/rollback"),
-            &[],
-            None,
-        )
+        .post(ACCOUNT, &format!("/migrations/{id}/rollback"))
         .await;
     assert_eq!(
         status, 409,
@@ -427,17 +388,7 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
         "{:?}",
         embedded_rolled_back["contacts"].first()
     );
-    let events: Vec<String> = webhooks
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, body)| {
-            serde_json::from_slice::<Value>(body).unwrap()["event"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let events = webhook_events(&webhooks);
     assert_eq!(events.last().map(String::as_str), Some("rolled_back"));
     drop(stack);
     server.shutdown().await;
@@ -496,7 +447,7 @@ async fn a_chunk_delivered_twice_or_after_a_killed_load_lands_once() {
     ferry_core::steps::prepare_destination(&direct, &plan)
         .await
         .unwrap();
-    let queue = ferry_lambda::InvocationQueue::default();
+    let queue = ferry_core::pipeline::InProcessQueue::new();
     let extract = ExtractConfig {
         chunk_records: 12,
         ..ExtractConfig::default()

@@ -302,6 +302,16 @@ impl Stack {
         (status, body)
     }
 
+    /// `POST path` without a body, as `account`.
+    pub async fn post(&self, account: &str, path: &str) -> (u16, Value) {
+        self.api(account, "POST", path, &[], None).await
+    }
+
+    /// `GET path`, as `account`.
+    pub async fn get(&self, account: &str, path: &str) -> (u16, Value) {
+        self.api(account, "GET", path, &[], None).await
+    }
+
     /// Polls `GET /migrations/{id}` until its status is one of `wanted`, failing the test on
     /// any status in `fatal` or after `timeout`.
     pub async fn wait_for_status(
@@ -313,9 +323,7 @@ impl Stack {
     ) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
-            let (status, body) = self
-                .api(account, "GET", &format!("/migrations/{id}"), &[], None)
-                .await;
+            let (status, body) = self.get(account, &format!("/migrations/{id}")).await;
             assert_eq!(status, 200, "{body}");
             let current = body["status"].as_str().unwrap_or_default().to_owned();
             if wanted.contains(&current.as_str()) {

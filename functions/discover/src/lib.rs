@@ -17,8 +17,8 @@ use ferry_core::migration::{RunOpenPorts, RunOptions, begin_run, now_rfc3339, pr
 use ferry_core::pipeline::{DryRunPorts, dry_run};
 use ferry_core::ports::RunStore;
 use ferry_lambda::{
-    InvocationQueue, Services, Task, TokioSleeper, dry_run_id, migration_config, port_failure,
-    step_failure, write_reports,
+    Services, Task, TokioSleeper, dry_run_id, migration_config, port_failure, step_failure,
+    write_reports,
 };
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
@@ -71,7 +71,7 @@ async fn run_dry_run(services: &Services, task: &Task) -> Result<Output, Diagnos
     let config = migration_config(&record, &run);
     let staging = services.staging()?;
     let destination = services.destination(&run)?;
-    let queue = InvocationQueue::default();
+    let queue = ferry_core::pipeline::InProcessQueue::new();
     let ports = DryRunPorts {
         salesforce: &client,
         destination: Some(&destination),

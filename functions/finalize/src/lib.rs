@@ -7,7 +7,7 @@
 //!   links, deletions, verification, the report, as `ferry migrate` does), then the run
 //!   report to S3 as JSON, Markdown and HTML, and the run marked succeeded.
 
-use ferry_core::migration::{CompletePorts, complete_run, finish_run, phase_status};
+use ferry_core::migration::{CompletePorts, PhaseStatus, complete_run, finish_run, phase_status};
 use ferry_core::ports::RunStore;
 use ferry_core::run_report::{render_html, render_markdown, run_document};
 use ferry_core::runs::{NoProgress, RunStatus};
@@ -39,10 +39,8 @@ pub struct Input {
 pub enum Output {
     Phase {
         loaded: bool,
-        objects: usize,
-        extracted_objects: usize,
-        chunks: u64,
-        loaded_chunks: u64,
+        #[serde(flatten)]
+        status: PhaseStatus,
     },
     Finalized {
         status: String,
@@ -63,10 +61,7 @@ pub async fn handle(services: &Services, input: Input) -> Result<Output, Diagnos
             tracing::info!(run_id = %run, phase, chunks = status.chunks, loaded_chunks = status.loaded_chunks, "phase status");
             Ok(Output::Phase {
                 loaded: status.loaded(),
-                objects: status.objects,
-                extracted_objects: status.extracted_objects,
-                chunks: status.chunks,
-                loaded_chunks: status.loaded_chunks,
+                status,
             })
         }
         Action::Finalize => {

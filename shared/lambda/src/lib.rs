@@ -149,7 +149,6 @@ impl SalesforceSettings {
 /// The clients and stores of one function process, built once at start-up.
 pub struct Services {
     pub clients: AwsClients,
-    pub table: String,
     pub migrations: MigrationStore,
     pub id_map: DynamoIdMap,
     pub runs: DynamoRunStore,
@@ -189,9 +188,8 @@ impl Services {
         Ok(Self {
             migrations: MigrationStore::new(clients.dynamodb.clone(), table.clone()),
             id_map: DynamoIdMap::new(clients.dynamodb.clone(), table.clone()),
-            runs: DynamoRunStore::new(clients.dynamodb.clone(), table.clone()),
+            runs: DynamoRunStore::new(clients.dynamodb.clone(), table),
             clients,
-            table,
             staging,
             vault,
             salesforce,
@@ -383,41 +381,9 @@ pub async fn write_reports(
     Ok(key)
 }
 
-/// A queue drained by the same invocation: the dry run extracts and analyses in one
-/// process, as `ferry dry-run` does.
-#[derive(Debug, Default)]
-pub struct InvocationQueue(
-    std::sync::Mutex<std::collections::VecDeque<ferry_core::ports::ChunkMessage>>,
-);
-
-#[async_trait::async_trait]
-impl ferry_core::ports::WorkQueue for InvocationQueue {
-    async fn send(
-        &self,
-        message: &ferry_core::ports::ChunkMessage,
-    ) -> Result<(), ferry_core::PortError> {
-        self.0
-            .lock()
-            .unwrap_or_else(|error| error.into_inner())
-            .push_back(message.clone());
-        Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl ferry_core::pipeline::LocalQueue for InvocationQueue {
-    async fn receive(
-        &self,
-    ) -> Result<Option<ferry_core::ports::ChunkMessage>, ferry_core::PortError> {
-        Ok(self
-            .0
-            .lock()
-            .unwrap_or_else(|error| error.into_inner())
-            .pop_front())
-    }
-}
-
-/// Sleeps of a step (Bulk polls, retries) inside one invocation.
+/// Sleeps of a step (Bulk polls, retries) inside one invocation: `ferry_embedded`'s
+/// `TokioSleeper` again, since depending on that crate would build SQLite into every
+/// function.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TokioSleeper;
 
