@@ -31,6 +31,7 @@ use ferry_core::secret::Secret;
 use ferry_core::steps::{self, DiscoverOptions, ExtractConfig};
 use ferry_embedded::{SqliteDestination, TokioSleeper};
 use ferry_salesforce::{ClientConfig, SalesforceClient};
+use ferry_simulator::org::Mix;
 use ferry_simulator::{Faults, SimulatorConfig};
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,12 @@ pub struct BenchArgs {
     /// Records of scenario L.
     #[arg(long, default_value_t = 1_000_000)]
     pub records_l: u64,
+    /// What scenario S's org is mostly made of.
+    #[arg(long, default_value = "sales", value_parser = crate::sim::parse_mix)]
+    pub mix_s: Mix,
+    /// What scenario L's org is mostly made of (activities: tasks, emails, events).
+    #[arg(long, default_value = "activities", value_parser = crate::sim::parse_mix)]
+    pub mix_l: Mix,
     /// Where bench.json, bench.md and the scenarios' working directories go.
     #[arg(long, default_value = "target/bench")]
     pub out: PathBuf,
@@ -123,6 +130,7 @@ struct Connection {
     refresh_token: String,
     seed: u64,
     records: u64,
+    mix: String,
 }
 
 /// What a child reports on its last stdout line.
@@ -164,12 +172,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find the ferry executable")?;
     let mut scenarios = Vec::new();
     for scenario in dedup(&args.scenarios) {
-        let records = match scenario {
-            Scenario::S => args.records_s,
-            Scenario::L => args.records_l,
+        let (records, mix) = match scenario {
+            Scenario::S => (args.records_s, args.mix_s),
+            Scenario::L => (args.records_l, args.mix_l),
         };
-        eprintln!("== scenario {scenario:?}: {records} records");
-        scenarios.push(run_scenario(&args, &exe, scenario, records).await?);
+        eprintln!(
+            "== scenario {scenario:?}: {records} records, {} mix",
+            mix.name()
+        );
+        scenarios.push(run_scenario(&args, &exe, scenario, records, mix).await?);
     }
     let document = json!({
         "machine": machine(),
@@ -221,10 +232,12 @@ async fn run_scenario(
     exe: &Path,
     scenario: Scenario,
     records: u64,
+    mix: Mix,
 ) -> anyhow::Result<Json> {
     let simulator = ferry_simulator::serve(
         SimulatorConfig {
             records,
+            mix,
             seed: args.seed,
             daily_api_limit: 10_000_000,
             faults: Faults {
@@ -258,6 +271,7 @@ async fn run_scenario(
         refresh_token: credentials.refresh_token.clone(),
         seed: args.seed,
         records,
+        mix: mix.name().to_owned(),
     };
     let connection_path = work.join("connection.json");
     std::fs::write(&connection_path, serde_json::to_vec(&connection)?)?;
@@ -358,6 +372,7 @@ async fn run_scenario(
     Ok(json!({
         "scenario": name,
         "records": records,
+        "mix": mix.name(),
         "ferry": ferry,
         "limit": limit,
         "ratio_to_limit": ratio,
@@ -423,8 +438,8 @@ fn markdown(document: &Json) -> String {
         settings["bandwidth_bytes_per_second"],
         settings["chunk_records"],
     ));
-    out.push_str("| scenario | records | Ferry wall (s) | records/s | limit (s) | ratio | Ferry peak RSS (MiB) | limit peak RSS (MiB) | SF calls | allowed | destination calls | verified |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| scenario | records | mix | Ferry wall (s) | records/s | limit (s) | ratio | Ferry peak RSS (MiB) | limit peak RSS (MiB) | SF calls | allowed | destination calls | verified |\n");
+    out.push_str("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for s in document["scenarios"].as_array().into_iter().flatten() {
         let f = &s["ferry"];
         let l = &s["limit"];
@@ -433,9 +448,10 @@ fn markdown(document: &Json) -> String {
             .map(|m| m.values().filter_map(Json::as_u64).sum())
             .unwrap_or(0);
         out.push_str(&format!(
-            "| {} | {} | {:.1} | {:.0} | {:.1} | {:.2} | {:.0} | {:.0} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {:.1} | {:.0} | {:.1} | {:.2} | {:.0} | {:.0} | {} | {} | {} | {} |\n",
             s["scenario"].as_str().unwrap_or("?").to_uppercase(),
             s["records"],
+            s["mix"].as_str().unwrap_or("?"),
             f["wall_s"].as_f64().unwrap_or(0.0),
             f["records_per_s"].as_f64().unwrap_or(0.0),
             l["download_s"].as_f64().unwrap_or(0.0),
@@ -584,6 +600,7 @@ async fn migrate(
         &tenant,
         connection.seed,
         connection.records,
+        crate::sim::parse_mix(&connection.mix).map_err(|error| anyhow::anyhow!(error))?,
     )
     .await?;
     let destination = CountingDestination::new(&workspace.destination);
@@ -700,7 +717,6 @@ async fn download_object(
     totals: &Totals,
 ) -> anyhow::Result<()> {
     let state = steps::start_state(object, config);
-    let max_records = u32::try_from(config.chunk_records.max(1)).unwrap_or(u32::MAX);
     let mut bulk = state.method == steps::ExtractMethod::Bulk;
     let mut job = None;
     if bulk {
@@ -738,15 +754,28 @@ async fn download_object(
         }
         let mut locator: Option<String> = None;
         loop {
-            let page = salesforce
-                .bulk_query_results(&job, locator.as_deref(), max_records)
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
-            totals
-                .records
-                .fetch_add(page.records.len() as u64, Ordering::Relaxed);
-            download_files(salesforce, object, &page.records, config, totals).await?;
-            match page.next {
+            // The same page size as extraction, read chunk by chunk as it streams in.
+            let (sender, mut receiver) = futures::channel::mpsc::channel(1);
+            let read = salesforce.bulk_query_results_chunked(
+                &job,
+                locator.as_deref(),
+                steps::bulk_page_records(object, config),
+                config.chunk_records.max(1),
+                sender,
+            );
+            let take = async move {
+                while let Some(records) = receiver.next().await {
+                    totals
+                        .records
+                        .fetch_add(records.len() as u64, Ordering::Relaxed);
+                    download_files(salesforce, object, &records, config, totals).await?;
+                }
+                Ok::<_, anyhow::Error>(())
+            };
+            let (next, taken) = futures::future::join(read, take).await;
+            taken?;
+            let next = next.map_err(|e| anyhow::anyhow!(e))?;
+            match next {
                 Some(next) => locator = Some(next),
                 None => break,
             }
@@ -801,7 +830,7 @@ async fn download_files(
             totals.files.fetch_add(1, Ordering::Relaxed);
             Ok(())
         })
-        .buffer_unordered(4)
+        .buffer_unordered(steps::FILE_DOWNLOADS_IN_FLIGHT)
         .collect()
         .await;
     results.into_iter().collect()

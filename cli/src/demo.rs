@@ -26,6 +26,9 @@ pub struct DemoArgs {
     /// Seed of the simulated org.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// What the simulated org is mostly made of: `sales` or `activities`.
+    #[arg(long, default_value = "sales", value_parser = crate::sim::parse_mix)]
+    pub mix: ferry_simulator::org::Mix,
     /// Records per staged chunk.
     #[arg(long, default_value_t = 2000)]
     pub chunk_records: usize,
@@ -39,6 +42,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let simulator = ferry_simulator::serve(
         SimulatorConfig {
             records: args.records,
+            mix: args.mix,
             seed: args.seed,
             ..SimulatorConfig::default()
         },
@@ -48,8 +52,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     .context("cannot start the simulated org")?;
     let base_url = simulator.base_url().to_owned();
     println!(
-        "Simulated Salesforce org: {} records (seed {}) at {base_url}",
-        args.records, args.seed
+        "Simulated Salesforce org: {} records ({} mix, seed {}) at {base_url}",
+        args.records,
+        args.mix.name(),
+        args.seed
     );
 
     let credentials = simulator.credentials();
@@ -66,8 +72,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     let workspace = Workspace::open(&args.dir)?;
     let tenant = crate::local::local_tenant();
-    let (seeded, default_owner) =
-        seed_destination_users(&workspace.destination, &tenant, args.seed, args.records).await?;
+    let (seeded, default_owner) = seed_destination_users(
+        &workspace.destination,
+        &tenant,
+        args.seed,
+        args.records,
+        args.mix,
+    )
+    .await?;
     println!(
         "Destination users: {seeded}, matching part of the org's users by email; the rest own through the default owner {default_owner}"
     );
@@ -133,11 +145,12 @@ pub(crate) async fn seed_destination_users(
     tenant: &ferry_core::ids::TenantId,
     seed: u64,
     records: u64,
+    mix: ferry_simulator::org::Mix,
 ) -> anyhow::Result<(usize, String)> {
     use ferry_simulator::org::{INTEGRATION_USERNAME, Org};
     use ferry_simulator::schema::{Generated, generated_object};
     use ferry_simulator::value::Val;
-    let org = Org::new(seed, records);
+    let org = Org::with_mix(seed, records, mix);
     let user = generated_object(Generated::User);
     let (Some(email_field), Some(name_field)) =
         (user.field_index("Email"), user.field_index("Name"))

@@ -8,6 +8,7 @@
 
 use anyhow::Context;
 use clap::Args;
+use ferry_simulator::org::Mix;
 use ferry_simulator::{Faults, SimulatorConfig};
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -23,6 +24,10 @@ pub struct SimArgs {
     /// Records in the org, across all objects.
     #[arg(long, default_value_t = 1000)]
     pub records: u64,
+    /// What the org is mostly made of: `sales` (contacts, leads, deals, tasks, files) or
+    /// `activities` (80% tasks, emails and events).
+    #[arg(long, default_value = "sales", value_parser = parse_mix)]
+    pub mix: Mix,
     /// Seed of the generated data: the same seed serves the same org.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -83,11 +88,20 @@ pub struct SimArgs {
     pub auth_code_ttl_secs: u64,
 }
 
+/// The [`Mix`] of a `--mix` name.
+pub(crate) fn parse_mix(name: &str) -> Result<Mix, String> {
+    Mix::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Mix::ALL.iter().map(|mix| mix.name()).collect();
+        format!("unknown mix {name:?}; expected one of {}", names.join(", "))
+    })
+}
+
 impl SimArgs {
     fn config(&self) -> SimulatorConfig {
         let defaults = SimulatorConfig::default();
         SimulatorConfig {
             records: self.records,
+            mix: self.mix,
             seed: self.seed,
             page_size: self.page_size,
             daily_api_limit: self.daily_api_limit,

@@ -79,6 +79,41 @@ pub trait SalesforceApi: Send + Sync {
         locator: Option<&str>,
         max_records: u32,
     ) -> Result<QueryPage, PortError>;
+    /// Like [`SalesforceApi::bulk_query_results`], but the page's records are handed to
+    /// `chunks` in chunks of at most `chunk_records` as the page is read, so a page of 50k
+    /// records costs one call and only a chunk or two of it is in memory. Returns the next
+    /// page's locator once every chunk is sent. A page re-read after a failure mid-page
+    /// does not send again what was already sent. The default reads the page whole and
+    /// splits it; clients that can stream override it.
+    async fn bulk_query_results_chunked(
+        &self,
+        job: &str,
+        locator: Option<&str>,
+        max_records: u32,
+        chunk_records: usize,
+        mut chunks: RecordChunks,
+    ) -> Result<Option<String>, PortError> {
+        use futures::SinkExt as _;
+        let page = self.bulk_query_results(job, locator, max_records).await?;
+        let mut records = page.records.into_iter().peekable();
+        while records.peek().is_some() {
+            let chunk: Vec<SourceRecord> = records.by_ref().take(chunk_records.max(1)).collect();
+            chunks
+                .send(chunk)
+                .await
+                .map_err(|_| chunks_consumer_gone())?;
+        }
+        Ok(page.next)
+    }
+}
+
+/// Where [`SalesforceApi::bulk_query_results_chunked`] sends a page's chunks.
+pub type RecordChunks = futures::channel::mpsc::Sender<Vec<SourceRecord>>;
+
+/// The error of a chunked read whose consumer stopped taking chunks (it failed, and its
+/// error is the one reported).
+pub fn chunks_consumer_gone() -> PortError {
+    PortError::permanent("the consumer of a Bulk results page stopped reading it".to_owned())
 }
 
 /// A binary field's body, or its size when it is over the cap.

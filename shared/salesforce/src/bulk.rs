@@ -7,9 +7,12 @@
 use crate::client::{Replay, SalesforceClient, next_chunk};
 use crate::error::SalesforceError;
 use ferry_core::model::SourceRecord;
+use ferry_core::ports::RecordChunks;
+use futures::SinkExt as _;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A query job as `GET /jobs/query/{id}` describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -115,13 +118,7 @@ impl SalesforceClient {
         locator: Option<&str>,
         max_records: u32,
     ) -> Result<BulkPage, SalesforceError> {
-        let mut path = self.jobs_path(&format!("/{job}/results?maxRecords={max_records}"));
-        if let Some(locator) = locator {
-            path.push_str("&locator=");
-            path.push_str(
-                &url::form_urlencoded::byte_serialize(locator.as_bytes()).collect::<String>(),
-            );
-        }
+        let path = self.results_path(job, locator, max_records);
         let headers = [("Accept-Encoding", "gzip".to_owned())];
         self.send(
             Method::GET,
@@ -133,19 +130,107 @@ impl SalesforceClient {
         )
         .await
     }
+
+    /// Like [`SalesforceClient::bulk_results`], but the page's records go to `chunks` in
+    /// chunks of at most `chunk_records` as they are parsed, so only a chunk or two of the
+    /// page is in memory. A page re-read after a failure mid-page skips the rows already
+    /// sent (a locator's page is the same on every read). Returns the next page's locator.
+    pub async fn bulk_results_chunked(
+        &self,
+        job: &str,
+        locator: Option<&str>,
+        max_records: u32,
+        chunk_records: usize,
+        chunks: &RecordChunks,
+    ) -> Result<Option<String>, SalesforceError> {
+        let path = self.results_path(job, locator, max_records);
+        let headers = [("Accept-Encoding", "gzip".to_owned())];
+        let sent = AtomicUsize::new(0);
+        self.send(
+            Method::GET,
+            &path,
+            None,
+            &headers,
+            Replay::Safe,
+            |response| {
+                read_page_chunked(job, response, chunk_records.max(1), &sent, chunks.clone())
+            },
+        )
+        .await
+    }
+
+    fn results_path(&self, job: &str, locator: Option<&str>, max_records: u32) -> String {
+        let mut path = self.jobs_path(&format!("/{job}/results?maxRecords={max_records}"));
+        if let Some(locator) = locator {
+            path.push_str("&locator=");
+            path.push_str(
+                &url::form_urlencoded::byte_serialize(locator.as_bytes()).collect::<String>(),
+            );
+        }
+        path
+    }
+}
+
+fn next_locator(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get("Sforce-Locator")
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|value| !value.is_empty() && *value != "null")
+        .map(str::to_owned)
+}
+
+async fn read_page_chunked(
+    job: &str,
+    mut response: reqwest::Response,
+    chunk_records: usize,
+    sent: &AtomicUsize,
+    mut chunks: RecordChunks,
+) -> Result<Option<String>, SalesforceError> {
+    let next_locator = next_locator(&response);
+    // Rows an earlier read of this page already sent.
+    let mut skip = sent.load(Ordering::Relaxed);
+    let mut records = Vec::with_capacity(chunk_records);
+    let mut parser = CsvRecords::new(job);
+    let mut done = false;
+    while !done {
+        match next_chunk(&mut response).await? {
+            Some(bytes) => parser.feed(&bytes, &mut records)?,
+            None => {
+                parser.finish(&mut records)?;
+                done = true;
+            }
+        }
+        if skip > 0 {
+            let n = skip.min(records.len());
+            records.drain(..n);
+            skip -= n;
+        }
+        while records.len() >= chunk_records || (done && !records.is_empty()) {
+            let rest = records.split_off(chunk_records.min(records.len()));
+            let chunk = std::mem::replace(&mut records, rest);
+            let n = chunk.len();
+            chunks
+                .send(chunk)
+                .await
+                .map_err(|_| SalesforceError::ConsumerStopped {
+                    job: job.to_owned(),
+                })?;
+            sent.fetch_add(n, Ordering::Relaxed);
+        }
+        if records.capacity() < chunk_records {
+            records.reserve(chunk_records - records.len());
+        }
+    }
+    Ok(next_locator)
 }
 
 async fn read_page(
     job: &str,
     mut response: reqwest::Response,
 ) -> Result<BulkPage, SalesforceError> {
-    let next_locator = response
-        .headers()
-        .get("Sforce-Locator")
-        .and_then(|value| value.to_str().ok())
-        .map(str::trim)
-        .filter(|value| !value.is_empty() && *value != "null")
-        .map(str::to_owned);
+    let next_locator = next_locator(&response);
     let mut parser = CsvRecords::new(job);
     let mut records = Vec::new();
     while let Some(chunk) = next_chunk(&mut response).await? {

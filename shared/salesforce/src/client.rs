@@ -85,8 +85,11 @@ impl RetryPolicy {
     }
 }
 
-/// Requests in flight at once by default: a fifth of Salesforce's 25 long-running requests.
-pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 5;
+/// Requests in flight at once by default: two fifths of Salesforce's 25 long-running
+/// requests, though Ferry's requests (a page, a file) last well under the 20 seconds that
+/// make a request long-running. Downloads of file bodies are latency-bound, so they need
+/// this many in flight to use the bandwidth.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 10;
 
 impl ClientConfig {
     /// A client that renews its session with a refresh token.

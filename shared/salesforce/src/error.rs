@@ -57,6 +57,10 @@ pub enum SalesforceError {
     BulkJobFailed { job: String, message: String },
     #[error("Bulk API results of job {job} are not valid CSV: {message}")]
     Csv { job: String, message: String },
+    /// Whoever took a Bulk results page's chunks stopped taking them (its own failure is
+    /// the one to report).
+    #[error("the reader of Bulk API job {job}'s results stopped taking them")]
+    ConsumerStopped { job: String },
     #[error("describing {object} failed")]
     Describe {
         object: String,

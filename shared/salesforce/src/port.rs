@@ -2,12 +2,14 @@
 
 use crate::bulk::{BulkJob, BulkJobState as WireState};
 use crate::client::SalesforceClient;
+use crate::error::SalesforceError;
 use crate::rest::BlobDownload;
 use async_trait::async_trait;
 use ferry_core::PortError;
 use ferry_core::model::{ObjectDescription, ObjectSummary};
 use ferry_core::ports::{
-    ApiBudget, BlobFetch, BulkJobState, BulkJobStatus, QueryPage, QueryPageRequest, SalesforceApi,
+    ApiBudget, BlobFetch, BulkJobState, BulkJobStatus, QueryPage, QueryPageRequest, RecordChunks,
+    SalesforceApi, chunks_consumer_gone,
 };
 use std::collections::BTreeMap;
 
@@ -179,5 +181,23 @@ impl SalesforceApi for SalesforceClient {
             records: page.records,
             next: page.next_locator,
         })
+    }
+
+    async fn bulk_query_results_chunked(
+        &self,
+        job: &str,
+        locator: Option<&str>,
+        max_records: u32,
+        chunk_records: usize,
+        chunks: RecordChunks,
+    ) -> Result<Option<String>, PortError> {
+        self.bulk_results_chunked(job, locator, max_records, chunk_records, &chunks)
+            .await
+            .map_err(|error| match error {
+                SalesforceError::ConsumerStopped { .. } => chunks_consumer_gone(),
+                error => {
+                    error.into_port_error(format!("reading results of Bulk API job {job} failed"))
+                }
+            })
     }
 }

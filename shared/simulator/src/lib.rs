@@ -70,6 +70,8 @@ use std::time::Duration;
 pub struct SimulatorConfig {
     /// Total records across all generated objects.
     pub records: u64,
+    /// What the org is mostly made of.
+    pub mix: org::Mix,
     /// Seed every generated value derives from.
     pub seed: u64,
     /// Newest API version served, e.g. `59.0`.
@@ -103,6 +105,7 @@ impl Default for SimulatorConfig {
     fn default() -> Self {
         SimulatorConfig {
             records: 1000,
+            mix: org::Mix::Sales,
             seed: 42,
             api_version: "59.0".to_string(),
             page_size: 2000,
@@ -338,7 +341,7 @@ pub async fn serve(
     };
     let scheme = if config.tls { "https" } else { "http" };
     let base_url = format!("{scheme}://{local}");
-    let org = org::Org::new(config.seed, config.records);
+    let org = org::Org::with_mix(config.seed, config.records, config.mix);
     let records = org.record_counts();
     let knobs = Knobs {
         daily_api_limit: config.daily_api_limit,

@@ -59,7 +59,89 @@ const SALT_IDS: u64 = 0x4944_5321;
 const SALT_FILE: u64 = 0x4649_4c45;
 const SALT_BLOB: u64 = 0x424c_4f42;
 
-/// Share of records per mille of `records` for the objects that scale with the org.
+/// What an org is mostly made of: how its records split between the objects that scale
+/// with its size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mix {
+    /// A sales org: contacts about 30%, tasks 15%, leads 8%, accounts 10%, and the rest
+    /// spread over opportunities, cases, emails, events, notes and files.
+    #[default]
+    Sales,
+    /// An org that has logged activity for years: tasks 50%, emails 15%, events with
+    /// their relations 15%, and a thin layer of accounts, contacts and deals; fewer files.
+    Activities,
+}
+
+impl Mix {
+    /// Every mix, in the order the command line lists them.
+    pub const ALL: [Mix; 2] = [Mix::Sales, Mix::Activities];
+
+    /// The name `--mix` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mix::Sales => "sales",
+            Mix::Activities => "activities",
+        }
+    }
+
+    /// The mix of a `--mix` name.
+    pub fn from_name(name: &str) -> Option<Mix> {
+        Mix::ALL.into_iter().find(|mix| mix.name() == name)
+    }
+
+    fn shares(self) -> &'static Shares {
+        match self {
+            Mix::Sales => &SALES,
+            Mix::Activities => &ACTIVITIES,
+        }
+    }
+}
+
+/// How a [`Mix`] splits an org.
+#[derive(Debug)]
+struct Shares {
+    /// One user per this many records.
+    records_per_user: u64,
+    /// One account per this many records.
+    records_per_account: u64,
+    /// Per mille of the records, for the objects listed; contacts take what is left.
+    weights: &'static [(Generated, u64)],
+    /// Per mille in events and their relations (one Event, two EventRelation).
+    events: u64,
+    /// Per mille in files (ContentVersion, ContentDocument, ContentDocumentLink, one each).
+    files: u64,
+}
+
+const SALES: Shares = Shares {
+    records_per_user: 50,
+    records_per_account: 10,
+    weights: WEIGHTS,
+    events: EVENT_WEIGHT,
+    files: FILE_WEIGHT,
+};
+
+const ACTIVITIES: Shares = Shares {
+    records_per_user: 200,
+    records_per_account: 40,
+    weights: &[
+        (Generated::Lead, 20),
+        (Generated::Opportunity, 15),
+        (Generated::OpportunityContactRole, 10),
+        (Generated::Task, 500),
+        (Generated::Note, 10),
+        (Generated::ContentNote, 5),
+        (Generated::Attachment, 4),
+        (Generated::EmailMessage, 150),
+        (Generated::Campaign, 1),
+        (Generated::CampaignMember, 5),
+        (Generated::Case, 20),
+        (Generated::Project, 4),
+    ],
+    events: 150,
+    files: 2,
+};
+
+/// Share of records per mille of `records` for the objects that scale with a sales org.
 /// Contacts take what is left (about 30%).
 const WEIGHTS: &[(Generated, u64)] = &[
     (Generated::Lead, 80),
@@ -103,6 +185,12 @@ const FIXED: &[(Generated, u64)] = &[
 /// so the scaling objects always add up to `records` exactly. The small fixed objects
 /// (stages, record types, reports, dashboards, tooling) come on top.
 pub fn split_counts(records: u64) -> BTreeMap<Generated, u64> {
+    split_counts_with(records, Mix::Sales)
+}
+
+/// Like [`split_counts`], for an org of the given [`Mix`].
+pub fn split_counts_with(records: u64, mix: Mix) -> BTreeMap<Generated, u64> {
+    let shares = mix.shares();
     let mut left = records;
     let mut take = |want: u64| {
         let n = want.min(left);
@@ -110,17 +198,23 @@ pub fn split_counts(records: u64) -> BTreeMap<Generated, u64> {
         (n, left)
     };
     let mut counts = BTreeMap::new();
-    counts.insert(Generated::User, take((records / 50).max(1)).0);
-    counts.insert(Generated::Account, take((records / 10).max(1)).0);
-    for &(kind, weight) in WEIGHTS {
+    counts.insert(
+        Generated::User,
+        take((records / shares.records_per_user).max(1)).0,
+    );
+    counts.insert(
+        Generated::Account,
+        take((records / shares.records_per_account).max(1)).0,
+    );
+    for &(kind, weight) in shares.weights {
         counts.insert(kind, take(records * weight / 1000).0);
     }
     let (_, remaining) = take(0);
-    let events = (records * EVENT_WEIGHT / 1000 / 3).min(remaining / 3);
+    let events = (records * shares.events / 1000 / 3).min(remaining / 3);
     counts.insert(Generated::Event, take(events).0);
     counts.insert(Generated::EventRelation, take(events * 2).0);
     let (_, remaining) = take(0);
-    let files = (records * FILE_WEIGHT / 1000).min(remaining / 3);
+    let files = (records * shares.files / 1000).min(remaining / 3);
     for kind in [
         Generated::ContentVersion,
         Generated::ContentDocument,
@@ -217,9 +311,14 @@ pub struct Blob {
 }
 
 impl Org {
-    /// Plans an org of `records` records from `seed`.
+    /// Plans a sales org ([`Mix::Sales`]) of `records` records from `seed`.
     pub fn new(seed: u64, records: u64) -> Self {
-        let counts = split_counts(records);
+        Org::with_mix(seed, records, Mix::Sales)
+    }
+
+    /// Plans an org of `records` records from `seed`, split as `mix` says.
+    pub fn with_mix(seed: u64, records: u64, mix: Mix) -> Self {
+        let counts = split_counts_with(records, mix);
         let org_id = salesforce_id("00D", 1 + splitmix64(seed ^ SALT_IDS) % 1_000_000);
         let mut bases = BTreeMap::new();
         for kind in Generated::ALL {

@@ -49,8 +49,11 @@ pub trait Sleeper: Send + Sync {
 
 #[derive(Debug, Clone, Copy)]
 pub struct ExtractConfig {
-    /// Records per staged chunk; also the load step's batch size and the Bulk API page size.
+    /// Records per staged chunk; also the load step's batch size.
     pub chunk_records: usize,
+    /// Rows per Bulk API results page (one call each), staged as chunks while the page
+    /// streams in; see [`bulk_page_records`].
+    pub bulk_page_records: usize,
     /// Objects with at least this many records are extracted through Bulk API 2.0. A Bulk
     /// job costs a few calls before its first record, so small objects go through REST.
     pub bulk_threshold: u64,
@@ -77,6 +80,7 @@ impl Default for ExtractConfig {
     fn default() -> Self {
         Self {
             chunk_records: 2_000,
+            bulk_page_records: BULK_PAGE_RECORDS,
             bulk_threshold: 10_000,
             include_deleted: false,
             since: None,
@@ -88,6 +92,9 @@ impl Default for ExtractConfig {
         }
     }
 }
+
+/// Rows per Bulk API results page by default: the allowance of one call per 50k records.
+pub const BULK_PAGE_RECORDS: usize = 50_000;
 
 /// Which API an object is read through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -344,23 +351,15 @@ pub async fn extract_step(
             }
         }
         Position::BulkResults { job, locator } => {
-            let max_records = u32::try_from(config.chunk_records.max(1)).unwrap_or(u32::MAX);
-            let page = ports
-                .salesforce
-                .bulk_query_results(&job, locator.as_deref(), max_records)
-                .await
-                .map_err(StepError::Salesforce)?;
-            let next = page.next.clone();
-            let types = field_types(object);
-            stage_page(
+            let next = stage_bulk_page(
                 ports,
                 run,
                 plan,
                 object,
                 config,
                 &mut state,
-                page,
-                Some(&types),
+                &job,
+                locator.as_deref(),
             )
             .await?;
             match next {
@@ -491,8 +490,10 @@ fn field_types(object: &ObjectPlan) -> HashMap<String, FieldType> {
     types
 }
 
-/// File bodies downloaded at once while staging one object's page.
-const FILE_DOWNLOADS_IN_FLIGHT: usize = 4;
+/// File bodies downloaded at once while staging one object's chunk. A download is mostly
+/// waiting (the call's latency), so several run at once; the Salesforce client bounds the
+/// requests in flight across objects.
+pub const FILE_DOWNLOADS_IN_FLIGHT: usize = 8;
 
 /// Stages a page as one or more chunks of at most `chunk_records` records.
 #[allow(clippy::too_many_arguments)]
@@ -507,7 +508,79 @@ async fn stage_page(
     csv_types: Option<&HashMap<String, FieldType>>,
 ) -> Result<(), StepError> {
     let chunk_records = config.chunk_records.max(1);
-    // What pseudonymisation needs is worked out once per page, not per record.
+    let mut records = page.records.into_iter().peekable();
+    while records.peek().is_some() {
+        let chunk: Vec<SourceRecord> = records.by_ref().take(chunk_records).collect();
+        stage_chunk(ports, run, plan, object, config, state, chunk, csv_types).await?;
+    }
+    Ok(())
+}
+
+/// Reads one Bulk results page of `page_records` rows at most and stages it chunk by chunk
+/// as it streams in (see [`SalesforceApi::bulk_query_results_chunked`]). Returns the next
+/// page's locator.
+#[allow(clippy::too_many_arguments)]
+async fn stage_bulk_page(
+    ports: &ExtractPorts<'_>,
+    run: &RunId,
+    plan: &Plan,
+    object: &ObjectPlan,
+    config: &ExtractConfig,
+    state: &mut ExtractState,
+    job: &str,
+    locator: Option<&str>,
+) -> Result<Option<String>, StepError> {
+    let types = field_types(object);
+    // One chunk read ahead while the previous one is staged.
+    let (sender, mut receiver) = futures::channel::mpsc::channel::<Vec<SourceRecord>>(1);
+    let read = ports.salesforce.bulk_query_results_chunked(
+        job,
+        locator,
+        bulk_page_records(object, config),
+        config.chunk_records.max(1),
+        sender,
+    );
+    let types = &types;
+    // The receiver moves in, so a failed staging drops it and the reader stops too.
+    let stage = async move {
+        while let Some(chunk) = receiver.next().await {
+            stage_chunk(ports, run, plan, object, config, state, chunk, Some(types)).await?;
+        }
+        Ok::<_, StepError>(())
+    };
+    // The reader's error is only "the consumer stopped" when staging failed, so staging's
+    // error is the one returned then.
+    let (read, staged) = futures::future::join(read, stage).await;
+    staged?;
+    read.map_err(StepError::Salesforce)
+}
+
+/// Rows per Bulk results page: Salesforce's 50k (one call each), except for objects whose
+/// records each carry a file to download, whose pages stay one chunk long so that a step
+/// (one page) stays short in a Lambda function's time.
+pub fn bulk_page_records(object: &ObjectPlan, config: &ExtractConfig) -> u32 {
+    let rows = if object.blob.is_some() {
+        config.chunk_records
+    } else {
+        config.bulk_page_records.max(config.chunk_records)
+    };
+    u32::try_from(rows.max(1)).unwrap_or(u32::MAX)
+}
+
+/// Stages one chunk: types CSV values, fetches file bodies, pseudonymises, writes the
+/// chunk to staging and sends its message to the load queue.
+#[allow(clippy::too_many_arguments)]
+async fn stage_chunk(
+    ports: &ExtractPorts<'_>,
+    run: &RunId,
+    plan: &Plan,
+    object: &ObjectPlan,
+    config: &ExtractConfig,
+    state: &mut ExtractState,
+    chunk: Vec<SourceRecord>,
+    csv_types: Option<&HashMap<String, FieldType>>,
+) -> Result<(), StepError> {
+    // What pseudonymisation needs is worked out once per chunk, not per record.
     let pseudonymise = ports
         .pseudonymise
         .filter(|pseudonymise| pseudonymise.config.touches_object(&object.object))
@@ -566,38 +639,36 @@ async fn stage_page(
             Ok::<_, StepError>(record)
         }
     };
-    let mut records = page.records.into_iter().peekable();
-    while records.peek().is_some() {
-        let mut body = Vec::with_capacity(chunk_records * 256);
-        let mut count = 0u64;
-        let mut prepared = futures::stream::iter(records.by_ref().take(chunk_records))
-            .map(prepare)
-            .buffered(concurrency);
-        while let Some(record) = prepared.next().await {
-            write_record(&mut body, &record?, &object.object)?;
-            count += 1;
-        }
-        drop(prepared);
-        let chunk = state.chunks;
-        let key = chunk_key(plan, run, &object.object, chunk);
-        ports
-            .staging
-            .put(&key, body)
-            .await
-            .map_err(StepError::Staging)?;
-        let message = ChunkMessage {
-            run_id: run.clone(),
-            tenant: plan.tenant.clone(),
-            object: object.object.clone(),
-            chunk,
-            key,
-            records: count,
-        };
-        ports.queue.send(&message).await.map_err(StepError::Queue)?;
-        tracing::debug!(run_id = %run, object = %object.object, chunk, records = count, "staged chunk");
-        state.chunks += 1;
-        state.extracted += count;
+    let chunk_len = chunk.len();
+    let mut body = Vec::with_capacity(chunk_len * 256);
+    let mut count = 0u64;
+    let mut prepared = futures::stream::iter(chunk)
+        .map(prepare)
+        .buffered(concurrency);
+    while let Some(record) = prepared.next().await {
+        write_record(&mut body, &record?, &object.object)?;
+        count += 1;
     }
+    drop(prepared);
+    let chunk = state.chunks;
+    let key = chunk_key(plan, run, &object.object, chunk);
+    ports
+        .staging
+        .put(&key, body)
+        .await
+        .map_err(StepError::Staging)?;
+    let message = ChunkMessage {
+        run_id: run.clone(),
+        tenant: plan.tenant.clone(),
+        object: object.object.clone(),
+        chunk,
+        key,
+        records: count,
+    };
+    ports.queue.send(&message).await.map_err(StepError::Queue)?;
+    tracing::debug!(run_id = %run, object = %object.object, chunk, records = count, "staged chunk");
+    state.chunks += 1;
+    state.extracted += count;
     Ok(())
 }
 

@@ -18,8 +18,9 @@ pub use discover::{
     DiscoverOptions, Discovery, SkippedObject, discover, prepare_destination, unsupported_reason,
 };
 pub use extract::{
-    ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState, Position, Sleeper,
-    WaitReason, chunk_key, extract_object, extract_soql, extract_step, rest_soql, start_state,
+    BULK_PAGE_RECORDS, ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState,
+    FILE_DOWNLOADS_IN_FLIGHT, Position, Sleeper, WaitReason, bulk_page_records, chunk_key,
+    extract_object, extract_soql, extract_step, rest_soql, start_state,
 };
 pub use files::{DEFAULT_MAX_FILE_BYTES, FileOutcome, FileRef, file_key, stage_file};
 pub use finalize::{FinalizePorts, build_report, finalize};
