@@ -5,9 +5,9 @@
 //! own (`ferry bench-child`), so each one's peak RSS (`VmHWM`) is its own and the
 //! simulator's memory is not counted. Per scenario:
 //!
-//! - `limit`: the same client, plan and concurrency (objects two at a time, files four at a
-//!   time, at most five requests in flight), downloading every result page and file and
-//!   doing nothing with them;
+//! - `limit`: the same client, plan, page sizes and concurrency (objects two at a time,
+//!   files eight at a time, at most ten requests in flight), downloading every result page
+//!   and file and doing nothing with them;
 //! - `ferry`: the whole migration (discover, extract, load, finalize, verify) into a local
 //!   SQLite destination.
 //!
@@ -677,16 +677,31 @@ async fn download(
     let discovery_calls = salesforce.calls() - calls_before;
     let started = Instant::now();
     let totals = Totals::default();
-    let concurrency = ferry_core::schedule::Concurrency::default().extract;
     let objects = &discovery.plan.objects;
-    let results: Vec<anyhow::Result<()>> = futures::stream::iter(objects)
-        .map(|object| download_object(salesforce, object, &extract, &totals))
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
-    for result in results {
-        result?;
-    }
+    // The migration's own schedule (objects in the same order, as many at once), with
+    // nothing staged and nothing loaded.
+    let phases = discovery.plan.phases();
+    ferry_core::schedule::run(
+        &phases,
+        ferry_core::schedule::Concurrency::default(),
+        |object: &&ObjectPlan| ferry_core::migration::long_pole(object),
+        |_| None,
+        |_| {},
+        |object: &&ObjectPlan, _queue| {
+            let (object, extract, totals) = (*object, &extract, &totals);
+            async move {
+                download_object(salesforce, object, extract, totals)
+                    .await
+                    .map_err(|error| {
+                        steps::StepError::Salesforce(PortError::permanent(format!("{error:#}")))
+                    })
+            }
+        },
+        |_| async { Ok(()) },
+        |_| async { Ok(()) },
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!(error))?;
     let download_s = started.elapsed().as_secs_f64();
     let report = ChildReport {
         discovery_s,

@@ -80,6 +80,9 @@ pub struct SimArgs {
     /// bytes per second each (0: unlimited).
     #[arg(long, default_value_t = 0)]
     pub bandwidth_bytes_per_second: u64,
+    /// Every Nth API call's response is cut off halfway through its body.
+    #[arg(long)]
+    pub cut_body_every: Option<u64>,
     /// Every Nth Bulk query job ends Failed.
     #[arg(long)]
     pub bulk_fail_every: Option<u64>,
@@ -117,6 +120,7 @@ impl SimArgs {
                 bulk_rows_per_second: self.bulk_rows_per_second,
                 bulk_fail_every: self.bulk_fail_every,
                 bandwidth_bytes_per_second: self.bandwidth_bytes_per_second,
+                cut_body_every: self.cut_body_every,
                 ..Faults::default()
             },
             tls: self.tls,

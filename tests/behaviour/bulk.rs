@@ -31,6 +31,7 @@ async fn plan_of(client: &SalesforceClient) -> Plan {
 fn bulk_config() -> ExtractConfig {
     ExtractConfig {
         chunk_records: 300,
+        bulk_page_records: 700,
         bulk_threshold: 0,
         bulk_poll_initial: Duration::from_millis(20),
         bulk_poll_max: Duration::from_millis(100),
@@ -109,11 +110,19 @@ async fn bulk_extraction_stages_exactly_what_rest_does() {
             1,
             "{object}: one job"
         );
-        let pages = bulk.extracted.div_ceil(300);
+        // Pages of 700 rows, each staged as chunks of at most 300 as it streams in.
+        let pages = bulk.extracted.div_ceil(700);
         assert_eq!(
             after["bulk_results"] - before["bulk_results"],
             pages,
             "{object}: one call per page"
+        );
+        let full_pages = bulk.extracted / 700;
+        let last_page = bulk.extracted % 700;
+        assert_eq!(
+            u64::from(bulk.chunks),
+            full_pages * 3 + last_page.div_ceil(300),
+            "{object}: chunks cut from each page"
         );
         assert_eq!(after["query"], before["query"], "{object}: no REST query");
     }

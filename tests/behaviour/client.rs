@@ -160,3 +160,66 @@ async fn exhausted_retries_surface_as_retryable_and_permanent_errors_are_not_ret
     assert_eq!(client.retries(), 0);
     simulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_bulk_page_cut_off_mid_body_is_read_again_and_no_record_is_sent_twice() {
+    let simulator = start_org(20_000, 24).await;
+    let client = connect(&simulator).await;
+    let job = client
+        .bulk_create_query(
+            "SELECT Id, FirstName, LastName, Email, Title, AccountId, CreatedDate FROM Contact",
+            false,
+        )
+        .await
+        .unwrap();
+    loop {
+        let status = client.bulk_job(&job.id).await.unwrap();
+        if status.state.is_final() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let whole = client.bulk_results(&job.id, None, 5_000).await.unwrap();
+    assert_eq!(whole.records.len(), 5_000);
+
+    // The next call is cut off halfway through its body, the one after it is not.
+    let next_call = simulator.api_calls() + 1;
+    let mut faults = simulator.knobs().faults;
+    faults.cut_body_every = Some(next_call);
+    simulator.set_faults(faults.clone());
+    let retries = client.retries();
+    let results_before = simulator.counters()["bulk_results"];
+
+    let (sender, receiver) = futures::channel::mpsc::channel(1);
+    let read = async {
+        let read = client
+            .bulk_results_chunked(&job.id, None, 5_000, 1_000, &sender)
+            .await;
+        // The channel ends when its last sender goes.
+        drop(sender);
+        read
+    };
+    let chunks = async move {
+        use futures::StreamExt as _;
+        receiver.collect::<Vec<_>>().await
+    };
+    let (next, chunks) = tokio::join!(read, chunks);
+    faults.cut_body_every = None;
+    simulator.set_faults(faults);
+
+    assert_eq!(next.unwrap(), whole.next_locator);
+    assert_eq!(
+        client.retries(),
+        retries + 1,
+        "the cut page is read again once"
+    );
+    assert_eq!(simulator.counters()["bulk_results"] - results_before, 2);
+    let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+    assert_eq!(sizes, vec![1_000; 5], "chunks of 1,000, none repeated");
+    let streamed: Vec<_> = chunks.into_iter().flatten().collect();
+    assert_eq!(
+        streamed, whole.records,
+        "the same rows, in order, each once"
+    );
+    simulator.shutdown().await;
+}

@@ -11,6 +11,7 @@ use crate::runs::{Progress, ProgressEvent, RollbackReport, RunKind, RunStatus, R
 use crate::steps::{
     self, Discovery, ExtractConfig, ExtractPorts, FinalizePorts, LoadPorts, StepError, VerifyPorts,
 };
+use futures::StreamExt as _;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How `migrate` runs, beyond what the plan says.
@@ -150,6 +151,13 @@ async fn open_run(
 pub struct RunOpenPorts<'a> {
     pub salesforce: &'a dyn SalesforceApi,
     pub runs: &'a dyn RunStore,
+}
+
+/// How long an object's extraction is as a long pole of the schedule
+/// ([`crate::schedule::run`]): its record count when each record carries a file to
+/// download (a call each), `None` for an object read a page at a time.
+pub fn long_pole(object: &crate::plan::ObjectPlan) -> Option<u64> {
+    object.blob.as_ref().map(|_| object.in_salesforce)
 }
 
 /// Opens the run a migration works on and saves its line in the history (running): the
@@ -315,6 +323,9 @@ pub struct CompletePorts<'a> {
     pub runs: &'a dyn RunStore,
 }
 
+/// Objects read back at once by verification.
+const VERIFY_OBJECTS_AT_ONCE: usize = 2;
+
 /// After the last phase has loaded: patches the deferred links, applies deletions, reads
 /// every migrated record back when `verify` (timings go to `summary`), and builds the
 /// report. The run's status is the caller's to set.
@@ -347,20 +358,38 @@ pub async fn complete_run(
             runs: ports.runs,
         };
         let plan = &records.plan;
-        for object in &plan.objects {
-            let chunks = records
-                .extractions
-                .iter()
-                .find(|extraction| extraction.object == object.object)
-                .map_or(0, |extraction| extraction.chunks);
-            let started = std::time::Instant::now();
-            steps::verify_object(&verify_ports, run, plan, object, chunks, progress).await?;
+        let verify_ports = &verify_ports;
+        // A few objects at a time: reading a chunk back is part waiting on the destination,
+        // part parsing and comparing. Results come back in plan order.
+        // The futures are made up front: a closure over a stream's items would be
+        // higher-ranked over their lifetime, which defeats the callers' `Send` checks.
+        let pending: Vec<_> = plan
+            .objects
+            .iter()
+            .map(|object| {
+                let chunks = records
+                    .extractions
+                    .iter()
+                    .find(|extraction| extraction.object == object.object)
+                    .map_or(0, |extraction| extraction.chunks);
+                async move {
+                    let started = std::time::Instant::now();
+                    steps::verify_object(verify_ports, run, plan, object, chunks, progress)
+                        .await
+                        .map(|_| (object, started.elapsed()))
+                }
+            })
+            .collect();
+        let mut verified = futures::stream::iter(pending).buffered(VERIFY_OBJECTS_AT_ONCE);
+        while let Some(done) = verified.next().await {
+            let (object, elapsed) = done?;
             summary
                 .timings
                 .entry(object.object.clone())
                 .or_default()
-                .verify_ms += millis(started.elapsed());
+                .verify_ms += millis(elapsed);
         }
+        drop(verified);
         let records = ports
             .runs
             .run_records(run)
@@ -562,6 +591,7 @@ async fn run_migration(
     crate::schedule::run(
         &phases,
         config.concurrency,
+        |object: &&crate::plan::ObjectPlan| long_pole(object),
         |message| phase_of.get(message.object.as_str()).copied(),
         |phase| {
             tracing::info!(run_id = %run, phase, objects = phase_objects[phase].len(), "phase started");

@@ -17,7 +17,7 @@ use crate::steps::StepError;
 use async_trait::async_trait;
 use futures::channel::mpsc;
 use futures::stream::{FuturesUnordered, StreamExt};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -67,15 +67,49 @@ impl WorkQueue for ChannelQueue {
     }
 }
 
+/// Splits the objects to extract into the long poles (those `long_pole` weighs, heaviest
+/// first) and the rest, in phase order.
+fn split_long_poles<T>(
+    pending: Vec<(usize, Option<u64>, T)>,
+) -> (
+    std::sync::Mutex<VecDeque<(usize, T)>>,
+    std::sync::Mutex<VecDeque<(usize, T)>>,
+) {
+    let mut early = Vec::new();
+    let mut ordered = VecDeque::new();
+    for (phase, weight, item) in pending {
+        match weight {
+            Some(weight) => early.push((weight, phase, item)),
+            None => ordered.push_back((phase, item)),
+        }
+    }
+    // Stable: equal weights keep phase order.
+    early.sort_by(|a, b| b.0.cmp(&a.0));
+    let early = early
+        .into_iter()
+        .map(|(_, phase, item)| (phase, item))
+        .collect();
+    (std::sync::Mutex::new(early), std::sync::Mutex::new(ordered))
+}
+
+fn pop<T>(queue: &std::sync::Mutex<VecDeque<T>>) -> Option<T> {
+    queue.lock().ok().and_then(|mut queue| queue.pop_front())
+}
+
 /// Runs `extract` for every object of `phases` (in phase order) and `load` for every chunk
 /// the extraction sends to the [`ChannelQueue`] it is given, overlapping the two as the
-/// module documentation says. `phase_of` says which phase a chunk belongs to;
+/// module documentation says. Objects `long_pole` weighs (those with files to download,
+/// whose extraction takes longest) are started first, heaviest first, by one of the
+/// `concurrency.extract` slots, while the others walk the phases in order: the longest
+/// extraction then overlaps the rest instead of ending the run. `phase_of` says which
+/// phase a chunk belongs to;
 /// `phase_started` is called as extraction starts a phase, and `phase_loaded` once every
 /// chunk of a phase has loaded, before any chunk of the next one starts. The first error
 /// stops both sides and is returned.
 pub async fn run<'a, O, E, EF, L, LF, P, PF>(
     phases: &'a [Vec<O>],
     concurrency: Concurrency,
+    long_pole: impl Fn(&O) -> Option<u64>,
     phase_of: impl Fn(&ChunkMessage) -> Option<usize>,
     phase_started: impl Fn(usize),
     extract: E,
@@ -112,8 +146,8 @@ where
                 }
             }
         };
-        let mut left: Vec<usize> = phases.iter().map(Vec::len).collect();
-        let mut reported = vec![false; phases.len()];
+        let left: Vec<usize> = phases.iter().map(Vec::len).collect();
+        let reported = vec![false; phases.len()];
         let report = |left: &[usize], reported: &mut [bool]| {
             let announced = announced.load(Ordering::SeqCst);
             for (phase, done) in reported.iter_mut().enumerate().take(announced) {
@@ -127,27 +161,50 @@ where
         // The futures are made up front (they do nothing until polled): a closure over
         // the stream's items would be higher-ranked over their lifetime, which defeats
         // the compiler's `Send` check of the caller's future.
-        let pending: Vec<(usize, EF)> = phases
+        let pending: Vec<(usize, Option<u64>, EF)> = phases
             .iter()
             .enumerate()
             .flat_map(|(phase, objects)| objects.iter().map(move |object: &'a O| (phase, object)))
-            .map(|(phase, object)| (phase, extract(object, queue.clone())))
+            .map(|(phase, object)| (phase, long_pole(object), extract(object, queue.clone())))
             .collect();
+        let (early, ordered) = split_long_poles(pending);
+        let left = std::sync::Mutex::new(left);
+        let reported = std::sync::Mutex::new(reported);
         let announce = &announce_through;
-        let mut objects = futures::stream::iter(pending)
-            .map(|(phase, future)| async move {
+        let report = &report;
+        let (early, ordered, left, reported) = (&early, &ordered, &left, &reported);
+        let worker = |takes_long_poles: bool| async move {
+            loop {
+                let next = if takes_long_poles {
+                    pop(early).or_else(|| pop(ordered))
+                } else {
+                    pop(ordered).or_else(|| pop(early))
+                };
+                let Some((phase, future)) = next else {
+                    return Ok::<(), StepError>(());
+                };
                 announce(phase);
-                (phase, future.await)
-            })
-            .buffer_unordered(concurrency.extract.max(1));
-        while let Some((phase, done)) = objects.next().await {
-            done?;
-            if let Some(left) = left.get_mut(phase) {
-                *left = left.saturating_sub(1);
+                future.await?;
+                let (Ok(mut left), Ok(mut reported)) = (left.lock(), reported.lock()) else {
+                    return Err(StepError::Queue(PortError::permanent(
+                        "the extraction schedule's bookkeeping was poisoned".to_owned(),
+                    )));
+                };
+                if let Some(left) = left.get_mut(phase) {
+                    *left = left.saturating_sub(1);
+                }
+                report(&left, &mut reported);
             }
-            report(&left, &mut reported);
-        }
-        drop(objects);
+        };
+        let slots = concurrency.extract.max(1);
+        futures::future::try_join_all((0..slots).map(|slot| worker(slot == 0))).await?;
+        let (left, mut reported) = (
+            left.lock().map(|left| left.clone()).unwrap_or_default(),
+            reported
+                .lock()
+                .map(|reported| reported.clone())
+                .unwrap_or_default(),
+        );
         announce_through(phases.len().saturating_sub(1));
         report(&left, &mut reported);
         Ok::<(), StepError>(())
@@ -250,6 +307,7 @@ mod tests {
                 extract: 2,
                 load: 3,
             },
+            |_| None,
             phase_of,
             |_| {},
             |object: &&str, queue: ChannelQueue| {
@@ -354,6 +412,7 @@ mod tests {
         let result = futures::executor::block_on(run(
             &phases,
             Concurrency::default(),
+            |_| None,
             phase_of,
             |_| {},
             |object: &&str, queue: ChannelQueue| {
@@ -395,6 +454,7 @@ mod tests {
         let result = futures::executor::block_on(run(
             &phases,
             Concurrency::default(),
+            |_| None,
             phase_of,
             |_| {},
             |_: &&str, queue: ChannelQueue| async move {
@@ -409,5 +469,62 @@ mod tests {
         assert!(
             matches!(result, Err(StepError::UnknownObject { object, .. }) if object == "Mystery")
         );
+    }
+
+    #[test]
+    fn long_poles_start_first_heaviest_first_while_another_slot_walks_the_phases() {
+        let phases = vec![
+            vec!["Account"],
+            vec!["Contact", "Attachment"],
+            vec!["Task", "ContentVersion"],
+        ];
+        let log = Log::default();
+        let result = futures::executor::block_on(run(
+            &phases,
+            Concurrency {
+                extract: 2,
+                load: 1,
+            },
+            |object: &&str| match *object {
+                "Attachment" => Some(10),
+                "ContentVersion" => Some(20),
+                _ => None,
+            },
+            |message: &ChunkMessage| match message.object.as_str() {
+                "Account" => Some(0),
+                "Contact" | "Attachment" => Some(1),
+                _ => Some(2),
+            },
+            |_| {},
+            |object: &&str, _queue: ChannelQueue| {
+                let object = (*object).to_owned();
+                let log = &log;
+                async move {
+                    log.0.borrow_mut().push(format!("start {object}"));
+                    yield_now().await;
+                    Ok(())
+                }
+            },
+            |_: ChunkMessage| async { Ok(()) },
+            |_| async { Ok(()) },
+        ));
+        assert!(result.is_ok());
+        let starts = log.0.into_inner();
+        // Slot 0 takes the long poles, heaviest first; slot 1 the rest in phase order;
+        // whichever frees first takes the next of its own queue.
+        assert_eq!(starts[0], "start ContentVersion", "{starts:?}");
+        assert_eq!(starts[1], "start Account", "{starts:?}");
+        let position = |name: &str| {
+            starts
+                .iter()
+                .position(|entry| entry == &format!("start {name}"))
+        };
+        assert!(
+            position("ContentVersion") < position("Attachment"),
+            "{starts:?}"
+        );
+        assert!(position("Account") < position("Contact"), "{starts:?}");
+        assert!(position("Contact") < position("Task"), "{starts:?}");
+        assert_eq!(starts.len(), 5, "{starts:?}");
     }
 }

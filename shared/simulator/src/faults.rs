@@ -47,6 +47,9 @@ pub struct Faults {
     /// many bytes per second, each response on its own; `0` sends them as fast as the
     /// connection takes them.
     pub bandwidth_bytes_per_second: u64,
+    /// Every Nth API call's response is cut off halfway through its body (the connection
+    /// closes mid-body, as a failing network does). `None` never cuts one.
+    pub cut_body_every: Option<u64>,
 }
 
 impl Default for Faults {
@@ -63,6 +66,7 @@ impl Default for Faults {
             bulk_fail_every: None,
             bulk_fail_message: "InternalServerError : An unexpected error occurred.".to_string(),
             bandwidth_bytes_per_second: 0,
+            cut_body_every: None,
         }
     }
 }

@@ -288,6 +288,9 @@ async fn api_gate(State(state): State<Arc<AppState>>, request: Request, next: Ne
                 next.run(request).await
             };
             limit_header(&mut response, call, max);
+            if faults::every(faults.cut_body_every, call) {
+                response = cut_halfway(response);
+            }
             if faults.bandwidth_bytes_per_second > 0 {
                 response = paced(response, faults.bandwidth_bytes_per_second);
             }
@@ -303,6 +306,35 @@ async fn api_gate(State(state): State<Arc<AppState>>, request: Request, next: Ne
             response
         }
     }
+}
+
+/// `response` with its body cut off halfway: the first half of the bytes arrive, then the
+/// stream fails and the connection closes.
+fn cut_halfway(response: Response) -> Response {
+    use futures::StreamExt as _;
+    let (mut parts, body) = response.into_parts();
+    // The length is no longer true; without it the cut reads as a broken stream.
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let cut = futures::stream::once(async move {
+        axum::body::to_bytes(body, usize::MAX)
+            .await
+            .map_err(|error| std::io::Error::other(error.to_string()))
+    })
+    .flat_map(|whole| match whole {
+        Ok(mut bytes) => {
+            let half = bytes.split_to(bytes.len() / 2);
+            // The failure comes a moment after the first half, so the server has sent
+            // that half before the connection closes.
+            futures::stream::iter([Ok(half)])
+                .chain(futures::stream::once(async {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Err(std::io::Error::other("simulated network failure mid-body"))
+                }))
+                .boxed()
+        }
+        Err(error) => futures::stream::iter([Err(error)]).boxed(),
+    });
+    Response::from_parts(parts, Body::from_stream(cut))
 }
 
 /// Bytes sent per step of a paced body.
