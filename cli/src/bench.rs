@@ -355,7 +355,9 @@ async fn run_scenario(
     simulator.shutdown().await;
     let ferry = runs.get("ferry").cloned().unwrap_or(Json::Null);
     let limit = runs.get("limit").cloned().unwrap_or(Json::Null);
-    let ratio = match (ferry["wall_s"].as_f64(), limit["download_s"].as_f64()) {
+    // Both clocks start at connecting: the limit discovers the org too (it cannot name the
+    // fields to download otherwise); its `download_s` without discovery is reported too.
+    let ratio = match (ferry["wall_s"].as_f64(), limit["wall_s"].as_f64()) {
         (Some(f), Some(l)) if l > 0.0 => Some(f / l),
         _ => None,
     };
@@ -438,6 +440,7 @@ fn markdown(document: &Json) -> String {
         settings["bandwidth_bytes_per_second"],
         settings["chunk_records"],
     ));
+    out.push_str("Both clocks start at connecting to the org: the limit is discovery plus downloading every result page and file, and nothing else; the ratio is Ferry's wall time over it.\n\n");
     out.push_str("| scenario | records | mix | Ferry wall (s) | records/s | limit (s) | ratio | Ferry peak RSS (MiB) | limit peak RSS (MiB) | SF calls | allowed | destination calls | verified |\n");
     out.push_str("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for s in document["scenarios"].as_array().into_iter().flatten() {
@@ -454,7 +457,7 @@ fn markdown(document: &Json) -> String {
             s["mix"].as_str().unwrap_or("?"),
             f["wall_s"].as_f64().unwrap_or(0.0),
             f["records_per_s"].as_f64().unwrap_or(0.0),
-            l["download_s"].as_f64().unwrap_or(0.0),
+            l["wall_s"].as_f64().unwrap_or(0.0),
             s["ratio_to_limit"].as_f64().unwrap_or(0.0),
             f["peak_rss_kib"].as_f64().unwrap_or(0.0) / 1024.0,
             l["peak_rss_kib"].as_f64().unwrap_or(0.0) / 1024.0,

@@ -16,6 +16,7 @@ use crate::report::{IssueKind, RecordIssue};
 use crate::runs::{ObjectVerification, Progress, ProgressEvent};
 use crate::transform::transform_record;
 use crate::validate::{Verdict, validate_record};
+use futures::StreamExt as _;
 use std::collections::BTreeMap;
 
 pub struct VerifyPorts<'a> {
@@ -48,101 +49,25 @@ pub async fn verify_object(
     } else {
         0
     };
-    for chunk in 0..chunks {
-        let key = super::chunk_key(plan, run, &object.object, chunk);
-        let body = ports.staging.get(&key).await.map_err(StepError::Staging)?;
-        let mut transformed = Vec::new();
-        for line in body.split(|byte| *byte == b'\n') {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            // Records that could not be read or transformed were reported by the load and
-            // never sent; there is nothing to compare for them.
-            let Ok(source) = serde_json::from_slice::<crate::model::SourceRecord>(line) else {
-                continue;
-            };
-            if is_deleted(&source) {
-                continue;
-            }
-            let Ok(mut record) = transform_record(object, &source) else {
-                continue;
-            };
-            // A converted lead is not sent: its ID-map entry points at the contact it became.
-            if record.replaced_by.is_some() {
-                continue;
-            }
-            let (_, verdict) = validate_record(object, &mut record, &plan.validation);
-            if verdict == Verdict::Load {
-                transformed.push(record);
-            }
-        }
-        let resolved = resolve_references(ports.id_map, &plan.tenant, &transformed).await?;
-        let ids: Vec<SalesforceId> = transformed
-            .iter()
-            .map(|record| record.record.source_id.clone())
-            .collect();
-        let entries = ports
-            .id_map
-            .lookup(&plan.tenant, &object.object, &ids)
-            .await
-            .map_err(StepError::IdMap)?;
-        let mut expected: Vec<(DestinationId, DestinationRecord)> = Vec::new();
-        for record in transformed {
-            let Some(destination_id) = entries.get(&record.record.source_id) else {
-                // Refused by the destination: reported as failed at load.
-                continue;
-            };
-            let mut sent = record.record;
-            for reference in record.references {
-                if let Some(target) = resolved
-                    .get(reference.target_object.as_str())
-                    .and_then(|found| found.get(&reference.target))
-                {
-                    sent.links.insert(reference.link, target.clone());
-                }
-            }
-            expected.push((destination_id.clone(), sent));
-        }
-        if expected.is_empty() {
-            continue;
-        }
-        let destination_ids: Vec<DestinationId> =
-            expected.iter().map(|(id, _)| id.clone()).collect();
-        let actual = ports
-            .destination
-            .get(&plan.tenant, object.entity, &destination_ids)
-            .await
-            .map_err(StepError::Destination)?;
-        if actual.len() != expected.len() {
-            return Err(StepError::DestinationContract {
-                sent: expected.len(),
-                answered: actual.len(),
-            });
-        }
-        let merging = plan.merge_leads_by_email && object.object == super::merge::LEAD;
-        for ((destination_id, sent), read) in expected.iter().zip(actual) {
-            // A lead merged into a contact was not sent: its ID-map entry points at the
-            // contact, which is verified as a contact.
-            if merging
-                && read
-                    .as_ref()
-                    .is_some_and(|read| read.source_id != sent.source_id)
-            {
-                continue;
-            }
-            verification.checked += 1;
-            let differences = compare(object, destination_id, sent, read.as_ref());
-            if !differences.is_empty() {
-                verification.mismatched += 1;
-                verification.issues.extend(differences);
-            }
-        }
+    // Two chunks at a time: reading one back waits on the destination while the other's
+    // records are rebuilt. The futures are made up front (see `schedule`), and results
+    // are taken in chunk order, so the issues come in the order of the records.
+    let pending: Vec<_> = (0..chunks)
+        .map(|chunk| verify_chunk(ports, run, plan, object, chunk))
+        .collect();
+    let mut verified_chunks = futures::stream::iter(pending).buffered(VERIFY_CHUNKS_AT_ONCE);
+    while let Some(verified) = verified_chunks.next().await {
+        let verified = verified?;
+        verification.checked += verified.checked;
+        verification.mismatched += verified.mismatched;
+        verification.issues.extend(verified.issues);
         progress.event(ProgressEvent::Verified {
             object: object.object.clone(),
             checked: verification.checked,
             mismatched: verification.mismatched,
         });
     }
+    drop(verified_chunks);
     ports
         .runs
         .record_verification(run, &verification)
@@ -150,6 +75,116 @@ pub async fn verify_object(
         .map_err(StepError::RunStore)?;
     tracing::info!(run_id = %run, object = %object.object, checked = verification.checked, mismatched = verification.mismatched, "verified");
     Ok(verification)
+}
+
+/// Chunks of one object read back at once.
+const VERIFY_CHUNKS_AT_ONCE: usize = 2;
+
+/// What one chunk's read-back found.
+#[derive(Debug, Default)]
+struct ChunkVerification {
+    checked: u64,
+    mismatched: u64,
+    issues: Vec<RecordIssue>,
+}
+
+/// Rebuilds what one staged chunk sent and compares it with what the destination holds.
+async fn verify_chunk(
+    ports: &VerifyPorts<'_>,
+    run: &RunId,
+    plan: &Plan,
+    object: &ObjectPlan,
+    chunk: u32,
+) -> Result<ChunkVerification, StepError> {
+    let mut verified = ChunkVerification::default();
+    let key = super::chunk_key(plan, run, &object.object, chunk);
+    let body = ports.staging.get(&key).await.map_err(StepError::Staging)?;
+    let mut transformed = Vec::new();
+    for line in body.split(|byte| *byte == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        // Records that could not be read or transformed were reported by the load and
+        // never sent; there is nothing to compare for them.
+        let Ok(source) = serde_json::from_slice::<crate::model::SourceRecord>(line) else {
+            continue;
+        };
+        if is_deleted(&source) {
+            continue;
+        }
+        let Ok(mut record) = transform_record(object, &source) else {
+            continue;
+        };
+        // A converted lead is not sent: its ID-map entry points at the contact it became.
+        if record.replaced_by.is_some() {
+            continue;
+        }
+        let (_, verdict) = validate_record(object, &mut record, &plan.validation);
+        if verdict == Verdict::Load {
+            transformed.push(record);
+        }
+    }
+    let resolved = resolve_references(ports.id_map, &plan.tenant, &transformed).await?;
+    let ids: Vec<SalesforceId> = transformed
+        .iter()
+        .map(|record| record.record.source_id.clone())
+        .collect();
+    let entries = ports
+        .id_map
+        .lookup(&plan.tenant, &object.object, &ids)
+        .await
+        .map_err(StepError::IdMap)?;
+    let mut expected: Vec<(DestinationId, DestinationRecord)> = Vec::new();
+    for record in transformed {
+        let Some(destination_id) = entries.get(&record.record.source_id) else {
+            // Refused by the destination: reported as failed at load.
+            continue;
+        };
+        let mut sent = record.record;
+        for reference in record.references {
+            if let Some(target) = resolved
+                .get(reference.target_object.as_str())
+                .and_then(|found| found.get(&reference.target))
+            {
+                sent.links.insert(reference.link, target.clone());
+            }
+        }
+        expected.push((destination_id.clone(), sent));
+    }
+    if expected.is_empty() {
+        return Ok(verified);
+    }
+    let destination_ids: Vec<DestinationId> = expected.iter().map(|(id, _)| id.clone()).collect();
+    let actual = ports
+        .destination
+        .get(&plan.tenant, object.entity, &destination_ids)
+        .await
+        .map_err(StepError::Destination)?;
+    if actual.len() != expected.len() {
+        return Err(StepError::DestinationContract {
+            sent: expected.len(),
+            answered: actual.len(),
+        });
+    }
+    let merging = plan.merge_leads_by_email && object.object == super::merge::LEAD;
+    for ((destination_id, sent), read) in expected.iter().zip(actual) {
+        // A lead merged into a contact was not sent: its ID-map entry points at the
+        // contact, which is verified as a contact.
+        if merging
+            && read
+                .as_ref()
+                .is_some_and(|read| read.source_id != sent.source_id)
+        {
+            continue;
+        }
+        verified.checked += 1;
+        let differences = compare(object, destination_id, sent, read.as_ref());
+        if !differences.is_empty() {
+            verified.mismatched += 1;
+            verified.issues.extend(differences);
+        }
+    }
+    Ok(verified)
 }
 
 /// Every difference between what was sent and what was read back, one issue per field.
