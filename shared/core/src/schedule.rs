@@ -27,15 +27,20 @@ pub struct Concurrency {
     /// Objects of one phase extracted at a time. The Salesforce client bounds its requests
     /// in flight on its own; this bounds the Bulk jobs and cursors open at once.
     pub extract: usize,
-    /// Chunks loaded at a time.
+    /// Chunks loaded at a time. Loading a chunk is mostly CPU (parse, transform, hash)
+    /// and the destination's write, and each chunk in flight holds its records in memory
+    /// twice over (transformed, and as sent), so more chunks than cores buy nothing but
+    /// memory.
     pub load: usize,
 }
 
 impl Default for Concurrency {
+    /// Two objects extracted at a time; a chunk loaded per core, from two to four.
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |cores| cores.get());
         Self {
             extract: 2,
-            load: 4,
+            load: cores.clamp(2, 4),
         }
     }
 }

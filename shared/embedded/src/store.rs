@@ -215,7 +215,7 @@ impl IdMap for SqliteStore {
     ) -> Result<HashMap<SalesforceId, DestinationId>, PortError> {
         let tenant = tenant.to_string();
         let object = object.to_owned();
-        let ids = ids.to_vec();
+        let ids = sorted_unique(ids);
         self.db
             .call("looking up the ID map", move |connection| {
                 let mut statement = connection.prepare_cached(
@@ -277,7 +277,7 @@ impl IdMap for SqliteStore {
     ) -> Result<HashMap<SalesforceId, StoredIdMapEntry>, PortError> {
         let tenant = tenant.to_string();
         let object = object.to_owned();
-        let ids = ids.to_vec();
+        let ids = sorted_unique(ids);
         self.db
             .call("reading ID-map entries", move |connection| {
                 let mut statement = connection.prepare_cached(
@@ -686,4 +686,13 @@ impl RunStore for SqliteStore {
         )
         .await
     }
+}
+
+/// Ids in key order, each once: lookups in key order walk the B-tree's pages in order, so
+/// each page is read once per batch rather than once per id.
+fn sorted_unique(ids: &[SalesforceId]) -> Vec<SalesforceId> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+    ids.dedup();
+    ids
 }

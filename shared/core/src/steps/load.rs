@@ -104,6 +104,9 @@ pub async fn load_chunk(
         }
     }
 
+    // The chunk's bytes are not needed once its records are read.
+    drop(body);
+
     // Users are matched to the destination's users, never created (`owners`), and a converted
     // lead is linked to the contact it became (`replaced`): both only leave ID-map entries.
     let mut matched_users = 0;
