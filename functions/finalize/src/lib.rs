@@ -84,6 +84,7 @@ pub async fn handle(services: &Services, input: Input) -> Result<Output, Diagnos
                 },
                 &run,
                 record.options.verify,
+                &Default::default(),
                 &NoProgress,
                 &mut summary,
             )

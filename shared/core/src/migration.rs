@@ -327,12 +327,14 @@ pub struct CompletePorts<'a> {
 const VERIFY_OBJECTS_AT_ONCE: usize = 2;
 
 /// After the last phase has loaded: patches the deferred links, applies deletions, reads
-/// every migrated record back when `verify` (timings go to `summary`), and builds the
-/// report. The run's status is the caller's to set.
+/// every migrated record back when `verify` (timings go to `summary`) except for the objects
+/// in `verified_early` (read back while the run went on, see [`migrate_with`]'s driver),
+/// and builds the report. The run's status is the caller's to set.
 pub async fn complete_run(
     ports: &CompletePorts<'_>,
     run: &RunId,
     verify: bool,
+    verified_early: &BTreeSet<String>,
     progress: &dyn Progress,
     summary: &mut RunSummary,
 ) -> Result<RunReport, StepError> {
@@ -366,6 +368,7 @@ pub async fn complete_run(
         let pending: Vec<_> = plan
             .objects
             .iter()
+            .filter(|object| !verified_early.contains(&object.object))
             .map(|object| {
                 let chunks = records
                     .extractions
@@ -586,9 +589,37 @@ async fn run_migration(
     // The run's line in the history, updated by both sides of the schedule: locked only to
     // change it and take a copy, never across an await.
     let shared_summary = SharedSummary(std::sync::Mutex::new(&mut *summary));
+    // Objects whose phase has loaded and that deferred no link are read back while the run
+    // goes on (finalize will not touch them), one at a time, instead of after the last
+    // phase: verification then overlaps the extraction of the slowest objects.
+    let (settled, mut to_verify) = futures::channel::mpsc::unbounded::<Vec<(String, u32)>>();
+    let verifying = async {
+        let mut verified = BTreeSet::new();
+        let verify_ports = VerifyPorts {
+            staging: ports.staging,
+            id_map: ports.id_map,
+            destination: ports.destination,
+            runs: ports.runs,
+        };
+        while let Some(objects) = to_verify.next().await {
+            for (name, chunks) in objects {
+                let Some(object) = plan.object(&name) else {
+                    continue;
+                };
+                let started = std::time::Instant::now();
+                steps::verify_object(&verify_ports, run, plan, object, chunks, progress).await?;
+                let elapsed = millis(started.elapsed());
+                shared_summary.update(|summary| {
+                    summary.timings.entry(name.clone()).or_default().verify_ms += elapsed;
+                });
+                verified.insert(name);
+            }
+        }
+        Ok::<_, StepError>(verified)
+    };
     // Extraction runs ahead of loading; a phase loads only once the phases before it have
     // (see `schedule`), so a record's parents are in the ID map when it loads.
-    crate::schedule::run(
+    let scheduling = crate::schedule::run(
         &phases,
         config.concurrency,
         |object: &&crate::plan::ObjectPlan| long_pole(object),
@@ -709,6 +740,7 @@ async fn run_migration(
         |phase| {
             let shared_summary = &shared_summary;
             let phase_objects = &phase_objects;
+            let settled = &settled;
             async move {
                 let snapshot = shared_summary.update(|_| {});
                 ports
@@ -716,11 +748,24 @@ async fn run_migration(
                     .save_run(&snapshot)
                     .await
                     .map_err(StepError::RunStore)?;
-                reconcile_phase(ports.runs, run, phase, &phase_objects[phase], progress).await
+                let settled_objects =
+                    reconcile_phase(ports.runs, run, phase, &phase_objects[phase], progress)
+                        .await?;
+                if options.verify && !settled_objects.is_empty() {
+                    // The verifier ends only once this side is done; if it failed, its
+                    // error is the one the join returns.
+                    let _ = settled.unbounded_send(settled_objects);
+                }
+                Ok(())
             }
         },
-    )
-    .await?;
+    );
+    let scheduling = async {
+        let scheduled = scheduling.await;
+        settled.close_channel();
+        scheduled
+    };
+    let ((), verified_early) = futures::future::try_join(scheduling, verifying).await?;
     let report = complete_run(
         &CompletePorts {
             staging: ports.staging,
@@ -730,6 +775,7 @@ async fn run_migration(
         },
         run,
         options.verify,
+        &verified_early,
         progress,
         summary,
     )
@@ -755,8 +801,28 @@ async fn reconcile_phase(
     phase: usize,
     objects: &[String],
     progress: &dyn Progress,
-) -> Result<(), StepError> {
+) -> Result<Vec<(String, u32)>, StepError> {
     let records = runs.run_records(run).await.map_err(StepError::RunStore)?;
+    // The phase's objects none of whose records deferred a link, with their chunk counts:
+    // finalize will not touch them, so they can be read back now.
+    let settled: Vec<(String, u32)> = objects
+        .iter()
+        .filter(|object| {
+            records
+                .chunks
+                .iter()
+                .filter(|chunk| &chunk.object == *object)
+                .all(|chunk| chunk.deferred_links == 0)
+        })
+        .map(|object| {
+            let chunks = records
+                .extractions
+                .iter()
+                .find(|extraction| &extraction.object == object)
+                .map_or(0, |extraction| extraction.chunks);
+            (object.clone(), chunks)
+        })
+        .collect();
     let report = steps::build_report(run, &records);
     let counts: Vec<(String, crate::report::ObjectCounts)> = report
         .objects
@@ -775,7 +841,7 @@ async fn reconcile_phase(
         objects: counts,
         balanced,
     });
-    Ok(())
+    Ok(settled)
 }
 
 fn empty_chunk(object: &str, chunk: u32) -> crate::report::ChunkResult {
