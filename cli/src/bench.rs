@@ -688,6 +688,7 @@ async fn download(
         &phases,
         ferry_core::schedule::Concurrency::default(),
         |object: &&ObjectPlan| ferry_core::migration::long_pole(object),
+        &[],
         |_| None,
         |_| {},
         |object: &&ObjectPlan, _queue| {

@@ -577,15 +577,22 @@ async fn run_migration(
         .iter()
         .map(|objects| objects.iter().map(|object| object.object.clone()).collect())
         .collect();
-    let phase_of: BTreeMap<&str, usize> = phases
+    let slot_of: BTreeMap<&str, crate::schedule::Slot> = phases
         .iter()
         .enumerate()
         .flat_map(|(phase, objects)| {
             objects
                 .iter()
-                .map(move |object| (object.object.as_str(), phase))
+                .enumerate()
+                .map(move |(index, object)| (object.object.as_str(), (phase, index)))
         })
         .collect();
+    // What each object's chunks wait for: the objects of earlier phases it links to.
+    let waits_for = crate::schedule::waits_for(
+        &phases,
+        |object: &&crate::plan::ObjectPlan| object.object.as_str(),
+        |object: &&crate::plan::ObjectPlan| object.link_targets(),
+    );
     // The run's line in the history, updated by both sides of the schedule: locked only to
     // change it and take a copy, never across an await.
     let shared_summary = SharedSummary(std::sync::Mutex::new(&mut *summary));
@@ -623,7 +630,8 @@ async fn run_migration(
         &phases,
         config.concurrency,
         |object: &&crate::plan::ObjectPlan| long_pole(object),
-        |message| phase_of.get(message.object.as_str()).copied(),
+        &waits_for,
+        |message| slot_of.get(message.object.as_str()).copied(),
         |phase| {
             tracing::info!(run_id = %run, phase, objects = phase_objects[phase].len(), "phase started");
             progress.event(ProgressEvent::PhaseStarted {

@@ -77,6 +77,27 @@ pub struct ObjectPlan {
     pub blob: Option<BlobField>,
 }
 
+impl ObjectPlan {
+    /// Every object this object's records may point at (its links' targets and the object
+    /// a replaced record lands as), itself included when it points at itself.
+    pub fn link_targets(&self) -> Vec<String> {
+        let mut targets: Vec<String> = self
+            .links
+            .iter()
+            .flat_map(|link| link.target_objects())
+            .map(str::to_owned)
+            .chain(
+                self.replaced_by
+                    .iter()
+                    .map(|replaced| replaced.target_object.clone()),
+            )
+            .collect();
+        targets.sort();
+        targets.dedup();
+        targets
+    }
+}
+
 /// A reference that makes a record land as the record it names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplacedBy {

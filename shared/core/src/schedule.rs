@@ -1,12 +1,14 @@
 //! Overlapping extraction and loading, phase by phase.
 //!
 //! Extraction walks the phases in order, several objects at a time (the next phase's
-//! objects start as slots free, without waiting for the slowest of the phase); it never
-//! waits for loading, so Salesforce is read while the destination is written. Loading
-//! takes the chunks as they are staged, several at a time, but only loads a chunk of phase
-//! `p` once every chunk of the phases before `p` has loaded: a record's parents are then in
-//! the ID map when it loads, and only links within a phase (an account's parent account)
-//! or across a cycle are deferred to the finalize step.
+//! objects start as slots free, without waiting for the slowest of the phase; objects
+//! with files to download start first); it never waits for loading, so Salesforce is read
+//! while the destination is written. Loading takes the chunks as they are staged, several
+//! at a time, but only loads a chunk of an object once every object of an earlier phase
+//! it links to has loaded all its chunks: a record's parents are then in the ID map when
+//! it loads, and only links within a phase (an account's parent account) or across a
+//! cycle are deferred to the finalize step. An object does not wait for objects it does
+//! not link to, so a slow object (files) holds back only the objects that point at it.
 //!
 //! The messages between the two sides are chunk messages (a staging key and a count), not
 //! records, so holding the ones that wait for an earlier phase costs next to nothing.
@@ -47,8 +49,8 @@ impl Default for Concurrency {
 
 enum Event {
     Chunk(ChunkMessage),
-    /// Every object of this phase is extracted: no more chunks of it will come.
-    PhaseExtracted(usize),
+    /// This object is extracted: no more chunks of it will come.
+    ObjectExtracted(Slot),
 }
 
 /// The work queue extraction writes to inside [`run`]: each staged chunk goes straight to
@@ -75,10 +77,10 @@ impl WorkQueue for ChannelQueue {
 /// Splits the objects to extract into the long poles (those `long_pole` weighs, heaviest
 /// first) and the rest, in phase order.
 fn split_long_poles<T>(
-    pending: Vec<(usize, Option<u64>, T)>,
+    pending: Vec<(Slot, Option<u64>, T)>,
 ) -> (
-    std::sync::Mutex<VecDeque<(usize, T)>>,
-    std::sync::Mutex<VecDeque<(usize, T)>>,
+    std::sync::Mutex<VecDeque<(Slot, T)>>,
+    std::sync::Mutex<VecDeque<(Slot, T)>>,
 ) {
     let mut early = Vec::new();
     let mut ordered = VecDeque::new();
@@ -101,21 +103,32 @@ fn pop<T>(queue: &std::sync::Mutex<VecDeque<T>>) -> Option<T> {
     queue.lock().ok().and_then(|mut queue| queue.pop_front())
 }
 
+/// Where an object sits in the phases: (phase, index within the phase).
+pub type Slot = (usize, usize);
+
 /// Runs `extract` for every object of `phases` (in phase order) and `load` for every chunk
 /// the extraction sends to the [`ChannelQueue`] it is given, overlapping the two as the
-/// module documentation says. Objects `long_pole` weighs (those with files to download,
-/// whose extraction takes longest) are started first, heaviest first, by one of the
-/// `concurrency.extract` slots, while the others walk the phases in order: the longest
-/// extraction then overlaps the rest instead of ending the run. `phase_of` says which
-/// phase a chunk belongs to;
-/// `phase_started` is called as extraction starts a phase, and `phase_loaded` once every
-/// chunk of a phase has loaded, before any chunk of the next one starts. The first error
-/// stops both sides and is returned.
+/// module documentation says.
+///
+/// - Objects `long_pole` weighs (those with files to download, whose extraction takes
+///   longest) are started first, heaviest first, by one of the `concurrency.extract`
+///   slots, while the others walk the phases in order: the longest extraction then
+///   overlaps the rest instead of ending the run.
+/// - `slot_of` says which object a chunk belongs to. A chunk of the object at `(p, i)`
+///   loads only once every object of `waits_for[p][i]` (the objects of earlier phases it
+///   links to) has loaded all its chunks; ready chunks of earlier phases go first.
+/// - `phase_started` is called as extraction starts a phase, and `phase_loaded` once
+///   every chunk of every object of a phase has loaded (a later phase whose objects do not
+///   wait for an earlier one may finish first).
+///
+/// The first error stops both sides and is returned.
+#[allow(clippy::too_many_arguments)]
 pub async fn run<'a, O, E, EF, L, LF, P, PF>(
     phases: &'a [Vec<O>],
     concurrency: Concurrency,
     long_pole: impl Fn(&O) -> Option<u64>,
-    phase_of: impl Fn(&ChunkMessage) -> Option<usize>,
+    waits_for: &[Vec<Vec<Slot>>],
+    slot_of: impl Fn(&ChunkMessage) -> Option<Slot>,
     phase_started: impl Fn(usize),
     extract: E,
     load: L,
@@ -133,9 +146,8 @@ where
     let queue = ChannelQueue { sender };
     let extracting = async {
         // Objects in phase order, `concurrency.extract` at a time across phase boundaries:
-        // a phase's slowest object (files to download) does not hold back the next phase's
-        // extraction. A phase is announced as its first object starts (an empty one as
-        // extraction passes it) and reported extracted once all of its objects are.
+        // a phase's slowest object does not hold back the next phase's extraction. A phase
+        // is announced as its first object starts (with every phase before it).
         let announced = AtomicUsize::new(0);
         let announce_through = |phase: usize| {
             loop {
@@ -151,33 +163,24 @@ where
                 }
             }
         };
-        let left: Vec<usize> = phases.iter().map(Vec::len).collect();
-        let reported = vec![false; phases.len()];
-        let report = |left: &[usize], reported: &mut [bool]| {
-            let announced = announced.load(Ordering::SeqCst);
-            for (phase, done) in reported.iter_mut().enumerate().take(announced) {
-                if left.get(phase) == Some(&0) && !*done {
-                    *done = true;
-                    // Cannot fail while the loading side runs; if it stopped, its error wins.
-                    let _ = queue.sender.unbounded_send(Event::PhaseExtracted(phase));
-                }
-            }
-        };
         // The futures are made up front (they do nothing until polled): a closure over
         // the stream's items would be higher-ranked over their lifetime, which defeats
         // the compiler's `Send` check of the caller's future.
-        let pending: Vec<(usize, Option<u64>, EF)> = phases
+        let pending: Vec<(Slot, Option<u64>, EF)> = phases
             .iter()
             .enumerate()
-            .flat_map(|(phase, objects)| objects.iter().map(move |object: &'a O| (phase, object)))
-            .map(|(phase, object)| (phase, long_pole(object), extract(object, queue.clone())))
+            .flat_map(|(phase, objects)| {
+                objects
+                    .iter()
+                    .enumerate()
+                    .map(move |(index, object): (usize, &'a O)| ((phase, index), object))
+            })
+            .map(|(slot, object)| (slot, long_pole(object), extract(object, queue.clone())))
             .collect();
         let (early, ordered) = split_long_poles(pending);
-        let left = std::sync::Mutex::new(left);
-        let reported = std::sync::Mutex::new(reported);
         let announce = &announce_through;
-        let report = &report;
-        let (early, ordered, left, reported) = (&early, &ordered, &left, &reported);
+        let queue = &queue;
+        let (early, ordered) = (&early, &ordered);
         let worker = |takes_long_poles: bool| async move {
             loop {
                 let next = if takes_long_poles {
@@ -185,67 +188,122 @@ where
                 } else {
                     pop(ordered).or_else(|| pop(early))
                 };
-                let Some((phase, future)) = next else {
+                let Some((slot, future)) = next else {
                     return Ok::<(), StepError>(());
                 };
-                announce(phase);
+                announce(slot.0);
                 future.await?;
-                let (Ok(mut left), Ok(mut reported)) = (left.lock(), reported.lock()) else {
-                    return Err(StepError::Queue(PortError::permanent(
-                        "the extraction schedule's bookkeeping was poisoned".to_owned(),
-                    )));
-                };
-                if let Some(left) = left.get_mut(phase) {
-                    *left = left.saturating_sub(1);
-                }
-                report(&left, &mut reported);
+                // Cannot fail while the loading side runs; if it stopped, its error wins.
+                let _ = queue.sender.unbounded_send(Event::ObjectExtracted(slot));
             }
         };
         let slots = concurrency.extract.max(1);
         futures::future::try_join_all((0..slots).map(|slot| worker(slot == 0))).await?;
-        let (left, mut reported) = (
-            left.lock().map(|left| left.clone()).unwrap_or_default(),
-            reported
-                .lock()
-                .map(|reported| reported.clone())
-                .unwrap_or_default(),
-        );
         announce_through(phases.len().saturating_sub(1));
-        report(&left, &mut reported);
         Ok::<(), StepError>(())
     };
     let loading = async {
         let mut receiver = receiver;
-        let mut waiting: BTreeMap<usize, Vec<ChunkMessage>> = BTreeMap::new();
-        let mut extracted = vec![false; phases.len()];
+        let mut objects: Vec<Vec<ObjectLoad>> = phases
+            .iter()
+            .map(|objects| objects.iter().map(|_| ObjectLoad::default()).collect())
+            .collect();
+        let mut phases_reported = vec![false; phases.len()];
         let mut in_flight = FuturesUnordered::new();
-        let mut current = 0;
-        while current < phases.len() {
-            // Start what may start: chunks of the current phase, up to the limit.
-            while in_flight.len() < concurrency.load.max(1) {
-                let Some(message) = waiting.get_mut(&current).and_then(Vec::pop) else {
-                    break;
-                };
-                in_flight.push(load(message));
+        let ready = |objects: &[Vec<ObjectLoad>], (phase, index): Slot| {
+            waits_for
+                .get(phase)
+                .and_then(|waits| waits.get(index))
+                .is_none_or(|waits| {
+                    waits.iter().all(|&(p, i)| {
+                        objects
+                            .get(p)
+                            .and_then(|objects| objects.get(i))
+                            .is_none_or(|object| object.loaded)
+                    })
+                })
+        };
+        while phases_reported.iter().any(|reported| !reported) {
+            // Start what may start, earlier phases first, up to the limit.
+            'start: for phase in 0..objects.len() {
+                for index in 0..objects[phase].len() {
+                    if objects[phase][index].waiting.is_empty() || !ready(&objects, (phase, index))
+                    {
+                        continue;
+                    }
+                    while in_flight.len() < concurrency.load.max(1) {
+                        let Some(message) = objects[phase][index].waiting.pop() else {
+                            break;
+                        };
+                        objects[phase][index].in_flight += 1;
+                        let loading = load(message);
+                        in_flight.push(async move { (phase, index, loading.await) });
+                    }
+                    if in_flight.len() >= concurrency.load.max(1) {
+                        break 'start;
+                    }
+                }
             }
-            let phase_drained = waiting.get(&current).is_none_or(Vec::is_empty);
-            if extracted[current] && phase_drained && in_flight.is_empty() {
-                phase_loaded(current).await?;
-                current += 1;
+            // What has finished: objects extracted, ready, with nothing waiting or in
+            // flight; then phases whose objects all have.
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for phase in 0..objects.len() {
+                    for index in 0..objects[phase].len() {
+                        let object = &objects[phase][index];
+                        if !object.loaded
+                            && object.extracted
+                            && object.waiting.is_empty()
+                            && object.in_flight == 0
+                            && ready(&objects, (phase, index))
+                        {
+                            objects[phase][index].loaded = true;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            let mut reported_now = false;
+            for phase in 0..objects.len() {
+                if !phases_reported[phase] && objects[phase].iter().all(|object| object.loaded) {
+                    phases_reported[phase] = true;
+                    phase_loaded(phase).await?;
+                    reported_now = true;
+                }
+            }
+            if reported_now {
                 continue;
             }
+            if !phases_reported.iter().any(|reported| !reported) {
+                break;
+            }
             futures::select_biased! {
-                loaded = in_flight.select_next_some() => loaded?,
+                loaded = in_flight.select_next_some() => {
+                    let (phase, index, loaded): (usize, usize, Result<(), StepError>) = loaded;
+                    loaded?;
+                    if let Some(object) = objects.get_mut(phase).and_then(|o| o.get_mut(index)) {
+                        object.in_flight = object.in_flight.saturating_sub(1);
+                    }
+                }
                 event = receiver.next() => match event {
                     Some(Event::Chunk(message)) => {
-                        let phase = phase_of(&message).ok_or_else(|| StepError::UnknownObject {
-                            run: message.run_id.to_string(),
-                            object: message.object.clone(),
-                        })?;
+                        let object = slot_of(&message)
+                            .and_then(|(phase, index)| {
+                                objects.get_mut(phase).and_then(|o| o.get_mut(index))
+                            })
+                            .ok_or_else(|| StepError::UnknownObject {
+                                run: message.run_id.to_string(),
+                                object: message.object.clone(),
+                            })?;
                         // Loaded in the order staged: the waiting list is popped from the end.
-                        waiting.entry(phase).or_default().insert(0, message);
+                        object.waiting.insert(0, message);
                     }
-                    Some(Event::PhaseExtracted(phase)) => extracted[phase] = true,
+                    Some(Event::ObjectExtracted((phase, index))) => {
+                        if let Some(object) = objects.get_mut(phase).and_then(|o| o.get_mut(index)) {
+                            object.extracted = true;
+                        }
+                    }
                     // The extracting side ended early: its error is what try_join returns.
                     None => futures::future::pending::<()>().await,
                 },
@@ -255,6 +313,53 @@ where
     };
     futures::future::try_join(extracting, loading).await?;
     Ok(())
+}
+
+/// Where the loading of one object stands.
+#[derive(Default)]
+struct ObjectLoad {
+    /// Every chunk of it is staged (the extraction of the object ended).
+    extracted: bool,
+    /// Chunks staged and not started, newest first.
+    waiting: Vec<ChunkMessage>,
+    in_flight: usize,
+    /// Extracted, and every chunk loaded.
+    loaded: bool,
+}
+
+/// For each object of `phases`, the objects of earlier phases among `targets(object)`:
+/// what its chunks wait for. `name` names an object; targets not in the phases, and those
+/// in its own or a later phase (links deferred to finalize), are left out.
+pub fn waits_for<O>(
+    phases: &[Vec<O>],
+    name: impl Fn(&O) -> &str,
+    targets: impl Fn(&O) -> Vec<String>,
+) -> Vec<Vec<Vec<Slot>>> {
+    let mut slots: BTreeMap<&str, Slot> = BTreeMap::new();
+    for (phase, objects) in phases.iter().enumerate() {
+        for (index, object) in objects.iter().enumerate() {
+            slots.insert(name(object), (phase, index));
+        }
+    }
+    phases
+        .iter()
+        .enumerate()
+        .map(|(phase, objects)| {
+            objects
+                .iter()
+                .map(|object| {
+                    let mut waits: Vec<Slot> = targets(object)
+                        .iter()
+                        .filter_map(|target| slots.get(target.as_str()).copied())
+                        .filter(|(target_phase, _)| *target_phase < phase)
+                        .collect();
+                    waits.sort_unstable();
+                    waits.dedup();
+                    waits
+                })
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -279,13 +384,30 @@ mod tests {
     #[derive(Default)]
     struct Log(RefCell<Vec<String>>);
 
-    fn phase_of(message: &ChunkMessage) -> Option<usize> {
+    fn slot_of(message: &ChunkMessage) -> Option<Slot> {
         match message.object.as_str() {
-            "Account" => Some(0),
-            "Contact" | "Lead" => Some(1),
-            "Task" => Some(2),
+            "Account" => Some((0, 0)),
+            "Contact" => Some((1, 0)),
+            "Lead" => Some((1, 1)),
+            "Task" => Some((2, 0)),
             _ => None,
         }
+    }
+
+    /// Each object waits for every object of every earlier phase.
+    fn strict(phases: &[Vec<&str>]) -> Vec<Vec<Vec<Slot>>> {
+        waits_for(
+            phases,
+            |object: &&str| object,
+            |object: &&str| {
+                phases
+                    .iter()
+                    .take_while(|objects| !objects.contains(object))
+                    .flatten()
+                    .map(|name| (*name).to_owned())
+                    .collect()
+            },
+        )
     }
 
     async fn yield_now() {
@@ -313,7 +435,8 @@ mod tests {
                 load: 3,
             },
             |_| None,
-            phase_of,
+            &strict(&phases),
+            slot_of,
             |_| {},
             |object: &&str, queue: ChannelQueue| {
                 let object = (*object).to_owned();
@@ -418,7 +541,8 @@ mod tests {
             &phases,
             Concurrency::default(),
             |_| None,
-            phase_of,
+            &strict(&phases),
+            slot_of,
             |_| {},
             |object: &&str, queue: ChannelQueue| {
                 let object = (*object).to_owned();
@@ -460,7 +584,8 @@ mod tests {
             &phases,
             Concurrency::default(),
             |_| None,
-            phase_of,
+            &strict(&phases),
+            slot_of,
             |_| {},
             |_: &&str, queue: ChannelQueue| async move {
                 queue
@@ -495,10 +620,13 @@ mod tests {
                 "ContentVersion" => Some(20),
                 _ => None,
             },
+            &strict(&phases),
             |message: &ChunkMessage| match message.object.as_str() {
-                "Account" => Some(0),
-                "Contact" | "Attachment" => Some(1),
-                _ => Some(2),
+                "Account" => Some((0, 0)),
+                "Contact" => Some((1, 0)),
+                "Attachment" => Some((1, 1)),
+                "Task" => Some((2, 0)),
+                _ => Some((2, 1)),
             },
             |_| {},
             |object: &&str, _queue: ChannelQueue| {
@@ -531,5 +659,82 @@ mod tests {
         assert!(position("Account") < position("Contact"), "{starts:?}");
         assert!(position("Contact") < position("Task"), "{starts:?}");
         assert_eq!(starts.len(), 5, "{starts:?}");
+    }
+
+    #[test]
+    fn an_object_waits_only_for_the_objects_it_links_to() {
+        // Task links to Contact only; Lead (same phase as Contact) is slow to extract.
+        let phases = vec![vec!["Account"], vec!["Contact", "Lead"], vec!["Task"]];
+        let waits = waits_for(
+            &phases,
+            |object: &&str| object,
+            |object: &&str| match *object {
+                "Contact" | "Lead" => vec!["Account".to_owned()],
+                "Task" => vec!["Contact".to_owned(), "Task".to_owned()],
+                _ => Vec::new(),
+            },
+        );
+        assert_eq!(
+            waits[2][0],
+            vec![(1, 0)],
+            "its own phase and itself do not count"
+        );
+        let log = Log::default();
+        let result = futures::executor::block_on(run(
+            &phases,
+            Concurrency {
+                extract: 3,
+                load: 2,
+            },
+            |_| None,
+            &waits,
+            slot_of,
+            |_| {},
+            |object: &&str, queue: ChannelQueue| {
+                let object = (*object).to_owned();
+                let log = &log;
+                async move {
+                    let slow = if object == "Lead" { 50 } else { 1 };
+                    for _ in 0..slow {
+                        yield_now().await;
+                    }
+                    queue
+                        .send(&message(&object, 0))
+                        .await
+                        .map_err(StepError::Queue)?;
+                    log.0.borrow_mut().push(format!("staged {object}"));
+                    Ok(())
+                }
+            },
+            |message: ChunkMessage| {
+                let log = &log;
+                async move {
+                    log.0.borrow_mut().push(format!("start {}", message.object));
+                    yield_now().await;
+                    log.0.borrow_mut().push(format!("done {}", message.object));
+                    Ok(())
+                }
+            },
+            |phase| {
+                let log = &log;
+                async move {
+                    log.0.borrow_mut().push(format!("phase {phase} loaded"));
+                    Ok(())
+                }
+            },
+        ));
+        result.unwrap();
+        let log = log.0.into_inner();
+        let index = |entry: &str| log.iter().position(|line| line == entry).unwrap();
+        assert!(index("done Account") < index("start Contact"), "{log:?}");
+        assert!(index("done Contact") < index("start Task"), "{log:?}");
+        // The task loads while the lead is still being extracted, and its phase is
+        // reported loaded before the lead's.
+        assert!(index("done Task") < index("staged Lead"), "{log:?}");
+        assert!(index("phase 2 loaded") < index("phase 1 loaded"), "{log:?}");
+        assert_eq!(
+            log.iter().filter(|line| line.starts_with("phase ")).count(),
+            3
+        );
     }
 }
