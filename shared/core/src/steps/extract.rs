@@ -642,14 +642,32 @@ async fn stage_chunk(
     let chunk_len = chunk.len();
     let mut body = Vec::with_capacity(chunk_len * 256);
     let mut count = 0u64;
-    let mut prepared = futures::stream::iter(chunk)
-        .map(prepare)
-        .buffered(concurrency);
-    while let Some(record) = prepared.next().await {
-        write_record(&mut body, &record?, &object.object)?;
-        count += 1;
+    if concurrency > 1 {
+        // Downloads finish out of order (a large file takes longer than its neighbours),
+        // so they are not made to wait for one another; the records are staged in their
+        // order all the same.
+        let mut prepared: Vec<Option<SourceRecord>> = vec![None; chunk_len];
+        let mut downloads = futures::stream::iter(chunk.into_iter().enumerate())
+            .map(|(index, record)| {
+                let prepare = &prepare;
+                async move { (index, prepare(record).await) }
+            })
+            .buffer_unordered(concurrency);
+        while let Some((index, record)) = downloads.next().await {
+            prepared[index] = Some(record?);
+        }
+        drop(downloads);
+        for record in prepared.iter().flatten() {
+            write_record(&mut body, record, &object.object)?;
+            count += 1;
+        }
+    } else {
+        let mut prepared = futures::stream::iter(chunk).map(prepare).buffered(1);
+        while let Some(record) = prepared.next().await {
+            write_record(&mut body, &record?, &object.object)?;
+            count += 1;
+        }
     }
-    drop(prepared);
     let chunk = state.chunks;
     let key = chunk_key(plan, run, &object.object, chunk);
     ports
