@@ -702,6 +702,7 @@ async fn download(
             }
         },
         |_| async { Ok(()) },
+        |_| {},
         |_| async { Ok(()) },
     )
     .await

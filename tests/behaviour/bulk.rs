@@ -239,3 +239,63 @@ async fn fallback_reason(simulator: &RunningSimulator, plan: &Plan, object: &str
     assert_eq!(staged.len() as u64, done.extracted, "{object}");
     reason.unwrap_or_default()
 }
+
+#[tokio::test]
+async fn chunks_of_wide_records_are_cut_by_size_and_every_record_is_staged_once() {
+    let simulator = start_org(2_000, 25).await;
+    let client = connect(&simulator).await;
+    let plan = plan_of(&client).await;
+    let narrow = bulk_config();
+    let (by_count, by_count_records) = extract(&client, &plan, "Contact", narrow).await;
+    let capped = ExtractConfig {
+        chunk_bytes: 20_000,
+        ..bulk_config()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let ports = embedded.extract_ports(&client);
+    let extraction = extract_object(
+        &ports,
+        &TokioSleeper,
+        &RunId::new("run-capped"),
+        &plan,
+        plan.object("Contact").unwrap(),
+        capped,
+    )
+    .await
+    .unwrap();
+    assert_eq!(extraction.extracted, by_count.extracted);
+    assert!(
+        extraction.chunks > by_count.chunks * 2,
+        "{} chunks of at most 20 kB against {} of 300 records",
+        extraction.chunks,
+        by_count.chunks
+    );
+    // Every chunk stops at the first record that takes it to 20 kB or more.
+    use ferry_core::pipeline::LocalQueue as _;
+    use ferry_core::ports::Staging as _;
+    let mut ids = Vec::new();
+    while let Some(message) = embedded.queue.receive().await.unwrap() {
+        let body = embedded.staging.get(&message.key).await.unwrap();
+        let lines: Vec<&[u8]> = body
+            .split(|byte| *byte == b'\n')
+            .filter(|line| !line.is_empty())
+            .collect();
+        assert_eq!(lines.len() as u64, message.records);
+        let without_last = body.len() - lines.last().unwrap().len() - 1;
+        assert!(
+            without_last < 20_000,
+            "{}: {} bytes",
+            message.key,
+            body.len()
+        );
+        for line in lines {
+            let record: SourceRecord = serde_json::from_slice(line).unwrap();
+            ids.push(record["Id"].as_str().unwrap().to_owned());
+        }
+    }
+    ids.sort();
+    let expected: Vec<String> = by_count_records.keys().cloned().collect();
+    assert_eq!(ids, expected, "every record once");
+    simulator.shutdown().await;
+}

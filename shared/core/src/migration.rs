@@ -596,10 +596,10 @@ async fn run_migration(
     // The run's line in the history, updated by both sides of the schedule: locked only to
     // change it and take a copy, never across an await.
     let shared_summary = SharedSummary(std::sync::Mutex::new(&mut *summary));
-    // Objects whose phase has loaded and that deferred no link are read back while the run
-    // goes on (finalize will not touch them), one at a time, instead of after the last
-    // phase: verification then overlaps the extraction of the slowest objects.
-    let (settled, mut to_verify) = futures::channel::mpsc::unbounded::<Vec<(String, u32)>>();
+    // Objects that have loaded and deferred no link are read back while the run goes on
+    // (finalize will not touch them), one at a time, instead of after the last phase:
+    // verification then overlaps the extraction of the slowest objects.
+    let (loaded, mut to_verify) = futures::channel::mpsc::unbounded::<String>();
     let verifying = async {
         let mut verified = BTreeSet::new();
         let verify_ports = VerifyPorts {
@@ -608,19 +608,33 @@ async fn run_migration(
             destination: ports.destination,
             runs: ports.runs,
         };
-        while let Some(objects) = to_verify.next().await {
-            for (name, chunks) in objects {
-                let Some(object) = plan.object(&name) else {
-                    continue;
-                };
-                let started = std::time::Instant::now();
-                steps::verify_object(&verify_ports, run, plan, object, chunks, progress).await?;
-                let elapsed = millis(started.elapsed());
-                shared_summary.update(|summary| {
-                    summary.timings.entry(name.clone()).or_default().verify_ms += elapsed;
-                });
-                verified.insert(name);
+        while let Some(name) = to_verify.next().await {
+            let Some(object) = plan.object(&name) else {
+                continue;
+            };
+            // Only an object none of whose records deferred a link: finalize will not
+            // touch it. The others are read back after finalize.
+            let records = ports
+                .runs
+                .run_records(run)
+                .await
+                .map_err(StepError::RunStore)?;
+            let mut chunks = records.chunks.iter().filter(|chunk| chunk.object == name);
+            if chunks.any(|chunk| chunk.deferred_links > 0) {
+                continue;
             }
+            let chunks = records
+                .extractions
+                .iter()
+                .find(|extraction| extraction.object == name)
+                .map_or(0, |extraction| extraction.chunks);
+            let started = std::time::Instant::now();
+            steps::verify_object(&verify_ports, run, plan, object, chunks, progress).await?;
+            let elapsed = millis(started.elapsed());
+            shared_summary.update(|summary| {
+                summary.timings.entry(name.clone()).or_default().verify_ms += elapsed;
+            });
+            verified.insert(name);
         }
         Ok::<_, StepError>(verified)
     };
@@ -745,10 +759,18 @@ async fn run_migration(
                 Ok(())
             }
         },
+        |(phase, index)| {
+            if options.verify
+                && let Some(object) = phases.get(phase).and_then(|objects| objects.get(index))
+            {
+                // The verifier ends only once the schedule is done; if it failed, its error
+                // is the one the join returns.
+                let _ = loaded.unbounded_send(object.object.clone());
+            }
+        },
         |phase| {
             let shared_summary = &shared_summary;
             let phase_objects = &phase_objects;
-            let settled = &settled;
             async move {
                 let snapshot = shared_summary.update(|_| {});
                 ports
@@ -756,21 +778,13 @@ async fn run_migration(
                     .save_run(&snapshot)
                     .await
                     .map_err(StepError::RunStore)?;
-                let settled_objects =
-                    reconcile_phase(ports.runs, run, phase, &phase_objects[phase], progress)
-                        .await?;
-                if options.verify && !settled_objects.is_empty() {
-                    // The verifier ends only once this side is done; if it failed, its
-                    // error is the one the join returns.
-                    let _ = settled.unbounded_send(settled_objects);
-                }
-                Ok(())
+                reconcile_phase(ports.runs, run, phase, &phase_objects[phase], progress).await
             }
         },
     );
     let scheduling = async {
         let scheduled = scheduling.await;
-        settled.close_channel();
+        loaded.close_channel();
         scheduled
     };
     let ((), verified_early) = futures::future::try_join(scheduling, verifying).await?;
@@ -809,28 +823,9 @@ async fn reconcile_phase(
     phase: usize,
     objects: &[String],
     progress: &dyn Progress,
-) -> Result<Vec<(String, u32)>, StepError> {
+) -> Result<(), StepError> {
     let records = runs.run_records(run).await.map_err(StepError::RunStore)?;
-    // The phase's objects none of whose records deferred a link, with their chunk counts:
-    // finalize will not touch them, so they can be read back now.
-    let settled: Vec<(String, u32)> = objects
-        .iter()
-        .filter(|object| {
-            records
-                .chunks
-                .iter()
-                .filter(|chunk| &chunk.object == *object)
-                .all(|chunk| chunk.deferred_links == 0)
-        })
-        .map(|object| {
-            let chunks = records
-                .extractions
-                .iter()
-                .find(|extraction| &extraction.object == object)
-                .map_or(0, |extraction| extraction.chunks);
-            (object.clone(), chunks)
-        })
-        .collect();
+
     let report = steps::build_report(run, &records);
     let counts: Vec<(String, crate::report::ObjectCounts)> = report
         .objects
@@ -849,7 +844,7 @@ async fn reconcile_phase(
         objects: counts,
         balanced,
     });
-    Ok(settled)
+    Ok(())
 }
 
 fn empty_chunk(object: &str, chunk: u32) -> crate::report::ChunkResult {

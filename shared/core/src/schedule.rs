@@ -117,9 +117,10 @@ pub type Slot = (usize, usize);
 /// - `slot_of` says which object a chunk belongs to. A chunk of the object at `(p, i)`
 ///   loads only once every object of `waits_for[p][i]` (the objects of earlier phases it
 ///   links to) has loaded all its chunks; ready chunks of earlier phases go first.
-/// - `phase_started` is called as extraction starts a phase, and `phase_loaded` once
-///   every chunk of every object of a phase has loaded (a later phase whose objects do not
-///   wait for an earlier one may finish first).
+/// - `phase_started` is called as extraction starts a phase; `object_loaded` once an
+///   object is extracted and every chunk of it has loaded, and `phase_loaded` once every
+///   object of a phase has (a later phase whose objects do not wait for an earlier one may
+///   finish first).
 ///
 /// The first error stops both sides and is returned.
 #[allow(clippy::too_many_arguments)]
@@ -132,6 +133,7 @@ pub async fn run<'a, O, E, EF, L, LF, P, PF>(
     phase_started: impl Fn(usize),
     extract: E,
     load: L,
+    object_loaded: impl Fn(Slot),
     phase_loaded: P,
 ) -> Result<(), StepError>
 where
@@ -259,6 +261,7 @@ where
                             && ready(&objects, (phase, index))
                         {
                             objects[phase][index].loaded = true;
+                            object_loaded((phase, index));
                             changed = true;
                         }
                     }
@@ -467,6 +470,7 @@ mod tests {
                     Ok(())
                 }
             },
+            |_| {},
             |phase| {
                 let log = &log;
                 async move {
@@ -569,6 +573,7 @@ mod tests {
                     Ok(())
                 }
             },
+            |_| {},
             |_| async { Ok(()) },
         ));
         assert!(
@@ -594,6 +599,7 @@ mod tests {
                     .map_err(StepError::Queue)
             },
             |_: ChunkMessage| async { Ok(()) },
+            |_| {},
             |_| async { Ok(()) },
         ));
         assert!(
@@ -639,6 +645,7 @@ mod tests {
                 }
             },
             |_: ChunkMessage| async { Ok(()) },
+            |_| {},
             |_| async { Ok(()) },
         ));
         assert!(result.is_ok());
@@ -715,6 +722,7 @@ mod tests {
                     Ok(())
                 }
             },
+            |_| {},
             |phase| {
                 let log = &log;
                 async move {

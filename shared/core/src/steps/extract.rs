@@ -51,6 +51,10 @@ pub trait Sleeper: Send + Sync {
 pub struct ExtractConfig {
     /// Records per staged chunk; also the load step's batch size.
     pub chunk_records: usize,
+    /// A chunk is cut short once its JSON reaches this many bytes, so a chunk of wide
+    /// records (emails with their bodies) costs the load and verify steps no more memory
+    /// than a chunk of narrow ones.
+    pub chunk_bytes: usize,
     /// Rows per Bulk API results page (one call each), staged as chunks while the page
     /// streams in; see [`bulk_page_records`].
     pub bulk_page_records: usize,
@@ -80,6 +84,7 @@ impl Default for ExtractConfig {
     fn default() -> Self {
         Self {
             chunk_records: 2_000,
+            chunk_bytes: 2 << 20,
             bulk_page_records: BULK_PAGE_RECORDS,
             bulk_threshold: 10_000,
             include_deleted: false,
@@ -568,7 +573,8 @@ pub fn bulk_page_records(object: &ObjectPlan, config: &ExtractConfig) -> u32 {
 }
 
 /// Stages one chunk: types CSV values, fetches file bodies, pseudonymises, writes the
-/// chunk to staging and sends its message to the load queue.
+/// chunk to staging and sends its message to the load queue; a chunk whose JSON reaches
+/// [`ExtractConfig::chunk_bytes`] is staged as several.
 #[allow(clippy::too_many_arguments)]
 async fn stage_chunk(
     ports: &ExtractPorts<'_>,
@@ -660,14 +666,40 @@ async fn stage_chunk(
         for record in prepared.iter().flatten() {
             write_record(&mut body, record, &object.object)?;
             count += 1;
+            if body.len() >= config.chunk_bytes {
+                let full = std::mem::replace(&mut body, Vec::with_capacity(chunk_len * 256));
+                stage_body(ports, run, plan, object, state, full, count).await?;
+                count = 0;
+            }
         }
     } else {
         let mut prepared = futures::stream::iter(chunk).map(prepare).buffered(1);
         while let Some(record) = prepared.next().await {
             write_record(&mut body, &record?, &object.object)?;
             count += 1;
+            if body.len() >= config.chunk_bytes {
+                let full = std::mem::replace(&mut body, Vec::with_capacity(chunk_len * 256));
+                stage_body(ports, run, plan, object, state, full, count).await?;
+                count = 0;
+            }
         }
     }
+    if count > 0 {
+        stage_body(ports, run, plan, object, state, body, count).await?;
+    }
+    Ok(())
+}
+
+/// Stages one chunk's JSON Lines and sends its message to the load queue.
+async fn stage_body(
+    ports: &ExtractPorts<'_>,
+    run: &RunId,
+    plan: &Plan,
+    object: &ObjectPlan,
+    state: &mut ExtractState,
+    body: Vec<u8>,
+    count: u64,
+) -> Result<(), StepError> {
     let chunk = state.chunks;
     let key = chunk_key(plan, run, &object.object, chunk);
     ports
