@@ -74,14 +74,12 @@ impl WorkQueue for ChannelQueue {
     }
 }
 
+/// Objects waiting to be extracted, with where they sit in the phases.
+type ExtractQueue<T> = std::sync::Mutex<VecDeque<(Slot, T)>>;
+
 /// Splits the objects to extract into the long poles (those `long_pole` weighs, heaviest
 /// first) and the rest, in phase order.
-fn split_long_poles<T>(
-    pending: Vec<(Slot, Option<u64>, T)>,
-) -> (
-    std::sync::Mutex<VecDeque<(Slot, T)>>,
-    std::sync::Mutex<VecDeque<(Slot, T)>>,
-) {
+fn split_long_poles<T>(pending: Vec<(Slot, Option<u64>, T)>) -> (ExtractQueue<T>, ExtractQueue<T>) {
     let mut early = Vec::new();
     let mut ordered = VecDeque::new();
     for (phase, weight, item) in pending {
@@ -91,7 +89,7 @@ fn split_long_poles<T>(
         }
     }
     // Stable: equal weights keep phase order.
-    early.sort_by(|a, b| b.0.cmp(&a.0));
+    early.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     let early = early
         .into_iter()
         .map(|(_, phase, item)| (phase, item))
