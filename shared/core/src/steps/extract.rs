@@ -602,7 +602,7 @@ async fn stage_chunk(
             (pseudonymise, types)
         });
     // Records whose object has a binary field each cost a download; those run a few at
-    // a time (the client bounds requests in flight), in record order.
+    // a time (the client bounds requests in flight).
     let concurrency = if object.blob.is_some() {
         FILE_DOWNLOADS_IN_FLIGHT
     } else {
@@ -645,43 +645,30 @@ async fn stage_chunk(
             Ok::<_, StepError>(record)
         }
     };
+    // Downloads finish out of order (a large file takes longer than its neighbours), so
+    // they are not made to wait for one another; the records are staged in their order
+    // all the same.
     let chunk_len = chunk.len();
+    let mut prepared: Vec<Option<SourceRecord>> = vec![None; chunk_len];
+    let mut preparing = futures::stream::iter(chunk.into_iter().enumerate())
+        .map(|(index, record)| {
+            let prepare = &prepare;
+            async move { (index, prepare(record).await) }
+        })
+        .buffer_unordered(concurrency);
+    while let Some((index, record)) = preparing.next().await {
+        prepared[index] = Some(record?);
+    }
+    drop(preparing);
     let mut body = Vec::with_capacity(chunk_len * 256);
     let mut count = 0u64;
-    if concurrency > 1 {
-        // Downloads finish out of order (a large file takes longer than its neighbours),
-        // so they are not made to wait for one another; the records are staged in their
-        // order all the same.
-        let mut prepared: Vec<Option<SourceRecord>> = vec![None; chunk_len];
-        let mut downloads = futures::stream::iter(chunk.into_iter().enumerate())
-            .map(|(index, record)| {
-                let prepare = &prepare;
-                async move { (index, prepare(record).await) }
-            })
-            .buffer_unordered(concurrency);
-        while let Some((index, record)) = downloads.next().await {
-            prepared[index] = Some(record?);
-        }
-        drop(downloads);
-        for record in prepared.iter().flatten() {
-            write_record(&mut body, record, &object.object)?;
-            count += 1;
-            if body.len() >= config.chunk_bytes {
-                let full = std::mem::replace(&mut body, Vec::with_capacity(chunk_len * 256));
-                stage_body(ports, run, plan, object, state, full, count).await?;
-                count = 0;
-            }
-        }
-    } else {
-        let mut prepared = futures::stream::iter(chunk).map(prepare).buffered(1);
-        while let Some(record) = prepared.next().await {
-            write_record(&mut body, &record?, &object.object)?;
-            count += 1;
-            if body.len() >= config.chunk_bytes {
-                let full = std::mem::replace(&mut body, Vec::with_capacity(chunk_len * 256));
-                stage_body(ports, run, plan, object, state, full, count).await?;
-                count = 0;
-            }
+    for record in prepared.iter().flatten() {
+        write_record(&mut body, record, &object.object)?;
+        count += 1;
+        if body.len() >= config.chunk_bytes {
+            let full = std::mem::replace(&mut body, Vec::with_capacity(chunk_len * 256));
+            stage_body(ports, run, plan, object, state, full, count).await?;
+            count = 0;
         }
     }
     if count > 0 {
