@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn fifteen_character_ids_gain_their_recorded_suffix() {
-        // Ids from recorded Salesforce payloads in ../shared/fixtures.
+        // Ids from recorded Salesforce payloads in tests/fixtures/salesforce.
         for real in [
             "001Da00000xnAiyIAE",
             "00390000001TdgeAAC",

@@ -452,16 +452,16 @@ mod tests {
     fn recorded_job_answers_parse() {
         for body in [
             &include_bytes!(
-                "../../../../shared/fixtures/salesforce/bulk2/amp_bulk_read-launch-job-account.json"
+                "../../../tests/fixtures/salesforce/bulk2/amp_bulk_read-launch-job-account.json"
             )[..],
             &include_bytes!(
-                "../../../../shared/fixtures/salesforce/bulk2/amp_bulk_info_in-progress.json"
+                "../../../tests/fixtures/salesforce/bulk2/amp_bulk_info_in-progress.json"
             )[..],
             &include_bytes!(
-                "../../../../shared/fixtures/salesforce/bulk2/amp_bulk_info_success.json"
+                "../../../tests/fixtures/salesforce/bulk2/amp_bulk_info_success.json"
             )[..],
             &include_bytes!(
-                "../../../../shared/fixtures/salesforce/bulk2/amp_bulk_info_complete-failure.json"
+                "../../../tests/fixtures/salesforce/bulk2/amp_bulk_info_complete-failure.json"
             )[..],
         ] {
             let job: BulkJob = serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}"));
@@ -469,7 +469,7 @@ mod tests {
             assert_ne!(job.state, BulkJobState::Unknown);
         }
         let failed: BulkJob = serde_json::from_slice(include_bytes!(
-            "../../../../shared/fixtures/salesforce/bulk2/amp_bulk_info_complete-failure.json"
+            "../../../tests/fixtures/salesforce/bulk2/amp_bulk_info_complete-failure.json"
         ))
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(failed.state, BulkJobState::Failed);

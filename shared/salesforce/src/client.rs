@@ -603,7 +603,7 @@ mod tests {
     #[test]
     fn error_arrays_from_recorded_payloads_are_parsed() {
         let body =
-            include_bytes!("../../../../shared/fixtures/salesforce/errors/amp_unknown-field.json");
+            include_bytes!("../../../tests/fixtures/salesforce/errors/amp_unknown-field.json");
         let error = api_error(StatusCode::BAD_REQUEST, body);
         assert_eq!(error.error_code(), Some("INVALID_FIELD"));
         assert!(!error.is_retryable());
@@ -612,7 +612,7 @@ mod tests {
             "Salesforce answered 400 INVALID_FIELD: No such column 'AccountNumer' on sobject of type Account"
         );
         let expired = include_bytes!(
-            "../../../../shared/fixtures/salesforce/errors/restforce_expired_session_response.json"
+            "../../../tests/fixtures/salesforce/errors/restforce_expired_session_response.json"
         );
         assert_eq!(
             api_error(StatusCode::UNAUTHORIZED, expired).error_code(),

@@ -257,13 +257,13 @@ mod tests {
     fn recorded_token_answers_parse_and_hide_the_token() {
         for body in [
             &include_bytes!(
-                "../../../../shared/fixtures/salesforce/oauth/restforce_auth_success_response.json"
+                "../../../tests/fixtures/salesforce/oauth/restforce_auth_success_response.json"
             )[..],
             &include_bytes!(
-                "../../../../shared/fixtures/salesforce/oauth/restforce_refresh_success_response.json"
+                "../../../tests/fixtures/salesforce/oauth/restforce_refresh_success_response.json"
             )[..],
             &include_bytes!(
-                "../../../../shared/fixtures/salesforce/oauth/rdb_Restforce_DB__accessing_Salesforce__uses_the_configured_cred__00_post_oauth2_token.json"
+                "../../../tests/fixtures/salesforce/oauth/rdb_Restforce_DB__accessing_Salesforce__uses_the_configured_cred__00_post_oauth2_token.json"
             )[..],
         ] {
             let token: TokenResponse =
@@ -272,7 +272,7 @@ mod tests {
             assert!(!format!("{token:?}").contains(token.access_token.expose()));
         }
         let refused: OAuthErrorResponse = serde_json::from_slice(include_bytes!(
-            "../../../../shared/fixtures/salesforce/oauth/restforce_refresh_error_response.json"
+            "../../../tests/fixtures/salesforce/oauth/restforce_refresh_error_response.json"
         ))
         .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(refused.error, "invalid_grant");

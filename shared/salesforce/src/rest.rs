@@ -301,7 +301,7 @@ mod tests {
     #[test]
     fn recorded_record_counts_parse() {
         let counts: RecordCountsWire = serde_json::from_slice(include_bytes!(
-            "../../../../shared/fixtures/salesforce/limits/cci_TestDatasetsE2E.test_datasets_e2e__02_GET_limits_recordCount.json"
+            "../../../tests/fixtures/salesforce/limits/cci_TestDatasetsE2E.test_datasets_e2e__02_GET_limits_recordCount.json"
         ))
         .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(counts.objects[0].name, "Account");

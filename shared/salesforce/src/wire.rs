@@ -1,4 +1,4 @@
-//! Salesforce's JSON shapes, as the recorded payloads in ../shared/fixtures show them. Only the
+//! Salesforce's JSON shapes, as the recorded payloads in tests/fixtures/salesforce show them. Only the
 //! keys Ferry reads are declared; serde ignores the rest.
 
 use ferry_core::model::{
@@ -129,7 +129,7 @@ pub struct QueryResponse {
 
 #[cfg(test)]
 mod fixture_tests {
-    //! Every recorded payload of ../shared/fixtures/salesforce parses into the client type
+    //! Every recorded payload of tests/fixtures/salesforce parses into the client type
     //! that reads its endpoint; unknown keys are tolerated.
 
     use super::*;
@@ -137,7 +137,7 @@ mod fixture_tests {
 
     fn fixtures(folder: &str) -> Vec<(String, Vec<u8>)> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures/salesforce")
+            .join("../../tests/fixtures/salesforce")
             .join(folder);
         let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
             .unwrap_or_else(|error| panic!("fixtures {} unreadable: {error}", dir.display()))

@@ -6,43 +6,13 @@
 //! recording is a real error message, the body must be identical.
 
 mod common;
+#[path = "common/shape.rs"]
+mod shape;
 
 use common::{TestResult, access_token, get, query_path, start};
 use ferry_simulator::SimulatorConfig;
 use serde_json::Value;
-use std::path::PathBuf;
-
-/// The recorded fixtures: `FERRY_FIXTURES`, or the shared folder beside the repo. A
-/// missing folder fails the test rather than skipping it.
-fn fixtures_dir() -> PathBuf {
-    std::env::var_os("FERRY_FIXTURES").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/fixtures/salesforce"
-            ))
-        },
-        PathBuf::from,
-    )
-}
-
-fn fixture(name: &str) -> Result<Value, Box<dyn std::error::Error>> {
-    let path = fixtures_dir().join(name);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("fixture {} unreadable: {e}", path.display()))?;
-    Ok(serde_json::from_str(&text)?)
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
+use shape::{fixture, fixtures_dir, kind};
 
 /// Panics with the path of the first place where `actual` is not shaped like `fixture`.
 fn assert_same_shape(fixture: &Value, actual: &Value, path: &str) {

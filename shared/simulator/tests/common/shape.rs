@@ -10,17 +10,13 @@ use std::path::PathBuf;
 
 pub type BoxError = Box<dyn std::error::Error>;
 
-/// The recorded fixtures: `FERRY_FIXTURES`, or the shared folder beside the repo.
+/// The recorded fixtures, carried in the repository (`tests/fixtures/salesforce`, with
+/// their manifest and licences). A missing folder fails the test rather than skipping it.
 pub fn fixtures_dir() -> PathBuf {
-    std::env::var_os("FERRY_FIXTURES").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/fixtures/salesforce"
-            ))
-        },
-        PathBuf::from,
-    )
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/salesforce"
+    ))
 }
 
 pub fn fixture(name: &str) -> Result<Value, BoxError> {
