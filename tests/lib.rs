@@ -7,10 +7,10 @@ pub mod wrappers;
 
 use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
-use ferry_core::pipeline::{DryRunPorts, LocalPorts, Migration, MigrationConfig, migrate};
 use ferry_core::plan::Plan;
 use ferry_core::ports::SalesforceApi;
 use ferry_core::report::ObjectExtraction;
+use ferry_core::run::{DryRunPorts, LocalPorts, RunConfig, RunOutcome, migrate};
 use ferry_core::secret::Secret;
 use ferry_core::steps::{
     DiscoverOptions, ExtractConfig, ExtractPorts, ExtractProgress, ExtractState, StepError,
@@ -85,7 +85,7 @@ impl Embedded {
     /// Every record staged so far, in the order the queue announced the chunks; drains
     /// the queue.
     pub async fn drain_staged(&self) -> Vec<ferry_core::model::SourceRecord> {
-        use ferry_core::pipeline::LocalQueue as _;
+        use ferry_core::ports::LocalQueue as _;
         use ferry_core::ports::Staging as _;
         let mut records = Vec::new();
         while let Some(message) = self.queue.receive().await.unwrap() {
@@ -253,8 +253,8 @@ impl Embedded {
     }
 
     /// The run configuration the helpers use, for run `run`.
-    pub fn config(&self, run: &str, chunk_records: usize) -> MigrationConfig {
-        MigrationConfig {
+    pub fn config(&self, run: &str, chunk_records: usize) -> RunConfig {
+        RunConfig {
             // One object and one chunk at a time: the counts of links patched after load
             // depend on the order chunks land in, and these tests compare whole reports.
             concurrency: ferry_core::schedule::Concurrency {
@@ -312,7 +312,7 @@ impl Embedded {
         run: &str,
         map: FieldMap,
         chunk_records: usize,
-    ) -> Migration {
+    ) -> RunOutcome {
         let config = ExtractConfig {
             chunk_records,
             ..ExtractConfig::default()
@@ -328,8 +328,8 @@ impl Embedded {
         run: &str,
         map: FieldMap,
         extract: ExtractConfig,
-    ) -> Result<Migration, StepError> {
-        let config = MigrationConfig {
+    ) -> Result<RunOutcome, StepError> {
+        let config = RunConfig {
             concurrency: Default::default(),
             tenant: TenantId::new(TENANT),
             run_id: RunId::new(run),
@@ -347,8 +347,8 @@ impl Embedded {
     pub async fn migrate_with(
         &self,
         salesforce: &SalesforceClient,
-        config: &MigrationConfig,
-    ) -> Result<Migration, StepError> {
+        config: &RunConfig,
+    ) -> Result<RunOutcome, StepError> {
         let ports = LocalPorts {
             salesforce,
             staging: &self.staging,

@@ -19,13 +19,13 @@ use clap::{Args, ValueEnum};
 use ferry_core::error::PortError;
 use ferry_core::ids::{DestinationId, TenantId};
 use ferry_core::mapping::{EntityKind, FieldMap};
-use ferry_core::pipeline::{LocalPorts, MigrationConfig, RunOptions, migrate_with};
 use ferry_core::plan::CustomFieldDefinition;
 use ferry_core::plan::ObjectPlan;
 use ferry_core::ports::{
     BulkJobState, Destination, DestinationRecord, DestinationUser, FileUpload, LinkPatch,
     QueryPageRequest, SalesforceApi, UpsertOutcome,
 };
+use ferry_core::run::{LocalPorts, RunConfig, RunOptions, migrate_with};
 use ferry_core::runs::NoProgress;
 use ferry_core::secret::Secret;
 use ferry_core::steps::{self, DiscoverOptions, ExtractConfig};
@@ -615,7 +615,7 @@ async fn migrate(
         destination: &destination,
         sleeper: &TokioSleeper,
     };
-    let config = MigrationConfig {
+    let config = RunConfig {
         concurrency: Default::default(),
         tenant,
         run_id: crate::local::new_run_id(),
@@ -687,7 +687,7 @@ async fn download(
     ferry_core::schedule::run(
         &phases,
         ferry_core::schedule::Concurrency::default(),
-        |object: &&ObjectPlan| ferry_core::migration::long_pole(object),
+        |object: &&ObjectPlan| ferry_core::run::long_pole(object),
         &[],
         |_| None,
         |_| {},

@@ -4,7 +4,7 @@ use crate::local::{Workspace, new_run_id};
 use anyhow::Context;
 use clap::Args;
 use ferry_core::mapping::FieldMap;
-use ferry_core::pipeline::{LocalPorts, MigrationConfig, RunOptions, migrate_with};
+use ferry_core::run::{LocalPorts, RunConfig, RunOptions, migrate_with};
 use ferry_core::secret::Secret;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_embedded::TokioSleeper;
@@ -93,7 +93,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         destination: &workspace.destination,
         sleeper: &TokioSleeper,
     };
-    let config = MigrationConfig {
+    let config = RunConfig {
         concurrency: Default::default(),
         tenant,
         run_id,

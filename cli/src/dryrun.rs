@@ -7,8 +7,8 @@ use crate::local::new_run_id;
 use anyhow::Context;
 use clap::Args;
 use ferry_core::budget::BudgetPolicy;
-use ferry_core::dryrun::{render_html, render_markdown};
-use ferry_core::pipeline::{DryRunPorts, MigrationConfig, dry_run};
+use ferry_core::run::dry_run::{render_html, render_markdown};
+use ferry_core::run::{DryRunPorts, RunConfig, dry_run};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_embedded::{InProcessQueue, LocalStaging, SqliteStore, TokioSleeper};
 use std::path::PathBuf;
@@ -95,7 +95,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         reserve_percent: args.reserve_percent,
         ..BudgetPolicy::default()
     };
-    let config = MigrationConfig {
+    let config = RunConfig {
         concurrency: Default::default(),
         tenant: crate::local::local_tenant(),
         run_id: run_id.clone(),

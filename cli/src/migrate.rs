@@ -7,7 +7,7 @@ use crate::local::{Workspace, local_tenant, new_run_id};
 use anyhow::Context;
 use clap::Args;
 use ferry_core::budget::BudgetPolicy;
-use ferry_core::pipeline::{LocalPorts, MigrationConfig, RunOptions, migrate_with};
+use ferry_core::run::{LocalPorts, RunConfig, RunOptions, migrate_with};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_embedded::TokioSleeper;
 use std::path::PathBuf;
@@ -177,7 +177,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         reserve_percent: args.reserve_percent,
         ..BudgetPolicy::default()
     };
-    let config = MigrationConfig {
+    let config = RunConfig {
         concurrency: Default::default(),
         tenant: local_tenant(),
         run_id: run_id.clone(),

@@ -98,8 +98,8 @@ pub struct PseudonymiseArgs {
 }
 
 impl PseudonymiseArgs {
-    pub fn load(&self) -> anyhow::Result<Option<ferry_core::obfuscate::Pseudonymise>> {
-        use ferry_core::obfuscate::{ObfuscationConfig, Obfuscator, Pseudonymise};
+    pub fn load(&self) -> anyhow::Result<Option<ferry_core::pseudonymise::Pseudonymise>> {
+        use ferry_core::pseudonymise::{Pseudonymise, PseudonymiseConfig, Pseudonymiser};
         if self.pseudonymise.is_empty() {
             return Ok(None);
         }
@@ -108,7 +108,7 @@ impl PseudonymiseArgs {
                 "--pseudonymise needs a key: set FERRY_PSEUDONYM_KEY (16 bytes or more, kept secret; the same key gives the same pseudonyms)"
             );
         };
-        let mut config = ObfuscationConfig::default();
+        let mut config = PseudonymiseConfig::default();
         for entry in &self.pseudonymise {
             match entry.split_once('.') {
                 Some((object, field)) => {
@@ -123,8 +123,12 @@ impl PseudonymiseArgs {
                 }
             }
         }
-        let obfuscator = Obfuscator::new(key).context("FERRY_PSEUDONYM_KEY cannot be used")?;
-        Ok(Some(Pseudonymise { config, obfuscator }))
+        let pseudonymiser =
+            Pseudonymiser::new(key).context("FERRY_PSEUDONYM_KEY cannot be used")?;
+        Ok(Some(Pseudonymise {
+            config,
+            pseudonymiser,
+        }))
     }
 }
 

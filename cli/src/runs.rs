@@ -7,8 +7,8 @@ use crate::local::{Workspace, local_tenant};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use ferry_core::ids::{RunId, TenantId};
-use ferry_core::pipeline::{RollbackRunPorts, mark_interrupted, rollback};
 use ferry_core::ports::RunStore;
+use ferry_core::run::{RollbackRunPorts, mark_interrupted, rollback};
 use ferry_core::run_report::{render_html, render_markdown, run_document};
 use ferry_core::runs::RunSummary;
 use std::path::PathBuf;
@@ -190,7 +190,7 @@ pub async fn rollback_command(args: RollbackArgs) -> anyhow::Result<ExitCode> {
     let run = RunId::new(args.run_id.clone());
     let http = args
         .destination
-        .http(&ferry_core::pipeline::rollback_run_id(&run))?;
+        .http(&ferry_core::run::rollback_run_id(&run))?;
     let destination: &dyn ferry_core::ports::Destination = match &http {
         Some(http) => http,
         None => &workspace.destination,

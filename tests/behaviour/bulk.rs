@@ -272,7 +272,7 @@ async fn chunks_of_wide_records_are_cut_by_size_and_every_record_is_staged_once(
         by_count.chunks
     );
     // Every chunk stops at the first record that takes it to 20 kB or more.
-    use ferry_core::pipeline::LocalQueue as _;
+    use ferry_core::ports::LocalQueue as _;
     use ferry_core::ports::Staging as _;
     let mut ids = Vec::new();
     while let Some(message) = embedded.queue.receive().await.unwrap() {

@@ -4,7 +4,7 @@
 //! adapter did its work), for many N spread over the whole run; then `migrate` runs again
 //! on fresh adapters over the same files, as a new process would.
 
-use ferry_core::pipeline::{Migration, RunOptions, migrate_with};
+use ferry_core::run::{RunOptions, RunOutcome, migrate_with};
 use ferry_core::runs::{NoProgress, RunStatus};
 use ferry_simulator::RunningSimulator;
 use ferry_tests::wrappers::{FailPoint, Faults, Faulty};
@@ -15,9 +15,7 @@ use std::sync::Arc;
 const CHUNK: usize = 9;
 
 /// Every object of the default map: a crash can land in any of their steps.
-fn whole_map(
-    mut config: ferry_core::pipeline::MigrationConfig,
-) -> ferry_core::pipeline::MigrationConfig {
+fn whole_map(mut config: ferry_core::run::RunConfig) -> ferry_core::run::RunConfig {
     config.map = ferry_core::mapping::FieldMap::builtin();
     config
 }
@@ -27,7 +25,7 @@ async fn migrate_in_as(
     simulator: &RunningSimulator,
     dir: &Path,
     run: &str,
-) -> Result<Migration, ferry_core::steps::StepError> {
+) -> Result<RunOutcome, ferry_core::steps::StepError> {
     let client = connect(simulator).await;
     let embedded = Embedded::open(dir);
     let ports = embedded.ports_with(
@@ -50,7 +48,7 @@ async fn migrate_in(
     simulator: &RunningSimulator,
     dir: &Path,
     faults: Arc<Faults>,
-) -> Result<Migration, ferry_core::steps::StepError> {
+) -> Result<RunOutcome, ferry_core::steps::StepError> {
     let client = connect(simulator).await;
     let embedded = Embedded::open(dir);
     let store = Faulty::new(embedded.store.clone(), faults.clone());
@@ -179,7 +177,7 @@ async fn delta_in(
     dir: &Path,
     faults: Arc<Faults>,
     run: &str,
-) -> Result<Migration, ferry_core::steps::StepError> {
+) -> Result<RunOutcome, ferry_core::steps::StepError> {
     let client = connect(simulator).await;
     let embedded = Embedded::open(dir);
     let store = Faulty::new(embedded.store.clone(), faults.clone());

@@ -2,17 +2,17 @@
 //! they add up, and a dry run after a migration sees updates instead of creates.
 
 use ferry_core::budget::BudgetPolicy;
-use ferry_core::dryrun::{render_html, render_markdown};
 use ferry_core::ids::{RunId, TenantId};
-use ferry_core::pipeline::{MigrationConfig, dry_run};
+use ferry_core::run::dry_run::{render_html, render_markdown};
+use ferry_core::run::{RunConfig, dry_run};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_simulator::org::{EmailKind, Org};
 use ferry_simulator::schema::Generated;
 use ferry_tests::{Embedded, TENANT, connect, start_org};
 use std::collections::BTreeMap;
 
-fn config(run: &str) -> MigrationConfig {
-    MigrationConfig {
+fn config(run: &str) -> RunConfig {
+    RunConfig {
         concurrency: Default::default(),
         tenant: TenantId::new(TENANT),
         run_id: RunId::new(run),

@@ -4,8 +4,8 @@
 
 use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
-use ferry_core::pipeline::MigrationConfig;
 use ferry_core::report::IssueKind;
+use ferry_core::run::RunConfig;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_simulator::org::{INTEGRATION_USERNAME, Org};
 use ferry_simulator::schema::{Generated, generated_object};
@@ -226,7 +226,7 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
         owners.insert(id, owner.as_str().parse::<i64>().unwrap());
     }
 
-    let config = MigrationConfig {
+    let config = RunConfig {
         concurrency: Default::default(),
         tenant: tenant.clone(),
         run_id: RunId::new("run-entities"),
@@ -557,7 +557,7 @@ async fn the_dry_run_lists_the_owners_no_destination_user_matches() {
             unmatched.push(org.id(Generated::User, index));
         }
     }
-    let config = MigrationConfig {
+    let config = RunConfig {
         concurrency: Default::default(),
         tenant,
         run_id: RunId::new("dry-owners"),
@@ -570,7 +570,7 @@ async fn the_dry_run_lists_the_owners_no_destination_user_matches() {
         merge_leads_by_email: false,
     };
     let ports = embedded.dry_run_ports(&client);
-    let (_, report) = ferry_core::pipeline::dry_run(
+    let (_, report) = ferry_core::run::dry_run(
         &ports,
         &config,
         &ferry_core::budget::BudgetPolicy::default(),
@@ -605,7 +605,7 @@ async fn the_dry_run_lists_the_owners_no_destination_user_matches() {
     );
     // Tasks of converted leads are not orphans: the lead resolves to its contact.
     assert_eq!(report.findings_by_rule.get("orphan_link"), None);
-    let markdown = ferry_core::dryrun::render_markdown(&report);
+    let markdown = ferry_core::run::dry_run::render_markdown(&report);
     assert!(
         markdown.contains(&format!(
             "{} users match one of the destination's {} users by email; {} match none, and what they own goes to the default owner owner@example.com:",
@@ -697,7 +697,7 @@ async fn a_file_over_the_cap_is_skipped_with_its_size() {
     let embedded = Embedded::open(dir.path());
     let mut map = FieldMap::builtin();
     map.custom_objects = false;
-    let config = MigrationConfig {
+    let config = RunConfig {
         concurrency: Default::default(),
         tenant: TenantId::new(TENANT),
         run_id: RunId::new("run-cap"),
@@ -788,7 +788,7 @@ async fn a_file_over_the_cap_is_skipped_with_its_size() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_content_notes_body_is_pseudonymised_before_it_is_staged() {
-    use ferry_core::obfuscate::{ObfuscationConfig, Obfuscator, Pseudonymise};
+    use ferry_core::pseudonymise::{Pseudonymise, PseudonymiseConfig, Pseudonymiser};
     let (records, seed) = (1_000, 4);
     let simulator = start_org(records, seed).await;
     let client = connect(&simulator).await;
@@ -799,7 +799,7 @@ async fn a_content_notes_body_is_pseudonymised_before_it_is_staged() {
     map.objects.retain(|name, _| name == "ContentNote");
     map.objects.get_mut("ContentNote").unwrap().links.clear();
     let key = ferry_core::secret::Secret::new("a test key of at least sixteen bytes");
-    let config = MigrationConfig {
+    let config = RunConfig {
         concurrency: Default::default(),
         tenant: TenantId::new(TENANT),
         run_id: RunId::new("run-notes"),
@@ -807,9 +807,9 @@ async fn a_content_notes_body_is_pseudonymised_before_it_is_staged() {
         extract: ExtractConfig::default(),
         discover: DiscoverOptions::default(),
         pseudonymise: Some(Pseudonymise {
-            config: serde_json::from_str::<ObfuscationConfig>(r#"{"objects": ["ContentNote"]}"#)
+            config: serde_json::from_str::<PseudonymiseConfig>(r#"{"objects": ["ContentNote"]}"#)
                 .unwrap(),
-            obfuscator: Obfuscator::new(&key).unwrap(),
+            pseudonymiser: Pseudonymiser::new(&key).unwrap(),
         }),
         validation: Default::default(),
         default_owner: None,

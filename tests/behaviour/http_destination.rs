@@ -4,9 +4,9 @@
 
 use ferry_core::ids::{DestinationId, RunId, TenantId};
 use ferry_core::mapping::EntityKind;
-use ferry_core::pipeline::{LocalPorts, MigrationConfig, migrate};
 use ferry_core::ports::{Destination, FileBody, FileUpload};
 use ferry_core::report::RunReport;
+use ferry_core::run::{LocalPorts, RunConfig, migrate};
 use ferry_core::secret::Secret;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_destination_http::signing::sha256_hex;
@@ -29,7 +29,7 @@ async fn migrate_through(
     salesforce: &SalesforceClient,
     run: &str,
 ) -> RunReport {
-    let config = MigrationConfig {
+    let config = RunConfig {
         concurrency: Default::default(),
         tenant: TenantId::new(TENANT),
         run_id: RunId::new(run),

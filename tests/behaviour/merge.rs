@@ -9,13 +9,13 @@ use ferry_core::budget::BudgetPolicy;
 use ferry_core::error::PortError;
 use ferry_core::ids::{RunId, SalesforceId, TenantId};
 use ferry_core::mapping::FieldMap;
-use ferry_core::migration::RunOptions;
 use ferry_core::model::{ObjectDescription, ObjectSummary};
-use ferry_core::pipeline::{MigrationConfig, dry_run};
 use ferry_core::ports::{
     ApiBudget, BlobFetch, BulkJobStatus, IdMap as _, QueryPage, QueryPageRequest, SalesforceApi,
 };
 use ferry_core::report::IssueKind;
+use ferry_core::run::RunOptions;
+use ferry_core::run::{RunConfig, dry_run};
 use ferry_core::runs::NoProgress;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_salesforce::SalesforceClient;
@@ -192,8 +192,8 @@ async fn choose(client: &SalesforceClient) -> Chosen {
     }
 }
 
-fn config(run: &str, merge: bool) -> MigrationConfig {
-    MigrationConfig {
+fn config(run: &str, merge: bool) -> RunConfig {
+    RunConfig {
         concurrency: Default::default(),
         tenant: TenantId::new(TENANT),
         run_id: RunId::new(run),
@@ -229,16 +229,16 @@ async fn rewriting(client: SalesforceClient, chosen: &Chosen) -> Rewriting {
 async fn migrate(
     embedded: &Embedded,
     salesforce: &Rewriting,
-    config: &MigrationConfig,
+    config: &RunConfig,
     delta: bool,
-) -> ferry_core::pipeline::Migration {
+) -> ferry_core::run::RunOutcome {
     let ports = embedded.ports_with(
         salesforce,
         &embedded.store,
         &embedded.store,
         &embedded.destination,
     );
-    ferry_core::migration::migrate_with(
+    ferry_core::run::migrate_with(
         &ports,
         config,
         &RunOptions {
@@ -487,11 +487,12 @@ async fn the_dry_run_counts_the_leads_the_merge_would_skip() {
     }
     let (off, on) = (&counts[0], &counts[1]);
     assert_eq!(
-        off.skip_reasons.get(ferry_core::dryrun::MERGED_REASON),
+        off.skip_reasons
+            .get(ferry_core::run::dry_run::MERGED_REASON),
         None
     );
     assert_eq!(
-        on.skip_reasons.get(ferry_core::dryrun::MERGED_REASON),
+        on.skip_reasons.get(ferry_core::run::dry_run::MERGED_REASON),
         Some(&1)
     );
     assert_eq!(on.will_skip, off.will_skip + 1);

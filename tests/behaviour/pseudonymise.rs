@@ -2,8 +2,8 @@
 //! stay valid of their kind, and duplicates stay duplicates.
 
 use ferry_core::ids::{RunId, TenantId};
-use ferry_core::obfuscate::{ObfuscationConfig, Obfuscator, Pseudonymise};
-use ferry_core::pipeline::MigrationConfig;
+use ferry_core::pseudonymise::{Pseudonymise, PseudonymiseConfig, Pseudonymiser};
+use ferry_core::run::RunConfig;
 use ferry_core::secret::Secret;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_tests::{Embedded, TENANT, connect, query_all, start_org};
@@ -15,9 +15,9 @@ async fn a_pseudonymised_migration_hides_contacts_but_keeps_their_shape_and_dupl
     let client = connect(&simulator).await;
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
-    let config: ObfuscationConfig = serde_json::from_str(r#"{"objects": ["Contact"]}"#).unwrap();
+    let config: PseudonymiseConfig = serde_json::from_str(r#"{"objects": ["Contact"]}"#).unwrap();
     let key = Secret::new("a test key of at least sixteen bytes");
-    let run = MigrationConfig {
+    let run = RunConfig {
         concurrency: Default::default(),
         tenant: TenantId::new(TENANT),
         run_id: RunId::new("run-pseudo"),
@@ -26,7 +26,7 @@ async fn a_pseudonymised_migration_hides_contacts_but_keeps_their_shape_and_dupl
         discover: DiscoverOptions::default(),
         pseudonymise: Some(Pseudonymise {
             config,
-            obfuscator: Obfuscator::new(&key).unwrap(),
+            pseudonymiser: Pseudonymiser::new(&key).unwrap(),
         }),
         validation: Default::default(),
         default_owner: None,

@@ -9,7 +9,7 @@
 
 use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
-use ferry_core::pipeline::{LocalPorts, MigrationConfig, RunOptions, migrate_with};
+use ferry_core::run::{LocalPorts, RunConfig, RunOptions, migrate_with};
 use ferry_core::secret::Secret;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_reference_server::ReferenceServerConfig;
@@ -275,7 +275,7 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
     let embedded = Embedded::open(&dir.path().join("embedded"));
     let client = connect(&simulator).await;
     let tenant = TenantId::new(format!("{ACCOUNT}.{WORKSPACE}"));
-    let config = MigrationConfig {
+    let config = RunConfig {
         tenant: tenant.clone(),
         run_id: RunId::new("embedded-run"),
         map: FieldMap::builtin(),
@@ -368,8 +368,8 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
         status, 409,
         "only a succeeded migration is rolled back: {body}"
     );
-    ferry_core::pipeline::rollback(
-        &ferry_core::pipeline::RollbackRunPorts {
+    ferry_core::run::rollback(
+        &ferry_core::run::RollbackRunPorts {
             id_map: &embedded.store,
             runs: &embedded.store,
             destination: &embedded.destination,
@@ -447,7 +447,7 @@ async fn a_chunk_delivered_twice_or_after_a_killed_load_lands_once() {
     ferry_core::steps::prepare_destination(&direct, &plan)
         .await
         .unwrap();
-    let queue = ferry_core::pipeline::InProcessQueue::new();
+    let queue = ferry_embedded::InProcessQueue::new();
     let extract = ExtractConfig {
         chunk_records: 12,
         ..ExtractConfig::default()
@@ -470,7 +470,7 @@ async fn a_chunk_delivered_twice_or_after_a_killed_load_lands_once() {
         )
         .await
         .unwrap();
-        while let Some(message) = ferry_core::pipeline::LocalQueue::receive(&queue)
+        while let Some(message) = ferry_core::ports::LocalQueue::receive(&queue)
             .await
             .unwrap()
         {

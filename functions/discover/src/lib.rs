@@ -2,20 +2,20 @@
 //!
 //! - `dry_run`: discovers the org, extracts every planned object to staging and analyses it
 //!   as a load would, writing nothing to the destination (the same
-//!   [`ferry_core::pipeline::dry_run`] as `ferry dry-run`), under its own run id; the
+//!   [`ferry_core::run::dry_run`] as `ferry dry-run`), under its own run id; the
 //!   report goes to S3 as JSON, Markdown and HTML. One invocation: sized for orgs whose
 //!   dry run fits the function's timeout (see `infra/template.yaml`).
 //! - `discover`: once the user has confirmed, opens the migration's run (the same
-//!   [`ferry_core::migration::begin_run`] and [`ferry_core::migration::prepare_run`] as
+//!   [`ferry_core::run::begin_run`] and [`ferry_core::run::prepare_run`] as
 //!   `ferry migrate`): discovery, the plan, the budget check and the destination's custom
 //!   fields; answers with the phases the state machine iterates. A tenant's unfinished run
 //!   is resumed instead, and its id is the one answered.
 
 use ferry_aws::MigrationStatus;
 use ferry_core::budget::BudgetPolicy;
-use ferry_core::migration::{RunOpenPorts, RunOptions, begin_run, now_rfc3339, prepare_run};
-use ferry_core::pipeline::{DryRunPorts, dry_run};
 use ferry_core::ports::RunStore;
+use ferry_core::run::{DryRunPorts, dry_run};
+use ferry_core::run::{RunOpenPorts, RunOptions, begin_run, now_rfc3339, prepare_run};
 use ferry_lambda::{
     Services, Task, TokioSleeper, dry_run_id, migration_config, port_failure, step_failure,
     write_reports,
@@ -71,7 +71,7 @@ async fn run_dry_run(services: &Services, task: &Task) -> Result<Output, Diagnos
     let config = migration_config(&record, &run);
     let staging = services.staging()?;
     let destination = services.destination(&run)?;
-    let queue = ferry_core::pipeline::InProcessQueue::new();
+    let queue = ferry_embedded::InProcessQueue::new();
     let ports = DryRunPorts {
         salesforce: &client,
         destination: Some(&destination),
@@ -90,8 +90,8 @@ async fn run_dry_run(services: &Services, task: &Task) -> Result<Output, Diagnos
         staging,
         &format!("{}/{}/dry-run", config.tenant, task.run_id),
         &report,
-        ferry_core::dryrun::render_markdown(&report),
-        ferry_core::dryrun::render_html(&report),
+        ferry_core::run::dry_run::render_markdown(&report),
+        ferry_core::run::dry_run::render_html(&report),
     )
     .await?;
     services

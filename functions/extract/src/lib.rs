@@ -10,10 +10,8 @@
 //! one extracted but not all loaded has its missing chunks queued again from staging.
 
 use ferry_aws::SqsQueue;
-use ferry_core::migration::{
-    ObjectResume, forget_stale_chunks, object_extract_config, object_resume,
-};
 use ferry_core::ports::{RunStore, WorkQueue};
+use ferry_core::run::{ObjectResume, forget_stale_chunks, object_extract_config, object_resume};
 use ferry_core::steps::{ExtractPorts, ExtractProgress, ExtractState, extract_step, start_state};
 use ferry_lambda::{
     Services, Task, error_types, failure, migration_config, port_failure, step_failure,

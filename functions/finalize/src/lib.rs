@@ -1,14 +1,14 @@
 //! The `finalize` Lambda, two actions of the migration state machine:
 //!
 //! - `phase_status`: whether every object of a phase is extracted and every chunk of it
-//!   loaded ([`ferry_core::migration::phase_status`]); the state machine waits and asks
+//!   loaded ([`ferry_core::run::phase_status`]); the state machine waits and asks
 //!   again until it is, so a record's parents are in the ID map before it loads.
-//! - `finalize`: after the last phase, [`ferry_core::migration::complete_run`] (deferred
+//! - `finalize`: after the last phase, [`ferry_core::run::complete_run`] (deferred
 //!   links, deletions, verification, the report, as `ferry migrate` does), then the run
 //!   report to S3 as JSON, Markdown and HTML, and the run marked succeeded.
 
-use ferry_core::migration::{CompletePorts, PhaseStatus, complete_run, finish_run, phase_status};
 use ferry_core::ports::RunStore;
+use ferry_core::run::{CompletePorts, PhaseStatus, complete_run, finish_run, phase_status};
 use ferry_core::run_report::{render_html, render_markdown, run_document};
 use ferry_core::runs::{NoProgress, RunStatus};
 use ferry_lambda::{

@@ -10,8 +10,8 @@
 //! answer says `notified: false`.
 
 use ferry_aws::{Executions, MigrationRecord, MigrationStatus, Waiting};
-use ferry_core::migration::{finish_run, now_rfc3339};
 use ferry_core::ports::RunStore;
+use ferry_core::run::{finish_run, now_rfc3339};
 use ferry_core::runs::RunStatus;
 use ferry_lambda::{Services, Task, error_types, failure, port_failure};
 

@@ -1,11 +1,11 @@
 //! The `rollback` Lambda: rolls back the migration's run with
-//! [`ferry_core::pipeline::rollback`] (the same as `ferry rollback`): records the run
+//! [`ferry_core::run::rollback`] (the same as `ferry rollback`): records the run
 //! created are deleted, records it updated are put back as they were, and the rollback's
 //! report goes to S3 as JSON beside the run's own reports. A rollback that stopped half-way
 //! is resumed by running it again.
 
-use ferry_core::pipeline::{RollbackRunPorts, rollback};
 use ferry_core::ports::Staging;
+use ferry_core::run::{RollbackRunPorts, rollback};
 use ferry_core::runs::NoProgress;
 use ferry_lambda::{Services, Task, core_tenant, port_failure, step_failure};
 use lambda_runtime::Diagnostic;
@@ -24,7 +24,7 @@ pub async fn handle(services: &Services, task: Task) -> Result<Output, Diagnosti
     let record = services.migration(&task).await?;
     let tenant = core_tenant(&record);
     let run = task.run();
-    let destination = services.destination(&ferry_core::pipeline::rollback_run_id(&run))?;
+    let destination = services.destination(&ferry_core::run::rollback_run_id(&run))?;
     let report = rollback(
         &RollbackRunPorts {
             id_map: &services.id_map,

@@ -15,25 +15,24 @@
 //!    what a delta run found deleted in Salesforce, and builds the report.
 //! 6. [`steps::verify_object`] reads every migrated record back and compares it with what was sent.
 //!
-//! [`pipeline::migrate_with`] drives them in one process and keeps the run history
-//! ([`runs::RunSummary`]): it resumes a tenant's unfinished run, or starts a full or delta run.
-//! [`pipeline::rollback`] undoes a run from its journal; [`run_report`] rebuilds any run's report.
+//! [`run`] is a run's lifecycle around those steps: [`run::migrate_with`] drives them in one
+//! process and keeps the run history ([`runs::RunSummary`]): it resumes a tenant's unfinished
+//! run, or starts a full or delta run. [`run::rollback`] undoes a run from its journal,
+//! [`run::dry_run`] analyses one without writing, and [`run_report`] rebuilds any run's report.
 
 pub mod budget;
-pub mod dryrun;
 pub mod error;
 pub mod ids;
 pub mod inventory;
 pub mod mapping;
-pub mod migration;
 pub mod model;
-pub mod obfuscate;
-pub mod pipeline;
 pub mod plan;
 pub mod ports;
 pub mod preview;
 pub mod propose;
+pub mod pseudonymise;
 pub mod report;
+pub mod run;
 pub mod run_report;
 pub mod runs;
 pub mod schedule;

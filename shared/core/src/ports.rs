@@ -349,6 +349,12 @@ pub trait WorkQueue: Send + Sync {
     async fn send(&self, message: &ChunkMessage) -> Result<(), PortError>;
 }
 
+/// A work queue that the same process drains: the in-process stand-in for SQS.
+#[async_trait]
+pub trait LocalQueue: WorkQueue {
+    async fn receive(&self) -> Result<Option<ChunkMessage>, PortError>;
+}
+
 /// A record as the destination receives it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DestinationRecord {

@@ -45,7 +45,7 @@ pub async fn run_document(runs: &dyn RunStore, run: &RunId) -> Result<RunDocumen
             reason: "no such run in the run history".to_owned(),
         })?;
     if summary.kind == RunKind::Rollback {
-        let rollback = crate::pipeline::rollback_report(runs, run).await?;
+        let rollback = crate::run::rollback_report(runs, run).await?;
         let phases = match &summary.rolls_back {
             Some(target) => phases_of(runs, target).await?,
             None => Vec::new(),

@@ -11,14 +11,14 @@
 pub mod connections;
 mod db;
 mod destination;
+mod queue;
 mod sleeper;
 mod staging;
 mod store;
 
 pub use db::EmbeddedError;
 pub use destination::SqliteDestination;
-/// The in-process work queue lives in the core, beside the `LocalQueue` port it serves.
-pub use ferry_core::pipeline::InProcessQueue;
+pub use queue::InProcessQueue;
 pub use sleeper::TokioSleeper;
 pub use staging::LocalStaging;
 pub use store::SqliteStore;

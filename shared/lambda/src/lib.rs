@@ -13,7 +13,7 @@ use ferry_aws::{
 };
 use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
-use ferry_core::pipeline::MigrationConfig;
+use ferry_core::run::RunConfig;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig, StepError};
 use ferry_destination_http::{HttpDestination, HttpDestinationConfig};
 use ferry_salesforce::{ClientConfig, SalesforceClient};
@@ -259,7 +259,7 @@ impl Services {
         for _ in 0..8 {
             let mut record = self.migration(task).await?;
             let outcome = change(&mut record);
-            record.updated_at = ferry_core::migration::now_rfc3339();
+            record.updated_at = ferry_core::run::now_rfc3339();
             match self.migrations.update(&record).await {
                 Ok(stored) => return Ok((stored, outcome)),
                 Err(error) if error.is_conflict() => continue,
@@ -335,8 +335,8 @@ pub fn core_tenant(record: &MigrationRecord) -> TenantId {
 }
 
 /// The migration's settings, as `ferry migrate` would use them with the built-in map.
-pub fn migration_config(record: &MigrationRecord, run: &RunId) -> MigrationConfig {
-    MigrationConfig {
+pub fn migration_config(record: &MigrationRecord, run: &RunId) -> RunConfig {
+    RunConfig {
         tenant: core_tenant(record),
         run_id: run.clone(),
         map: FieldMap::builtin(),

@@ -17,12 +17,12 @@ use crate::budget::BudgetPolicy;
 use crate::error::{ErrorClass, PortError};
 use crate::ids::RunId;
 use crate::model::{FieldType, SourceRecord, typed_text_value};
-use crate::obfuscate::Pseudonymise;
 use crate::plan::{ObjectPlan, Plan};
 use crate::ports::{
     BulkJobState, ChunkMessage, QueryPage, QueryPageRequest, RunStore, SalesforceApi, Staging,
     WorkQueue,
 };
+use crate::pseudonymise::Pseudonymise;
 use crate::report::ObjectExtraction;
 use async_trait::async_trait;
 use futures::StreamExt as _;
@@ -625,7 +625,7 @@ async fn stage_chunk(
             )
             .await?;
             if let Some((pseudonymise, types)) = pseudonymise {
-                pseudonymise.obfuscator.apply(
+                pseudonymise.pseudonymiser.apply(
                     &pseudonymise.config,
                     &object.object,
                     &mut record,

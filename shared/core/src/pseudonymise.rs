@@ -1,9 +1,9 @@
-//! Obfuscation for test and sandbox imports: chosen fields, or whole objects, replaced by
+//! Pseudonymisation for test and sandbox imports: chosen fields, or whole objects, replaced by
 //! deterministic pseudonyms before they reach the destination.
 //!
-//! An [`ObfuscationConfig`] names what to obfuscate (whole objects, or `Object.Field`s); an
-//! [`Obfuscator`] holds the key and rewrites one [`SourceRecord`] at a time with
-//! [`Obfuscator::apply`]. Every pseudonym is derived with HMAC-SHA256 under the key, with a
+//! A [`PseudonymiseConfig`] names what to pseudonymise (whole objects, or `Object.Field`s); a
+//! [`Pseudonymiser`] holds the key and rewrites one [`SourceRecord`] at a time with
+//! [`Pseudonymiser::apply`]. Every pseudonym is derived with HMAC-SHA256 under the key, with a
 //! separate domain per kind of value, so:
 //!
 //! - **Deterministic.** The same value under the same key always gives the same pseudonym,
@@ -59,7 +59,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime};
 
-/// The shortest key [`Obfuscator::new`] accepts. A short key could be guessed, and with the
+/// The shortest key [`Pseudonymiser::new`] accepts. A short key could be guessed, and with the
 /// key every pseudonym can be checked against a list of candidate names.
 pub const MINIMUM_KEY_BYTES: usize = 16;
 
@@ -71,37 +71,37 @@ const LONG_TEXT_CHARS: usize = 64;
 /// addresses collide only after billions of records and distinct values stay distinct.
 const HASH_HEX_DIGITS: usize = 16;
 
-/// The largest date shift, in days, when dates are obfuscated.
+/// The largest date shift, in days, when dates are pseudonymised.
 const MAXIMUM_DATE_SHIFT_DAYS: u64 = 365;
 
-/// What to obfuscate, as it sits in a user's mapping or run file:
+/// What to pseudonymise, as it sits in a user's mapping or run file:
 ///
 /// ```json
 /// {"objects": ["Contact"], "fields": {"Account": ["Name", "Website"]}, "all_types": false}
 /// ```
 ///
-/// Every field of an object in `objects`, and the fields named under `fields`, are obfuscated
+/// Every field of an object in `objects`, and the fields named under `fields`, are pseudonymised
 /// according to their type (see the module documentation for what each type becomes and which
 /// types are left alone). Object and field names compare case-insensitively, as Salesforce's
 /// API names do.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ObfuscationConfig {
-    /// Objects obfuscated whole.
+pub struct PseudonymiseConfig {
+    /// Objects pseudonymised whole.
     #[serde(default)]
     pub objects: BTreeSet<String>,
-    /// Fields obfuscated one by one, by object.
+    /// Fields pseudonymised one by one, by object.
     #[serde(default)]
     pub fields: BTreeMap<String, BTreeSet<String>>,
-    /// Also obfuscate numbers, dates and datetimes of the chosen fields.
+    /// Also pseudonymise numbers, dates and datetimes of the chosen fields.
     #[serde(default)]
     pub all_types: bool,
 }
 
-impl ObfuscationConfig {
+impl PseudonymiseConfig {
     /// Whether `object.field` is chosen, whole object or field by field. Whether its value
     /// actually changes still depends on its type.
-    pub fn is_obfuscated(&self, object: &str, field: &str) -> bool {
+    pub fn is_pseudonymised(&self, object: &str, field: &str) -> bool {
         self.is_whole_object(object)
             || self
                 .fields
@@ -132,26 +132,26 @@ impl ObfuscationConfig {
     }
 }
 
-/// Why an [`Obfuscator`] could not be built.
+/// Why an [`Pseudonymiser`] could not be built.
 #[derive(Debug, thiserror::Error)]
-pub enum ObfuscationError {
-    #[error("the obfuscation key is {length} bytes long; it needs at least {minimum}")]
+pub enum PseudonymiseError {
+    #[error("the pseudonymisation key is {length} bytes long; it needs at least {minimum}")]
     KeyTooShort { length: usize, minimum: usize },
     /// HMAC takes keys of any length, so this does not happen; it is here so that building an
-    /// obfuscator never panics.
-    #[error("the obfuscation key was refused by HMAC-SHA256")]
+    /// pseudonymiser never panics.
+    #[error("the pseudonymisation key was refused by HMAC-SHA256")]
     KeyRefused,
 }
 
 /// Turns values into keyed, deterministic pseudonyms. Its `Debug` never shows the key.
 #[derive(Clone)]
-pub struct Obfuscator {
+pub struct Pseudonymiser {
     mac: Hmac<Sha256>,
 }
 
-impl fmt::Debug for Obfuscator {
+impl fmt::Debug for Pseudonymiser {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("Obfuscator { key: <redacted> }")
+        formatter.write_str("Pseudonymiser { key: <redacted> }")
     }
 }
 
@@ -167,28 +167,28 @@ mod domain {
     pub const STREAM: &str = "stream";
 }
 
-impl Obfuscator {
-    /// Builds an obfuscator keyed by `key`, which must be at least [`MINIMUM_KEY_BYTES`] long.
-    pub fn new(key: &Secret) -> Result<Self, ObfuscationError> {
+impl Pseudonymiser {
+    /// Builds an pseudonymiser keyed by `key`, which must be at least [`MINIMUM_KEY_BYTES`] long.
+    pub fn new(key: &Secret) -> Result<Self, PseudonymiseError> {
         let bytes = key.expose().as_bytes();
         if bytes.len() < MINIMUM_KEY_BYTES {
-            return Err(ObfuscationError::KeyTooShort {
+            return Err(PseudonymiseError::KeyTooShort {
                 length: bytes.len(),
                 minimum: MINIMUM_KEY_BYTES,
             });
         }
         let mac = <Hmac<Sha256> as Mac>::new_from_slice(bytes)
-            .map_err(|_| ObfuscationError::KeyRefused)?;
+            .map_err(|_| PseudonymiseError::KeyRefused)?;
         Ok(Self { mac })
     }
 
-    /// Obfuscates the chosen fields of one record in place, deciding by each field's type as
+    /// Pseudonymises the chosen fields of one record in place, deciding by each field's type as
     /// `types` gives it (`None` for a field the caller does not know). Fields that are not
     /// chosen, nulls, and structured values other than addresses (such as a query's
     /// `attributes`) are left as they are. Returns how many values changed.
     pub fn apply(
         &self,
-        config: &ObfuscationConfig,
+        config: &PseudonymiseConfig,
         object: &str,
         record: &mut SourceRecord,
         types: impl Fn(&str) -> Option<FieldType>,
@@ -203,7 +203,7 @@ impl Obfuscator {
         };
         let mut changed = 0;
         for (field, value) in record.iter_mut() {
-            if !config.is_obfuscated(object, field) {
+            if !config.is_pseudonymised(object, field) {
                 continue;
             }
             let field_type = types(field);
@@ -215,7 +215,7 @@ impl Obfuscator {
                 all_types: config.all_types,
                 date_shift_days,
             };
-            if let Some(replacement) = self.obfuscate_value(field_type.as_ref(), value, options)
+            if let Some(replacement) = self.pseudonymise_value(field_type.as_ref(), value, options)
                 && replacement != *value
             {
                 *value = replacement;
@@ -244,7 +244,7 @@ impl Obfuscator {
     /// separators, a leading `+` and the country code after it, an extension's `ext` or `x`)
     /// kept. The digits depend only on the number's digits, so the same number written two
     /// ways gets the same digits. A phone field holding words (`call Jane's mobile`) is not a
-    /// number: it is obfuscated as [`text`](Self::text), so its words do not survive.
+    /// number: it is pseudonymised as [`text`](Self::text), so its words do not survive.
     pub fn phone(&self, phone: &str) -> String {
         if !is_phone_shaped(phone) {
             return self.text(phone);
@@ -324,7 +324,7 @@ impl Obfuscator {
     }
 
     /// What one value becomes, or `None` when this type is left alone.
-    fn obfuscate_value(
+    fn pseudonymise_value(
         &self,
         field_type: Option<&FieldType>,
         value: &Value,
@@ -365,7 +365,7 @@ impl Obfuscator {
         }
     }
 
-    /// A compound address: the parts that name a place are obfuscated as text, as its
+    /// A compound address: the parts that name a place are pseudonymised as text, as its
     /// component fields (`MailingStreet`, `MailingCity`...) are; codes and coordinates stay.
     fn address(&self, address: &SourceRecord) -> SourceRecord {
         const TEXT_PARTS: [&str; 5] = ["street", "city", "postalCode", "state", "country"];
@@ -496,7 +496,7 @@ impl Obfuscator {
     /// and `n`, so long text costs one pass over the input.
     fn stream(&self, domain: &str, input: &[u8]) -> KeyStream<'_> {
         KeyStream {
-            obfuscator: self,
+            pseudonymiser: self,
             seed: self.hash(domain, input),
             counter: 0,
             block: [0; 32],
@@ -524,7 +524,7 @@ enum ValueKind {
 }
 
 impl ValueKind {
-    /// How a field of this type is obfuscated, or `None` when it is left alone.
+    /// How a field of this type is pseudonymised, or `None` when it is left alone.
     fn of(field_type: &FieldType, all_types: bool) -> Option<Self> {
         match field_type {
             FieldType::Email => Some(Self::Email),
@@ -567,7 +567,7 @@ impl ValueKind {
 }
 
 struct KeyStream<'a> {
-    obfuscator: &'a Obfuscator,
+    pseudonymiser: &'a Pseudonymiser,
     seed: [u8; 32],
     counter: u64,
     block: [u8; 32],
@@ -580,7 +580,7 @@ impl KeyStream<'_> {
             let mut input = [0u8; 40];
             input[..32].copy_from_slice(&self.seed);
             input[32..].copy_from_slice(&self.counter.to_be_bytes());
-            self.block = self.obfuscator.hash(domain::STREAM, &input);
+            self.block = self.pseudonymiser.hash(domain::STREAM, &input);
             self.counter += 1;
             self.position = 0;
         }
@@ -631,11 +631,11 @@ fn generated_words(stream: &mut KeyStream<'_>, length: usize) -> String {
 
 /// A plain check of an address's shape, the common dot-atom form of RFC 5322: one `@`, a local
 /// part of printable ASCII without spaces, and a domain of at least two non-empty labels.
-/// What to pseudonymise and the keyed obfuscator to do it with, as a run carries them.
+/// What to pseudonymise and the keyed pseudonymiser to do it with, as a run carries them.
 #[derive(Debug, Clone)]
 pub struct Pseudonymise {
-    pub config: ObfuscationConfig,
-    pub obfuscator: Obfuscator,
+    pub config: PseudonymiseConfig,
+    pub pseudonymiser: Pseudonymiser,
 }
 
 pub fn looks_like_email(email: &str) -> bool {
@@ -752,8 +752,8 @@ mod tests {
     const KEY: &str = "a test key of more than sixteen bytes";
     const OTHER_KEY: &str = "another test key, also long enough";
 
-    fn obfuscator(key: &str) -> Obfuscator {
-        Obfuscator::new(&Secret::new(key)).unwrap()
+    fn pseudonymiser(key: &str) -> Pseudonymiser {
+        Pseudonymiser::new(&Secret::new(key)).unwrap()
     }
 
     fn record(value: Value) -> SourceRecord {
@@ -784,26 +784,26 @@ mod tests {
         })
     }
 
-    fn config(json: Value) -> ObfuscationConfig {
+    fn config(json: Value) -> PseudonymiseConfig {
         serde_json::from_value(json).unwrap()
     }
 
     /// Applies `config` to `input` as a Contact and checks the count of changed values and
     /// which fields kept their value.
-    fn check_apply(config: &ObfuscationConfig, input: Value, changed: usize, kept: &[&str]) {
+    fn check_apply(config: &PseudonymiseConfig, input: Value, changed: usize, kept: &[&str]) {
         let original = record(input);
-        let mut obfuscated = original.clone();
-        let count = obfuscator(KEY).apply(config, "Contact", &mut obfuscated, test_types);
-        assert_eq!(count, changed, "{obfuscated:?}");
+        let mut pseudonymised = original.clone();
+        let count = pseudonymiser(KEY).apply(config, "Contact", &mut pseudonymised, test_types);
+        assert_eq!(count, changed, "{pseudonymised:?}");
         for (field, value) in &original {
-            let same = obfuscated.get(field) == Some(value);
+            let same = pseudonymised.get(field) == Some(value);
             assert_eq!(
                 same,
                 kept.contains(&field.as_str()),
-                "{field}: {obfuscated:?}"
+                "{field}: {pseudonymised:?}"
             );
         }
-        assert_eq!(obfuscated.len(), original.len());
+        assert_eq!(pseudonymised.len(), original.len());
     }
 
     /// No run of four or more characters of the input (compared case-insensitively) appears
@@ -827,39 +827,39 @@ mod tests {
     fn the_documented_configuration_reads_and_names_are_case_insensitive() {
         let config =
             config(json!({"objects": ["Contact"], "fields": {"Account": ["Name", "Website"]}}));
-        assert!(config.is_obfuscated("Contact", "Anything"));
-        assert!(config.is_obfuscated("contact", "Email"));
-        assert!(config.is_obfuscated("Account", "name"));
-        assert!(config.is_obfuscated("ACCOUNT", "Website"));
-        assert!(!config.is_obfuscated("Account", "Industry"));
-        assert!(!config.is_obfuscated("Lead", "Name"));
+        assert!(config.is_pseudonymised("Contact", "Anything"));
+        assert!(config.is_pseudonymised("contact", "Email"));
+        assert!(config.is_pseudonymised("Account", "name"));
+        assert!(config.is_pseudonymised("ACCOUNT", "Website"));
+        assert!(!config.is_pseudonymised("Account", "Industry"));
+        assert!(!config.is_pseudonymised("Lead", "Name"));
         assert!(config.touches_object("account"));
         assert!(!config.touches_object("Lead"));
         assert!(!config.all_types);
         assert!(!config.is_empty());
-        assert!(ObfuscationConfig::default().is_empty());
+        assert!(PseudonymiseConfig::default().is_empty());
         assert!(
-            serde_json::from_value::<ObfuscationConfig>(json!({"object": ["Contact"]})).is_err(),
-            "a misspelt key must not silently obfuscate nothing"
+            serde_json::from_value::<PseudonymiseConfig>(json!({"object": ["Contact"]})).is_err(),
+            "a misspelt key must not silently pseudonymise nothing"
         );
     }
 
     #[test]
     fn a_short_key_is_refused_and_the_key_never_shows() {
         assert!(matches!(
-            Obfuscator::new(&Secret::new("short")),
-            Err(ObfuscationError::KeyTooShort {
+            Pseudonymiser::new(&Secret::new("short")),
+            Err(PseudonymiseError::KeyTooShort {
                 length: 5,
                 minimum: 16
             })
         ));
-        let shown = format!("{:?}", obfuscator(KEY));
+        let shown = format!("{:?}", pseudonymiser(KEY));
         assert!(!shown.contains("sixteen"), "{shown}");
     }
 
     #[test]
     fn the_same_value_and_key_give_the_same_pseudonym() {
-        let (first, second) = (obfuscator(KEY), obfuscator(KEY));
+        let (first, second) = (pseudonymiser(KEY), pseudonymiser(KEY));
         assert_eq!(first.email("jane@acme.com"), second.email("jane@acme.com"));
         assert_eq!(
             first.phone("+1 555 010 2030"),
@@ -871,7 +871,7 @@ mod tests {
 
     #[test]
     fn another_key_gives_other_pseudonyms() {
-        let (first, second) = (obfuscator(KEY), obfuscator(OTHER_KEY));
+        let (first, second) = (pseudonymiser(KEY), pseudonymiser(OTHER_KEY));
         assert_ne!(first.email("jane@acme.com"), second.email("jane@acme.com"));
         assert_ne!(
             first.phone("+1 555 010 2030"),
@@ -883,13 +883,13 @@ mod tests {
 
     #[test]
     fn duplicates_stay_duplicates_and_distinct_values_stay_distinct() {
-        let obfuscator = obfuscator(KEY);
-        let email = obfuscator.email("jane.doe@acme.com");
-        assert_eq!(obfuscator.email("  Jane.Doe@ACME.com\t"), email);
-        assert_ne!(obfuscator.email("jane.doe@acme.org"), email);
-        let phone = obfuscator.phone("+1 (555) 010-2030");
+        let pseudonymiser = pseudonymiser(KEY);
+        let email = pseudonymiser.email("jane.doe@acme.com");
+        assert_eq!(pseudonymiser.email("  Jane.Doe@ACME.com\t"), email);
+        assert_ne!(pseudonymiser.email("jane.doe@acme.org"), email);
+        let phone = pseudonymiser.phone("+1 (555) 010-2030");
         let same_digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-        let other_format = obfuscator.phone("+1 555 010 2030");
+        let other_format = pseudonymiser.phone("+1 555 010 2030");
         assert_eq!(
             other_format
                 .chars()
@@ -898,13 +898,13 @@ mod tests {
             same_digits
         );
         assert_eq!(
-            obfuscator.url("https://www.Acme.com/"),
-            obfuscator
+            pseudonymiser.url("https://www.Acme.com/"),
+            pseudonymiser
                 .url("http://www.acme.com")
                 .replacen("http://", "https://", 1)
         );
-        assert_eq!(obfuscator.text("Acme"), obfuscator.text("Acme"));
-        assert_ne!(obfuscator.text("Acme"), obfuscator.text("Acne"));
+        assert_eq!(pseudonymiser.text("Acme"), pseudonymiser.text("Acme"));
+        assert_ne!(pseudonymiser.text("Acme"), pseudonymiser.text("Acne"));
     }
 
     #[test]
@@ -930,18 +930,18 @@ mod tests {
 
     #[test]
     fn emails_stay_valid_and_invalid_ones_stay_invalid() {
-        let obfuscator = obfuscator(KEY);
+        let pseudonymiser = pseudonymiser(KEY);
         for valid in [
             "jane@acme.com",
             "j.o'neil+crm@mail.acme.co.uk",
             "Margaret.Hamilton@apollo-guidance.example.org",
         ] {
-            let pseudonym = obfuscator.email(valid);
+            let pseudonym = pseudonymiser.email(valid);
             assert!(looks_like_email(&pseudonym), "{valid} became {pseudonym}");
             assert!(pseudonym.ends_with("@example.invalid"), "{pseudonym}");
         }
         for invalid in ["jane at acme", "jane@", "jane@@acme.com", "Üser@acme.com"] {
-            let pseudonym = obfuscator.email(invalid);
+            let pseudonym = pseudonymiser.email(invalid);
             assert!(!pseudonym.contains('@'), "{invalid} became {pseudonym}");
             assert!(!looks_like_email(&pseudonym));
         }
@@ -949,7 +949,7 @@ mod tests {
 
     #[test]
     fn phones_keep_length_separators_and_country_code() {
-        let obfuscator = obfuscator(KEY);
+        let pseudonymiser = pseudonymiser(KEY);
         for (phone, prefix) in [
             ("+44 20 7946 0958", "+44 "),
             ("+1-555-010-2030", "+1-"),
@@ -957,13 +957,13 @@ mod tests {
             ("+4930901820", "+"),
             ("0301234567", ""),
         ] {
-            let pseudonym = obfuscator.phone(phone);
+            let pseudonym = pseudonymiser.phone(phone);
             assert_eq!(pseudonym.len(), phone.len(), "{phone} became {pseudonym}");
             assert_eq!(non_digits(&pseudonym), non_digits(phone));
             assert!(pseudonym.starts_with(prefix), "{phone} became {pseudonym}");
             assert_ne!(pseudonym, phone);
         }
-        let words = obfuscator.phone("call Jane's mobile 555 0100");
+        let words = pseudonymiser.phone("call Jane's mobile 555 0100");
         assert_eq!(
             words.chars().count(),
             "call Jane's mobile 555 0100".chars().count()
@@ -976,14 +976,14 @@ mod tests {
 
     #[test]
     fn text_keeps_length_case_and_spacing_but_no_content() {
-        let obfuscator = obfuscator(KEY);
+        let pseudonymiser = pseudonymiser(KEY);
         for name in [
             "Jane Doe",
             "O'Neil-Smythe",
             "Björk Guðmundsdóttir",
             "Zoë 42",
         ] {
-            let pseudonym = obfuscator.text(name);
+            let pseudonym = pseudonymiser.text(name);
             assert_eq!(pseudonym.chars().count(), name.chars().count());
             for (original, replaced) in name.chars().zip(pseudonym.chars()) {
                 assert_eq!(original.is_whitespace(), replaced.is_whitespace());
@@ -994,7 +994,7 @@ mod tests {
         }
         let long = "Met at the Dreamforce booth; wants a demo of the reporting module \
                     before the renewal in March. Call Jane before 5pm.";
-        let pseudonym = obfuscator.text(long);
+        let pseudonym = pseudonymiser.text(long);
         assert_eq!(pseudonym.chars().count(), long.chars().count());
         assert!(!pseudonym.ends_with(' ') && !pseudonym.starts_with(' '));
         assert!(
@@ -1008,7 +1008,7 @@ mod tests {
 
     #[test]
     fn names_and_emails_share_no_run_of_four_characters_with_the_original() {
-        let obfuscator = obfuscator(KEY);
+        let pseudonymiser = pseudonymiser(KEY);
         for name in [
             "Margaret Hamilton",
             "Grace Brewster Murray Hopper",
@@ -1016,7 +1016,7 @@ mod tests {
             "Katherine Johnson",
             "Ada Lovelace",
         ] {
-            let pseudonym = obfuscator.text(name);
+            let pseudonym = pseudonymiser.text(name);
             assert!(shares_no_substring(name, &pseudonym), "{name}: {pseudonym}");
         }
         for email in [
@@ -1024,7 +1024,7 @@ mod tests {
             "grace.hopper@navy.mil",
             "katherine.johnson@nasa.gov",
         ] {
-            let pseudonym = obfuscator.email(email);
+            let pseudonym = pseudonymiser.email(email);
             assert!(
                 shares_no_substring(email, &pseudonym),
                 "{email}: {pseudonym}"
@@ -1036,9 +1036,9 @@ mod tests {
     fn each_kind_of_value_hashes_in_its_own_domain() {
         // The same text as an (invalid) email and as a website must not give the same hash,
         // or one pseudonym would reveal the other.
-        let obfuscator = obfuscator(KEY);
-        let email = obfuscator.email("acme.com");
-        let url = obfuscator.url("acme.com");
+        let pseudonymiser = pseudonymiser(KEY);
+        let email = pseudonymiser.email("acme.com");
+        let url = pseudonymiser.url("acme.com");
         let email_hash = email.strip_prefix("invalid-").unwrap();
         let url_hash = url.strip_suffix(".example.invalid").unwrap();
         assert_eq!(email_hash.len(), HASH_HEX_DIGITS);
@@ -1047,16 +1047,16 @@ mod tests {
 
     #[test]
     fn websites_keep_their_scheme() {
-        let obfuscator = obfuscator(KEY);
-        let secure = obfuscator.url("https://www.acme.com/about");
+        let pseudonymiser = pseudonymiser(KEY);
+        let secure = pseudonymiser.url("https://www.acme.com/about");
         assert!(secure.starts_with("https://") && secure.ends_with(".example.invalid/"));
         assert!(!secure.contains("acme"));
-        let bare = obfuscator.url("www.acme.com");
+        let bare = pseudonymiser.url("www.acme.com");
         assert!(
             !bare.contains("://") && bare.ends_with(".example.invalid"),
             "{bare}"
         );
-        assert_eq!(obfuscator.url("  "), "  ");
+        assert_eq!(pseudonymiser.url("  "), "  ");
     }
 
     #[test]
@@ -1122,7 +1122,7 @@ mod tests {
         );
         let mut account = record(json!({"Name": "Acme"}));
         let untouched = account.clone();
-        let count = obfuscator(KEY).apply(&config, "Lead", &mut account, test_types);
+        let count = pseudonymiser(KEY).apply(&config, "Lead", &mut account, test_types);
         assert_eq!((count, &account), (0, &untouched));
     }
 
@@ -1131,7 +1131,7 @@ mod tests {
         let config = config(json!({"objects": ["Contact"]}));
         let mut contact =
             record(json!({"Id": "0035g00000AbCdEAAV", "Nickname__c": "Janey", "Score__c": 3}));
-        let count = obfuscator(KEY).apply(&config, "Contact", &mut contact, |_| None);
+        let count = pseudonymiser(KEY).apply(&config, "Contact", &mut contact, |_| None);
         assert_eq!(count, 1);
         assert_eq!(contact["Id"], "0035g00000AbCdEAAV");
         assert_ne!(contact["Nickname__c"], "Janey");
@@ -1151,7 +1151,7 @@ mod tests {
             "DoNotCall": true,
         }));
         let mut contact = original.clone();
-        let count = obfuscator(KEY).apply(&config, "Contact", &mut contact, test_types);
+        let count = pseudonymiser(KEY).apply(&config, "Contact", &mut contact, test_types);
         assert_eq!(count, 5, "{contact:?}");
         assert_eq!(contact["DoNotCall"], true);
         let employees = contact["NumberOfEmployees"].as_i64().unwrap();
@@ -1217,26 +1217,26 @@ mod tests {
     proptest! {
         #[test]
         fn any_text_is_handled_deterministically(text in any_text()) {
-            let (obfuscator, again) = (obfuscator(KEY), obfuscator(KEY));
+            let (pseudonymiser, again) = (pseudonymiser(KEY), pseudonymiser(KEY));
 
-            let email = obfuscator.email(&text);
+            let email = pseudonymiser.email(&text);
             prop_assert_eq!(&email, &again.email(&text));
             if !text.trim().is_empty() {
                 prop_assert!(looks_like_email(&email) || !email.contains('@'), "{}", email);
             }
 
-            let phone = obfuscator.phone(&text);
+            let phone = pseudonymiser.phone(&text);
             prop_assert_eq!(&phone, &again.phone(&text));
             prop_assert_eq!(phone.chars().count(), text.chars().count());
             if is_phone_shaped(&text) {
                 prop_assert_eq!(non_digits(&phone), non_digits(&text));
             }
 
-            let pseudonym = obfuscator.text(&text);
+            let pseudonym = pseudonymiser.text(&text);
             prop_assert_eq!(&pseudonym, &again.text(&text));
             prop_assert_eq!(pseudonym.chars().count(), text.chars().count());
 
-            let url = obfuscator.url(&text);
+            let url = pseudonymiser.url(&text);
             prop_assert_eq!(&url, &again.url(&text));
             if !text.trim().is_empty() {
                 prop_assert!(url.contains(".example.invalid"), "{}", url);
@@ -1245,7 +1245,7 @@ mod tests {
 
         #[test]
         fn any_integer_keeps_its_sign_and_number_of_digits(integer in any::<i64>()) {
-            let jittered = obfuscator(KEY).jitter_number(&Number::from(integer)).unwrap();
+            let jittered = pseudonymiser(KEY).jitter_number(&Number::from(integer)).unwrap();
             let jittered = jittered.as_i64().unwrap();
             prop_assert_eq!(jittered.signum(), integer.signum());
             prop_assert_eq!(
@@ -1257,7 +1257,7 @@ mod tests {
         #[test]
         fn any_float_keeps_its_sign_and_order_of_magnitude(float in -1e12f64..1e12) {
             let number = Number::from_f64(float).unwrap();
-            let jittered = obfuscator(KEY).jitter_number(&number).unwrap().as_f64().unwrap();
+            let jittered = pseudonymiser(KEY).jitter_number(&number).unwrap().as_f64().unwrap();
             prop_assert_eq!(jittered.signum(), float.signum());
             if float != 0.0 {
                 prop_assert_eq!(jittered.abs().log10().floor(), float.abs().log10().floor());

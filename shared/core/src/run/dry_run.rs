@@ -9,15 +9,18 @@
 //! serde form), Markdown ([`render_markdown`]) and one self-contained HTML page
 //! ([`render_html`]).
 
+use super::{RunConfig, plan_run};
 use crate::error::PortError;
 use crate::ids::{SalesforceId, TenantId};
 use crate::inventory::{InventoryKind, UserSummary};
 use crate::model::SourceRecord;
 use crate::plan::{CustomFieldDefinition, ObjectPlan, Plan};
 use crate::ports::IdMap;
+use crate::ports::{Destination, LocalQueue, RunStore, SalesforceApi, Staging};
 use crate::preview::BudgetPreview;
 use crate::report::{IssueKind, RecordIssue};
 use crate::steps::SkippedObject;
+use crate::steps::{Discovery, ExtractPorts, Sleeper, StepError};
 use crate::transform::transform_record;
 use crate::validate::{Action, Finding, Rule, Verdict, orphan_finding, validate_record};
 use serde::Serialize;
@@ -946,6 +949,179 @@ h1{margin:0 0 .25rem}h2{margin-top:2rem;border-bottom:1px solid #dde3ea;padding-
 .n{text-align:right;font-variant-numeric:tabular-nums}.bar{display:flex;width:12rem;height:.8rem;background:#eef1f4;border-radius:4px;overflow:hidden}\
 .c{background:#2e8b57}.u{background:#3b6fd8}.s{background:#d8783b}.legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .25rem 0 1rem;vertical-align:middle}\
 code{font-size:.9em}details{margin-top:1rem}";
+
+/// What a dry run needs: a migration's ports, the destination only to read its users.
+pub struct DryRunPorts<'a> {
+    pub salesforce: &'a dyn SalesforceApi,
+    /// The destination whose users the org's users are matched against; `None` lists every
+    /// user as unmatched. Nothing is written to it.
+    pub destination: Option<&'a dyn Destination>,
+    pub staging: &'a dyn Staging,
+    pub id_map: &'a dyn IdMap,
+    pub runs: &'a dyn RunStore,
+    pub queue: &'a dyn LocalQueue,
+    pub sleeper: &'a dyn Sleeper,
+}
+
+/// Discovers, extracts every planned object to staging, and analyses the records as a load
+/// would, writing nothing to the destination. The report's `instance_url` and
+/// `generated_at` are left for the caller, which knows them.
+pub async fn dry_run(
+    ports: &DryRunPorts<'_>,
+    config: &RunConfig,
+    policy: &crate::budget::BudgetPolicy,
+) -> Result<(Discovery, DryRunReport), StepError> {
+    let run = &config.run_id;
+    let discovery = plan_run(ports.salesforce, ports.runs, config, false).await?;
+    let plan = &discovery.plan;
+    let extract_ports = ExtractPorts {
+        salesforce: ports.salesforce,
+        staging: ports.staging,
+        queue: ports.queue,
+        runs: ports.runs,
+        pseudonymise: config.pseudonymise.as_ref(),
+    };
+    let mut analysis = DryRunAnalysis::new(plan);
+    let mut users = Vec::new();
+    for object in &plan.objects {
+        crate::steps::extract_object(
+            &extract_ports,
+            ports.sleeper,
+            run,
+            plan,
+            object,
+            config.extract,
+        )
+        .await?;
+        while let Some(message) = ports.queue.receive().await.map_err(StepError::Queue)? {
+            let body = ports
+                .staging
+                .get(&message.key)
+                .await
+                .map_err(StepError::Staging)?;
+            let mut records = Vec::new();
+            for (line_number, line) in body.split(|byte| *byte == b'\n').enumerate() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let record: crate::model::SourceRecord =
+                    serde_json::from_slice(line).map_err(|error| {
+                        StepError::Staging(PortError::with_source(
+                            crate::ErrorClass::Permanent,
+                            format!(
+                                "line {} of {} is not a JSON record",
+                                line_number + 1,
+                                message.key
+                            ),
+                            error,
+                        ))
+                    })?;
+                if object.entity == crate::mapping::EntityKind::Owner {
+                    users.push(owner_of(object, &record));
+                }
+                records.push(record);
+            }
+            analysis
+                .add_chunk(object, records, ports.id_map, &plan.tenant)
+                .await
+                .map_err(StepError::IdMap)?;
+        }
+        tracing::info!(run_id = %run, object = %object.object, "analysed");
+    }
+    let analysed = analysis
+        .finish(ports.id_map, &plan.tenant)
+        .await
+        .map_err(StepError::IdMap)?;
+    let destination_users = match ports.destination {
+        Some(destination) => Some(
+            destination
+                .users(&plan.tenant)
+                .await
+                .map_err(StepError::Destination)?,
+        ),
+        None => None,
+    };
+    let owners = match_owners(
+        &users,
+        destination_users.as_deref(),
+        plan.default_owner.as_deref(),
+    );
+    let mut analysed = analysed;
+    // Users are matched, never created: their counts are the matching's, not a load's.
+    for entry in analysed.objects.iter_mut() {
+        if plan
+            .object(&entry.object)
+            .is_some_and(|object| !object.entity.created_by_migration())
+        {
+            let unmatched = owners.unmatched.len() as u64;
+            entry.will_create = 0;
+            entry.will_update = owners.matched;
+            entry.will_skip = unmatched;
+            entry.skip_reasons = std::collections::BTreeMap::from([(
+                "no destination user has the email".to_owned(),
+                unmatched,
+            )]);
+            entry.skip_reasons.retain(|_, count| *count > 0);
+        }
+    }
+    let preview =
+        crate::preview::PlanPreview::build(&discovery, &config.map, &config.extract, policy);
+    let budget_now = ports
+        .salesforce
+        .api_budget()
+        .await
+        .map_err(StepError::Salesforce)?;
+    let report = DryRunReport {
+        run_id: run.to_string(),
+        generated_at: String::new(),
+        instance_url: String::new(),
+        objects: analysed.objects,
+        findings_by_rule: analysed.findings_by_rule,
+        findings: analysed.findings,
+        findings_total: analysed.findings_total,
+        duplicates: analysed.duplicates,
+        custom_fields: plan.custom_fields().cloned().collect(),
+        skipped_objects: preview
+            .skipped_objects
+            .iter()
+            .map(|skipped| SkippedObjectEntry {
+                name: skipped.name.clone(),
+                reason: skipped.reason.clone(),
+            })
+            .collect(),
+        not_migrated: discovery.inventory.clone(),
+        users: discovery.users.clone(),
+        owners,
+        budget: preview.budget,
+        api_calls_used: match (discovery.budget, budget_now) {
+            (Some(before), Some(after)) => Some(after.used.saturating_sub(before.used)),
+            _ => None,
+        },
+    };
+    Ok((discovery, report))
+}
+
+/// A staged user as (id, email, name), read through the plan's map as the load step reads it.
+fn owner_of(
+    object: &crate::plan::ObjectPlan,
+    record: &crate::model::SourceRecord,
+) -> (String, Option<String>, Option<String>) {
+    let id = record
+        .get("Id")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let field = |target: &str| {
+        object
+            .fields
+            .iter()
+            .find(|mapping| mapping.target == target)
+            .and_then(|mapping| record.get(&mapping.source))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    (id, field("email"), field("name"))
+}
 
 #[cfg(test)]
 mod tests {
