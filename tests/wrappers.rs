@@ -7,9 +7,10 @@ use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
 use ferry_core::mapping::EntityKind;
 use ferry_core::plan::{CustomFieldDefinition, Plan};
 use ferry_core::ports::{
-    DeferredLink, Destination, DestinationRecord, DestinationUser, FileUpload, IdMap, IdMapEntry,
-    LinkPatch, RunRecords, RunStore, UpsertOutcome,
+    DeferredLink, Destination, DestinationUser, FileUpload, IdMap, IdMapEntry, LinkPatch,
+    RunRecords, RunStore, UpsertOutcome,
 };
+use ferry_core::records::DestinationRecord;
 use ferry_core::report::{ChunkResult, LinkResolution, ObjectExtraction};
 use ferry_core::runs::{
     DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject, RunSummary,

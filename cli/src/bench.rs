@@ -22,9 +22,10 @@ use ferry_core::mapping::{EntityKind, FieldMap};
 use ferry_core::plan::CustomFieldDefinition;
 use ferry_core::plan::ObjectPlan;
 use ferry_core::ports::{
-    BulkJobState, Destination, DestinationRecord, DestinationUser, FileUpload, LinkPatch,
-    QueryPageRequest, SalesforceApi, UpsertOutcome,
+    BulkJobState, Destination, DestinationUser, FileUpload, LinkPatch, QueryPageRequest,
+    SalesforceApi, UpsertOutcome,
 };
+use ferry_core::records::DestinationRecord;
 use ferry_core::run::{LocalPorts, RunConfig, RunOptions, migrate_with};
 use ferry_core::runs::NoProgress;
 use ferry_core::secret::Secret;

@@ -49,22 +49,21 @@ pub struct PolicyArgs {
 }
 
 impl PolicyArgs {
-    pub fn load(&self) -> anyhow::Result<ferry_core::validate::ValidationPolicy> {
+    pub fn load(&self) -> anyhow::Result<ferry_core::policy::ValidationPolicy> {
         let Some(path) = &self.policy else {
-            return Ok(ferry_core::validate::ValidationPolicy::default());
+            return Ok(ferry_core::policy::ValidationPolicy::default());
         };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the policy file {}", path.display()))?;
-        let overrides: ferry_core::validate::ValidationPolicy = serde_json::from_str(&text)
+        let overrides: ferry_core::policy::ValidationPolicy = serde_json::from_str(&text)
             .with_context(|| format!("the policy file {} is not valid", path.display()))?;
-        let mut policy = ferry_core::validate::ValidationPolicy::default();
+        let mut policy = ferry_core::policy::ValidationPolicy::default();
         for (rule, action) in overrides.actions {
             // Two rules have a fixed action; saying otherwise would be silently ignored.
             let fixed = policy.action(rule);
             if matches!(
                 rule,
-                ferry_core::validate::Rule::MissingRequired
-                    | ferry_core::validate::Rule::OrphanLink
+                ferry_core::policy::Rule::MissingRequired | ferry_core::policy::Rule::OrphanLink
             ) && action != fixed
             {
                 anyhow::bail!(

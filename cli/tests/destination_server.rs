@@ -5,7 +5,8 @@
 
 use ferry_core::ids::{SalesforceId, TenantId};
 use ferry_core::mapping::EntityKind;
-use ferry_core::ports::{Destination, DestinationRecord, UpsertOutcome};
+use ferry_core::ports::{Destination, UpsertOutcome};
+use ferry_core::records::DestinationRecord;
 use ferry_core::secret::Secret;
 use ferry_destination_http::{HttpDestination, HttpDestinationConfig};
 use std::collections::BTreeMap;

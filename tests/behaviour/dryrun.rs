@@ -176,8 +176,8 @@ async fn the_validation_policy_decides_whether_a_bad_value_skips_its_record() {
     let ports = embedded.dry_run_ports(&client);
     let mut strict = config("dry-strict");
     strict.validation.actions.insert(
-        ferry_core::validate::Rule::InvalidEmail,
-        ferry_core::validate::Action::SkipRecord,
+        ferry_core::policy::Rule::InvalidEmail,
+        ferry_core::policy::Action::SkipRecord,
     );
     let (_, report) = dry_run(&ports, &strict, &BudgetPolicy::default())
         .await

@@ -4,7 +4,8 @@
 use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::FieldMap;
 use ferry_core::ports::Staging;
-use ferry_core::steps::{DiscoverOptions, FileOutcome, FileRef, discover, stage_file};
+use ferry_core::records::FileOutcome;
+use ferry_core::steps::{DiscoverOptions, FileRef, discover, stage_file};
 use ferry_tests::{Embedded, connect, query_all, start_org};
 
 #[tokio::test]

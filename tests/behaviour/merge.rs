@@ -5,13 +5,14 @@
 //! share: the winner (oldest CreatedDate, then lowest Id) is computed from the org's data.
 
 use async_trait::async_trait;
+use ferry_core::budget::ApiBudget;
 use ferry_core::budget::BudgetPolicy;
 use ferry_core::error::PortError;
 use ferry_core::ids::{RunId, SalesforceId, TenantId};
 use ferry_core::mapping::FieldMap;
 use ferry_core::model::{ObjectDescription, ObjectSummary};
 use ferry_core::ports::{
-    ApiBudget, BlobFetch, BulkJobStatus, IdMap as _, QueryPage, QueryPageRequest, SalesforceApi,
+    BlobFetch, BulkJobStatus, IdMap as _, QueryPage, QueryPageRequest, SalesforceApi,
 };
 use ferry_core::report::IssueKind;
 use ferry_core::run::RunOptions;

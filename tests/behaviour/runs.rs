@@ -563,7 +563,7 @@ impl<T: ferry_core::ports::Destination> ferry_core::ports::Destination for DownF
         &self,
         tenant: &TenantId,
         entity: EntityKind,
-        records: &[ferry_core::ports::DestinationRecord],
+        records: &[ferry_core::records::DestinationRecord],
     ) -> Result<Vec<ferry_core::ports::UpsertOutcome>, ferry_core::PortError> {
         if entity == self.entity {
             return Err(ferry_core::PortError::permanent(format!(
@@ -585,7 +585,7 @@ impl<T: ferry_core::ports::Destination> ferry_core::ports::Destination for DownF
         tenant: &TenantId,
         entity: EntityKind,
         ids: &[ferry_core::ids::DestinationId],
-    ) -> Result<Vec<Option<ferry_core::ports::DestinationRecord>>, ferry_core::PortError> {
+    ) -> Result<Vec<Option<ferry_core::records::DestinationRecord>>, ferry_core::PortError> {
         self.inner.get(tenant, entity, ids).await
     }
     async fn delete(

@@ -6,9 +6,21 @@
 //! step pauses when the reserve is reached ([`BudgetPolicy::reserve_reached`]).
 
 use crate::plan::Plan;
-use crate::ports::ApiBudget;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+/// API calls used in the last 24 hours and the org's daily limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiBudget {
+    pub used: u64,
+    pub limit: u64,
+}
+
+impl ApiBudget {
+    pub fn remaining(&self) -> u64 {
+        self.limit.saturating_sub(self.used)
+    }
+}
 
 /// How much of the daily limit a run leaves to the customer's other integrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

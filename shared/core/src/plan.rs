@@ -19,7 +19,7 @@ pub struct Plan {
     pub notes: Vec<PlanNote>,
     /// What validation does with each kind of bad value.
     #[serde(default)]
-    pub validation: crate::validate::ValidationPolicy,
+    pub validation: crate::policy::ValidationPolicy,
     /// The email of the destination user who owns the records of Salesforce users no
     /// destination user matches; without one, those owner links are left empty and reported.
     #[serde(default)]
@@ -534,7 +534,7 @@ pub fn build_plan_with_prefixes(
         tenant,
         objects,
         notes,
-        validation: crate::validate::ValidationPolicy::default(),
+        validation: crate::policy::ValidationPolicy::default(),
         default_owner: None,
         merge_leads_by_email: false,
     }

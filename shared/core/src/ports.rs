@@ -1,11 +1,13 @@
 //! The ports: small traits the pipeline steps talk through. Each has an embedded adapter
 //! (SQLite, local files, in-process) and, where the serverless path needs one, an AWS adapter.
 
+use crate::budget::ApiBudget;
 use crate::error::PortError;
 use crate::ids::{DestinationId, RunId, SalesforceId, TenantId};
 use crate::mapping::EntityKind;
 use crate::model::{ObjectDescription, ObjectSummary, SourceRecord};
 use crate::plan::{CustomFieldDefinition, Plan};
+use crate::records::DestinationRecord;
 use crate::report::{ChunkResult, LinkResolution, ObjectExtraction};
 use crate::runs::{
     DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject, RunSummary,
@@ -121,19 +123,6 @@ pub fn chunks_consumer_gone() -> PortError {
 pub enum BlobFetch {
     Fetched(Vec<u8>),
     TooLarge { size: u64 },
-}
-
-/// API calls used in the last 24 hours and the org's daily limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiBudget {
-    pub used: u64,
-    pub limit: u64,
-}
-
-impl ApiBudget {
-    pub fn remaining(&self) -> u64 {
-        self.limit.saturating_sub(self.used)
-    }
 }
 
 /// Where a Bulk API query job is.
@@ -353,16 +342,6 @@ pub trait WorkQueue: Send + Sync {
 #[async_trait]
 pub trait LocalQueue: WorkQueue {
     async fn receive(&self) -> Result<Option<ChunkMessage>, PortError>;
-}
-
-/// A record as the destination receives it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DestinationRecord {
-    pub source_object: String,
-    pub source_id: SalesforceId,
-    pub fields: BTreeMap<String, serde_json::Value>,
-    pub links: BTreeMap<String, DestinationId>,
-    pub custom_fields: BTreeMap<String, serde_json::Value>,
 }
 
 /// The destination's answer for one record of a batch.

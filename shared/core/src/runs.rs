@@ -8,7 +8,7 @@
 
 use crate::ids::{DestinationId, RunId, SalesforceId, TenantId};
 use crate::mapping::EntityKind;
-use crate::ports::DestinationRecord;
+use crate::records::DestinationRecord;
 use crate::report::RecordIssue;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

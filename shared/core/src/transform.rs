@@ -4,7 +4,7 @@
 use crate::ids::SalesforceId;
 use crate::model::{FieldType, SourceRecord};
 use crate::plan::ObjectPlan;
-use crate::ports::DestinationRecord;
+use crate::records::DestinationRecord;
 use crate::report::{IssueKind, RecordIssue};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -38,7 +38,7 @@ pub struct StagedBlob {
 }
 
 /// The field the extract step adds to a staged record with what became of its file's bytes
-/// ([`crate::steps::FileOutcome`]), or why text held in a binary field could not be read.
+/// ([`crate::records::FileOutcome`]), or why text held in a binary field could not be read.
 /// Salesforce field names never start with `_`.
 pub const BLOB_FIELD: &str = "_ferry_blob";
 
@@ -183,7 +183,7 @@ pub fn transform_record(
         let outcome = source
             .get(BLOB_FIELD)
             .cloned()
-            .map(serde_json::from_value::<crate::steps::FileOutcome>);
+            .map(serde_json::from_value::<crate::records::FileOutcome>);
         match outcome {
             // Text (a content note's body) was put in the record at extraction.
             None if text => {
@@ -197,7 +197,7 @@ pub fn transform_record(
                 }
                 fields.insert(field.target.clone(), value);
             }
-            Some(Ok(crate::steps::FileOutcome::Staged { key, bytes })) => {
+            Some(Ok(crate::records::FileOutcome::Staged { key, bytes })) => {
                 blob = Some(StagedBlob {
                     source_field: field.source.clone(),
                     target: field.target.clone(),
@@ -205,7 +205,7 @@ pub fn transform_record(
                     bytes,
                 });
             }
-            Some(Ok(crate::steps::FileOutcome::Skipped { reason })) => {
+            Some(Ok(crate::records::FileOutcome::Skipped { reason })) => {
                 return Err(issue(
                     Some(raw_id),
                     Some(&field.source),

@@ -10,7 +10,8 @@
 
 use ferry_core::ids::DestinationId;
 use ferry_core::plan::CustomFieldDefinition;
-use ferry_core::ports::{DestinationRecord, DestinationUser, LinkPatch, UpsertOutcome};
+use ferry_core::ports::{DestinationUser, LinkPatch, UpsertOutcome};
+use ferry_core::records::DestinationRecord;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 

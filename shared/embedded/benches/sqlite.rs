@@ -4,7 +4,8 @@
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
 use ferry_core::mapping::EntityKind;
-use ferry_core::ports::{Destination, DestinationRecord, IdMap, IdMapEntry};
+use ferry_core::ports::{Destination, IdMap, IdMapEntry};
+use ferry_core::records::DestinationRecord;
 use ferry_embedded::{SqliteDestination, SqliteStore};
 use serde_json::Value;
 use std::collections::BTreeMap;

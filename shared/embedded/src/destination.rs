@@ -6,8 +6,9 @@ use ferry_core::ids::{DestinationId, TenantId};
 use ferry_core::mapping::{EntityKind, StandardField, ValueKind};
 use ferry_core::plan::{CustomFieldDefinition, DestinationFieldType};
 use ferry_core::ports::{
-    Destination, DestinationRecord, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
+    Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
 };
+use ferry_core::records::DestinationRecord;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use serde_json::Value;

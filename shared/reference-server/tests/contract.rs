@@ -8,8 +8,9 @@ use ferry_core::ids::{DestinationId, SalesforceId, TenantId};
 use ferry_core::mapping::EntityKind;
 use ferry_core::plan::CustomFieldDefinition;
 use ferry_core::ports::{
-    Destination, DestinationRecord, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
+    Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
 };
+use ferry_core::records::DestinationRecord;
 use ferry_core::secret::Secret;
 use ferry_core::{ErrorClass, PortError};
 use ferry_destination_http::signing::{self, SignedParts, sha256_hex};

@@ -6,9 +6,10 @@ use crate::error::SalesforceError;
 use crate::rest::BlobDownload;
 use async_trait::async_trait;
 use ferry_core::PortError;
+use ferry_core::budget::ApiBudget;
 use ferry_core::model::{ObjectDescription, ObjectSummary};
 use ferry_core::ports::{
-    ApiBudget, BlobFetch, BulkJobState, BulkJobStatus, QueryPage, QueryPageRequest, RecordChunks,
+    BlobFetch, BulkJobState, BulkJobStatus, QueryPage, QueryPageRequest, RecordChunks,
     SalesforceApi, chunks_consumer_gone,
 };
 use std::collections::BTreeMap;

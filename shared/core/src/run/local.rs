@@ -40,7 +40,7 @@ pub struct RunConfig {
     pub concurrency: crate::schedule::Concurrency,
     /// What validation does with each kind of bad value; kept in the run's plan so every
     /// load step of the run applies the same policy.
-    pub validation: crate::validate::ValidationPolicy,
+    pub validation: crate::policy::ValidationPolicy,
     /// The email of the destination user who owns what unmatched Salesforce users owned;
     /// kept in the plan, like the policy. `None`: those owner links stay empty, reported.
     pub default_owner: Option<String>,

@@ -1,10 +1,11 @@
 use super::StepError;
+use crate::budget::ApiBudget;
 use crate::ids::TenantId;
 use crate::inventory::{InventoryKind, UserSummary, read_inventory, read_users};
 use crate::mapping::FieldMap;
 use crate::model::ObjectSummary;
 use crate::plan::{DiscoveredObject, Plan, build_plan_with_prefixes};
-use crate::ports::{ApiBudget, Destination, SalesforceApi};
+use crate::ports::{Destination, SalesforceApi};
 use std::collections::BTreeMap;
 
 /// What discovery found: the plan, what was read of each planned object, every object of

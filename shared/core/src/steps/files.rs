@@ -9,9 +9,8 @@ use crate::ids::{DestinationId, RunId, TenantId};
 use crate::mapping::{EntityKind, ValueKind};
 use crate::model::SourceRecord;
 use crate::plan::{BlobField, ObjectPlan, Plan};
-use crate::ports::{
-    BlobFetch, Destination, DestinationRecord, FileBody, FileUpload, SalesforceApi, Staging,
-};
+use crate::ports::{BlobFetch, Destination, FileBody, FileUpload, SalesforceApi, Staging};
+use crate::records::{DestinationRecord, FileOutcome};
 use crate::transform::{BLOB_FIELD, StagedBlob};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -30,13 +29,6 @@ pub struct FileRef {
     pub id: String,
     /// `Body`, `VersionData`.
     pub field: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum FileOutcome {
-    Staged { key: String, bytes: u64 },
-    Skipped { reason: String },
 }
 
 /// Where a file is staged: beside the run's chunks, keyed by object and record id.

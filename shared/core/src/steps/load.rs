@@ -1,13 +1,14 @@
 use super::StepError;
 use crate::ids::{DestinationId, SalesforceId};
+use crate::policy::Action;
 use crate::ports::{
-    ChunkMessage, DeferredLink, Destination, DestinationRecord, IdMap, IdMapEntry, RunStore,
-    Staging, UpsertOutcome,
+    ChunkMessage, DeferredLink, Destination, IdMap, IdMapEntry, RunStore, Staging, UpsertOutcome,
 };
+use crate::records::DestinationRecord;
 use crate::report::{ChunkResult, IssueKind, RecordIssue};
 use crate::runs::{JournalAction, JournalEntry, PendingDeletion, StoredIdMapEntry};
 use crate::transform::{Reference, content_hash, transform_record};
-use crate::validate::{Action, Finding, Verdict, validate_record};
+use crate::validate::{Finding, Verdict, validate_record};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub struct LoadPorts<'a> {

@@ -22,7 +22,7 @@ pub use extract::{
     FILE_DOWNLOADS_IN_FLIGHT, Position, Sleeper, WaitReason, bulk_page_records, chunk_key,
     extract_object, extract_soql, extract_step, rest_soql, start_state,
 };
-pub use files::{DEFAULT_MAX_FILE_BYTES, FileOutcome, FileRef, file_key, stage_file};
+pub use files::{DEFAULT_MAX_FILE_BYTES, FileRef, file_key, stage_file};
 pub use finalize::{FinalizePorts, build_report, finalize};
 pub use load::{LoadPorts, load_chunk};
 pub use merge::{check_merge_order, normalise_email};

@@ -17,7 +17,8 @@ use super::delete::{BATCH, delete_until_settled};
 use crate::ids::{DestinationId, RunId, SalesforceId};
 use crate::mapping::EntityKind;
 use crate::plan::{ObjectPlan, Plan};
-use crate::ports::{Destination, DestinationRecord, IdMap, RunStore, UpsertOutcome};
+use crate::ports::{Destination, IdMap, RunStore, UpsertOutcome};
+use crate::records::DestinationRecord;
 use crate::report::{IssueKind, RecordIssue};
 use crate::runs::{
     JournalAction, JournalEntry, Progress, ProgressEvent, RollbackObject, StoredIdMapEntry,

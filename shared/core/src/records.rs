@@ -1,0 +1,26 @@
+//! Records between the steps: a record as the destination receives it, and what became of a
+//! record's file at extraction. Plain data, below the transform that makes them and the
+//! ports that carry them.
+
+use crate::ids::{DestinationId, SalesforceId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A record as the destination receives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DestinationRecord {
+    pub source_object: String,
+    pub source_id: SalesforceId,
+    pub fields: BTreeMap<String, serde_json::Value>,
+    pub links: BTreeMap<String, DestinationId>,
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// What became of a record's file at extraction, kept in the staged record in place of the
+/// body: staged under `key` (the bytes travel beside the chunk), or skipped with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum FileOutcome {
+    Staged { key: String, bytes: u64 },
+    Skipped { reason: String },
+}
