@@ -21,13 +21,13 @@ use ferry_core::ids::{DestinationId, TenantId};
 use ferry_core::mapping::{EntityKind, FieldMap};
 use ferry_core::plan::CustomFieldDefinition;
 use ferry_core::plan::ObjectPlan;
+use ferry_core::ports::NoProgress;
 use ferry_core::ports::{
     BulkJobState, Destination, DestinationUser, FileUpload, LinkPatch, QueryPageRequest,
     SalesforceApi, UpsertOutcome,
 };
 use ferry_core::records::DestinationRecord;
 use ferry_core::run::{LocalPorts, RunConfig, RunOptions, migrate_with};
-use ferry_core::runs::NoProgress;
 use ferry_core::secret::Secret;
 use ferry_core::steps::{self, DiscoverOptions, ExtractConfig};
 use ferry_embedded::{SqliteDestination, TokioSleeper};

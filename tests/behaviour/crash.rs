@@ -4,8 +4,9 @@
 //! adapter did its work), for many N spread over the whole run; then `migrate` runs again
 //! on fresh adapters over the same files, as a new process would.
 
+use ferry_core::ports::NoProgress;
 use ferry_core::run::{RunOptions, RunOutcome, migrate_with};
-use ferry_core::runs::{NoProgress, RunStatus};
+use ferry_core::runs::RunStatus;
 use ferry_simulator::RunningSimulator;
 use ferry_tests::wrappers::{FailPoint, Faults, Faulty};
 use ferry_tests::{Embedded, connect, start_org};

@@ -11,13 +11,13 @@ use ferry_core::error::PortError;
 use ferry_core::ids::{RunId, SalesforceId, TenantId};
 use ferry_core::mapping::FieldMap;
 use ferry_core::model::{ObjectDescription, ObjectSummary};
+use ferry_core::ports::NoProgress;
 use ferry_core::ports::{
     BlobFetch, BulkJobStatus, IdMap as _, QueryPage, QueryPageRequest, SalesforceApi,
 };
 use ferry_core::report::IssueKind;
 use ferry_core::run::RunOptions;
 use ferry_core::run::{RunConfig, dry_run};
-use ferry_core::runs::NoProgress;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_salesforce::SalesforceClient;
 use ferry_tests::{Embedded, TENANT, connect, query_all, start_org};

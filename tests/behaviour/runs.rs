@@ -3,10 +3,12 @@
 
 use ferry_core::ids::{RunId, TenantId};
 use ferry_core::mapping::EntityKind;
+use ferry_core::ports::NoProgress;
+use ferry_core::ports::Progress;
 use ferry_core::report::IssueKind;
 use ferry_core::run::{RollbackRunPorts, RunOptions, migrate_with, rollback};
 use ferry_core::run_report::{render_html, render_markdown, run_document};
-use ferry_core::runs::{NoProgress, Progress, ProgressEvent, RunKind, RunStatus};
+use ferry_core::runs::{ProgressEvent, RunKind, RunStatus};
 use std::sync::Mutex;
 
 /// Progress that keeps every event.

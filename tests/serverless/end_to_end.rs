@@ -298,7 +298,7 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
         },
         &config,
         &RunOptions::default(),
-        &ferry_core::runs::NoProgress,
+        &ferry_core::ports::NoProgress,
     )
     .await
     .expect("the embedded migration completes");
@@ -376,7 +376,7 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
         },
         &tenant,
         &local.run.run_id,
-        &ferry_core::runs::NoProgress,
+        &ferry_core::ports::NoProgress,
     )
     .await
     .expect("the embedded rollback completes");

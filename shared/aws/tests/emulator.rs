@@ -349,8 +349,8 @@ async fn run_history_journal_and_outcomes_round_trip() {
 async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
     use ferry_core::model::FieldType;
     use ferry_core::plan::{FieldMapping, ObjectPlan};
+    use ferry_core::ports::NoProgress;
     use ferry_core::ports::{ChunkMessage, Destination as _};
-    use ferry_core::runs::NoProgress;
     use ferry_core::steps::{LoadPorts, RollbackPorts, load_chunk, rollback_run};
 
     let Some(clients) = clients().await else {

@@ -10,8 +10,8 @@ use crate::plan::{CustomFieldDefinition, Plan};
 use crate::records::DestinationRecord;
 use crate::report::{ChunkResult, LinkResolution, ObjectExtraction};
 use crate::runs::{
-    DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject, RunSummary,
-    StoredIdMapEntry,
+    DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, ProgressEvent,
+    RollbackObject, RunSummary, StoredIdMapEntry,
 };
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -458,4 +458,23 @@ pub trait Destination: Send + Sync {
         record: &DestinationId,
         upload: FileUpload,
     ) -> Result<(), PortError>;
+}
+
+/// Waits for a while: tokio's sleep in a process, a no-op in tests that only count waits.
+#[async_trait]
+pub trait Sleeper: Send + Sync {
+    async fn sleep(&self, duration: std::time::Duration);
+}
+
+/// Receives progress events. Called inline, so an implementation must be quick.
+pub trait Progress: Send + Sync {
+    fn event(&self, event: ProgressEvent);
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn event(&self, _event: ProgressEvent) {}
 }

@@ -273,16 +273,3 @@ pub enum ProgressEvent {
     /// The run finished with this status.
     RunFinished { run: RunId, status: RunStatus },
 }
-
-/// Receives progress events. Called inline, so an implementation must be quick.
-pub trait Progress: Send + Sync {
-    fn event(&self, event: ProgressEvent);
-}
-
-/// Progress that goes nowhere.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn event(&self, _event: ProgressEvent) {}
-}

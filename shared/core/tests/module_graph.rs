@@ -189,7 +189,10 @@ fn the_core_modules_form_no_import_cycle() {
         src.display()
     );
     if let Some(cycle) = find_cycle(&graph) {
-        panic!("the core's modules import each other in a cycle: {}", cycle.join(" -> "));
+        panic!(
+            "the core's modules import each other in a cycle: {}",
+            cycle.join(" -> ")
+        );
     }
 }
 

@@ -388,7 +388,7 @@ pub async fn write_reports(
 pub struct TokioSleeper;
 
 #[async_trait::async_trait]
-impl ferry_core::steps::Sleeper for TokioSleeper {
+impl ferry_core::ports::Sleeper for TokioSleeper {
     async fn sleep(&self, duration: std::time::Duration) {
         tokio::time::sleep(duration).await;
     }

@@ -9,11 +9,13 @@ use super::{
 };
 use crate::ids::{RunId, TenantId};
 use crate::mapping::FieldMap;
+use crate::ports::Progress;
+use crate::ports::Sleeper;
 use crate::ports::{Destination, IdMap, RunStore, SalesforceApi, Staging, WorkQueue};
 use crate::report::RunReport;
-use crate::runs::{Progress, ProgressEvent, RunStatus, RunSummary};
+use crate::runs::{ProgressEvent, RunStatus, RunSummary};
 use crate::steps::{
-    self, Discovery, ExtractConfig, ExtractPorts, LoadPorts, Sleeper, StepError, VerifyPorts,
+    self, Discovery, ExtractConfig, ExtractPorts, LoadPorts, StepError, VerifyPorts,
 };
 use futures::StreamExt as _;
 use std::collections::{BTreeMap, BTreeSet};
@@ -66,7 +68,7 @@ pub async fn migrate(ports: &LocalPorts<'_>, config: &RunConfig) -> Result<RunOu
         ports,
         config,
         &crate::run::RunOptions::default(),
-        &crate::runs::NoProgress,
+        &crate::ports::NoProgress,
     )
     .await
 }

@@ -16,9 +16,10 @@ pub use local::{LocalPorts, RunConfig, RunOutcome, migrate, migrate_with};
 pub use rollback::{RollbackRunPorts, rollback, rollback_report, rollback_run_id};
 
 use crate::ids::RunId;
+use crate::ports::Progress;
 use crate::ports::{ChunkMessage, Destination, IdMap, RunStore, SalesforceApi};
 use crate::report::RunReport;
-use crate::runs::{Progress, RunKind, RunStatus, RunSummary};
+use crate::runs::{RunKind, RunStatus, RunSummary};
 use crate::steps::{self, Discovery, ExtractConfig, FinalizePorts, StepError, VerifyPorts};
 use futures::StreamExt as _;
 use std::collections::{BTreeMap, BTreeSet};

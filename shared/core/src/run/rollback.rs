@@ -2,8 +2,9 @@
 
 use super::{now_rfc3339, refused, save};
 use crate::ids::{RunId, TenantId};
+use crate::ports::Progress;
 use crate::ports::{Destination, IdMap, RunStore};
-use crate::runs::{Progress, ProgressEvent, RollbackReport, RunKind, RunStatus, RunSummary};
+use crate::runs::{ProgressEvent, RollbackReport, RunKind, RunStatus, RunSummary};
 use crate::steps::{self, StepError};
 use std::collections::BTreeMap;
 

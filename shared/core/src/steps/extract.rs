@@ -19,12 +19,11 @@ use crate::ids::RunId;
 use crate::model::{FieldType, SourceRecord, typed_text_value};
 use crate::plan::{ObjectPlan, Plan};
 use crate::ports::{
-    BulkJobState, ChunkMessage, QueryPage, QueryPageRequest, RunStore, SalesforceApi, Staging,
-    WorkQueue,
+    BulkJobState, ChunkMessage, QueryPage, QueryPageRequest, RunStore, SalesforceApi, Sleeper,
+    Staging, WorkQueue,
 };
 use crate::pseudonymise::Pseudonymise;
 use crate::report::ObjectExtraction;
-use async_trait::async_trait;
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -39,12 +38,6 @@ pub struct ExtractPorts<'a> {
     /// Pseudonymisation applied before anything is staged, for test and sandbox imports:
     /// the chosen values never reach staging in clear.
     pub pseudonymise: Option<&'a Pseudonymise>,
-}
-
-/// Waits for a while: tokio's sleep in a process, a no-op in tests that only count waits.
-#[async_trait]
-pub trait Sleeper: Send + Sync {
-    async fn sleep(&self, duration: Duration);
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -19,8 +19,8 @@ pub use discover::{
 };
 pub use extract::{
     BULK_PAGE_RECORDS, ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState,
-    FILE_DOWNLOADS_IN_FLIGHT, Position, Sleeper, WaitReason, bulk_page_records, chunk_key,
-    extract_object, extract_soql, extract_step, rest_soql, start_state,
+    FILE_DOWNLOADS_IN_FLIGHT, Position, WaitReason, bulk_page_records, chunk_key, extract_object,
+    extract_soql, extract_step, rest_soql, start_state,
 };
 pub use files::{DEFAULT_MAX_FILE_BYTES, FileRef, file_key, stage_file};
 pub use finalize::{FinalizePorts, build_report, finalize};

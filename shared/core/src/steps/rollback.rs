@@ -17,12 +17,11 @@ use super::delete::{BATCH, delete_until_settled};
 use crate::ids::{DestinationId, RunId, SalesforceId};
 use crate::mapping::EntityKind;
 use crate::plan::{ObjectPlan, Plan};
+use crate::ports::Progress;
 use crate::ports::{Destination, IdMap, RunStore, UpsertOutcome};
 use crate::records::DestinationRecord;
 use crate::report::{IssueKind, RecordIssue};
-use crate::runs::{
-    JournalAction, JournalEntry, Progress, ProgressEvent, RollbackObject, StoredIdMapEntry,
-};
+use crate::runs::{JournalAction, JournalEntry, ProgressEvent, RollbackObject, StoredIdMapEntry};
 use std::collections::{BTreeMap, HashMap};
 
 pub struct RollbackPorts<'a> {
