@@ -35,6 +35,7 @@ pub mod preview;
 pub mod propose;
 pub mod report;
 pub mod run_report;
+pub mod run_store;
 pub mod runs;
 pub mod schedule;
 pub mod secret;
