@@ -14,6 +14,7 @@ mod destination;
 mod sleeper;
 mod staging;
 mod store;
+mod store_format;
 
 pub use db::EmbeddedError;
 pub use destination::SqliteDestination;
