@@ -1,47 +1,38 @@
 //! The ID map and the run store in one DynamoDB table with string keys `pk` and `sk`.
 //!
-//! Key design (every key starts with what scopes it, so tenants and runs never mix):
+//! The run store is the core's keyed-document port ([`DocumentStore`]): one item per
+//! document, `pk` its partition, `sk` its sort key and `body` its JSON text, under the key
+//! layout documented in [`ferry_core::run_store`] (`RUN#{run}` / `PLAN`, `CHUNK#{object}#
+//! {chunk:06}`, `JOURNAL#{object}#{salesforce id}`, `{tenant}#RUNS` / `RUN#{sequence:010}#
+//! {run}`, ...). Listings are one `Query` of a partition by `begins_with` on `sk`; the
+//! journal's first write wins through `attribute_not_exists(pk)` conditional puts; a run's
+//! summary and its history line are written in one `TransactWriteItems`.
+//!
+//! The ID map's items:
 //!
 //! | item | pk | sk | attributes |
 //! |---|---|---|---|
 //! | ID-map entry | `{tenant}#ID#{object}#{salesforce id}` | `ID` | `destination_id`, `created_by_run`, `last_run`, `content_hash` |
-//! | run plan | `RUN#{run}` | `PLAN` | `body` (JSON) |
-//! | extraction | `RUN#{run}` | `EXTRACT#{object}` | `body` |
-//! | chunk outcome | `RUN#{run}` | `CHUNK#{object}#{chunk:06}` | `body` |
-//! | deferred link | `RUN#{run}` | `LINK#{object}#{salesforce id}#{link}` | `body` |
-//! | link resolution | `RUN#{run}` | `RESOLVED#{object}` | `body` |
-//! | run summary | `RUN#{run}` | `SUMMARY` | `body` |
-//! | tenant's run history | `{tenant}#RUNS` | `RUN#{sequence:010}#{run}` | `body` (the summary again) |
-//! | journal entry | `RUN#{run}` | `JOURNAL#{object}#{salesforce id}` | `body`, written only if absent |
-//! | pending deletion | `RUN#{run}` | `PENDINGDEL#{object}#{salesforce id}` | `body` |
-//! | deletions of an object | `RUN#{run}` | `DELETIONS#{object}` | `body` |
-//! | verification of an object | `RUN#{run}` | `VERIFIED#{object}` | `body` |
-//! | rollback of an object | `RUN#{run}` | `ROLLBACK#{object}` | `body` |
 //!
 //! ID-map entries get one partition each, so a large object's writes spread over the whole
-//! table instead of heating one partition; lookups are `BatchGetItem` by full key. A run's
-//! summary is written twice, under the run and under its tenant, in one transaction, so
-//! `list_runs` is one query of a small partition and `run_summary` one read, without a
-//! secondary index.
-//! Journal entries are conditional puts (`attribute_not_exists`): the first entry of a
-//! record in a run is the true "before", and a chunk loaded again must not replace it.
+//! table instead of heating one partition; lookups are `BatchGetItem` by full key.
+//!
+//! An item holds at most 400 KB: a document larger than that (a chunk outcome with
+//! thousands of issues, say) is refused by DynamoDB with a `ValidationException`, reported
+//! as a permanent error that names the document's key. Nothing is offloaded to S3.
 
 use crate::sdk_error;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
-use ferry_core::plan::Plan;
-use ferry_core::ports::{DeferredLink, IdMap, IdMapEntry, RunRecords, RunStore};
-use ferry_core::report::{ChunkResult, LinkResolution, ObjectExtraction};
-use ferry_core::runs::{
-    DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject, RunSummary,
-    StoredIdMapEntry,
+use ferry_core::ports::{IdMap, IdMapEntry};
+use ferry_core::run_store::{
+    Document, DocumentKey, DocumentRange, DocumentStore, MAX_DOCUMENTS_TOGETHER, RangeStart,
 };
+use ferry_core::runs::StoredIdMapEntry;
 use ferry_core::{ErrorClass, PortError};
 use futures::future::{BoxFuture, FutureExt};
 use futures::{StreamExt, TryStreamExt};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
 /// BatchGetItem takes at most 100 keys.
@@ -286,7 +277,9 @@ impl IdMap for DynamoIdMap {
     }
 }
 
-/// The run store on DynamoDB; every item of a run shares the partition `RUN#{run}`.
+/// The run store on DynamoDB: the core's keyed-document port, one item per document
+/// (`pk` the partition, `sk` the sort key, `body` the JSON text). Every item of a run shares
+/// the partition `RUN#{run}`.
 #[derive(Debug, Clone)]
 pub struct DynamoRunStore {
     client: aws_sdk_dynamodb::Client,
@@ -301,167 +294,44 @@ impl DynamoRunStore {
         }
     }
 
-    async fn put(
-        &self,
-        run: &RunId,
-        sort_key: String,
-        body: &impl Serialize,
-    ) -> Result<(), PortError> {
-        self.put_in(format!("RUN#{run}"), sort_key, body, false)
-            .await
-            .map(|_| ())
-    }
-
-    /// Puts one item; with `only_if_absent`, an existing item is kept (and `false` returned).
-    async fn put_in(
-        &self,
-        partition: String,
-        sort_key: String,
-        body: &impl Serialize,
-        only_if_absent: bool,
-    ) -> Result<bool, PortError> {
-        let body = serde_json::to_string(body).map_err(|error| {
-            PortError::with_source(ErrorClass::Permanent, "serialising a run item", error)
-        })?;
+    /// Puts one document; with `only_if_absent`, an existing item is kept.
+    async fn put_item(&self, document: Document, only_if_absent: bool) -> Result<(), PortError> {
+        let Document { key, body } = document;
         let mut request = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", string(partition.clone()))
-            .item("sk", string(sort_key.clone()))
+            .item("pk", string(key.partition()))
+            .item("sk", string(key.sort()))
             .item("body", string(body));
         if only_if_absent {
             request = request.condition_expression("attribute_not_exists(pk)");
         }
         match request.send().await {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(()),
             Err(error)
                 if only_if_absent
                     && error
                         .as_service_error()
                         .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
             {
-                Ok(false)
+                Ok(())
             }
-            Err(error) => Err(sdk_error(
-                format!("writing {sort_key} of {partition}"),
-                error,
-            )),
+            Err(error) => Err(sdk_error(format!("writing {key}"), error)),
         }
     }
 
-    /// Puts many items of a run concurrently.
-    async fn put_many<T: Serialize + Sync>(
+    /// Puts many documents concurrently, each its own request.
+    async fn put_items(
         &self,
-        run: &RunId,
-        items: &[T],
-        sort_key: impl Fn(&T) -> String,
+        documents: Vec<Document>,
         only_if_absent: bool,
     ) -> Result<(), PortError> {
-        let writes: Vec<BoxFuture<'_, Result<bool, PortError>>> = items
-            .iter()
-            .map(|item| {
-                self.put_in(format!("RUN#{run}"), sort_key(item), item, only_if_absent)
-                    .boxed()
-            })
-            .collect();
-        futures::stream::iter(writes)
-            .buffer_unordered(WRITE_CONCURRENCY)
-            .try_collect::<Vec<bool>>()
-            .await?;
-        Ok(())
-    }
-
-    /// Every item of a run whose sort key starts with `prefix`, in sort-key order.
-    async fn items<T: DeserializeOwned>(
-        &self,
-        run: &RunId,
-        prefix: &str,
-    ) -> Result<Vec<T>, PortError> {
-        self.items_in(format!("RUN#{run}"), prefix).await
-    }
-
-    /// Every item of a partition whose sort key starts with `prefix`, in sort-key order.
-    async fn items_in<T: DeserializeOwned>(
-        &self,
-        partition: String,
-        prefix: &str,
-    ) -> Result<Vec<T>, PortError> {
-        let run = partition.clone();
-        let pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", string(partition))
-            .expression_attribute_values(":prefix", string(prefix))
-            .into_paginator()
-            .items()
-            .send();
-        let items: Vec<HashMap<String, AttributeValue>> = pages
-            .try_collect()
-            .await
-            .map_err(|error| sdk_error(format!("reading {prefix} items of {run}"), error))?;
-        items
-            .iter()
-            .map(|item| match item.get("body") {
-                Some(AttributeValue::S(body)) => serde_json::from_str(body).map_err(|error| {
-                    PortError::with_source(
-                        ErrorClass::Permanent,
-                        format!("{run} has an unreadable {prefix} item"),
-                        error,
-                    )
-                }),
-                _ => Err(PortError::permanent(format!(
-                    "{run} has a {prefix} item without a body"
-                ))),
-            })
-            .collect()
-    }
-}
-
-#[async_trait]
-impl RunStore for DynamoRunStore {
-    async fn save_plan(&self, run: &RunId, plan: &Plan) -> Result<(), PortError> {
-        self.put(run, "PLAN".to_owned(), plan).await
-    }
-
-    async fn load_plan(&self, run: &RunId) -> Result<Plan, PortError> {
-        self.items::<Plan>(run, "PLAN")
-            .await?
-            .pop()
-            .ok_or_else(|| PortError::permanent(format!("run {run} has no plan in the run store")))
-    }
-
-    async fn record_extraction(
-        &self,
-        run: &RunId,
-        extraction: &ObjectExtraction,
-    ) -> Result<(), PortError> {
-        self.put(run, format!("EXTRACT#{}", extraction.object), extraction)
-            .await
-    }
-
-    async fn record_chunk(&self, run: &RunId, result: &ChunkResult) -> Result<(), PortError> {
-        self.put(
-            run,
-            format!("CHUNK#{}#{:06}", result.object, result.chunk),
-            result,
-        )
-        .await
-    }
-
-    async fn defer_links(&self, run: &RunId, links: &[DeferredLink]) -> Result<(), PortError> {
-        let writes: Vec<BoxFuture<'_, Result<(), PortError>>> = links
-            .iter()
-            .map(|link| {
-                self.put(
-                    run,
-                    format!("LINK#{}#{}#{}", link.object, link.salesforce_id, link.link),
-                    link,
-                )
-                .boxed()
-            })
+        // Boxed futures collected first: a stream of borrowed closures trips the compiler's
+        // higher-ranked lifetime check inside async-trait methods.
+        let writes: Vec<BoxFuture<'_, Result<(), PortError>>> = documents
+            .into_iter()
+            .map(|document| self.put_item(document, only_if_absent).boxed())
             .collect();
         futures::stream::iter(writes)
             .buffer_unordered(WRITE_CONCURRENCY)
@@ -469,181 +339,148 @@ impl RunStore for DynamoRunStore {
             .await?;
         Ok(())
     }
+}
 
-    async fn deferred_links(&self, run: &RunId) -> Result<Vec<DeferredLink>, PortError> {
-        self.items(run, "LINK#").await
+/// The document of a queried or read item.
+fn document_of(
+    partition: &str,
+    item: &HashMap<String, AttributeValue>,
+) -> Result<Document, PortError> {
+    let Some(AttributeValue::S(sort)) = item.get("sk") else {
+        return Err(PortError::permanent(format!(
+            "{partition} has an item without a sort key"
+        )));
+    };
+    let key = DocumentKey::new(partition, sort.clone());
+    match item.get("body") {
+        Some(AttributeValue::S(body)) => Ok(Document {
+            key,
+            body: body.clone(),
+        }),
+        _ => Err(PortError::permanent(format!(
+            "{key} is an item without a body"
+        ))),
     }
+}
 
-    async fn record_link_resolution(
-        &self,
-        run: &RunId,
-        resolution: &LinkResolution,
-    ) -> Result<(), PortError> {
-        self.put(run, format!("RESOLVED#{}", resolution.object), resolution)
+#[async_trait]
+impl DocumentStore for DynamoRunStore {
+    async fn get_document(&self, key: &DocumentKey) -> Result<Option<String>, PortError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", string(key.partition()))
+            .key("sk", string(key.sort()))
+            .projection_expression("body")
+            .send()
             .await
+            .map_err(|error| sdk_error(format!("reading {key}"), error))?;
+        match answer.item().map(|item| item.get("body")) {
+            None => Ok(None),
+            Some(Some(AttributeValue::S(body))) => Ok(Some(body.clone())),
+            Some(_) => Err(PortError::permanent(format!(
+                "{key} is an item without a body"
+            ))),
+        }
     }
 
-    async fn run_records(&self, run: &RunId) -> Result<RunRecords, PortError> {
-        Ok(RunRecords {
-            plan: self.load_plan(run).await?,
-            extractions: self.items(run, "EXTRACT#").await?,
-            chunks: self.items(run, "CHUNK#").await?,
-            link_resolutions: self.items(run, "RESOLVED#").await?,
-            deletions: self.items(run, "DELETIONS#").await?,
-            verifications: self.items(run, "VERIFIED#").await?,
-        })
+    async fn put_documents(&self, documents: Vec<Document>) -> Result<(), PortError> {
+        self.put_items(documents, false).await
     }
 
-    async fn save_run(&self, summary: &RunSummary) -> Result<(), PortError> {
-        // Both copies in one transaction, so the history list and the run's own item never
-        // disagree about its status.
-        let body = serde_json::to_string(summary).map_err(|error| {
-            PortError::with_source(ErrorClass::Permanent, "serialising a run summary", error)
-        })?;
-        let put = |partition: String, sort_key: String| {
-            Put::builder()
+    async fn put_documents_if_absent(&self, documents: Vec<Document>) -> Result<(), PortError> {
+        // Conditional puts (`attribute_not_exists`): DynamoDB checks and writes in one step,
+        // so the first write of a key wins even against a concurrent load of the same chunk.
+        self.put_items(documents, true).await
+    }
+
+    async fn put_documents_together(&self, documents: Vec<Document>) -> Result<(), PortError> {
+        if documents.len() > MAX_DOCUMENTS_TOGETHER {
+            return Err(PortError::permanent(format!(
+                "{} documents cannot be written together; at most {MAX_DOCUMENTS_TOGETHER} can",
+                documents.len()
+            )));
+        }
+        if documents.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = documents
+            .iter()
+            .map(|document| document.key.to_string())
+            .collect();
+        let mut request = self.client.transact_write_items();
+        for Document { key, body } in documents {
+            let put = Put::builder()
                 .table_name(&self.table)
-                .item("pk", string(partition))
-                .item("sk", string(sort_key))
-                .item("body", string(body.clone()))
+                .item("pk", string(key.partition()))
+                .item("sk", string(key.sort()))
+                .item("body", string(body))
                 .build()
-                .map(|put| TransactWriteItem::builder().put(put).build())
                 .map_err(|error| {
                     PortError::with_source(
                         ErrorClass::Permanent,
-                        "building a run summary write",
+                        format!("building the write of {key}"),
                         error,
                     )
-                })
-        };
-        self.client
-            .transact_write_items()
-            .transact_items(put(
-                format!("RUN#{}", summary.run_id),
-                "SUMMARY".to_owned(),
-            )?)
-            .transact_items(put(
-                format!("{}#RUNS", summary.tenant),
-                format!("RUN#{:010}#{}", summary.sequence, summary.run_id),
-            )?)
+                })?;
+            request = request.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        request
             .send()
             .await
-            .map_err(|error| sdk_error(format!("saving run {}", summary.run_id), error))?;
+            .map_err(|error| sdk_error(format!("writing {} together", keys.join(", ")), error))?;
         Ok(())
     }
 
-    async fn run_summary(&self, run: &RunId) -> Result<Option<RunSummary>, PortError> {
-        Ok(self.items::<RunSummary>(run, "SUMMARY").await?.pop())
-    }
-
-    async fn list_runs(&self, tenant: &TenantId) -> Result<Vec<RunSummary>, PortError> {
-        self.items_in(format!("{tenant}#RUNS"), "RUN#").await
-    }
-
-    async fn journal(&self, run: &RunId, entries: &[JournalEntry]) -> Result<(), PortError> {
-        self.put_many(
-            run,
-            entries,
-            |entry| format!("JOURNAL#{}#{}", entry.object, entry.salesforce_id),
-            true,
-        )
-        .await
-    }
-
-    async fn journal_entries(
-        &self,
-        run: &RunId,
-        object: &str,
-        after: Option<&SalesforceId>,
-        limit: usize,
-    ) -> Result<Vec<JournalEntry>, PortError> {
-        let prefix = format!("JOURNAL#{object}#");
-        let start = match after {
-            Some(id) => format!("{prefix}{id}"),
-            None => prefix.clone(),
+    async fn list_documents(&self, range: &DocumentRange) -> Result<Vec<Document>, PortError> {
+        let partition = range.prefix.partition();
+        let prefix = range.prefix.sort_prefix();
+        // A key condition has one test on the sort key: `begins_with` from the prefix, or,
+        // for a page after a key, `>` that key, reading until the first item past the prefix.
+        // DynamoDB refuses an empty string in a key condition, and an empty start needs no
+        // test on the sort key at all (every sort key starts with it and is past it).
+        let (condition, start) = match range.start() {
+            RangeStart::From("") | RangeStart::After("") => ("pk = :pk", None),
+            RangeStart::From(_) => ("pk = :pk AND begins_with(sk, :start)", Some(prefix)),
+            RangeStart::After(after) => ("pk = :pk AND sk > :start", Some(after)),
         };
-        let answer = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk > :start")
-            .expression_attribute_values(":pk", string(format!("RUN#{run}")))
-            .expression_attribute_values(":start", string(start))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(|error| sdk_error(format!("reading the journal of run {run}"), error))?;
-        let mut entries = Vec::new();
-        for item in answer.items() {
-            // Items sort by key: the first one past the object's journal ends the page.
-            match (item.get("sk"), item.get("body")) {
-                (Some(AttributeValue::S(key)), Some(AttributeValue::S(body)))
-                    if key.starts_with(&prefix) =>
-                {
-                    entries.push(serde_json::from_str(body).map_err(|error| {
-                        PortError::with_source(
-                            ErrorClass::Permanent,
-                            format!("run {run} has an unreadable journal entry {key}"),
-                            error,
-                        )
-                    })?);
+        let wanted = range.limit.unwrap_or(usize::MAX);
+        let mut documents = Vec::new();
+        let mut resume: Option<HashMap<String, AttributeValue>> = None;
+        // Pages until the range is read or `wanted` documents are: DynamoDB cuts a page at
+        // 1 MB, and the port promises a short listing only at the range's end.
+        while documents.len() < wanted {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(condition)
+                .expression_attribute_values(":pk", string(partition))
+                .set_exclusive_start_key(resume.take());
+            if let Some(start) = start {
+                request = request.expression_attribute_values(":start", string(start));
+            }
+            if let Some(limit) = range.limit {
+                let remaining = limit - documents.len();
+                request = request.limit(i32::try_from(remaining).unwrap_or(i32::MAX));
+            }
+            let answer = request.send().await.map_err(|error| {
+                sdk_error(format!("listing {prefix} documents of {partition}"), error)
+            })?;
+            for item in answer.items() {
+                let document = document_of(partition, item)?;
+                if !range.prefix.contains(&document.key) {
+                    // Items sort by key: the first one past the prefix ends the range.
+                    return Ok(documents);
                 }
+                documents.push(document);
+            }
+            match answer.last_evaluated_key() {
+                Some(key) if !key.is_empty() => resume = Some(key.clone()),
                 _ => break,
             }
         }
-        Ok(entries)
-    }
-
-    async fn defer_deletions(
-        &self,
-        run: &RunId,
-        deletions: &[PendingDeletion],
-    ) -> Result<(), PortError> {
-        self.put_many(
-            run,
-            deletions,
-            |deletion| format!("PENDINGDEL#{}#{}", deletion.object, deletion.salesforce_id),
-            false,
-        )
-        .await
-    }
-
-    async fn pending_deletions(
-        &self,
-        run: &RunId,
-        object: &str,
-    ) -> Result<Vec<PendingDeletion>, PortError> {
-        self.items(run, &format!("PENDINGDEL#{object}#")).await
-    }
-
-    async fn record_deletions(
-        &self,
-        run: &RunId,
-        result: &DeletionResult,
-    ) -> Result<(), PortError> {
-        self.put(run, format!("DELETIONS#{}", result.object), result)
-            .await
-    }
-
-    async fn record_verification(
-        &self,
-        run: &RunId,
-        verification: &ObjectVerification,
-    ) -> Result<(), PortError> {
-        self.put(
-            run,
-            format!("VERIFIED#{}", verification.object),
-            verification,
-        )
-        .await
-    }
-
-    async fn record_rollback(&self, run: &RunId, result: &RollbackObject) -> Result<(), PortError> {
-        self.put(run, format!("ROLLBACK#{}", result.object), result)
-            .await
-    }
-
-    async fn rollback_results(&self, run: &RunId) -> Result<Vec<RollbackObject>, PortError> {
-        self.items(run, "ROLLBACK#").await
+        Ok(documents)
     }
 }

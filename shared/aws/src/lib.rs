@@ -6,7 +6,9 @@
 //!   ([`S3Staging::put_stream`]); reports are handed out as presigned GET URLs
 //!   ([`S3Staging::presigned_get`]).
 //! - [`DynamoIdMap`] and [`DynamoRunStore`]: the ID map and the run store in one DynamoDB
-//!   table (`pk`, `sk` strings); the key design is documented on each type.
+//!   table (`pk`, `sk` strings). The run store is the core's document port
+//!   ([`ferry_core::run_store::DocumentStore`]), one item per document under the core's key
+//!   layout; the ID map's key design is in the `dynamo` module's docs.
 //! - [`MigrationStore`]: the API's tenant-scoped migration records and the single-use OAuth
 //!   state records, in the same table (key design in [`migrations`]).
 //! - [`SqsQueue`]: the chunk queue ([`ferry_core::ports::WorkQueue`]).

@@ -510,6 +510,166 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
 }
 
 #[tokio::test]
+async fn the_dynamodb_run_store_keeps_the_document_port_contract() {
+    let Some(clients) = clients().await else {
+        return;
+    };
+    let (table, _) = fresh(&clients).await;
+    let runs = DynamoRunStore::new(clients.dynamodb.clone(), &table);
+    if let Err(failure) = ferry_core::run_store::check_document_store(&runs).await {
+        panic!("{}", failure.chain());
+    }
+}
+
+/// Items stay what a support engineer can read in the console, and items written before
+/// the run store was a document port (the same layout) read as they did.
+#[tokio::test]
+async fn run_items_keep_their_readable_layout() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    let Some(clients) = clients().await else {
+        return;
+    };
+    let (table, _) = fresh(&clients).await;
+    let runs = DynamoRunStore::new(clients.dynamodb.clone(), &table);
+    let summary = RunSummary {
+        run_id: RunId::new("run-7"),
+        tenant: TenantId::new("acme"),
+        sequence: 7,
+        kind: RunKind::Full,
+        status: RunStatus::Succeeded,
+        started_at: "2026-01-01T00:00:00Z".to_owned(),
+        finished_at: None,
+        updated_at: None,
+        high_water_marks: Default::default(),
+        delta_of: None,
+        rolls_back: None,
+        rolled_back_by: None,
+        error: None,
+        api_calls_used: None,
+        timings: Default::default(),
+    };
+    runs.save_run(&summary).await.unwrap();
+    let item = |pk: &str, sk: &str| {
+        let clients = clients.clone();
+        let table = table.clone();
+        let (pk, sk) = (pk.to_owned(), sk.to_owned());
+        async move {
+            clients
+                .dynamodb
+                .get_item()
+                .table_name(&table)
+                .key("pk", AttributeValue::S(pk))
+                .key("sk", AttributeValue::S(sk))
+                .send()
+                .await
+                .unwrap()
+                .item()
+                .cloned()
+        }
+    };
+    for (pk, sk) in [
+        ("RUN#run-7", "SUMMARY"),
+        ("acme#RUNS", "RUN#0000000007#run-7"),
+    ] {
+        let stored = item(pk, sk).await.unwrap();
+        let body: RunSummary = serde_json::from_str(stored["body"].as_s().unwrap()).unwrap();
+        assert_eq!(body, summary, "{pk} {sk}");
+    }
+
+    // A chunk outcome as an earlier Ferry put it, straight into the table.
+    let chunk = ChunkResult {
+        object: "Account".to_owned(),
+        chunk: 4,
+        records: 1,
+        created: 1,
+        updated: 0,
+        skipped: 0,
+        failed: 0,
+        unchanged: 0,
+        deleted_in_salesforce: 0,
+        deferred_links: 0,
+        issues: vec![],
+    };
+    let run = RunId::new("run-7");
+    runs.save_plan(
+        &run,
+        &Plan {
+            tenant: TenantId::new("acme"),
+            objects: vec![],
+            notes: vec![],
+            validation: Default::default(),
+            default_owner: None,
+            merge_leads_by_email: false,
+        },
+    )
+    .await
+    .unwrap();
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(&table)
+        .item("pk", AttributeValue::S("RUN#run-7".to_owned()))
+        .item("sk", AttributeValue::S("CHUNK#Account#000004".to_owned()))
+        .item(
+            "body",
+            AttributeValue::S(serde_json::to_string(&chunk).unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(runs.run_records(&run).await.unwrap().chunks, vec![chunk]);
+    assert_eq!(
+        runs.run_summary(&run)
+            .await
+            .unwrap()
+            .map(|found| found.sequence),
+        Some(7)
+    );
+}
+
+/// Listings page past DynamoDB's 1 MB per answer, with and without a limit.
+#[tokio::test]
+async fn listings_read_past_one_page_of_a_query() {
+    use ferry_core::run_store::{
+        Document, DocumentKey, DocumentPrefix, DocumentRange, DocumentStore,
+    };
+
+    let Some(clients) = clients().await else {
+        return;
+    };
+    let (table, _) = fresh(&clients).await;
+    let runs = DynamoRunStore::new(clients.dynamodb.clone(), &table);
+    // 24 documents of 100 KB: 2.4 MB, three answers or more.
+    let padding = "x".repeat(100_000);
+    let documents: Vec<Document> = (0..24)
+        .map(|index| Document {
+            key: DocumentKey::new("RUN#big", format!("JOURNAL#Account#{index:03}")),
+            body: format!("{{\"padding\":\"{padding}\"}}"),
+        })
+        .collect();
+    runs.put_documents(documents).await.unwrap();
+    let prefix = DocumentPrefix::new("RUN#big", "JOURNAL#Account#");
+    assert_eq!(
+        runs.list_documents(&DocumentRange::all(prefix.clone()))
+            .await
+            .unwrap()
+            .len(),
+        24
+    );
+    let page = runs
+        .list_documents(&DocumentRange::page(
+            prefix,
+            Some("JOURNAL#Account#002".to_owned()),
+            20,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 20);
+    assert_eq!(page[0].key.sort(), "JOURNAL#Account#003");
+}
+
+#[tokio::test]
 async fn s3_staging_round_trips_and_a_missing_key_is_an_error() {
     let Some(clients) = clients().await else {
         return;

@@ -36,6 +36,7 @@ pub mod records;
 pub mod report;
 pub mod run;
 pub mod run_report;
+pub mod run_store;
 pub mod runs;
 pub mod schedule;
 pub mod secret;

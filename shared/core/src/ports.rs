@@ -252,7 +252,13 @@ pub struct RunRecords {
     pub verifications: Vec<ObjectVerification>,
 }
 
-/// The state of runs: plan, per-chunk outcomes, deferred links.
+/// The state of runs: plan, per-chunk outcomes, deferred links, the history, the journal.
+///
+/// Adapters do not implement this: they implement the small keyed-document port
+/// [`crate::run_store::DocumentStore`], and every document store is a `RunStore` through
+/// the one implementation in [`crate::run_store`], where the key layout and the rules (one
+/// outcome per chunk, the journal's first write wins) live. A wrapper that is not a
+/// document store (a test's fault injector) can still implement it directly.
 #[async_trait]
 pub trait RunStore: Send + Sync {
     async fn save_plan(&self, run: &RunId, plan: &Plan) -> Result<(), PortError>;

@@ -1,6 +1,6 @@
 use ferry_core::{ErrorClass, PortError};
 use rusqlite::Connection;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// What can go wrong in an embedded adapter.
@@ -18,6 +18,25 @@ pub enum EmbeddedError {
     Cancelled,
     #[error("{0}")]
     Invalid(String),
+    /// The file's `user_version` is past what this Ferry knows: a newer Ferry wrote it, and
+    /// reading it as an older format could lose what it holds.
+    #[error(
+        "{path} was written by a newer Ferry (store format {found}; this Ferry reads formats up to {supported}): use that Ferry or a newer one"
+    )]
+    NewerStoreFormat {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    /// A row of an older Ferry's run tables that cannot be given a key of this one's layout.
+    #[error("{path}: a row of {table} (run {run}) cannot be moved to this Ferry's store format")]
+    UnmovableOldRow {
+        path: PathBuf,
+        table: &'static str,
+        run: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
 }
 
 impl EmbeddedError {
@@ -78,6 +97,16 @@ impl Db {
             }
         }
         Ok(())
+    }
+
+    /// Runs `work` on the connection now, on this thread: for opening a file, before any
+    /// async work uses it.
+    pub(crate) fn with_connection<T>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, EmbeddedError>,
+    ) -> Result<T, EmbeddedError> {
+        let mut connection = self.0.lock().map_err(|_| EmbeddedError::Poisoned)?;
+        work(&mut connection)
     }
 
     pub(crate) async fn call<T, F>(&self, context: &'static str, work: F) -> Result<T, PortError>

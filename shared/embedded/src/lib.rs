@@ -15,6 +15,7 @@ mod queue;
 mod sleeper;
 mod staging;
 mod store;
+mod store_format;
 
 pub use db::EmbeddedError;
 pub use destination::SqliteDestination;

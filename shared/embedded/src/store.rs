@@ -1,16 +1,23 @@
+//! The ID map and the run store in one SQLite file (`ferry.db`).
+//!
+//! The run store is the core's keyed-document port ([`DocumentStore`]) on one table,
+//! `run_documents` (`partition_key`, `sort_key`, `body`), with the key layout the core
+//! defines ([`ferry_core::run_store`]): `SELECT * FROM run_documents WHERE partition_key =
+//! 'RUN#<run>'` shows everything a run recorded, under keys that say what each row is. The
+//! file's format is its `user_version` ([`crate::store_format`]): a file of an older Ferry,
+//! with a table per kind of record, is moved to this layout when opened.
+
 use crate::db::{Db, EmbeddedError};
+use crate::store_format;
 use async_trait::async_trait;
 use ferry_core::PortError;
 use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
-use ferry_core::plan::Plan;
-use ferry_core::ports::{DeferredLink, IdMap, IdMapEntry, RunRecords, RunStore};
-use ferry_core::report::{ChunkResult, LinkResolution, ObjectExtraction};
-use ferry_core::runs::{
-    DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject, RunSummary,
-    StoredIdMapEntry,
+use ferry_core::ports::{IdMap, IdMapEntry};
+use ferry_core::run_store::{
+    Document, DocumentKey, DocumentRange, DocumentStore, MAX_DOCUMENTS_TOGETHER, RangeStart,
 };
+use ferry_core::runs::StoredIdMapEntry;
 use rusqlite::{OptionalExtension, params};
-use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -25,47 +32,11 @@ CREATE TABLE IF NOT EXISTS id_map (
     content_hash TEXT NOT NULL,
     PRIMARY KEY (tenant, object, salesforce_id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS run_plans (run_id TEXT PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS run_extractions (
-    run_id TEXT NOT NULL, object TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (run_id, object)
-);
-CREATE TABLE IF NOT EXISTS run_chunks (
-    run_id TEXT NOT NULL, object TEXT NOT NULL, chunk INTEGER NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (run_id, object, chunk)
-);
-CREATE TABLE IF NOT EXISTS run_deferred_links (
-    run_id TEXT NOT NULL, object TEXT NOT NULL, salesforce_id TEXT NOT NULL, link TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS run_documents (
+    partition_key TEXT NOT NULL,
+    sort_key TEXT NOT NULL,
     body TEXT NOT NULL,
-    PRIMARY KEY (run_id, object, salesforce_id, link)
-);
-CREATE TABLE IF NOT EXISTS run_link_resolutions (
-    run_id TEXT NOT NULL, object TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (run_id, object)
-);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, sequence INTEGER NOT NULL, body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_by_tenant ON runs (tenant, sequence);
-CREATE TABLE IF NOT EXISTS run_journal (
-    run_id TEXT NOT NULL, object TEXT NOT NULL, salesforce_id TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (run_id, object, salesforce_id)
-);
-CREATE TABLE IF NOT EXISTS run_pending_deletions (
-    run_id TEXT NOT NULL, object TEXT NOT NULL, salesforce_id TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (run_id, object, salesforce_id)
-);
-CREATE TABLE IF NOT EXISTS run_deletions (
-    run_id TEXT NOT NULL, object TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (run_id, object)
-);
-CREATE TABLE IF NOT EXISTS run_verifications (
-    run_id TEXT NOT NULL, object TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (run_id, object)
-);
-CREATE TABLE IF NOT EXISTS run_rollbacks (
-    run_id TEXT NOT NULL, object TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (run_id, object)
+    PRIMARY KEY (partition_key, sort_key)
 );
 ";
 
@@ -82,10 +53,13 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Opens (or creates) the file, moving an older Ferry's run tables to the document
+    /// table; refuses a file of a newer Ferry ([`EmbeddedError::NewerStoreFormat`]).
     pub fn open(path: &Path) -> Result<Self, EmbeddedError> {
-        Ok(Self {
-            db: Db::open(path, SCHEMA)?,
-        })
+        // No schema yet: the format is checked before anything is created in the file.
+        let db = Db::open(path, "")?;
+        db.with_connection(|connection| store_format::prepare(connection, path, SCHEMA))?;
+        Ok(Self { db })
     }
 
     /// How many ID-map entries a tenant has, per object.
@@ -111,98 +85,6 @@ impl SqliteStore {
             })
             .await
     }
-
-    async fn put_body(
-        &self,
-        context: &'static str,
-        sql: &'static str,
-        keys: Vec<String>,
-        body: String,
-    ) -> Result<(), PortError> {
-        self.db
-            .call(context, move |connection| {
-                let mut values: Vec<&dyn rusqlite::ToSql> =
-                    keys.iter().map(|key| key as &dyn rusqlite::ToSql).collect();
-                values.push(&body);
-                connection.execute(sql, values.as_slice())?;
-                Ok(())
-            })
-            .await
-    }
-
-    async fn bodies<T: DeserializeOwned + Send + 'static>(
-        &self,
-        context: &'static str,
-        sql: &'static str,
-        run: &RunId,
-    ) -> Result<Vec<T>, PortError> {
-        let run = run.to_string();
-        self.db
-            .call(context, move |connection| {
-                let mut statement = connection.prepare(sql)?;
-                let rows = statement.query_map([run], |row| row.get::<_, String>(0))?;
-                let mut bodies = Vec::new();
-                for row in rows {
-                    bodies.push(serde_json::from_str(&row?)?);
-                }
-                Ok(bodies)
-            })
-            .await
-    }
-}
-
-impl SqliteStore {
-    /// Bodies of one (run, object), in key order.
-    async fn object_bodies<T: DeserializeOwned + Send + 'static>(
-        &self,
-        context: &'static str,
-        sql: &'static str,
-        run: &RunId,
-        object: &str,
-    ) -> Result<Vec<T>, PortError> {
-        let run = run.to_string();
-        let object = object.to_owned();
-        self.db
-            .call(context, move |connection| {
-                let mut statement = connection.prepare_cached(sql)?;
-                let rows = statement.query_map([run, object], |row| row.get::<_, String>(0))?;
-                let mut bodies = Vec::new();
-                for row in rows {
-                    bodies.push(serde_json::from_str(&row?)?);
-                }
-                Ok(bodies)
-            })
-            .await
-    }
-
-    /// Writes (run, object, Salesforce id, body) rows in one transaction with `sql`.
-    async fn put_record_bodies(
-        &self,
-        context: &'static str,
-        sql: &'static str,
-        run: &RunId,
-        rows: Vec<(String, String, String)>,
-    ) -> Result<(), PortError> {
-        let run = run.to_string();
-        self.db
-            .call(context, move |connection| {
-                let transaction = connection.transaction()?;
-                {
-                    let mut statement = transaction.prepare_cached(sql)?;
-                    for (object, salesforce_id, body) in &rows {
-                        statement.execute(params![run, object, salesforce_id, body])?;
-                    }
-                }
-                transaction.commit()?;
-                Ok(())
-            })
-            .await
-    }
-}
-
-fn to_json<T: serde::Serialize>(value: &T, context: &str) -> Result<String, PortError> {
-    serde_json::to_string(value)
-        .map_err(|error| EmbeddedError::Json(error).into_port_error(context))
 }
 
 #[async_trait]
@@ -376,73 +258,125 @@ impl IdMap for SqliteStore {
 }
 
 #[async_trait]
-impl RunStore for SqliteStore {
-    async fn save_plan(&self, run: &RunId, plan: &Plan) -> Result<(), PortError> {
-        let body = to_json(plan, "saving the plan")?;
-        self.put_body(
-            "saving the plan",
-            "INSERT OR REPLACE INTO run_plans (run_id, body) VALUES (?1, ?2)",
-            vec![run.to_string()],
-            body,
+impl DocumentStore for SqliteStore {
+    async fn get_document(&self, key: &DocumentKey) -> Result<Option<String>, PortError> {
+        let partition = key.partition().to_owned();
+        let sort = key.sort().to_owned();
+        self.db
+            .call("reading a run document", move |connection| {
+                let mut statement = connection.prepare_cached(
+                    "SELECT body FROM run_documents WHERE partition_key = ?1 AND sort_key = ?2",
+                )?;
+                Ok(statement
+                    .query_row(params![partition, sort], |row| row.get::<_, String>(0))
+                    .optional()?)
+            })
+            .await
+    }
+
+    async fn put_documents(&self, documents: Vec<Document>) -> Result<(), PortError> {
+        self.write_documents(
+            "writing run documents",
+            "INSERT INTO run_documents (partition_key, sort_key, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (partition_key, sort_key) DO UPDATE SET body = excluded.body",
+            documents,
         )
         .await
     }
 
-    async fn load_plan(&self, run: &RunId) -> Result<Plan, PortError> {
-        let mut plans: Vec<Plan> = self
-            .bodies(
-                "loading the plan",
-                "SELECT body FROM run_plans WHERE run_id = ?1",
-                run,
-            )
-            .await?;
-        plans
-            .pop()
-            .ok_or_else(|| PortError::permanent(format!("run {run} has no plan in the run store")))
+    async fn put_documents_if_absent(&self, documents: Vec<Document>) -> Result<(), PortError> {
+        // DO NOTHING on the key alone (not OR IGNORE, which would also swallow other
+        // constraint failures): the first write of a key wins.
+        self.write_documents(
+            "writing run documents if absent",
+            "INSERT INTO run_documents (partition_key, sort_key, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (partition_key, sort_key) DO NOTHING",
+            documents,
+        )
+        .await
     }
 
-    async fn record_extraction(
+    async fn put_documents_together(&self, documents: Vec<Document>) -> Result<(), PortError> {
+        // Every batch here is one transaction, so this is a put; the limit is checked all the
+        // same, so a caller that breaks it fails on the embedded path too, not only on AWS.
+        if documents.len() > MAX_DOCUMENTS_TOGETHER {
+            return Err(PortError::permanent(format!(
+                "{} documents cannot be written together; at most {MAX_DOCUMENTS_TOGETHER} can",
+                documents.len()
+            )));
+        }
+        self.put_documents(documents).await
+    }
+
+    async fn list_documents(&self, range: &DocumentRange) -> Result<Vec<Document>, PortError> {
+        if range.limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let partition = range.prefix.partition().to_owned();
+        let (start_condition, start) = match range.start() {
+            RangeStart::From(sort) => (">=", sort.to_owned()),
+            RangeStart::After(sort) => (">", sort.to_owned()),
+        };
+        // The prefix as a key range, so the primary key's index bounds the scan at both ends
+        // (a `LIKE` or `substr` test would read the rest of the partition).
+        let end = prefix_end(range.prefix.sort_prefix());
+        let end_condition = if end.is_some() {
+            "AND sort_key < ?3"
+        } else {
+            "AND ?3 IS NULL"
+        };
+        let sql = format!(
+            "SELECT sort_key, body FROM run_documents
+             WHERE partition_key = ?1 AND sort_key {start_condition} ?2 {end_condition}
+             ORDER BY sort_key LIMIT ?4"
+        );
+        // -1 is SQLite's "no limit".
+        let limit = range
+            .limit
+            .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
+        self.db
+            .call("listing run documents", move |connection| {
+                let mut statement = connection.prepare_cached(&sql)?;
+                let rows = statement.query_map(params![partition, start, end, limit], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })?;
+                let mut documents = Vec::new();
+                for row in rows {
+                    let (sort, body) = row?;
+                    documents.push(Document {
+                        key: DocumentKey::new(partition.clone(), sort),
+                        body,
+                    });
+                }
+                Ok(documents)
+            })
+            .await
+    }
+}
+
+impl SqliteStore {
+    /// Runs `sql` (an insert of partition, sort key and body) for each document, in one
+    /// transaction.
+    async fn write_documents(
         &self,
-        run: &RunId,
-        extraction: &ObjectExtraction,
+        context: &'static str,
+        sql: &'static str,
+        documents: Vec<Document>,
     ) -> Result<(), PortError> {
-        let body = to_json(extraction, "recording an extraction")?;
-        self.put_body(
-            "recording an extraction",
-            "INSERT OR REPLACE INTO run_extractions (run_id, object, body) VALUES (?1, ?2, ?3)",
-            vec![run.to_string(), extraction.object.clone()],
-            body,
-        )
-        .await
-    }
-
-    async fn record_chunk(&self, run: &RunId, result: &ChunkResult) -> Result<(), PortError> {
-        let body = to_json(result, "recording a chunk")?;
-        self.put_body(
-            "recording a chunk",
-            "INSERT OR REPLACE INTO run_chunks (run_id, object, chunk, body) VALUES (?1, ?2, ?3, ?4)",
-            vec![run.to_string(), result.object.clone(), result.chunk.to_string()],
-            body,
-        )
-        .await
-    }
-
-    async fn defer_links(&self, run: &RunId, links: &[DeferredLink]) -> Result<(), PortError> {
-        let run = run.to_string();
-        let mut rows = Vec::with_capacity(links.len());
-        for link in links {
-            rows.push((link.clone(), to_json(link, "deferring links")?));
+        if documents.is_empty() {
+            return Ok(());
         }
         self.db
-            .call("deferring links", move |connection| {
+            .call(context, move |connection| {
                 let transaction = connection.transaction()?;
                 {
-                    let mut statement = transaction.prepare_cached(
-                        "INSERT OR REPLACE INTO run_deferred_links (run_id, object, salesforce_id, link, body)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?;
-                    for (link, body) in &rows {
-                        statement.execute(params![run, link.object, link.salesforce_id.as_str(), link.link, body])?;
+                    let mut statement = transaction.prepare_cached(sql)?;
+                    for document in &documents {
+                        statement.execute(params![
+                            document.key.partition(),
+                            document.key.sort(),
+                            document.body
+                        ])?;
                     }
                 }
                 transaction.commit()?;
@@ -450,242 +384,27 @@ impl RunStore for SqliteStore {
             })
             .await
     }
+}
 
-    async fn deferred_links(&self, run: &RunId) -> Result<Vec<DeferredLink>, PortError> {
-        self.bodies(
-            "reading deferred links",
-            "SELECT body FROM run_deferred_links WHERE run_id = ?1 ORDER BY object, salesforce_id, link",
-            run,
-        )
-        .await
-    }
-
-    async fn record_link_resolution(
-        &self,
-        run: &RunId,
-        resolution: &LinkResolution,
-    ) -> Result<(), PortError> {
-        let body = to_json(resolution, "recording link resolution")?;
-        self.put_body(
-            "recording link resolution",
-            "INSERT OR REPLACE INTO run_link_resolutions (run_id, object, body) VALUES (?1, ?2, ?3)",
-            vec![run.to_string(), resolution.object.clone()],
-            body,
-        )
-        .await
-    }
-
-    async fn run_records(&self, run: &RunId) -> Result<RunRecords, PortError> {
-        Ok(RunRecords {
-            plan: self.load_plan(run).await?,
-            extractions: self
-                .bodies(
-                    "reading extractions",
-                    "SELECT body FROM run_extractions WHERE run_id = ?1 ORDER BY object",
-                    run,
-                )
-                .await?,
-            chunks: self
-                .bodies(
-                    "reading chunk results",
-                    "SELECT body FROM run_chunks WHERE run_id = ?1 ORDER BY object, chunk",
-                    run,
-                )
-                .await?,
-            link_resolutions: self
-                .bodies(
-                    "reading link resolutions",
-                    "SELECT body FROM run_link_resolutions WHERE run_id = ?1 ORDER BY object",
-                    run,
-                )
-                .await?,
-            deletions: self
-                .bodies(
-                    "reading deletions",
-                    "SELECT body FROM run_deletions WHERE run_id = ?1 ORDER BY object",
-                    run,
-                )
-                .await?,
-            verifications: self
-                .bodies(
-                    "reading verifications",
-                    "SELECT body FROM run_verifications WHERE run_id = ?1 ORDER BY object",
-                    run,
-                )
-                .await?,
-        })
-    }
-
-    async fn save_run(&self, summary: &RunSummary) -> Result<(), PortError> {
-        let body = to_json(summary, "saving a run")?;
-        let run = summary.run_id.to_string();
-        let tenant = summary.tenant.to_string();
-        let sequence = i64::try_from(summary.sequence).unwrap_or(i64::MAX);
-        self.db
-            .call("saving a run", move |connection| {
-                connection.execute(
-                    "INSERT OR REPLACE INTO runs (run_id, tenant, sequence, body) VALUES (?1, ?2, ?3, ?4)",
-                    params![run, tenant, sequence, body],
-                )?;
-                Ok(())
-            })
-            .await
-    }
-
-    async fn run_summary(&self, run: &RunId) -> Result<Option<RunSummary>, PortError> {
-        let mut found: Vec<RunSummary> = self
-            .bodies(
-                "reading a run",
-                "SELECT body FROM runs WHERE run_id = ?1",
-                run,
-            )
-            .await?;
-        Ok(found.pop())
-    }
-
-    async fn list_runs(&self, tenant: &TenantId) -> Result<Vec<RunSummary>, PortError> {
-        // `bodies` binds one key; the tenant stands in for the run here.
-        self.bodies(
-            "listing runs",
-            "SELECT body FROM runs WHERE tenant = ?1 ORDER BY sequence",
-            &RunId::new(tenant.as_str()),
-        )
-        .await
-    }
-
-    async fn journal(&self, run: &RunId, entries: &[JournalEntry]) -> Result<(), PortError> {
-        let mut rows = Vec::with_capacity(entries.len());
-        for entry in entries {
-            rows.push((
-                entry.object.clone(),
-                entry.salesforce_id.to_string(),
-                to_json(entry, "journaling records")?,
-            ));
+/// The least string greater than every string that starts with `prefix`, or `None` when
+/// there is none (an empty prefix, or one of `char::MAX` only): the prefix with its last
+/// character that can grow moved to the next character, and what follows it dropped.
+/// SQLite compares text by its UTF-8 bytes, which is code-point order, so this bounds the
+/// prefix's keys exactly.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut characters: Vec<char> = prefix.chars().collect();
+    while let Some(last) = characters.pop() {
+        let next = match last {
+            // Surrogates are not characters: the one after U+D7FF is U+E000.
+            '\u{d7ff}' => Some('\u{e000}'),
+            _ => char::from_u32(u32::from(last) + 1),
+        };
+        if let Some(next) = next {
+            characters.push(next);
+            return Some(characters.into_iter().collect());
         }
-        // OR IGNORE: the first entry of a record in a run is the true "before".
-        self.put_record_bodies(
-            "journaling records",
-            "INSERT OR IGNORE INTO run_journal (run_id, object, salesforce_id, body) VALUES (?1, ?2, ?3, ?4)",
-            run,
-            rows,
-        )
-        .await
     }
-
-    async fn journal_entries(
-        &self,
-        run: &RunId,
-        object: &str,
-        after: Option<&SalesforceId>,
-        limit: usize,
-    ) -> Result<Vec<JournalEntry>, PortError> {
-        let run = run.to_string();
-        let object = object.to_owned();
-        // Every id sorts after the empty string.
-        let after = after.map(|id| id.to_string()).unwrap_or_default();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.db
-            .call("reading the journal", move |connection| {
-                let mut statement = connection.prepare_cached(
-                    "SELECT body FROM run_journal WHERE run_id = ?1 AND object = ?2 AND salesforce_id > ?3
-                     ORDER BY salesforce_id LIMIT ?4",
-                )?;
-                let rows = statement
-                    .query_map(params![run, object, after, limit], |row| row.get::<_, String>(0))?;
-                let mut entries = Vec::new();
-                for row in rows {
-                    entries.push(serde_json::from_str(&row?)?);
-                }
-                Ok(entries)
-            })
-            .await
-    }
-
-    async fn defer_deletions(
-        &self,
-        run: &RunId,
-        deletions: &[PendingDeletion],
-    ) -> Result<(), PortError> {
-        let mut rows = Vec::with_capacity(deletions.len());
-        for deletion in deletions {
-            rows.push((
-                deletion.object.clone(),
-                deletion.salesforce_id.to_string(),
-                to_json(deletion, "deferring deletions")?,
-            ));
-        }
-        self.put_record_bodies(
-            "deferring deletions",
-            "INSERT OR REPLACE INTO run_pending_deletions (run_id, object, salesforce_id, body) VALUES (?1, ?2, ?3, ?4)",
-            run,
-            rows,
-        )
-        .await
-    }
-
-    async fn pending_deletions(
-        &self,
-        run: &RunId,
-        object: &str,
-    ) -> Result<Vec<PendingDeletion>, PortError> {
-        self.object_bodies(
-            "reading pending deletions",
-            "SELECT body FROM run_pending_deletions WHERE run_id = ?1 AND object = ?2 ORDER BY salesforce_id",
-            run,
-            object,
-        )
-        .await
-    }
-
-    async fn record_deletions(
-        &self,
-        run: &RunId,
-        result: &DeletionResult,
-    ) -> Result<(), PortError> {
-        let body = to_json(result, "recording deletions")?;
-        self.put_body(
-            "recording deletions",
-            "INSERT OR REPLACE INTO run_deletions (run_id, object, body) VALUES (?1, ?2, ?3)",
-            vec![run.to_string(), result.object.clone()],
-            body,
-        )
-        .await
-    }
-
-    async fn record_verification(
-        &self,
-        run: &RunId,
-        verification: &ObjectVerification,
-    ) -> Result<(), PortError> {
-        let body = to_json(verification, "recording a verification")?;
-        self.put_body(
-            "recording a verification",
-            "INSERT OR REPLACE INTO run_verifications (run_id, object, body) VALUES (?1, ?2, ?3)",
-            vec![run.to_string(), verification.object.clone()],
-            body,
-        )
-        .await
-    }
-
-    async fn record_rollback(&self, run: &RunId, result: &RollbackObject) -> Result<(), PortError> {
-        let body = to_json(result, "recording a rollback")?;
-        self.put_body(
-            "recording a rollback",
-            "INSERT OR REPLACE INTO run_rollbacks (run_id, object, body) VALUES (?1, ?2, ?3)",
-            vec![run.to_string(), result.object.clone()],
-            body,
-        )
-        .await
-    }
-
-    async fn rollback_results(&self, run: &RunId) -> Result<Vec<RollbackObject>, PortError> {
-        self.bodies(
-            "reading a rollback",
-            "SELECT body FROM run_rollbacks WHERE run_id = ?1 ORDER BY object",
-            run,
-        )
-        .await
-    }
+    None
 }
 
 /// Ids in key order, each once: lookups in key order walk the B-tree's pages in order, so
@@ -695,4 +414,21 @@ fn sorted_unique(ids: &[SalesforceId]) -> Vec<SalesforceId> {
     ids.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
     ids.dedup();
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn a_prefix_ends_at_the_next_character() {
+        assert_eq!(prefix_end("CHUNK#").as_deref(), Some("CHUNK$"));
+        assert_eq!(prefix_end("a\u{d7ff}").as_deref(), Some("a\u{e000}"));
+        assert_eq!(prefix_end("a\u{10ffff}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{10ffff}"), None);
+        assert_eq!(prefix_end(""), None);
+        for key in ["CHUNK#", "CHUNK#\u{10ffff}\u{10ffff}", "CHUNK#z\u{e9}"] {
+            assert!(key < "CHUNK$");
+        }
+    }
 }
