@@ -42,4 +42,4 @@ pub mod steps;
 pub mod transform;
 pub mod validate;
 
-pub use error::{ErrorClass, PortError};
+pub use error::{ErrorClass, ErrorType, PortError};
