@@ -34,6 +34,7 @@ pub mod ports;
 pub mod preview;
 pub mod propose;
 pub mod report;
+pub mod retry;
 pub mod run_report;
 pub mod runs;
 pub mod schedule;
