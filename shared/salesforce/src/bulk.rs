@@ -457,9 +457,8 @@ mod tests {
             &include_bytes!(
                 "../../../tests/fixtures/salesforce/bulk2/amp_bulk_info_in-progress.json"
             )[..],
-            &include_bytes!(
-                "../../../tests/fixtures/salesforce/bulk2/amp_bulk_info_success.json"
-            )[..],
+            &include_bytes!("../../../tests/fixtures/salesforce/bulk2/amp_bulk_info_success.json")
+                [..],
             &include_bytes!(
                 "../../../tests/fixtures/salesforce/bulk2/amp_bulk_info_complete-failure.json"
             )[..],
