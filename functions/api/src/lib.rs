@@ -70,7 +70,7 @@ pub struct CreateMigration {
 fn random_id(prefix: &str) -> Result<String, Diagnostic> {
     let mut bytes = [0u8; 10];
     getrandom::fill(&mut bytes).map_err(|error| {
-        ferry_lambda::failure(ferry_lambda::error_types::RETRYABLE, error.to_string())
+        ferry_lambda::failure(ferry_lambda::ErrorType::Retryable, error.to_string())
     })?;
     let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
     Ok(format!("{prefix}{hex}"))
@@ -248,9 +248,9 @@ impl Api {
             .await
             .map_err(|error| ferry_lambda::store_failure(&error))?;
         let pkce = Pkce::generate()
-            .map_err(|error| ferry_lambda::failure(ferry_lambda::error_types::RETRYABLE, error))?;
+            .map_err(|error| ferry_lambda::failure(ferry_lambda::ErrorType::Retryable, error))?;
         let state = random_state()
-            .map_err(|error| ferry_lambda::failure(ferry_lambda::error_types::RETRYABLE, error))?;
+            .map_err(|error| ferry_lambda::failure(ferry_lambda::ErrorType::Retryable, error))?;
         let expires = time::OffsetDateTime::now_utc() + OAUTH_STATE_LIFETIME;
         self.services
             .migrations
@@ -276,7 +276,7 @@ impl Api {
             code_challenge: &pkce.challenge,
             scope: "api refresh_token",
         })
-        .map_err(|error| ferry_lambda::failure(ferry_lambda::error_types::FATAL, error))?;
+        .map_err(|error| ferry_lambda::failure(ferry_lambda::ErrorType::Fatal, error))?;
         let execution = self
             .executions
             .start(
@@ -372,7 +372,7 @@ impl Api {
             .await
             .map_err(|error| port_failure(&error))?;
         let report: serde_json::Value = serde_json::from_slice(&body).map_err(|error| {
-            ferry_lambda::failure(ferry_lambda::error_types::FATAL, format!("{key}: {error}"))
+            ferry_lambda::failure(ferry_lambda::ErrorType::Fatal, format!("{key}: {error}"))
         })?;
         let stem = key.trim_end_matches(".json");
         let html_url = staging

@@ -14,7 +14,7 @@ use ferry_core::ports::{RunStore, WorkQueue};
 use ferry_core::run::{ObjectResume, forget_stale_chunks, object_extract_config, object_resume};
 use ferry_core::steps::{ExtractPorts, ExtractProgress, ExtractState, extract_step, start_state};
 use ferry_lambda::{
-    Services, Task, error_types, failure, migration_config, port_failure, step_failure,
+    ErrorType, Services, Task, failure, migration_config, port_failure, step_failure,
 };
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
@@ -74,7 +74,7 @@ pub async fn handle(
         .map_err(|error| port_failure(&error))?;
     let object = plan.object(&input.object).ok_or_else(|| {
         failure(
-            error_types::INVALID_INPUT,
+            ErrorType::InvalidInput,
             format!("the plan of run {run} has no object {}", input.object),
         )
     })?;
@@ -83,7 +83,7 @@ pub async fn handle(
         .run_summary(&run)
         .await
         .map_err(|error| port_failure(&error))?
-        .ok_or_else(|| failure(error_types::INVALID_INPUT, format!("no run {run}")))?;
+        .ok_or_else(|| failure(ErrorType::InvalidInput, format!("no run {run}")))?;
     let delta_marks = match &summary.delta_of {
         Some(last) => services
             .runs

@@ -13,8 +13,7 @@ use ferry_core::run::{CompletePorts, PhaseStatus, complete_run, finish_run, phas
 use ferry_core::run_report::{render_html, render_markdown, run_document};
 use ferry_core::runs::RunStatus;
 use ferry_lambda::{
-    Services, Task, error_types, failure, migration_config, port_failure, step_failure,
-    write_reports,
+    ErrorType, Services, Task, failure, migration_config, port_failure, step_failure, write_reports,
 };
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
@@ -55,7 +54,7 @@ pub async fn handle(services: &Services, input: Input) -> Result<Output, Diagnos
         Action::PhaseStatus => {
             let phase = input
                 .phase
-                .ok_or_else(|| failure(error_types::INVALID_INPUT, "phase_status needs a phase"))?;
+                .ok_or_else(|| failure(ErrorType::InvalidInput, "phase_status needs a phase"))?;
             let status = phase_status(&services.runs, &run, phase)
                 .await
                 .map_err(|error| step_failure(&error))?;
@@ -73,7 +72,7 @@ pub async fn handle(services: &Services, input: Input) -> Result<Output, Diagnos
                 .run_summary(&run)
                 .await
                 .map_err(|error| port_failure(&error))?
-                .ok_or_else(|| failure(error_types::INVALID_INPUT, format!("no run {run}")))?;
+                .ok_or_else(|| failure(ErrorType::InvalidInput, format!("no run {run}")))?;
             let staging = services.staging()?;
             let destination = services.destination(&run)?;
             complete_run(

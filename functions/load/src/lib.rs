@@ -7,6 +7,7 @@
 //! queue); a redelivered chunk updates what it created the first time, never duplicates it.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use ferry_core::ErrorType;
 use ferry_core::ids::RunId;
 use ferry_core::ports::{ChunkMessage, Destination, IdMap, RunStore, Staging};
 use ferry_core::steps::{LoadPorts, load_chunk};
@@ -40,7 +41,7 @@ pub async fn handle<D: Destination>(
                     // A body that is not a chunk message will never load; failing it sends it
                     // to the dead-letter queue after the receive limit, where an alarm fires.
                     tracing::error!(error = %error, "message body is not a chunk message");
-                    return Err("InvalidInput");
+                    return Err(ErrorType::InvalidInput);
                 }
             };
             let span = tracing::info_span!("load", run_id = %message.run_id, object = %message.object, chunk = message.chunk);
@@ -57,7 +58,7 @@ pub async fn handle<D: Destination>(
                     Ok(())
                 }
                 Err(error) => {
-                    tracing::error!(error = %error.chain(), error_type = error.error_type(), "chunk failed");
+                    tracing::error!(error = %error.chain(), error_type = %error.error_type(), "chunk failed");
                     Err(error.error_type())
                 }
             }

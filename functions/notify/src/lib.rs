@@ -13,7 +13,7 @@ use ferry_aws::{Executions, MigrationRecord, MigrationStatus, Waiting};
 use ferry_core::ports::RunStore;
 use ferry_core::run::{finish_run, now_rfc3339};
 use ferry_core::runs::RunStatus;
-use ferry_lambda::{Services, Task, error_types, failure, port_failure};
+use ferry_lambda::{ErrorType, Services, Task, failure, port_failure};
 
 use hmac::{Hmac, Mac};
 use lambda_runtime::Diagnostic;
@@ -102,7 +102,7 @@ impl Notify {
             Event::AwaitingAuthorization | Event::DryRunReady => {
                 Some(input.task_token.clone().ok_or_else(|| {
                     failure(
-                        error_types::INVALID_INPUT,
+                        ErrorType::InvalidInput,
                         format!("{:?} needs the execution's task_token", input.event),
                     )
                 })?)

@@ -7,7 +7,7 @@
 
 use ferry_aws::{Executions, MigrationStatus, Waiting};
 use ferry_lambda::http::{HttpRequest, HttpResponse};
-use ferry_lambda::{Services, Task, error_types, failure, port_failure};
+use ferry_lambda::{ErrorType, Services, Task, failure, port_failure};
 use ferry_salesforce::oauth::{CodeExchange, exchange_code};
 use lambda_runtime::Diagnostic;
 
@@ -106,7 +106,7 @@ impl Callback {
             Ok(tokens) => tokens,
             Err(error) if error.is_retryable() => {
                 return Err(failure(
-                    error_types::RETRYABLE,
+                    ErrorType::Retryable,
                     format!("Salesforce's token endpoint: {error}"),
                 ));
             }

@@ -38,7 +38,7 @@ pub async fn handle(services: &Services, task: Task) -> Result<Output, Diagnosti
     .await
     .map_err(|error| step_failure(&error))?;
     let body = serde_json::to_vec_pretty(&report)
-        .map_err(|error| ferry_lambda::failure(ferry_lambda::error_types::FATAL, error))?;
+        .map_err(|error| ferry_lambda::failure(ferry_lambda::ErrorType::Fatal, error))?;
     let key = format!("{tenant}/{run}/rollback.json");
     services
         .staging()?

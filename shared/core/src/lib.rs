@@ -34,6 +34,7 @@ pub mod propose;
 pub mod pseudonymise;
 pub mod records;
 pub mod report;
+pub mod retry;
 pub mod run;
 pub mod run_report;
 pub mod run_store;
@@ -44,4 +45,4 @@ pub mod steps;
 pub mod transform;
 pub mod validate;
 
-pub use error::{ErrorClass, PortError};
+pub use error::{ErrorClass, ErrorType, PortError};

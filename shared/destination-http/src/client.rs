@@ -27,34 +27,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Exponential backoff with full jitter: before retry `n` (from 1) the client sleeps a random
-/// time between zero and `min(max_delay, base_delay * 2^(n-1))`, so many loaders that failed
-/// together do not come back together. A `Retry-After` the destination sends is a floor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included; 1 means no retry.
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
+pub use ferry_core::retry::RetryPolicy;
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 6,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(20),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The ceiling of the sleep before retry number `retry` (1 for the first retry).
-    pub fn ceiling(&self, retry: u32) -> Duration {
-        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
-    }
-}
+/// How the client retries unless told otherwise: six attempts in all, the sleep before retry
+/// `n` under `0.2 s * 2^(n-1)`, capped at 20 s; at most 6.2 s of sleeping over the five
+/// retries of one request, unless the destination asks for longer with `Retry-After`.
+pub const DEFAULT_RETRY_POLICY: RetryPolicy =
+    RetryPolicy::new(6, Duration::from_millis(200), Duration::from_secs(20));
 
 /// How to reach a destination that implements the contract.
 ///
@@ -71,6 +50,8 @@ pub struct HttpDestinationConfig {
     pub timeout: Duration,
     /// The most items per request; larger batches are split. At most [`wire::MAX_BATCH`].
     pub max_batch: usize,
+    /// How retryable failures ([`HttpDestinationError::class`]) are retried. A `Retry-After`
+    /// the destination sends is a floor under the policy's jittered sleep.
     pub retry: RetryPolicy,
     /// Mixed into every idempotency key. Within one scope, a request sent again with the same
     /// bytes is the same operation and the destination answers it from what it stored (a
@@ -90,7 +71,7 @@ impl HttpDestinationConfig {
             secret,
             timeout: Duration::from_secs(30),
             max_batch: wire::MAX_BATCH,
-            retry: RetryPolicy::default(),
+            retry: DEFAULT_RETRY_POLICY,
             idempotency_scope: String::new(),
         }
     }
@@ -368,7 +349,9 @@ impl HttpDestination {
                 Ok(answer) => return Ok(answer),
                 Err(failure) => failure,
             };
-            if error.class() == ErrorClass::Permanent || attempt >= config.retry.max_attempts {
+            if error.class() == ErrorClass::Permanent
+                || !config.retry.allows_another_attempt(attempt)
+            {
                 return Err(error.into_port_error());
             }
             tracing::debug!(
@@ -451,11 +434,8 @@ impl HttpDestination {
         use std::hash::BuildHasher;
         let policy = self.inner.config.retry;
         let count = self.inner.retries.fetch_add(1, Ordering::Relaxed);
-        let ceiling = policy.ceiling(retry);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
         let random = self.inner.jitter.hash_one(count);
-        let jittered =
-            Duration::from_nanos(random.checked_rem(nanos.saturating_add(1)).unwrap_or(0));
+        let jittered = policy.delay_for(retry, random);
         let floor = retry_after.unwrap_or_default().min(policy.max_delay);
         tokio::time::sleep(jittered.max(floor)).await;
     }

@@ -24,4 +24,6 @@ mod client;
 pub mod signing;
 pub mod wire;
 
-pub use client::{HttpDestination, HttpDestinationConfig, HttpDestinationError, RetryPolicy};
+pub use client::{
+    DEFAULT_RETRY_POLICY, HttpDestination, HttpDestinationConfig, HttpDestinationError, RetryPolicy,
+};

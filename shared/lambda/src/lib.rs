@@ -20,36 +20,32 @@ use ferry_salesforce::{ClientConfig, SalesforceClient};
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 
-/// The stable `errorType` names the state machines match (see `infra/README.md`).
-pub mod error_types {
-    pub const RETRYABLE: &str = "Retryable";
-    pub const FATAL: &str = "Fatal";
-    pub const INVALID_INPUT: &str = "InvalidInput";
-    pub const NOT_AUTHORISED: &str = "NotAuthorised";
-}
+/// The stable `errorType` names the state machines match (see `infra/README.md`); the core
+/// defines them, since its `StepError` names its failures with them.
+pub use ferry_core::ErrorType;
 
 /// A Lambda error with an explicit, stable `errorType` (the default would be a Rust type
 /// path, which no Retry or Catch rule can name).
-pub fn failure(error_type: &str, message: impl std::fmt::Display) -> Diagnostic {
+pub fn failure(error_type: ErrorType, message: impl std::fmt::Display) -> Diagnostic {
     Diagnostic {
-        error_type: error_type.to_owned(),
+        error_type: error_type.as_str().to_owned(),
         error_message: message.to_string(),
     }
 }
 
 /// A step's error, with its whole cause chain, named by [`StepError::error_type`].
 pub fn step_failure(error: &StepError) -> Diagnostic {
-    tracing::error!(error = %error.chain(), error_type = error.error_type(), "step failed");
+    tracing::error!(error = %error.chain(), error_type = %error.error_type(), "step failed");
     failure(error.error_type(), error.chain())
 }
 
 /// A failure of Ferry's own stores (DynamoDB, S3, KMS): retryable or not as the port says.
 pub fn port_failure(error: &ferry_core::PortError) -> Diagnostic {
     let error_type = match error.class() {
-        ferry_core::ErrorClass::Retryable => error_types::RETRYABLE,
-        ferry_core::ErrorClass::Permanent => error_types::FATAL,
+        ferry_core::ErrorClass::Retryable => ErrorType::Retryable,
+        ferry_core::ErrorClass::Permanent => ErrorType::Fatal,
     };
-    tracing::error!(error = %error, error_type, "store failed");
+    tracing::error!(error = %error, error_type = %error_type, "store failed");
     failure(error_type, error)
 }
 
@@ -58,8 +54,8 @@ pub fn port_failure(error: &ferry_core::PortError) -> Diagnostic {
 pub fn store_failure(error: &MigrationStoreError) -> Diagnostic {
     match error {
         MigrationStoreError::Port(error) => port_failure(error),
-        MigrationStoreError::Conflict { .. } => failure(error_types::RETRYABLE, error),
-        other => failure(error_types::FATAL, other),
+        MigrationStoreError::Conflict { .. } => failure(ErrorType::Retryable, error),
+        other => failure(ErrorType::Fatal, other),
     }
 }
 
@@ -200,19 +196,19 @@ impl Services {
     pub fn staging(&self) -> Result<&S3Staging, Diagnostic> {
         self.staging
             .as_ref()
-            .ok_or_else(|| failure(error_types::FATAL, "FERRY_STAGING_BUCKET is not set"))
+            .ok_or_else(|| failure(ErrorType::Fatal, "FERRY_STAGING_BUCKET is not set"))
     }
 
     pub fn vault(&self) -> Result<&TokenVault, Diagnostic> {
         self.vault
             .as_ref()
-            .ok_or_else(|| failure(error_types::FATAL, "FERRY_KMS_KEY_ID is not set"))
+            .ok_or_else(|| failure(ErrorType::Fatal, "FERRY_KMS_KEY_ID is not set"))
     }
 
     pub fn salesforce_settings(&self) -> Result<&SalesforceSettings, Diagnostic> {
         self.salesforce.as_ref().ok_or_else(|| {
             failure(
-                error_types::FATAL,
+                ErrorType::Fatal,
                 "FERRY_SALESFORCE_LOGIN_URL and FERRY_SALESFORCE_CLIENT_ID are not set",
             )
         })
@@ -223,12 +219,12 @@ impl Services {
     pub fn destination(&self, run: &RunId) -> Result<HttpDestination, Diagnostic> {
         let mut config = self.destination.clone().ok_or_else(|| {
             failure(
-                error_types::FATAL,
+                ErrorType::Fatal,
                 "FERRY_DESTINATION_URL, FERRY_DESTINATION_KEY_ID and FERRY_DESTINATION_SECRET are not set",
             )
         })?;
         config.idempotency_scope = run.to_string();
-        HttpDestination::new(config).map_err(|error| failure(error_types::FATAL, error))
+        HttpDestination::new(config).map_err(|error| failure(ErrorType::Fatal, error))
     }
 
     /// The caller's migration; another tenant's is "not found", like one that does not exist.
@@ -239,7 +235,7 @@ impl Services {
             .map_err(|error| port_failure(&error))?
             .ok_or_else(|| {
                 failure(
-                    error_types::INVALID_INPUT,
+                    ErrorType::InvalidInput,
                     format!(
                         "tenant {} has no migration {}",
                         task.tenant, task.migration_id
@@ -267,7 +263,7 @@ impl Services {
             }
         }
         Err(failure(
-            error_types::RETRYABLE,
+            ErrorType::Retryable,
             format!(
                 "migration {} kept changing during this update",
                 task.migration_id
@@ -285,7 +281,7 @@ impl Services {
         let settings = self.salesforce_settings()?;
         let sealed = record.refresh_token.as_ref().ok_or_else(|| {
             failure(
-                error_types::NOT_AUTHORISED,
+                ErrorType::NotAuthorised,
                 format!("migration {} has not been authorised yet", record.id),
             )
         })?;
@@ -302,9 +298,9 @@ impl Services {
         config.allowed_hosts = ferry_salesforce::hosts::allowed_hosts_from_env();
         let client = SalesforceClient::connect(config).await.map_err(|error| {
             let error_type = if error.is_retryable() {
-                error_types::RETRYABLE
+                ErrorType::Retryable
             } else {
-                error_types::NOT_AUTHORISED
+                ErrorType::NotAuthorised
             };
             failure(error_type, format!("cannot connect to Salesforce: {error}"))
         })?;
@@ -366,7 +362,7 @@ pub async fn write_reports(
     html: String,
 ) -> Result<String, Diagnostic> {
     let body = serde_json::to_vec_pretty(json)
-        .map_err(|error| failure(error_types::FATAL, format!("report: {error}")))?;
+        .map_err(|error| failure(ErrorType::Fatal, format!("report: {error}")))?;
     let key = format!("{prefix}.json");
     for (key, body) in [
         (key.clone(), body),

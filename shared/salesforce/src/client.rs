@@ -56,34 +56,13 @@ pub struct ClientConfig {
     pub max_concurrent_requests: usize,
 }
 
-/// Exponential backoff with full jitter: before retry `n` (from 1) the client sleeps a random
-/// time between zero and `min(max_delay, base_delay * 2^(n-1))`, so many clients that failed
-/// together do not come back together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included; 1 means no retry.
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
+pub use ferry_core::retry::RetryPolicy;
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 6,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The ceiling of the sleep before retry number `retry` (1 for the first retry).
-    pub fn ceiling(&self, retry: u32) -> Duration {
-        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
-    }
-}
+/// How the client retries unless told otherwise: six attempts in all, the sleep before retry
+/// `n` under `0.5 s * 2^(n-1)`, capped at 30 s; at most 15.5 s of sleeping over the five
+/// retries of one request.
+pub const DEFAULT_RETRY_POLICY: RetryPolicy =
+    RetryPolicy::new(6, Duration::from_millis(500), Duration::from_secs(30));
 
 /// Requests in flight at once by default: two fifths of Salesforce's 25 long-running
 /// requests, though Ferry's requests (a page, a file) last well under the 20 seconds that
@@ -122,7 +101,7 @@ impl ClientConfig {
             extra_root_certificates: Vec::new(),
             request_timeout: Duration::from_secs(600),
             query_batch_size: None,
-            retry: RetryPolicy::default(),
+            retry: DEFAULT_RETRY_POLICY,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
@@ -289,11 +268,8 @@ impl SalesforceClient {
     async fn back_off(&self, retry: u32) {
         use std::hash::BuildHasher;
         let count = self.retries.fetch_add(1, Ordering::Relaxed);
-        let ceiling = self.config.retry.ceiling(retry);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
         let random = self.jitter.hash_one(count);
-        let sleep = Duration::from_nanos(random.checked_rem(nanos.saturating_add(1)).unwrap_or(0));
-        tokio::time::sleep(sleep).await;
+        tokio::time::sleep(self.config.retry.delay_for(retry, random)).await;
     }
 
     /// Trades the refresh token for a new access token, keeping a rotated refresh token.
@@ -380,7 +356,7 @@ impl SalesforceClient {
                 Err(error)
                     if replay == Replay::Safe
                         && error.is_retryable()
-                        && attempt < self.config.retry.max_attempts =>
+                        && self.config.retry.allows_another_attempt(attempt) =>
                 {
                     tracing::warn!(error = %error, attempt, path = path_and_query, "transient Salesforce failure; retrying");
                     self.back_off(attempt).await;
@@ -570,20 +546,6 @@ pub(crate) fn api_error(status: StatusCode, body: &[u8]) -> SalesforceError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_ceiling_doubles_up_to_the_cap() {
-        let policy = RetryPolicy {
-            max_attempts: 10,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-        };
-        let ceilings: Vec<u128> = (1..=6)
-            .map(|retry| policy.ceiling(retry).as_millis())
-            .collect();
-        assert_eq!(ceilings, vec![100, 200, 400, 800, 1000, 1000]);
-        assert_eq!(policy.ceiling(u32::MAX), Duration::from_secs(1));
-    }
 
     #[test]
     fn limit_info_is_read_with_or_without_other_entries() {

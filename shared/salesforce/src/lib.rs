@@ -22,8 +22,8 @@ mod wire;
 
 pub use bulk::{BulkJob, BulkJobState, BulkPage, parse_csv_page};
 pub use client::{
-    ApiUsage, Auth, ClientConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, RetryPolicy, SalesforceClient,
-    http_client, parse_limit_info,
+    ApiUsage, Auth, ClientConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_RETRY_POLICY,
+    RetryPolicy, SalesforceClient, http_client, parse_limit_info,
 };
 pub use error::{ApiErrorItem, SalesforceError};
 pub use rest::{BlobDownload, DailyApiRequests};

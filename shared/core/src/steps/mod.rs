@@ -29,7 +29,7 @@ pub use merge::{check_merge_order, normalise_email};
 pub use rollback::{RollbackPorts, rollback_run};
 pub use verify::{VerifyPorts, compare, verify_object};
 
-use crate::error::{ErrorClass, PortError};
+use crate::error::{ErrorClass, ErrorType, PortError};
 
 /// Why a step stopped. Each variant names the port that failed and keeps its error.
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +81,7 @@ impl StepError {
 
     /// A small, stable name for the kind of failure, for Lambda's `errorType` and the state
     /// machine's Retry and Catch rules.
-    pub fn error_type(&self) -> &'static str {
+    pub fn error_type(&self) -> ErrorType {
         let port_error = match self {
             Self::Salesforce(error)
             | Self::Staging(error)
@@ -89,14 +89,14 @@ impl StepError {
             | Self::RunStore(error)
             | Self::Queue(error)
             | Self::Destination(error) => error,
-            Self::UnknownObject { .. } | Self::Refused { .. } => return "InvalidInput",
-            Self::DestinationContract { .. } => return "Fatal",
-            Self::Budget(_) => return "BudgetExceeded",
-            Self::Permission { .. } => return "PermissionDenied",
+            Self::UnknownObject { .. } | Self::Refused { .. } => return ErrorType::InvalidInput,
+            Self::DestinationContract { .. } => return ErrorType::Fatal,
+            Self::Budget(_) => return ErrorType::BudgetExceeded,
+            Self::Permission { .. } => return ErrorType::PermissionDenied,
         };
         match port_error.class() {
-            ErrorClass::Retryable => "Retryable",
-            ErrorClass::Permanent => "Fatal",
+            ErrorClass::Retryable => ErrorType::Retryable,
+            ErrorClass::Permanent => ErrorType::Fatal,
         }
     }
 }
