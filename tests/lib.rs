@@ -5,18 +5,18 @@
 
 pub mod wrappers;
 
-use ferry_core::ids::{RunId, TenantId};
-use ferry_core::mapping::FieldMap;
-use ferry_core::plan::Plan;
-use ferry_core::ports::SalesforceApi;
-use ferry_core::report::ObjectExtraction;
 use ferry_core::run::{DryRunPorts, LocalPorts, RunConfig, RunOutcome, migrate};
-use ferry_core::secret::Secret;
 use ferry_core::steps::{
     DiscoverOptions, ExtractConfig, ExtractPorts, ExtractProgress, ExtractState, StepError,
     WaitReason, extract_step,
 };
 use ferry_embedded::{InProcessQueue, LocalStaging, SqliteDestination, SqliteStore, TokioSleeper};
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::mapping::FieldMap;
+use ferry_model::plan::Plan;
+use ferry_model::ports::SalesforceApi;
+use ferry_model::report::ObjectExtraction;
+use ferry_model::secret::Secret;
 use ferry_salesforce::{ClientConfig, SalesforceClient};
 use ferry_simulator::{RunningSimulator, SimulatorConfig};
 use std::path::{Path, PathBuf};
@@ -84,9 +84,9 @@ impl Embedded {
 
     /// Every record staged so far, in the order the queue announced the chunks; drains
     /// the queue.
-    pub async fn drain_staged(&self) -> Vec<ferry_core::model::SourceRecord> {
-        use ferry_core::ports::LocalQueue as _;
-        use ferry_core::ports::Staging as _;
+    pub async fn drain_staged(&self) -> Vec<ferry_model::model::SourceRecord> {
+        use ferry_model::ports::LocalQueue as _;
+        use ferry_model::ports::Staging as _;
         let mut records = Vec::new();
         while let Some(message) = self.queue.receive().await.unwrap() {
             let body = self.staging.get(&message.key).await.unwrap();
@@ -126,9 +126,9 @@ impl Embedded {
     pub fn ports_with<'a>(
         &'a self,
         salesforce: &'a dyn SalesforceApi,
-        id_map: &'a dyn ferry_core::ports::IdMap,
-        runs: &'a dyn ferry_core::ports::RunStore,
-        destination: &'a dyn ferry_core::ports::Destination,
+        id_map: &'a dyn ferry_model::ports::IdMap,
+        runs: &'a dyn ferry_model::ports::RunStore,
+        destination: &'a dyn ferry_model::ports::Destination,
     ) -> LocalPorts<'a> {
         LocalPorts {
             salesforce,
@@ -187,7 +187,7 @@ impl Embedded {
             }
         }
         let entity_table = |entity: &str| {
-            ferry_core::mapping::EntityKind::from_name(entity)
+            ferry_model::mapping::EntityKind::from_name(entity)
                 .map(|entity| entity.schema().table.to_owned())
                 .unwrap_or_default()
         };
@@ -279,8 +279,8 @@ impl Embedded {
     }
 
     /// The tenant's run history.
-    pub async fn store_runs(&self) -> Vec<ferry_core::runs::RunSummary> {
-        use ferry_core::ports::RunStore as _;
+    pub async fn store_runs(&self) -> Vec<ferry_model::runs::RunSummary> {
+        use ferry_model::ports::RunStore as _;
         self.store.list_runs(&TenantId::new(TENANT)).await.unwrap()
     }
 
@@ -414,7 +414,7 @@ pub async fn run_steps(
 pub async fn query_all(
     client: &SalesforceClient,
     soql: &str,
-) -> Vec<ferry_core::model::SourceRecord> {
+) -> Vec<ferry_model::model::SourceRecord> {
     let mut page = client.query(soql).await.unwrap();
     let mut records = std::mem::take(&mut page.records);
     while let Some(next) = page.next.take() {

@@ -2,17 +2,17 @@
 //! of a run), and corrupt what the destination stores.
 
 use async_trait::async_trait;
-use ferry_core::PortError;
-use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
-use ferry_core::mapping::EntityKind;
-use ferry_core::plan::{CustomFieldDefinition, Plan};
-use ferry_core::ports::{
+use ferry_model::PortError;
+use ferry_model::ids::{DestinationId, RunId, SalesforceId, TenantId};
+use ferry_model::mapping::EntityKind;
+use ferry_model::plan::{CustomFieldDefinition, Plan};
+use ferry_model::ports::{
     DeferredLink, Destination, DestinationUser, FileUpload, IdMap, IdMapEntry, LinkPatch,
     RunRecords, RunStore, UpsertOutcome,
 };
-use ferry_core::records::DestinationRecord;
-use ferry_core::report::{ChunkResult, LinkResolution, ObjectExtraction};
-use ferry_core::runs::{
+use ferry_model::records::DestinationRecord;
+use ferry_model::report::{ChunkResult, LinkResolution, ObjectExtraction};
+use ferry_model::runs::{
     DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject, RunSummary,
     StoredIdMapEntry,
 };

@@ -16,21 +16,21 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use clap::{Args, ValueEnum};
-use ferry_core::error::PortError;
-use ferry_core::ids::{DestinationId, TenantId};
-use ferry_core::mapping::{EntityKind, FieldMap};
-use ferry_core::plan::CustomFieldDefinition;
-use ferry_core::plan::ObjectPlan;
-use ferry_core::ports::NoProgress;
-use ferry_core::ports::{
+use ferry_core::run::{LocalPorts, RunConfig, RunOptions, migrate_with};
+use ferry_core::steps::{self, DiscoverOptions, ExtractConfig};
+use ferry_embedded::{SqliteDestination, TokioSleeper};
+use ferry_model::error::PortError;
+use ferry_model::ids::{DestinationId, TenantId};
+use ferry_model::mapping::{EntityKind, FieldMap};
+use ferry_model::plan::CustomFieldDefinition;
+use ferry_model::plan::ObjectPlan;
+use ferry_model::ports::NoProgress;
+use ferry_model::ports::{
     BulkJobState, Destination, DestinationUser, FileUpload, LinkPatch, QueryPageRequest,
     SalesforceApi, UpsertOutcome,
 };
-use ferry_core::records::DestinationRecord;
-use ferry_core::run::{LocalPorts, RunConfig, RunOptions, migrate_with};
-use ferry_core::secret::Secret;
-use ferry_core::steps::{self, DiscoverOptions, ExtractConfig};
-use ferry_embedded::{SqliteDestination, TokioSleeper};
+use ferry_model::records::DestinationRecord;
+use ferry_model::secret::Secret;
 use ferry_salesforce::{ClientConfig, SalesforceClient};
 use ferry_simulator::org::Mix;
 use ferry_simulator::{Faults, SimulatorConfig};
@@ -826,7 +826,7 @@ async fn download_object(
 async fn download_files(
     salesforce: &SalesforceClient,
     object: &ObjectPlan,
-    records: &[ferry_core::model::SourceRecord],
+    records: &[ferry_model::model::SourceRecord],
     config: &ExtractConfig,
     totals: &Totals,
 ) -> anyhow::Result<()> {
@@ -843,7 +843,7 @@ async fn download_files(
                 .fetch_blob(&object.object, id, &blob.source, config.max_file_bytes)
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?;
-            if let ferry_core::ports::BlobFetch::Fetched(bytes) = fetched {
+            if let ferry_model::ports::BlobFetch::Fetched(bytes) = fetched {
                 totals
                     .bytes
                     .fetch_add(bytes.len() as u64, Ordering::Relaxed);

@@ -4,8 +4,8 @@
 
 use anyhow::{Context, bail};
 use clap::Args;
-use ferry_core::secret::Secret;
 use ferry_embedded::connections::ConnectionStore;
+use ferry_model::secret::Secret;
 use ferry_salesforce::hosts::{allowed_hosts_from_env, parse_allowed_hosts};
 use ferry_salesforce::{ClientConfig, SalesforceClient};
 use std::path::PathBuf;

@@ -3,11 +3,11 @@
 use crate::local::{Workspace, new_run_id};
 use anyhow::Context;
 use clap::Args;
-use ferry_core::mapping::FieldMap;
 use ferry_core::run::{LocalPorts, RunConfig, RunOptions, migrate_with};
-use ferry_core::secret::Secret;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_embedded::TokioSleeper;
+use ferry_model::mapping::FieldMap;
+use ferry_model::secret::Secret;
 use ferry_salesforce::{ClientConfig, SalesforceClient};
 use ferry_simulator::SimulatorConfig;
 use std::path::PathBuf;
@@ -142,7 +142,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// the destination has, and the default owner's email.
 pub(crate) async fn seed_destination_users(
     destination: &ferry_embedded::SqliteDestination,
-    tenant: &ferry_core::ids::TenantId,
+    tenant: &ferry_model::ids::TenantId,
     seed: u64,
     records: u64,
     mix: ferry_simulator::org::Mix,

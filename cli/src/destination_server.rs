@@ -9,8 +9,8 @@
 
 use anyhow::Context;
 use clap::Args;
-use ferry_core::secret::Secret;
 use ferry_embedded::SqliteDestination;
+use ferry_model::secret::Secret;
 use ferry_reference_server::{IdempotencyLimits, IdempotencyStore, ReferenceServerConfig};
 use std::io::Write as _;
 use std::net::SocketAddr;

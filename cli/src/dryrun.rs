@@ -6,11 +6,11 @@ use crate::connect::{TargetArgs, connect};
 use crate::local::new_run_id;
 use anyhow::Context;
 use clap::Args;
-use ferry_core::budget::BudgetPolicy;
 use ferry_core::run::dry_run::{render_html, render_markdown};
 use ferry_core::run::{DryRunPorts, RunConfig, dry_run};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_embedded::{InProcessQueue, LocalStaging, SqliteStore, TokioSleeper};
+use ferry_model::budget::BudgetPolicy;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -84,7 +84,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         salesforce: client,
         destination: destination
             .as_ref()
-            .map(|destination| destination as &dyn ferry_core::ports::Destination),
+            .map(|destination| destination as &dyn ferry_model::ports::Destination),
         staging: &staging,
         id_map: &store,
         runs: &store,

@@ -2,8 +2,8 @@
 //! `destination.db` (the reference CRM) and `staging/` (extracted chunks).
 
 use anyhow::Context;
-use ferry_core::ids::RunId;
 use ferry_embedded::{LocalStaging, SqliteDestination, SqliteStore};
+use ferry_model::ids::RunId;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -30,8 +30,8 @@ impl Workspace {
 
 /// The tenant of every local command: one working directory holds one org's migration,
 /// so `demo` and `dry-run --workspace` read and write the same ID map entries.
-pub fn local_tenant() -> ferry_core::ids::TenantId {
-    ferry_core::ids::TenantId::new("local")
+pub fn local_tenant() -> ferry_model::ids::TenantId {
+    ferry_model::ids::TenantId::new("local")
 }
 
 /// A run id that sorts by start time: `run-<unix seconds>-<nanoseconds>`.

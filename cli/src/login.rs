@@ -9,8 +9,8 @@
 use crate::connect::{NetworkArgs, StateArgs};
 use anyhow::{Context, bail};
 use clap::Args;
-use ferry_core::secret::Secret;
 use ferry_embedded::connections::{Connection, ConnectionInfo};
+use ferry_model::secret::Secret;
 use ferry_salesforce::hosts::{check_instance_url, host_of};
 use ferry_salesforce::oauth::{
     AuthorizeRequest, CodeExchange, PRODUCTION_LOGIN_URL, Pkce, SANDBOX_LOGIN_URL, authorize_url,

@@ -6,10 +6,10 @@ use crate::connect::{TargetArgs, connect};
 use crate::local::{Workspace, local_tenant, new_run_id};
 use anyhow::Context;
 use clap::Args;
-use ferry_core::budget::BudgetPolicy;
 use ferry_core::run::{LocalPorts, RunConfig, RunOptions, migrate_with};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_embedded::TokioSleeper;
+use ferry_model::budget::BudgetPolicy;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -78,7 +78,7 @@ pub struct DestinationArgs {
         hide_env_values = true,
         value_parser = crate::connect::secret
     )]
-    pub destination_secret: Option<ferry_core::secret::Secret>,
+    pub destination_secret: Option<ferry_model::secret::Secret>,
 }
 
 impl DestinationArgs {
@@ -87,7 +87,7 @@ impl DestinationArgs {
     /// next run's is carried out again.
     pub fn http(
         &self,
-        run: &ferry_core::ids::RunId,
+        run: &ferry_model::ids::RunId,
     ) -> anyhow::Result<Option<ferry_destination_http::HttpDestination>> {
         let Some(url) = &self.destination_url else {
             return Ok(None);
@@ -154,7 +154,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     let client = &connected.client;
     let run_id = new_run_id();
     let http = args.destination.http(&run_id)?;
-    let destination: &dyn ferry_core::ports::Destination = match &http {
+    let destination: &dyn ferry_model::ports::Destination = match &http {
         Some(http) => http,
         None => &workspace.destination,
     };

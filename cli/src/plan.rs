@@ -6,11 +6,11 @@
 use crate::connect::{TargetArgs, connect};
 use anyhow::Context;
 use clap::Args;
-use ferry_core::budget::BudgetPolicy;
-use ferry_core::ids::TenantId;
-use ferry_core::mapping::FieldMap;
 use ferry_core::preview::{FieldDestination, PlanPreview};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig, discover};
+use ferry_model::budget::BudgetPolicy;
+use ferry_model::ids::TenantId;
+use ferry_model::mapping::FieldMap;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -31,7 +31,7 @@ impl MapArgs {
         };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the map file {}", path.display()))?;
-        let overrides = ferry_core::mapping::MapOverrides::parse_file(path, &text)
+        let overrides = ferry_model::mapping::MapOverrides::parse_file(path, &text)
             .with_context(|| format!("the map file {} is not valid", path.display()))?;
         builtin
             .overlay(&overrides)
@@ -49,21 +49,21 @@ pub struct PolicyArgs {
 }
 
 impl PolicyArgs {
-    pub fn load(&self) -> anyhow::Result<ferry_core::policy::ValidationPolicy> {
+    pub fn load(&self) -> anyhow::Result<ferry_model::policy::ValidationPolicy> {
         let Some(path) = &self.policy else {
-            return Ok(ferry_core::policy::ValidationPolicy::default());
+            return Ok(ferry_model::policy::ValidationPolicy::default());
         };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the policy file {}", path.display()))?;
-        let overrides: ferry_core::policy::ValidationPolicy = serde_json::from_str(&text)
+        let overrides: ferry_model::policy::ValidationPolicy = serde_json::from_str(&text)
             .with_context(|| format!("the policy file {} is not valid", path.display()))?;
-        let mut policy = ferry_core::policy::ValidationPolicy::default();
+        let mut policy = ferry_model::policy::ValidationPolicy::default();
         for (rule, action) in overrides.actions {
             // Two rules have a fixed action; saying otherwise would be silently ignored.
             let fixed = policy.action(rule);
             if matches!(
                 rule,
-                ferry_core::policy::Rule::MissingRequired | ferry_core::policy::Rule::OrphanLink
+                ferry_model::policy::Rule::MissingRequired | ferry_model::policy::Rule::OrphanLink
             ) && action != fixed
             {
                 anyhow::bail!(
@@ -93,7 +93,7 @@ pub struct PseudonymiseArgs {
         hide = true,
         value_parser = crate::connect::secret
     )]
-    pub pseudonym_key: Option<ferry_core::secret::Secret>,
+    pub pseudonym_key: Option<ferry_model::secret::Secret>,
 }
 
 impl PseudonymiseArgs {

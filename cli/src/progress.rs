@@ -2,8 +2,8 @@
 //! object of the phases under way; otherwise (a log file, CI) plain lines that read well in
 //! order. Fed by the pipeline's [`ProgressEvent`]s.
 
-use ferry_core::ports::Progress;
-use ferry_core::runs::ProgressEvent;
+use ferry_model::ports::Progress;
+use ferry_model::runs::ProgressEvent;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;

@@ -6,11 +6,11 @@ use crate::connect::StateArgs;
 use crate::local::{Workspace, local_tenant};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use ferry_core::ids::{RunId, TenantId};
-use ferry_core::ports::RunStore;
 use ferry_core::run::{RollbackRunPorts, mark_interrupted, rollback};
 use ferry_core::run_report::{render_html, render_markdown, run_document};
-use ferry_core::runs::RunSummary;
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::ports::RunStore;
+use ferry_model::runs::RunSummary;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -191,7 +191,7 @@ pub async fn rollback_command(args: RollbackArgs) -> anyhow::Result<ExitCode> {
     let http = args
         .destination
         .http(&ferry_core::run::rollback_run_id(&run))?;
-    let destination: &dyn ferry_core::ports::Destination = match &http {
+    let destination: &dyn ferry_model::ports::Destination = match &http {
         Some(http) => http,
         None => &workspace.destination,
     };

@@ -2,8 +2,8 @@
 //! what was left out and the API calls used. `ferry demo` and `ferry migrate` print the same.
 
 use crate::table;
-use ferry_core::report::{IssueKind, RunReport};
 use ferry_core::steps::Discovery;
+use ferry_model::report::{IssueKind, RunReport};
 use std::collections::BTreeMap;
 
 /// Issues printed in full; the rest are in the run's report.

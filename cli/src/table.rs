@@ -1,6 +1,6 @@
 //! The per-object table a run prints.
 
-use ferry_core::report::RunReport;
+use ferry_model::report::RunReport;
 use std::fmt::Write as _;
 
 pub fn render(report: &RunReport) -> String {
@@ -79,9 +79,9 @@ pub fn render(report: &RunReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::render;
-    use ferry_core::ids::RunId;
-    use ferry_core::mapping::EntityKind;
-    use ferry_core::report::{ObjectCounts, ObjectReport, RunReport};
+    use ferry_model::ids::RunId;
+    use ferry_model::mapping::EntityKind;
+    use ferry_model::report::{ObjectCounts, ObjectReport, RunReport};
 
     #[test]
     fn columns_line_up() {

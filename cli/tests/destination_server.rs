@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use ferry_core::ids::{SalesforceId, TenantId};
-use ferry_core::mapping::EntityKind;
-use ferry_core::ports::{Destination, UpsertOutcome};
-use ferry_core::records::DestinationRecord;
-use ferry_core::secret::Secret;
 use ferry_destination_http::{HttpDestination, HttpDestinationConfig};
+use ferry_model::ids::{SalesforceId, TenantId};
+use ferry_model::mapping::EntityKind;
+use ferry_model::ports::{Destination, UpsertOutcome};
+use ferry_model::records::DestinationRecord;
+use ferry_model::secret::Secret;
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;

@@ -193,7 +193,7 @@ async fn a_run_killed_at_random_points_then_resumed_leaves_what_one_clean_run_le
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_into_an_http_destination_lands_what_the_embedded_one_does() {
-    use ferry_core::secret::Secret;
+    use ferry_model::secret::Secret;
     use std::sync::Arc;
     let simulator = start(400).await;
     let work = tempfile::tempdir().unwrap();

@@ -1,15 +1,15 @@
 //! Extraction through Bulk API 2.0 against the simulated org: the same records as REST,
 //! slow and failing jobs, and objects Bulk rejects falling back to REST.
 
-use ferry_core::ids::{RunId, TenantId};
-use ferry_core::mapping::FieldMap;
-use ferry_core::model::SourceRecord;
-use ferry_core::plan::Plan;
 use ferry_core::steps::{
     DiscoverOptions, ExtractConfig, ExtractMethod, WaitReason, discover, extract_object,
     start_state,
 };
 use ferry_embedded::TokioSleeper;
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::mapping::FieldMap;
+use ferry_model::model::SourceRecord;
+use ferry_model::plan::Plan;
 use ferry_salesforce::SalesforceClient;
 use ferry_simulator::RunningSimulator;
 use ferry_tests::{Embedded, connect, run_steps, start_org};
@@ -47,7 +47,7 @@ async fn extract(
     object: &str,
     config: ExtractConfig,
 ) -> (
-    ferry_core::report::ObjectExtraction,
+    ferry_model::report::ObjectExtraction,
     BTreeMap<String, SourceRecord>,
 ) {
     let dir = tempfile::tempdir().unwrap();
@@ -272,8 +272,8 @@ async fn chunks_of_wide_records_are_cut_by_size_and_every_record_is_staged_once(
         by_count.chunks
     );
     // Every chunk stops at the first record that takes it to 20 kB or more.
-    use ferry_core::ports::LocalQueue as _;
-    use ferry_core::ports::Staging as _;
+    use ferry_model::ports::LocalQueue as _;
+    use ferry_model::ports::Staging as _;
     let mut ids = Vec::new();
     while let Some(message) = embedded.queue.receive().await.unwrap() {
         let body = embedded.staging.get(&message.key).await.unwrap();

@@ -1,5 +1,5 @@
-use ferry_core::ports::{QueryPageRequest, SalesforceApi};
-use ferry_core::secret::Secret;
+use ferry_model::ports::{QueryPageRequest, SalesforceApi};
+use ferry_model::secret::Secret;
 use ferry_salesforce::{Auth, RetryPolicy};
 use ferry_salesforce::{SalesforceClient, SalesforceError};
 use ferry_simulator::SimulatorConfig;

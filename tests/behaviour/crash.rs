@@ -4,9 +4,9 @@
 //! adapter did its work), for many N spread over the whole run; then `migrate` runs again
 //! on fresh adapters over the same files, as a new process would.
 
-use ferry_core::ports::NoProgress;
 use ferry_core::run::{RunOptions, RunOutcome, migrate_with};
-use ferry_core::runs::RunStatus;
+use ferry_model::ports::NoProgress;
+use ferry_model::runs::RunStatus;
 use ferry_simulator::RunningSimulator;
 use ferry_tests::wrappers::{FailPoint, Faults, Faulty};
 use ferry_tests::{Embedded, connect, start_org};
@@ -17,7 +17,7 @@ const CHUNK: usize = 9;
 
 /// Every object of the default map: a crash can land in any of their steps.
 fn whole_map(mut config: ferry_core::run::RunConfig) -> ferry_core::run::RunConfig {
-    config.map = ferry_core::mapping::FieldMap::builtin();
+    config.map = ferry_model::mapping::FieldMap::builtin();
     config
 }
 

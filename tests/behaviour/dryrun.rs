@@ -1,11 +1,11 @@
 //! The dry run against the simulated org: its counts agree with what the generator made,
 //! they add up, and a dry run after a migration sees updates instead of creates.
 
-use ferry_core::budget::BudgetPolicy;
-use ferry_core::ids::{RunId, TenantId};
 use ferry_core::run::dry_run::{render_html, render_markdown};
 use ferry_core::run::{RunConfig, dry_run};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
+use ferry_model::budget::BudgetPolicy;
+use ferry_model::ids::{RunId, TenantId};
 use ferry_simulator::org::{EmailKind, Org};
 use ferry_simulator::schema::Generated;
 use ferry_tests::{Embedded, TENANT, connect, start_org};
@@ -176,8 +176,8 @@ async fn the_validation_policy_decides_whether_a_bad_value_skips_its_record() {
     let ports = embedded.dry_run_ports(&client);
     let mut strict = config("dry-strict");
     strict.validation.actions.insert(
-        ferry_core::policy::Rule::InvalidEmail,
-        ferry_core::policy::Action::SkipRecord,
+        ferry_model::policy::Rule::InvalidEmail,
+        ferry_model::policy::Action::SkipRecord,
     );
     let (_, report) = dry_run(&ports, &strict, &BudgetPolicy::default())
         .await

@@ -2,11 +2,11 @@
 //! record the simulated org's generator says it should: the generator of the same seed is
 //! the ground truth, not what Ferry extracted.
 
-use ferry_core::ids::{RunId, TenantId};
-use ferry_core::mapping::FieldMap;
-use ferry_core::report::IssueKind;
 use ferry_core::run::RunConfig;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::mapping::FieldMap;
+use ferry_model::report::IssueKind;
 use ferry_simulator::org::{INTEGRATION_USERNAME, Org};
 use ferry_simulator::schema::{Generated, generated_object};
 use ferry_simulator::value::Val;
@@ -573,7 +573,7 @@ async fn the_dry_run_lists_the_owners_no_destination_user_matches() {
     let (_, report) = ferry_core::run::dry_run(
         &ports,
         &config,
-        &ferry_core::budget::BudgetPolicy::default(),
+        &ferry_model::budget::BudgetPolicy::default(),
     )
     .await
     .unwrap();
@@ -622,7 +622,7 @@ async fn the_dry_run_lists_the_owners_no_destination_user_matches() {
             .destination
             .count(
                 &TenantId::new(TENANT),
-                ferry_core::mapping::EntityKind::Contact
+                ferry_model::mapping::EntityKind::Contact
             )
             .await
             .unwrap(),
@@ -638,7 +638,7 @@ async fn record_types_become_pipelines_when_the_map_asks() {
     let client = connect(&simulator).await;
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
-    let overrides = ferry_core::mapping::MapOverrides::from_json_str(
+    let overrides = ferry_model::mapping::MapOverrides::from_json_str(
         r#"{"version": 2, "objects": {"Opportunity": {
             "fields": {"RecordType.Name": "pipeline"},
             "values": {"pipeline": null}
@@ -798,7 +798,7 @@ async fn a_content_notes_body_is_pseudonymised_before_it_is_staged() {
     map.custom_objects = false;
     map.objects.retain(|name, _| name == "ContentNote");
     map.objects.get_mut("ContentNote").unwrap().links.clear();
-    let key = ferry_core::secret::Secret::new("a test key of at least sixteen bytes");
+    let key = ferry_model::secret::Secret::new("a test key of at least sixteen bytes");
     let config = RunConfig {
         concurrency: Default::default(),
         tenant: TenantId::new(TENANT),

@@ -2,13 +2,13 @@
 //! process after the query locator expired, and the refusal of a run the budget cannot
 //! carry.
 
-use ferry_core::budget::BudgetPolicy;
-use ferry_core::ids::{RunId, TenantId};
-use ferry_core::mapping::FieldMap;
 use ferry_core::steps::{
     DiscoverOptions, ExtractConfig, ExtractMethod, ExtractProgress, ExtractState, Position,
     WaitReason, discover, extract_step, start_state,
 };
+use ferry_model::budget::BudgetPolicy;
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::mapping::FieldMap;
 use ferry_simulator::SimulatorConfig;
 use ferry_tests::{Embedded, client_config, run_steps, start_org};
 use std::collections::HashSet;

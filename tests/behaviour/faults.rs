@@ -1,8 +1,8 @@
 //! The simulator's fault catalogue against the client: each fault is survived or ends in
 //! a clear, correctly classified error.
 
-use ferry_core::ports::{QueryPageRequest, SalesforceApi};
-use ferry_core::secret::Secret;
+use ferry_model::ports::{QueryPageRequest, SalesforceApi};
+use ferry_model::secret::Secret;
 use ferry_salesforce::{Auth, ClientConfig, RetryPolicy, SalesforceClient};
 use ferry_simulator::faults::Faults;
 use ferry_tests::{client_config, connect, query_all, start_org};
@@ -143,8 +143,8 @@ async fn revoked_access_disabled_api_and_a_spent_budget_fail_clearly_without_ret
     assert_eq!(client.retries(), retries, "not retried");
     let error = ferry_core::steps::discover(
         &client,
-        ferry_core::ids::TenantId::new("acme"),
-        &ferry_core::mapping::FieldMap::builtin(),
+        ferry_model::ids::TenantId::new("acme"),
+        &ferry_model::mapping::FieldMap::builtin(),
         &ferry_core::steps::DiscoverOptions::default(),
     )
     .await

@@ -1,11 +1,11 @@
 //! File bodies through the blob resource: staged byte for byte, or skipped over the cap
 //! without being downloaded.
 
-use ferry_core::ids::{RunId, TenantId};
-use ferry_core::mapping::FieldMap;
-use ferry_core::ports::Staging;
-use ferry_core::records::FileOutcome;
 use ferry_core::steps::{DiscoverOptions, FileRef, discover, stage_file};
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::mapping::FieldMap;
+use ferry_model::ports::Staging;
+use ferry_model::records::FileOutcome;
 use ferry_tests::{Embedded, connect, query_all, start_org};
 
 #[tokio::test]

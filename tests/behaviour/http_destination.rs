@@ -2,16 +2,16 @@
 //! server and the SQLite destination lands exactly what the direct SQLite run lands, a re-run
 //! creates nothing, and every other call of the port works over the wire.
 
-use ferry_core::ids::{DestinationId, RunId, TenantId};
-use ferry_core::mapping::EntityKind;
-use ferry_core::ports::{Destination, FileBody, FileUpload};
-use ferry_core::report::RunReport;
 use ferry_core::run::{LocalPorts, RunConfig, migrate};
-use ferry_core::secret::Secret;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_destination_http::signing::sha256_hex;
 use ferry_destination_http::{HttpDestination, HttpDestinationConfig};
 use ferry_embedded::TokioSleeper;
+use ferry_model::ids::{DestinationId, RunId, TenantId};
+use ferry_model::mapping::EntityKind;
+use ferry_model::ports::{Destination, FileBody, FileUpload};
+use ferry_model::report::RunReport;
+use ferry_model::secret::Secret;
 use ferry_reference_server::ReferenceServerConfig;
 use ferry_salesforce::SalesforceClient;
 use ferry_tests::{Embedded, TENANT, connect, start_org};

@@ -1,10 +1,10 @@
-use ferry_core::ids::{RunId, TenantId};
-use ferry_core::mapping::EntityKind;
-use ferry_core::model::FieldType;
-use ferry_core::plan::{FieldMapping, ObjectPlan, Plan};
-use ferry_core::ports::{ChunkMessage, RunStore, Staging};
-use ferry_core::report::IssueKind;
 use ferry_core::steps::{LoadPorts, load_chunk};
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::mapping::EntityKind;
+use ferry_model::model::FieldType;
+use ferry_model::plan::{FieldMapping, ObjectPlan, Plan};
+use ferry_model::ports::{ChunkMessage, RunStore, Staging};
+use ferry_model::report::IssueKind;
 use ferry_tests::{Embedded, TENANT};
 
 fn contact_plan() -> Plan {

@@ -5,20 +5,20 @@
 //! share: the winner (oldest CreatedDate, then lowest Id) is computed from the org's data.
 
 use async_trait::async_trait;
-use ferry_core::budget::ApiBudget;
-use ferry_core::budget::BudgetPolicy;
-use ferry_core::error::PortError;
-use ferry_core::ids::{RunId, SalesforceId, TenantId};
-use ferry_core::mapping::FieldMap;
-use ferry_core::model::{ObjectDescription, ObjectSummary};
-use ferry_core::ports::NoProgress;
-use ferry_core::ports::{
-    BlobFetch, BulkJobStatus, IdMap as _, QueryPage, QueryPageRequest, SalesforceApi,
-};
-use ferry_core::report::IssueKind;
 use ferry_core::run::RunOptions;
 use ferry_core::run::{RunConfig, dry_run};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
+use ferry_model::budget::ApiBudget;
+use ferry_model::budget::BudgetPolicy;
+use ferry_model::error::PortError;
+use ferry_model::ids::{RunId, SalesforceId, TenantId};
+use ferry_model::mapping::FieldMap;
+use ferry_model::model::{ObjectDescription, ObjectSummary};
+use ferry_model::ports::NoProgress;
+use ferry_model::ports::{
+    BlobFetch, BulkJobStatus, IdMap as _, QueryPage, QueryPageRequest, SalesforceApi,
+};
+use ferry_model::report::IssueKind;
 use ferry_salesforce::SalesforceClient;
 use ferry_tests::{Embedded, TENANT, connect, query_all, start_org};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -123,7 +123,7 @@ impl SalesforceApi for Rewriting {
     }
 }
 
-fn text(record: &ferry_core::model::SourceRecord, field: &str) -> Option<String> {
+fn text(record: &ferry_model::model::SourceRecord, field: &str) -> Option<String> {
     record
         .get(field)
         .and_then(|value| value.as_str())
@@ -287,9 +287,9 @@ fn task_contact(embedded: &Embedded, task: &str) -> Option<String> {
 }
 
 fn merged_issues<'a>(
-    report: &'a ferry_core::report::RunReport,
+    report: &'a ferry_model::report::RunReport,
     lead: &str,
-) -> Vec<&'a ferry_core::report::RecordIssue> {
+) -> Vec<&'a ferry_model::report::RecordIssue> {
     report
         .issues
         .iter()

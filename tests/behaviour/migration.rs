@@ -1,4 +1,4 @@
-use ferry_core::report::IssueKind;
+use ferry_model::report::IssueKind;
 use ferry_tests::{Embedded, TENANT, connect, query_all, start_org};
 use std::collections::HashMap;
 
@@ -35,7 +35,7 @@ fn rows(
 /// Every destination link points to the row that came from the Salesforce record the source
 /// reference names.
 fn assert_links_match_source(
-    source: &[ferry_core::model::SourceRecord],
+    source: &[ferry_model::model::SourceRecord],
     reference_field: &str,
     links: &HashMap<String, Option<i64>>,
     targets: &HashMap<String, i64>,
@@ -104,7 +104,7 @@ async fn a_run_creates_every_record_with_its_links_and_a_second_run_changes_noth
     for issue in &first.issues {
         assert_eq!(
             issue.kind,
-            ferry_core::report::IssueKind::ValueDropped,
+            ferry_model::report::IssueKind::ValueDropped,
             "{issue:?}"
         );
         assert_eq!(

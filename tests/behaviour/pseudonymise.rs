@@ -1,11 +1,11 @@
 //! Pseudonymised imports: chosen values never reach staging or the destination in clear,
 //! stay valid of their kind, and duplicates stay duplicates.
 
-use ferry_core::ids::{RunId, TenantId};
 use ferry_core::pseudonymise::{Pseudonymise, PseudonymiseConfig, Pseudonymiser};
 use ferry_core::run::RunConfig;
-use ferry_core::secret::Secret;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::secret::Secret;
 use ferry_tests::{Embedded, TENANT, connect, query_all, start_org};
 use std::collections::{BTreeMap, HashSet};
 

@@ -1,14 +1,14 @@
 //! Re-runs, delta runs, rollback, verification and the run history, on the embedded adapters
 //! against the simulated org.
 
-use ferry_core::ids::{RunId, TenantId};
-use ferry_core::mapping::EntityKind;
-use ferry_core::ports::NoProgress;
-use ferry_core::ports::Progress;
-use ferry_core::report::IssueKind;
 use ferry_core::run::{RollbackRunPorts, RunOptions, migrate_with, rollback};
 use ferry_core::run_report::{render_html, render_markdown, run_document};
-use ferry_core::runs::{ProgressEvent, RunKind, RunStatus};
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::mapping::EntityKind;
+use ferry_model::ports::NoProgress;
+use ferry_model::ports::Progress;
+use ferry_model::report::IssueKind;
+use ferry_model::runs::{ProgressEvent, RunKind, RunStatus};
 use std::sync::Mutex;
 
 /// Progress that keeps every event.
@@ -553,22 +553,22 @@ struct DownFor<T> {
 }
 
 #[async_trait::async_trait]
-impl<T: ferry_core::ports::Destination> ferry_core::ports::Destination for DownFor<T> {
+impl<T: ferry_model::ports::Destination> ferry_model::ports::Destination for DownFor<T> {
     async fn ensure_custom_fields(
         &self,
         tenant: &TenantId,
-        definitions: &[ferry_core::plan::CustomFieldDefinition],
-    ) -> Result<(), ferry_core::PortError> {
+        definitions: &[ferry_model::plan::CustomFieldDefinition],
+    ) -> Result<(), ferry_model::PortError> {
         self.inner.ensure_custom_fields(tenant, definitions).await
     }
     async fn upsert(
         &self,
         tenant: &TenantId,
         entity: EntityKind,
-        records: &[ferry_core::records::DestinationRecord],
-    ) -> Result<Vec<ferry_core::ports::UpsertOutcome>, ferry_core::PortError> {
+        records: &[ferry_model::records::DestinationRecord],
+    ) -> Result<Vec<ferry_model::ports::UpsertOutcome>, ferry_model::PortError> {
         if entity == self.entity {
-            return Err(ferry_core::PortError::permanent(format!(
+            return Err(ferry_model::PortError::permanent(format!(
                 "{entity} is unavailable"
             )));
         }
@@ -578,39 +578,39 @@ impl<T: ferry_core::ports::Destination> ferry_core::ports::Destination for DownF
         &self,
         tenant: &TenantId,
         entity: EntityKind,
-        patches: &[ferry_core::ports::LinkPatch],
-    ) -> Result<Vec<Result<(), String>>, ferry_core::PortError> {
+        patches: &[ferry_model::ports::LinkPatch],
+    ) -> Result<Vec<Result<(), String>>, ferry_model::PortError> {
         self.inner.patch_links(tenant, entity, patches).await
     }
     async fn get(
         &self,
         tenant: &TenantId,
         entity: EntityKind,
-        ids: &[ferry_core::ids::DestinationId],
-    ) -> Result<Vec<Option<ferry_core::records::DestinationRecord>>, ferry_core::PortError> {
+        ids: &[ferry_model::ids::DestinationId],
+    ) -> Result<Vec<Option<ferry_model::records::DestinationRecord>>, ferry_model::PortError> {
         self.inner.get(tenant, entity, ids).await
     }
     async fn delete(
         &self,
         tenant: &TenantId,
         entity: EntityKind,
-        ids: &[ferry_core::ids::DestinationId],
-    ) -> Result<Vec<Result<(), String>>, ferry_core::PortError> {
+        ids: &[ferry_model::ids::DestinationId],
+    ) -> Result<Vec<Result<(), String>>, ferry_model::PortError> {
         self.inner.delete(tenant, entity, ids).await
     }
     async fn users(
         &self,
         tenant: &TenantId,
-    ) -> Result<Vec<ferry_core::ports::DestinationUser>, ferry_core::PortError> {
+    ) -> Result<Vec<ferry_model::ports::DestinationUser>, ferry_model::PortError> {
         self.inner.users(tenant).await
     }
     async fn put_file(
         &self,
         tenant: &TenantId,
         entity: EntityKind,
-        record: &ferry_core::ids::DestinationId,
-        upload: ferry_core::ports::FileUpload,
-    ) -> Result<(), ferry_core::PortError> {
+        record: &ferry_model::ids::DestinationId,
+        upload: ferry_model::ports::FileUpload,
+    ) -> Result<(), ferry_model::PortError> {
         self.inner.put_file(tenant, entity, record, upload).await
     }
 }

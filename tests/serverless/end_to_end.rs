@@ -7,11 +7,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ferry_core::ids::{RunId, TenantId};
-use ferry_core::mapping::FieldMap;
 use ferry_core::run::{LocalPorts, RunConfig, RunOptions, migrate_with};
-use ferry_core::secret::Secret;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::mapping::FieldMap;
+use ferry_model::secret::Secret;
 use ferry_reference_server::ReferenceServerConfig;
 use ferry_serverless_tests::{Stack, emulator};
 use ferry_tests::{Embedded, connect, start_org};
@@ -298,7 +298,7 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
         },
         &config,
         &RunOptions::default(),
-        &ferry_core::ports::NoProgress,
+        &ferry_model::ports::NoProgress,
     )
     .await
     .expect("the embedded migration completes");
@@ -376,7 +376,7 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
         },
         &tenant,
         &local.run.run_id,
-        &ferry_core::ports::NoProgress,
+        &ferry_model::ports::NoProgress,
     )
     .await
     .expect("the embedded rollback completes");
@@ -400,7 +400,7 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_chunk_delivered_twice_or_after_a_killed_load_lands_once() {
     use ferry_aws::{DynamoRunStore, S3Staging};
-    use ferry_core::ports::RunStore;
+    use ferry_model::ports::RunStore;
     use ferry_serverless_tests::HoldingProxy;
 
     let Some(endpoint) = emulator() else { return };
@@ -470,7 +470,7 @@ async fn a_chunk_delivered_twice_or_after_a_killed_load_lands_once() {
         )
         .await
         .unwrap();
-        while let Some(message) = ferry_core::ports::LocalQueue::receive(&queue)
+        while let Some(message) = ferry_model::ports::LocalQueue::receive(&queue)
             .await
             .unwrap()
         {

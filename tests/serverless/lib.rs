@@ -439,7 +439,7 @@ impl Stack {
 
     /// Sends one message to the chunk queue. moto delivers it (and any message due again)
     /// to the `load` function during the call, as the event source mapping does.
-    pub async fn send_chunk(&self, message: &ferry_core::ports::ChunkMessage) {
+    pub async fn send_chunk(&self, message: &ferry_model::ports::ChunkMessage) {
         self.clients
             .sqs
             .send_message()

@@ -3,7 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use ferry_core::secret::Secret;
+use ferry_model::secret::Secret;
 use ferry_simulator::{RunningSimulator, SimulatorConfig};
 use serde_json::Value;
 use std::process::{Command, Output};
@@ -95,9 +95,9 @@ pub async fn run_with_token(
 /// Salesforce id), links written as the Salesforce record they point to: two runs that
 /// left the same data compare equal whatever destination ids they happened to assign.
 pub async fn destination_snapshot(path: &std::path::Path, tenant: &str) -> Value {
-    use ferry_core::ids::TenantId;
-    use ferry_core::mapping::EntityKind;
-    use ferry_core::ports::Destination;
+    use ferry_model::ids::TenantId;
+    use ferry_model::mapping::EntityKind;
+    use ferry_model::ports::Destination;
     use std::collections::BTreeMap;
     let destination = ferry_embedded::SqliteDestination::open(path).unwrap();
     let tenant = TenantId::new(tenant);
@@ -177,7 +177,7 @@ pub async fn seed_default_owner(destination_db: &std::path::Path) {
     let destination = ferry_embedded::SqliteDestination::open(destination_db).unwrap();
     destination
         .add_user(
-            &ferry_core::ids::TenantId::new("local"),
+            &ferry_model::ids::TenantId::new("local"),
             DEFAULT_OWNER,
             "Default Owner",
         )

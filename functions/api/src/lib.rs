@@ -17,11 +17,11 @@
 use ferry_aws::{
     Executions, MigrationOptions, MigrationRecord, MigrationStatus, OAuthState, Waiting,
 };
-use ferry_core::ids::{RunId, TenantId};
-use ferry_core::ports::{RunStore, Staging};
 use ferry_core::run::now_rfc3339;
 use ferry_lambda::http::{HttpRequest, HttpResponse};
 use ferry_lambda::{Services, Task, port_failure};
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::ports::{RunStore, Staging};
 use ferry_salesforce::oauth::{AuthorizeRequest, Pkce, authorize_url, random_state};
 use lambda_runtime::Diagnostic;
 use serde::Deserialize;

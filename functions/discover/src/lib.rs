@@ -12,14 +12,14 @@
 //!   is resumed instead, and its id is the one answered.
 
 use ferry_aws::MigrationStatus;
-use ferry_core::budget::BudgetPolicy;
-use ferry_core::ports::RunStore;
 use ferry_core::run::{DryRunPorts, dry_run};
 use ferry_core::run::{RunOpenPorts, RunOptions, begin_run, now_rfc3339, prepare_run};
 use ferry_lambda::{
     Services, Task, TokioSleeper, dry_run_id, migration_config, port_failure, step_failure,
     write_reports,
 };
+use ferry_model::budget::BudgetPolicy;
+use ferry_model::ports::RunStore;
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 

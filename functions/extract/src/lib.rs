@@ -10,12 +10,12 @@
 //! one extracted but not all loaded has its missing chunks queued again from staging.
 
 use ferry_aws::SqsQueue;
-use ferry_core::ports::{RunStore, WorkQueue};
 use ferry_core::run::{ObjectResume, forget_stale_chunks, object_extract_config, object_resume};
 use ferry_core::steps::{ExtractPorts, ExtractProgress, ExtractState, extract_step, start_state};
 use ferry_lambda::{
     ErrorType, Services, Task, failure, migration_config, port_failure, step_failure,
 };
+use ferry_model::ports::{RunStore, WorkQueue};
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

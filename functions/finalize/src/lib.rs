@@ -7,14 +7,14 @@
 //!   links, deletions, verification, the report, as `ferry migrate` does), then the run
 //!   report to S3 as JSON, Markdown and HTML, and the run marked succeeded.
 
-use ferry_core::ports::NoProgress;
-use ferry_core::ports::RunStore;
 use ferry_core::run::{CompletePorts, PhaseStatus, complete_run, finish_run, phase_status};
 use ferry_core::run_report::{render_html, render_markdown, run_document};
-use ferry_core::runs::RunStatus;
 use ferry_lambda::{
     ErrorType, Services, Task, failure, migration_config, port_failure, step_failure, write_reports,
 };
+use ferry_model::ports::NoProgress;
+use ferry_model::ports::RunStore;
+use ferry_model::runs::RunStatus;
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 

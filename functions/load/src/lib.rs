@@ -1,16 +1,16 @@
 //! The `load` Lambda: an SQS consumer that loads one staged chunk per message.
 //!
 //! Only this crate knows the SQS event shape. Each message body is a
-//! [`ferry_core::ports::ChunkMessage`]; the work is [`ferry_core::steps::load_chunk`], the same
+//! [`ferry_model::ports::ChunkMessage`]; the work is [`ferry_core::steps::load_chunk`], the same
 //! step `ferry` runs locally. Failed messages are returned as batch item failures, so SQS
 //! redelivers only those (and, past the queue's receive limit, moves them to the dead-letter
 //! queue); a redelivered chunk updates what it created the first time, never duplicates it.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use ferry_core::ErrorType;
-use ferry_core::ids::RunId;
-use ferry_core::ports::{ChunkMessage, Destination, IdMap, RunStore, Staging};
 use ferry_core::steps::{LoadPorts, load_chunk};
+use ferry_model::ErrorType;
+use ferry_model::ids::RunId;
+use ferry_model::ports::{ChunkMessage, Destination, IdMap, RunStore, Staging};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use tracing::Instrument;
 
@@ -78,12 +78,12 @@ pub async fn handle<D: Destination>(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use ferry_core::ids::{RunId, TenantId};
-    use ferry_core::mapping::EntityKind;
-    use ferry_core::model::FieldType;
-    use ferry_core::plan::{FieldMapping, LinkMapping, ObjectPlan, Plan};
-    use ferry_core::ports::{RunStore, Staging};
     use ferry_embedded::{LocalStaging, SqliteDestination, SqliteStore};
+    use ferry_model::ids::{RunId, TenantId};
+    use ferry_model::mapping::EntityKind;
+    use ferry_model::model::FieldType;
+    use ferry_model::plan::{FieldMapping, LinkMapping, ObjectPlan, Plan};
+    use ferry_model::ports::{RunStore, Staging};
 
     const SAMPLE_EVENT: &str = include_str!("../../../events/load-sqs.json");
 

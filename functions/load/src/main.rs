@@ -1,8 +1,8 @@
 //! Wiring only: configuration and clients once per process, then the handler per event.
 
-use ferry_core::ids::RunId;
 use ferry_fn_load::{Stores, handle};
 use ferry_lambda::Services;
+use ferry_model::ids::RunId;
 use lambda_runtime::{LambdaEvent, run, service_fn};
 
 #[tokio::main]

@@ -10,10 +10,10 @@
 //! answer says `notified: false`.
 
 use ferry_aws::{Executions, MigrationRecord, MigrationStatus, Waiting};
-use ferry_core::ports::RunStore;
 use ferry_core::run::{finish_run, now_rfc3339};
-use ferry_core::runs::RunStatus;
 use ferry_lambda::{ErrorType, Services, Task, failure, port_failure};
+use ferry_model::ports::RunStore;
+use ferry_model::runs::RunStatus;
 
 use hmac::{Hmac, Mac};
 use lambda_runtime::Diagnostic;
@@ -59,7 +59,7 @@ pub struct Output {
 #[derive(Debug, Clone)]
 pub struct Webhook {
     pub url: String,
-    pub secret: ferry_core::secret::Secret,
+    pub secret: ferry_model::secret::Secret,
     pub http: reqwest::Client,
 }
 
@@ -192,7 +192,7 @@ pub fn payload(event: Event, record: &MigrationRecord) -> serde_json::Value {
 }
 
 /// `t={unix},v1={hex}`: HMAC-SHA256 over `"{t}.{body}"`.
-pub fn signature(secret: &ferry_core::secret::Secret, timestamp: u64, body: &[u8]) -> String {
+pub fn signature(secret: &ferry_model::secret::Secret, timestamp: u64, body: &[u8]) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.expose().as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(timestamp.to_string().as_bytes());
@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn the_signature_covers_the_timestamp_and_the_body() {
-        let secret = ferry_core::secret::Secret::new("whsec");
+        let secret = ferry_model::secret::Secret::new("whsec");
         let one = signature(&secret, 1_700_000_000, b"{\"a\":1}");
         assert!(one.starts_with("t=1700000000,v1="));
         assert_eq!(one.len(), "t=1700000000,v1=".len() + 64);

@@ -12,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let webhook = match optional("FERRY_WEBHOOK_URL") {
         Some(url) => Some(Webhook {
             url,
-            secret: ferry_core::secret::Secret::new(variable("FERRY_WEBHOOK_SECRET")?),
+            secret: ferry_model::secret::Secret::new(variable("FERRY_WEBHOOK_SECRET")?),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .build()?,

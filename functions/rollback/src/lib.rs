@@ -4,10 +4,10 @@
 //! report goes to S3 as JSON beside the run's own reports. A rollback that stopped half-way
 //! is resumed by running it again.
 
-use ferry_core::ports::NoProgress;
-use ferry_core::ports::Staging;
 use ferry_core::run::{RollbackRunPorts, rollback};
 use ferry_lambda::{Services, Task, core_tenant, port_failure, step_failure};
+use ferry_model::ports::NoProgress;
+use ferry_model::ports::Staging;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 

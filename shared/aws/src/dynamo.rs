@@ -2,7 +2,7 @@
 //!
 //! The run store is the core's keyed-document port ([`DocumentStore`]): one item per
 //! document, `pk` its partition, `sk` its sort key and `body` its JSON text, under the key
-//! layout documented in [`ferry_core::run_store`] (`RUN#{run}` / `PLAN`, `CHUNK#{object}#
+//! layout documented in [`ferry_model::run_store`] (`RUN#{run}` / `PLAN`, `CHUNK#{object}#
 //! {chunk:06}`, `JOURNAL#{object}#{salesforce id}`, `{tenant}#RUNS` / `RUN#{sequence:010}#
 //! {run}`, ...). Listings are one `Query` of a partition by `begins_with` on `sk`; the
 //! journal's first write wins through `attribute_not_exists(pk)` conditional puts; a run's
@@ -24,13 +24,13 @@
 use crate::sdk_error;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
-use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
-use ferry_core::ports::{IdMap, IdMapEntry};
-use ferry_core::run_store::{
+use ferry_model::ids::{DestinationId, RunId, SalesforceId, TenantId};
+use ferry_model::ports::{IdMap, IdMapEntry};
+use ferry_model::run_store::{
     Document, DocumentKey, DocumentRange, DocumentStore, MAX_DOCUMENTS_TOGETHER, RangeStart,
 };
-use ferry_core::runs::StoredIdMapEntry;
-use ferry_core::{ErrorClass, PortError};
+use ferry_model::runs::StoredIdMapEntry;
+use ferry_model::{ErrorClass, PortError};
 use futures::future::{BoxFuture, FutureExt};
 use futures::{StreamExt, TryStreamExt};
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 use crate::{permanent, sdk_error};
-use ferry_core::PortError;
+use ferry_model::PortError;
 use serde_json::Value;
 
 /// Step Functions executions: the API starts them, `notify` parks their task tokens and

@@ -7,11 +7,11 @@
 //!   ([`S3Staging::presigned_get`]).
 //! - [`DynamoIdMap`] and [`DynamoRunStore`]: the ID map and the run store in one DynamoDB
 //!   table (`pk`, `sk` strings). The run store is the core's document port
-//!   ([`ferry_core::run_store::DocumentStore`]), one item per document under the core's key
+//!   ([`ferry_model::run_store::DocumentStore`]), one item per document under the core's key
 //!   layout; the ID map's key design is in the `dynamo` module's docs.
 //! - [`MigrationStore`]: the API's tenant-scoped migration records and the single-use OAuth
 //!   state records, in the same table (key design in [`migrations`]).
-//! - [`SqsQueue`]: the chunk queue ([`ferry_core::ports::WorkQueue`]).
+//! - [`SqsQueue`]: the chunk queue ([`ferry_model::ports::WorkQueue`]).
 //! - [`TokenVault`]: KMS envelope encryption of refresh tokens and PKCE verifiers, bound to
 //!   the tenant ([`SealedSecret`]).
 //! - [`Executions`]: starts Step Functions executions and completes their task tokens.
@@ -38,7 +38,7 @@ pub use s3::{MULTIPART_PART_SIZE, S3Staging};
 pub use sqs::SqsQueue;
 pub use vault::{SealedSecret, TokenVault};
 
-use ferry_core::{ErrorClass, PortError};
+use ferry_model::{ErrorClass, PortError};
 
 /// SDK clients, built once and cloned into adapters.
 #[derive(Debug, Clone)]

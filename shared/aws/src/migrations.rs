@@ -32,8 +32,8 @@
 use crate::vault::SealedSecret;
 use crate::{permanent, sdk_error};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use ferry_core::ids::{RunId, TenantId};
-use ferry_core::{ErrorClass, PortError};
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::{ErrorClass, PortError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use time::OffsetDateTime;

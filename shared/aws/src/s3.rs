@@ -3,8 +3,8 @@ use async_trait::async_trait;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
-use ferry_core::PortError;
-use ferry_core::ports::Staging;
+use ferry_model::PortError;
+use ferry_model::ports::Staging;
 use futures::{Stream, StreamExt};
 use std::time::Duration;
 
@@ -244,7 +244,7 @@ impl Staging for S3Staging {
             .map_err(|error| sdk_error(format!("getting s3://{}/{key}", self.bucket), error))?;
         let bytes = object.body.collect().await.map_err(|error| {
             PortError::with_source(
-                ferry_core::ErrorClass::Retryable,
+                ferry_model::ErrorClass::Retryable,
                 format!("reading s3://{}/{key}", self.bucket),
                 error,
             )

@@ -1,7 +1,7 @@
 use crate::{permanent, sdk_error};
 use async_trait::async_trait;
-use ferry_core::PortError;
-use ferry_core::ports::{ChunkMessage, WorkQueue};
+use ferry_model::PortError;
+use ferry_model::ports::{ChunkMessage, WorkQueue};
 
 /// The chunk queue on SQS: one message per staged chunk, its body the [`ChunkMessage`] as
 /// JSON (what the `load` function's SQS event source parses back).

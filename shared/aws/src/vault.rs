@@ -19,9 +19,9 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ferry_core::ids::TenantId;
-use ferry_core::secret::Secret;
-use ferry_core::{ErrorClass, PortError};
+use ferry_model::ids::TenantId;
+use ferry_model::secret::Secret;
+use ferry_model::{ErrorClass, PortError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 

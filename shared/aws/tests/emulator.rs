@@ -6,12 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use ferry_aws::{AwsClients, DynamoIdMap, DynamoRunStore, S3Staging};
-use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
-use ferry_core::mapping::EntityKind;
-use ferry_core::plan::Plan;
-use ferry_core::ports::{DeferredLink, IdMap, IdMapEntry, RunStore, Staging};
-use ferry_core::report::{ChunkResult, ObjectExtraction};
-use ferry_core::runs::{
+use ferry_model::ids::{DestinationId, RunId, SalesforceId, TenantId};
+use ferry_model::mapping::EntityKind;
+use ferry_model::plan::Plan;
+use ferry_model::ports::{DeferredLink, IdMap, IdMapEntry, RunStore, Staging};
+use ferry_model::report::{ChunkResult, ObjectExtraction};
+use ferry_model::runs::{
     JournalAction, JournalEntry, PendingDeletion, RollbackObject, RunKind, RunStatus, RunSummary,
     StoredIdMapEntry,
 };
@@ -347,11 +347,11 @@ async fn run_history_journal_and_outcomes_round_trip() {
 /// back leaves the destination and the ID map empty again.
 #[tokio::test]
 async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
-    use ferry_core::model::FieldType;
-    use ferry_core::plan::{FieldMapping, ObjectPlan};
-    use ferry_core::ports::NoProgress;
-    use ferry_core::ports::{ChunkMessage, Destination as _};
     use ferry_core::steps::{LoadPorts, RollbackPorts, load_chunk, rollback_run};
+    use ferry_model::model::FieldType;
+    use ferry_model::plan::{FieldMapping, ObjectPlan};
+    use ferry_model::ports::NoProgress;
+    use ferry_model::ports::{ChunkMessage, Destination as _};
 
     let Some(clients) = clients().await else {
         return;
@@ -516,7 +516,7 @@ async fn the_dynamodb_run_store_keeps_the_document_port_contract() {
     };
     let (table, _) = fresh(&clients).await;
     let runs = DynamoRunStore::new(clients.dynamodb.clone(), &table);
-    if let Err(failure) = ferry_core::run_store::check_document_store(&runs).await {
+    if let Err(failure) = ferry_model::run_store::check_document_store(&runs).await {
         panic!("{}", failure.chain());
     }
 }
@@ -631,7 +631,7 @@ async fn run_items_keep_their_readable_layout() {
 /// Listings page past DynamoDB's 1 MB per answer, with and without a limit.
 #[tokio::test]
 async fn listings_read_past_one_page_of_a_query() {
-    use ferry_core::run_store::{
+    use ferry_model::run_store::{
         Document, DocumentKey, DocumentPrefix, DocumentRange, DocumentStore,
     };
 

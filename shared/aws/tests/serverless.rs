@@ -10,9 +10,9 @@ use ferry_aws::{
     MigrationStatus, MigrationStore, MigrationStoreError, OAuthState, S3Staging, SealedSecret,
     SqsQueue, TokenVault, Waiting,
 };
-use ferry_core::ids::{RunId, TenantId};
-use ferry_core::ports::{ChunkMessage, Staging, WorkQueue};
-use ferry_core::secret::Secret;
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::ports::{ChunkMessage, Staging, WorkQueue};
+use ferry_model::secret::Secret;
 use std::time::Duration;
 
 mod common;
@@ -316,7 +316,7 @@ async fn large_bodies_round_trip_through_multipart_uploads() {
     let body: Vec<u8> = (0..size).map(|index| (index % 251) as u8).collect();
 
     // Pieces of an odd size, so parts are cut across them.
-    let pieces: Vec<Result<Vec<u8>, ferry_core::PortError>> = body
+    let pieces: Vec<Result<Vec<u8>, ferry_model::PortError>> = body
         .chunks(3 * 1024 * 1024 + 17)
         .map(|piece| Ok(piece.to_vec()))
         .collect();
@@ -366,7 +366,7 @@ async fn large_bodies_round_trip_through_multipart_uploads() {
     // A failing stream leaves no object behind.
     let failing = futures::stream::iter([
         Ok(vec![0u8; MULTIPART_PART_SIZE + 1]),
-        Err(ferry_core::PortError::permanent("the download broke")),
+        Err(ferry_model::PortError::permanent("the download broke")),
     ]);
     assert!(
         staging
@@ -525,7 +525,7 @@ async fn updates_are_optimistic_on_the_version() {
     second.status = MigrationStatus::Failed;
     let error = store.update(&second).await.unwrap_err();
     assert!(error.is_conflict(), "{error}");
-    let as_port: ferry_core::PortError = error.into();
+    let as_port: ferry_model::PortError = error.into();
     assert!(!as_port.is_retryable());
 
     let current = store.get(&acme, "m-1").await.unwrap().unwrap();

@@ -1,11 +1,11 @@
 //! Transforming one extracted Contact record into what the destination receives.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ferry_core::ids::TenantId;
-use ferry_core::mapping::FieldMap;
-use ferry_core::model::{FieldDescription, FieldType, ObjectDescription, SourceRecord};
-use ferry_core::plan::{DiscoveredObject, build_plan};
 use ferry_core::transform::transform_record;
+use ferry_model::ids::TenantId;
+use ferry_model::mapping::FieldMap;
+use ferry_model::model::{FieldDescription, FieldType, ObjectDescription, SourceRecord};
+use ferry_model::plan::{DiscoveredObject, build_plan};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::hint::black_box;

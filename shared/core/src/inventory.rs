@@ -5,7 +5,7 @@
 //! Reading the inventory never stops a migration: a kind the user cannot read is reported
 //! with the reason instead of its items.
 
-use crate::ports::{QueryPageRequest, SalesforceApi};
+use ferry_model::ports::{QueryPageRequest, SalesforceApi};
 use serde::Serialize;
 
 /// One kind of metadata and how to read it.

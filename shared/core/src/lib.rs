@@ -1,13 +1,14 @@
-//! Ferry's domain: the types a migration is made of, the ports it talks through, and the
-//! pipeline steps (discover, extract, load, finalize) as plain async functions over those ports.
+//! Ferry's behaviour: the pipeline steps (discover, extract, load, finalize, verify,
+//! rollback) as plain async functions over the ports, and a run's lifecycle around them.
 //!
-//! This crate does no IO of its own. Salesforce, staging, the ID map, the run store, the work
-//! queue and the destination are traits in [`ports`]; the embedded adapters (SQLite, local files)
-//! and the AWS adapters (DynamoDB, S3) implement them elsewhere, and the `ferry` tool and the
-//! Lambda functions are thin shells that wire adapters to the steps in [`steps`].
+//! This crate does no IO of its own. The data it works on and the ports it talks through
+//! (Salesforce, staging, the ID map, the run store, the work queue, the destination) are in
+//! `ferry-model`; the embedded adapters (SQLite, local files) and the AWS adapters
+//! (DynamoDB, S3) implement those ports against `ferry-model` alone, and the `ferry` tool and
+//! the Lambda functions are thin shells that wire adapters to the steps in [`steps`].
 //!
 //! The flow of one run:
-//! 1. [`steps::discover`] reads what the org has and turns the field map into a [`plan::Plan`].
+//! 1. [`steps::discover`] reads what the org has and turns the field map into a `ferry_model::plan::Plan`.
 //! 2. [`steps::prepare_destination`] creates the destination's custom fields.
 //! 3. [`steps::extract_object`] pages through one object and stages chunks, one queue message each.
 //! 4. [`steps::load_chunk`] transforms a chunk, resolves links through the ID map, upserts it.
@@ -16,33 +17,17 @@
 //! 6. [`steps::verify_object`] reads every migrated record back and compares it with what was sent.
 //!
 //! [`run`] is a run's lifecycle around those steps: [`run::migrate_with`] drives them in one
-//! process and keeps the run history ([`runs::RunSummary`]): it resumes a tenant's unfinished
-//! run, or starts a full or delta run. [`run::rollback`] undoes a run from its journal,
-//! [`run::dry_run`] analyses one without writing, and [`run_report`] rebuilds any run's report.
+//! process and keeps the run history (`ferry_model::runs::RunSummary`): it resumes a
+//! tenant's unfinished run, or starts a full or delta run. [`run::rollback`] undoes a run from its journal,
+//! [`run::dry_run()`] analyses one without writing, and [`run_report`] rebuilds any run's report.
 
-pub mod budget;
-pub mod error;
-pub mod ids;
 pub mod inventory;
-pub mod mapping;
-pub mod model;
-pub mod plan;
-pub mod policy;
-pub mod ports;
 pub mod preview;
 pub mod propose;
 pub mod pseudonymise;
-pub mod records;
-pub mod report;
-pub mod retry;
 pub mod run;
 pub mod run_report;
-pub mod run_store;
-pub mod runs;
 pub mod schedule;
-pub mod secret;
 pub mod steps;
 pub mod transform;
 pub mod validate;
-
-pub use error::{ErrorClass, ErrorType, PortError};

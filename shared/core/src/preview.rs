@@ -4,13 +4,13 @@
 //! the reason); the objects left out and why; and the API budget against the run's
 //! estimated calls. `ferry plan --json` prints it; the discover function stores it.
 
-use crate::budget::{BudgetPolicy, estimate_calls};
 use crate::inventory::{InventoryKind, UserSummary};
-use crate::mapping::FieldMap;
-use crate::model::{FieldDescription, FieldType};
-use crate::plan::{ObjectPlan, PlanNote};
 use crate::propose::{FieldProposal, propose_for_object};
 use crate::steps::{Discovery, ExtractConfig};
+use ferry_model::budget::{BudgetPolicy, estimate_calls};
+use ferry_model::mapping::FieldMap;
+use ferry_model::model::{FieldDescription, FieldType};
+use ferry_model::plan::{ObjectPlan, PlanNote};
 use serde::Serialize;
 
 /// The whole preview. Its JSON form is documented in the README (`ferry plan --json`).
@@ -229,7 +229,7 @@ impl PlanPreview {
 fn hidden_fields(
     object: &ObjectPlan,
     map: &FieldMap,
-    described: Option<&crate::plan::DiscoveredObject>,
+    described: Option<&ferry_model::plan::DiscoveredObject>,
     notes: &[&PlanNote],
 ) -> Vec<HiddenField> {
     let Some(object_map) = map.objects.get(&object.object) else {
@@ -350,9 +350,9 @@ fn destination_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::TenantId;
-    use crate::model::ObjectDescription;
-    use crate::plan::{DiscoveredObject, build_plan};
+    use ferry_model::ids::TenantId;
+    use ferry_model::model::ObjectDescription;
+    use ferry_model::plan::{DiscoveredObject, build_plan};
     use std::collections::BTreeMap;
 
     fn field(name: &str, field_type: FieldType) -> FieldDescription {

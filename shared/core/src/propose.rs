@@ -4,7 +4,7 @@
 //! `Mobile_Phone__c`, `Company_Website__c`, `Num_Employees__c`. Left alone, each becomes a
 //! destination custom field; [`propose`] suggests the standard field instead, with a
 //! confidence between 0 and 1 and the reason in words, for the plan to show and the user to
-//! confirm (as a field override, [`crate::mapping::MapOverrides::set_field`]) or ignore.
+//! confirm (as a field override, [`ferry_model::mapping::MapOverrides::set_field`]) or ignore.
 //! Nothing is mapped without that confirmation.
 //!
 //! How a field is read: its API name loses the `__c` suffix and any namespace prefix
@@ -23,8 +23,8 @@
 //! target, a number only a numeric one, a text field any text-like one at a lower
 //! confidence), only above [`THRESHOLD`], and never when the map already fills it.
 
-use crate::mapping::{EntityKind, ObjectMap};
-use crate::model::{FieldDescription, FieldType, ObjectDescription};
+use ferry_model::mapping::{EntityKind, ObjectMap};
+use ferry_model::model::{FieldDescription, FieldType, ObjectDescription};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -560,10 +560,10 @@ fn jaro_winkler(left: &str, right: &str) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::FieldMap;
     use FieldType::{
         Boolean, Currency, DateTime, Double, Email, Int, Percent, Phone, Picklist, String, Url,
     };
+    use ferry_model::mapping::FieldMap;
 
     fn field(name: &str, label: &str, field_type: FieldType) -> FieldDescription {
         FieldDescription {

@@ -47,8 +47,8 @@
 //! A field whose type is unknown to the caller is treated as text when it holds a string: when
 //! in doubt, the value is hidden rather than carried over.
 
-use crate::model::{FieldType, SourceRecord};
-use crate::secret::Secret;
+use ferry_model::model::{FieldType, SourceRecord};
+use ferry_model::secret::Secret;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};

@@ -6,11 +6,11 @@
 //! its per-object results. So the report of a run that failed half-way shows how far it got,
 //! and the report of a finished run is the same whenever it is asked for.
 
-use crate::ids::RunId;
-use crate::ports::RunStore;
-use crate::report::{IssueKind, ObjectReport, RunReport};
-use crate::runs::{RollbackReport, RunKind, RunSummary};
 use crate::steps::StepError;
+use ferry_model::ids::RunId;
+use ferry_model::ports::RunStore;
+use ferry_model::report::{IssueKind, ObjectReport, RunReport};
+use ferry_model::runs::{RollbackReport, RunKind, RunSummary};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 

@@ -13,10 +13,10 @@
 //! The messages between the two sides are chunk messages (a staging key and a count), not
 //! records, so holding the ones that wait for an earlier phase costs next to nothing.
 
-use crate::error::PortError;
-use crate::ports::{ChunkMessage, WorkQueue};
 use crate::steps::StepError;
 use async_trait::async_trait;
+use ferry_model::error::PortError;
+use ferry_model::ports::{ChunkMessage, WorkQueue};
 use futures::channel::mpsc;
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::collections::{BTreeMap, VecDeque};
@@ -67,7 +67,7 @@ impl WorkQueue for ChannelQueue {
             .unbounded_send(Event::Chunk(message.clone()))
             .map_err(|_| {
                 PortError::new(
-                    crate::ErrorClass::Permanent,
+                    ferry_model::ErrorClass::Permanent,
                     "the loading side stopped before extraction finished".to_owned(),
                 )
             })
@@ -367,7 +367,7 @@ pub fn waits_for<O>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::ids::{RunId, TenantId};
+    use ferry_model::ids::{RunId, TenantId};
     use std::cell::RefCell;
 
     fn message(object: &str, chunk: u32) -> ChunkMessage {

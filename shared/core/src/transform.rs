@@ -1,11 +1,11 @@
 //! From an extracted Salesforce record to what the destination receives. Pure: no IO, so a
 //! bad record becomes a [`RecordIssue`] naming the record, the field and the reason.
 
-use crate::ids::SalesforceId;
-use crate::model::{FieldType, SourceRecord};
-use crate::plan::ObjectPlan;
-use crate::records::DestinationRecord;
-use crate::report::{IssueKind, RecordIssue};
+use ferry_model::ids::SalesforceId;
+use ferry_model::model::{FieldType, SourceRecord};
+use ferry_model::plan::ObjectPlan;
+use ferry_model::records::DestinationRecord;
+use ferry_model::report::{IssueKind, RecordIssue};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -38,7 +38,7 @@ pub struct StagedBlob {
 }
 
 /// The field the extract step adds to a staged record with what became of its file's bytes
-/// ([`crate::records::FileOutcome`]), or why text held in a binary field could not be read.
+/// ([`ferry_model::records::FileOutcome`]), or why text held in a binary field could not be read.
 /// Salesforce field names never start with `_`.
 pub const BLOB_FIELD: &str = "_ferry_blob";
 
@@ -100,7 +100,7 @@ pub fn transform_record(
         // A custom lookup lands as a link (among `plan.links`), not as a value.
         if matches!(
             definition.field_type,
-            crate::plan::DestinationFieldType::Lookup { .. }
+            ferry_model::plan::DestinationFieldType::Lookup { .. }
         ) {
             continue;
         }
@@ -179,11 +179,11 @@ pub fn transform_record(
     }
     let mut blob = None;
     if let Some(field) = &plan.blob {
-        let text = plan.entity.field_kind(&field.target) != crate::mapping::ValueKind::Bytes;
+        let text = plan.entity.field_kind(&field.target) != ferry_model::mapping::ValueKind::Bytes;
         let outcome = source
             .get(BLOB_FIELD)
             .cloned()
-            .map(serde_json::from_value::<crate::records::FileOutcome>);
+            .map(serde_json::from_value::<ferry_model::records::FileOutcome>);
         match outcome {
             // Text (a content note's body) was put in the record at extraction.
             None if text => {
@@ -197,7 +197,7 @@ pub fn transform_record(
                 }
                 fields.insert(field.target.clone(), value);
             }
-            Some(Ok(crate::records::FileOutcome::Staged { key, bytes })) => {
+            Some(Ok(ferry_model::records::FileOutcome::Staged { key, bytes })) => {
                 blob = Some(StagedBlob {
                     source_field: field.source.clone(),
                     target: field.target.clone(),
@@ -205,7 +205,7 @@ pub fn transform_record(
                     bytes,
                 });
             }
-            Some(Ok(crate::records::FileOutcome::Skipped { reason })) => {
+            Some(Ok(ferry_model::records::FileOutcome::Skipped { reason })) => {
                 return Err(issue(
                     Some(raw_id),
                     Some(&field.source),
@@ -413,8 +413,8 @@ pub fn content_hash(transformed: &TransformedRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::EntityKind;
-    use crate::plan::{FieldMapping, LinkMapping};
+    use ferry_model::mapping::EntityKind;
+    use ferry_model::plan::{FieldMapping, LinkMapping};
     use serde_json::json;
 
     fn contact_plan() -> ObjectPlan {
@@ -593,11 +593,11 @@ mod tests {
             ("006".to_owned(), "Opportunity".to_owned()),
             ("500".to_owned(), "Case".to_owned()),
         ]);
-        let target = |object: &str, link: &str| crate::plan::PolymorphicTarget {
+        let target = |object: &str, link: &str| ferry_model::plan::PolymorphicTarget {
             object: object.to_owned(),
             link: link.to_owned(),
         };
-        let link = |source: &str, targets: Vec<crate::plan::PolymorphicTarget>| LinkMapping {
+        let link = |source: &str, targets: Vec<ferry_model::plan::PolymorphicTarget>| LinkMapping {
             source: source.to_owned(),
             target: targets[0].link.clone(),
             target_object: targets[0].object.clone(),
@@ -617,7 +617,7 @@ mod tests {
                 link("WhatId", vec![target("Account", "company")]),
             ],
             values: BTreeMap::from([("tags".to_owned(), json!(["imported"]))]),
-            replaced_by: Some(crate::plan::ReplacedBy {
+            replaced_by: Some(ferry_model::plan::ReplacedBy {
                 source: "ConvertedContactId".to_owned(),
                 target_object: "Contact".to_owned(),
             }),
@@ -739,7 +739,7 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::model::typed_text_value;
+    use ferry_model::model::typed_text_value;
     use proptest::prelude::*;
 
     proptest! {

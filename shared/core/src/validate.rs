@@ -6,11 +6,11 @@
 //! Pure: no IO. Orphan links need to know which records exist, so they are checked by the
 //! caller with [`orphan_finding`].
 
-use crate::model::FieldType;
-use crate::plan::{DestinationFieldType, ObjectPlan};
-use crate::policy::{Action, Rule, ValidationPolicy};
-use crate::report::{IssueKind, RecordIssue};
 use crate::transform::TransformedRecord;
+use ferry_model::model::FieldType;
+use ferry_model::plan::{DestinationFieldType, ObjectPlan};
+use ferry_model::policy::{Action, Rule, ValidationPolicy};
+use ferry_model::report::{IssueKind, RecordIssue};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

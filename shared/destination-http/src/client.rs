@@ -10,15 +10,15 @@ use crate::wire::{
     UpsertRequest, UsersAnswer,
 };
 use async_trait::async_trait;
-use ferry_core::ids::{DestinationId, TenantId};
-use ferry_core::mapping::EntityKind;
-use ferry_core::plan::CustomFieldDefinition;
-use ferry_core::ports::{
+use ferry_model::ids::{DestinationId, TenantId};
+use ferry_model::mapping::EntityKind;
+use ferry_model::plan::CustomFieldDefinition;
+use ferry_model::ports::{
     Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
 };
-use ferry_core::records::DestinationRecord;
-use ferry_core::secret::Secret;
-use ferry_core::{ErrorClass, PortError};
+use ferry_model::records::DestinationRecord;
+use ferry_model::secret::Secret;
+use ferry_model::{ErrorClass, PortError};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-pub use ferry_core::retry::RetryPolicy;
+pub use ferry_model::retry::RetryPolicy;
 
 /// How the client retries unless told otherwise: six attempts in all, the sleep before retry
 /// `n` under `0.2 s * 2^(n-1)`, capped at 20 s; at most 6.2 s of sleeping over the five

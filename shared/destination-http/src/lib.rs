@@ -1,5 +1,5 @@
 //! The HTTP destination: the contract a SaaS backend implements to receive a migration, and
-//! the [`Destination`](ferry_core::ports::Destination) that speaks it.
+//! the [`Destination`](ferry_model::ports::Destination) that speaks it.
 //!
 //! The contract is written down for people in `infra/destination-api.openapi.json`: batch
 //! upsert keyed by (tenant, Salesforce object, Salesforce id) answering destination ids,

@@ -8,10 +8,10 @@
 //! [`DestinationUser`]); outcomes get their own tagged shapes here, because the core's
 //! enums serialise in a form that is awkward to implement in another language.
 
-use ferry_core::ids::DestinationId;
-use ferry_core::plan::CustomFieldDefinition;
-use ferry_core::ports::{DestinationUser, LinkPatch, UpsertOutcome};
-use ferry_core::records::DestinationRecord;
+use ferry_model::ids::DestinationId;
+use ferry_model::plan::CustomFieldDefinition;
+use ferry_model::ports::{DestinationUser, LinkPatch, UpsertOutcome};
+use ferry_model::records::DestinationRecord;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 

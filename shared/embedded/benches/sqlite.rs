@@ -2,11 +2,11 @@
 //! 2,000 contacts into the SQLite destination (one load step's chunk).
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
-use ferry_core::mapping::EntityKind;
-use ferry_core::ports::{Destination, IdMap, IdMapEntry};
-use ferry_core::records::DestinationRecord;
 use ferry_embedded::{SqliteDestination, SqliteStore};
+use ferry_model::ids::{DestinationId, RunId, SalesforceId, TenantId};
+use ferry_model::mapping::EntityKind;
+use ferry_model::ports::{Destination, IdMap, IdMapEntry};
+use ferry_model::records::DestinationRecord;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::hint::black_box;

@@ -1,4 +1,4 @@
-use ferry_core::{ErrorClass, PortError};
+use ferry_model::{ErrorClass, PortError};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

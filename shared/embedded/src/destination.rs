@@ -1,14 +1,14 @@
 use crate::db::{Db, EmbeddedError};
 use async_trait::async_trait;
-use ferry_core::PortError;
-use ferry_core::ids::SalesforceId;
-use ferry_core::ids::{DestinationId, TenantId};
-use ferry_core::mapping::{EntityKind, StandardField, ValueKind};
-use ferry_core::plan::{CustomFieldDefinition, DestinationFieldType};
-use ferry_core::ports::{
+use ferry_model::PortError;
+use ferry_model::ids::SalesforceId;
+use ferry_model::ids::{DestinationId, TenantId};
+use ferry_model::mapping::{EntityKind, StandardField, ValueKind};
+use ferry_model::plan::{CustomFieldDefinition, DestinationFieldType};
+use ferry_model::ports::{
     Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
 };
-use ferry_core::records::DestinationRecord;
+use ferry_model::records::DestinationRecord;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use serde_json::Value;
@@ -1129,7 +1129,7 @@ mod tests {
                 entity: EntityKind::Contact,
             },
             source: "Key_Contact__c".to_owned(),
-            source_type: ferry_core::model::FieldType::Reference,
+            source_type: ferry_model::model::FieldType::Reference,
         };
         destination
             .ensure_custom_fields(&tenant, std::slice::from_ref(&lookup))

@@ -1,8 +1,8 @@
 //! The in-process work queue: the stand-in for SQS when one process both stages and loads.
 
 use async_trait::async_trait;
-use ferry_core::error::PortError;
-use ferry_core::ports::{ChunkMessage, LocalQueue, WorkQueue};
+use ferry_model::error::PortError;
+use ferry_model::ports::{ChunkMessage, LocalQueue, WorkQueue};
 
 /// The work queue of a one-process run (`ferry`, and the dry run inside one Lambda
 /// invocation): first in, first out.

@@ -1,7 +1,7 @@
 //! Waiting in a process: the embedded [`Sleeper`].
 
 use async_trait::async_trait;
-use ferry_core::ports::Sleeper;
+use ferry_model::ports::Sleeper;
 use std::time::Duration;
 
 /// Sleeps on the tokio timer.

@@ -1,7 +1,7 @@
 use crate::db::EmbeddedError;
 use async_trait::async_trait;
-use ferry_core::PortError;
-use ferry_core::ports::Staging;
+use ferry_model::PortError;
+use ferry_model::ports::Staging;
 use std::path::{Component, Path, PathBuf};
 
 /// Staging as files under one directory; keys are relative paths.

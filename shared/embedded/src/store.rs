@@ -2,7 +2,7 @@
 //!
 //! The run store is the core's keyed-document port ([`DocumentStore`]) on one table,
 //! `run_documents` (`partition_key`, `sort_key`, `body`), with the key layout the core
-//! defines ([`ferry_core::run_store`]): `SELECT * FROM run_documents WHERE partition_key =
+//! defines ([`ferry_model::run_store`]): `SELECT * FROM run_documents WHERE partition_key =
 //! 'RUN#<run>'` shows everything a run recorded, under keys that say what each row is. The
 //! file's format is its `user_version` ([`crate::store_format`]): a file of an older Ferry,
 //! with a table per kind of record, is moved to this layout when opened.
@@ -10,13 +10,13 @@
 use crate::db::{Db, EmbeddedError};
 use crate::store_format;
 use async_trait::async_trait;
-use ferry_core::PortError;
-use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
-use ferry_core::ports::{IdMap, IdMapEntry};
-use ferry_core::run_store::{
+use ferry_model::PortError;
+use ferry_model::ids::{DestinationId, RunId, SalesforceId, TenantId};
+use ferry_model::ports::{IdMap, IdMapEntry};
+use ferry_model::run_store::{
     Document, DocumentKey, DocumentRange, DocumentStore, MAX_DOCUMENTS_TOGETHER, RangeStart,
 };
-use ferry_core::runs::StoredIdMapEntry;
+use ferry_model::runs::StoredIdMapEntry;
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::Path;

@@ -5,7 +5,7 @@
 //!   map is the `id_map` table it still is; run records are in a table per kind
 //!   (`run_plans`, `run_chunks`, `runs`, `run_journal`, ...).
 //! - Format 1: the run records are documents in `run_documents`, under the core's key
-//!   layout ([`ferry_core::run_store`]).
+//!   layout ([`ferry_model::run_store`]).
 //!
 //! A format-0 file is moved to format 1 when opened, in one transaction: each old row
 //! becomes the document the typed run store would have written for it (its JSON body
@@ -16,8 +16,8 @@
 //! created or moved in it.
 
 use crate::db::EmbeddedError;
-use ferry_core::ids::{RunId, SalesforceId, TenantId};
-use ferry_core::run_store::DocumentKey;
+use ferry_model::ids::{RunId, SalesforceId, TenantId};
+use ferry_model::run_store::DocumentKey;
 use rusqlite::{Connection, Row, Transaction, TransactionBehavior, params};
 use std::path::Path;
 

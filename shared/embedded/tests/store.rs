@@ -3,16 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use ferry_core::ids::{DestinationId, RunId, SalesforceId, TenantId};
-use ferry_core::mapping::EntityKind;
-use ferry_core::plan::Plan;
-use ferry_core::ports::{DeferredLink, IdMap, RunStore};
-use ferry_core::report::{ChunkResult, ObjectExtraction};
-use ferry_core::run_store::check_document_store;
-use ferry_core::runs::{
+use ferry_embedded::{EmbeddedError, SqliteStore};
+use ferry_model::ids::{DestinationId, RunId, SalesforceId, TenantId};
+use ferry_model::mapping::EntityKind;
+use ferry_model::plan::Plan;
+use ferry_model::ports::{DeferredLink, IdMap, RunStore};
+use ferry_model::report::{ChunkResult, ObjectExtraction};
+use ferry_model::run_store::check_document_store;
+use ferry_model::runs::{
     JournalAction, JournalEntry, PendingDeletion, RollbackObject, RunKind, RunStatus, RunSummary,
 };
-use ferry_embedded::{EmbeddedError, SqliteStore};
 use rusqlite::Connection;
 use std::path::Path;
 

@@ -11,18 +11,18 @@ use ferry_aws::migrations::MigrationStoreError;
 use ferry_aws::{
     AwsClients, DynamoIdMap, DynamoRunStore, MigrationRecord, MigrationStore, S3Staging, TokenVault,
 };
-use ferry_core::ids::{RunId, TenantId};
-use ferry_core::mapping::FieldMap;
 use ferry_core::run::RunConfig;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig, StepError};
 use ferry_destination_http::{HttpDestination, HttpDestinationConfig};
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::mapping::FieldMap;
 use ferry_salesforce::{ClientConfig, SalesforceClient};
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 
 /// The stable `errorType` names the state machines match (see `infra/README.md`); the core
 /// defines them, since its `StepError` names its failures with them.
-pub use ferry_core::ErrorType;
+pub use ferry_model::ErrorType;
 
 /// A Lambda error with an explicit, stable `errorType` (the default would be a Rust type
 /// path, which no Retry or Catch rule can name).
@@ -40,10 +40,10 @@ pub fn step_failure(error: &StepError) -> Diagnostic {
 }
 
 /// A failure of Ferry's own stores (DynamoDB, S3, KMS): retryable or not as the port says.
-pub fn port_failure(error: &ferry_core::PortError) -> Diagnostic {
+pub fn port_failure(error: &ferry_model::PortError) -> Diagnostic {
     let error_type = match error.class() {
-        ferry_core::ErrorClass::Retryable => ErrorType::Retryable,
-        ferry_core::ErrorClass::Permanent => ErrorType::Fatal,
+        ferry_model::ErrorClass::Retryable => ErrorType::Retryable,
+        ferry_model::ErrorClass::Permanent => ErrorType::Fatal,
     };
     tracing::error!(error = %error, error_type = %error_type, "store failed");
     failure(error_type, error)
@@ -177,7 +177,7 @@ impl Services {
             Some(url) => Some(HttpDestinationConfig::new(
                 url,
                 variable("FERRY_DESTINATION_KEY_ID")?,
-                ferry_core::secret::Secret::new(variable("FERRY_DESTINATION_SECRET")?),
+                ferry_model::secret::Secret::new(variable("FERRY_DESTINATION_SECRET")?),
             )),
             None => None,
         };
@@ -355,7 +355,7 @@ pub fn dry_run_id(run: &RunId) -> RunId {
 /// Writes a report's three renderings beside each other under `prefix` (`.json`, `.md`,
 /// `.html`) and returns the JSON's key.
 pub async fn write_reports(
-    staging: &dyn ferry_core::ports::Staging,
+    staging: &dyn ferry_model::ports::Staging,
     prefix: &str,
     json: &impl Serialize,
     markdown: String,
@@ -384,7 +384,7 @@ pub async fn write_reports(
 pub struct TokioSleeper;
 
 #[async_trait::async_trait]
-impl ferry_core::ports::Sleeper for TokioSleeper {
+impl ferry_model::ports::Sleeper for TokioSleeper {
     async fn sleep(&self, duration: std::time::Duration) {
         tokio::time::sleep(duration).await;
     }

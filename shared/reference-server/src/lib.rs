@@ -19,9 +19,9 @@
 //! - answers per-record outcomes, and errors as `{"error": {"code", "message"}}`.
 //!
 //! ```no_run
-//! # async fn demo(destination: std::sync::Arc<dyn ferry_core::ports::Destination>)
+//! # async fn demo(destination: std::sync::Arc<dyn ferry_model::ports::Destination>)
 //! #     -> Result<(), ferry_reference_server::ServerError> {
-//! use ferry_core::secret::Secret;
+//! use ferry_model::secret::Secret;
 //! let config = ferry_reference_server::ReferenceServerConfig::new(
 //!     destination,
 //!     "ferry-1",
@@ -41,8 +41,8 @@ mod server;
 pub use idempotency::{IdempotencyLimits, IdempotencyStore};
 pub use server::{REPLAYED_HEADER, served_routes};
 
-use ferry_core::ports::Destination;
-use ferry_core::secret::Secret;
+use ferry_model::ports::Destination;
+use ferry_model::secret::Secret;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -10,11 +10,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
-use ferry_core::PortError;
-use ferry_core::ids::{DestinationId, TenantId};
-use ferry_core::mapping::EntityKind;
-use ferry_core::ports::{Destination, FileBody, FileUpload};
-use ferry_core::secret::Secret;
 use ferry_destination_http::signing::{
     self, IDEMPOTENCY_KEY_HEADER, KEY_ID_HEADER, SIGNATURE_HEADER, SignatureError, SignedParts,
     TIMESTAMP_HEADER, sha256_hex,
@@ -24,6 +19,11 @@ use ferry_destination_http::wire::{
     FileUrlRequest, GetAnswer, IdsRequest, ItemResult, LinksRequest, ResultsAnswer, UpsertAnswer,
     UpsertRequest, UsersAnswer, WireOutcome, codes, routes,
 };
+use ferry_model::PortError;
+use ferry_model::ids::{DestinationId, TenantId};
+use ferry_model::mapping::EntityKind;
+use ferry_model::ports::{Destination, FileBody, FileUpload};
+use ferry_model::secret::Secret;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;

@@ -4,18 +4,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use async_trait::async_trait;
-use ferry_core::ids::{DestinationId, SalesforceId, TenantId};
-use ferry_core::mapping::EntityKind;
-use ferry_core::plan::CustomFieldDefinition;
-use ferry_core::ports::{
-    Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
-};
-use ferry_core::records::DestinationRecord;
-use ferry_core::secret::Secret;
-use ferry_core::{ErrorClass, PortError};
 use ferry_destination_http::signing::{self, SignedParts, sha256_hex};
 use ferry_destination_http::wire::routes;
 use ferry_destination_http::{HttpDestination, HttpDestinationConfig, RetryPolicy};
+use ferry_model::ids::{DestinationId, SalesforceId, TenantId};
+use ferry_model::mapping::EntityKind;
+use ferry_model::plan::CustomFieldDefinition;
+use ferry_model::ports::{
+    Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
+};
+use ferry_model::records::DestinationRecord;
+use ferry_model::secret::Secret;
+use ferry_model::{ErrorClass, PortError};
 use ferry_reference_server::{REPLAYED_HEADER, ReferenceServerConfig, RunningServer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};

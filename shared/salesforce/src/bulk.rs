@@ -6,8 +6,8 @@
 
 use crate::client::{Replay, SalesforceClient, next_chunk};
 use crate::error::SalesforceError;
-use ferry_core::model::SourceRecord;
-use ferry_core::ports::RecordChunks;
+use ferry_model::model::SourceRecord;
+use ferry_model::ports::RecordChunks;
 use futures::SinkExt as _;
 use reqwest::Method;
 use serde::Deserialize;

@@ -4,7 +4,7 @@
 use crate::error::{ApiErrorItem, SalesforceError};
 use crate::hosts;
 use crate::oauth;
-use ferry_core::secret::Secret;
+use ferry_model::secret::Secret;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use std::future::Future;
@@ -56,7 +56,7 @@ pub struct ClientConfig {
     pub max_concurrent_requests: usize,
 }
 
-pub use ferry_core::retry::RetryPolicy;
+pub use ferry_model::retry::RetryPolicy;
 
 /// How the client retries unless told otherwise: six attempts in all, the sleep before retry
 /// `n` under `0.5 s * 2^(n-1)`, capped at 30 s; at most 15.5 s of sleeping over the five

@@ -1,4 +1,4 @@
-use ferry_core::{ErrorClass, PortError};
+use ferry_model::{ErrorClass, PortError};
 use serde::Deserialize;
 
 /// One element of Salesforce's error array: `[{"message": "...", "errorCode": "..."}]`.

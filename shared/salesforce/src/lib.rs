@@ -3,10 +3,10 @@
 //! Bulk API 2.0 query jobs, `/limits` and record counts, with Salesforce's error arrays
 //! parsed into [`SalesforceError`].
 //!
-//! [`SalesforceClient`] implements [`ferry_core::ports::SalesforceApi`], so the pipeline
+//! [`SalesforceClient`] implements [`ferry_model::ports::SalesforceApi`], so the pipeline
 //! steps use it without knowing HTTP. Every response's `Sforce-Limit-Info` header is read,
 //! so the API budget used so far is always known ([`SalesforceClient::api_usage`]). Tokens
-//! are held as [`ferry_core::secret::Secret`] and never logged. Instance URLs are checked
+//! are held as [`ferry_model::secret::Secret`] and never logged. Instance URLs are checked
 //! against Salesforce's domains and an explicit allow-list ([`hosts`]) before any token is
 //! sent. Module map: `client` (transport: session, retries, concurrency), [`oauth`],
 //! `rest`, `bulk`, [`hosts`], `port` (the port implementation).

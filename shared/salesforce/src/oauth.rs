@@ -6,7 +6,7 @@
 use crate::error::SalesforceError;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ferry_core::secret::Secret;
+use ferry_model::secret::Secret;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 

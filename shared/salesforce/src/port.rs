@@ -5,10 +5,10 @@ use crate::client::SalesforceClient;
 use crate::error::SalesforceError;
 use crate::rest::BlobDownload;
 use async_trait::async_trait;
-use ferry_core::PortError;
-use ferry_core::budget::ApiBudget;
-use ferry_core::model::{ObjectDescription, ObjectSummary};
-use ferry_core::ports::{
+use ferry_model::PortError;
+use ferry_model::budget::ApiBudget;
+use ferry_model::model::{ObjectDescription, ObjectSummary};
+use ferry_model::ports::{
     BlobFetch, BulkJobState, BulkJobStatus, QueryPage, QueryPageRequest, RecordChunks,
     SalesforceApi, chunks_consumer_gone,
 };

@@ -4,8 +4,8 @@
 use crate::client::{Replay, SalesforceClient, next_chunk};
 use crate::error::SalesforceError;
 use crate::wire;
-use ferry_core::model::{ObjectDescription, ObjectSummary};
-use ferry_core::ports::QueryPage;
+use ferry_model::model::{ObjectDescription, ObjectSummary};
+use ferry_model::ports::QueryPage;
 use reqwest::Method;
 use serde::Deserialize;
 use std::collections::BTreeMap;

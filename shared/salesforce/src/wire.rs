@@ -1,7 +1,7 @@
 //! Salesforce's JSON shapes, as the recorded payloads in tests/fixtures/salesforce show them. Only the
 //! keys Ferry reads are declared; serde ignores the rest.
 
-use ferry_core::model::{
+use ferry_model::model::{
     FieldDescription, FieldType, ObjectDescription, ObjectSummary, SourceRecord,
 };
 use serde::Deserialize;
@@ -202,7 +202,7 @@ mod fixture_tests {
     /// over from the describe.
     #[test]
     fn every_recorded_field_type_maps_or_is_refused_with_a_reason() {
-        use ferry_core::plan::{DestinationFieldType, destination_type};
+        use ferry_model::plan::{DestinationFieldType, destination_type};
         let mut seen = std::collections::BTreeSet::new();
         for (name, bytes) in fixtures("describe") {
             for body in describe_bodies(parse("describe", &name, &bytes)) {

@@ -10,22 +10,22 @@
 //! ([`render_html`]).
 
 use super::{RunConfig, plan_run};
-use crate::error::PortError;
-use crate::ids::{SalesforceId, TenantId};
 use crate::inventory::{InventoryKind, UserSummary};
-use crate::model::SourceRecord;
-use crate::plan::{CustomFieldDefinition, ObjectPlan, Plan};
-use crate::policy::Action;
-use crate::policy::Rule;
-use crate::ports::IdMap;
-use crate::ports::Sleeper;
-use crate::ports::{Destination, LocalQueue, RunStore, SalesforceApi, Staging};
 use crate::preview::BudgetPreview;
-use crate::report::{IssueKind, RecordIssue};
 use crate::steps::SkippedObject;
 use crate::steps::{Discovery, ExtractPorts, StepError};
 use crate::transform::transform_record;
 use crate::validate::{Finding, Verdict, orphan_finding, validate_record};
+use ferry_model::error::PortError;
+use ferry_model::ids::{SalesforceId, TenantId};
+use ferry_model::model::SourceRecord;
+use ferry_model::plan::{CustomFieldDefinition, ObjectPlan, Plan};
+use ferry_model::policy::Action;
+use ferry_model::policy::Rule;
+use ferry_model::ports::IdMap;
+use ferry_model::ports::Sleeper;
+use ferry_model::ports::{Destination, LocalQueue, RunStore, SalesforceApi, Staging};
+use ferry_model::report::{IssueKind, RecordIssue};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -81,7 +81,7 @@ pub struct UnmatchedOwner {
 /// ignoring case, as the load step does.
 pub fn match_owners(
     users: &[(String, Option<String>, Option<String>)],
-    destination: Option<&[crate::ports::DestinationUser]>,
+    destination: Option<&[ferry_model::ports::DestinationUser]>,
     default_owner: Option<&str>,
 ) -> OwnerMatching {
     let emails: std::collections::BTreeSet<String> = destination
@@ -972,7 +972,7 @@ pub struct DryRunPorts<'a> {
 pub async fn dry_run(
     ports: &DryRunPorts<'_>,
     config: &RunConfig,
-    policy: &crate::budget::BudgetPolicy,
+    policy: &ferry_model::budget::BudgetPolicy,
 ) -> Result<(Discovery, DryRunReport), StepError> {
     let run = &config.run_id;
     let discovery = plan_run(ports.salesforce, ports.runs, config, false).await?;
@@ -1007,10 +1007,10 @@ pub async fn dry_run(
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                let record: crate::model::SourceRecord =
-                    serde_json::from_slice(line).map_err(|error| {
+                let record: ferry_model::model::SourceRecord = serde_json::from_slice(line)
+                    .map_err(|error| {
                         StepError::Staging(PortError::with_source(
-                            crate::ErrorClass::Permanent,
+                            ferry_model::ErrorClass::Permanent,
                             format!(
                                 "line {} of {} is not a JSON record",
                                 line_number + 1,
@@ -1019,7 +1019,7 @@ pub async fn dry_run(
                             error,
                         ))
                     })?;
-                if object.entity == crate::mapping::EntityKind::Owner {
+                if object.entity == ferry_model::mapping::EntityKind::Owner {
                     users.push(owner_of(object, &record));
                 }
                 records.push(record);
@@ -1106,8 +1106,8 @@ pub async fn dry_run(
 
 /// A staged user as (id, email, name), read through the plan's map as the load step reads it.
 fn owner_of(
-    object: &crate::plan::ObjectPlan,
-    record: &crate::model::SourceRecord,
+    object: &ferry_model::plan::ObjectPlan,
+    record: &ferry_model::model::SourceRecord,
 ) -> (String, Option<String>, Option<String>) {
     let id = record
         .get("Id")

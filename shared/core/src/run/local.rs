@@ -7,16 +7,16 @@ use super::{
     forget_stale_chunks, long_pole, millis, now_rfc3339, object_extract_config, object_resume,
     prepare_run, save,
 };
-use crate::ids::{RunId, TenantId};
-use crate::mapping::FieldMap;
-use crate::ports::Progress;
-use crate::ports::Sleeper;
-use crate::ports::{Destination, IdMap, RunStore, SalesforceApi, Staging, WorkQueue};
-use crate::report::RunReport;
-use crate::runs::{ProgressEvent, RunStatus, RunSummary};
 use crate::steps::{
     self, Discovery, ExtractConfig, ExtractPorts, LoadPorts, StepError, VerifyPorts,
 };
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::mapping::FieldMap;
+use ferry_model::ports::Progress;
+use ferry_model::ports::Sleeper;
+use ferry_model::ports::{Destination, IdMap, RunStore, SalesforceApi, Staging, WorkQueue};
+use ferry_model::report::RunReport;
+use ferry_model::runs::{ProgressEvent, RunStatus, RunSummary};
 use futures::StreamExt as _;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,7 +42,7 @@ pub struct RunConfig {
     pub concurrency: crate::schedule::Concurrency,
     /// What validation does with each kind of bad value; kept in the run's plan so every
     /// load step of the run applies the same policy.
-    pub validation: crate::policy::ValidationPolicy,
+    pub validation: ferry_model::policy::ValidationPolicy,
     /// The email of the destination user who owns what unmatched Salesforce users owned;
     /// kept in the plan, like the policy. `None`: those owner links stay empty, reported.
     pub default_owner: Option<String>,
@@ -68,7 +68,7 @@ pub async fn migrate(ports: &LocalPorts<'_>, config: &RunConfig) -> Result<RunOu
         ports,
         config,
         &crate::run::RunOptions::default(),
-        &crate::ports::NoProgress,
+        &ferry_model::ports::NoProgress,
     )
     .await
 }
@@ -224,8 +224,8 @@ async fn run_migration(
     // What each object's chunks wait for: the objects of earlier phases it links to.
     let waits_for = crate::schedule::waits_for(
         &phases,
-        |object: &&crate::plan::ObjectPlan| object.object.as_str(),
-        |object: &&crate::plan::ObjectPlan| object.link_targets(),
+        |object: &&ferry_model::plan::ObjectPlan| object.object.as_str(),
+        |object: &&ferry_model::plan::ObjectPlan| object.link_targets(),
     );
     // The run's line in the history, updated by both sides of the schedule: locked only to
     // change it and take a copy, never across an await.
@@ -277,7 +277,7 @@ async fn run_migration(
     let scheduling = crate::schedule::run(
         &phases,
         config.concurrency,
-        |object: &&crate::plan::ObjectPlan| long_pole(object),
+        |object: &&ferry_model::plan::ObjectPlan| long_pole(object),
         &waits_for,
         |message| slot_of.get(message.object.as_str()).copied(),
         |phase| {
@@ -289,7 +289,7 @@ async fn run_migration(
             });
         },
         |object, queue| {
-            let object: &crate::plan::ObjectPlan = object;
+            let object: &ferry_model::plan::ObjectPlan = object;
             let resume = object_resume(
                 run,
                 plan,
@@ -461,7 +461,7 @@ async fn reconcile_phase(
     let records = runs.run_records(run).await.map_err(StepError::RunStore)?;
 
     let report = steps::build_report(run, &records);
-    let counts: Vec<(String, crate::report::ObjectCounts)> = report
+    let counts: Vec<(String, ferry_model::report::ObjectCounts)> = report
         .objects
         .into_iter()
         .filter(|object| objects.contains(&object.object))

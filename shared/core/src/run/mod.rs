@@ -1,9 +1,9 @@
 //! A run, from start to end: its lifecycle (open or resume, plan, prepare, per-phase
 //! status, complete, finish), the one-process driver that takes a run through it
-//! ([`migrate_with`]), the rollback of a run ([`rollback`]) and the dry run ([`dry_run`]).
+//! ([`migrate_with`]), the rollback of a run ([`rollback`]) and the dry run ([`dry_run()`]).
 //!
 //! The lifecycle functions here are what every shell calls: the `ferry` tool through the
-//! driver in [`local`], and the Lambda functions one step per invocation, in the order the
+//! driver ([`migrate_with`]), and the Lambda functions one step per invocation, in the order the
 //! state machine calls them. Each step in between is a plain async function in
 //! [`crate::steps`].
 
@@ -15,12 +15,12 @@ pub use dry_run::{DryRunPorts, dry_run};
 pub use local::{LocalPorts, RunConfig, RunOutcome, migrate, migrate_with};
 pub use rollback::{RollbackRunPorts, rollback, rollback_report, rollback_run_id};
 
-use crate::ids::RunId;
-use crate::ports::Progress;
-use crate::ports::{ChunkMessage, Destination, IdMap, RunStore, SalesforceApi};
-use crate::report::RunReport;
-use crate::runs::{RunKind, RunStatus, RunSummary};
 use crate::steps::{self, Discovery, ExtractConfig, FinalizePorts, StepError, VerifyPorts};
+use ferry_model::ids::RunId;
+use ferry_model::ports::Progress;
+use ferry_model::ports::{ChunkMessage, Destination, IdMap, RunStore, SalesforceApi};
+use ferry_model::report::RunReport;
+use ferry_model::runs::{RunKind, RunStatus, RunSummary};
 use futures::StreamExt as _;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -166,7 +166,7 @@ pub struct RunOpenPorts<'a> {
 /// How long an object's extraction is as a long pole of the schedule
 /// ([`crate::schedule::run`]): its record count when each record carries a file to
 /// download (a call each), `None` for an object read a page at a time.
-pub fn long_pole(object: &crate::plan::ObjectPlan) -> Option<u64> {
+pub fn long_pole(object: &ferry_model::plan::ObjectPlan) -> Option<u64> {
     object.blob.as_ref().map(|_| object.in_salesforce)
 }
 
@@ -188,7 +188,7 @@ pub async fn begin_run(
 pub async fn prepare_run(
     salesforce: &dyn SalesforceApi,
     destination: &dyn Destination,
-    plan: &crate::plan::Plan,
+    plan: &ferry_model::plan::Plan,
     extract: &ExtractConfig,
 ) -> Result<(), StepError> {
     check_budget(salesforce, plan, extract).await?;
@@ -212,10 +212,10 @@ pub enum ObjectResume {
 /// `chunks` of the run's records; empty for a new run).
 pub fn object_resume(
     run: &RunId,
-    plan: &crate::plan::Plan,
+    plan: &ferry_model::plan::Plan,
     object: &str,
-    extractions: &[crate::report::ObjectExtraction],
-    chunks: &[crate::report::ChunkResult],
+    extractions: &[ferry_model::report::ObjectExtraction],
+    chunks: &[ferry_model::report::ChunkResult],
 ) -> ObjectResume {
     let loaded: BTreeSet<u32> = chunks
         .iter()
@@ -327,7 +327,7 @@ pub async fn phase_status(
 
 /// What completing a run uses.
 pub struct CompletePorts<'a> {
-    pub staging: &'a dyn crate::ports::Staging,
+    pub staging: &'a dyn ferry_model::ports::Staging,
     pub id_map: &'a dyn IdMap,
     pub destination: &'a dyn Destination,
     pub runs: &'a dyn RunStore,
@@ -449,8 +449,8 @@ pub fn object_extract_config(
     extract
 }
 
-pub(crate) fn empty_chunk(object: &str, chunk: u32) -> crate::report::ChunkResult {
-    crate::report::ChunkResult {
+pub(crate) fn empty_chunk(object: &str, chunk: u32) -> ferry_model::report::ChunkResult {
+    ferry_model::report::ChunkResult {
         object: object.to_owned(),
         chunk,
         records: 0,
@@ -523,7 +523,7 @@ pub(crate) async fn plan_run(
 /// the reserve. An org that reports no budget is not checked.
 pub async fn check_budget(
     salesforce: &dyn SalesforceApi,
-    plan: &crate::plan::Plan,
+    plan: &ferry_model::plan::Plan,
     config: &ExtractConfig,
 ) -> Result<(), StepError> {
     let Some(budget) = salesforce
@@ -533,14 +533,16 @@ pub async fn check_budget(
     else {
         return Ok(());
     };
-    let estimate = crate::budget::estimate_calls(plan, config.bulk_threshold, config.chunk_records);
+    let estimate =
+        ferry_model::budget::estimate_calls(plan, config.bulk_threshold, config.chunk_records);
     tracing::info!(
         needed = estimate.extraction,
         used = budget.used,
         limit = budget.limit,
         "API budget checked"
     );
-    crate::budget::check_run(budget, estimate.extraction, &config.budget).map_err(StepError::Budget)
+    ferry_model::budget::check_run(budget, estimate.extraction, &config.budget)
+        .map_err(StepError::Budget)
 }
 
 pub(crate) fn millis(duration: std::time::Duration) -> u64 {

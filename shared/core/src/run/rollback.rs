@@ -1,11 +1,11 @@
 //! The rollback of a run: undone from its journal, newest run first, resumably.
 
 use super::{now_rfc3339, refused, save};
-use crate::ids::{RunId, TenantId};
-use crate::ports::Progress;
-use crate::ports::{Destination, IdMap, RunStore};
-use crate::runs::{ProgressEvent, RollbackReport, RunKind, RunStatus, RunSummary};
 use crate::steps::{self, StepError};
+use ferry_model::ids::{RunId, TenantId};
+use ferry_model::ports::Progress;
+use ferry_model::ports::{Destination, IdMap, RunStore};
+use ferry_model::runs::{ProgressEvent, RollbackReport, RunKind, RunStatus, RunSummary};
 use std::collections::BTreeMap;
 
 /// What a rollback needs: the run store, the ID map and the destination; no Salesforce.

@@ -2,11 +2,11 @@
 //! parents.
 
 use super::StepError;
-use crate::ids::{DestinationId, RunId, SalesforceId};
-use crate::plan::Plan;
-use crate::ports::{Destination, IdMap, RunStore};
-use crate::report::{IssueKind, RecordIssue};
-use crate::runs::{DeletionResult, JournalAction, JournalEntry, StoredIdMapEntry};
+use ferry_model::ids::{DestinationId, RunId, SalesforceId};
+use ferry_model::plan::Plan;
+use ferry_model::ports::{Destination, IdMap, RunStore};
+use ferry_model::report::{IssueKind, RecordIssue};
+use ferry_model::runs::{DeletionResult, JournalAction, JournalEntry, StoredIdMapEntry};
 
 /// Records handled per destination call.
 pub(crate) const BATCH: usize = 200;
@@ -17,8 +17,8 @@ pub(crate) const BATCH: usize = 200;
 /// refused ones with the destination's last reason.
 pub(crate) async fn delete_until_settled(
     destination: &dyn Destination,
-    tenant: &crate::ids::TenantId,
-    entity: crate::mapping::EntityKind,
+    tenant: &ferry_model::ids::TenantId,
+    entity: ferry_model::mapping::EntityKind,
     entries: Vec<StoredIdMapEntry>,
 ) -> Result<(Vec<StoredIdMapEntry>, Vec<(StoredIdMapEntry, String)>), StepError> {
     let mut deleted = Vec::new();

@@ -1,11 +1,11 @@
 use super::StepError;
-use crate::budget::ApiBudget;
-use crate::ids::TenantId;
 use crate::inventory::{InventoryKind, UserSummary, read_inventory, read_users};
-use crate::mapping::FieldMap;
-use crate::model::ObjectSummary;
-use crate::plan::{DiscoveredObject, Plan, build_plan_with_prefixes};
-use crate::ports::{Destination, SalesforceApi};
+use ferry_model::budget::ApiBudget;
+use ferry_model::ids::TenantId;
+use ferry_model::mapping::FieldMap;
+use ferry_model::model::ObjectSummary;
+use ferry_model::plan::{DiscoveredObject, Plan, build_plan_with_prefixes};
+use ferry_model::ports::{Destination, SalesforceApi};
 use std::collections::BTreeMap;
 
 /// What discovery found: the plan, what was read of each planned object, every object of
@@ -183,8 +183,9 @@ pub async fn discover(
         }
         // A custom object the map does not name lands as custom records (see
         // `plan::custom_object_map`), so it is discovered like a mapped one.
-        let lands_as_custom_record =
-            map.custom_objects && object.custom && crate::plan::is_custom_object(&object.name);
+        let lands_as_custom_record = map.custom_objects
+            && object.custom
+            && ferry_model::plan::is_custom_object(&object.name);
         if !(map.objects.contains_key(&object.name) || lands_as_custom_record) {
             skipped.push(SkippedObject {
                 name: object.name.clone(),

@@ -13,17 +13,17 @@
 //! page of records is in memory.
 
 use super::StepError;
-use crate::budget::BudgetPolicy;
-use crate::error::{ErrorClass, PortError};
-use crate::ids::RunId;
-use crate::model::{FieldType, SourceRecord, typed_text_value};
-use crate::plan::{ObjectPlan, Plan};
-use crate::ports::{
+use crate::pseudonymise::Pseudonymise;
+use ferry_model::budget::BudgetPolicy;
+use ferry_model::error::{ErrorClass, PortError};
+use ferry_model::ids::RunId;
+use ferry_model::model::{FieldType, SourceRecord, typed_text_value};
+use ferry_model::plan::{ObjectPlan, Plan};
+use ferry_model::ports::{
     BulkJobState, ChunkMessage, QueryPage, QueryPageRequest, RunStore, SalesforceApi, Sleeper,
     Staging, WorkQueue,
 };
-use crate::pseudonymise::Pseudonymise;
-use crate::report::ObjectExtraction;
+use ferry_model::report::ObjectExtraction;
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -4,14 +4,14 @@
 //! its size, so the count of files adds up like the count of records.
 
 use super::StepError;
-use crate::error::{ErrorClass, PortError};
-use crate::ids::{DestinationId, RunId, TenantId};
-use crate::mapping::{EntityKind, ValueKind};
-use crate::model::SourceRecord;
-use crate::plan::{BlobField, ObjectPlan, Plan};
-use crate::ports::{BlobFetch, Destination, FileBody, FileUpload, SalesforceApi, Staging};
-use crate::records::{DestinationRecord, FileOutcome};
 use crate::transform::{BLOB_FIELD, StagedBlob};
+use ferry_model::error::{ErrorClass, PortError};
+use ferry_model::ids::{DestinationId, RunId, TenantId};
+use ferry_model::mapping::{EntityKind, ValueKind};
+use ferry_model::model::SourceRecord;
+use ferry_model::plan::{BlobField, ObjectPlan, Plan};
+use ferry_model::ports::{BlobFetch, Destination, FileBody, FileUpload, SalesforceApi, Staging};
+use ferry_model::records::{DestinationRecord, FileOutcome};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};

@@ -1,8 +1,8 @@
 use super::StepError;
-use crate::ids::{RunId, SalesforceId};
-use crate::mapping::EntityKind;
-use crate::ports::{DeferredLink, Destination, IdMap, LinkPatch, RunRecords, RunStore};
-use crate::report::{
+use ferry_model::ids::{RunId, SalesforceId};
+use ferry_model::mapping::EntityKind;
+use ferry_model::ports::{DeferredLink, Destination, IdMap, LinkPatch, RunRecords, RunStore};
+use ferry_model::report::{
     IssueKind, LinkResolution, ObjectCounts, ObjectReport, RecordIssue, RunReport,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -151,7 +151,7 @@ pub async fn finalize(ports: &FinalizePorts<'_>, run: &RunId) -> Result<RunRepor
 /// hash is what makes the next run see it as changed.
 async fn forget_hashes_of_unresolved(
     id_map: &dyn IdMap,
-    tenant: &crate::ids::TenantId,
+    tenant: &ferry_model::ids::TenantId,
     per_object: &BTreeMap<String, LinkResolution>,
 ) -> Result<(), StepError> {
     for (object, resolution) in per_object {
@@ -169,7 +169,7 @@ async fn forget_hashes_of_unresolved(
             .entries(tenant, object, &ids)
             .await
             .map_err(StepError::IdMap)?;
-        let cleared: Vec<crate::runs::StoredIdMapEntry> = entries
+        let cleared: Vec<ferry_model::runs::StoredIdMapEntry> = entries
             .into_values()
             .map(|mut entry| {
                 entry.content_hash = String::new();
@@ -187,7 +187,7 @@ async fn forget_hashes_of_unresolved(
 /// Why a deferred link stayed empty. An owner link to a user the run moved names the
 /// reconciliation to do: the user matched no destination user and the run named no default
 /// owner.
-fn unresolved_reason(plan: &crate::plan::Plan, link: &DeferredLink) -> String {
+fn unresolved_reason(plan: &ferry_model::plan::Plan, link: &DeferredLink) -> String {
     let owner_link = link.entity.link_target(&link.link) == Some(EntityKind::Owner);
     if owner_link && plan.object(&link.target_object).is_some() {
         format!(

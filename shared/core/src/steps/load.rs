@@ -1,14 +1,14 @@
 use super::StepError;
-use crate::ids::{DestinationId, SalesforceId};
-use crate::policy::Action;
-use crate::ports::{
-    ChunkMessage, DeferredLink, Destination, IdMap, IdMapEntry, RunStore, Staging, UpsertOutcome,
-};
-use crate::records::DestinationRecord;
-use crate::report::{ChunkResult, IssueKind, RecordIssue};
-use crate::runs::{JournalAction, JournalEntry, PendingDeletion, StoredIdMapEntry};
 use crate::transform::{Reference, content_hash, transform_record};
 use crate::validate::{Finding, Verdict, validate_record};
+use ferry_model::ids::{DestinationId, SalesforceId};
+use ferry_model::policy::Action;
+use ferry_model::ports::{
+    ChunkMessage, DeferredLink, Destination, IdMap, IdMapEntry, RunStore, Staging, UpsertOutcome,
+};
+use ferry_model::records::DestinationRecord;
+use ferry_model::report::{ChunkResult, IssueKind, RecordIssue};
+use ferry_model::runs::{JournalAction, JournalEntry, PendingDeletion, StoredIdMapEntry};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub struct LoadPorts<'a> {
@@ -61,7 +61,7 @@ pub async fn load_chunk(
             continue;
         }
         records_seen += 1;
-        match serde_json::from_slice::<crate::model::SourceRecord>(line) {
+        match serde_json::from_slice::<ferry_model::model::SourceRecord>(line) {
             Ok(source) if is_deleted(&source) => match deleted_id(&source) {
                 Some(id) => deleted_in_salesforce.push(id),
                 None => issues.push(RecordIssue {
@@ -358,7 +358,7 @@ pub async fn load_chunk(
 
 /// True for a record Salesforce reports deleted (`IsDeleted`, selected by delta runs through
 /// queryAll). Bulk results carry it as text.
-pub(crate) fn is_deleted(source: &crate::model::SourceRecord) -> bool {
+pub(crate) fn is_deleted(source: &ferry_model::model::SourceRecord) -> bool {
     match source.get("IsDeleted") {
         Some(serde_json::Value::Bool(deleted)) => *deleted,
         Some(serde_json::Value::String(text)) => text.eq_ignore_ascii_case("true"),
@@ -366,7 +366,7 @@ pub(crate) fn is_deleted(source: &crate::model::SourceRecord) -> bool {
     }
 }
 
-fn deleted_id(source: &crate::model::SourceRecord) -> Option<SalesforceId> {
+fn deleted_id(source: &ferry_model::model::SourceRecord) -> Option<SalesforceId> {
     source
         .get("Id")
         .and_then(|id| id.as_str())
@@ -376,7 +376,7 @@ fn deleted_id(source: &crate::model::SourceRecord) -> Option<SalesforceId> {
 /// Resolves every reference of a chunk with one ID-map lookup per target object.
 pub(crate) async fn resolve_references(
     id_map: &dyn IdMap,
-    tenant: &crate::ids::TenantId,
+    tenant: &ferry_model::ids::TenantId,
     transformed: &[crate::transform::TransformedRecord],
 ) -> Result<HashMap<String, HashMap<SalesforceId, DestinationId>>, StepError> {
     let mut wanted: BTreeMap<&str, BTreeSet<SalesforceId>> = BTreeMap::new();
@@ -406,9 +406,9 @@ pub(crate) async fn resolve_references(
 /// loaded again costs no extra read.
 async fn journal_before_upsert(
     ports: &LoadPorts<'_>,
-    tenant: &crate::ids::TenantId,
-    run: &crate::ids::RunId,
-    object: &crate::plan::ObjectPlan,
+    tenant: &ferry_model::ids::TenantId,
+    run: &ferry_model::ids::RunId,
+    object: &ferry_model::plan::ObjectPlan,
     batch: &[DestinationRecord],
     known: &HashMap<SalesforceId, StoredIdMapEntry>,
 ) -> Result<(), StepError> {

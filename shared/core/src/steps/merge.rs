@@ -19,13 +19,13 @@
 
 use super::StepError;
 use super::load::LoadPorts;
-use crate::ids::{RunId, SalesforceId};
-use crate::model::SourceRecord;
-use crate::plan::{ObjectPlan, Plan};
-use crate::ports::IdMapEntry;
-use crate::report::{IssueKind, RecordIssue};
-use crate::runs::{RunKind, RunStatus};
 use crate::transform::{TransformedRecord, content_hash};
+use ferry_model::ids::{RunId, SalesforceId};
+use ferry_model::model::SourceRecord;
+use ferry_model::plan::{ObjectPlan, Plan};
+use ferry_model::ports::IdMapEntry;
+use ferry_model::report::{IssueKind, RecordIssue};
+use ferry_model::runs::{RunKind, RunStatus};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The Salesforce object whose records merge.
@@ -134,7 +134,7 @@ async fn contact_index(
     plan: &Plan,
     run: &RunId,
     wanted: &BTreeSet<&str>,
-) -> Result<BTreeMap<String, (SalesforceId, crate::ids::DestinationId)>, StepError> {
+) -> Result<BTreeMap<String, (SalesforceId, ferry_model::ids::DestinationId)>, StepError> {
     let mut runs = ports
         .runs
         .list_runs(&plan.tenant)

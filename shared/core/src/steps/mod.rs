@@ -29,7 +29,7 @@ pub use merge::{check_merge_order, normalise_email};
 pub use rollback::{RollbackPorts, rollback_run};
 pub use verify::{VerifyPorts, compare, verify_object};
 
-use crate::error::{ErrorClass, ErrorType, PortError};
+use ferry_model::error::{ErrorClass, ErrorType, PortError};
 
 /// Why a step stopped. Each variant names the port that failed and keeps its error.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +57,7 @@ pub enum StepError {
     #[error("the integration user lacks what the migration needs:\n  {}", problems.join("\n  "))]
     Permission { problems: Vec<String> },
     #[error("API budget")]
-    Budget(#[source] crate::budget::BudgetError),
+    Budget(#[source] ferry_model::budget::BudgetError),
     #[error("the destination answered {answered} outcomes for a batch of {sent} records")]
     DestinationContract { sent: usize, answered: usize },
     /// A run-level request that cannot be honoured as asked (an unknown run, a rollback

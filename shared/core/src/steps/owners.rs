@@ -6,10 +6,10 @@
 
 use super::StepError;
 use super::load::LoadPorts;
-use crate::plan::{ObjectPlan, Plan};
-use crate::ports::{DestinationUser, IdMapEntry};
-use crate::report::{IssueKind, RecordIssue};
 use crate::transform::{TransformedRecord, content_hash};
+use ferry_model::plan::{ObjectPlan, Plan};
+use ferry_model::ports::{DestinationUser, IdMapEntry};
+use ferry_model::report::{IssueKind, RecordIssue};
 use std::collections::HashMap;
 
 /// Users matched in a chunk, and the ID-map entries of every user with an owner.
@@ -26,7 +26,7 @@ pub(super) async fn match_owners(
     ports: &LoadPorts<'_>,
     plan: &Plan,
     object: &ObjectPlan,
-    run: &crate::ids::RunId,
+    run: &ferry_model::ids::RunId,
     users: Vec<TransformedRecord>,
     issues: &mut Vec<RecordIssue>,
 ) -> Result<MatchedOwners, StepError> {

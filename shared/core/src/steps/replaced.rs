@@ -5,11 +5,11 @@
 
 use super::StepError;
 use super::load::LoadPorts;
-use crate::ids::{RunId, SalesforceId};
-use crate::plan::{ObjectPlan, Plan};
-use crate::ports::IdMapEntry;
-use crate::report::{IssueKind, RecordIssue};
 use crate::transform::{TransformedRecord, content_hash};
+use ferry_model::ids::{RunId, SalesforceId};
+use ferry_model::plan::{ObjectPlan, Plan};
+use ferry_model::ports::IdMapEntry;
+use ferry_model::report::{IssueKind, RecordIssue};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Links each replaced record to the destination record of the record that replaces it,

@@ -14,14 +14,16 @@
 
 use super::StepError;
 use super::delete::{BATCH, delete_until_settled};
-use crate::ids::{DestinationId, RunId, SalesforceId};
-use crate::mapping::EntityKind;
-use crate::plan::{ObjectPlan, Plan};
-use crate::ports::Progress;
-use crate::ports::{Destination, IdMap, RunStore, UpsertOutcome};
-use crate::records::DestinationRecord;
-use crate::report::{IssueKind, RecordIssue};
-use crate::runs::{JournalAction, JournalEntry, ProgressEvent, RollbackObject, StoredIdMapEntry};
+use ferry_model::ids::{DestinationId, RunId, SalesforceId};
+use ferry_model::mapping::EntityKind;
+use ferry_model::plan::{ObjectPlan, Plan};
+use ferry_model::ports::Progress;
+use ferry_model::ports::{Destination, IdMap, RunStore, UpsertOutcome};
+use ferry_model::records::DestinationRecord;
+use ferry_model::report::{IssueKind, RecordIssue};
+use ferry_model::runs::{
+    JournalAction, JournalEntry, ProgressEvent, RollbackObject, StoredIdMapEntry,
+};
 use std::collections::{BTreeMap, HashMap};
 
 pub struct RollbackPorts<'a> {
@@ -184,7 +186,9 @@ fn follow_moves(record: &mut DestinationRecord, object: &ObjectPlan, moved: &Mov
                 .custom_fields
                 .iter()
                 .find_map(|field| match &field.field_type {
-                    crate::plan::DestinationFieldType::Lookup { entity } if field.name == *link => {
+                    ferry_model::plan::DestinationFieldType::Lookup { entity }
+                        if field.name == *link =>
+                    {
                         Some(*entity)
                     }
                     _ => None,

@@ -9,15 +9,15 @@
 
 use super::StepError;
 use super::load::{is_deleted, resolve_references};
-use crate::ids::{DestinationId, RunId, SalesforceId};
-use crate::plan::{ObjectPlan, Plan};
-use crate::ports::Progress;
-use crate::ports::{Destination, IdMap, RunStore, Staging};
-use crate::records::DestinationRecord;
-use crate::report::{IssueKind, RecordIssue};
-use crate::runs::{ObjectVerification, ProgressEvent};
 use crate::transform::transform_record;
 use crate::validate::{Verdict, validate_record};
+use ferry_model::ids::{DestinationId, RunId, SalesforceId};
+use ferry_model::plan::{ObjectPlan, Plan};
+use ferry_model::ports::Progress;
+use ferry_model::ports::{Destination, IdMap, RunStore, Staging};
+use ferry_model::records::DestinationRecord;
+use ferry_model::report::{IssueKind, RecordIssue};
+use ferry_model::runs::{ObjectVerification, ProgressEvent};
 use futures::StreamExt as _;
 use std::collections::BTreeMap;
 
@@ -108,7 +108,7 @@ async fn verify_chunk(
         }
         // Records that could not be read or transformed were reported by the load and
         // never sent; there is nothing to compare for them.
-        let Ok(source) = serde_json::from_slice::<crate::model::SourceRecord>(line) else {
+        let Ok(source) = serde_json::from_slice::<ferry_model::model::SourceRecord>(line) else {
             continue;
         };
         if is_deleted(&source) {
@@ -272,7 +272,7 @@ fn quote(value: Option<&serde_json::Value>) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::mapping::EntityKind;
+    use ferry_model::mapping::EntityKind;
     use serde_json::json;
 
     fn plan() -> ObjectPlan {

@@ -1,11 +1,11 @@
-//! The run store as a small keyed-document port, and the typed [`RunStore`] API written once
+//! The run store as a small keyed-document port, and the typed [`RunStore`](crate::ports::RunStore) API written once
 //! on top of it.
 //!
 //! Adapters implement only [`DocumentStore`]: get one document, put documents, put
 //! documents only where their key is still empty, put a few documents all or none, and list
 //! a partition's documents by sort-key prefix, in key order. Everything else a run records
 //! (plan, extractions, chunk outcomes, deferred links, the history, the journal, deletions,
-//! verifications, rollbacks) is [`RunStore`], implemented here once for every document store
+//! verifications, rollbacks) is [`RunStore`](crate::ports::RunStore), implemented here once for every document store
 //! (`typed.rs`), so where each record lives and the rules about it are stated in one place
 //! rather than once per adapter:
 //!

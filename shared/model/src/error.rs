@@ -76,7 +76,7 @@ impl PortError {
 /// Catch rules. The names are a contract with those files: renaming one breaks a rule
 /// silently, which is why the tests below read the ASL and `infra/README.md`.
 ///
-/// It lives in the core, not the Lambda crate, because [`crate::steps::StepError`] names its
+/// It lives in `ferry-model`, not the Lambda crate, because `ferry_core::steps::StepError` names its
 /// kind with it and the core must not depend on the Lambda runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorType {

@@ -1,6 +1,6 @@
 //! The validation policy a run's plan carries: the rules a transformed record is checked
 //! against, and what each rule's finding does to its record. The checks themselves are in
-//! [`crate::validate`]; this is only the data, so the plan can hold it.
+//! `ferry_core::validate`; this is only the data, so the plan can hold it.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
