@@ -111,7 +111,7 @@ pub struct InventoryItem {
 }
 
 /// Reads every kind; failures are kept per kind.
-pub async fn read_inventory(salesforce: &dyn SalesforceApi) -> Vec<InventoryKind> {
+pub(crate) async fn read_inventory(salesforce: &dyn SalesforceApi) -> Vec<InventoryKind> {
     let mut kinds = Vec::with_capacity(KINDS.len());
     for kind in KINDS {
         kinds.push(match read_kind(salesforce, kind).await {
@@ -201,7 +201,7 @@ pub struct UserSummary {
 }
 
 /// Reads every user (Id, email, active) page by page; only the summary is kept.
-pub async fn read_users(salesforce: &dyn SalesforceApi) -> UserSummary {
+pub(crate) async fn read_users(salesforce: &dyn SalesforceApi) -> UserSummary {
     match read_users_inner(salesforce).await {
         Ok(summary) => summary,
         Err(error) => {

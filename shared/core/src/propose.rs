@@ -29,7 +29,7 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 
 /// Proposals below this confidence are not made.
-pub const THRESHOLD: f32 = 0.6;
+pub(crate) const THRESHOLD: f32 = 0.6;
 
 /// A standard field a custom field could fill, for the user to confirm.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,7 +53,7 @@ pub struct FieldProposal {
 
 /// The standard field of `entity` that `field` most resembles, if any does closely enough
 /// and is not among `used_targets` (the targets the map already fills for the object).
-pub fn propose(
+pub(crate) fn propose(
     entity: EntityKind,
     field: &FieldDescription,
     used_targets: &BTreeSet<&str>,
@@ -109,7 +109,7 @@ pub fn propose(
 /// Proposals for the custom fields of one object that its map does not name, at most one
 /// field per target: when several fields resemble one target, the most confident (then the
 /// first in the describe) keeps it. In the describe's order.
-pub fn propose_for_object(
+pub(crate) fn propose_for_object(
     object_map: &ObjectMap,
     description: &ObjectDescription,
 ) -> Vec<FieldProposal> {

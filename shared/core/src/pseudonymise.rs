@@ -638,7 +638,7 @@ pub struct Pseudonymise {
     pub pseudonymiser: Pseudonymiser,
 }
 
-pub fn looks_like_email(email: &str) -> bool {
+pub(crate) fn looks_like_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };

@@ -331,7 +331,7 @@ struct ObjectLoad {
 /// For each object of `phases`, the objects of earlier phases among `targets(object)`:
 /// what its chunks wait for. `name` names an object; targets not in the phases, and those
 /// in its own or a later phase (links deferred to finalize), are left out.
-pub fn waits_for<O>(
+pub(crate) fn waits_for<O>(
     phases: &[Vec<O>],
     name: impl Fn(&O) -> &str,
     targets: impl Fn(&O) -> Vec<String>,

@@ -40,7 +40,7 @@ pub struct StagedBlob {
 /// The field the extract step adds to a staged record with what became of its file's bytes
 /// ([`ferry_model::records::FileOutcome`]), or why text held in a binary field could not be read.
 /// Salesforce field names never start with `_`.
-pub const BLOB_FIELD: &str = "_ferry_blob";
+pub(crate) const BLOB_FIELD: &str = "_ferry_blob";
 
 /// A Salesforce reference to resolve into a destination link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -314,7 +314,7 @@ pub fn structured(compound: &str, components: &[String], source: &SourceRecord) 
 
 /// The key of a component in its compound's structured value: `BillingPostalCode` of
 /// `BillingAddress` is `postal_code`.
-pub fn component_key(compound: &str, component: &str) -> String {
+pub(crate) fn component_key(compound: &str, component: &str) -> String {
     let stem = compound
         .strip_suffix("Address")
         .or_else(|| compound.strip_suffix("__c"))

@@ -58,7 +58,7 @@ struct Constraint<'a> {
 
 /// Checks one transformed record's values (not its links) and applies the policy: dropped
 /// values are set to null. Returns the findings and whether the record is loaded.
-pub fn validate_record(
+pub(crate) fn validate_record(
     object: &ObjectPlan,
     record: &mut TransformedRecord,
     policy: &ValidationPolicy,
@@ -203,7 +203,7 @@ pub fn valid_email(text: &str) -> bool {
 
 /// 7 to 15 digits (E.164 allows 15), with the usual separators and an optional leading `+`
 /// and extension.
-pub fn valid_phone(text: &str) -> bool {
+pub(crate) fn valid_phone(text: &str) -> bool {
     let main = text
         .split(['x', 'X'])
         .next()
@@ -221,7 +221,7 @@ pub fn valid_phone(text: &str) -> bool {
 
 /// An http(s) URL with a host, or a bare domain (`acme.com/path`), as Salesforce's URL
 /// fields accept.
-pub fn valid_url(text: &str) -> bool {
+pub(crate) fn valid_url(text: &str) -> bool {
     let text = text.trim();
     if text.chars().any(char::is_whitespace) {
         return false;
@@ -245,7 +245,7 @@ pub fn valid_url(text: &str) -> bool {
 }
 
 /// The finding for a link whose target is neither migrated nor in the destination.
-pub fn orphan_finding(
+pub(crate) fn orphan_finding(
     object: &str,
     salesforce_id: &str,
     field: &str,

@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
 /// Findings listed one by one at most; the counts are always complete.
-pub const MAX_LISTED_FINDINGS: usize = 5_000;
+pub(crate) const MAX_LISTED_FINDINGS: usize = 5_000;
 
 /// The dry-run report. Its JSON form is documented in the README (`ferry dry-run`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,7 +79,7 @@ pub struct UnmatchedOwner {
 
 /// Matches Salesforce users (id, email, name) to the destination's users by email,
 /// ignoring case, as the load step does.
-pub fn match_owners(
+pub(crate) fn match_owners(
     users: &[(String, Option<String>, Option<String>)],
     destination: Option<&[ferry_model::ports::DestinationUser]>,
     default_owner: Option<&str>,

@@ -13,7 +13,8 @@ mod rollback;
 
 pub use dry_run::{DryRunPorts, dry_run};
 pub use local::{LocalPorts, RunConfig, RunOutcome, migrate, migrate_with};
-pub use rollback::{RollbackRunPorts, rollback, rollback_report, rollback_run_id};
+pub(crate) use rollback::rollback_report;
+pub use rollback::{RollbackRunPorts, rollback, rollback_run_id};
 
 use crate::steps::{self, Discovery, ExtractConfig, FinalizePorts, StepError, VerifyPorts};
 use ferry_model::ids::RunId;
@@ -521,7 +522,7 @@ pub(crate) async fn plan_run(
 
 /// Refuses to start when the plan's estimated calls exceed what the budget leaves above
 /// the reserve. An org that reports no budget is not checked.
-pub async fn check_budget(
+pub(crate) async fn check_budget(
     salesforce: &dyn SalesforceApi,
     plan: &ferry_model::plan::Plan,
     config: &ExtractConfig,

@@ -158,7 +158,7 @@ pub async fn rollback(
 }
 
 /// The stored report of a rollback run.
-pub async fn rollback_report(
+pub(crate) async fn rollback_report(
     runs: &dyn RunStore,
     rollback: &RunId,
 ) -> Result<RollbackReport, StepError> {

@@ -66,7 +66,7 @@ pub struct DeletionPorts<'a> {
 /// journaled (its ID-map entry and values) before it is deleted, so a rollback can create it
 /// again, and its ID-map entry is removed after. Running it again finds the removed entries
 /// gone and counts them as deleted, so a resumed finalize reports what one run would.
-pub async fn apply_deletions(
+pub(crate) async fn apply_deletions(
     ports: &DeletionPorts<'_>,
     run: &RunId,
     plan: &Plan,

@@ -98,7 +98,7 @@ const UNSUPPORTED_OBJECTS: &[&str] = &[
 ];
 
 /// Why an object of describeGlobal cannot be migrated, or `None` when it can.
-pub fn unsupported_reason(object: &ObjectSummary) -> Option<String> {
+pub(crate) fn unsupported_reason(object: &ObjectSummary) -> Option<String> {
     let name = object.name.as_str();
     if UNSUPPORTED_OBJECTS.contains(&name) {
         return Some(

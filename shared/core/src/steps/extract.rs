@@ -92,7 +92,7 @@ impl Default for ExtractConfig {
 }
 
 /// Rows per Bulk API results page by default: the allowance of one call per 50k records.
-pub const BULK_PAGE_RECORDS: usize = 50_000;
+pub(crate) const BULK_PAGE_RECORDS: usize = 50_000;
 
 /// Which API an object is read through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,7 +163,7 @@ pub enum ExtractProgress {
 }
 
 /// Where a chunk is staged. Keys start with the tenant so one bucket can serve many tenants.
-pub fn chunk_key(plan: &Plan, run: &RunId, object: &str, chunk: u32) -> String {
+pub(crate) fn chunk_key(plan: &Plan, run: &RunId, object: &str, chunk: u32) -> String {
     format!("{}/{run}/chunks/{object}/{chunk:06}.jsonl", plan.tenant)
 }
 

@@ -32,7 +32,7 @@ pub struct FileRef {
 }
 
 /// Where a file is staged: beside the run's chunks, keyed by object and record id.
-pub fn file_key(plan: &Plan, run: &RunId, file: &FileRef) -> String {
+pub(crate) fn file_key(plan: &Plan, run: &RunId, file: &FileRef) -> String {
     format!("{}/{run}/files/{}/{}", plan.tenant, file.object, file.id)
 }
 

@@ -212,7 +212,7 @@ fn empty_resolution(object: &str) -> LinkResolution {
 
 /// Adds up what the run store holds into the per-object report. Pure, so the report of a run
 /// can be rebuilt at any time from its records.
-pub fn build_report(run: &RunId, records: &RunRecords) -> RunReport {
+pub(crate) fn build_report(run: &RunId, records: &RunRecords) -> RunReport {
     let mut objects = Vec::new();
     let mut issues = Vec::new();
     for object in &records.plan.objects {

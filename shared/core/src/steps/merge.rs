@@ -29,13 +29,13 @@ use ferry_model::runs::{RunKind, RunStatus};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The Salesforce object whose records merge.
-pub const LEAD: &str = "Lead";
+pub(crate) const LEAD: &str = "Lead";
 /// The Salesforce object they merge into.
-pub const CONTACT: &str = "Contact";
+pub(crate) const CONTACT: &str = "Contact";
 
 /// An email as merging and the dry run's duplicate list compare it: trimmed and lower-cased;
 /// `None` when empty.
-pub fn normalise_email(email: &str) -> Option<String> {
+pub(crate) fn normalise_email(email: &str) -> Option<String> {
     let key = email.trim().to_lowercase();
     (!key.is_empty()).then_some(key)
 }
@@ -50,7 +50,7 @@ pub(crate) fn source_email(source: &SourceRecord) -> Option<String> {
 
 /// Merging needs every contact landed before any lead loads: leads in a later phase than
 /// contacts (the default map's `replaced_by` on `ConvertedContactId` gives that order).
-pub fn check_merge_order(plan: &Plan) -> Result<(), String> {
+pub(crate) fn check_merge_order(plan: &Plan) -> Result<(), String> {
     match (plan.object(LEAD), plan.object(CONTACT)) {
         (Some(lead), Some(contact)) if lead.phase <= contact.phase => Err(format!(
             "merging leads into contacts by email needs {LEAD} to load after {CONTACT}, and the plan puts {LEAD} in phase {} and {CONTACT} in phase {} (keep {LEAD}'s replaced_by on ConvertedContactId in the map)",

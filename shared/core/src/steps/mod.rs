@@ -13,21 +13,24 @@ mod replaced;
 mod rollback;
 mod verify;
 
-pub use delete::{DeletionPorts, apply_deletions};
-pub use discover::{
-    DiscoverOptions, Discovery, SkippedObject, discover, prepare_destination, unsupported_reason,
-};
+pub use delete::DeletionPorts;
+pub use discover::{DiscoverOptions, Discovery, SkippedObject, discover, prepare_destination};
 pub use extract::{
-    BULK_PAGE_RECORDS, ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState,
-    FILE_DOWNLOADS_IN_FLIGHT, Position, WaitReason, bulk_page_records, chunk_key, extract_object,
+    ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState,
+    FILE_DOWNLOADS_IN_FLIGHT, Position, WaitReason, bulk_page_records, extract_object,
     extract_soql, extract_step, rest_soql, start_state,
 };
-pub use files::{DEFAULT_MAX_FILE_BYTES, FileRef, file_key, stage_file};
-pub use finalize::{FinalizePorts, build_report, finalize};
+pub use files::{DEFAULT_MAX_FILE_BYTES, FileRef, stage_file};
+pub use finalize::{FinalizePorts, finalize};
 pub use load::{LoadPorts, load_chunk};
-pub use merge::{check_merge_order, normalise_email};
 pub use rollback::{RollbackPorts, rollback_run};
-pub use verify::{VerifyPorts, compare, verify_object};
+pub use verify::{VerifyPorts, compare};
+
+// Used across the core's modules, not by the shells.
+pub(crate) use extract::chunk_key;
+pub(crate) use finalize::build_report;
+pub(crate) use merge::{check_merge_order, normalise_email};
+pub(crate) use verify::verify_object;
 
 use ferry_model::error::{ErrorClass, ErrorType, PortError};
 

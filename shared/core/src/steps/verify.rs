@@ -33,7 +33,7 @@ const QUOTE_LIMIT: usize = 120;
 
 /// Reads back every record of `object` the run's chunks carry and that the ID map holds,
 /// in one `Destination::get` per chunk, and stores the object's verification.
-pub async fn verify_object(
+pub(crate) async fn verify_object(
     ports: &VerifyPorts<'_>,
     run: &RunId,
     plan: &Plan,
