@@ -33,6 +33,7 @@ pub mod plan;
 pub mod ports;
 pub mod preview;
 pub mod propose;
+pub mod render;
 pub mod report;
 pub mod run_report;
 pub mod runs;
