@@ -25,6 +25,7 @@ pub mod inventory;
 pub mod preview;
 pub mod propose;
 pub mod pseudonymise;
+pub mod render;
 pub mod run;
 pub mod run_report;
 pub mod schedule;

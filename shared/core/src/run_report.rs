@@ -6,13 +6,16 @@
 //! its per-object results. So the report of a run that failed half-way shows how far it got,
 //! and the report of a finished run is the same whenever it is asked for.
 
+use crate::render::{
+    Column, Html, HtmlPage, HtmlTable, MarkdownDocument, MarkdownTable, escape_markdown,
+    html_cards, html_list, html_page, html_section, seconds_from_millis,
+};
 use crate::steps::StepError;
 use ferry_model::ids::RunId;
 use ferry_model::ports::RunStore;
 use ferry_model::report::{IssueKind, ObjectReport, RunReport};
 use ferry_model::runs::{RollbackReport, RunKind, RunSummary};
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
 
 /// Everything the report of one run shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,21 +82,6 @@ async fn phases_of(runs: &dyn RunStore, run: &RunId) -> Result<Vec<Vec<String>>,
         .iter()
         .map(|phase| phase.iter().map(|object| object.object.clone()).collect())
         .collect())
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn md(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
-
-fn seconds(ms: u64) -> String {
-    format!("{:.1}", ms as f64 / 1000.0)
 }
 
 fn issue_kind(kind: IssueKind) -> &'static str {
@@ -194,271 +182,397 @@ fn objects_by_phase<'a>(
 /// The report as Markdown.
 pub fn render_markdown(document: &RunDocument) -> String {
     let summary = &document.summary;
-    let mut out = String::new();
-    let _ = writeln!(out, "# Run {}\n", md(summary.run_id.as_str()));
-    for (label, value) in facts(summary) {
-        let _ = writeln!(out, "- **{label}**: {}", md(&value));
-    }
+    let mut markdown = MarkdownDocument::new();
+    markdown.heading(1, &format!("Run {}", summary.run_id));
+    markdown.bullet_list(
+        facts(summary)
+            .into_iter()
+            .map(|(label, value)| format!("**{label}**: {}", escape_markdown(&value))),
+    );
     if let Some(report) = &document.report {
-        let _ = writeln!(out, "\n## Reconciliation\n");
-        let _ = writeln!(
-            out,
-            "Every extracted record has exactly one outcome: {}.\n",
+        markdown.heading(2, "Reconciliation");
+        markdown.paragraph(&format!(
+            "Every extracted record has exactly one outcome: {}.",
             if report.is_balanced() {
                 "yes"
             } else {
                 "**no**"
             }
-        );
-        let _ = writeln!(
-            out,
-            "| phase | object | destination | {} | adds up |",
-            COUNT_HEADERS.join(" | ")
-        );
-        let _ = writeln!(
-            out,
-            "|---|---|---|{}---|",
-            "--:|".repeat(COUNT_HEADERS.len())
-        );
+        ));
+        let mut objects = MarkdownTable::new(object_columns());
         for (phase, object) in objects_by_phase(document, report) {
-            let values: Vec<String> = count_values(object).iter().map(u64::to_string).collect();
-            let _ = writeln!(
-                out,
-                "| {phase} | {} | {} | {} | {} |",
-                md(&object.object),
-                object.entity,
-                values.join(" | "),
-                if object.counts.unaccounted() == 0 {
-                    "yes".to_owned()
-                } else {
-                    format!("no ({} unaccounted)", object.counts.unaccounted())
-                }
-            );
+            let mut cells = vec![
+                phase.to_string(),
+                object.object.clone(),
+                object.entity.to_string(),
+            ];
+            cells.extend(count_values(object).iter().map(u64::to_string));
+            cells.push(adds_up(object));
+            objects.row(cells);
         }
+        markdown.table(&objects);
         if !summary.timings.is_empty() {
-            let _ = writeln!(out, "\n## Timings (seconds)\n");
-            let _ = writeln!(
-                out,
-                "| object | extract | load | verify |\n|---|--:|--:|--:|"
-            );
+            markdown.heading(2, "Timings (seconds)");
+            let mut timings = MarkdownTable::new([
+                Column::text("object"),
+                Column::number("extract"),
+                Column::number("load"),
+                Column::number("verify"),
+            ]);
             for (object, timing) in &summary.timings {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} |",
-                    md(object),
-                    seconds(timing.extract_ms),
-                    seconds(timing.load_ms),
-                    seconds(timing.verify_ms)
-                );
+                timings.row([
+                    object.clone(),
+                    seconds_from_millis(timing.extract_ms),
+                    seconds_from_millis(timing.load_ms),
+                    seconds_from_millis(timing.verify_ms),
+                ]);
             }
+            markdown.table(&timings);
         }
         if !report.issues.is_empty() {
-            let _ = writeln!(out, "\n## Issues ({})\n", report.issues.len());
-            let _ = writeln!(
-                out,
-                "| kind | object | Salesforce id | field | reason |\n|---|---|---|---|---|"
-            );
+            markdown.heading(2, &format!("Issues ({})", report.issues.len()));
+            let mut issues = MarkdownTable::new(ISSUE_COLUMNS);
             for issue in &report.issues {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} |",
+                issues.row([
                     issue_kind(issue.kind),
-                    md(&issue.object),
-                    md(issue.salesforce_id.as_deref().unwrap_or("-")),
-                    md(issue.field.as_deref().unwrap_or("-")),
-                    md(&issue.reason)
-                );
+                    &issue.object,
+                    issue.salesforce_id.as_deref().unwrap_or("-"),
+                    issue.field.as_deref().unwrap_or("-"),
+                    &issue.reason,
+                ]);
             }
+            markdown.table(&issues);
         }
     }
     if let Some(rollback) = &document.rollback {
-        let _ = writeln!(
-            out,
-            "\n## Rollback of {}\n",
-            md(rollback.rolls_back.as_str())
-        );
-        let _ = writeln!(
-            out,
-            "| object | deleted | restored | re-created | failed |\n|---|--:|--:|--:|--:|"
-        );
+        markdown.heading(2, &format!("Rollback of {}", rollback.rolls_back));
+        let mut objects = MarkdownTable::new(ROLLBACK_COLUMNS);
         for object in rollback.objects.iter().chain([&rollback.total()]) {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} |",
-                md(&object.object),
-                object.deleted,
-                object.restored,
-                object.recreated,
-                object.failed
-            );
+            objects.row([
+                object.object.clone(),
+                object.deleted.to_string(),
+                object.restored.to_string(),
+                object.recreated.to_string(),
+                object.failed.to_string(),
+            ]);
         }
+        markdown.table(&objects);
         let issues: Vec<_> = rollback.objects.iter().flat_map(|o| &o.issues).collect();
         if !issues.is_empty() {
-            let _ = writeln!(out, "\n### Issues ({})\n", issues.len());
-            for issue in issues {
-                let _ = writeln!(
-                    out,
-                    "- {} {}: {}",
-                    md(&issue.object),
-                    md(issue.salesforce_id.as_deref().unwrap_or("-")),
-                    md(&issue.reason)
-                );
-            }
+            markdown.heading(3, &format!("Issues ({})", issues.len()));
+            markdown.bullet_list(issues.into_iter().map(|issue| {
+                format!(
+                    "{} {}: {}",
+                    escape_markdown(&issue.object),
+                    escape_markdown(issue.salesforce_id.as_deref().unwrap_or("-")),
+                    escape_markdown(&issue.reason)
+                )
+            }));
         }
     }
-    out
+    markdown.finish()
+}
+
+/// The columns of the reconciliation table, in both renderings.
+fn object_columns() -> Vec<Column> {
+    let mut columns = vec![
+        Column::text("phase"),
+        Column::text("object"),
+        Column::text("destination"),
+    ];
+    columns.extend(COUNT_HEADERS.map(Column::number));
+    columns.push(Column::text("adds up"));
+    columns
+}
+
+const ISSUE_COLUMNS: [Column; 5] = [
+    Column::text("kind"),
+    Column::text("object"),
+    Column::text("Salesforce id"),
+    Column::text("field"),
+    Column::text("reason"),
+];
+
+const ROLLBACK_COLUMNS: [Column; 5] = [
+    Column::text("object"),
+    Column::number("deleted"),
+    Column::number("restored"),
+    Column::number("re-created"),
+    Column::number("failed"),
+];
+
+/// Whether an object's counts add up, and by how much they miss when they do not.
+fn adds_up(object: &ObjectReport) -> String {
+    match object.counts.unaccounted() {
+        0 => "yes".to_owned(),
+        unaccounted => format!("no ({unaccounted} unaccounted)"),
+    }
 }
 
 /// The report as one self-contained HTML page: inline style, no scripts, no external assets.
 pub fn render_html(document: &RunDocument) -> String {
     let summary = &document.summary;
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Run {}</title><style>{}</style></head><body>",
-        escape(summary.run_id.as_str()),
-        STYLE
-    );
-    let _ = write!(
-        out,
-        "<header><h1>Run {}</h1><table id=\"facts\"><tbody>",
-        escape(summary.run_id.as_str())
-    );
+    let mut facts_table =
+        HtmlTable::without_head("facts", [Column::text("fact"), Column::text("value")]);
     for (label, value) in facts(summary) {
-        let _ = write!(out, "<tr><th>{label}</th><td>{}</td></tr>", escape(&value));
+        facts_table.labelled_row(&Html::text(label), [Html::text(&value)]);
     }
-    let _ = write!(out, "</tbody></table></header>");
+    let mut body = Html::from_markup(format!(
+        "<header><h1>Run {}</h1>{}</header>",
+        Html::text(summary.run_id.as_str()),
+        facts_table.finish()
+    ));
     if let Some(report) = &document.report {
         let total =
             |pick: fn(&ObjectReport) -> u64| -> u64 { report.objects.iter().map(pick).sum() };
-        let _ = write!(
-            out,
-            "<div class=\"cards\"><div><b>{}</b>extracted</div><div><b>{}</b>created</div>\
-             <div><b>{}</b>updated</div><div><b>{}</b>unchanged</div><div><b>{}</b>skipped or failed</div>\
-             <div><b>{}</b>verified</div><div><b>{}</b>mismatched</div></div>",
-            total(|o| o.counts.extracted),
-            total(|o| o.counts.created),
-            total(|o| o.counts.updated),
-            total(|o| o.counts.unchanged),
-            total(|o| o.counts.skipped + o.counts.failed),
-            total(|o| o.counts.verified),
-            total(|o| o.counts.mismatched),
-        );
-        let _ = write!(
-            out,
-            "<section><h2>Reconciliation</h2><p>Every extracted record has exactly one outcome: <b>{}</b>.</p>\
-             <table id=\"objects\"><thead><tr><th>phase</th><th>object</th><th>destination</th>",
-            if report.is_balanced() { "yes" } else { "no" }
-        );
-        for header in COUNT_HEADERS {
-            let _ = write!(out, "<th class=\"n\">{header}</th>");
-        }
-        let _ = write!(out, "<th>adds up</th></tr></thead><tbody>");
+        body.push(&html_cards(&[
+            (total(|o| o.counts.extracted), "extracted"),
+            (total(|o| o.counts.created), "created"),
+            (total(|o| o.counts.updated), "updated"),
+            (total(|o| o.counts.unchanged), "unchanged"),
+            (
+                total(|o| o.counts.skipped + o.counts.failed),
+                "skipped or failed",
+            ),
+            (total(|o| o.counts.verified), "verified"),
+            (total(|o| o.counts.mismatched), "mismatched"),
+        ]));
+        let mut objects = HtmlTable::new("objects", object_columns());
         for (phase, object) in objects_by_phase(document, report) {
-            let _ = write!(
-                out,
-                "<tr><td>{phase}</td><td>{}</td><td>{}</td>",
-                escape(&object.object),
-                object.entity
-            );
-            for value in count_values(object) {
-                let _ = write!(out, "<td class=\"n\">{value}</td>");
-            }
-            let unaccounted = object.counts.unaccounted();
-            let _ = write!(
-                out,
-                "<td>{}</td></tr>",
-                if unaccounted == 0 {
-                    "yes".to_owned()
-                } else {
-                    format!("<b class=\"bad\">no ({unaccounted} unaccounted)</b>")
-                }
-            );
+            let mut cells = vec![
+                Html::from(phase),
+                Html::text(&object.object),
+                Html::text(&object.entity.to_string()),
+            ];
+            cells.extend(count_values(object).map(Html::from));
+            cells.push(if object.counts.unaccounted() == 0 {
+                Html::text(&adds_up(object))
+            } else {
+                Html::from_markup(format!(
+                    "<b class=\"bad\">{}</b>",
+                    Html::text(&adds_up(object))
+                ))
+            });
+            objects.row(cells);
         }
-        let _ = write!(out, "</tbody></table></section>");
+        body.push(&html_section(
+            "Reconciliation",
+            &Html::from_markup(format!(
+                "<p>Every extracted record has exactly one outcome: <b>{}</b>.</p>{}",
+                if report.is_balanced() { "yes" } else { "no" },
+                objects.finish()
+            )),
+        ));
         if !summary.timings.is_empty() {
-            let _ = write!(
-                out,
-                "<section><h2>Timings</h2><table id=\"timings\"><thead><tr><th>object</th>\
-                 <th class=\"n\">extract (s)</th><th class=\"n\">load (s)</th><th class=\"n\">verify (s)</th></tr></thead><tbody>"
+            let mut timings = HtmlTable::new(
+                "timings",
+                [
+                    Column::text("object"),
+                    Column::number("extract (s)"),
+                    Column::number("load (s)"),
+                    Column::number("verify (s)"),
+                ],
             );
             for (object, timing) in &summary.timings {
-                let _ = write!(
-                    out,
-                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                    escape(object),
-                    seconds(timing.extract_ms),
-                    seconds(timing.load_ms),
-                    seconds(timing.verify_ms)
-                );
+                timings.row([
+                    Html::text(object),
+                    Html::text(&seconds_from_millis(timing.extract_ms)),
+                    Html::text(&seconds_from_millis(timing.load_ms)),
+                    Html::text(&seconds_from_millis(timing.verify_ms)),
+                ]);
             }
-            let _ = write!(out, "</tbody></table></section>");
+            body.push(&html_section("Timings", &timings.finish()));
         }
         if !report.issues.is_empty() {
-            let _ = write!(
-                out,
-                "<section><h2>Issues ({})</h2><table id=\"issues\"><thead><tr><th>kind</th><th>object</th>\
-                 <th>Salesforce id</th><th>field</th><th>reason</th></tr></thead><tbody>",
-                report.issues.len()
-            );
+            let mut issues = HtmlTable::new("issues", ISSUE_COLUMNS);
             for issue in &report.issues {
-                let _ = write!(
-                    out,
-                    "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                    issue_kind(issue.kind),
-                    escape(&issue.object),
-                    escape(issue.salesforce_id.as_deref().unwrap_or("-")),
-                    escape(issue.field.as_deref().unwrap_or("-")),
-                    escape(&issue.reason)
-                );
+                issues.row([
+                    Html::text(issue_kind(issue.kind)),
+                    Html::text(&issue.object),
+                    Html::code(issue.salesforce_id.as_deref().unwrap_or("-")),
+                    Html::text(issue.field.as_deref().unwrap_or("-")),
+                    Html::text(&issue.reason),
+                ]);
             }
-            let _ = write!(out, "</tbody></table></section>");
+            body.push(&html_section(
+                &format!("Issues ({})", report.issues.len()),
+                &issues.finish(),
+            ));
         }
     }
     if let Some(rollback) = &document.rollback {
-        let _ = write!(
-            out,
-            "<section><h2>Rollback of {}</h2><table id=\"rollback\"><thead><tr><th>object</th>\
-             <th class=\"n\">deleted</th><th class=\"n\">restored</th><th class=\"n\">re-created</th>\
-             <th class=\"n\">failed</th></tr></thead><tbody>",
-            escape(rollback.rolls_back.as_str())
-        );
+        let mut objects = HtmlTable::new("rollback", ROLLBACK_COLUMNS);
         for object in rollback.objects.iter().chain([&rollback.total()]) {
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                escape(&object.object),
-                object.deleted,
-                object.restored,
-                object.recreated,
-                object.failed
-            );
+            objects.row([
+                Html::text(&object.object),
+                object.deleted.into(),
+                object.restored.into(),
+                object.recreated.into(),
+                object.failed.into(),
+            ]);
         }
-        let _ = write!(out, "</tbody></table>");
+        let mut section = objects.finish();
         let issues: Vec<_> = rollback.objects.iter().flat_map(|o| &o.issues).collect();
         if !issues.is_empty() {
-            let _ = write!(out, "<ul id=\"rollback-issues\">");
-            for issue in issues {
-                let _ = write!(
-                    out,
-                    "<li>{} <code>{}</code>: {}</li>",
-                    escape(&issue.object),
-                    escape(issue.salesforce_id.as_deref().unwrap_or("-")),
-                    escape(&issue.reason)
-                );
-            }
-            let _ = write!(out, "</ul>");
+            section.push(&html_list(
+                Some("rollback-issues"),
+                issues.into_iter().map(|issue| {
+                    Html::from_markup(format!(
+                        "{} {}: {}",
+                        Html::text(&issue.object),
+                        Html::code(issue.salesforce_id.as_deref().unwrap_or("-")),
+                        Html::text(&issue.reason)
+                    ))
+                }),
+            ));
         }
-        let _ = write!(out, "</section>");
+        body.push(&html_section(
+            &format!("Rollback of {}", rollback.rolls_back),
+            &section,
+        ));
     }
-    out.push_str("</body></html>\n");
-    out
+    html_page(
+        &HtmlPage {
+            title: &format!("Run {}", summary.run_id),
+            max_width_rem: 80,
+            extra_style: STYLE,
+        },
+        &body,
+    )
 }
 
-const STYLE: &str = "body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:80rem;padding:0 1rem;color:#1d2430}\
-h1{margin:0 0 .25rem}h2{margin-top:2rem;border-bottom:1px solid #dde3ea;padding-bottom:.25rem}\
-.cards{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1rem}.cards div{background:#f3f6f9;border-radius:8px;padding:.6rem 1rem;min-width:8rem}\
-.cards b{display:block;font-size:1.4rem}table{border-collapse:collapse;width:100%}th,td{padding:.35rem .5rem;border-bottom:1px solid #eef1f4;text-align:left;vertical-align:top}\
-#facts{width:auto}.n{text-align:right;font-variant-numeric:tabular-nums}.bad{color:#b3261e}code{font-size:.9em}";
+/// The style of what only a run's page has: the facts table, as wide as it needs, and counts
+/// that do not add up.
+const STYLE: &str = "#facts{width:auto}.bad{color:#b3261e}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_model::ids::TenantId;
+    use ferry_model::mapping::EntityKind;
+    use ferry_model::report::{ObjectCounts, RecordIssue};
+    use ferry_model::runs::{ObjectTiming, RollbackObject, RunStatus};
+    use std::collections::BTreeMap;
+
+    const AWKWARD: &str = "A|B <i>'x'</i> & \"y\"\nnext line";
+
+    fn issue(object: &str) -> RecordIssue {
+        RecordIssue {
+            object: object.to_owned(),
+            salesforce_id: Some("003|x".to_owned()),
+            field: Some("Email|2".to_owned()),
+            kind: IssueKind::Failed,
+            reason: AWKWARD.to_owned(),
+        }
+    }
+
+    /// A run that failed half-way, then was rolled back, with markup and table syntax in
+    /// every text that came from outside.
+    fn document_with_awkward_text() -> RunDocument {
+        let summary = RunSummary {
+            run_id: RunId::new("run|1"),
+            tenant: TenantId::new("acme"),
+            sequence: 1,
+            kind: RunKind::Full,
+            status: RunStatus::Failed,
+            started_at: "2026-01-01T00:00:00Z".to_owned(),
+            finished_at: None,
+            updated_at: None,
+            high_water_marks: BTreeMap::new(),
+            delta_of: None,
+            rolls_back: None,
+            rolled_back_by: None,
+            error: Some(AWKWARD.to_owned()),
+            api_calls_used: Some(7),
+            timings: BTreeMap::from([(
+                "Odd|Object__c".to_owned(),
+                ObjectTiming {
+                    extract_ms: 1_530,
+                    load_ms: 20,
+                    verify_ms: 0,
+                },
+            )]),
+        };
+        let object = ObjectReport {
+            object: "Odd|Object__c".to_owned(),
+            entity: EntityKind::Contact,
+            counts: ObjectCounts {
+                in_salesforce: 3,
+                extracted: 3,
+                created: 1,
+                failed: 1,
+                ..ObjectCounts::default()
+            },
+            api: None,
+            fallback: None,
+        };
+        RunDocument {
+            report: Some(RunReport {
+                run_id: summary.run_id.clone(),
+                objects: vec![object],
+                issues: vec![issue("Odd|Object__c")],
+            }),
+            rollback: Some(RollbackReport {
+                run_id: RunId::new("run|1-rollback"),
+                rolls_back: summary.run_id.clone(),
+                objects: vec![RollbackObject {
+                    object: "Odd|Object__c".to_owned(),
+                    deleted: 1,
+                    failed: 1,
+                    issues: vec![issue("Odd|Object__c")],
+                    ..RollbackObject::default()
+                }],
+            }),
+            summary,
+            phases: vec![vec!["Odd|Object__c".to_owned()]],
+        }
+    }
+
+    #[test]
+    fn every_markdown_table_row_keeps_its_cells_whatever_the_org_wrote() {
+        let markdown = render_markdown(&document_with_awkward_text());
+        assert!(
+            markdown.starts_with("# Run run\\|1\n\n- **kind**: full\n"),
+            "{markdown}"
+        );
+        for table in markdown
+            .split("\n\n")
+            .filter(|block| block.starts_with('|'))
+        {
+            let mut lines = table.lines();
+            let separators = |line: &str| line.replace("\\|", "").matches('|').count();
+            let header = lines.next().map(separators).unwrap_or(0);
+            for line in lines {
+                assert_eq!(separators(line), header, "{line}");
+            }
+        }
+        assert!(markdown.contains("- **error**: A\\|B <i>'x'</i> & \"y\" next line\n"));
+        assert!(markdown.contains(
+            "| 1 | Odd\\|Object__c | contact | 3 | 3 | 1 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 0 | 0 | 0 | no (1 unaccounted) |"
+        ), "{markdown}");
+        assert!(markdown.contains("| Odd\\|Object__c | 1.5 | 0.0 | 0.0 |"));
+        assert!(markdown.contains("| failed | Odd\\|Object__c | 003\\|x | Email\\|2 | A\\|B"));
+        assert!(markdown.contains("## Rollback of run\\|1\n"));
+        assert!(markdown.contains("| total | 1 | 0 | 0 | 1 |"));
+        assert!(markdown.contains("- Odd\\|Object__c 003\\|x: A\\|B"));
+    }
+
+    #[test]
+    fn the_page_shows_what_the_org_wrote_as_text() {
+        let html = render_html(&document_with_awkward_text());
+        assert!(!html.contains("<i>"), "{html}");
+        let shown = "A|B &lt;i&gt;&#39;x&#39;&lt;/i&gt; &amp; &quot;y&quot;\nnext line";
+        assert!(html.contains(&format!("<tr><th>error</th><td>{shown}</td></tr>")));
+        assert!(html.contains(
+            "<tr><td>1</td><td>Odd|Object__c</td><td>contact</td><td class=\"n\">3</td>"
+        ));
+        assert!(html.contains("<td><b class=\"bad\">no (1 unaccounted)</b></td></tr>"));
+        assert!(html.contains("<td class=\"n\">1.5</td>"));
+        assert!(html.contains(&format!(
+            "<tr><td>failed</td><td>Odd|Object__c</td><td><code>003|x</code></td><td>Email|2</td><td>{shown}</td></tr>"
+        )));
+        assert!(html.contains(&format!(
+            "<ul id=\"rollback-issues\"><li>Odd|Object__c <code>003|x</code>: {shown}</li></ul>"
+        )));
+    }
+}

@@ -12,6 +12,11 @@
 use super::{RunConfig, plan_run};
 use crate::inventory::{InventoryKind, UserSummary};
 use crate::preview::BudgetPreview;
+use crate::render::{
+    Column, Html, HtmlPage, HtmlTable, MarkdownDocument, MarkdownTable, count_or_unknown,
+    escape_html, escape_markdown, html_cards, html_list, html_page, html_section,
+    markdown_code_span, percent_of,
+};
 use crate::steps::SkippedObject;
 use crate::steps::{Discovery, ExtractPorts, StepError};
 use crate::transform::transform_record;
@@ -28,7 +33,6 @@ use ferry_model::ports::{Destination, LocalQueue, RunStore, SalesforceApi, Stagi
 use ferry_model::report::{IssueKind, RecordIssue};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::fmt::Write as _;
 
 /// Findings listed one by one at most; the counts are always complete.
 pub(crate) const MAX_LISTED_FINDINGS: usize = 5_000;
@@ -572,386 +576,396 @@ fn owners_summary(owners: &OwnerMatching) -> String {
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn md(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
-
 /// The report as Markdown.
 pub fn render_markdown(report: &DryRunReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "# Dry run {}\n", report.run_id);
-    let _ = writeln!(
-        out,
-        "Org {} · generated {} · nothing was written to the destination.\n",
-        report.instance_url, report.generated_at
-    );
-    let _ = writeln!(out, "## Objects\n");
-    let _ = writeln!(
-        out,
-        "| object | destination | phase | in Salesforce | extracted | will create | will update | will skip |"
-    );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+    let mut markdown = MarkdownDocument::new();
+    markdown.heading(1, &format!("Dry run {}", report.run_id));
+    markdown.paragraph(&format!(
+        "Org {} · generated {} · nothing was written to the destination.",
+        escape_markdown(&report.instance_url),
+        escape_markdown(&report.generated_at)
+    ));
+    markdown.heading(2, "Objects");
+    let mut objects = MarkdownTable::new([
+        Column::text("object"),
+        Column::text("destination"),
+        Column::text("phase"),
+        Column::number("in Salesforce"),
+        Column::number("extracted"),
+        Column::number("will create"),
+        Column::number("will update"),
+        Column::number("will skip"),
+    ]);
     for object in &report.objects {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            object.object,
-            object.destination,
-            object.phase,
-            object.in_salesforce,
-            object.extracted,
-            object.will_create,
-            object.will_update,
-            object.will_skip
-        );
+        objects.row([
+            object.object.clone(),
+            object.destination.clone(),
+            object.phase.to_string(),
+            object.in_salesforce.to_string(),
+            object.extracted.to_string(),
+            object.will_create.to_string(),
+            object.will_update.to_string(),
+            object.will_skip.to_string(),
+        ]);
     }
-    let skip_lines: Vec<String> = report
-        .objects
-        .iter()
-        .flat_map(|object| {
-            object.skip_reasons.iter().map(move |(reason, count)| {
-                format!("| {} | {} | {count} |", object.object, md(reason))
-            })
-        })
-        .collect();
-    if !skip_lines.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n### Records that will be skipped\n\n| object | reason | records |\n|---|---|---:|"
-        );
-        for line in skip_lines {
-            let _ = writeln!(out, "{line}");
+    markdown.table(&objects);
+    let mut skips = MarkdownTable::new([
+        Column::text("object"),
+        Column::text("reason"),
+        Column::number("records"),
+    ]);
+    for object in &report.objects {
+        for (reason, count) in &object.skip_reasons {
+            skips.row([object.object.as_str(), reason, &count.to_string()]);
         }
     }
-    let _ = writeln!(out, "\n## Findings ({} in all)\n", report.findings_total);
-    let _ = writeln!(out, "| rule | findings |\n|---|---:|");
-    for rule in rule_names() {
-        let _ = writeln!(
-            out,
-            "| {rule} | {} |",
-            report.findings_by_rule.get(rule).copied().unwrap_or(0)
-        );
+    if !skips.is_empty() {
+        markdown.heading(3, "Records that will be skipped");
+        markdown.table(&skips);
     }
+    markdown.heading(2, &format!("Findings ({} in all)", report.findings_total));
+    let mut rules = MarkdownTable::new([Column::text("rule"), Column::number("findings")]);
+    for rule in rule_names() {
+        let count = report.findings_by_rule.get(rule).copied().unwrap_or(0);
+        rules.row([rule, &count.to_string()]);
+    }
+    markdown.table(&rules);
     if !report.findings.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n| object | Salesforce id | field | rule | action | reason |\n|---|---|---|---|---|---|"
-        );
+        let mut findings = MarkdownTable::new(FINDING_COLUMNS);
         for finding in &report.findings {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} |",
-                finding.object,
+            findings.row([
+                finding.object.as_str(),
                 finding.salesforce_id.as_deref().unwrap_or("-"),
                 finding.field.as_deref().unwrap_or("-"),
-                finding.rule,
-                finding.action,
-                md(&finding.reason)
-            );
+                &finding.rule,
+                &finding.action,
+                &finding.reason,
+            ]);
         }
+        markdown.table(&findings);
         if report.findings_total > report.findings.len() as u64 {
-            let _ = writeln!(
-                out,
-                "\n({} more in dry-run.json's counts; the first {} are listed.)",
+            markdown.paragraph(&format!(
+                "({} more in dry-run.json's counts; the first {} are listed.)",
                 report.findings_total - report.findings.len() as u64,
                 report.findings.len()
-            );
+            ));
         }
     }
-    let _ = writeln!(
-        out,
-        "\n## Likely duplicates ({})\n",
-        report.duplicates.len()
+    markdown.heading(
+        2,
+        &format!("Likely duplicates ({})", report.duplicates.len()),
     );
-    for group in &report.duplicates {
+    markdown.bullet_list(report.duplicates.iter().map(|group| {
         let members: Vec<String> = group
             .records
             .iter()
-            .map(|m| format!("{} {}", m.object, m.salesforce_id))
+            .map(|member| {
+                format!(
+                    "{} {}",
+                    escape_markdown(&member.object),
+                    escape_markdown(&member.salesforce_id)
+                )
+            })
             .collect();
-        let _ = writeln!(
-            out,
-            "- {} `{}`: {}",
-            group.kind,
-            md(&group.key),
+        format!(
+            "{} {}: {}",
+            escape_markdown(group.kind),
+            markdown_code_span(&group.key),
             members.join(", ")
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n## Custom fields to create ({})\n",
-        report.custom_fields.len()
+        )
+    }));
+    markdown.heading(
+        2,
+        &format!("Custom fields to create ({})", report.custom_fields.len()),
     );
-    for field in &report.custom_fields {
-        let _ = writeln!(
-            out,
-            "- {}.{} ({}) from {}",
-            field.entity,
-            field.name,
-            field.field_type.name(),
-            field.source
-        );
-    }
-    let _ = writeln!(out, "\n## Not migrated: rebuild these in the new CRM\n");
-    for kind in &report.not_migrated {
-        match &kind.error {
-            Some(error) => {
-                let _ = writeln!(out, "- {}: could not be read ({})", kind.kind, md(error));
-            }
-            None => {
-                let names: Vec<&str> = kind.items.iter().map(|item| item.name.as_str()).collect();
-                let _ = writeln!(
-                    out,
-                    "- {} ({}): {}",
-                    kind.kind,
-                    kind.count,
-                    md(&names.join(", "))
-                );
-            }
+    markdown.bullet_list(report.custom_fields.iter().map(|field| {
+        format!(
+            "{}.{} ({}) from {}",
+            escape_markdown(&field.entity.to_string()),
+            escape_markdown(&field.name),
+            escape_markdown(field.field_type.name()),
+            escape_markdown(&field.source)
+        )
+    }));
+    markdown.heading(2, "Not migrated: rebuild these in the new CRM");
+    markdown.bullet_list(report.not_migrated.iter().map(|kind| match &kind.error {
+        Some(error) => format!(
+            "{}: could not be read ({})",
+            escape_markdown(kind.kind),
+            escape_markdown(error)
+        ),
+        None => {
+            let names: Vec<&str> = kind.items.iter().map(|item| item.name.as_str()).collect();
+            format!(
+                "{} ({}): {}",
+                escape_markdown(kind.kind),
+                kind.count,
+                escape_markdown(&names.join(", "))
+            )
         }
-    }
+    }));
     let users = &report.users;
-    let _ = writeln!(
-        out,
-        "\n## Owners\n\n{} active and {} inactive users; {} without email; {} emails shared by several users.",
+    markdown.heading(2, "Owners");
+    markdown.paragraph(&format!(
+        "{} active and {} inactive users; {} without email; {} emails shared by several users.",
         users.active,
         users.inactive,
         users.without_email,
         users.shared_emails.len()
-    );
+    ));
     let owners = &report.owners;
-    let _ = writeln!(out, "\n{}", owners_summary(owners));
-    for owner in &owners.unmatched {
-        let _ = writeln!(
-            out,
-            "- {} {} ({})",
-            owner.salesforce_id,
-            md(owner.name.as_deref().unwrap_or("(no name)")),
-            md(owner.email.as_deref().unwrap_or("no email"))
-        );
-    }
+    markdown.paragraph(&escape_markdown(&owners_summary(owners)));
+    markdown.bullet_list(owners.unmatched.iter().map(|owner| {
+        format!(
+            "{} {} ({})",
+            escape_markdown(&owner.salesforce_id),
+            escape_markdown(owner.name.as_deref().unwrap_or("(no name)")),
+            escape_markdown(owner.email.as_deref().unwrap_or("no email"))
+        )
+    }));
     let budget = &report.budget;
-    let _ = writeln!(
-        out,
-        "\n## API budget\n\nA run needs about {} calls; {} of {} used in the last 24 hours; {} available above the {}% reserve.",
+    markdown.heading(2, "API budget");
+    markdown.paragraph(&format!(
+        "A run needs about {} calls; {} of {} used in the last 24 hours; {} available above the {}% reserve.",
         budget.estimated_calls,
-        budget.used.map_or("?".to_owned(), |n| n.to_string()),
-        budget.limit.map_or("?".to_owned(), |n| n.to_string()),
-        budget.available.map_or("?".to_owned(), |n| n.to_string()),
+        count_or_unknown(budget.used),
+        count_or_unknown(budget.limit),
+        count_or_unknown(budget.available),
         budget.reserve_percent
-    );
+    ));
     if !report.skipped_objects.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n## Objects left out ({})\n",
-            report.skipped_objects.len()
+        markdown.heading(
+            2,
+            &format!("Objects left out ({})", report.skipped_objects.len()),
         );
-        for object in &report.skipped_objects {
-            let _ = writeln!(out, "- {}: {}", object.name, md(&object.reason));
-        }
+        markdown.bullet_list(report.skipped_objects.iter().map(|object| {
+            format!(
+                "{}: {}",
+                escape_markdown(&object.name),
+                escape_markdown(&object.reason)
+            )
+        }));
     }
-    out
+    markdown.finish()
 }
+
+/// The columns of the listed findings, in both renderings.
+const FINDING_COLUMNS: [Column; 6] = [
+    Column::text("object"),
+    Column::text("Salesforce id"),
+    Column::text("field"),
+    Column::text("rule"),
+    Column::text("action"),
+    Column::text("reason"),
+];
 
 /// The report as one self-contained HTML page: inline style, no scripts, no external assets.
 pub fn render_html(report: &DryRunReport) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Dry run {}</title><style>{}</style></head><body>",
-        escape(&report.run_id),
-        STYLE
-    );
     let total: u64 = report.objects.iter().map(|o| o.extracted).sum();
     let create: u64 = report.objects.iter().map(|o| o.will_create).sum();
     let update: u64 = report.objects.iter().map(|o| o.will_update).sum();
     let skip: u64 = report.objects.iter().map(|o| o.will_skip).sum();
-    let _ = write!(
-        out,
-        "<header><h1>Dry run</h1><p>{} · {} · nothing was written to the destination.</p>\
-         <div class=\"cards\"><div><b>{total}</b>records read</div><div><b>{create}</b>will be created</div>\
-         <div><b>{update}</b>will be updated</div><div><b>{skip}</b>will be skipped</div>\
-         <div><b>{}</b>findings</div><div><b>{}</b>likely duplicates</div></div></header>",
-        escape(&report.instance_url),
-        escape(&report.generated_at),
-        report.findings_total,
-        report.duplicates.len()
-    );
-    let _ = write!(
-        out,
-        "<section><h2>Objects</h2><table id=\"objects\"><thead><tr><th>object</th><th>destination</th>\
-         <th>phase</th><th class=\"n\">in Salesforce</th><th class=\"n\">extracted</th><th class=\"n\">create</th>\
-         <th class=\"n\">update</th><th class=\"n\">skip</th><th>share</th></tr></thead><tbody>"
+    let mut body = Html::from_markup(format!(
+        "<header><h1>Dry run</h1><p>{} · {} · nothing was written to the destination.</p>{}</header>",
+        Html::text(&report.instance_url),
+        Html::text(&report.generated_at),
+        html_cards(&[
+            (total, "records read"),
+            (create, "will be created"),
+            (update, "will be updated"),
+            (skip, "will be skipped"),
+            (report.findings_total, "findings"),
+            (report.duplicates.len() as u64, "likely duplicates"),
+        ])
+    ));
+
+    let mut objects = HtmlTable::new(
+        "objects",
+        [
+            Column::text("object"),
+            Column::text("destination"),
+            Column::text("phase"),
+            Column::number("in Salesforce"),
+            Column::number("extracted"),
+            Column::number("create"),
+            Column::number("update"),
+            Column::number("skip"),
+            Column::text("share"),
+        ],
     );
     for object in &report.objects {
-        let share = |n: u64| {
-            if object.extracted == 0 {
-                0.0
-            } else {
-                n as f64 * 100.0 / object.extracted as f64
-            }
-        };
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td><div class=\"bar\" \
-             title=\"create {} / update {} / skip {}\"><span class=\"c\" style=\"width:{:.1}%\"></span>\
-             <span class=\"u\" style=\"width:{:.1}%\"></span><span class=\"s\" style=\"width:{:.1}%\"></span></div></td></tr>",
-            escape(&object.object),
-            escape(&object.destination),
-            object.phase,
-            object.in_salesforce,
-            object.extracted,
-            object.will_create,
-            object.will_update,
-            object.will_skip,
-            object.will_create,
-            object.will_update,
-            object.will_skip,
-            share(object.will_create),
-            share(object.will_update),
-            share(object.will_skip)
-        );
+        objects.row([
+            Html::text(&object.object),
+            Html::text(&object.destination),
+            object.phase.into(),
+            object.in_salesforce.into(),
+            object.extracted.into(),
+            object.will_create.into(),
+            object.will_update.into(),
+            object.will_skip.into(),
+            share_bar(object),
+        ]);
     }
-    out.push_str("</tbody></table><p class=\"legend\"><span class=\"c\"></span>create <span class=\"u\"></span>update <span class=\"s\"></span>skip</p></section>");
-    out.push_str("<section><h2>Findings by rule</h2><table id=\"rules\"><tbody>");
+    let mut objects_section = objects.finish();
+    objects_section.push(&Html::from_markup(
+        "<p class=\"legend\"><span class=\"c\"></span>create <span class=\"u\"></span>update \
+         <span class=\"s\"></span>skip</p>"
+            .to_owned(),
+    ));
+    body.push(&html_section("Objects", &objects_section));
+
+    let mut rules =
+        HtmlTable::without_head("rules", [Column::text("rule"), Column::number("findings")]);
     for rule in rule_names() {
-        let _ = write!(
-            out,
-            "<tr><td>{rule}</td><td class=\"n\">{}</td></tr>",
-            report.findings_by_rule.get(rule).copied().unwrap_or(0)
-        );
+        let count = report.findings_by_rule.get(rule).copied().unwrap_or(0);
+        rules.row([Html::text(rule), count.into()]);
     }
-    out.push_str("</tbody></table>");
+    let mut findings_section = rules.finish();
     if !report.findings.is_empty() {
-        out.push_str("<details><summary>Every finding listed</summary><table id=\"findings\"><thead><tr><th>object</th><th>Salesforce id</th><th>field</th><th>rule</th><th>action</th><th>reason</th></tr></thead><tbody>");
+        let mut findings = HtmlTable::new("findings", FINDING_COLUMNS);
         for finding in &report.findings {
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&finding.object),
-                escape(finding.salesforce_id.as_deref().unwrap_or("-")),
-                escape(finding.field.as_deref().unwrap_or("-")),
-                escape(&finding.rule),
-                escape(&finding.action),
-                escape(&finding.reason)
-            );
+            findings.row([
+                Html::text(&finding.object),
+                Html::code(finding.salesforce_id.as_deref().unwrap_or("-")),
+                Html::text(finding.field.as_deref().unwrap_or("-")),
+                Html::text(&finding.rule),
+                Html::text(&finding.action),
+                Html::text(&finding.reason),
+            ]);
         }
-        out.push_str("</tbody></table></details>");
+        findings_section.push(&Html::from_markup(format!(
+            "<details><summary>Every finding listed</summary>{}</details>",
+            findings.finish()
+        )));
     }
-    out.push_str("</section>");
-    let _ = write!(
-        out,
-        "<section><h2>Likely duplicates ({})</h2><ul>",
-        report.duplicates.len()
-    );
-    for group in report.duplicates.iter().take(500) {
+    body.push(&html_section("Findings by rule", &findings_section));
+
+    // The Markdown lists every group; the page stops at 500 to stay quick to open.
+    let duplicates = report.duplicates.iter().take(500).map(|group| {
         let members: Vec<String> = group
             .records
             .iter()
-            .map(|m| {
+            .map(|member| {
                 format!(
-                    "{} <code>{}</code>",
-                    escape(&m.object),
-                    escape(&m.salesforce_id)
+                    "{} {}",
+                    Html::text(&member.object),
+                    Html::code(&member.salesforce_id)
                 )
             })
             .collect();
-        let _ = write!(
-            out,
-            "<li>{} <b>{}</b>: {}</li>",
-            group.kind,
-            escape(&group.key),
+        Html::from_markup(format!(
+            "{} <b>{}</b>: {}",
+            Html::text(group.kind),
+            Html::text(&group.key),
             members.join(", ")
-        );
-    }
-    out.push_str("</ul></section>");
-    let _ = write!(
-        out,
-        "<section><h2>Custom fields to create ({})</h2><ul>",
-        report.custom_fields.len()
-    );
-    for field in &report.custom_fields {
-        let _ = write!(
-            out,
-            "<li>{}.{} ({}) from <code>{}</code></li>",
-            field.entity,
-            escape(&field.name),
-            field.field_type.name(),
-            escape(&field.source)
-        );
-    }
-    out.push_str("</ul></section><section><h2>Not migrated: rebuild these in the new CRM</h2><ul>");
-    for kind in &report.not_migrated {
-        match &kind.error {
-            Some(error) => {
-                let _ = write!(
-                    out,
-                    "<li>{}: could not be read ({})</li>",
-                    kind.kind,
-                    escape(error)
-                );
-            }
-            None => {
-                let names: Vec<String> = kind.items.iter().map(|item| escape(&item.name)).collect();
-                let _ = write!(
-                    out,
-                    "<li>{} ({}): {}</li>",
-                    kind.kind,
-                    kind.count,
-                    names.join(", ")
-                );
-            }
+        ))
+    });
+    body.push(&html_section(
+        &format!("Likely duplicates ({})", report.duplicates.len()),
+        &html_list(None, duplicates),
+    ));
+
+    let custom_fields = report.custom_fields.iter().map(|field| {
+        Html::from_markup(format!(
+            "{}.{} ({}) from {}",
+            Html::text(&field.entity.to_string()),
+            Html::text(&field.name),
+            Html::text(field.field_type.name()),
+            Html::code(&field.source)
+        ))
+    });
+    body.push(&html_section(
+        &format!("Custom fields to create ({})", report.custom_fields.len()),
+        &html_list(None, custom_fields),
+    ));
+
+    let not_migrated = report.not_migrated.iter().map(|kind| match &kind.error {
+        Some(error) => Html::from_markup(format!(
+            "{}: could not be read ({})",
+            Html::text(kind.kind),
+            Html::text(error)
+        )),
+        None => {
+            let names: Vec<String> = kind
+                .items
+                .iter()
+                .map(|item| escape_html(&item.name))
+                .collect();
+            Html::from_markup(format!(
+                "{} ({}): {}",
+                Html::text(kind.kind),
+                kind.count,
+                names.join(", ")
+            ))
         }
-    }
+    });
+    body.push(&html_section(
+        "Not migrated: rebuild these in the new CRM",
+        &html_list(None, not_migrated),
+    ));
+
+    let unmatched = report.owners.unmatched.iter().map(|owner| {
+        Html::from_markup(format!(
+            "{} {} ({})",
+            Html::text(&owner.salesforce_id),
+            Html::text(owner.name.as_deref().unwrap_or("(no name)")),
+            Html::text(owner.email.as_deref().unwrap_or("no email"))
+        ))
+    });
+    let mut owners = Html::from_markup(format!(
+        "<p>{}</p>",
+        Html::text(&owners_summary(&report.owners))
+    ));
+    owners.push(&html_list(None, unmatched));
+    body.push(&html_section("Unmatched owners", &owners));
+
     let budget = &report.budget;
-    let _ = write!(
-        out,
-        "</ul></section><section><h2>Unmatched owners</h2><p>{}</p><ul>",
-        escape(&owners_summary(&report.owners))
-    );
-    for owner in &report.owners.unmatched {
-        let _ = write!(
-            out,
-            "<li>{} {} ({})</li>",
-            escape(&owner.salesforce_id),
-            escape(owner.name.as_deref().unwrap_or("(no name)")),
-            escape(owner.email.as_deref().unwrap_or("no email"))
-        );
-    }
-    let _ = write!(
-        out,
-        "</ul></section><section><h2>Owners and budget</h2><p>{} active and {} inactive users, {} without email.</p>\
-         <p>A run needs about {} API calls; {} of {} used in the last 24 hours; {} available above the {}% reserve.</p></section>",
-        report.users.active,
-        report.users.inactive,
-        report.users.without_email,
-        budget.estimated_calls,
-        budget.used.map_or("?".to_owned(), |n| n.to_string()),
-        budget.limit.map_or("?".to_owned(), |n| n.to_string()),
-        budget.available.map_or("?".to_owned(), |n| n.to_string()),
-        budget.reserve_percent
-    );
-    out.push_str("</body></html>\n");
-    out
+    body.push(&html_section(
+        "Owners and budget",
+        &Html::from_markup(format!(
+            "<p>{} active and {} inactive users, {} without email.</p>\
+             <p>A run needs about {} API calls; {} of {} used in the last 24 hours; {} available above the {}% reserve.</p>",
+            report.users.active,
+            report.users.inactive,
+            report.users.without_email,
+            budget.estimated_calls,
+            count_or_unknown(budget.used),
+            count_or_unknown(budget.limit),
+            count_or_unknown(budget.available),
+            budget.reserve_percent
+        )),
+    ));
+    html_page(
+        &HtmlPage {
+            title: &format!("Dry run {}", report.run_id),
+            max_width_rem: 70,
+            extra_style: STYLE,
+        },
+        &body,
+    )
 }
 
-const STYLE: &str = "body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#1d2430}\
-h1{margin:0 0 .25rem}h2{margin-top:2rem;border-bottom:1px solid #dde3ea;padding-bottom:.25rem}\
-.cards{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1rem}.cards div{background:#f3f6f9;border-radius:8px;padding:.6rem 1rem;min-width:8rem}\
-.cards b{display:block;font-size:1.4rem}table{border-collapse:collapse;width:100%}th,td{padding:.35rem .5rem;border-bottom:1px solid #eef1f4;text-align:left;vertical-align:top}\
-.n{text-align:right;font-variant-numeric:tabular-nums}.bar{display:flex;width:12rem;height:.8rem;background:#eef1f4;border-radius:4px;overflow:hidden}\
+/// One bar of the object's records split into create, update and skip.
+fn share_bar(object: &DryRunObject) -> Html {
+    let share = |count: u64| percent_of(count, object.extracted);
+    Html::from_markup(format!(
+        "<div class=\"bar\" title=\"create {} / update {} / skip {}\">\
+         <span class=\"c\" style=\"width:{}%\"></span><span class=\"u\" style=\"width:{}%\"></span>\
+         <span class=\"s\" style=\"width:{}%\"></span></div>",
+        object.will_create,
+        object.will_update,
+        object.will_skip,
+        share(object.will_create),
+        share(object.will_update),
+        share(object.will_skip)
+    ))
+}
+
+/// The style of what only the dry run's page has: the share bars, their legend, the findings
+/// folded away.
+const STYLE: &str = ".bar{display:flex;width:12rem;height:.8rem;background:#eef1f4;border-radius:4px;overflow:hidden}\
 .c{background:#2e8b57}.u{background:#3b6fd8}.s{background:#d8783b}.legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .25rem 0 1rem;vertical-align:middle}\
-code{font-size:.9em}details{margin-top:1rem}";
+details{margin-top:1rem}";
 
 /// What a dry run needs: a migration's ports, the destination only to read its users.
 pub struct DryRunPorts<'a> {
@@ -1138,5 +1152,116 @@ mod tests {
         );
         assert_eq!(website_domain("acme.com:8080"), Some("acme.com".to_owned()));
         assert_eq!(website_domain("not a site"), None);
+    }
+
+    /// A report whose every text comes from an org that put markup and table syntax in it.
+    fn report_with_awkward_text() -> DryRunReport {
+        let awkward = "A|B <i>'x'</i> & \"y\"\nnext line";
+        DryRunReport {
+            run_id: "dry|1".to_owned(),
+            generated_at: "2026-01-01T00:00:00Z".to_owned(),
+            instance_url: "https://acme.my.salesforce.com".to_owned(),
+            objects: vec![DryRunObject {
+                object: "Odd|Object__c".to_owned(),
+                destination: "contact".to_owned(),
+                phase: 1,
+                in_salesforce: 3,
+                extracted: 3,
+                will_create: 2,
+                will_update: 0,
+                will_skip: 1,
+                skip_reasons: BTreeMap::from([(awkward.to_owned(), 1)]),
+                findings: BTreeMap::new(),
+            }],
+            findings_by_rule: BTreeMap::from([("invalid_email".to_owned(), 1)]),
+            findings: vec![ListedFinding {
+                object: "Odd|Object__c".to_owned(),
+                salesforce_id: Some("003|x".to_owned()),
+                field: Some("Email|2".to_owned()),
+                rule: "invalid_email".to_owned(),
+                action: "drop_value".to_owned(),
+                reason: awkward.to_owned(),
+            }],
+            findings_total: 1,
+            duplicates: vec![DuplicateGroup {
+                kind: "email",
+                key: "a`b@example.com".to_owned(),
+                records: vec![DuplicateMember {
+                    object: "Contact".to_owned(),
+                    salesforce_id: "003<1>".to_owned(),
+                }],
+            }],
+            custom_fields: Vec::new(),
+            skipped_objects: vec![SkippedObjectEntry {
+                name: "Left|Out".to_owned(),
+                reason: awkward.to_owned(),
+            }],
+            not_migrated: Vec::new(),
+            users: UserSummary::default(),
+            owners: OwnerMatching {
+                destination_users: Some(1),
+                matched: 0,
+                unmatched: vec![UnmatchedOwner {
+                    salesforce_id: "005|1".to_owned(),
+                    email: None,
+                    name: Some(awkward.to_owned()),
+                }],
+                default_owner: None,
+            },
+            budget: BudgetPreview {
+                used: None,
+                limit: Some(100),
+                reserve_percent: 20,
+                available: None,
+                estimated_calls: 2,
+                sufficient: true,
+            },
+            api_calls_used: None,
+        }
+    }
+
+    #[test]
+    fn every_markdown_table_row_keeps_its_cells_whatever_the_org_wrote() {
+        let markdown = render_markdown(&report_with_awkward_text());
+        assert!(markdown.starts_with("# Dry run dry\\|1\n"), "{markdown}");
+        // Each row of a table has as many unescaped `|` as its header: no value split a cell
+        // or broke a row.
+        for table in markdown
+            .split("\n\n")
+            .filter(|block| block.starts_with('|'))
+        {
+            let mut lines = table.lines();
+            let separators = |line: &str| line.replace("\\|", "").matches('|').count();
+            let header = lines.next().map(separators).unwrap_or(0);
+            for line in lines {
+                assert_eq!(separators(line), header, "{line}");
+            }
+        }
+        assert!(
+            markdown.contains("| Odd\\|Object__c | contact | 1 | 3 | 3 | 2 | 0 | 1 |"),
+            "{markdown}"
+        );
+        assert!(markdown.contains(
+            "| Odd\\|Object__c | 003\\|x | Email\\|2 | invalid_email | drop_value | A\\|B <i>'x'</i> & \"y\" next line |"
+        ));
+        assert!(markdown.contains("- email ``a`b@example.com``: Contact 003<1>"));
+        assert!(markdown.contains("- 005\\|1 A\\|B"));
+        assert!(markdown.contains("- Left\\|Out: A\\|B"));
+        assert!(
+            markdown.contains("about 2 calls; ? of 100 used in the last 24 hours; ? available")
+        );
+    }
+
+    #[test]
+    fn the_page_shows_what_the_org_wrote_as_text() {
+        let html = render_html(&report_with_awkward_text());
+        assert!(!html.contains("<i>"), "{html}");
+        assert!(html.contains("<title>Dry run dry|1</title>"));
+        assert!(html.contains("<tr><td>Odd|Object__c</td><td>contact</td><td>1</td>"));
+        assert!(html.contains(
+            "<td>A|B &lt;i&gt;&#39;x&#39;&lt;/i&gt; &amp; &quot;y&quot;\nnext line</td></tr>"
+        ));
+        assert!(html.contains("email <b>a`b@example.com</b>: Contact <code>003&lt;1&gt;</code>"));
+        assert!(html.contains("style=\"width:66.7%\""), "{html}");
     }
 }
