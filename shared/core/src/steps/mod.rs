@@ -24,7 +24,11 @@ pub use extract::{
 };
 pub use files::{DEFAULT_MAX_FILE_BYTES, FileOutcome, FileRef, file_key, stage_file};
 pub use finalize::{FinalizePorts, build_report, finalize};
-pub use load::{LoadPorts, load_chunk};
+pub use load::{
+    ChunkToRead, CountedAs, Landed, LoadInput, LoadPorts, LookedUp, MergeWinners, PreparedChunk,
+    PreparedRecord, ReadChunk, ReadRecord, RecordDecision, SendDetails, WantedIds, load_chunk,
+    prepare_chunk, read_chunk,
+};
 pub use merge::{check_merge_order, normalise_email};
 pub use rollback::{RollbackPorts, rollback_run};
 pub use verify::{VerifyPorts, compare, verify_object};
