@@ -24,6 +24,7 @@ pub use extract::{
 };
 pub use files::{DEFAULT_MAX_FILE_BYTES, FileOutcome, FileRef, file_key, stage_file};
 pub use finalize::{FinalizePorts, build_report, finalize};
+pub(crate) use load::{CheckedRecord, check_record};
 pub use load::{
     ChunkToRead, CountedAs, Landed, LoadInput, LoadPorts, LookedUp, MergeWinners, PreparedChunk,
     PreparedRecord, ReadChunk, ReadRecord, RecordDecision, SendDetails, WantedIds, load_chunk,
