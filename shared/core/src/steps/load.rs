@@ -1106,3 +1106,632 @@ fn settle(
     result.deferred_links = settled.deferred.len() as u64;
     Ok(settled)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::model::FieldType;
+    use crate::plan::{FieldMapping, LinkMapping, ReplacedBy};
+    use serde_json::json;
+
+    const RUN: &str = "run-2";
+    const EARLIER_RUN: &str = "run-1";
+
+    fn id(text: &str) -> SalesforceId {
+        SalesforceId::parse(text).unwrap()
+    }
+
+    fn field(source: &str, target: &str, source_type: FieldType) -> FieldMapping {
+        FieldMapping {
+            source: source.to_owned(),
+            target: target.to_owned(),
+            source_type,
+            components: Vec::new(),
+        }
+    }
+
+    fn object(name: &str, entity: EntityKind) -> ObjectPlan {
+        ObjectPlan {
+            object: name.to_owned(),
+            entity,
+            phase: 0,
+            in_salesforce: 0,
+            select: vec![],
+            fields: vec![],
+            links: vec![],
+            custom_fields: vec![],
+            values: BTreeMap::new(),
+            replaced_by: None,
+            blob: None,
+        }
+    }
+
+    /// Contacts with a name, an email and a link to their account.
+    fn contacts() -> ObjectPlan {
+        ObjectPlan {
+            fields: vec![
+                field("LastName", "last_name", FieldType::String),
+                field("Email", "email", FieldType::Email),
+            ],
+            links: vec![LinkMapping {
+                source: "AccountId".to_owned(),
+                target: "company".to_owned(),
+                target_object: "Account".to_owned(),
+                polymorphic: vec![],
+                prefixes: BTreeMap::new(),
+                required: false,
+                custom: false,
+            }],
+            ..object("Contact", EntityKind::Contact)
+        }
+    }
+
+    /// Leads land as contacts, unless converted into one.
+    fn leads() -> ObjectPlan {
+        ObjectPlan {
+            replaced_by: Some(ReplacedBy {
+                source: "ConvertedContactId".to_owned(),
+                target_object: "Contact".to_owned(),
+            }),
+            ..ObjectPlan {
+                object: "Lead".to_owned(),
+                ..contacts()
+            }
+        }
+    }
+
+    fn users() -> ObjectPlan {
+        ObjectPlan {
+            fields: vec![field("Email", "email", FieldType::Email)],
+            ..object("User", EntityKind::Owner)
+        }
+    }
+
+    fn read(object: ObjectPlan, merging: bool, lines: &[serde_json::Value]) -> ReadChunk {
+        let mut body = Vec::new();
+        for line in lines {
+            body.extend(line.to_string().into_bytes());
+            // Blank lines are not records.
+            body.extend(b"\n\n");
+        }
+        read_chunk(ChunkToRead {
+            object,
+            validation: ValidationPolicy::default(),
+            merging,
+            key: "acme/run-2/chunks/Contact/000000.jsonl".to_owned(),
+            body,
+        })
+    }
+
+    fn prepare(read: ReadChunk, looked_up: LookedUp) -> PreparedChunk {
+        prepare_chunk(LoadInput {
+            read,
+            run: RunId::new(RUN),
+            chunk: 0,
+            default_owner: Some("fallback@example.com".to_owned()),
+            looked_up,
+        })
+    }
+
+    /// One line per record: its decision, and what the decision carries that matters.
+    fn describe(prepared: &PreparedChunk) -> Vec<String> {
+        prepared
+            .records()
+            .iter()
+            .map(|record| {
+                let notes: Vec<String> = record
+                    .notes
+                    .iter()
+                    .map(|note| format!("{:?} {}", note.kind, note.field.as_deref().unwrap_or("")))
+                    .collect();
+                let notes = if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", notes.join(", "))
+                };
+                let decision = match &record.decision {
+                    RecordDecision::Send(details) => format!(
+                        "send {:?}, deferred {:?}",
+                        details.counted_as,
+                        details
+                            .deferred
+                            .iter()
+                            .map(|reference| reference.source_field.as_str())
+                            .collect::<Vec<_>>()
+                    ),
+                    RecordDecision::Unchanged { salesforce_id } => {
+                        format!("unchanged {salesforce_id}")
+                    }
+                    RecordDecision::MatchedUser { id_map_entry } => {
+                        format!("matched user -> {}", id_map_entry.destination_id)
+                    }
+                    RecordDecision::Skipped {
+                        reason,
+                        id_map_entry,
+                    } => format!(
+                        "skipped {}: {} -> {}",
+                        reason.field.as_deref().unwrap_or(""),
+                        reason.reason,
+                        id_map_entry
+                            .as_ref()
+                            .map_or("nothing".to_owned(), |entry| entry
+                                .destination_id
+                                .to_string())
+                    ),
+                    RecordDecision::Failed { reason } => format!(
+                        "failed {}: {}",
+                        reason.field.as_deref().unwrap_or(""),
+                        reason.reason
+                    ),
+                    RecordDecision::DeletedInSalesforce {
+                        salesforce_id,
+                        pending_deletion,
+                    } => format!(
+                        "deleted {salesforce_id}, delete {}",
+                        pending_deletion
+                            .as_ref()
+                            .map_or("nothing".to_owned(), |deletion| deletion
+                                .destination_id
+                                .to_string())
+                    ),
+                };
+                format!("{decision}{notes}")
+            })
+            .collect()
+    }
+
+    /// Prepares the chunk and compares each record's decision with `expect`; then checks
+    /// the batch matches the decisions and that the counts of the settled chunk add up.
+    fn check(read: ReadChunk, looked_up: LookedUp, expect: &[&str]) -> PreparedChunk {
+        let lines = read.records.len();
+        let prepared = prepare(read, looked_up);
+        assert_eq!(describe(&prepared), expect);
+        assert_eq!(prepared.records().len(), lines, "one decision per record");
+        let sends = prepared
+            .records()
+            .iter()
+            .filter(|record| matches!(record.decision, RecordDecision::Send(_)))
+            .count();
+        assert_eq!(prepared.batch().len(), sends);
+        let answers = prepared
+            .batch()
+            .iter()
+            .enumerate()
+            .map(|(index, _)| UpsertOutcome::Created(DestinationId::new(format!("d{index}"))))
+            .collect();
+        let result = settle(&prepared, answers).unwrap().result;
+        assert_counts_add_up(&result);
+        prepared
+    }
+
+    fn assert_counts_add_up(result: &ChunkResult) {
+        let counted = result.created
+            + result.updated
+            + result.unchanged
+            + result.skipped
+            + result.failed
+            + result.deleted_in_salesforce;
+        assert_eq!(counted, result.records, "{result:?}");
+        let issues_of = |kind| {
+            result
+                .issues
+                .iter()
+                .filter(|issue| issue.kind == kind)
+                .count() as u64
+        };
+        assert_eq!(issues_of(IssueKind::Skipped), result.skipped, "{result:?}");
+        assert_eq!(issues_of(IssueKind::Failed), result.failed, "{result:?}");
+    }
+
+    fn entry(salesforce_id: &str, destination: &str, hash: &str, run: &str) -> StoredIdMapEntry {
+        StoredIdMapEntry {
+            object: "Contact".to_owned(),
+            salesforce_id: id(salesforce_id),
+            destination_id: DestinationId::new(destination),
+            created_by_run: RunId::new(run),
+            last_run: RunId::new(run),
+            content_hash: hash.to_owned(),
+        }
+    }
+
+    /// The content hash a record gets, read alone.
+    fn hash_of(object: ObjectPlan, line: serde_json::Value) -> String {
+        let prepared = prepare(read(object, false, &[line]), LookedUp::default());
+        match &prepared.records()[0].decision {
+            RecordDecision::Send(details) => details.content_hash.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn records_are_transformed_and_unchanged_ones_are_not_sent() {
+        let same = json!({"Id": "003000000000001", "LastName": "Roth"});
+        let changed = json!({"Id": "003000000000002", "LastName": "Kay"});
+        let rewritten = json!({"Id": "003000000000003", "LastName": "Lee"});
+        let new = json!({"Id": "003000000000004", "LastName": "Ng"});
+        let hash = |line: &serde_json::Value| hash_of(contacts(), line.clone());
+        let mut written_by_this_run = entry("003000000000003", "d3", &hash(&rewritten), RUN);
+        written_by_this_run.created_by_run = RunId::new(EARLIER_RUN);
+        let looked_up = LookedUp {
+            own_entries: HashMap::from([
+                (
+                    id("003000000000001"),
+                    entry("003000000000001", "d1", &hash(&same), EARLIER_RUN),
+                ),
+                (
+                    id("003000000000002"),
+                    entry("003000000000002", "d2", "an older hash", EARLIER_RUN),
+                ),
+                // Same content, but this run wrote it (a reload after a crash): sent again.
+                (id("003000000000003"), written_by_this_run),
+            ]),
+            ..LookedUp::default()
+        };
+        let prepared = check(
+            read(contacts(), false, &[same, changed, rewritten, new]),
+            looked_up,
+            &[
+                &format!("unchanged {}", id("003000000000001")),
+                "send Updated, deferred []",
+                "send Updated, deferred []",
+                "send Created, deferred []",
+            ],
+        );
+        let names: Vec<(String, Option<&serde_json::Value>)> = prepared
+            .batch()
+            .iter()
+            .map(|record| (record.source_id.to_string(), record.fields.get("last_name")))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (id("003000000000002").to_string(), Some(&json!("Kay"))),
+                (id("003000000000003").to_string(), Some(&json!("Lee"))),
+                (id("003000000000004").to_string(), Some(&json!("Ng"))),
+            ]
+        );
+        // The journal needs what the ID map held before.
+        let previous: Vec<Option<&str>> = prepared
+            .sends()
+            .map(|(_, details)| {
+                details
+                    .previous_entry
+                    .as_ref()
+                    .map(|entry| entry.destination_id.as_str())
+            })
+            .collect();
+        assert_eq!(previous, vec![Some("d2"), Some("d3"), None]);
+    }
+
+    #[test]
+    fn a_link_whose_target_has_not_landed_is_deferred_and_reported() {
+        let linked =
+            json!({"Id": "003000000000001", "LastName": "Roth", "AccountId": "001000000000001"});
+        let orphan =
+            json!({"Id": "003000000000002", "LastName": "Kay", "AccountId": "001000000000002"});
+        let read = read(contacts(), false, &[linked, orphan.clone()]);
+        assert_eq!(
+            read.link_targets(&MergeWinners::new()),
+            WantedIds::from([(
+                "Account".to_owned(),
+                BTreeSet::from([id("001000000000001"), id("001000000000002")])
+            )])
+        );
+        // Even with the content of its last run, a record with a link to patch is sent, so
+        // finalize can patch it.
+        let looked_up = LookedUp {
+            link_targets: Landed::from([(
+                "Account".to_owned(),
+                HashMap::from([(id("001000000000001"), DestinationId::new("c1"))]),
+            )]),
+            own_entries: HashMap::from([(
+                id("003000000000002"),
+                entry(
+                    "003000000000002",
+                    "d2",
+                    &hash_of(contacts(), orphan),
+                    EARLIER_RUN,
+                ),
+            )]),
+            ..LookedUp::default()
+        };
+        let prepared = check(
+            read,
+            looked_up,
+            &[
+                "send Created, deferred []",
+                "send Updated, deferred [\"AccountId\"]",
+            ],
+        );
+        let links: Vec<Option<&str>> = prepared
+            .batch()
+            .iter()
+            .map(|record| record.links.get("company").map(DestinationId::as_str))
+            .collect();
+        assert_eq!(links, vec![Some("c1"), None]);
+
+        let answers = vec![
+            UpsertOutcome::Created(DestinationId::new("d1")),
+            UpsertOutcome::Updated(DestinationId::new("d2")),
+        ];
+        let settled = settle(&prepared, answers).unwrap();
+        assert_eq!(settled.result.deferred_links, 1);
+        assert_eq!(
+            settled.deferred,
+            vec![DeferredLink {
+                object: "Contact".to_owned(),
+                entity: EntityKind::Contact,
+                record: DestinationId::new("d2"),
+                salesforce_id: id("003000000000002"),
+                source_field: "AccountId".to_owned(),
+                link: "company".to_owned(),
+                target_object: "Account".to_owned(),
+                target: id("001000000000002"),
+            }]
+        );
+    }
+
+    #[test]
+    fn bad_records_are_skipped_or_failed_with_the_reason() {
+        let lines = [
+            json!({"Id": "003000000000001", "LastName": ""}),
+            json!({"Id": "not-an-id", "LastName": "Lee"}),
+            json!({"LastName": "Nobody"}),
+            json!({"Id": "003000000000004", "LastName": "Kay", "Email": "kay.example.com"}),
+        ];
+        let mut read = read(contacts(), false, &lines);
+        // A line that is not JSON, at the end of the chunk.
+        read.records.extend(
+            read_chunk(ChunkToRead {
+                object: contacts(),
+                validation: ValidationPolicy::default(),
+                merging: false,
+                key: "acme/run-2/chunks/Contact/000000.jsonl".to_owned(),
+                body: b"\n{\"Id\": \"003000000000005\", \"LastName\": ".to_vec(),
+            })
+            .records,
+        );
+        let prepared = check(
+            read,
+            LookedUp::default(),
+            &[
+                "skipped LastName: missing required value for contact.last_name -> nothing",
+                "failed Id: \"not-an-id\" is not a Salesforce id: it contains characters other than A-Z, a-z, 0-9",
+                "failed Id: the record has no Id",
+                // The invalid email is dropped and reported; the record still loads.
+                "send Created, deferred [] [ValueDropped Email]",
+                "failed : line 2 of acme/run-2/chunks/Contact/000000.jsonl is not a JSON record: EOF while parsing a value at line 1 column 38",
+            ],
+        );
+        assert_eq!(prepared.batch()[0].fields.get("email"), Some(&json!(null)));
+    }
+
+    #[test]
+    fn records_deleted_in_salesforce_are_deleted_if_an_earlier_run_sent_them() {
+        let read = read(
+            contacts(),
+            false,
+            &[
+                json!({"Id": "003000000000001", "IsDeleted": true}),
+                json!({"Id": "003000000000002", "IsDeleted": "true"}),
+                json!({"Id": "bad", "IsDeleted": true}),
+            ],
+        );
+        assert_eq!(
+            read.own_ids(&MergeWinners::new()),
+            vec![id("003000000000001"), id("003000000000002")]
+        );
+        let looked_up = LookedUp {
+            own_entries: HashMap::from([(
+                id("003000000000001"),
+                entry("003000000000001", "d1", "hash", EARLIER_RUN),
+            )]),
+            ..LookedUp::default()
+        };
+        check(
+            read,
+            looked_up,
+            &[
+                &format!("deleted {}, delete d1", id("003000000000001")),
+                &format!("deleted {}, delete nothing", id("003000000000002")),
+                "failed Id: deleted in Salesforce, but its Id is not a Salesforce id",
+            ],
+        );
+    }
+
+    #[test]
+    fn users_are_matched_by_email_never_sent() {
+        let read = read(
+            users(),
+            false,
+            &[
+                json!({"Id": "005000000000001", "Email": "Ada@Example.com"}),
+                json!({"Id": "005000000000002", "Email": "nobody@example.com"}),
+            ],
+        );
+        assert!(read.matches_users());
+        assert!(read.own_ids(&MergeWinners::new()).is_empty());
+        let user = |id: &str, email: &str| DestinationUser {
+            id: DestinationId::new(id),
+            email: email.to_owned(),
+            name: String::new(),
+        };
+        let looked_up = LookedUp {
+            destination_users: vec![
+                user("u1", "ada@example.com"),
+                user("u9", "fallback@example.com"),
+            ],
+            ..LookedUp::default()
+        };
+        check(
+            read,
+            looked_up,
+            &[
+                "matched user -> u1",
+                "skipped Email: no destination user has the email \"nobody@example.com\"; the records this user owns go to the default owner fallback@example.com -> u9",
+            ],
+        );
+    }
+
+    #[test]
+    fn converted_and_merged_leads_stand_for_their_contact() {
+        let contact = id("003000000000009");
+        let read = read(
+            leads(),
+            true,
+            &[
+                json!({"Id": "00Q000000000001", "LastName": "Roth", "ConvertedContactId": "003000000000009"}),
+                json!({"Id": "00Q000000000002", "LastName": "Kay", "ConvertedContactId": "003000000000008"}),
+                json!({"Id": "00Q000000000003", "LastName": "Lee", "Email": " Lee@Example.com", "AccountId": "001000000000001"}),
+                json!({"Id": "00Q000000000004", "LastName": "Ng", "Email": "ng@example.com"}),
+            ],
+        );
+        assert_eq!(
+            read.replacement_targets(),
+            WantedIds::from([(
+                "Contact".to_owned(),
+                BTreeSet::from([id("003000000000008"), contact.clone()])
+            )])
+        );
+        assert_eq!(
+            read.merge_emails(),
+            BTreeSet::from(["lee@example.com", "ng@example.com"])
+        );
+        let merge_winners = MergeWinners::from([(
+            "lee@example.com".to_owned(),
+            (id("003000000000007"), DestinationId::new("d7")),
+        )]);
+        // The merged lead is not sent, so neither its links nor its entry are looked up.
+        assert!(read.link_targets(&merge_winners).is_empty());
+        assert_eq!(read.own_ids(&merge_winners), vec![id("00Q000000000004")]);
+        let looked_up = LookedUp {
+            replacements: Landed::from([(
+                "Contact".to_owned(),
+                HashMap::from([(contact.clone(), DestinationId::new("d9"))]),
+            )]),
+            merge_winners,
+            ..LookedUp::default()
+        };
+        check(
+            read,
+            looked_up,
+            &[
+                &format!(
+                    "skipped ConvertedContactId: converted into Contact {contact}: not imported twice; links to it go to that record -> d9"
+                ),
+                &format!(
+                    "skipped ConvertedContactId: converted into Contact {}, which did not land; not imported twice, and links to it stay empty -> nothing",
+                    id("003000000000008")
+                ),
+                &format!(
+                    "skipped Email: merged into Contact {} with the same email: not imported as a second person; links to it go to that contact -> d7",
+                    id("003000000000007")
+                ),
+                "send Created, deferred []",
+            ],
+        );
+    }
+
+    #[test]
+    fn settling_counts_each_decision_once_and_refusals_as_failed() {
+        let lines = [
+            json!({"Id": "003000000000001", "LastName": "Roth", "Email": "bad"}),
+            json!({"Id": "003000000000002", "LastName": ""}),
+            json!({"Id": "003000000000003", "LastName": "Kay"}),
+        ];
+        let prepared = prepare(read(contacts(), false, &lines), LookedUp::default());
+        let answers = vec![
+            UpsertOutcome::Rejected {
+                reason: "no".to_owned(),
+            },
+            UpsertOutcome::Created(DestinationId::new("d3")),
+        ];
+        let settled = settle(&prepared, answers).unwrap();
+        let result = &settled.result;
+        assert_counts_add_up(result);
+        assert_eq!(
+            (
+                result.records,
+                result.created,
+                result.skipped,
+                result.failed
+            ),
+            (3, 1, 1, 1)
+        );
+        // Record by record, the reason first, then what else was found.
+        let issues: Vec<(IssueKind, String)> = result
+            .issues
+            .iter()
+            .map(|issue| (issue.kind, issue.salesforce_id.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            issues,
+            vec![
+                (IssueKind::Failed, id("003000000000001").to_string()),
+                (IssueKind::ValueDropped, id("003000000000001").to_string()),
+                // The transform names a record by the Id as Salesforce gave it.
+                (IssueKind::Skipped, "003000000000002".to_owned()),
+            ]
+        );
+        let entries: Vec<&str> = settled
+            .entries
+            .iter()
+            .map(|entry| entry.destination_id.as_str())
+            .collect();
+        assert_eq!(entries, vec!["d3"]);
+
+        let too_few = settle(&prepared, Vec::new());
+        assert!(matches!(
+            too_few,
+            Err(StepError::DestinationContract {
+                sent: 2,
+                answered: 0
+            })
+        ));
+    }
+
+    #[test]
+    fn a_skipped_record_counts_once_however_many_findings_skip_it() {
+        let policy = ValidationPolicy {
+            actions: BTreeMap::from([(crate::validate::Rule::InvalidEmail, Action::SkipRecord)]),
+        };
+        let two_emails = ObjectPlan {
+            fields: vec![
+                field("LastName", "last_name", FieldType::String),
+                field("Email", "email", FieldType::Email),
+                field("Other_Email__c", "other_email", FieldType::Email),
+            ],
+            ..contacts()
+        };
+        let read = read_chunk(ChunkToRead {
+            object: two_emails,
+            validation: policy,
+            merging: false,
+            key: "chunk".to_owned(),
+            body: json!({"Id": "003000000000001", "LastName": "Roth", "Email": "a", "Other_Email__c": "b"})
+                .to_string()
+                .into_bytes(),
+        });
+        check(
+            read,
+            LookedUp::default(),
+            &[
+                "skipped Email: invalid_email: \"a\" is not an email address (destination field email) -> nothing [Warning Other_Email__c]",
+            ],
+        );
+    }
+
+    /// The pure phases can move to another thread (a blocking pool): their inputs and
+    /// outputs own everything they hold.
+    #[test]
+    fn the_pure_phases_take_and_return_owned_values() {
+        fn movable<T: Send + 'static>() {}
+        movable::<ChunkToRead>();
+        movable::<ReadChunk>();
+        movable::<LoadInput>();
+        movable::<PreparedChunk>();
+        let _: fn(ChunkToRead) -> ReadChunk = read_chunk;
+        let _: fn(LoadInput) -> PreparedChunk = prepare_chunk;
+    }
+}
