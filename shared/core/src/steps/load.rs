@@ -668,6 +668,14 @@ impl PreparedChunk {
         &self.batch
     }
 
+    /// How many records were decided to be sent (the batch's length, by construction).
+    fn sends_decided(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|record| matches!(record.decision, RecordDecision::Send(_)))
+            .count()
+    }
+
     /// Each record to send with what the commit needs about it, in line order.
     pub fn sends(&self) -> impl Iterator<Item = (&DestinationRecord, &SendDetails)> {
         let details = self
@@ -1024,10 +1032,12 @@ fn settle(
         match &record.decision {
             RecordDecision::Send(details) => {
                 // `prepare_chunk` puts one record in the batch per `Send`, and the destination
-                // answered once per record of the batch (checked above).
+                // answered once per record of the batch (checked above), so every `Send`
+                // has its answer; were it not so, the decisions would count more records
+                // sent than answered.
                 let Some((sent, outcome)) = answered.next() else {
                     return Err(StepError::DestinationContract {
-                        sent: prepared.batch.len() + 1,
+                        sent: prepared.sends_decided(),
                         answered: prepared.batch.len(),
                     });
                 };
@@ -1288,12 +1298,7 @@ mod tests {
         let prepared = prepare(read, looked_up);
         assert_eq!(describe(&prepared), expect);
         assert_eq!(prepared.records().len(), lines, "one decision per record");
-        let sends = prepared
-            .records()
-            .iter()
-            .filter(|record| matches!(record.decision, RecordDecision::Send(_)))
-            .count();
-        assert_eq!(prepared.batch().len(), sends);
+        assert_eq!(prepared.batch().len(), prepared.sends_decided());
         let answers = prepared
             .batch()
             .iter()
