@@ -17,10 +17,9 @@ use crate::render::{
     escape_html, escape_markdown, html_cards, html_list, html_page, html_section,
     markdown_code_span, percent_of,
 };
-use crate::steps::SkippedObject;
+use crate::steps::{CheckedRecord, SkippedObject, check_record};
 use crate::steps::{Discovery, ExtractPorts, StepError};
-use crate::transform::transform_record;
-use crate::validate::{Finding, Verdict, orphan_finding, validate_record};
+use crate::validate::{Finding, Verdict, orphan_finding};
 use ferry_model::error::PortError;
 use ferry_model::ids::{SalesforceId, TenantId};
 use ferry_model::model::SourceRecord;
@@ -298,22 +297,25 @@ impl<'a> DryRunAnalysis<'a> {
         let mut issues = Vec::new();
         let mut replaced = Vec::new();
         for source in &records {
-            match transform_record(object, source) {
+            match check_record(object, policy, source) {
                 // A converted lead is not imported, but links to it resolve to the contact
                 // it became, so it counts among the records links may point at.
-                Ok(record) if record.replaced_by.is_some() => {
-                    let field = record
-                        .replaced_by
-                        .as_ref()
-                        .map_or("", |replacement| replacement.source_field.as_str());
+                CheckedRecord::Replaced {
+                    record,
+                    replacement,
+                } => {
                     skipped.push(format!(
-                        "replaced by the record its {field} names (not imported twice)"
+                        "replaced by the record its {} names (not imported twice)",
+                        replacement.source_field
                     ));
                     replaced.push(record.record.source_id);
                 }
-                Ok(mut record) => {
+                CheckedRecord::Validated {
+                    mut record,
+                    findings: found,
+                    verdict,
+                } => {
                     issues.append(&mut record.issues);
-                    let (found, verdict) = validate_record(object, &mut record, policy);
                     let skip_reason = found
                         .iter()
                         .find(|finding| finding.action == Action::SkipRecord)
@@ -355,7 +357,7 @@ impl<'a> DryRunAnalysis<'a> {
                     }
                     landing.push(record.record.source_id);
                 }
-                Err(issue) => {
+                CheckedRecord::Refused(issue) => {
                     skipped.push(issue.reason.clone());
                     issues.push(issue);
                 }

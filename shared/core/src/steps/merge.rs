@@ -18,9 +18,9 @@
 //! A converted lead keeps going to its converted contact (`replaced`), whatever its email.
 
 use super::StepError;
-use super::load::LoadPorts;
+use super::load::{LoadPorts, MergeWinners, RecordDecision};
 use crate::transform::{TransformedRecord, content_hash};
-use ferry_model::ids::{RunId, SalesforceId};
+use ferry_model::ids::{DestinationId, RunId, SalesforceId};
 use ferry_model::model::SourceRecord;
 use ferry_model::plan::{ObjectPlan, Plan};
 use ferry_model::ports::IdMapEntry;
@@ -76,65 +76,42 @@ fn created_key(created: Option<String>) -> (bool, String) {
     }
 }
 
-/// Takes the leads of `records` whose email (`emails`, by lead id) is a landed contact's out
-/// of the records to send: each becomes an ID-map entry pointing at the contact and a
-/// skipped issue naming it. Returns the records still to send and the entries.
-pub(super) async fn merge_leads(
-    ports: &LoadPorts<'_>,
-    plan: &Plan,
+/// A lead whose email a landed contact has: not sent, counted as skipped with the contact
+/// it was merged into, and its ID-map entry points at that contact.
+pub(super) fn decide(
     object: &ObjectPlan,
     run: &RunId,
-    records: Vec<TransformedRecord>,
-    emails: &HashMap<SalesforceId, String>,
-    issues: &mut Vec<RecordIssue>,
-) -> Result<(Vec<TransformedRecord>, Vec<IdMapEntry>), StepError> {
-    let wanted: BTreeSet<&str> = records
-        .iter()
-        .filter_map(|record| emails.get(&record.record.source_id))
-        .map(String::as_str)
-        .collect();
-    if wanted.is_empty() {
-        return Ok((records, Vec::new()));
-    }
-    let winners = contact_index(ports, plan, run, &wanted).await?;
-    let mut kept = Vec::with_capacity(records.len());
-    let mut entries = Vec::new();
-    for record in records {
-        let winner = emails
-            .get(&record.record.source_id)
-            .and_then(|email| winners.get(email.as_str()));
-        let Some((contact, destination_id)) = winner else {
-            kept.push(record);
-            continue;
-        };
-        entries.push(IdMapEntry {
+    lead: &TransformedRecord,
+    (contact, destination_id): &(SalesforceId, DestinationId),
+) -> RecordDecision {
+    RecordDecision::Skipped {
+        reason: RecordIssue {
             object: object.object.clone(),
-            salesforce_id: record.record.source_id.clone(),
-            destination_id: destination_id.clone(),
-            run_id: run.clone(),
-            content_hash: content_hash(&record),
-        });
-        issues.push(RecordIssue {
-            object: object.object.clone(),
-            salesforce_id: Some(record.record.source_id.to_string()),
+            salesforce_id: Some(lead.record.source_id.to_string()),
             field: Some("Email".to_owned()),
             kind: IssueKind::Skipped,
             reason: format!(
                 "merged into {CONTACT} {contact} with the same email: not imported as a second person; links to it go to that contact"
             ),
-        });
+        },
+        id_map_entry: Some(IdMapEntry {
+            object: object.object.clone(),
+            salesforce_id: lead.record.source_id.clone(),
+            destination_id: destination_id.clone(),
+            run_id: run.clone(),
+            content_hash: content_hash(lead),
+        }),
     }
-    Ok((kept, entries))
 }
 
 /// For each wanted email, the contact that wins it (oldest `CreatedDate`, then lowest Id,
 /// among the contacts that landed) and its destination id.
-async fn contact_index(
+pub(super) async fn contact_index(
     ports: &LoadPorts<'_>,
     plan: &Plan,
     run: &RunId,
     wanted: &BTreeSet<&str>,
-) -> Result<BTreeMap<String, (SalesforceId, ferry_model::ids::DestinationId)>, StepError> {
+) -> Result<MergeWinners, StepError> {
     let mut runs = ports
         .runs
         .list_runs(&plan.tenant)
@@ -229,7 +206,7 @@ async fn contact_index(
             .await
             .map_err(StepError::IdMap)?
     };
-    let mut winners = BTreeMap::new();
+    let mut winners = MergeWinners::new();
     for (email, mut list) in candidates {
         list.sort_by(|a, b| {
             (created_key(a.created.clone()), &a.id).cmp(&(created_key(b.created.clone()), &b.id))

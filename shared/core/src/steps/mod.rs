@@ -22,13 +22,21 @@ pub use extract::{
 };
 pub use files::{DEFAULT_MAX_FILE_BYTES, FileRef, stage_file};
 pub use finalize::{FinalizePorts, finalize};
-pub use load::{LoadPorts, load_chunk};
+// The phases of a load are public: the pure ones (read, prepare) take and give owned data,
+// so a shell can run them off its runtime thread (tokio's blocking pool) between the reads
+// and writes of `load_chunk`.
+pub use load::{
+    ChunkToRead, CountedAs, Landed, LoadInput, LoadPorts, LookedUp, MergeWinners, PreparedChunk,
+    PreparedRecord, ReadChunk, ReadRecord, RecordDecision, SendDetails, WantedIds, load_chunk,
+    prepare_chunk, read_chunk,
+};
 pub use rollback::{RollbackPorts, rollback_run};
 pub use verify::{VerifyPorts, compare};
 
 // Used across the core's modules, not by the shells.
 pub(crate) use extract::chunk_key;
 pub(crate) use finalize::build_report;
+pub(crate) use load::{CheckedRecord, check_record};
 pub(crate) use merge::{check_merge_order, normalise_email};
 pub(crate) use verify::verify_object;
 

@@ -8,9 +8,10 @@
 //! expected with its patched value.
 
 use super::StepError;
-use super::load::{is_deleted, resolve_references};
-use crate::transform::transform_record;
-use crate::validate::{Verdict, validate_record};
+use super::load::{
+    ChunkToRead, ReadRecord, link_targets, look_up_landed, read_chunk, resolve_links,
+};
+use crate::transform::TransformedRecord;
 use ferry_model::ids::{DestinationId, RunId, SalesforceId};
 use ferry_model::plan::{ObjectPlan, Plan};
 use ferry_model::ports::Progress;
@@ -101,32 +102,26 @@ async fn verify_chunk(
     let mut verified = ChunkVerification::default();
     let key = super::chunk_key(plan, run, &object.object, chunk);
     let body = ports.staging.get(&key).await.map_err(StepError::Staging)?;
-    let mut transformed = Vec::new();
-    for line in body.split(|byte| *byte == b'\n') {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        // Records that could not be read or transformed were reported by the load and
-        // never sent; there is nothing to compare for them.
-        let Ok(source) = serde_json::from_slice::<ferry_model::model::SourceRecord>(line) else {
-            continue;
-        };
-        if is_deleted(&source) {
-            continue;
-        }
-        let Ok(mut record) = transform_record(object, &source) else {
-            continue;
-        };
-        // A converted lead is not sent: its ID-map entry points at the contact it became.
-        if record.replaced_by.is_some() {
-            continue;
-        }
-        let (_, verdict) = validate_record(object, &mut record, &plan.validation);
-        if verdict == Verdict::Load {
-            transformed.push(record);
-        }
-    }
-    let resolved = resolve_references(ports.id_map, &plan.tenant, &transformed).await?;
+    // The load's own reading: records that could not be read, transformed or validated
+    // were reported by the load and never sent, a converted lead is not sent (its ID-map
+    // entry points at the contact it became), and a deleted one is not sent either; there
+    // is nothing to compare for them.
+    let read = read_chunk(ChunkToRead {
+        object: object.clone(),
+        validation: plan.validation.clone(),
+        merging: false,
+        key,
+        body,
+    });
+    let transformed: Vec<TransformedRecord> = read
+        .records
+        .into_iter()
+        .filter_map(|record| match record {
+            ReadRecord::Valid { record, .. } => Some(*record),
+            _ => None,
+        })
+        .collect();
+    let landed = look_up_landed(ports.id_map, &plan.tenant, link_targets(&transformed)).await?;
     let ids: Vec<SalesforceId> = transformed
         .iter()
         .map(|record| record.record.source_id.clone())
@@ -142,15 +137,10 @@ async fn verify_chunk(
             // Refused by the destination: reported as failed at load.
             continue;
         };
+        // Links that were deferred at load have been patched since, so they resolve now;
+        // one whose target never landed is expected empty, as it was sent.
         let mut sent = record.record;
-        for reference in record.references {
-            if let Some(target) = resolved
-                .get(reference.target_object.as_str())
-                .and_then(|found| found.get(&reference.target))
-            {
-                sent.links.insert(reference.link, target.clone());
-            }
-        }
+        resolve_links(&mut sent, record.references, &landed);
         expected.push((destination_id.clone(), sent));
     }
     if expected.is_empty() {
