@@ -105,7 +105,7 @@ pub async fn migrate_with(
         resumed,
     });
     tracing::info!(run_id = %summary.run_id, kind = summary.kind.as_str(), resumed, "run started");
-    match run_migration(
+    match run_through_steps(
         ports,
         config,
         options,
@@ -159,7 +159,7 @@ impl SharedSummary<'_> {
     }
 }
 
-async fn run_migration(
+async fn run_through_steps(
     ports: &LocalPorts<'_>,
     config: &RunConfig,
     options: &RunOptions,
