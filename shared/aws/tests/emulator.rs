@@ -223,22 +223,8 @@ async fn run_history_journal_and_outcomes_round_trip() {
     let (table, _) = fresh(&clients).await;
     let runs = DynamoRunStore::new(clients.dynamodb.clone(), &table);
     let tenant = TenantId::new("acme");
-    let summary = |run: &str, sequence, status| RunSummary {
-        run_id: RunId::new(run),
-        tenant: tenant.clone(),
-        sequence,
-        kind: RunKind::Full,
-        status,
-        started_at: "2026-01-01T00:00:00Z".to_owned(),
-        finished_at: None,
-        updated_at: None,
-        high_water_marks: Default::default(),
-        delta_of: None,
-        rolls_back: None,
-        rolled_back_by: None,
-        error: None,
-        api_calls_used: None,
-        timings: Default::default(),
+    let summary = |run: &str, sequence, status| {
+        ferry_model::run_store::sample_summary(&tenant, run, sequence, status)
     };
     runs.save_run(&summary("run-b", 2, RunStatus::Running))
         .await

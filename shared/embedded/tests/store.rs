@@ -10,8 +10,9 @@ use ferry_model::plan::Plan;
 use ferry_model::ports::{DeferredLink, IdMap, RunStore};
 use ferry_model::report::{ChunkResult, ObjectExtraction};
 use ferry_model::run_store::check_document_store;
+use ferry_model::run_store::sample_summary;
 use ferry_model::runs::{
-    JournalAction, JournalEntry, PendingDeletion, RollbackObject, RunKind, RunStatus, RunSummary,
+    JournalAction, JournalEntry, PendingDeletion, RollbackObject, RunStatus, RunSummary,
 };
 use rusqlite::Connection;
 use std::path::Path;
@@ -32,23 +33,7 @@ fn plan() -> Plan {
 }
 
 fn summary(run: &str, sequence: u64, status: RunStatus) -> RunSummary {
-    RunSummary {
-        run_id: RunId::new(run),
-        tenant: TenantId::new("acme"),
-        sequence,
-        kind: RunKind::Full,
-        status,
-        started_at: "2026-01-01T00:00:00Z".to_owned(),
-        finished_at: None,
-        updated_at: None,
-        high_water_marks: Default::default(),
-        delta_of: None,
-        rolls_back: None,
-        rolled_back_by: None,
-        error: None,
-        api_calls_used: None,
-        timings: Default::default(),
-    }
+    sample_summary(&TenantId::new("acme"), run, sequence, status)
 }
 
 fn chunk(object: &str, chunk: u32, created: u64) -> ChunkResult {

@@ -57,6 +57,32 @@ fn expect<T: PartialEq + std::fmt::Debug>(
     }
 }
 
+/// A full run's line in the history, as the run store tests of every adapter save it.
+pub fn sample_summary(
+    tenant: &crate::ids::TenantId,
+    run: &str,
+    sequence: u64,
+    status: crate::runs::RunStatus,
+) -> crate::runs::RunSummary {
+    crate::runs::RunSummary {
+        run_id: crate::ids::RunId::new(run),
+        tenant: tenant.clone(),
+        sequence,
+        kind: crate::runs::RunKind::Full,
+        status,
+        started_at: "2026-01-01T00:00:00Z".to_owned(),
+        finished_at: None,
+        updated_at: None,
+        high_water_marks: Default::default(),
+        delta_of: None,
+        rolls_back: None,
+        rolled_back_by: None,
+        error: None,
+        api_calls_used: None,
+        timings: Default::default(),
+    }
+}
+
 fn document(partition: &str, sort: &str, body: &str) -> Document {
     Document {
         key: DocumentKey::new(partition, sort),

@@ -53,7 +53,7 @@ mod conformance;
 mod memory;
 mod typed;
 
-pub use conformance::{DocumentStoreCheckFailed, check_document_store};
+pub use conformance::{DocumentStoreCheckFailed, check_document_store, sample_summary};
 pub use memory::InMemoryDocumentStore;
 
 use crate::error::PortError;

@@ -275,11 +275,11 @@ impl<S: DocumentStore + ?Sized> RunStore for S {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{InMemoryDocumentStore, check_document_store};
+    use super::super::{InMemoryDocumentStore, check_document_store, sample_summary};
     use super::*;
     use crate::ids::DestinationId;
     use crate::mapping::EntityKind;
-    use crate::runs::{JournalAction, RunKind, RunStatus};
+    use crate::runs::{JournalAction, RunStatus};
     use futures::executor::block_on;
     use std::sync::Mutex;
 
@@ -303,23 +303,7 @@ mod tests {
     }
 
     fn summary(run: &str, sequence: u64, status: RunStatus) -> RunSummary {
-        RunSummary {
-            run_id: RunId::new(run),
-            tenant: TenantId::new("acme"),
-            sequence,
-            kind: RunKind::Full,
-            status,
-            started_at: "2026-01-01T00:00:00Z".to_owned(),
-            finished_at: None,
-            updated_at: None,
-            high_water_marks: Default::default(),
-            delta_of: None,
-            rolls_back: None,
-            rolled_back_by: None,
-            error: None,
-            api_calls_used: None,
-            timings: Default::default(),
-        }
+        sample_summary(&TenantId::new("acme"), run, sequence, status)
     }
 
     fn journal_entry(object: &str, index: u32, action: JournalAction) -> JournalEntry {
