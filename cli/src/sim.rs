@@ -89,6 +89,13 @@ pub struct SimArgs {
     /// Seconds an authorization code can be exchanged.
     #[arg(long, default_value_t = 900)]
     pub auth_code_ttl_secs: u64,
+    /// The org has person accounts: accounts that are people (`IsPersonAccount`), each
+    /// with a hidden person contact.
+    #[arg(long)]
+    pub person_accounts: bool,
+    /// The org has multiple currencies: every record carries `CurrencyIsoCode`.
+    #[arg(long)]
+    pub multi_currency: bool,
 }
 
 /// The [`Mix`] of a `--mix` name.
@@ -128,6 +135,10 @@ impl SimArgs {
             redirect_uris: self.redirect_uris.clone(),
             auth_code_ttl: Duration::from_secs(self.auth_code_ttl_secs),
             bulk_page_size: self.bulk_page_size,
+            features: ferry_simulator::schema::Features {
+                person_accounts: self.person_accounts,
+                multi_currency: self.multi_currency,
+            },
             ..defaults
         }
     }

@@ -340,7 +340,7 @@ async fn create(
             "InvalidJob : The query is required",
         );
     };
-    let mut query = match soql::parse(text) {
+    let mut query = match soql::parse_for(text, state.org.features()) {
         Ok(query) => query,
         Err(error) => {
             return api_error(

@@ -99,6 +99,9 @@ pub struct SimulatorConfig {
     pub auth_code_ttl: Duration,
     /// Rows of a Bulk results page when the request sets no `maxRecords`.
     pub bulk_page_size: u64,
+    /// Org features switched on (person accounts, multiple currencies): they change the
+    /// schema and the data, as in a real org.
+    pub features: schema::Features,
 }
 
 impl Default for SimulatorConfig {
@@ -117,6 +120,7 @@ impl Default for SimulatorConfig {
             redirect_uris: Vec::new(),
             auth_code_ttl: oauth::AUTH_CODE_TTL,
             bulk_page_size: 50_000,
+            features: schema::Features::default(),
         }
     }
 }
@@ -341,7 +345,7 @@ pub async fn serve(
     };
     let scheme = if config.tls { "https" } else { "http" };
     let base_url = format!("{scheme}://{local}");
-    let org = org::Org::with_mix(config.seed, config.records, config.mix);
+    let org = org::Org::with_features(config.seed, config.records, config.mix, config.features);
     let records = org.record_counts();
     let knobs = Knobs {
         daily_api_limit: config.daily_api_limit,

@@ -17,10 +17,10 @@ use crate::ids::salesforce_id;
 use crate::rng::{Rng, splitmix64};
 use crate::schema::{
     ACCOUNT_TYPES, APEX_STATUS, CALL_TYPES, CAMPAIGN_STATUS, CAMPAIGN_TYPES, CASE_ORIGIN,
-    CASE_PRIORITY, CASE_STATUS, CHANNELS, CONTACT_ROLES, FLOW_TYPES, Generated, INDUSTRIES,
-    LEAD_SOURCES, LEAD_STATUS, MEMBER_STATUS, OPPORTUNITY_TYPES, PRIORITIES, PROJECT_STATUS,
-    RECORD_TYPES, REGIONS, RELATION_STATUS, REPORT_FORMATS, SEGMENTS, STAGES, TASK_STATUS, TIERS,
-    generated_object,
+    CASE_PRIORITY, CASE_STATUS, CHANNELS, CONTACT_ROLES, FLOW_TYPES, Features, Generated,
+    INDUSTRIES, LEAD_SOURCES, LEAD_STATUS, MEMBER_STATUS, OPPORTUNITY_TYPES, PRIORITIES,
+    PROJECT_STATUS, RECORD_TYPES, REGIONS, RELATION_STATUS, REPORT_FORMATS, SEGMENTS, STAGES,
+    TASK_STATUS, TIERS, generated_object,
 };
 use crate::value::{Val, days_from_civil};
 use std::collections::{BTreeMap, HashMap};
@@ -297,6 +297,8 @@ pub struct Org {
     overlay: Arc<RwLock<Overlay>>,
     /// Number of overlay entries, read without the lock on the hot path.
     changes: Arc<AtomicUsize>,
+    /// The org features switched on (person accounts, multiple currencies).
+    features: Features,
 }
 
 /// A generated binary body: its length, and the stream it derives from.
@@ -316,8 +318,15 @@ impl Org {
         Org::with_mix(seed, records, Mix::Sales)
     }
 
-    /// Plans an org of `records` records from `seed`, split as `mix` says.
+    /// Plans an org of `records` records from `seed`, split as `mix` says, with no
+    /// optional feature on.
     pub fn with_mix(seed: u64, records: u64, mix: Mix) -> Self {
+        Org::with_features(seed, records, mix, Features::default())
+    }
+
+    /// Plans an org of `records` records from `seed`, split as `mix` says, with
+    /// `features` switched on.
+    pub fn with_features(seed: u64, records: u64, mix: Mix, features: Features) -> Self {
         let counts = split_counts_with(records, mix);
         let org_id = salesforce_id("00D", 1 + splitmix64(seed ^ SALT_IDS) % 1_000_000);
         let mut bases = BTreeMap::new();
@@ -343,7 +352,13 @@ impl Org {
             org_id,
             overlay: Arc::new(RwLock::new(Overlay::default())),
             changes: Arc::new(AtomicUsize::new(0)),
+            features,
         }
+    }
+
+    /// The org features switched on.
+    pub fn features(&self) -> Features {
+        self.features
     }
 
     /// The seed the org derives from.

@@ -156,11 +156,19 @@ fn batch_subrequest(state: &AppState, method: &str, url: &str) -> (u16, Json) {
     };
     let rest: Vec<&str> = segments.collect();
     match rest.as_slice() {
-        ["sobjects"] => (200, schema::describe_global(version)),
-        ["sobjects", object, "describe"] => match schema::object(object) {
-            Some(def) => (200, def.describe(version, &state.base_url)),
-            None => (404, not_found_body()),
-        },
+        ["sobjects"] => (
+            200,
+            schema::describe_global_for(version, state.org.features()),
+        ),
+        ["sobjects", object, "describe"] => {
+            match schema::object(object).filter(|def| state.org.features().allows(def.feature)) {
+                Some(def) => (
+                    200,
+                    def.describe_for(version, &state.base_url, state.org.features()),
+                ),
+                None => (404, not_found_body()),
+            }
+        }
         ["limits", "recordCount"] => {
             let objects = param(Some(query), "sObjects");
             (200, record_count_json(&state.org, objects.as_deref()))
@@ -179,7 +187,7 @@ fn batch_subrequest(state: &AppState, method: &str, url: &str) -> (u16, Json) {
 /// A query subrequest of a batch: counts, aggregates and results that fit in one page.
 /// Larger results need a cursor, which only `/query` keeps.
 fn batch_query(state: &AppState, text: &str, version: &str, all: bool) -> (u16, Json) {
-    let query = match soql::parse(text) {
+    let query = match soql::parse_for(text, state.org.features()) {
         Ok(q) => soql::Query { all_rows: all, ..q },
         Err(e) => return (400, error_body(e.code, &e.message)),
     };

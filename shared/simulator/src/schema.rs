@@ -98,6 +98,46 @@ impl FieldType {
     }
 }
 
+/// An org feature that adds fields or objects to the schema. Switched off, they do not
+/// exist: describe leaves them out and SOQL answers `INVALID_FIELD` / `INVALID_TYPE`, as
+/// an org without the feature does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    /// Person accounts: `Account.IsPersonAccount`, the person fields (`FirstName`,
+    /// `PersonEmail`, ...) and `*__pc` custom fields, `Contact.IsPersonAccount`.
+    PersonAccounts,
+    /// Multiple currencies: `CurrencyIsoCode` on records, the `CurrencyType` object.
+    MultiCurrency,
+}
+
+/// The features an org has switched on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Features {
+    pub person_accounts: bool,
+    pub multi_currency: bool,
+}
+
+impl Features {
+    /// Every feature on.
+    pub const ALL: Features = Features {
+        person_accounts: true,
+        multi_currency: true,
+    };
+
+    /// Whether `feature` is on.
+    pub fn has(self, feature: Feature) -> bool {
+        match feature {
+            Feature::PersonAccounts => self.person_accounts,
+            Feature::MultiCurrency => self.multi_currency,
+        }
+    }
+
+    /// Whether something gated by `feature` (none: always there) exists in this org.
+    pub fn allows(self, feature: Option<Feature>) -> bool {
+        feature.is_none_or(|f| self.has(f))
+    }
+}
+
 /// Metadata of one field.
 #[derive(Debug, Clone)]
 pub struct FieldDef {
@@ -125,6 +165,8 @@ pub struct FieldDef {
     pub calculated: bool,
     /// A rich text area, whose value is HTML.
     pub html: bool,
+    /// The org feature without which the field does not exist.
+    pub feature: Option<Feature>,
 }
 
 impl FieldDef {
@@ -171,7 +213,14 @@ impl FieldDef {
             defaulted_on_create: boolean || ftype == FieldType::Id,
             calculated: false,
             html: false,
+            feature: None,
         }
+    }
+
+    /// A field that exists only in orgs with `feature` on.
+    pub(crate) fn feature(mut self, feature: Feature) -> Self {
+        self.feature = Some(feature);
+        self
     }
 
     fn len(mut self, length: u32) -> Self {
@@ -573,6 +622,8 @@ pub struct ObjectDef {
     /// For each address field, the indexes of its components in JSON key order
     /// (city, country, geocodeAccuracy, latitude, longitude, postalCode, state, street).
     pub address_parts: Vec<(usize, [Option<usize>; 8])>,
+    /// The org feature without which the object does not exist.
+    pub feature: Option<Feature>,
 }
 
 /// Keys of a compound address value, in the order Salesforce sends them.
@@ -605,6 +656,20 @@ impl ObjectDef {
         self.fields
             .iter()
             .position(|f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Index of a field by case-insensitive name, among the fields an org with
+    /// `features` has.
+    pub fn field_index_in(&self, name: &str, features: Features) -> Option<usize> {
+        self.field_index(name)
+            .filter(|&i| features.allows(self.fields[i].feature))
+    }
+
+    /// Whether field `index` exists in an org with `features`.
+    pub fn has_field(&self, index: usize, features: Features) -> bool {
+        self.fields
+            .get(index)
+            .is_some_and(|f| features.allows(f.feature))
     }
 
     /// Components of the address field at `index`, if it is one.
@@ -712,11 +777,30 @@ impl ObjectDef {
 
     /// The full describe of this object.
     pub fn describe(&self, version: &str, instance_url: &str) -> Json {
+        self.describe_for(version, instance_url, Features::ALL)
+    }
+
+    /// The describe of this object in an org with `features`: fields and child
+    /// relationships of features that are off are left out.
+    pub fn describe_for(&self, version: &str, instance_url: &str, features: Features) -> Json {
         let f = self.flags;
-        let fields: Vec<Json> = self.fields.iter().map(FieldDef::describe).collect();
+        let fields: Vec<Json> = self
+            .fields
+            .iter()
+            .filter(|field| features.allows(field.feature))
+            .map(FieldDef::describe)
+            .collect();
         let children: Vec<Json> = self
             .children
             .iter()
+            .filter(|c| {
+                object(c.child).is_some_and(|child| {
+                    features.allows(child.feature)
+                        && child
+                            .field_index(c.field)
+                            .is_none_or(|i| child.has_field(i, features))
+                })
+            })
             .map(|c| {
                 json!({
                     "cascadeDelete": c.cascade_delete,
@@ -1447,6 +1531,7 @@ fn data_object(
         children,
         generated: Some(kind),
         address_parts: Vec::new(),
+        feature: None,
     }
     .with_address_parts()
 }
@@ -1470,6 +1555,7 @@ fn metadata_only(entry: &CatalogEntry) -> ObjectDef {
         children: Vec::new(),
         generated: None,
         address_parts: Vec::new(),
+        feature: None,
     }
 }
 
@@ -2197,9 +2283,18 @@ pub fn generated_by_prefix(prefix: &str) -> Option<Generated> {
         .find(|&k| generated_object(k).key_prefix == Some(prefix))
 }
 
-/// The describeGlobal document.
+/// The describeGlobal document of an org with every feature on.
 pub fn describe_global(version: &str) -> Json {
-    let sobjects: Vec<Json> = OBJECTS.iter().map(|o| o.global_entry(version)).collect();
+    describe_global_for(version, Features::ALL)
+}
+
+/// The describeGlobal document of an org with `features`.
+pub fn describe_global_for(version: &str, features: Features) -> Json {
+    let sobjects: Vec<Json> = OBJECTS
+        .iter()
+        .filter(|o| features.allows(o.feature))
+        .map(|o| o.global_entry(version))
+        .collect();
     json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects})
 }
 

@@ -474,9 +474,15 @@ async fn limits(State(state): State<Arc<AppState>>, Path(version): Path<String>)
     )
 }
 
-async fn describe_global(Path(version): Path<String>) -> Response {
+async fn describe_global(
+    State(state): State<Arc<AppState>>,
+    Path(version): Path<String>,
+) -> Response {
     match version_of(&version) {
-        Some(v) => json_response(StatusCode::OK, &schema::describe_global(v)),
+        Some(v) => json_response(
+            StatusCode::OK,
+            &schema::describe_global_for(v, state.org.features()),
+        ),
         None => not_found_body(),
     }
 }
@@ -485,8 +491,13 @@ async fn describe(
     State(state): State<Arc<AppState>>,
     Path((version, object)): Path<(String, String)>,
 ) -> Response {
-    match (version_of(&version), schema::object(&object)) {
-        (Some(v), Some(def)) => json_response(StatusCode::OK, &def.describe(v, &state.base_url)),
+    let features = state.org.features();
+    let def = schema::object(&object).filter(|def| features.allows(def.feature));
+    match (version_of(&version), def) {
+        (Some(v), Some(def)) => json_response(
+            StatusCode::OK,
+            &def.describe_for(v, &state.base_url, features),
+        ),
         _ => not_found_body(),
     }
 }
@@ -552,7 +563,7 @@ async fn run_first(
             "A query string has to be specified",
         );
     };
-    let query = match soql::parse(&text) {
+    let query = match soql::parse_for(&text, state.org.features()) {
         Ok(q) => Arc::new(Query { all_rows: all, ..q }),
         Err(e) => return soql_error(e),
     };

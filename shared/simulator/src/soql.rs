@@ -16,7 +16,7 @@
 //! among the tooling objects instead.
 
 use crate::ids;
-use crate::schema::{self, FieldType, ObjectDef};
+use crate::schema::{self, Features, FieldType, ObjectDef};
 use crate::value::{Val, days_from_civil};
 use std::cmp::Ordering;
 
@@ -350,6 +350,33 @@ pub enum Cond {
     },
 }
 
+impl Cond {
+    /// The first field the condition names that an org with `features` does not have.
+    fn feature_gated_field(
+        &self,
+        object: &'static ObjectDef,
+        features: Features,
+    ) -> Option<(&'static str, &'static str)> {
+        let own = |index: usize| {
+            (!object.has_field(index, features)).then(|| (object.name, object.fields[index].name))
+        };
+        match self {
+            Cond::Cmp { field, .. } | Cond::In { field, .. } | Cond::Like { field, .. } => {
+                own(*field)
+            }
+            Cond::And(parts) | Cond::Or(parts) => parts
+                .iter()
+                .find_map(|c| c.feature_gated_field(object, features)),
+            Cond::Not(inner) => inner.feature_gated_field(object, features),
+            Cond::Parent {
+                reference,
+                object: target,
+                cond,
+            } => own(*reference).or_else(|| cond.feature_gated_field(target, features)),
+        }
+    }
+}
+
 /// Finds the parent record a reference value points to, if it is a record of `object`.
 pub type ParentLookup<'a> = dyn Fn(&ObjectDef, &Val) -> Option<Vec<Val>> + 'a;
 
@@ -423,6 +450,45 @@ pub struct Query {
 }
 
 impl Query {
+    /// The first field the query names that an org with `features` does not have:
+    /// (object, field).
+    fn feature_gated_field(&self, features: Features) -> Option<(&'static str, &'static str)> {
+        let object = self.object;
+        let own = |index: usize| {
+            (!object.has_field(index, features)).then(|| (object.name, object.fields[index].name))
+        };
+        let selected = match &self.selection {
+            Selection::Count => None,
+            Selection::Fields(fields) => fields.iter().find_map(|&i| own(i)),
+            Selection::Aggregates(aggregates) => {
+                aggregates.iter().find_map(|(field, _)| field.and_then(own))
+            }
+        };
+        let parents = self.columns.iter().find_map(|column| match column {
+            Column::Field(_) => None,
+            Column::Parent(parent) => own(parent.reference).or_else(|| {
+                object.fields[parent.reference]
+                    .reference_to
+                    .iter()
+                    .filter_map(|name| schema::object(name))
+                    .find_map(|target| {
+                        target
+                            .field_index(parent.field)
+                            .filter(|&i| !target.has_field(i, features))
+                            .map(|i| (target.name, target.fields[i].name))
+                    })
+            }),
+        });
+        selected
+            .or(parents)
+            .or_else(|| self.order.iter().find_map(|key| own(key.field)))
+            .or_else(|| {
+                self.condition
+                    .as_ref()
+                    .and_then(|c| c.feature_gated_field(object, features))
+            })
+    }
+
     /// True when rows come in index order, so a page can be produced by scanning.
     pub fn index_ordered(&self) -> bool {
         match self.order.as_slice() {
@@ -677,9 +743,32 @@ impl Parser<'_> {
     }
 }
 
-/// Parses and validates `text`, resolving the object and its fields.
+/// Parses and validates `text`, resolving the object and its fields, in an org with
+/// every feature on.
 pub fn parse(text: &str) -> Result<Query, SoqlError> {
     parse_in(text, schema::object)
+}
+
+/// Parses and validates `text` in an org with `features`: a field or object of a
+/// feature that is off does not exist, as Salesforce answers for such an org.
+pub fn parse_for(text: &str, features: Features) -> Result<Query, SoqlError> {
+    let query = parse(text)?;
+    if !features.allows(query.object.feature) {
+        return Err(SoqlError {
+            code: "INVALID_TYPE",
+            message: format!(
+                "sObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
+                query.object.name
+            ),
+        });
+    }
+    if let Some((object, field)) = query.feature_gated_field(features) {
+        return Err(SoqlError {
+            code: "INVALID_FIELD",
+            message: format!("No such column '{field}' on sobject of type {object}"),
+        });
+    }
+    Ok(query)
 }
 
 /// Parses a Tooling API query (`/tooling/query`), over the tooling objects.
