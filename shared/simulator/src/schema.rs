@@ -218,7 +218,7 @@ impl FieldDef {
     }
 
     /// A field that exists only in orgs with `feature` on.
-    pub(crate) fn feature(mut self, feature: Feature) -> Self {
+    pub fn feature(mut self, feature: Feature) -> Self {
         self.feature = Some(feature);
         self
     }
@@ -2317,6 +2317,32 @@ mod tests {
         let address = lead.field_index("Address");
         let parts = address.and_then(|i| lead.address_components(i));
         assert!(parts.is_some_and(|p| p[0] == lead.field_index("City")));
+    }
+
+    #[test]
+    fn a_field_of_a_feature_that_is_off_does_not_exist() {
+        let mut account = generated_object(Generated::Account).clone();
+        account.fields.push(
+            FieldDef::new("CurrencyIsoCode", "Currency", FieldType::Picklist)
+                .feature(Feature::MultiCurrency),
+        );
+        let at = account.fields.len() - 1;
+        let off = Features::default();
+        let on = Features {
+            multi_currency: true,
+            ..Features::default()
+        };
+        assert_eq!(account.field_index_in("currencyisocode", off), None);
+        assert_eq!(account.field_index_in("currencyisocode", on), Some(at));
+        assert!(!account.has_field(at, off) && account.has_field(at, on));
+        let described = |features| {
+            account.describe_for("59.0", "https://example.my.salesforce.com", features)["fields"]
+                .as_array()
+                .map(|fields| fields.iter().any(|f| f["name"] == "CurrencyIsoCode"))
+        };
+        assert_eq!(described(off), Some(false));
+        assert_eq!(described(on), Some(true));
+        assert!(Features::ALL.has(Feature::PersonAccounts) && !off.has(Feature::PersonAccounts));
     }
 
     #[test]
