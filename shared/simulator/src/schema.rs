@@ -111,7 +111,7 @@ pub enum Feature {
 }
 
 /// The features an org has switched on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Features {
     pub person_accounts: bool,
     pub multi_currency: bool,
@@ -670,6 +670,15 @@ impl ObjectDef {
         self.fields
             .get(index)
             .is_some_and(|f| features.allows(f.feature))
+    }
+
+    /// (object, field) of field `index` when an org with `features` lacks it.
+    pub fn missing_field(
+        &self,
+        index: usize,
+        features: Features,
+    ) -> Option<(&'static str, &'static str)> {
+        (!self.has_field(index, features)).then(|| (self.name, self.fields[index].name))
     }
 
     /// Components of the address field at `index`, if it is one.
@@ -2246,6 +2255,11 @@ pub fn objects() -> &'static [ObjectDef] {
 /// An object by case-insensitive name.
 pub fn object(name: &str) -> Option<&'static ObjectDef> {
     OBJECTS.iter().find(|o| o.name.eq_ignore_ascii_case(name))
+}
+
+/// An object by case-insensitive name, in an org with `features`.
+pub fn object_in(name: &str, features: Features) -> Option<&'static ObjectDef> {
+    object(name).filter(|def| features.allows(def.feature))
 }
 
 /// A Tooling API object (ApexClass, ApexPage, ApexTrigger, FlowDefinitionView,

@@ -492,7 +492,7 @@ async fn describe(
     Path((version, object)): Path<(String, String)>,
 ) -> Response {
     let features = state.org.features();
-    let def = schema::object(&object).filter(|def| features.allows(def.feature));
+    let def = schema::object_in(&object, features);
     match (version_of(&version), def) {
         (Some(v), Some(def)) => json_response(
             StatusCode::OK,

@@ -357,9 +357,7 @@ impl Cond {
         object: &'static ObjectDef,
         features: Features,
     ) -> Option<(&'static str, &'static str)> {
-        let own = |index: usize| {
-            (!object.has_field(index, features)).then(|| (object.name, object.fields[index].name))
-        };
+        let own = |index: usize| object.missing_field(index, features);
         match self {
             Cond::Cmp { field, .. } | Cond::In { field, .. } | Cond::Like { field, .. } => {
                 own(*field)
@@ -454,9 +452,7 @@ impl Query {
     /// (object, field).
     fn feature_gated_field(&self, features: Features) -> Option<(&'static str, &'static str)> {
         let object = self.object;
-        let own = |index: usize| {
-            (!object.has_field(index, features)).then(|| (object.name, object.fields[index].name))
-        };
+        let own = |index: usize| object.missing_field(index, features);
         let selected = match &self.selection {
             Selection::Count => None,
             Selection::Fields(fields) => fields.iter().find_map(|&i| own(i)),
@@ -474,8 +470,7 @@ impl Query {
                     .find_map(|target| {
                         target
                             .field_index(parent.field)
-                            .filter(|&i| !target.has_field(i, features))
-                            .map(|i| (target.name, target.fields[i].name))
+                            .and_then(|i| target.missing_field(i, features))
                     })
             }),
         });
@@ -756,19 +751,28 @@ pub fn parse_for(text: &str, features: Features) -> Result<Query, SoqlError> {
     if !features.allows(query.object.feature) {
         return Err(SoqlError {
             code: "INVALID_TYPE",
-            message: format!(
-                "sObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
-                query.object.name
-            ),
+            message: unsupported_type(query.object.name),
         });
     }
     if let Some((object, field)) = query.feature_gated_field(features) {
         return Err(SoqlError {
             code: "INVALID_FIELD",
-            message: format!("No such column '{field}' on sobject of type {object}"),
+            message: no_such_column(field, object),
         });
     }
     Ok(query)
+}
+
+/// Salesforce's message for an object the org does not have.
+fn unsupported_type(object: &str) -> String {
+    format!(
+        "sObject type '{object}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names."
+    )
+}
+
+/// Salesforce's message for a field the object does not have.
+fn no_such_column(field: &str, object: &str) -> String {
+    format!("No such column '{field}' on sobject of type {object}")
 }
 
 /// Parses a Tooling API query (`/tooling/query`), over the tooling objects.
@@ -888,9 +892,7 @@ fn parse_in(
     }
 
     // Salesforce resolves the object before any field, so an unknown object wins.
-    let unsupported = format!(
-        "sObject type '{object_name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names."
-    );
+    let unsupported = unsupported_type(&object_name);
     let Some(object) = lookup(&object_name) else {
         return Err(p.error_at(object_at, "INVALID_TYPE", &unsupported));
     };
@@ -901,7 +903,7 @@ fn parse_in(
     let resolve = |name: &str| -> Result<usize, SoqlError> {
         object.field_index(name).ok_or_else(|| SoqlError {
             code: "INVALID_FIELD",
-            message: format!("No such column '{name}' on sobject of type {}", object.name),
+            message: no_such_column(name, object.name),
         })
     };
 
@@ -1072,7 +1074,7 @@ fn compile(p: &Parser<'_>, object: &ObjectDef, raw: &RawCond) -> Result<Cond, So
     let field_of = |(name, at): &(String, usize)| -> Result<usize, SoqlError> {
         let index = object.field_index(name).ok_or_else(|| SoqlError {
             code: "INVALID_FIELD",
-            message: format!("No such column '{name}' on sobject of type {}", object.name),
+            message: no_such_column(name, object.name),
         })?;
         if !object.fields[index].filterable() {
             let message = format!(
