@@ -299,6 +299,50 @@ impl RunningSimulator {
     }
 }
 
+/// Accepts connections until `stopped`, then waits for the open ones to finish.
+///
+/// Salesforce answers over HTTP/1.1 with header names cased as its documentation writes
+/// them (`Content-Type`, `Sforce-Locator`, `Sforce-Limit-Info`, `Sforce-NumberOfRecords`),
+/// and widely used clients read them case-sensitively. hyper writes every name lower-case
+/// unless told otherwise, so connections are served by hyper directly (axum's `serve`
+/// cannot set this) with title-cased names; the names whose Salesforce spelling is not
+/// title case are put right by the stream (`tls::SimStream`).
+async fn serve_connections(
+    mut listener: tls::SimListener,
+    app: axum::Router,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    use axum::serve::Listener as _;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (stream, conn) = tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => accepted,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(conn.clone()));
+                let mut app = app.clone();
+                async move { tower_service::Service::call(&mut app, request).await }
+            },
+        );
+        let connection = hyper::server::conn::http1::Builder::new()
+            .title_case_headers(true)
+            .keep_alive(true)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "simulator connection ended with an error");
+            }
+        });
+    }
+    graceful.shutdown().await;
+}
+
 /// Binds `addr` (port 0 picks a free port), starts serving on the current tokio runtime
 /// and returns at once.
 pub async fn serve(
@@ -365,20 +409,10 @@ pub async fn serve(
             bulk_page_size: config.bulk_page_size,
         },
     ));
-    let app = server::router(state.clone()).into_make_service_with_connect_info::<tls::Conn>();
+    let app = server::router(state.clone());
     let listener = tls::SimListener::new(listener, acceptor);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        if let Err(error) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(%error, "simulator server stopped");
-        }
-    });
+    let task = tokio::spawn(serve_connections(listener, app, stopped));
     tracing::info!(%base_url, "Salesforce simulator listening");
     Ok(RunningSimulator {
         state,

@@ -203,6 +203,39 @@ impl AsyncRead for SimStream {
     }
 }
 
+/// Header names Salesforce spells otherwise than title case, as hyper's title-casing writes
+/// them and as Salesforce does. Each pair has the same length, so a write's byte count is
+/// unchanged.
+const SALESFORCE_HEADER_CASE: &[(&[u8], &[u8])] = &[(
+    b"\r\nSforce-Numberofrecords:",
+    b"\r\nSforce-NumberOfRecords:",
+)];
+
+/// The response head in `buf` with the names of [`SALESFORCE_HEADER_CASE`] spelled as
+/// Salesforce spells them, or `None` when `buf` does not start a response head that has
+/// one. hyper writes a response's status line and headers in one buffer, ahead of its body.
+fn salesforce_case(buf: &[u8]) -> Option<Vec<u8>> {
+    if !buf.starts_with(b"HTTP/1.") {
+        return None;
+    }
+    let head_end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(buf.len(), |p| p + 2);
+    let mut fixed: Option<Vec<u8>> = None;
+    for (hyper_case, salesforce) in SALESFORCE_HEADER_CASE {
+        let head = &buf[..head_end];
+        if let Some(at) = head
+            .windows(hyper_case.len())
+            .position(|w| w == *hyper_case)
+        {
+            let out = fixed.get_or_insert_with(|| buf.to_vec());
+            out[at..at + salesforce.len()].copy_from_slice(salesforce);
+        }
+    }
+    fixed
+}
+
 impl AsyncWrite for SimStream {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -213,6 +246,8 @@ impl AsyncWrite for SimStream {
         if this.kill.load(Ordering::SeqCst) {
             return Poll::Ready(Err(killed()));
         }
+        let fixed = salesforce_case(buf);
+        let buf = fixed.as_deref().unwrap_or(buf);
         match &mut this.inner {
             Inner::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Inner::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -228,6 +263,16 @@ impl AsyncWrite for SimStream {
         if this.kill.load(Ordering::SeqCst) {
             return Poll::Ready(Err(killed()));
         }
+        let fixed = bufs.first().and_then(|first| salesforce_case(first));
+        let mut slices;
+        let bufs = match &fixed {
+            Some(head) => {
+                slices = bufs.to_vec();
+                slices[0] = io::IoSlice::new(head);
+                &slices[..]
+            }
+            None => bufs,
+        };
         match &mut this.inner {
             Inner::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             Inner::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
