@@ -263,11 +263,29 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|object| object.counts.mismatched)
         .sum();
+    // What `ferry plan` calls permission problems (an object or a required field the
+    // integration user cannot read) left part of the org behind: the rest migrated, and
+    // the exit status says what `ferry plan` says for the same org.
+    let permission_problems = ferry_core::preview::PlanPreview::build(
+        &migration.discovery,
+        &config.map,
+        &config.extract,
+        &config.extract.budget,
+    )
+    .permission_problems;
+    for problem in &permission_problems {
+        eprintln!("ferry: not migrated: {problem}");
+    }
     if failed > 0 || unresolved > 0 || mismatched > 0 {
         eprintln!(
             "ferry: {failed} records failed, {unresolved} links stayed unresolved and {mismatched} records did not verify; the issues above say why (`ferry report {}` has them all)",
             migration.run.run_id
         );
+    }
+    if !permission_problems.is_empty() {
+        return Ok(ExitCode::from(crate::exit::PERMISSION));
+    }
+    if failed > 0 || unresolved > 0 || mismatched > 0 {
         return Ok(ExitCode::from(crate::exit::INCOMPLETE));
     }
     Ok(ExitCode::SUCCESS)

@@ -86,6 +86,11 @@ pub struct SimArgs {
     /// Every Nth Bulk query job ends Failed.
     #[arg(long)]
     pub bulk_fail_every: Option<u64>,
+    /// The describe of this object is refused although describeGlobal lists it, as real
+    /// orgs do for objects the integration user cannot see: `OBJECT` (404 NOT_FOUND) or
+    /// `OBJECT=INSUFFICIENT_ACCESS` (403). Repeatable.
+    #[arg(long, value_name = "OBJECT[=CODE]")]
+    pub describe_refused: Vec<String>,
     /// Seconds an authorization code can be exchanged.
     #[arg(long, default_value_t = 900)]
     pub auth_code_ttl_secs: u64,
@@ -128,6 +133,14 @@ impl SimArgs {
                 bulk_fail_every: self.bulk_fail_every,
                 bandwidth_bytes_per_second: self.bandwidth_bytes_per_second,
                 cut_body_every: self.cut_body_every,
+                describe_refused: self
+                    .describe_refused
+                    .iter()
+                    .map(|entry| match entry.split_once('=') {
+                        Some((object, code)) => (object.to_string(), code.to_string()),
+                        None => (entry.clone(), "NOT_FOUND".to_string()),
+                    })
+                    .collect(),
                 ..Faults::default()
             },
             tls: self.tls,

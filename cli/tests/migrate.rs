@@ -446,3 +446,100 @@ async fn history_status_report_delta_and_rollback_from_the_command_line() {
     );
     simulator.shutdown().await;
 }
+
+/// Real orgs list objects in describeGlobal whose describe the integration user is refused
+/// (NOT_FOUND or INSUFFICIENT_ACCESS). Such an object is left out with Salesforce's answer
+/// as a permission problem; the rest of the org migrates; `ferry plan` and `ferry migrate`
+/// exit with the same status for the same org.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_whose_describe_is_refused_is_left_out_and_plan_and_migrate_agree() {
+    let simulator = start(300).await;
+    let mut faults = simulator.knobs().faults;
+    faults.describe_refused = [
+        ("Note".to_owned(), "INSUFFICIENT_ACCESS".to_owned()),
+        ("ContentNote".to_owned(), "NOT_FOUND".to_owned()),
+    ]
+    .into();
+    simulator.set_faults(faults);
+
+    let planned = plan(&simulator, &["--json"], true).await;
+    let stderr = String::from_utf8_lossy(&planned.stderr);
+    assert_eq!(planned.status.code(), Some(4), "{stderr}");
+    let document: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
+    let problems: Vec<&str> = document["permission_problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    let note = problems
+        .iter()
+        .find(|p| p.starts_with("Note: "))
+        .unwrap_or_else(|| panic!("{problems:?}"));
+    assert!(
+        note.contains("describe was refused") && note.contains("INSUFFICIENT_ACCESS"),
+        "{note}"
+    );
+    let objects = &document["objects"];
+    assert!(
+        objects
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|object| object["name"] != "Note"),
+        "{objects}"
+    );
+    named(objects, "name", "Account");
+    named(&document["skipped_objects"], "name", "Note");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("ContentNote: ") && p.contains("NOT_FOUND")),
+        "{problems:?}"
+    );
+
+    let work = tempfile::tempdir().unwrap();
+    let workspace = work.path().join("acme");
+    seed_default_owner(&workspace.join("destination.db")).await;
+    let migrated = plan_like(
+        &simulator,
+        "migrate",
+        &[
+            "--workspace",
+            workspace.to_str().unwrap(),
+            "--default-owner",
+            DEFAULT_OWNER,
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&migrated.stdout);
+    let stderr = String::from_utf8_lossy(&migrated.stderr);
+    assert_eq!(
+        migrated.status.code(),
+        planned.status.code(),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("not migrated: Note: listed by describeGlobal"),
+        "{stderr}"
+    );
+    // The rest of the org landed.
+    let connection = rusqlite::Connection::open(workspace.join("destination.db")).unwrap();
+    let companies: i64 = connection
+        .query_row("SELECT COUNT(*) FROM companies", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(
+        companies as u64,
+        simulator.record_counts()["Account"],
+        "{stdout}"
+    );
+    let notes: i64 = connection
+        .query_row(
+            "SELECT COUNT(*) FROM notes WHERE source_object = 'Note'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(notes, 0, "{stdout}");
+    simulator.shutdown().await;
+}

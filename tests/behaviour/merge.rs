@@ -69,7 +69,7 @@ impl SalesforceApi for Rewriting {
     async fn describe_objects(
         &self,
         names: &[String],
-    ) -> Result<Vec<ObjectDescription>, PortError> {
+    ) -> Result<ferry_model::ports::Descriptions, PortError> {
         SalesforceApi::describe_objects(&self.inner, names).await
     }
     async fn count_records(&self, object: &str) -> Result<u64, PortError> {

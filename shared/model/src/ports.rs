@@ -17,22 +17,42 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
+/// What describing several objects found ([`SalesforceApi::describe_objects`]).
+#[derive(Debug, Clone, Default)]
+pub struct Descriptions {
+    /// The describes, in the order asked.
+    pub described: Vec<ObjectDescription>,
+    /// Objects whose describe Salesforce refused (`NOT_FOUND`, `INSUFFICIENT_ACCESS`).
+    pub refused: Vec<RefusedDescribe>,
+}
+
+/// An object Salesforce would not describe, and what it answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedDescribe {
+    pub object: String,
+    /// Salesforce's error code and message.
+    pub reason: String,
+}
+
 /// Read-only access to a Salesforce org.
 #[async_trait]
 pub trait SalesforceApi: Send + Sync {
     /// describeGlobal.
     async fn list_objects(&self) -> Result<Vec<ObjectSummary>, PortError>;
     async fn describe_object(&self, name: &str) -> Result<ObjectDescription, PortError>;
-    /// Describes of several objects, in the order asked; adapters may batch them.
-    async fn describe_objects(
-        &self,
-        names: &[String],
-    ) -> Result<Vec<ObjectDescription>, PortError> {
+    /// Describes of several objects, in the order asked; adapters may batch them. An
+    /// object whose describe Salesforce refuses (it does, for objects describeGlobal lists
+    /// but the integration user cannot see) is returned as refused, with the reason,
+    /// rather than failing the others; any other failure fails the call.
+    async fn describe_objects(&self, names: &[String]) -> Result<Descriptions, PortError> {
         let mut described = Vec::with_capacity(names.len());
         for name in names {
             described.push(self.describe_object(name).await?);
         }
-        Ok(described)
+        Ok(Descriptions {
+            described,
+            refused: Vec::new(),
+        })
     }
     /// `SELECT COUNT() FROM object`.
     async fn count_records(&self, object: &str) -> Result<u64, PortError>;

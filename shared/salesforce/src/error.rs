@@ -107,6 +107,14 @@ impl SalesforceError {
         }
     }
 
+    /// Whether this is Salesforce refusing to describe one object that describeGlobal
+    /// lists, as real orgs do for objects hidden from the user's profile: `NOT_FOUND` or
+    /// `INSUFFICIENT_ACCESS` for that object's describe.
+    pub fn is_describe_refusal(&self) -> bool {
+        matches!(self, Self::Describe { .. })
+            && matches!(self.error_code(), Some("NOT_FOUND" | "INSUFFICIENT_ACCESS"))
+    }
+
     /// Whether the same call may succeed later: transport failures, 5xx answers and
     /// Salesforce's concurrency and server-busy errors.
     pub fn is_retryable(&self) -> bool {

@@ -9,8 +9,8 @@ use ferry_model::PortError;
 use ferry_model::budget::ApiBudget;
 use ferry_model::model::{ObjectDescription, ObjectSummary};
 use ferry_model::ports::{
-    BlobFetch, BulkJobState, BulkJobStatus, QueryPage, QueryPageRequest, RecordChunks,
-    SalesforceApi, chunks_consumer_gone,
+    BlobFetch, BulkJobState, BulkJobStatus, Descriptions, QueryPage, QueryPageRequest,
+    RecordChunks, RefusedDescribe, SalesforceApi, chunks_consumer_gone,
 };
 use std::collections::BTreeMap;
 
@@ -46,13 +46,24 @@ impl SalesforceApi for SalesforceClient {
             .map_err(|error| error.into_port_error(format!("describe {name} failed")))
     }
 
-    async fn describe_objects(
-        &self,
-        names: &[String],
-    ) -> Result<Vec<ObjectDescription>, PortError> {
-        self.describe_many(names).await.map_err(|error| {
+    async fn describe_objects(&self, names: &[String]) -> Result<Descriptions, PortError> {
+        let answers = self.describe_many(names).await.map_err(|error| {
             error.into_port_error(format!("describing {} objects failed", names.len()))
-        })
+        })?;
+        let mut descriptions = Descriptions::default();
+        for (name, answer) in names.iter().zip(answers) {
+            match answer {
+                Ok(description) => descriptions.described.push(description),
+                Err(error) => descriptions.refused.push(RefusedDescribe {
+                    object: name.clone(),
+                    reason: match &error {
+                        SalesforceError::Describe { source, .. } => source.to_string(),
+                        other => other.to_string(),
+                    },
+                }),
+            }
+        }
+        Ok(descriptions)
     }
 
     async fn count_records(&self, object: &str) -> Result<u64, PortError> {

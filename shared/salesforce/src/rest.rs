@@ -94,15 +94,17 @@ impl SalesforceClient {
     }
 
     /// Describes many objects, 25 per call through the composite batch resource. Each
-    /// object's failure is its own: the first one is returned with the object named.
+    /// object's answer is its own: a describe Salesforce refuses for that object
+    /// ([`SalesforceError::is_describe_refusal`]) is that object's `Err`, with the object
+    /// named; any other failure fails the whole call.
     pub async fn describe_many(
         &self,
         objects: &[String],
-    ) -> Result<Vec<ObjectDescription>, SalesforceError> {
+    ) -> Result<Vec<Result<ObjectDescription, SalesforceError>>, SalesforceError> {
         if objects.len() <= 1 {
             let mut described = Vec::new();
             for object in objects {
-                described.push(self.describe(object).await?);
+                described.push(self.describe_one(object).await?);
             }
             return Ok(described);
         }
@@ -134,7 +136,7 @@ impl SalesforceClient {
                 Err(error) if error.error_code() == Some("NOT_FOUND") => {
                     tracing::debug!("composite batch unavailable; describing one by one");
                     for object in batch {
-                        described.push(self.describe(object).await?);
+                        described.push(self.describe_one(object).await?);
                     }
                     continue;
                 }
@@ -152,10 +154,15 @@ impl SalesforceClient {
                     let body = serde_json::to_vec(&result.result).unwrap_or_default();
                     let status = reqwest::StatusCode::from_u16(result.status_code)
                         .unwrap_or(reqwest::StatusCode::BAD_GATEWAY);
-                    return Err(SalesforceError::Describe {
+                    let error = SalesforceError::Describe {
                         object: object.clone(),
                         source: Box::new(crate::client::api_error(status, &body)),
-                    });
+                    };
+                    if error.is_describe_refusal() {
+                        described.push(Err(error));
+                        continue;
+                    }
+                    return Err(error);
                 }
                 let describe: wire::Describe =
                     serde_json::from_value(result.result).map_err(|source| {
@@ -164,10 +171,31 @@ impl SalesforceClient {
                             source,
                         }
                     })?;
-                described.push(describe.into());
+                described.push(Ok(describe.into()));
             }
         }
         Ok(described)
+    }
+
+    /// One describe, for [`Self::describe_many`]: a refusal is the object's own `Err`.
+    async fn describe_one(
+        &self,
+        object: &str,
+    ) -> Result<Result<ObjectDescription, SalesforceError>, SalesforceError> {
+        match self.describe(object).await {
+            Ok(description) => Ok(Ok(description)),
+            Err(error) => {
+                let error = SalesforceError::Describe {
+                    object: object.to_owned(),
+                    source: Box::new(error),
+                };
+                if error.is_describe_refusal() {
+                    Ok(Err(error))
+                } else {
+                    Err(error)
+                }
+            }
+        }
     }
 
     /// The first page of a SOQL query; `include_deleted` uses queryAll, which also returns

@@ -50,6 +50,10 @@ pub struct Faults {
     /// Every Nth API call's response is cut off halfway through its body (the connection
     /// closes mid-body, as a failing network does). `None` never cuts one.
     pub cut_body_every: Option<u64>,
+    /// Objects whose describe is refused although describeGlobal lists them, as real orgs
+    /// do for an object the integration user's profile cannot see: object name to error
+    /// code, `NOT_FOUND` (404) or `INSUFFICIENT_ACCESS` (403).
+    pub describe_refused: BTreeMap<String, String>,
 }
 
 impl Default for Faults {
@@ -67,7 +71,36 @@ impl Default for Faults {
             bulk_fail_message: "InternalServerError : An unexpected error occurred.".to_string(),
             bandwidth_bytes_per_second: 0,
             cut_body_every: None,
+            describe_refused: BTreeMap::new(),
         }
+    }
+}
+
+impl Faults {
+    /// The answer to a describe of `object` when [`Faults::describe_refused`] names it:
+    /// status and Salesforce's error body.
+    pub fn describe_refusal(&self, object: &str) -> Option<(u16, Json)> {
+        let (_, code) = self
+            .describe_refused
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(object))?;
+        Some(if code == "INSUFFICIENT_ACCESS" {
+            (
+                403,
+                serde_json::json!([{
+                    "message": format!("insufficient access rights on object {object}"),
+                    "errorCode": "INSUFFICIENT_ACCESS",
+                }]),
+            )
+        } else {
+            (
+                404,
+                serde_json::json!([{
+                    "errorCode": "NOT_FOUND",
+                    "message": "The requested resource does not exist",
+                }]),
+            )
+        })
     }
 }
 

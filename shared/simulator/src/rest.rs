@@ -160,13 +160,18 @@ fn batch_subrequest(state: &AppState, method: &str, url: &str) -> (u16, Json) {
             200,
             schema::describe_global_for(version, state.org.features()),
         ),
-        ["sobjects", object, "describe"] => match schema::object_in(object, state.org.features()) {
-            Some(def) => (
-                200,
-                def.describe_for(version, &state.base_url, state.org.features()),
-            ),
-            None => (404, not_found_body()),
-        },
+        ["sobjects", object, "describe"] => {
+            if let Some(refusal) = state.knobs().faults.describe_refusal(object) {
+                return refusal;
+            }
+            match schema::object_in(object, state.org.features()) {
+                Some(def) => (
+                    200,
+                    def.describe_for(version, &state.base_url, state.org.features()),
+                ),
+                None => (404, not_found_body()),
+            }
+        }
         ["limits", "recordCount"] => {
             let objects = param(Some(query), "sObjects");
             (200, record_count_json(&state.org, objects.as_deref()))

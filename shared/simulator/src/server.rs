@@ -491,6 +491,12 @@ async fn describe(
     State(state): State<Arc<AppState>>,
     Path((version, object)): Path<(String, String)>,
 ) -> Response {
+    if let Some((status, body)) = state.knobs().faults.describe_refusal(&object) {
+        return json_response(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND),
+            &body,
+        );
+    }
     let features = state.org.features();
     let def = schema::object_in(&object, features);
     match (version_of(&version), def) {

@@ -36,6 +36,7 @@ async fn control_endpoint_reads_and_patches_every_knob() -> TestResult {
             "bulk_fail_message": "InternalServerError : An unexpected error occurred.",
             "bandwidth_bytes_per_second": 0,
             "cut_body_every": null,
+            "describe_refused": {},
         })
     );
     let patched = set_faults(

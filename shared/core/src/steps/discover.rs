@@ -5,7 +5,7 @@ use ferry_model::ids::TenantId;
 use ferry_model::mapping::FieldMap;
 use ferry_model::model::ObjectSummary;
 use ferry_model::plan::{DiscoveredObject, Plan, build_plan_with_prefixes};
-use ferry_model::ports::{Destination, SalesforceApi};
+use ferry_model::ports::{Descriptions, Destination, SalesforceApi};
 use std::collections::BTreeMap;
 
 /// What discovery found: the plan, what was read of each planned object, every object of
@@ -207,10 +207,16 @@ pub async fn discover(
             );
         }
     }
-    let descriptions = salesforce
+    let Descriptions {
+        described: descriptions,
+        refused,
+    } = salesforce
         .describe_objects(&wanted)
         .await
         .map_err(StepError::Salesforce)?;
+    for refusal in &refused {
+        tracing::warn!(object = %refusal.object, reason = %refusal.reason, "describe refused; the object is left out");
+    }
     let mut counts = match salesforce.record_counts(&wanted).await {
         Ok(counts) => counts,
         Err(error) => {
@@ -261,8 +267,19 @@ pub async fn discover(
         .iter()
         .filter_map(|object| Some((object.key_prefix.clone()?, object.name.clone())))
         .collect();
+    let mut plan = build_plan_with_prefixes(tenant, map, &discovered, &key_prefixes);
+    // The plan notes every mapped object it could not plan; for one whose describe was
+    // refused, the note says what Salesforce answered, so the fix is plain.
+    for note in plan.notes.iter_mut().filter(|note| note.field.is_none()) {
+        if let Some(refusal) = refused.iter().find(|r| r.object == note.object) {
+            note.reason = format!(
+                "listed by describeGlobal, but its describe was refused ({}): the integration user cannot read it; grant it read access to migrate it",
+                refusal.reason
+            );
+        }
+    }
     Ok(Discovery {
-        plan: build_plan_with_prefixes(tenant, map, &discovered, &key_prefixes),
+        plan,
         objects_in_org: objects.len(),
         described: discovered,
         skipped,
