@@ -46,6 +46,10 @@ pub struct MigrateArgs {
     /// was sent.
     #[arg(long)]
     pub no_verify: bool,
+    /// Records per object re-read from Salesforce by Id after the load and compared with
+    /// the destination (the spot check, part of verification); 0 turns it off.
+    #[arg(long, value_name = "N", default_value_t = ferry_core::steps::DEFAULT_SPOT_CHECK_RECORDS)]
+    pub spot_check: usize,
     /// The destination user (by email) who owns records whose Salesforce owner has no
     /// destination user with the same email. Without it, those owner links stay empty and
     /// each is reported.
@@ -198,6 +202,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
         delta: args.delta,
         verify: !args.no_verify,
+        spot_check: args.spot_check,
     };
     let progress = crate::progress::ProgressView::for_stderr();
     // Ctrl-C drops the run where it stands. Every step is safe to repeat and each SQLite
@@ -261,7 +266,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     let mismatched: u64 = report
         .objects
         .iter()
-        .map(|object| object.counts.mismatched)
+        .map(|object| object.counts.mismatched + object.counts.spot_mismatched)
         .sum();
     // What `ferry plan` calls permission problems (an object or a required field the
     // integration user cannot read) left part of the org behind: the rest migrated, and

@@ -108,6 +108,28 @@ pub fn print(report: &RunReport, discovery: Option<&Discovery>, api_usage: Optio
             );
         }
     }
+    let spot_checked: u64 = report.objects.iter().map(|o| o.counts.spot_checked).sum();
+    let spot_mismatched: u64 = report
+        .objects
+        .iter()
+        .map(|o| o.counts.spot_mismatched)
+        .sum();
+    if spot_checked > 0 {
+        let objects = report
+            .objects
+            .iter()
+            .filter(|o| o.counts.spot_checked > 0)
+            .count();
+        if spot_mismatched == 0 {
+            println!(
+                "Spot check: all {spot_checked} records re-read from Salesforce by Id ({objects} objects) match the destination."
+            );
+        } else {
+            println!(
+                "Spot check: {spot_mismatched} of {spot_checked} records re-read from Salesforce by Id differ from the destination (the issues above list each field)."
+            );
+        }
+    }
 }
 
 fn kind_name(kind: IssueKind) -> &'static str {

@@ -17,3 +17,4 @@ mod merge;
 mod migration;
 mod pseudonymise;
 mod runs;
+mod spot_check;

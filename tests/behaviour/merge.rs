@@ -244,7 +244,7 @@ async fn migrate(
         config,
         &RunOptions {
             delta,
-            verify: true,
+            ..RunOptions::default()
         },
         &NoProgress,
     )

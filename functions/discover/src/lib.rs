@@ -108,6 +108,7 @@ async fn open(services: &Services, task: &Task) -> Result<Output, Diagnostic> {
     let options = RunOptions {
         delta: record.options.delta,
         verify: record.options.verify,
+        ..RunOptions::default()
     };
     let (mut summary, discovery, resumed) = begin_run(
         &RunOpenPorts {

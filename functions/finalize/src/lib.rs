@@ -7,8 +7,11 @@
 //!   links, deletions, verification, the report, as `ferry migrate` does), then the run
 //!   report to S3 as JSON, Markdown and HTML, and the run marked succeeded.
 
-use ferry_core::run::{CompletePorts, PhaseStatus, complete_run, finish_run, phase_status};
+use ferry_core::run::{
+    CompletePorts, PhaseStatus, SpotCheckSource, complete_run, finish_run, phase_status,
+};
 use ferry_core::run_report::{render_html, render_markdown, run_document};
+use ferry_core::steps::DEFAULT_SPOT_CHECK_RECORDS;
 use ferry_lambda::{
     ErrorType, Services, Task, failure, migration_config, port_failure, step_failure, write_reports,
 };
@@ -75,12 +78,19 @@ pub async fn handle(services: &Services, input: Input) -> Result<Output, Diagnos
                 .ok_or_else(|| failure(ErrorType::InvalidInput, format!("no run {run}")))?;
             let staging = services.staging()?;
             let destination = services.destination(&run)?;
+            // The spot check re-reads a sample of each object from Salesforce.
+            let salesforce = services.salesforce_client(&record).await?;
             complete_run(
                 &CompletePorts {
                     staging,
                     id_map: &services.id_map,
                     destination: &destination,
                     runs: &services.runs,
+                    spot_check: Some(SpotCheckSource {
+                        salesforce: &salesforce,
+                        pseudonymise: None,
+                        records: DEFAULT_SPOT_CHECK_RECORDS,
+                    }),
                 },
                 &run,
                 record.options.verify,

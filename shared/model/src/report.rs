@@ -105,6 +105,12 @@ pub struct ObjectCounts {
     /// Read back with at least one differing field (each difference an issue).
     #[serde(default)]
     pub mismatched: u64,
+    /// Re-read from Salesforce by Id after the load and compared with the destination
+    /// (the spot check), and of those, records with a difference (each an issue).
+    #[serde(default)]
+    pub spot_checked: u64,
+    #[serde(default)]
+    pub spot_mismatched: u64,
 }
 
 impl ObjectCounts {

@@ -183,6 +183,15 @@ pub struct ObjectVerification {
     /// Records with at least one field that differs (each difference is an issue).
     pub mismatched: u64,
     pub issues: Vec<RecordIssue>,
+    /// The spot check: sampled records re-read from Salesforce by Id and compared with the
+    /// destination, those that differ, and those changed in Salesforce since extraction
+    /// (not compared).
+    #[serde(default)]
+    pub spot_checked: u64,
+    #[serde(default)]
+    pub spot_mismatched: u64,
+    #[serde(default)]
+    pub spot_changed: u64,
 }
 
 /// What a rollback did to one object.

@@ -3,9 +3,9 @@
 //! the embedded adapters; it calls the same steps the Lambda functions call.
 
 use super::{
-    CompletePorts, ObjectResume, RunOpenPorts, RunOptions, begin_run, complete_run,
-    forget_stale_chunks, long_pole, millis, now_rfc3339, object_extract_config, object_resume,
-    prepare_run, save,
+    CompletePorts, ObjectResume, RunOpenPorts, RunOptions, SpotCheckSource, begin_run,
+    complete_run, forget_stale_chunks, long_pole, millis, now_rfc3339, object_extract_config,
+    object_resume, prepare_run, save,
 };
 use crate::steps::{
     self, Discovery, ExtractConfig, ExtractPorts, LoadPorts, StepError, VerifyPorts,
@@ -428,6 +428,11 @@ async fn run_through_steps(
             id_map: ports.id_map,
             destination: ports.destination,
             runs: ports.runs,
+            spot_check: (options.spot_check > 0).then_some(SpotCheckSource {
+                salesforce: ports.salesforce,
+                pseudonymise: config.pseudonymise.as_ref(),
+                records: options.spot_check,
+            }),
         },
         run,
         options.verify,

@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub delta: bool,
     /// Read every migrated record back and compare it with what was sent.
     pub verify: bool,
+    /// With `verify`: records per object re-read from Salesforce by Id after the load and
+    /// compared with the destination (the spot check); 0 turns it off.
+    pub spot_check: usize,
 }
 
 impl Default for RunOptions {
@@ -41,6 +44,7 @@ impl Default for RunOptions {
         Self {
             delta: false,
             verify: true,
+            spot_check: steps::DEFAULT_SPOT_CHECK_RECORDS,
         }
     }
 }
@@ -332,6 +336,19 @@ pub struct CompletePorts<'a> {
     pub id_map: &'a dyn IdMap,
     pub destination: &'a dyn Destination,
     pub runs: &'a dyn RunStore,
+    /// Where the spot check re-reads sampled records (with verification on); `None`: no
+    /// spot check.
+    pub spot_check: Option<SpotCheckSource<'a>>,
+}
+
+/// What the spot check needs beyond the other ports: the org, the run's pseudonymisation
+/// and how many records of each object to re-read.
+#[derive(Clone, Copy)]
+pub struct SpotCheckSource<'a> {
+    pub salesforce: &'a dyn SalesforceApi,
+    pub pseudonymise: Option<&'a crate::pseudonymise::Pseudonymise>,
+    /// Records per object ([`steps::DEFAULT_SPOT_CHECK_RECORDS`] by default).
+    pub records: usize,
 }
 
 /// Objects read back at once by verification.
@@ -404,6 +421,9 @@ pub async fn complete_run(
                 .verify_ms += millis(elapsed);
         }
         drop(verified);
+        if let Some(source) = ports.spot_check {
+            spot_check_run(ports, source, run, summary).await?;
+        }
         let records = ports
             .runs
             .run_records(run)
@@ -412,6 +432,76 @@ pub async fn complete_run(
         report = steps::build_report(run, &records);
     }
     Ok(report)
+}
+
+/// The spot check of every object of the run ([`steps::spot_check_object`]), kept with the
+/// object's verification.
+async fn spot_check_run(
+    ports: &CompletePorts<'_>,
+    source: SpotCheckSource<'_>,
+    run: &RunId,
+    summary: &mut RunSummary,
+) -> Result<(), StepError> {
+    let records = ports
+        .runs
+        .run_records(run)
+        .await
+        .map_err(StepError::RunStore)?;
+    let spot_ports = steps::SpotCheckPorts {
+        salesforce: source.salesforce,
+        staging: ports.staging,
+        id_map: ports.id_map,
+        destination: ports.destination,
+        pseudonymise: source.pseudonymise,
+    };
+    for object in &records.plan.objects {
+        let chunks = records
+            .extractions
+            .iter()
+            .find(|extraction| extraction.object == object.object)
+            .map_or(0, |extraction| extraction.chunks);
+        let started = std::time::Instant::now();
+        let found = steps::spot_check_object(
+            &spot_ports,
+            run,
+            &records.plan,
+            object,
+            chunks,
+            source.records,
+        )
+        .await?;
+        summary
+            .timings
+            .entry(object.object.clone())
+            .or_default()
+            .verify_ms += millis(started.elapsed());
+        if found == steps::SpotCheck::default() {
+            continue;
+        }
+        let mut verification = records
+            .verifications
+            .iter()
+            .find(|verification| verification.object == object.object)
+            .cloned()
+            .unwrap_or_else(|| ferry_model::runs::ObjectVerification {
+                object: object.object.clone(),
+                ..Default::default()
+            });
+        // A spot check asked again (a resumed finalize) replaces the earlier one.
+        verification
+            .issues
+            .retain(|issue| !issue.reason.starts_with(steps::SPOT_CHECK_PREFIX));
+        verification.spot_checked = found.checked;
+        verification.spot_mismatched = found.mismatched;
+        verification.spot_changed = found.changed;
+        verification.issues.extend(found.issues);
+        ports
+            .runs
+            .record_verification(run, &verification)
+            .await
+            .map_err(StepError::RunStore)?;
+    }
+    Ok(())
 }
 
 /// Marks a run finished with `status` (and the error, for a failure) in the history.

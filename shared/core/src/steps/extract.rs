@@ -474,6 +474,20 @@ async fn finish(
 }
 
 /// The Salesforce type of each selected field, for turning Bulk CSV text into JSON values.
+/// The field types pseudonymisation goes by: the object's fields, with its id, links and
+/// replacement reference as references (kept, never pseudonymised).
+pub(super) fn pseudonymise_types(object: &ObjectPlan) -> HashMap<String, FieldType> {
+    let mut types = field_types(object);
+    types.insert("Id".to_owned(), FieldType::Reference);
+    for link in &object.links {
+        types.insert(link.source.clone(), FieldType::Reference);
+    }
+    if let Some(replaced) = &object.replaced_by {
+        types.insert(replaced.source.clone(), FieldType::Reference);
+    }
+    types
+}
+
 fn field_types(object: &ObjectPlan) -> HashMap<String, FieldType> {
     let mut types = HashMap::new();
     for field in &object.fields {
@@ -583,17 +597,7 @@ async fn stage_chunk(
     let pseudonymise = ports
         .pseudonymise
         .filter(|pseudonymise| pseudonymise.config.touches_object(&object.object))
-        .map(|pseudonymise| {
-            let mut types = field_types(object);
-            types.insert("Id".to_owned(), FieldType::Reference);
-            for link in &object.links {
-                types.insert(link.source.clone(), FieldType::Reference);
-            }
-            if let Some(replaced) = &object.replaced_by {
-                types.insert(replaced.source.clone(), FieldType::Reference);
-            }
-            (pseudonymise, types)
-        });
+        .map(|pseudonymise| (pseudonymise, pseudonymise_types(object)));
     // Records whose object has a binary field each cost a download; those run a few at
     // a time (the client bounds requests in flight).
     let concurrency = if object.blob.is_some() {

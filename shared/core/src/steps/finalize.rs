@@ -255,6 +255,8 @@ pub(crate) fn build_report(run: &RunId, records: &RunRecords) -> RunReport {
         {
             counts.verified += verification.checked;
             counts.mismatched += verification.mismatched;
+            counts.spot_checked += verification.spot_checked;
+            counts.spot_mismatched += verification.spot_mismatched;
             issues.extend(verification.issues.iter().cloned());
         }
         for resolution in records

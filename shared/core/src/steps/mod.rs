@@ -11,6 +11,7 @@ pub mod merge;
 mod owners;
 mod replaced;
 mod rollback;
+mod spot_check;
 mod verify;
 
 pub use delete::DeletionPorts;
@@ -31,6 +32,9 @@ pub use load::{
     prepare_chunk, read_chunk,
 };
 pub use rollback::{RollbackPorts, rollback_run};
+pub use spot_check::{
+    DEFAULT_SPOT_CHECK_RECORDS, SPOT_CHECK_PREFIX, SpotCheck, SpotCheckPorts, spot_check_object,
+};
 pub use verify::{VerifyPorts, compare};
 
 // Used across the core's modules, not by the shells.
