@@ -456,7 +456,7 @@ async fn a_map_file_overrides_the_built_in_map_and_frees_targets_for_proposals()
     let map = dir.path().join("map.toml");
     std::fs::write(
         &map,
-        "version = 2\n[objects.Contact.fields]\nPhone = false\n",
+        "version = 3\n[objects.Contact.fields]\nPhone = false\n",
     )
     .unwrap();
     let output = plan(
@@ -486,7 +486,7 @@ async fn a_map_file_overrides_the_built_in_map_and_frees_targets_for_proposals()
 
     std::fs::write(
         &map,
-        "version = 2\n[objects.Contact.fields]\nPhone = \"no_such_field\"\n",
+        "version = 3\n[objects.Contact.fields]\nPhone = \"no_such_field\"\n",
     )
     .unwrap();
     let output = plan(&simulator, &["--map", map.to_str().unwrap()], true).await;

@@ -29,7 +29,7 @@
 //!
 //! ```json
 //! {
-//!   "version": 2,
+//!   "version": 3,
 //!   "objects": {
 //!     "Account": { "fields": { "Phone": null, "Main_Phone__c": "phone" } },
 //!     "Contact": { "fields": { "Title": null, "Job_Title__c": "job_title" } },
@@ -39,7 +39,7 @@
 //! ```
 //!
 //! ```toml
-//! version = 2
+//! version = 3
 //!
 //! [objects.Account.fields]
 //! Phone = false
@@ -92,7 +92,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 /// The version of the built-in map, and the only version of a map or override this Ferry reads.
-pub const MAP_VERSION: u32 = 2;
+pub const MAP_VERSION: u32 = 3;
 
 /// The kinds of record the reference CRM holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -173,6 +173,14 @@ const fn of_kind(name: &'static str, kind: ValueKind) -> StandardField {
 const CREATED_AT: StandardField = text("created_at");
 const UPDATED_AT: StandardField = text("updated_at");
 
+/// The standard field holding the currency of a record's money values.
+pub const CURRENCY_FIELD: &str = "currency";
+
+/// Every entity that carries money (an amount, a revenue, a custom currency field) keeps the
+/// currency of all of its money values: the ISO 4217 code of the record's Salesforce
+/// `CurrencyIsoCode` in a multi-currency org, the org's currency otherwise. No conversion.
+const CURRENCY: StandardField = text(CURRENCY_FIELD);
+
 const COMPANY: EntitySchema = EntitySchema {
     table: "companies",
     fields: &[
@@ -187,6 +195,7 @@ const COMPANY: EntitySchema = EntitySchema {
         UPDATED_AT,
         of_kind("billing_address", ValueKind::Json),
         of_kind("shipping_address", ValueKind::Json),
+        CURRENCY,
     ],
     links: &[
         ("parent_company", EntityKind::Company),
@@ -212,6 +221,7 @@ const CONTACT: EntitySchema = EntitySchema {
         text("company_name"),
         text("lead_status"),
         text("lead_source"),
+        CURRENCY,
     ],
     links: &[
         ("company", EntityKind::Company),
@@ -246,6 +256,7 @@ const OPPORTUNITY: EntitySchema = EntitySchema {
         text("description"),
         CREATED_AT,
         UPDATED_AT,
+        CURRENCY,
     ],
     links: &[
         ("company", EntityKind::Company),
@@ -410,7 +421,7 @@ const CONVERSATION: EntitySchema = EntitySchema {
 
 const CUSTOM_RECORD: EntitySchema = EntitySchema {
     table: "custom_records",
-    fields: &[text("name"), CREATED_AT, UPDATED_AT],
+    fields: &[text("name"), CREATED_AT, UPDATED_AT, CURRENCY],
     links: &[("owner", EntityKind::Owner)],
     created_by_migration: true,
 };
@@ -516,6 +527,12 @@ impl EntityKind {
             .iter()
             .filter(|field| field.required)
             .map(|field| field.name)
+    }
+
+    /// Whether the entity carries money (amounts, revenues, custom currency fields) and so
+    /// keeps the currency of its records in [`CURRENCY_FIELD`].
+    pub fn carries_money(self) -> bool {
+        self.has_field(CURRENCY_FIELD)
     }
 
     /// Whether a migration creates records of this entity (owners are only matched).
@@ -1349,7 +1366,7 @@ mod tests {
     }
 
     const OVERRIDE_JSON: &str = r#"{
-        "version": 2,
+        "version": 3,
         "description": "Acme's changes",
         "objects": {
             "Account": {
@@ -1366,7 +1383,7 @@ mod tests {
     }"#;
 
     const OVERRIDE_TOML: &str = r#"
-        version = 2
+        version = 3
         description = "Acme's changes"
 
         [objects.Account]
@@ -1580,7 +1597,7 @@ mod tests {
     #[test]
     fn a_toml_syntax_error_keeps_the_parser_message() {
         let error =
-            MapOverrides::from_toml_str("version = 2\n[objects.Account.fields]\nPhone = 3\n")
+            MapOverrides::from_toml_str("version = 3\n[objects.Account.fields]\nPhone = 3\n")
                 .map(|_| ())
                 .map_err(|error| chain(&error));
         let Err(message) = error else {
@@ -1634,14 +1651,14 @@ mod tests {
             Err("field map version 7 is not supported (this Ferry reads version 2)".to_owned())
         );
         let toml =
-            "version = 2\n[objects.Account]\nentity = \"company\"\nfields = { Name = \"name\" }\n";
+            "version = 3\n[objects.Account]\nentity = \"company\"\nfields = { Name = \"name\" }\n";
         let map = FieldMap::from_toml_str(toml).map_err(|error| error.to_string());
         assert_eq!(map.map(|map| map.objects["Account"].fields.len()), Ok(1));
     }
 
     #[test]
     fn the_format_follows_the_file_extension() {
-        let toml = "version = 2\n[objects.Account.fields]\nFax = \"phone\"\nPhone = false\n";
+        let toml = "version = 3\n[objects.Account.fields]\nFax = \"phone\"\nPhone = false\n";
         let overrides = MapOverrides::parse_file(Path::new("acme.TOML"), toml);
         assert!(overrides.is_ok(), "{overrides:?}");
         let json = r#"{"version":2}"#;

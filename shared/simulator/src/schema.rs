@@ -2447,11 +2447,8 @@ mod tests {
 
     #[test]
     fn a_field_of_a_feature_that_is_off_does_not_exist() {
-        let mut account = generated_object(Generated::Account).clone();
-        account.fields.push(
-            FieldDef::new("CurrencyIsoCode", "Currency", FieldType::Picklist)
-                .feature(Feature::MultiCurrency),
-        );
+        // The first real gated field: a multi-currency org's CurrencyIsoCode, last.
+        let account = generated_object(Generated::Account);
         let at = account.fields.len() - 1;
         let off = Features::default();
         let on = Features {

@@ -1,10 +1,12 @@
 use super::StepError;
-use crate::inventory::{InventoryKind, UserSummary, read_inventory, read_users};
+use crate::inventory::{InventoryKind, UserSummary, read_currencies, read_inventory, read_users};
 use ferry_model::budget::ApiBudget;
 use ferry_model::ids::TenantId;
 use ferry_model::mapping::FieldMap;
 use ferry_model::model::ObjectSummary;
-use ferry_model::plan::{DiscoveredObject, Plan, build_plan_with_prefixes};
+use ferry_model::plan::{
+    DiscoveredObject, OrgCurrencies, Plan, apply_org_currency, build_plan_with_prefixes,
+};
 use ferry_model::ports::{Destination, SalesforceApi};
 use std::collections::BTreeMap;
 
@@ -21,6 +23,8 @@ pub struct Discovery {
     pub inventory: Vec<InventoryKind>,
     /// The org's users, who own records.
     pub users: UserSummary,
+    /// The org's currency, and in a multi-currency org its currencies.
+    pub currencies: OrgCurrencies,
 }
 
 /// What to discover.
@@ -239,6 +243,7 @@ pub async fn discover(
     }
     let inventory = read_inventory(salesforce).await;
     let users = read_users(salesforce).await;
+    let currencies = read_currencies(salesforce, &objects).await;
     let budget = salesforce
         .api_budget()
         .await
@@ -261,14 +266,17 @@ pub async fn discover(
         .iter()
         .filter_map(|object| Some((object.key_prefix.clone()?, object.name.clone())))
         .collect();
+    let mut plan = build_plan_with_prefixes(tenant, map, &discovered, &key_prefixes);
+    apply_org_currency(&mut plan, &currencies);
     Ok(Discovery {
-        plan: build_plan_with_prefixes(tenant, map, &discovered, &key_prefixes),
+        plan,
         objects_in_org: objects.len(),
         described: discovered,
         skipped,
         budget,
         inventory,
         users,
+        currencies,
     })
 }
 
