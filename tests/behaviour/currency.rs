@@ -259,3 +259,55 @@ async fn a_single_currency_orgs_amounts_land_with_the_org_default() {
     assert!(preview.permission_problems.is_empty(), "{:?}", preview.permission_problems);
     simulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_shows_the_orgs_currencies_and_where_each_objects_currency_comes_from() {
+    use ferry_core::run::dry_run::{render_html, render_markdown};
+    let seed = 31;
+    let features = Features {
+        multi_currency: true,
+        ..Features::default()
+    };
+    let org = Org::with_features(seed, RECORDS, Mix::Sales, features);
+    let simulator = start(seed, features).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let config = ferry_core::run::RunConfig {
+        map: money_map(),
+        ..embedded.config("dry-currency", 500)
+    };
+    let ports = embedded.dry_run_ports(&client);
+    let (_, report) = ferry_core::run::dry_run(&ports, &config, &BudgetPolicy::default())
+        .await
+        .unwrap();
+    let source = |name: &str| {
+        report
+            .objects
+            .iter()
+            .find(|o| o.object == name)
+            .unwrap()
+            .currency
+            .clone()
+    };
+    assert_eq!(
+        source("Opportunity"),
+        Some(CurrencySource::Field {
+            field: "CurrencyIsoCode".to_owned()
+        })
+    );
+    assert_eq!(source("OpportunityStage"), None);
+    assert!(report.currencies.multi_currency);
+    assert_eq!(
+        report.currencies.currencies.len(),
+        schema::CURRENCY_CODES.len()
+    );
+    let markdown = render_markdown(&report);
+    assert!(markdown.contains("## Currencies"), "{markdown}");
+    assert!(markdown.contains(&format!("{} (corporate)", org.corporate_currency())));
+    assert!(markdown.contains("Opportunity: each record's CurrencyIsoCode"));
+    let html = render_html(&report);
+    assert!(html.contains("<h2>Currencies</h2>"));
+    assert!(html.contains("JPY (rate "));
+    simulator.shutdown().await;
+}
