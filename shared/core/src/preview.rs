@@ -235,6 +235,43 @@ impl PlanPreview {
     }
 }
 
+/// The org's currencies in a sentence: the corporate one, and every currency of a
+/// multi-currency org with its rate. Nothing is converted.
+pub fn currencies_summary(currencies: &OrgCurrencies) -> String {
+    let default = currencies.default.as_deref().unwrap_or("unknown");
+    let mut text = if currencies.multi_currency {
+        let listed: Vec<String> = currencies
+            .currencies
+            .iter()
+            .map(|currency| {
+                if currency.corporate {
+                    format!("{} (corporate)", currency.iso_code)
+                } else {
+                    format!("{} (rate {})", currency.iso_code, currency.conversion_rate)
+                }
+            })
+            .collect();
+        format!(
+            "Multiple currencies, corporate currency {default}: {}. Each record keeps its own currency; amounts are not converted.",
+            listed.join(", ")
+        )
+    } else {
+        format!("One currency: {default}. Every money value lands in it.")
+    };
+    if let Some(error) = &currencies.error {
+        text.push_str(&format!(" (Could not be read in full: {error}.)"));
+    }
+    text
+}
+
+/// Where an object's currency comes from, in words.
+pub fn currency_text(source: &CurrencySource) -> String {
+    match source {
+        CurrencySource::Field { field } => format!("each record's {field}"),
+        CurrencySource::Constant { code } => format!("{code} for every record"),
+    }
+}
+
 fn hidden_fields(
     object: &ObjectPlan,
     map: &FieldMap,

@@ -11,7 +11,7 @@
 
 use super::{RunConfig, plan_run};
 use crate::inventory::{InventoryKind, UserSummary};
-use crate::preview::BudgetPreview;
+use crate::preview::{BudgetPreview, currencies_summary, currency_text};
 use crate::render::{
     Column, Html, HtmlPage, HtmlTable, MarkdownDocument, MarkdownTable, count_or_unknown,
     escape_html, escape_markdown, html_cards, html_list, html_page, html_section,
@@ -1155,43 +1155,6 @@ pub async fn dry_run(
         },
     };
     Ok((discovery, report))
-}
-
-/// The org's currencies in a sentence: the corporate one, and every currency of a
-/// multi-currency org with its rate. Nothing is converted.
-pub(crate) fn currencies_summary(currencies: &OrgCurrencies) -> String {
-    let default = currencies.default.as_deref().unwrap_or("unknown");
-    let mut text = if currencies.multi_currency {
-        let listed: Vec<String> = currencies
-            .currencies
-            .iter()
-            .map(|currency| {
-                if currency.corporate {
-                    format!("{} (corporate)", currency.iso_code)
-                } else {
-                    format!("{} (rate {})", currency.iso_code, currency.conversion_rate)
-                }
-            })
-            .collect();
-        format!(
-            "Multiple currencies, corporate currency {default}: {}. Each record keeps its own currency; amounts are not converted.",
-            listed.join(", ")
-        )
-    } else {
-        format!("One currency: {default}. Every money value lands in it.")
-    };
-    if let Some(error) = &currencies.error {
-        text.push_str(&format!(" (Could not be read in full: {error}.)"));
-    }
-    text
-}
-
-/// Where an object's currency comes from, in words.
-pub(crate) fn currency_text(source: &CurrencySource) -> String {
-    match source {
-        CurrencySource::Field { field } => format!("each record's {field}"),
-        CurrencySource::Constant { code } => format!("{code} for every record"),
-    }
 }
 
 /// A staged user as (id, email, name), read through the plan's map as the load step reads it.
