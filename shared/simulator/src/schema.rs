@@ -167,6 +167,8 @@ pub struct FieldDef {
     pub html: bool,
     /// The org feature without which the field does not exist.
     pub feature: Option<Feature>,
+    /// A restricted picklist: only its values are accepted.
+    pub restricted: bool,
 }
 
 impl FieldDef {
@@ -214,6 +216,7 @@ impl FieldDef {
             calculated: false,
             html: false,
             feature: None,
+            restricted: false,
         }
     }
 
@@ -412,7 +415,7 @@ impl FieldDef {
             "relationshipName": self.relationship_name,
             "relationshipOrder": null,
             "restrictedDelete": false,
-            "restrictedPicklist": false,
+            "restrictedPicklist": self.restricted,
             "scale": self.scale,
             "searchPrefilterable": false,
             "soapType": self.ftype.soap_type(),
@@ -2150,9 +2153,12 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
         ],
         Generated::CurrencyType => vec![
             id_field("Currency Type ID"),
-            picklist("IsoCode", "Currency ISO Code", CURRENCY_CODES)
-                .len(3)
-                .required(),
+            FieldDef {
+                restricted: true,
+                ..picklist("IsoCode", "Currency ISO Code", CURRENCY_CODES)
+                    .len(3)
+                    .required()
+            },
             FieldDef::new("ConversionRate", "Conversion Rate", T::Double)
                 .numeric(18, 6)
                 .required(),
@@ -2315,19 +2321,32 @@ pub fn has_currency(kind: Generated) -> bool {
 }
 
 /// `CurrencyIsoCode` as Salesforce describes it: a restricted picklist of the org's
-/// currencies, three characters, set on create (to the user's currency).
-fn currency_field() -> FieldDef {
-    picklist("CurrencyIsoCode", "Currency ISO Code", CURRENCY_CODES)
+/// currencies, three characters, set on create (to the user's currency), labelled after
+/// the object.
+fn currency_field(kind: Generated) -> FieldDef {
+    let label = match kind {
+        Generated::Account => "Account Currency",
+        Generated::Contact => "Contact Currency",
+        Generated::Lead => "Lead Currency",
+        Generated::Opportunity => "Opportunity Currency",
+        Generated::Campaign => "Campaign Currency",
+        Generated::Case => "Case Currency",
+        Generated::Task | Generated::Event => "Activity Currency",
+        _ => "Currency",
+    };
+    let mut field = picklist("CurrencyIsoCode", label, CURRENCY_CODES)
         .len(3)
         .defaulted()
-        .feature(Feature::MultiCurrency)
+        .feature(Feature::MultiCurrency);
+    field.restricted = true;
+    field
 }
 
 /// One general rule for every object: a multi-currency org's `CurrencyIsoCode` comes last,
 /// after every other field, so the field order and generated values of the rest stay put.
 fn with_currency(kind: Generated, mut fields: Vec<FieldDef>) -> Vec<FieldDef> {
     if has_currency(kind) {
-        fields.push(currency_field());
+        fields.push(currency_field(kind));
     }
     fields
 }

@@ -69,6 +69,11 @@ async fn a_multi_currency_org_gives_every_opportunity_its_currency_last() -> Tes
         assert_eq!(last["name"], "CurrencyIsoCode", "{object}");
         assert_eq!(last["type"], "picklist", "{object}");
         assert_eq!(last["length"], 3, "{object}");
+        assert_eq!(last["restrictedPicklist"], true, "{object}");
+        assert_eq!(last["defaultedOnCreate"], true, "{object}");
+        if object == "Opportunity" {
+            assert_eq!(last["label"], "Opportunity Currency");
+        }
         let values: Vec<&str> = last["picklistValues"]
             .as_array()
             .ok_or("values")?
