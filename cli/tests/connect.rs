@@ -65,10 +65,7 @@ async fn plan_json_accounts_for_every_object_and_field_of_the_org() {
             );
         }
     }
-    assert_eq!(
-        document["objects_in_org"],
-        org_objects().count()
-    );
+    assert_eq!(document["objects_in_org"], org_objects().count());
 
     // Each planned object lists every field of its describe, with a destination.
     for object in document["objects"].as_array().unwrap() {
@@ -334,10 +331,7 @@ async fn login_with_pkce_stores_an_encrypted_connection_that_plan_can_use() {
         String::from_utf8_lossy(&plan.stderr)
     );
     let document: Value = serde_json::from_slice(&plan.stdout).unwrap();
-    assert_eq!(
-        document["objects_in_org"],
-        org_objects().count()
-    );
+    assert_eq!(document["objects_in_org"], org_objects().count());
 
     // The org starts rotating refresh tokens. A command that fails after connecting still
     // keeps the rotated token, so the next command connects.

@@ -36,7 +36,14 @@ fn money_map() -> FieldMap {
     let mut map = FieldMap::builtin();
     map.custom_objects = false;
     map.objects.retain(|name, _| {
-        ["User", "Account", "Contact", "OpportunityStage", "Opportunity"].contains(&name.as_str())
+        [
+            "User",
+            "Account",
+            "Contact",
+            "OpportunityStage",
+            "Opportunity",
+        ]
+        .contains(&name.as_str())
     });
     map
 }
@@ -256,7 +263,11 @@ async fn a_single_currency_orgs_amounts_land_with_the_org_default() {
             object.name
         );
     }
-    assert!(preview.permission_problems.is_empty(), "{:?}", preview.permission_problems);
+    assert!(
+        preview.permission_problems.is_empty(),
+        "{:?}",
+        preview.permission_problems
+    );
     simulator.shutdown().await;
 }
 

@@ -266,7 +266,12 @@ pub(crate) async fn read_currencies(
         multi_currency,
         ..Default::default()
     };
-    match query_all(salesforce, "SELECT DefaultCurrencyIsoCode FROM Organization").await {
+    match query_all(
+        salesforce,
+        "SELECT DefaultCurrencyIsoCode FROM Organization",
+    )
+    .await
+    {
         Ok(records) => {
             currencies.default = records
                 .first()
@@ -280,8 +285,7 @@ pub(crate) async fn read_currencies(
         }
     }
     if multi_currency {
-        let soql =
-            "SELECT IsoCode, ConversionRate, DecimalPlaces, IsActive, IsCorporate FROM CurrencyType";
+        let soql = "SELECT IsoCode, ConversionRate, DecimalPlaces, IsActive, IsCorporate FROM CurrencyType";
         match query_all(salesforce, soql).await {
             Ok(records) => {
                 currencies.currencies = records

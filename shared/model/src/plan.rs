@@ -312,9 +312,9 @@ pub fn currency_source(object: &ObjectPlan) -> Option<CurrencySource> {
         });
     }
     match object.values.get(CURRENCY_FIELD) {
-        Some(serde_json::Value::String(code)) => Some(CurrencySource::Constant {
-            code: code.clone(),
-        }),
+        Some(serde_json::Value::String(code)) => {
+            Some(CurrencySource::Constant { code: code.clone() })
+        }
         _ => None,
     }
 }
@@ -350,7 +350,10 @@ pub fn apply_org_currency(plan: &mut Plan, currencies: &OrgCurrencies) {
         } else {
             format!(
                 "the org's currency could not be read ({})",
-                currencies.error.as_deref().unwrap_or("no Organization record")
+                currencies
+                    .error
+                    .as_deref()
+                    .unwrap_or("no Organization record")
             )
         };
         notes.push(PlanNote {
@@ -1121,8 +1124,11 @@ mod tests {
             let mut plan = build_plan(TenantId::new("t"), &map, &account(false));
             apply_org_currency(&mut plan, &currencies);
             assert_eq!(currency_source(plan.object("Account").unwrap()), None);
-            assert!(plan.notes.iter().any(|n| n.object == "Account"
-                && n.reason.starts_with("money values land without their currency")));
+            assert!(plan.notes.iter().any(|n| {
+                n.object == "Account"
+                    && n.reason
+                        .starts_with("money values land without their currency")
+            }));
         }
     }
 

@@ -179,7 +179,10 @@ const FIXED: &[(Generated, u64)] = &[
     (Generated::WorkflowRule, 3),
     (Generated::ApexPage, 5),
     (Generated::Organization, 1),
-    (Generated::CurrencyType, crate::schema::CURRENCIES.len() as u64),
+    (
+        Generated::CurrencyType,
+        crate::schema::CURRENCIES.len() as u64,
+    ),
 ];
 
 /// How many index slots (live and soft-deleted records) each object holds for a total

@@ -152,10 +152,7 @@ fn switching_multiple_currencies_on_shifts_no_other_value() {
             let code = multi.record_currency(kind, index);
             if schema::has_currency(kind) {
                 assert_eq!(one.last(), Some(&Val::Null));
-                assert_eq!(
-                    many.last(),
-                    code.map(|c| Val::Str(c.to_owned())).as_ref()
-                );
+                assert_eq!(many.last(), code.map(|c| Val::Str(c.to_owned())).as_ref());
             }
             for (i, field) in object.fields.iter().enumerate() {
                 if field.name == "CurrencyIsoCode" {
@@ -205,8 +202,7 @@ async fn every_org_has_its_organization_and_a_multi_currency_org_its_currencies(
         if features.multi_currency {
             let rows = records(&all_pages(&client, &sim, &token, soql, None).await?);
             assert_eq!(rows.len(), schema::CURRENCIES.len());
-            let corporate: Vec<&Value> =
-                rows.iter().filter(|r| r["IsCorporate"] == true).collect();
+            let corporate: Vec<&Value> = rows.iter().filter(|r| r["IsCorporate"] == true).collect();
             assert_eq!(corporate.len(), 1);
             assert_eq!(corporate[0]["IsoCode"], org.corporate_currency());
             assert_eq!(corporate[0]["ConversionRate"].as_f64(), Some(1.0));
@@ -225,7 +221,10 @@ async fn every_org_has_its_organization_and_a_multi_currency_org_its_currencies(
             assert_eq!(status, 400, "{body}");
             assert_eq!(body[0]["errorCode"], "INVALID_FIELD");
             let message = body[0]["message"].as_str().unwrap_or_default();
-            assert!(message.contains("No such column 'CurrencyIsoCode'"), "{message}");
+            assert!(
+                message.contains("No such column 'CurrencyIsoCode'"),
+                "{message}"
+            );
             let (_, _, describe) = get(
                 &client,
                 &sim,
