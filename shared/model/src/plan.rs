@@ -1043,6 +1043,11 @@ mod tests {
         )
     }
 
+    fn planned<'a>(plan: &'a Plan, name: &str) -> &'a ObjectPlan {
+        plan.object(name)
+            .unwrap_or_else(|| panic!("{name} is not planned"))
+    }
+
     #[test]
     fn money_carrying_objects_take_each_records_currency_or_the_orgs() {
         let account = |with_currency: bool| {
@@ -1081,17 +1086,17 @@ mod tests {
         let mut plan = build_plan(TenantId::new("t"), &map, &account(false));
         assert!(hidden(&plan));
         apply_org_currency(&mut plan, &single);
-        let planned = plan.object("Account").unwrap();
+        let company = planned(&plan, "Account");
         assert_eq!(
-            currency_source(planned),
+            currency_source(company),
             Some(CurrencySource::Constant {
                 code: "EUR".to_owned()
             })
         );
-        assert_eq!(planned.values["currency"], "EUR");
+        assert_eq!(company.values["currency"], "EUR");
         assert!(!hidden(&plan), "{:?}", plan.notes);
         // Stages carry no money.
-        let stage = plan.object("OpportunityStage").unwrap();
+        let stage = planned(&plan, "OpportunityStage");
         assert_eq!(currency_source(stage), None);
         assert!(!stage.values.contains_key("currency"));
 
@@ -1102,15 +1107,15 @@ mod tests {
         };
         let mut plan = build_plan(TenantId::new("t"), &map, &account(true));
         apply_org_currency(&mut plan, &multi);
-        let planned = plan.object("Account").unwrap();
+        let company = planned(&plan, "Account");
         assert_eq!(
-            currency_source(planned),
+            currency_source(company),
             Some(CurrencySource::Field {
                 field: MULTI_CURRENCY_FIELD.to_owned()
             })
         );
-        assert!(planned.select.iter().any(|f| f == MULTI_CURRENCY_FIELD));
-        assert!(!planned.values.contains_key("currency"));
+        assert!(company.select.iter().any(|f| f == MULTI_CURRENCY_FIELD));
+        assert!(!company.values.contains_key("currency"));
 
         // A multi-currency org whose CurrencyIsoCode the user cannot read, or an org whose
         // currency is unknown: no currency is made up, and the plan says so.
@@ -1123,7 +1128,7 @@ mod tests {
         ] {
             let mut plan = build_plan(TenantId::new("t"), &map, &account(false));
             apply_org_currency(&mut plan, &currencies);
-            assert_eq!(currency_source(plan.object("Account").unwrap()), None);
+            assert_eq!(currency_source(planned(&plan, "Account")), None);
             assert!(plan.notes.iter().any(|n| {
                 n.object == "Account"
                     && n.reason
