@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use ferry_simulator::RunningSimulator;
+use ferry_simulator::{RunningSimulator, SimulatorConfig};
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
@@ -66,6 +66,21 @@ async fn plan_json_accounts_for_every_object_and_field_of_the_org() {
         }
     }
     assert_eq!(document["objects_in_org"], org_objects().count());
+
+    // A single-currency org: its currency, read from Organization, is every amount's.
+    let currency = ferry_simulator::org::Org::new(SimulatorConfig::default().seed, 2_000)
+        .corporate_currency();
+    assert_eq!(document["currencies"]["default"], currency);
+    assert_eq!(document["currencies"]["multi_currency"], false);
+    for object in document["objects"].as_array().unwrap() {
+        let expected = match object["destination"].as_str().unwrap() {
+            "company" | "contact" | "opportunity" | "custom_record" => {
+                serde_json::json!({"from": "constant", "code": currency})
+            }
+            _ => Value::Null,
+        };
+        assert_eq!(object["currency"], expected, "{}", object["name"]);
+    }
 
     // Each planned object lists every field of its describe, with a destination.
     for object in document["objects"].as_array().unwrap() {
