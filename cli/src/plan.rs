@@ -268,6 +268,13 @@ fn render(preview: &PlanPreview, instance_url: &str) -> String {
                 hidden.name, "?", hidden.reason
             );
         }
+        if let Some(source) = &object.currency {
+            let _ = writeln!(
+                out,
+                "  currency of its money values: {}",
+                ferry_core::preview::currency_text(source)
+            );
+        }
     }
     if !preview.skipped_objects.is_empty() {
         let _ = writeln!(out, "\nLeft out ({}):", preview.skipped_objects.len());
@@ -334,6 +341,11 @@ fn render(preview: &PlanPreview, instance_url: &str) -> String {
             }
         ),
     };
+    let _ = writeln!(
+        out,
+        "\nCurrencies: {}",
+        ferry_core::preview::currencies_summary(&preview.currencies)
+    );
     let budget = &preview.budget;
     let _ = match (budget.used, budget.limit, budget.available) {
         (Some(used), Some(limit), Some(available)) => writeln!(

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use ferry_simulator::RunningSimulator;
+use ferry_simulator::{RunningSimulator, SimulatorConfig};
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
@@ -11,11 +11,24 @@ mod common;
 
 use common::*;
 
+/// The simulator's org here has no optional feature: what a feature adds is not described.
+fn org_features() -> ferry_simulator::schema::Features {
+    ferry_simulator::schema::Features::default()
+}
+
+/// Every object the org's describeGlobal lists.
+fn org_objects() -> impl Iterator<Item = &'static ferry_simulator::schema::ObjectDef> {
+    ferry_simulator::schema::objects()
+        .iter()
+        .filter(|object| org_features().allows(object.feature))
+}
+
 fn describe_fields(object: &str) -> Vec<String> {
     ferry_simulator::schema::object(object)
         .unwrap()
         .fields
         .iter()
+        .filter(|field| org_features().allows(field.feature))
         .map(|field| field.name.to_string())
         .collect()
 }
@@ -36,7 +49,7 @@ async fn plan_json_accounts_for_every_object_and_field_of_the_org() {
         .map(|o| o["name"].as_str().unwrap())
         .collect();
     let skipped = document["skipped_objects"].as_array().unwrap();
-    for object in ferry_simulator::schema::objects() {
+    for object in org_objects() {
         let in_plan = planned.contains(&object.name);
         let left_out = skipped.iter().find(|s| s["name"] == object.name);
         assert!(
@@ -52,10 +65,22 @@ async fn plan_json_accounts_for_every_object_and_field_of_the_org() {
             );
         }
     }
-    assert_eq!(
-        document["objects_in_org"],
-        ferry_simulator::schema::objects().len()
-    );
+    assert_eq!(document["objects_in_org"], org_objects().count());
+
+    // A single-currency org: its currency, read from Organization, is every amount's.
+    let currency = ferry_simulator::org::Org::new(SimulatorConfig::default().seed, 2_000)
+        .corporate_currency();
+    assert_eq!(document["currencies"]["default"], currency);
+    assert_eq!(document["currencies"]["multi_currency"], false);
+    for object in document["objects"].as_array().unwrap() {
+        let expected = match object["destination"].as_str().unwrap() {
+            "company" | "contact" | "opportunity" | "custom_record" => {
+                serde_json::json!({"from": "constant", "code": currency})
+            }
+            _ => Value::Null,
+        };
+        assert_eq!(object["currency"], expected, "{}", object["name"]);
+    }
 
     // Each planned object lists every field of its describe, with a destination.
     for object in document["objects"].as_array().unwrap() {
@@ -321,10 +346,7 @@ async fn login_with_pkce_stores_an_encrypted_connection_that_plan_can_use() {
         String::from_utf8_lossy(&plan.stderr)
     );
     let document: Value = serde_json::from_slice(&plan.stdout).unwrap();
-    assert_eq!(
-        document["objects_in_org"],
-        ferry_simulator::schema::objects().len()
-    );
+    assert_eq!(document["objects_in_org"], org_objects().count());
 
     // The org starts rotating refresh tokens. A command that fails after connecting still
     // keeps the rotated token, so the next command connects.
@@ -456,7 +478,7 @@ async fn a_map_file_overrides_the_built_in_map_and_frees_targets_for_proposals()
     let map = dir.path().join("map.toml");
     std::fs::write(
         &map,
-        "version = 2\n[objects.Contact.fields]\nPhone = false\n",
+        "version = 3\n[objects.Contact.fields]\nPhone = false\n",
     )
     .unwrap();
     let output = plan(
@@ -486,7 +508,7 @@ async fn a_map_file_overrides_the_built_in_map_and_frees_targets_for_proposals()
 
     std::fs::write(
         &map,
-        "version = 2\n[objects.Contact.fields]\nPhone = \"no_such_field\"\n",
+        "version = 3\n[objects.Contact.fields]\nPhone = \"no_such_field\"\n",
     )
     .unwrap();
     let output = plan(&simulator, &["--map", map.to_str().unwrap()], true).await;

@@ -639,7 +639,7 @@ async fn record_types_become_pipelines_when_the_map_asks() {
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
     let overrides = ferry_model::mapping::MapOverrides::from_json_str(
-        r#"{"version": 2, "objects": {"Opportunity": {
+        r#"{"version": 3, "objects": {"Opportunity": {
             "fields": {"RecordType.Name": "pipeline"},
             "values": {"pipeline": null}
         }}}"#,

@@ -6,6 +6,7 @@
 mod bulk;
 mod client;
 mod crash;
+mod currency;
 mod dryrun;
 mod entities;
 mod extract;

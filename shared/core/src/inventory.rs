@@ -251,3 +251,94 @@ async fn read_users_inner(salesforce: &dyn SalesforceApi) -> Result<UserSummary,
         .collect();
     Ok(summary)
 }
+
+/// The org's currencies: `Organization.DefaultCurrencyIsoCode` (every org has one), and in a
+/// multi-currency org (whose describeGlobal lists `CurrencyType`) its currencies. Never
+/// stops discovery: what cannot be read is kept as the error.
+pub(crate) async fn read_currencies(
+    salesforce: &dyn SalesforceApi,
+    objects: &[ferry_model::model::ObjectSummary],
+) -> ferry_model::plan::OrgCurrencies {
+    let multi_currency = objects
+        .iter()
+        .any(|object| object.name == "CurrencyType" && object.queryable);
+    let mut currencies = ferry_model::plan::OrgCurrencies {
+        multi_currency,
+        ..Default::default()
+    };
+    match query_all(
+        salesforce,
+        "SELECT DefaultCurrencyIsoCode FROM Organization",
+    )
+    .await
+    {
+        Ok(records) => {
+            currencies.default = records
+                .first()
+                .and_then(|record| record.get("DefaultCurrencyIsoCode"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned);
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "the org's currency could not be read");
+            currencies.error = Some(error);
+        }
+    }
+    if multi_currency {
+        let soql = "SELECT IsoCode, ConversionRate, DecimalPlaces, IsActive, IsCorporate FROM CurrencyType";
+        match query_all(salesforce, soql).await {
+            Ok(records) => {
+                currencies.currencies = records
+                    .iter()
+                    .filter_map(|record| {
+                        Some(ferry_model::plan::CurrencyInfo {
+                            iso_code: record.get("IsoCode")?.as_str()?.to_owned(),
+                            conversion_rate: record
+                                .get("ConversionRate")
+                                .and_then(serde_json::Value::as_f64)
+                                .unwrap_or(1.0),
+                            decimal_places: record
+                                .get("DecimalPlaces")
+                                .and_then(serde_json::Value::as_u64)
+                                .map_or(2, |places| places as u32),
+                            active: record.get("IsActive").and_then(serde_json::Value::as_bool)
+                                == Some(true),
+                            corporate: record
+                                .get("IsCorporate")
+                                .and_then(serde_json::Value::as_bool)
+                                == Some(true),
+                        })
+                    })
+                    .collect();
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "the org's currencies could not be read");
+                currencies.error = Some(error);
+            }
+        }
+    }
+    currencies
+}
+
+/// Every record of a small query, page by page.
+async fn query_all(
+    salesforce: &dyn SalesforceApi,
+    soql: &str,
+) -> Result<Vec<ferry_model::model::SourceRecord>, String> {
+    let mut records = Vec::new();
+    let mut request = QueryPageRequest::Start {
+        soql: soql.to_owned(),
+        include_deleted: false,
+    };
+    loop {
+        let page = salesforce
+            .query_page(request)
+            .await
+            .map_err(|error| error.chain())?;
+        records.extend(page.records);
+        match page.next {
+            Some(cursor) => request = QueryPageRequest::Continue { cursor },
+            None => return Ok(records),
+        }
+    }
+}

@@ -10,7 +10,7 @@ use crate::steps::{Discovery, ExtractConfig};
 use ferry_model::budget::{BudgetPolicy, estimate_calls};
 use ferry_model::mapping::FieldMap;
 use ferry_model::model::{FieldDescription, FieldType};
-use ferry_model::plan::{ObjectPlan, PlanNote};
+use ferry_model::plan::{CurrencySource, ObjectPlan, OrgCurrencies, PlanNote, currency_source};
 use serde::Serialize;
 
 /// The whole preview. Its JSON form is documented in the README (`ferry plan --json`).
@@ -26,6 +26,9 @@ pub struct PlanPreview {
     pub not_migrated: Vec<InventoryKind>,
     /// The record owners, matched to destination users by email.
     pub users: UserSummary,
+    /// The org's currency (`Organization.DefaultCurrencyIsoCode`) and, in a multi-currency
+    /// org, its currencies (`CurrencyType`).
+    pub currencies: OrgCurrencies,
     pub budget: BudgetPreview,
 }
 
@@ -47,6 +50,10 @@ pub struct ObjectPreview {
     /// Fields the map names that the describe does not show (absent, or hidden by
     /// field-level security), with the reason.
     pub hidden_fields: Vec<HiddenField>,
+    /// Where the currency of the object's money values comes from: each record's field (a
+    /// multi-currency org) or one code for every record (the org's); `None` for an object
+    /// without money, or whose currency is unknown (see `hidden_fields`).
+    pub currency: Option<CurrencySource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -152,6 +159,7 @@ impl PlanPreview {
                         })
                         .unwrap_or_default(),
                     hidden_fields: hidden_fields(object, map, described, &notes),
+                    currency: currency_source(object),
                     proposals: match (map.objects.get(&object.object), described) {
                         (Some(object_map), Some(found)) => {
                             propose_for_object(object_map, &found.description)
@@ -221,8 +229,46 @@ impl PlanPreview {
             skipped_objects,
             not_migrated: discovery.inventory.clone(),
             users: discovery.users.clone(),
+            currencies: discovery.currencies.clone(),
             budget,
         }
+    }
+}
+
+/// The org's currencies in a sentence: the corporate one, and every currency of a
+/// multi-currency org with its rate. Nothing is converted.
+pub fn currencies_summary(currencies: &OrgCurrencies) -> String {
+    let default = currencies.default.as_deref().unwrap_or("unknown");
+    let mut text = if currencies.multi_currency {
+        let listed: Vec<String> = currencies
+            .currencies
+            .iter()
+            .map(|currency| {
+                if currency.corporate {
+                    format!("{} (corporate)", currency.iso_code)
+                } else {
+                    format!("{} (rate {})", currency.iso_code, currency.conversion_rate)
+                }
+            })
+            .collect();
+        format!(
+            "Multiple currencies, corporate currency {default}: {}. Each record keeps its own currency; amounts are not converted.",
+            listed.join(", ")
+        )
+    } else {
+        format!("One currency: {default}. Every money value lands in it.")
+    };
+    if let Some(error) = &currencies.error {
+        text.push_str(&format!(" (Could not be read in full: {error}.)"));
+    }
+    text
+}
+
+/// Where an object's currency comes from, in words.
+pub fn currency_text(source: &CurrencySource) -> String {
+    match source {
+        CurrencySource::Field { field } => format!("each record's {field}"),
+        CurrencySource::Constant { code } => format!("{code} for every record"),
     }
 }
 
@@ -395,6 +441,7 @@ mod tests {
             budget: None,
             inventory: Vec::new(),
             users: UserSummary::default(),
+            currencies: OrgCurrencies::default(),
         };
         PlanPreview::build(
             &discovery,

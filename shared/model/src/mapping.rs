@@ -29,7 +29,7 @@
 //!
 //! ```json
 //! {
-//!   "version": 2,
+//!   "version": 3,
 //!   "objects": {
 //!     "Account": { "fields": { "Phone": null, "Main_Phone__c": "phone" } },
 //!     "Contact": { "fields": { "Title": null, "Job_Title__c": "job_title" } },
@@ -39,7 +39,7 @@
 //! ```
 //!
 //! ```toml
-//! version = 2
+//! version = 3
 //!
 //! [objects.Account.fields]
 //! Phone = false
@@ -92,7 +92,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 /// The version of the built-in map, and the only version of a map or override this Ferry reads.
-pub const MAP_VERSION: u32 = 2;
+pub const MAP_VERSION: u32 = 3;
 
 /// The kinds of record the reference CRM holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -173,6 +173,14 @@ const fn of_kind(name: &'static str, kind: ValueKind) -> StandardField {
 const CREATED_AT: StandardField = text("created_at");
 const UPDATED_AT: StandardField = text("updated_at");
 
+/// The standard field holding the currency of a record's money values.
+pub const CURRENCY_FIELD: &str = "currency";
+
+/// Every entity that carries money (an amount, a revenue, a custom currency field) keeps the
+/// currency of all of its money values: the ISO 4217 code of the record's Salesforce
+/// `CurrencyIsoCode` in a multi-currency org, the org's currency otherwise. No conversion.
+const CURRENCY: StandardField = text(CURRENCY_FIELD);
+
 const COMPANY: EntitySchema = EntitySchema {
     table: "companies",
     fields: &[
@@ -187,6 +195,7 @@ const COMPANY: EntitySchema = EntitySchema {
         UPDATED_AT,
         of_kind("billing_address", ValueKind::Json),
         of_kind("shipping_address", ValueKind::Json),
+        CURRENCY,
     ],
     links: &[
         ("parent_company", EntityKind::Company),
@@ -212,6 +221,7 @@ const CONTACT: EntitySchema = EntitySchema {
         text("company_name"),
         text("lead_status"),
         text("lead_source"),
+        CURRENCY,
     ],
     links: &[
         ("company", EntityKind::Company),
@@ -246,6 +256,7 @@ const OPPORTUNITY: EntitySchema = EntitySchema {
         text("description"),
         CREATED_AT,
         UPDATED_AT,
+        CURRENCY,
     ],
     links: &[
         ("company", EntityKind::Company),
@@ -410,7 +421,7 @@ const CONVERSATION: EntitySchema = EntitySchema {
 
 const CUSTOM_RECORD: EntitySchema = EntitySchema {
     table: "custom_records",
-    fields: &[text("name"), CREATED_AT, UPDATED_AT],
+    fields: &[text("name"), CREATED_AT, UPDATED_AT, CURRENCY],
     links: &[("owner", EntityKind::Owner)],
     created_by_migration: true,
 };
@@ -516,6 +527,12 @@ impl EntityKind {
             .iter()
             .filter(|field| field.required)
             .map(|field| field.name)
+    }
+
+    /// Whether the entity carries money (amounts, revenues, custom currency fields) and so
+    /// keeps the currency of its records in [`CURRENCY_FIELD`].
+    pub fn carries_money(self) -> bool {
+        self.has_field(CURRENCY_FIELD)
     }
 
     /// Whether a migration creates records of this entity (owners are only matched).
@@ -1349,7 +1366,7 @@ mod tests {
     }
 
     const OVERRIDE_JSON: &str = r#"{
-        "version": 2,
+        "version": 3,
         "description": "Acme's changes",
         "objects": {
             "Account": {
@@ -1366,7 +1383,7 @@ mod tests {
     }"#;
 
     const OVERRIDE_TOML: &str = r#"
-        version = 2
+        version = 3
         description = "Acme's changes"
 
         [objects.Account]
@@ -1406,7 +1423,7 @@ mod tests {
         let from_toml =
             toml.and_then(|text| FieldMap::from_toml_str(&text).map_err(|error| chain(&error)));
         assert_eq!(from_toml.as_ref(), Ok(&map));
-        assert_eq!(overlay_json(r#"{"version":2}"#), Ok(map));
+        assert_eq!(overlay_json(r#"{"version":3}"#), Ok(map));
     }
 
     #[test]
@@ -1447,7 +1464,7 @@ mod tests {
     #[test]
     fn an_override_replaces_an_entity_adds_and_drops_objects() {
         let map = overlay_json(
-            r#"{"version":2,"objects":{
+            r#"{"version":3,"objects":{
                 "Account": null,
                 "Contact": {"links": {"AccountId": null}},
                 "Lead": {"entity": "company", "fields": {"LastName": null, "Company": "name", "FirstName": null, "Email": null, "Title": null, "Status": null, "LeadSource": null, "Address": null, "Phone": "phone"}, "values": {"tags": null}, "replaced_by": null},
@@ -1459,7 +1476,8 @@ mod tests {
         assert!(map.objects.contains_key("Partner__c"));
         let lead = &map.objects["Lead"];
         assert_eq!(lead.entity, EntityKind::Company);
-        assert_eq!(lead.fields.len(), 4, "{lead:?}");
+        // Name, phone, the two dates and the currency, which companies carry too.
+        assert_eq!(lead.fields.len(), 5, "{lead:?}");
         assert!(lead.values.is_empty());
         assert_eq!(lead.replaced_by, None);
         assert_eq!(
@@ -1468,7 +1486,7 @@ mod tests {
         );
 
         let switched = overlay_json(
-            r#"{"version":2,"objects":{"Contact":{"entity":"company","fields":{
+            r#"{"version":3,"objects":{"Contact":{"entity":"company","fields":{
                 "FirstName":null,"LastName":"name","Email":null,"Title":null,"MailingAddress":null
             },"links":{"AccountId":"parent_company","ReportsToId":null}}}}"#,
         );
@@ -1482,70 +1500,70 @@ mod tests {
     fn every_override_error_names_the_object_field_and_reason() {
         check_error(
             r#"{"version":1,"objects":{}}"#,
-            "field map override: written for map version 1, but the map it changes is version 2; read it against the new map and set its version to 2",
+            "field map override: written for map version 1, but the map it changes is version 3; read it against the new map and set its version to 3",
         );
         check_error(
-            r#"{"version":2,"objects":{"Account":{"entity":"deal"}}}"#,
+            r#"{"version":3,"objects":{"Account":{"entity":"deal"}}}"#,
             "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record)",
         );
         check_error(
-            r#"{"version":2,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
+            r#"{"version":3,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
             "field map: Account.Phone targets company.mobile_phone, which the destination does not have",
         );
         check_error(
-            r#"{"version":2,"objects":{"Contact":{"links":{"ReportsToId":"manager"}}}}"#,
+            r#"{"version":3,"objects":{"Contact":{"links":{"ReportsToId":"manager"}}}}"#,
             "field map: Contact.ReportsToId targets link contact.manager, which the destination does not have",
         );
         check_error(
-            r#"{"version":2,"objects":{"Account":{"fields":{"Main_Phone__c":"phone"}}}}"#,
+            r#"{"version":3,"objects":{"Account":{"fields":{"Main_Phone__c":"phone"}}}}"#,
             "field map: Account.Main_Phone__c and Account.Phone both target company.phone; a destination field takes one source",
         );
         check_error(
-            r#"{"version":2,"objects":{"Account":{"links":{"Parent__c":"parent_company"}}}}"#,
+            r#"{"version":3,"objects":{"Account":{"links":{"Parent__c":"parent_company"}}}}"#,
             "field map: Account.ParentId and Account.Parent__c both target company.parent_company; a destination field takes one source",
         );
         check_error(
-            r#"{"version":2,"objects":{"Account":{"fields":{"Name":null}}}}"#,
+            r#"{"version":3,"objects":{"Account":{"fields":{"Name":null}}}}"#,
             "field map: nothing in Account fills company.name, which the destination requires of every company",
         );
         check_error(
-            r#"{"version":2,"objects":{"Case":{"fields":{"Subject":"name"}}}}"#,
+            r#"{"version":3,"objects":{"Case":{"fields":{"Subject":"name"}}}}"#,
             "field map override: Case is not in the map, so it must name its entity",
         );
         check_error(
-            r#"{"version":2,"objects":{"Case":null}}"#,
+            r#"{"version":3,"objects":{"Case":null}}"#,
             "field map override: Case is dropped, but the map has no such object",
         );
         check_error(
-            r#"{"version":2,"objects":{"Task":{"links":{"WhatId":{"Account":"company","Opportunity":"deal"}}}}}"#,
+            r#"{"version":3,"objects":{"Task":{"links":{"WhatId":{"Account":"company","Opportunity":"deal"}}}}}"#,
             "field map: Task.WhatId targets link task.deal, which the destination does not have",
         );
         check_error(
-            r#"{"version":2,"objects":{"Task":{"links":{"WhatId":{}}}}}"#,
+            r#"{"version":3,"objects":{"Task":{"links":{"WhatId":{}}}}}"#,
             "field map: Task.WhatId maps a polymorphic reference to no link at all",
         );
         check_error(
-            r#"{"version":2,"objects":{"Task":{"links":{"Related__c":{"Account":"company"}}}}}"#,
+            r#"{"version":3,"objects":{"Task":{"links":{"Related__c":{"Account":"company"}}}}}"#,
             "field map: Task.Related__c and Task.WhatId both target task.company; a destination field takes one source",
         );
         check_error(
-            r#"{"version":2,"objects":{"Lead":{"values":{"tags":"lead","company_name":["x"]}}}}"#,
+            r#"{"version":3,"objects":{"Lead":{"values":{"tags":"lead","company_name":["x"]}}}}"#,
             "field map: Lead sets contact.company_name to the constant [\"x\"], which is not a Text value",
         );
         check_error(
-            r#"{"version":2,"objects":{"Account":{"fields":{"Fax":null}}}}"#,
+            r#"{"version":3,"objects":{"Account":{"fields":{"Fax":null}}}}"#,
             "field map override: Account.Fax is dropped, but the map does not map it (a custom field the map does not name becomes a destination custom field; a map cannot leave it out yet)",
         );
         check_error(
-            r#"{"version":2,"objects":{"Account":{"entity":"contact"}}}"#,
+            r#"{"version":3,"objects":{"Account":{"entity":"contact"}}}"#,
             "field map: Account.AnnualRevenue targets contact.annual_revenue, which the destination does not have",
         );
         check_error(
-            r#"{"version":2,"objects":{"Account":{"fields":{"Phone":true}}}}"#,
+            r#"{"version":3,"objects":{"Account":{"fields":{"Phone":true}}}}"#,
             "the field map is not valid JSON: invalid value: boolean `true`, expected a name or a table to set, or null or false to drop at line 1 column 57",
         );
         check_error(
-            r#"{"version":2,"objects":{"Account":{"feilds":{}}}}"#,
+            r#"{"version":3,"objects":{"Account":{"feilds":{}}}}"#,
             "the field map is not valid JSON: unknown field `feilds`, expected one of `entity`, `fields`, `links`, `values`, `replaced_by` at line 1 column 43",
         );
         check_error(
@@ -1580,7 +1598,7 @@ mod tests {
     #[test]
     fn a_toml_syntax_error_keeps_the_parser_message() {
         let error =
-            MapOverrides::from_toml_str("version = 2\n[objects.Account.fields]\nPhone = 3\n")
+            MapOverrides::from_toml_str("version = 3\n[objects.Account.fields]\nPhone = 3\n")
                 .map(|_| ())
                 .map_err(|error| chain(&error));
         let Err(message) = error else {
@@ -1599,7 +1617,7 @@ mod tests {
     #[test]
     fn a_map_naming_an_unknown_target_is_refused_with_object_and_field() {
         let text =
-            r#"{"version":2,"objects":{"Account":{"entity":"company","fields":{"Name":"title"}}}}"#;
+            r#"{"version":3,"objects":{"Account":{"entity":"company","fields":{"Name":"title"}}}}"#;
         let error = FieldMap::parse(text)
             .map(|_| ())
             .map_err(|error| error.to_string());
@@ -1617,12 +1635,12 @@ mod tests {
                 .map_err(|error| error.to_string())
         };
         assert_eq!(
-            check(r#"{"version":2,"objects":{"Deal":{"entity":"deal"}}}"#),
+            check(r#"{"version":3,"objects":{"Deal":{"entity":"deal"}}}"#),
             Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record)".to_owned())
         );
         assert_eq!(
             check(
-                r#"{"version":2,"objects":{"Account":{"entity":"company","fields":{"Name":"name","NAME":"description"}}}}"#
+                r#"{"version":3,"objects":{"Account":{"entity":"company","fields":{"Name":"name","NAME":"description"}}}}"#
             ),
             Err(
                 "field map: Account.Name is mapped twice (Salesforce field names ignore case)"
@@ -1631,20 +1649,20 @@ mod tests {
         );
         assert_eq!(
             check(r#"{"version":7,"objects":{}}"#),
-            Err("field map version 7 is not supported (this Ferry reads version 2)".to_owned())
+            Err("field map version 7 is not supported (this Ferry reads version 3)".to_owned())
         );
         let toml =
-            "version = 2\n[objects.Account]\nentity = \"company\"\nfields = { Name = \"name\" }\n";
+            "version = 3\n[objects.Account]\nentity = \"company\"\nfields = { Name = \"name\" }\n";
         let map = FieldMap::from_toml_str(toml).map_err(|error| error.to_string());
         assert_eq!(map.map(|map| map.objects["Account"].fields.len()), Ok(1));
     }
 
     #[test]
     fn the_format_follows_the_file_extension() {
-        let toml = "version = 2\n[objects.Account.fields]\nFax = \"phone\"\nPhone = false\n";
+        let toml = "version = 3\n[objects.Account.fields]\nFax = \"phone\"\nPhone = false\n";
         let overrides = MapOverrides::parse_file(Path::new("acme.TOML"), toml);
         assert!(overrides.is_ok(), "{overrides:?}");
-        let json = r#"{"version":2}"#;
+        let json = r#"{"version":3}"#;
         assert!(MapOverrides::parse_file(Path::new("maps/acme.json"), json).is_ok());
         assert!(FieldMap::parse_file(Path::new("default_map.json"), BUILTIN_MAP).is_ok());
         let error = MapOverrides::parse_file(Path::new("acme.yaml"), json)

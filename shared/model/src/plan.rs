@@ -261,6 +261,116 @@ pub struct PlanNote {
     pub reason: String,
 }
 
+/// The org's currencies, as discovery read them (`Organization`, and `CurrencyType` in a
+/// multi-currency org).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrgCurrencies {
+    /// `Organization.DefaultCurrencyIsoCode`: the corporate currency, and in a
+    /// single-currency org the currency of every amount. `None` when it could not be read.
+    pub default: Option<String>,
+    /// Whether the org has multiple currencies (its describeGlobal lists `CurrencyType`):
+    /// then each record has its own `CurrencyIsoCode`.
+    pub multi_currency: bool,
+    /// The currencies of a multi-currency org (`CurrencyType`), in the org's order.
+    pub currencies: Vec<CurrencyInfo>,
+    /// Why the currencies could not be read, when they could not.
+    pub error: Option<String>,
+}
+
+/// One currency of a multi-currency org, from `CurrencyType`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurrencyInfo {
+    pub iso_code: String,
+    /// Units of this currency per unit of the corporate currency (for information: Ferry
+    /// converts nothing).
+    pub conversion_rate: f64,
+    pub decimal_places: u32,
+    pub active: bool,
+    pub corporate: bool,
+}
+
+/// Where the currency of an object's money values comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum CurrencySource {
+    /// Each record's own field (`CurrencyIsoCode` in a multi-currency org).
+    Field { field: String },
+    /// One currency for every record: the org's, or a constant of the map.
+    Constant { code: String },
+}
+
+/// Where the currency of `object`'s records comes from, or `None` for an object whose
+/// entity carries no money, or whose currency is unknown (see the plan's notes).
+pub fn currency_source(object: &ObjectPlan) -> Option<CurrencySource> {
+    use crate::mapping::CURRENCY_FIELD;
+    if !object.entity.carries_money() {
+        return None;
+    }
+    if let Some(mapping) = object.fields.iter().find(|f| f.target == CURRENCY_FIELD) {
+        return Some(CurrencySource::Field {
+            field: mapping.source.clone(),
+        });
+    }
+    match object.values.get(CURRENCY_FIELD) {
+        Some(serde_json::Value::String(code)) => {
+            Some(CurrencySource::Constant { code: code.clone() })
+        }
+        _ => None,
+    }
+}
+
+/// Gives every money-carrying object of `plan` a currency. An object whose map fills the
+/// currency from a field the describe has (`CurrencyIsoCode` of a multi-currency org) keeps
+/// it per record. In a single-currency org, where `CurrencyIsoCode` does not exist, every
+/// record lands with the org's currency (`Organization.DefaultCurrencyIsoCode`), and the
+/// mapped field is no longer reported as hidden. In a multi-currency org whose currency field
+/// the integration user cannot read, or when the org's currency is unknown, the records land
+/// without one and a note says so.
+pub fn apply_org_currency(plan: &mut Plan, currencies: &OrgCurrencies) {
+    use crate::mapping::CURRENCY_FIELD;
+    let mut settled = BTreeSet::new();
+    let mut notes = Vec::new();
+    for object in &mut plan.objects {
+        if !object.entity.carries_money() || currency_source(object).is_some() {
+            continue;
+        }
+        if let (false, Some(code)) = (currencies.multi_currency, &currencies.default) {
+            object.values.insert(
+                CURRENCY_FIELD.to_owned(),
+                serde_json::Value::String(code.clone()),
+            );
+            settled.insert(object.object.clone());
+            continue;
+        }
+        settled.insert(object.object.clone());
+        let why = if currencies.multi_currency {
+            format!(
+                "the org has multiple currencies but the object's {MULTI_CURRENCY_FIELD} is not readable"
+            )
+        } else {
+            format!(
+                "the org's currency could not be read ({})",
+                currencies
+                    .error
+                    .as_deref()
+                    .unwrap_or("no Organization record")
+            )
+        };
+        notes.push(PlanNote {
+            object: object.object.clone(),
+            field: Some(MULTI_CURRENCY_FIELD.to_owned()),
+            reason: format!("money values land without their currency: {why}"),
+        });
+    }
+    plan.notes.retain(|note| {
+        !(settled.contains(&note.object) && note.field.as_deref() == Some(MULTI_CURRENCY_FIELD))
+    });
+    plan.notes.extend(notes);
+}
+
+/// The field a multi-currency org adds to every record with money.
+pub const MULTI_CURRENCY_FIELD: &str = "CurrencyIsoCode";
+
 /// An object the map names, with what discovery read of it.
 #[derive(Debug, Clone)]
 pub struct DiscoveredObject {
@@ -576,6 +686,10 @@ pub fn custom_object_map() -> ObjectMap {
             ("Name".to_owned(), "name".to_owned()),
             ("CreatedDate".to_owned(), "created_at".to_owned()),
             ("LastModifiedDate".to_owned(), "updated_at".to_owned()),
+            (
+                MULTI_CURRENCY_FIELD.to_owned(),
+                crate::mapping::CURRENCY_FIELD.to_owned(),
+            ),
         ]),
         links: BTreeMap::from([("OwnerId".to_owned(), LinkTarget::from("owner"))]),
         values: BTreeMap::new(),
@@ -927,6 +1041,100 @@ mod tests {
                 record_count: 7,
             },
         )
+    }
+
+    fn planned<'a>(plan: &'a Plan, name: &str) -> &'a ObjectPlan {
+        plan.object(name)
+            .unwrap_or_else(|| panic!("{name} is not planned"))
+    }
+
+    #[test]
+    fn money_carrying_objects_take_each_records_currency_or_the_orgs() {
+        let account = |with_currency: bool| {
+            let mut fields = vec![
+                field("Id", FieldType::Id, false),
+                field("Name", FieldType::String, false),
+                field("AnnualRevenue", FieldType::Currency, false),
+            ];
+            if with_currency {
+                fields.push(field(MULTI_CURRENCY_FIELD, FieldType::Picklist, false));
+            }
+            BTreeMap::from([
+                discovered("Account", fields),
+                discovered(
+                    "OpportunityStage",
+                    vec![
+                        field("Id", FieldType::Id, false),
+                        field("MasterLabel", FieldType::String, false),
+                    ],
+                ),
+            ])
+        };
+        let map = FieldMap::builtin();
+        let hidden = |plan: &Plan| {
+            plan.notes
+                .iter()
+                .any(|n| n.object == "Account" && n.field.as_deref() == Some(MULTI_CURRENCY_FIELD))
+        };
+        let single = OrgCurrencies {
+            default: Some("EUR".to_owned()),
+            ..OrgCurrencies::default()
+        };
+
+        // A single-currency org: every account lands in the org's currency, and the field a
+        // multi-currency org would have is not reported as hidden.
+        let mut plan = build_plan(TenantId::new("t"), &map, &account(false));
+        assert!(hidden(&plan));
+        apply_org_currency(&mut plan, &single);
+        let company = planned(&plan, "Account");
+        assert_eq!(
+            currency_source(company),
+            Some(CurrencySource::Constant {
+                code: "EUR".to_owned()
+            })
+        );
+        assert_eq!(company.values["currency"], "EUR");
+        assert!(!hidden(&plan), "{:?}", plan.notes);
+        // Stages carry no money.
+        let stage = planned(&plan, "OpportunityStage");
+        assert_eq!(currency_source(stage), None);
+        assert!(!stage.values.contains_key("currency"));
+
+        // A multi-currency org: each record's CurrencyIsoCode.
+        let multi = OrgCurrencies {
+            multi_currency: true,
+            ..single.clone()
+        };
+        let mut plan = build_plan(TenantId::new("t"), &map, &account(true));
+        apply_org_currency(&mut plan, &multi);
+        let company = planned(&plan, "Account");
+        assert_eq!(
+            currency_source(company),
+            Some(CurrencySource::Field {
+                field: MULTI_CURRENCY_FIELD.to_owned()
+            })
+        );
+        assert!(company.select.iter().any(|f| f == MULTI_CURRENCY_FIELD));
+        assert!(!company.values.contains_key("currency"));
+
+        // A multi-currency org whose CurrencyIsoCode the user cannot read, or an org whose
+        // currency is unknown: no currency is made up, and the plan says so.
+        for currencies in [
+            multi,
+            OrgCurrencies {
+                error: Some("INVALID_TYPE".to_owned()),
+                ..OrgCurrencies::default()
+            },
+        ] {
+            let mut plan = build_plan(TenantId::new("t"), &map, &account(false));
+            apply_org_currency(&mut plan, &currencies);
+            assert_eq!(currency_source(planned(&plan, "Account")), None);
+            assert!(plan.notes.iter().any(|n| {
+                n.object == "Account"
+                    && n.reason
+                        .starts_with("money values land without their currency")
+            }));
+        }
     }
 
     #[test]

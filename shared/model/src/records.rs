@@ -6,7 +6,9 @@ use crate::ids::{DestinationId, SalesforceId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A record as the destination receives it.
+/// A record as the destination receives it. On an entity that carries money
+/// ([`crate::mapping::EntityKind::carries_money`]), `fields` holds the record's currency under
+/// [`crate::mapping::CURRENCY_FIELD`]: the ISO code all of its money values are in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DestinationRecord {
     pub source_object: String,

@@ -58,6 +58,9 @@ const SALT_CONTACT_EMAIL: u64 = 0x4345_4d4c;
 const SALT_IDS: u64 = 0x4944_5321;
 const SALT_FILE: u64 = 0x4649_4c45;
 const SALT_BLOB: u64 = 0x424c_4f42;
+/// The stream of records' currencies (and of the org's corporate currency), apart from
+/// every other stream so that switching multiple currencies on shifts no other value.
+const SALT_CURRENCY: u64 = 0x4355_5252;
 
 /// What an org is mostly made of: how its records split between the objects that scale
 /// with its size.
@@ -175,6 +178,11 @@ const FIXED: &[(Generated, u64)] = &[
     (Generated::ValidationRule, 5),
     (Generated::WorkflowRule, 3),
     (Generated::ApexPage, 5),
+    (Generated::Organization, 1),
+    (
+        Generated::CurrencyType,
+        crate::schema::CURRENCIES.len() as u64,
+    ),
 ];
 
 /// How many index slots (live and soft-deleted records) each object holds for a total
@@ -345,6 +353,11 @@ impl Org {
                 .copied()
                 .unwrap_or(0);
         bases.insert(Generated::ContentNote, documents + 1_000);
+        // The one Organization record is the org: its id is the org id.
+        bases.insert(
+            Generated::Organization,
+            1 + splitmix64(seed ^ SALT_IDS) % 1_000_000,
+        );
         Org {
             seed,
             counts,
@@ -369,6 +382,35 @@ impl Org {
     /// The 18-character organization id.
     pub fn org_id(&self) -> &str {
         &self.org_id
+    }
+
+    /// The org's corporate currency (`Organization.DefaultCurrencyIsoCode`), chosen by the
+    /// seed among [`crate::schema::corporate_currencies`]; in a single-currency org, the
+    /// currency of every amount.
+    pub fn corporate_currency(&self) -> &'static str {
+        let choices = crate::schema::corporate_currencies();
+        let at = splitmix64(self.seed ^ SALT_CURRENCY) % choices.len() as u64;
+        choices[at as usize]
+    }
+
+    /// The currency of record `index` of `kind` in a multi-currency org: mostly the
+    /// corporate currency, the rest spread over the org's other currencies; drawn from a
+    /// stream of its own. `None` for objects without `CurrencyIsoCode`.
+    pub fn record_currency(&self, kind: Generated, index: u64) -> Option<&'static str> {
+        if !crate::schema::has_currency(kind) {
+            return None;
+        }
+        let corporate = self.corporate_currency();
+        let mut rng = Rng::for_record(self.seed, SALT_CURRENCY ^ salt(kind), index);
+        if rng.chance(65) {
+            return Some(corporate);
+        }
+        let others: Vec<&'static str> = crate::schema::CURRENCY_CODES
+            .iter()
+            .copied()
+            .filter(|code| *code != corporate)
+            .collect();
+        Some(*rng.pick(others.as_slice()))
     }
 
     /// Number of index slots of a generated object: live and soft-deleted records.
@@ -432,7 +474,7 @@ impl Org {
     pub fn record_counts(&self) -> BTreeMap<String, u64> {
         Generated::ALL
             .into_iter()
-            .filter(|k| !k.is_tooling())
+            .filter(|k| !k.is_tooling() && self.features.allows(generated_object(*k).feature))
             .map(|k| (k.object_name().to_string(), self.live_count(k)))
             .collect()
     }
@@ -492,6 +534,48 @@ impl Org {
     }
 
     fn generate(&self, kind: Generated, index: u64) -> Vec<Val> {
+        let mut values = self.generate_fields(kind, index);
+        self.add_currency(kind, index, &mut values);
+        values
+    }
+
+    /// Appends the record's `CurrencyIsoCode` (the last field of objects that have one;
+    /// `Null` in an org without multiple currencies, where the field does not exist) and
+    /// expresses its amounts in that currency: a yen amount is about 150 times the dollar
+    /// one, with no decimals. A record in the corporate currency keeps its amounts as a
+    /// single-currency org generates them.
+    fn add_currency(&self, kind: Generated, index: u64, values: &mut Vec<Val>) {
+        let object = generated_object(kind);
+        if object.fields.len() != values.len() + 1
+            || object.fields.last().map(|f| f.name) != Some("CurrencyIsoCode")
+        {
+            return;
+        }
+        let code = match self.record_currency(kind, index) {
+            Some(code) if self.features.multi_currency => code,
+            _ => {
+                values.push(Val::Null);
+                return;
+            }
+        };
+        let corporate = self.corporate_currency();
+        if code != corporate {
+            let (rate, places) = crate::schema::currency(code);
+            let (corporate_rate, _) = crate::schema::currency(corporate);
+            let factor = rate / corporate_rate;
+            let scale = 10f64.powi(places as i32);
+            for (field, value) in object.fields.iter().zip(values.iter_mut()) {
+                if let (crate::schema::FieldType::Currency, Val::Num(amount)) =
+                    (field.ftype, &*value)
+                {
+                    *value = Val::Num((amount * factor * scale).round() / scale);
+                }
+            }
+        }
+        values.push(Val::Str(code.to_string()));
+    }
+
+    fn generate_fields(&self, kind: Generated, index: u64) -> Vec<Val> {
         match kind {
             Generated::User => self.user(index),
             Generated::Account => self.account(index),
@@ -523,6 +607,8 @@ impl Org {
             Generated::ValidationRule => self.validation_rule(index),
             Generated::WorkflowRule => self.workflow_rule(index),
             Generated::ApexPage => self.apex_page(index),
+            Generated::Organization => self.organization(index),
+            Generated::CurrencyType => self.currency_type(index),
         }
     }
 
@@ -1747,6 +1833,42 @@ impl Org {
             Val::Null,
             Val::Num(*rng.pick(&[48.0, 52.0, 56.0, 59.0])),
             opt(&mut rng, 50, |r| Val::Str(r.pick(DESCRIPTIONS).to_string())),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    fn organization(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Organization;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Str(format!("{} {}", rng.pick(COMPANY_WORDS), "Holdings")),
+            Val::Str(self.corporate_currency().to_string()),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    /// Currency `index` of [`crate::schema::CURRENCIES`], its rate relative to the
+    /// corporate currency (whose rate is 1).
+    fn currency_type(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::CurrencyType;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let (code, rate, places) = crate::schema::CURRENCIES
+            .get(index as usize)
+            .copied()
+            .unwrap_or(("USD", 1.0, 2));
+        let corporate = self.corporate_currency();
+        let (corporate_rate, _) = crate::schema::currency(corporate);
+        let relative = (rate / corporate_rate * 1e6).round() / 1e6;
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Str(code.to_string()),
+            Val::Num(relative),
+            Val::Int(i64::from(places)),
+            Val::Bool(true),
+            Val::Bool(code == corporate),
         ];
         values.extend(self.audit(&mut rng, kind, index));
         values

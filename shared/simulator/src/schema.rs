@@ -167,6 +167,8 @@ pub struct FieldDef {
     pub html: bool,
     /// The org feature without which the field does not exist.
     pub feature: Option<Feature>,
+    /// A restricted picklist: only its values are accepted.
+    pub restricted: bool,
 }
 
 impl FieldDef {
@@ -214,6 +216,7 @@ impl FieldDef {
             calculated: false,
             html: false,
             feature: None,
+            restricted: false,
         }
     }
 
@@ -412,7 +415,7 @@ impl FieldDef {
             "relationshipName": self.relationship_name,
             "relationshipOrder": null,
             "restrictedDelete": false,
-            "restrictedPicklist": false,
+            "restrictedPicklist": self.restricted,
             "scale": self.scale,
             "searchPrefilterable": false,
             "soapType": self.ftype.soap_type(),
@@ -462,11 +465,15 @@ pub enum Generated {
     WorkflowRule,
     /// Visualforce pages: markup an admin rebuilds, never data.
     ApexPage,
+    /// The org itself: one record, in every org.
+    Organization,
+    /// The currencies of a multi-currency org.
+    CurrencyType,
 }
 
 impl Generated {
     /// Every generator, in a fixed order.
-    pub const ALL: [Generated; 30] = [
+    pub const ALL: [Generated; 32] = [
         Generated::User,
         Generated::Account,
         Generated::Contact,
@@ -497,6 +504,8 @@ impl Generated {
         Generated::ValidationRule,
         Generated::WorkflowRule,
         Generated::ApexPage,
+        Generated::Organization,
+        Generated::CurrencyType,
     ];
 
     /// The API name of the object this generator fills.
@@ -532,6 +541,8 @@ impl Generated {
             Generated::ValidationRule => "ValidationRule",
             Generated::WorkflowRule => "WorkflowRule",
             Generated::ApexPage => "ApexPage",
+            Generated::Organization => "Organization",
+            Generated::CurrencyType => "CurrencyType",
         }
     }
 
@@ -1504,6 +1515,22 @@ const EXTRA_CATALOG: &[CatalogEntry] = &[
         0b0000000100000,
         PLAIN_URLS,
     ),
+    (
+        "Organization",
+        "Organization",
+        "Organizations",
+        Some("00D"),
+        0b0000010100010,
+        PLAIN_URLS,
+    ),
+    (
+        "CurrencyType",
+        "Currency Type",
+        "Currency Types",
+        Some("01L"),
+        0b0000110100011,
+        PLAIN_URLS,
+    ),
 ];
 
 fn catalog_entry(name: &str) -> CatalogEntry {
@@ -1540,7 +1567,8 @@ fn data_object(
         children,
         generated: Some(kind),
         address_parts: Vec::new(),
-        feature: None,
+        // Salesforce: "This object is not available in single-currency organizations."
+        feature: (kind == Generated::CurrencyType).then_some(Feature::MultiCurrency),
     }
     .with_address_parts()
 }
@@ -2113,6 +2141,31 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             FieldDef::new("Name", "Rule Name", T::String).name_field(),
             FieldDef::new("TableEnumOrId", "Object", T::String),
         ],
+        Generated::Organization => vec![
+            id_field("Organization ID"),
+            FieldDef::new("Name", "Name", T::String)
+                .len(80)
+                .required()
+                .name_field(),
+            picklist("DefaultCurrencyIsoCode", "Currency", CURRENCY_CODES)
+                .len(3)
+                .read_only(),
+        ],
+        Generated::CurrencyType => vec![
+            id_field("Currency Type ID"),
+            FieldDef {
+                restricted: true,
+                ..picklist("IsoCode", "Currency ISO Code", CURRENCY_CODES)
+                    .len(3)
+                    .required()
+            },
+            FieldDef::new("ConversionRate", "Conversion Rate", T::Double)
+                .numeric(18, 6)
+                .required(),
+            FieldDef::new("DecimalPlaces", "Decimal Places", T::Int).required(),
+            FieldDef::new("IsActive", "Active", T::Boolean),
+            FieldDef::new("IsCorporate", "Corporate Currency", T::Boolean),
+        ],
         Generated::ApexPage => vec![
             id_field("Page ID"),
             FieldDef::new("Name", "Name", T::String).name_field(),
@@ -2220,6 +2273,84 @@ fn children_of(kind: Generated) -> Vec<ChildRelationship> {
     }
 }
 
+/// The currencies of a multi-currency org: ISO code, units per US dollar, decimal places.
+/// The org's corporate currency is one of the first three ([`corporate_currencies`]); its
+/// `CurrencyType` has conversion rate 1 and the others' rates are relative to it.
+pub const CURRENCIES: &[(&str, f64, u32)] = &[
+    ("USD", 1.0, 2),
+    ("EUR", 0.92, 2),
+    ("GBP", 0.79, 2),
+    ("JPY", 149.5, 0),
+    ("CAD", 1.36, 2),
+];
+
+/// The ISO codes of [`CURRENCIES`], the picklist of `CurrencyIsoCode`.
+pub const CURRENCY_CODES: &[&str] = &["USD", "EUR", "GBP", "JPY", "CAD"];
+
+/// The currencies an org's corporate currency is chosen from (by its seed).
+pub fn corporate_currencies() -> &'static [&'static str] {
+    &CURRENCY_CODES[..3]
+}
+
+/// Units of `code` per US dollar and its decimal places (1.0 and 2 for an unknown code).
+pub fn currency(code: &str) -> (f64, u32) {
+    CURRENCIES
+        .iter()
+        .find(|(iso, _, _)| *iso == code)
+        .map_or((1.0, 2), |(_, rate, places)| (*rate, *places))
+}
+
+/// Whether Salesforce gives the object's records a `CurrencyIsoCode` in a multi-currency
+/// org: the objects with money or activity of the simulated ones (users, accounts,
+/// contacts, leads, opportunities, activities, campaigns, cases and custom objects); notes,
+/// files, emails and junction objects have none.
+pub fn has_currency(kind: Generated) -> bool {
+    matches!(
+        kind,
+        Generated::User
+            | Generated::Account
+            | Generated::Contact
+            | Generated::Lead
+            | Generated::Opportunity
+            | Generated::Task
+            | Generated::Event
+            | Generated::Campaign
+            | Generated::Case
+            | Generated::Project
+    )
+}
+
+/// `CurrencyIsoCode` as Salesforce describes it: a restricted picklist of the org's
+/// currencies, three characters, set on create (to the user's currency), labelled after
+/// the object.
+fn currency_field(kind: Generated) -> FieldDef {
+    let label = match kind {
+        Generated::Account => "Account Currency",
+        Generated::Contact => "Contact Currency",
+        Generated::Lead => "Lead Currency",
+        Generated::Opportunity => "Opportunity Currency",
+        Generated::Campaign => "Campaign Currency",
+        Generated::Case => "Case Currency",
+        Generated::Task | Generated::Event => "Activity Currency",
+        _ => "Currency",
+    };
+    let mut field = picklist("CurrencyIsoCode", label, CURRENCY_CODES)
+        .len(3)
+        .defaulted()
+        .feature(Feature::MultiCurrency);
+    field.restricted = true;
+    field
+}
+
+/// One general rule for every object: a multi-currency org's `CurrencyIsoCode` comes last,
+/// after every other field, so the field order and generated values of the rest stay put.
+fn with_currency(kind: Generated, mut fields: Vec<FieldDef>) -> Vec<FieldDef> {
+    if has_currency(kind) {
+        fields.push(currency_field(kind));
+    }
+    fields
+}
+
 fn build_objects() -> Vec<ObjectDef> {
     let mut objects: Vec<ObjectDef> = CATALOG
         .iter()
@@ -2230,7 +2361,7 @@ fn build_objects() -> Vec<ObjectDef> {
         Generated::ALL
             .iter()
             .filter(|k| !k.is_tooling())
-            .map(|&k| data_object(k, fields_of(k), children_of(k))),
+            .map(|&k| data_object(k, with_currency(k, fields_of(k)), children_of(k))),
     );
     objects.sort_by_key(|o| o.name);
     objects
@@ -2335,11 +2466,8 @@ mod tests {
 
     #[test]
     fn a_field_of_a_feature_that_is_off_does_not_exist() {
-        let mut account = generated_object(Generated::Account).clone();
-        account.fields.push(
-            FieldDef::new("CurrencyIsoCode", "Currency", FieldType::Picklist)
-                .feature(Feature::MultiCurrency),
-        );
+        // The first real gated field: a multi-currency org's CurrencyIsoCode, last.
+        let account = generated_object(Generated::Account);
         let at = account.fields.len() - 1;
         let off = Features::default();
         let on = Features {

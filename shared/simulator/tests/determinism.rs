@@ -51,7 +51,8 @@ fn counts_add_up_and_scale_to_a_million_without_materialising() {
     // The last record of each object is built on demand, with ids still increasing.
     for kind in Generated::ALL {
         let n = org.count(kind);
-        assert!(org.id(kind, n - 2) < org.id(kind, n - 1));
+        // The Organization is one record.
+        assert!(n < 2 || org.id(kind, n - 2) < org.id(kind, n - 1));
         assert_eq!(org.index_of(kind, &org.id(kind, n - 1)), Some(n - 1));
         assert_eq!(org.record(kind, n - 1).len(), org.record(kind, 0).len());
     }

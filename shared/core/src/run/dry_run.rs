@@ -11,7 +11,7 @@
 
 use super::{RunConfig, plan_run};
 use crate::inventory::{InventoryKind, UserSummary};
-use crate::preview::BudgetPreview;
+use crate::preview::{BudgetPreview, currencies_summary, currency_text};
 use crate::render::{
     Column, Html, HtmlPage, HtmlTable, MarkdownDocument, MarkdownTable, count_or_unknown,
     escape_html, escape_markdown, html_cards, html_list, html_page, html_section,
@@ -23,7 +23,9 @@ use crate::validate::{Finding, Verdict, orphan_finding};
 use ferry_model::error::PortError;
 use ferry_model::ids::{SalesforceId, TenantId};
 use ferry_model::model::SourceRecord;
-use ferry_model::plan::{CustomFieldDefinition, ObjectPlan, Plan};
+use ferry_model::plan::{
+    CurrencySource, CustomFieldDefinition, ObjectPlan, OrgCurrencies, Plan, currency_source,
+};
 use ferry_model::policy::Action;
 use ferry_model::policy::Rule;
 use ferry_model::ports::IdMap;
@@ -53,6 +55,8 @@ pub struct DryRunReport {
     pub skipped_objects: Vec<SkippedObjectEntry>,
     pub not_migrated: Vec<InventoryKind>,
     pub users: UserSummary,
+    /// The org's currency and, in a multi-currency org, its currencies.
+    pub currencies: OrgCurrencies,
     /// How the org's users match the destination's, by email: the owners to reconcile.
     pub owners: OwnerMatching,
     pub budget: BudgetPreview,
@@ -128,6 +132,9 @@ pub struct DryRunObject {
     pub skip_reasons: BTreeMap<String, u64>,
     /// Findings by rule (values dropped or flagged on records that still load, and skips).
     pub findings: BTreeMap<String, u64>,
+    /// Where the currency of the object's money values comes from; `None` for an object
+    /// without money or whose currency is unknown.
+    pub currency: Option<CurrencySource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -219,6 +226,7 @@ impl<'a> DryRunAnalysis<'a> {
                         will_skip: 0,
                         skip_reasons: BTreeMap::new(),
                         findings: BTreeMap::new(),
+                        currency: currency_source(object),
                     },
                 )
             })
@@ -625,6 +633,21 @@ pub fn render_markdown(report: &DryRunReport) -> String {
         markdown.heading(3, "Records that will be skipped");
         markdown.table(&skips);
     }
+    markdown.heading(2, "Currencies");
+    markdown.paragraph(&escape_markdown(&currencies_summary(&report.currencies)));
+    markdown.bullet_list(
+        report
+            .objects
+            .iter()
+            .filter_map(|object| Some((object, currency_text(object.currency.as_ref()?))))
+            .map(|(object, text)| {
+                format!(
+                    "{}: {}",
+                    escape_markdown(&object.object),
+                    escape_markdown(&text)
+                )
+            }),
+    );
     markdown.heading(2, &format!("Findings ({} in all)", report.findings_total));
     let mut rules = MarkdownTable::new([Column::text("rule"), Column::number("findings")]);
     for rule in rule_names() {
@@ -815,6 +838,19 @@ pub fn render_html(report: &DryRunReport) -> String {
             .to_owned(),
     ));
     body.push(&html_section("Objects", &objects_section));
+
+    let mut currencies_section = Html::from_markup(format!(
+        "<p>{}</p>",
+        Html::text(&currencies_summary(&report.currencies))
+    ));
+    currencies_section.push(&html_list(
+        Some("currencies"),
+        report.objects.iter().filter_map(|object| {
+            let text = currency_text(object.currency.as_ref()?);
+            Some(Html::text(&format!("{}: {text}", object.object)))
+        }),
+    ));
+    body.push(&html_section("Currencies", &currencies_section));
 
     let mut rules =
         HtmlTable::without_head("rules", [Column::text("rule"), Column::number("findings")]);
@@ -1110,6 +1146,7 @@ pub async fn dry_run(
             .collect(),
         not_migrated: discovery.inventory.clone(),
         users: discovery.users.clone(),
+        currencies: discovery.currencies.clone(),
         owners,
         budget: preview.budget,
         api_calls_used: match (discovery.budget, budget_now) {
@@ -1174,6 +1211,9 @@ mod tests {
                 will_skip: 1,
                 skip_reasons: BTreeMap::from([(awkward.to_owned(), 1)]),
                 findings: BTreeMap::new(),
+                currency: Some(CurrencySource::Field {
+                    field: awkward.to_owned(),
+                }),
             }],
             findings_by_rule: BTreeMap::from([("invalid_email".to_owned(), 1)]),
             findings: vec![ListedFinding {
@@ -1200,6 +1240,18 @@ mod tests {
             }],
             not_migrated: Vec::new(),
             users: UserSummary::default(),
+            currencies: OrgCurrencies {
+                default: Some("EUR".to_owned()),
+                multi_currency: true,
+                currencies: vec![ferry_model::plan::CurrencyInfo {
+                    iso_code: awkward.to_owned(),
+                    conversion_rate: 1.0,
+                    decimal_places: 2,
+                    active: true,
+                    corporate: true,
+                }],
+                error: None,
+            },
             owners: OwnerMatching {
                 destination_users: Some(1),
                 matched: 0,

@@ -1,10 +1,12 @@
 use super::StepError;
-use crate::inventory::{InventoryKind, UserSummary, read_inventory, read_users};
+use crate::inventory::{InventoryKind, UserSummary, read_currencies, read_inventory, read_users};
 use ferry_model::budget::ApiBudget;
 use ferry_model::ids::TenantId;
 use ferry_model::mapping::FieldMap;
 use ferry_model::model::ObjectSummary;
-use ferry_model::plan::{DiscoveredObject, Plan, build_plan_with_prefixes};
+use ferry_model::plan::{
+    DiscoveredObject, OrgCurrencies, Plan, apply_org_currency, build_plan_with_prefixes,
+};
 use ferry_model::ports::{Descriptions, Destination, SalesforceApi};
 use std::collections::BTreeMap;
 
@@ -21,6 +23,8 @@ pub struct Discovery {
     pub inventory: Vec<InventoryKind>,
     /// The org's users, who own records.
     pub users: UserSummary,
+    /// The org's currency, and in a multi-currency org its currencies.
+    pub currencies: OrgCurrencies,
 }
 
 /// What to discover.
@@ -245,6 +249,7 @@ pub async fn discover(
     }
     let inventory = read_inventory(salesforce).await;
     let users = read_users(salesforce).await;
+    let currencies = read_currencies(salesforce, &objects).await;
     let budget = salesforce
         .api_budget()
         .await
@@ -278,6 +283,7 @@ pub async fn discover(
             );
         }
     }
+    apply_org_currency(&mut plan, &currencies);
     Ok(Discovery {
         plan,
         objects_in_org: objects.len(),
@@ -286,6 +292,7 @@ pub async fn discover(
         budget,
         inventory,
         users,
+        currencies,
     })
 }
 

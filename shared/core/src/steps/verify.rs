@@ -322,6 +322,26 @@ mod tests {
     }
 
     #[test]
+    fn an_amount_read_back_in_another_currency_is_a_mismatch() {
+        let sent = record(
+            json!({"name": "Acme", "annual_revenue": 2055222000, "currency": "JPY"}),
+            &[],
+        );
+        let read = record(
+            json!({"name": "Acme", "annual_revenue": 2055222000, "currency": "USD"}),
+            &[],
+        );
+        check(
+            &sent,
+            Some(&read),
+            &[(
+                "currency",
+                "field currency of company 7: sent \"JPY\", read back \"USD\"",
+            )],
+        );
+    }
+
+    #[test]
     fn each_differing_field_and_link_is_named() {
         let sent = record(
             json!({"name": "Acme", "industry": "Energy"}),

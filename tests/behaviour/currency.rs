@@ -1,0 +1,324 @@
+//! Multiple currencies: every money value lands with its currency. In a multi-currency org
+//! each record keeps its own `CurrencyIsoCode` and its amount unchanged (no conversion); in a
+//! single-currency org every money-carrying record lands with the org's currency
+//! (`Organization.DefaultCurrencyIsoCode`). The simulated org's generator is the ground truth.
+
+use ferry_core::preview::PlanPreview;
+use ferry_core::steps::ExtractConfig;
+use ferry_model::budget::BudgetPolicy;
+use ferry_model::mapping::FieldMap;
+use ferry_model::plan::CurrencySource;
+use ferry_simulator::org::{Mix, Org};
+use ferry_simulator::schema::{self, Features, Generated};
+use ferry_simulator::value::Val;
+use ferry_simulator::{RunningSimulator, SimulatorConfig};
+use ferry_tests::{Embedded, connect};
+use std::collections::BTreeSet;
+
+const RECORDS: u64 = 1_500;
+
+async fn start(seed: u64, features: Features) -> RunningSimulator {
+    ferry_simulator::serve(
+        SimulatorConfig {
+            records: RECORDS,
+            seed,
+            features,
+            ..SimulatorConfig::default()
+        },
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .expect("the simulator starts")
+}
+
+/// The built-in map, narrowed to owners, companies, contacts, stages and opportunities.
+fn money_map() -> FieldMap {
+    let mut map = FieldMap::builtin();
+    map.custom_objects = false;
+    map.objects.retain(|name, _| {
+        [
+            "User",
+            "Account",
+            "Contact",
+            "OpportunityStage",
+            "Opportunity",
+        ]
+        .contains(&name.as_str())
+    });
+    map
+}
+
+fn amount(org: &Org, index: u64) -> Option<f64> {
+    let object = schema::generated_object(Generated::Opportunity);
+    let at = object.field_index("Amount").unwrap();
+    match &org.record(Generated::Opportunity, index)[at] {
+        Val::Num(amount) => Some(*amount),
+        _ => None,
+    }
+}
+
+/// (amount, currency) of every opportunity in the destination, by Salesforce id.
+fn landed_opportunities(
+    embedded: &Embedded,
+) -> std::collections::HashMap<String, (Option<f64>, Option<String>)> {
+    let db = embedded.destination_db();
+    let mut statement = db
+        .prepare("SELECT source_id, amount, currency FROM opportunities")
+        .unwrap();
+    statement
+        .query_map([], |row| {
+            // Decimals are kept as their decimal text.
+            let amount: Option<String> = row.get(1)?;
+            let amount = amount.map(|text| text.parse::<f64>().unwrap());
+            Ok((row.get(0)?, (amount, row.get(2)?)))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn currencies_of(embedded: &Embedded, table: &str) -> Vec<(String, Option<String>)> {
+    let db = embedded.destination_db();
+    let mut statement = db
+        .prepare(&format!("SELECT source_id, currency FROM {table}"))
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_currency_org_lands_every_opportunity_with_its_own_currency_and_amount() {
+    let seed = 31;
+    let features = Features {
+        multi_currency: true,
+        ..Features::default()
+    };
+    let simulator = start(seed, features).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let outcome = embedded
+        .migrate(&client, "run-currencies", money_map(), 200)
+        .await;
+    let report = &outcome.report;
+    assert!(report.is_balanced(), "{report:?}");
+    let org = Org::with_features(seed, RECORDS, Mix::Sales, features);
+
+    let landed = landed_opportunities(&embedded);
+    let mut seen = BTreeSet::new();
+    let mut compared = 0;
+    for index in 0..org.count(Generated::Opportunity) {
+        if org.is_deleted(Generated::Opportunity, index) {
+            continue;
+        }
+        let id = org.id(Generated::Opportunity, index);
+        let (landed_amount, landed_currency) = &landed[&id];
+        let currency = org.record_currency(Generated::Opportunity, index).unwrap();
+        assert_eq!(landed_currency.as_deref(), Some(currency), "{id}");
+        // The amount is Salesforce's, in the record's currency: nothing converted.
+        assert_eq!(*landed_amount, amount(&org, index), "{id}");
+        seen.insert(currency);
+        compared += 1;
+    }
+    assert_eq!(compared, landed.len());
+    assert_eq!(seen.len(), schema::CURRENCY_CODES.len(), "{seen:?}");
+    // Companies and contacts keep their own currencies too.
+    for (table, kind) in [
+        ("companies", Generated::Account),
+        ("contacts", Generated::Contact),
+    ] {
+        for (id, currency) in currencies_of(&embedded, table) {
+            let (_, index) = org.locate(&id).unwrap();
+            assert_eq!(
+                currency.as_deref(),
+                org.record_currency(kind, index),
+                "{table} {id}"
+            );
+        }
+    }
+    // Verification read every record back, currency included, and found it as sent.
+    for object in ["Account", "Contact", "Opportunity"] {
+        let counts = report.object(object).unwrap();
+        assert_eq!(counts.mismatched, 0, "{object}");
+        assert!(counts.verified > 0, "{object}");
+    }
+
+    // The plan shows where each object's currency comes from, and the org's currencies.
+    let preview = PlanPreview::build(
+        &outcome.discovery,
+        &money_map(),
+        &ExtractConfig::default(),
+        &BudgetPolicy::default(),
+    );
+    let opportunity = preview
+        .objects
+        .iter()
+        .find(|o| o.name == "Opportunity")
+        .unwrap();
+    assert_eq!(
+        opportunity.currency,
+        Some(CurrencySource::Field {
+            field: "CurrencyIsoCode".to_owned()
+        })
+    );
+    assert!(preview.currencies.multi_currency);
+    assert_eq!(
+        preview.currencies.default.as_deref(),
+        Some(org.corporate_currency())
+    );
+    let codes: Vec<&str> = preview
+        .currencies
+        .currencies
+        .iter()
+        .map(|c| c.iso_code.as_str())
+        .collect();
+    assert_eq!(codes, schema::CURRENCY_CODES);
+    let corporate: Vec<&str> = preview
+        .currencies
+        .currencies
+        .iter()
+        .filter(|c| c.corporate)
+        .map(|c| c.iso_code.as_str())
+        .collect();
+    assert_eq!(corporate, [org.corporate_currency()]);
+    simulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_currency_orgs_amounts_land_with_the_org_default() {
+    // A seed whose org is not in dollars, so no default of Ferry's own could pass.
+    let seed = (1..100)
+        .find(|&seed| Org::new(seed, RECORDS).corporate_currency() != "USD")
+        .unwrap();
+    let org = Org::new(seed, RECORDS);
+    let currency = org.corporate_currency();
+    let simulator = start(seed, Features::default()).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let outcome = embedded
+        .migrate(&client, "run-one-currency", money_map(), 200)
+        .await;
+    assert!(outcome.report.is_balanced(), "{:?}", outcome.report);
+
+    let landed = landed_opportunities(&embedded);
+    assert!(!landed.is_empty());
+    for index in 0..org.count(Generated::Opportunity) {
+        if org.is_deleted(Generated::Opportunity, index) {
+            continue;
+        }
+        let id = org.id(Generated::Opportunity, index);
+        assert_eq!(
+            landed[&id],
+            (amount(&org, index), Some(currency.to_owned())),
+            "{id}"
+        );
+    }
+    for table in ["companies", "contacts"] {
+        let rows = currencies_of(&embedded, table);
+        assert!(!rows.is_empty());
+        assert!(
+            rows.iter().all(|(_, c)| c.as_deref() == Some(currency)),
+            "{table}"
+        );
+    }
+    // Stages carry no money, and have no currency column.
+    let stage_columns: Vec<String> = embedded
+        .destination_db()
+        .prepare("SELECT name FROM pragma_table_info('stages')")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!stage_columns.iter().any(|c| c == "currency"));
+
+    // The plan names the org's currency as every record's, and reports no field as hidden
+    // for it: a single-currency org has no CurrencyIsoCode.
+    let preview = PlanPreview::build(
+        &outcome.discovery,
+        &money_map(),
+        &ExtractConfig::default(),
+        &BudgetPolicy::default(),
+    );
+    assert!(!preview.currencies.multi_currency);
+    assert!(preview.currencies.currencies.is_empty());
+    assert_eq!(preview.currencies.default.as_deref(), Some(currency));
+    for object in &preview.objects {
+        let expected = ["Account", "Contact", "Opportunity"]
+            .contains(&object.name.as_str())
+            .then(|| CurrencySource::Constant {
+                code: currency.to_owned(),
+            });
+        assert_eq!(object.currency, expected, "{}", object.name);
+        assert!(
+            object
+                .hidden_fields
+                .iter()
+                .all(|h| h.name != "CurrencyIsoCode"),
+            "{}",
+            object.name
+        );
+    }
+    assert!(
+        preview.permission_problems.is_empty(),
+        "{:?}",
+        preview.permission_problems
+    );
+    simulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_shows_the_orgs_currencies_and_where_each_objects_currency_comes_from() {
+    use ferry_core::run::dry_run::{render_html, render_markdown};
+    let seed = 31;
+    let features = Features {
+        multi_currency: true,
+        ..Features::default()
+    };
+    let org = Org::with_features(seed, RECORDS, Mix::Sales, features);
+    let simulator = start(seed, features).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let config = ferry_core::run::RunConfig {
+        map: money_map(),
+        ..embedded.config("dry-currency", 500)
+    };
+    let ports = embedded.dry_run_ports(&client);
+    let (_, report) = ferry_core::run::dry_run(&ports, &config, &BudgetPolicy::default())
+        .await
+        .unwrap();
+    let source = |name: &str| {
+        report
+            .objects
+            .iter()
+            .find(|o| o.object == name)
+            .unwrap()
+            .currency
+            .clone()
+    };
+    assert_eq!(
+        source("Opportunity"),
+        Some(CurrencySource::Field {
+            field: "CurrencyIsoCode".to_owned()
+        })
+    );
+    assert_eq!(source("OpportunityStage"), None);
+    assert!(report.currencies.multi_currency);
+    assert_eq!(
+        report.currencies.currencies.len(),
+        schema::CURRENCY_CODES.len()
+    );
+    let markdown = render_markdown(&report);
+    assert!(markdown.contains("## Currencies"), "{markdown}");
+    assert!(markdown.contains(&format!("{} (corporate)", org.corporate_currency())));
+    assert!(markdown.contains("Opportunity: each record's CurrencyIsoCode"));
+    let html = render_html(&report);
+    assert!(html.contains("<h2>Currencies</h2>"));
+    assert!(html.contains("JPY (rate "));
+    simulator.shutdown().await;
+}
