@@ -18,8 +18,9 @@ use crate::rng::{Rng, splitmix64};
 use crate::schema::{
     ACCOUNT_TYPES, APEX_STATUS, CALL_TYPES, CAMPAIGN_STATUS, CAMPAIGN_TYPES, CASE_ORIGIN,
     CASE_PRIORITY, CASE_STATUS, CHANNELS, CONTACT_ROLES, FLOW_TYPES, Features, Generated,
-    INDUSTRIES, LEAD_SOURCES, LEAD_STATUS, MEMBER_STATUS, OPPORTUNITY_TYPES, PRIORITIES,
-    PROJECT_STATUS, RECORD_TYPES, REGIONS, RELATION_STATUS, REPORT_FORMATS, SEGMENTS, STAGES,
+    INDUSTRIES, LEAD_SOURCES, LEAD_STATUS, LOYALTY_TIERS, MEMBER_STATUS, OPPORTUNITY_TYPES, PRIORITIES,
+    PROJECT_STATUS, RECORD_TYPES, REGIONS, RELATION_STATUS, REPORT_FORMATS, SALUTATIONS, SEGMENTS,
+    STAGES,
     TASK_STATUS, TIERS, generated_object,
 };
 use crate::value::{Val, days_from_civil};
@@ -49,6 +50,9 @@ const HISTORY_END_DAY: i64 = 20_088;
 /// LastModifiedDate and SystemModstamp: 2023-06-15T02:00:00Z.
 pub const MASS_UPDATE: i64 = 19_523 * 86_400 + 7_200;
 
+/// Number of fields person accounts add to Account (see `schema::person_account_fields`).
+const PERSON_FIELDS: usize = 17;
+
 /// Per-object salts, so that the streams of different objects never coincide.
 const SALT_USER: u64 = 0x5553_4552;
 const SALT_ACCOUNT: u64 = 0x4143_4354;
@@ -58,6 +62,11 @@ const SALT_CONTACT_EMAIL: u64 = 0x4345_4d4c;
 const SALT_IDS: u64 = 0x4944_5321;
 const SALT_FILE: u64 = 0x4649_4c45;
 const SALT_BLOB: u64 = 0x424c_4f42;
+/// Which accounts are person accounts, drawn apart from every other stream so that turning
+/// the feature on shifts no other generated value.
+const SALT_PERSON: u64 = 0x5045_5253;
+/// The person fields of a person account (salutation, phones, birthdate, loyalty tier).
+const SALT_PERSON_FIELDS: u64 = 0x5046_4c44;
 
 /// What an org is mostly made of: how its records split between the objects that scale
 /// with its size.
@@ -828,7 +837,139 @@ impl Org {
         values.extend([tier, since, health, strategic]);
         values.extend(shipping);
         values.extend(every_type_values(&mut rng, primary));
+        match self.person_contact_of(index) {
+            Some(contact) => {
+                let person = self.person_values(index, contact);
+                // A person account's name is the person's: "First Last".
+                values[2] = Val::Str(format!(
+                    "{} {}",
+                    person[1].as_str().unwrap_or_default(),
+                    person[2].as_str().unwrap_or_default()
+                ));
+                values.extend(person);
+            }
+            None => {
+                values.push(Val::Bool(false));
+                values.extend(std::iter::repeat_n(Val::Null, PERSON_FIELDS - 1));
+            }
+        }
         values
+    }
+
+    /// Whether account `index` is a person account. In an org with person accounts, half of
+    /// the accounts outside the hierarchy (offsets 0, 1, 2, 8 and 9 of each block of ten, see
+    /// [`Org::account_parent`]: a person account has no parent and no child accounts) are,
+    /// about a quarter of all accounts, drawn from a stream of their own; never a
+    /// soft-deleted one, nor one whose person contact's slot is soft-deleted.
+    pub fn is_person_account(&self, index: u64) -> bool {
+        if !self.features.person_accounts
+            || index >= self.count(Generated::Account)
+            || !matches!(index % 10, 0 | 1 | 2 | 8 | 9)
+            || Self::statically_deleted(Generated::Account, index)
+        {
+            return false;
+        }
+        let contact = index * self.person_stride();
+        contact < self.count(Generated::Contact)
+            && !Self::statically_deleted(Generated::Contact, contact)
+            && Rng::for_record(self.seed, SALT_PERSON, index).chance(50)
+    }
+
+    /// Person account `a`'s person contact is contact `a * stride`: a bijection between
+    /// person accounts and person contacts that either side computes without a search.
+    fn person_stride(&self) -> u64 {
+        (self.count(Generated::Contact) / self.count(Generated::Account).max(1)).max(1)
+    }
+
+    /// The index of the person contact of account `index`, if it is a person account.
+    pub fn person_contact_of(&self, index: u64) -> Option<u64> {
+        self.is_person_account(index)
+            .then(|| index * self.person_stride())
+    }
+
+    /// The index of the person account whose person contact is contact `index`, if any.
+    pub fn person_account_of(&self, index: u64) -> Option<u64> {
+        if !self.features.person_accounts {
+            return None;
+        }
+        let stride = self.person_stride();
+        let account = index / stride;
+        (index % stride == 0 && self.is_person_account(account)).then_some(account)
+    }
+
+    /// The loyalty tier of person account `account`: its `Loyalty_Tier__pc`, and its person
+    /// contact's `Loyalty_Tier__c`.
+    fn loyalty_tier(&self, account: u64) -> Val {
+        let mut rng = Rng::for_record(self.seed, SALT_PERSON_FIELDS ^ 1, account);
+        opt(&mut rng, 80, |r| Val::Str(r.pick(LOYALTY_TIERS).to_string()))
+    }
+
+    /// The person fields of person account `account`, in the order of the schema's person
+    /// account fields: the name, e-mail, title and mailing address are its person
+    /// contact's.
+    fn person_values(&self, account: u64, contact: u64) -> Vec<Val> {
+        let object = generated_object(Generated::Contact);
+        let person = self.contact(contact);
+        let of = |name: &str| {
+            object
+                .field_index(name)
+                .and_then(|i| person.get(i).cloned())
+                .unwrap_or(Val::Null)
+        };
+        let mut rng = Rng::for_record(self.seed, SALT_PERSON_FIELDS, account);
+        let salutation = opt(&mut rng, 60, |r| Val::Str(r.pick(SALUTATIONS).to_string()));
+        let mobile = opt(&mut rng, 70, |r| Val::Str(phone(r)));
+        let home = opt(&mut rng, 30, |r| Val::Str(phone(r)));
+        let birthdate = opt(&mut rng, 60, |r| {
+            Val::Date(days_from_civil(1950, 1, 1) + r.below(50 * 365) as i64)
+        });
+        let mut values = vec![
+            Val::Bool(true),
+            of("FirstName"),
+            of("LastName"),
+            salutation,
+            Val::Str(self.id(Generated::Contact, contact)),
+            of("Email"),
+            of("Title"),
+            mobile,
+            home,
+            birthdate,
+        ];
+        values.extend(
+            [
+                "MailingStreet",
+                "MailingCity",
+                "MailingState",
+                "MailingPostalCode",
+                "MailingCountry",
+                "MailingAddress",
+            ]
+            .map(of),
+        );
+        values.push(self.loyalty_tier(account));
+        values
+    }
+
+    /// `account` (a reference drawn from the accounts), or, when it is a person account,
+    /// the nearest earlier business account: a business contact never belongs to a person.
+    fn business_account(&self, account: Val) -> Val {
+        let Some(mut index) = account
+            .as_str()
+            .and_then(|id| self.index_of(Generated::Account, id))
+        else {
+            return account;
+        };
+        if !self.is_person_account(index) {
+            return account;
+        }
+        while index > 0 {
+            index -= 1;
+            if !self.is_person_account(index) && !Self::statically_deleted(Generated::Account, index)
+            {
+                return Val::Str(self.id(Generated::Account, index));
+            }
+        }
+        Val::Null
     }
 
     /// First and last name of contact `index`, from a stream of their own so that
@@ -902,8 +1043,11 @@ impl Org {
         let account = if rng.chance(5) {
             Val::Null
         } else {
-            self.live_ref(Generated::Account, &mut rng)
+            self.business_account(self.live_ref(Generated::Account, &mut rng))
         };
+        let person_account = self.person_account_of(index);
+        // A person contact belongs to its person account.
+        let account = person_account.map_or(account, |a| Val::Str(self.id(Generated::Account, a)));
         let (first, last) = self.contact_name(index);
         let address = address(&mut rng);
         let phone = opt(&mut rng, 90, |r| Val::Str(phone(r)));
@@ -931,6 +1075,8 @@ impl Org {
         values.extend(audit);
         values.extend([channel, opt_in, value, reports_to]);
         values.extend(every_type_values(&mut rng, referred));
+        values.push(Val::Bool(person_account.is_some()));
+        values.push(person_account.map_or(Val::Null, |a| self.loyalty_tier(a)));
         values
     }
 
@@ -2243,6 +2389,76 @@ mod tests {
     use super::*;
     use crate::schema::FieldType;
 
+    fn person_org(seed: u64, records: u64) -> Org {
+        let features = Features {
+            person_accounts: true,
+            ..Features::default()
+        };
+        Org::with_features(seed, records, Mix::Sales, features)
+    }
+
+    #[test]
+    fn person_accounts_and_person_contacts_are_a_bijection() {
+        for (seed, records) in [(1, 40), (3, 2000), (9, 20_000)] {
+            let org = person_org(seed, records);
+            let accounts = org.count(Generated::Account);
+            let persons: Vec<u64> = (0..accounts).filter(|&a| org.is_person_account(a)).collect();
+            if records >= 2000 {
+                let share = persons.len() as f64 / accounts as f64;
+                assert!((0.2..0.3).contains(&share), "{share}");
+            }
+            let mut contacts = std::collections::BTreeSet::new();
+            for &a in &persons {
+                let c = org.person_contact_of(a).expect("a person contact");
+                assert!(c < org.count(Generated::Contact) && !org.is_deleted(Generated::Contact, c));
+                assert_eq!(org.person_account_of(c), Some(a));
+                assert!(org.account_parent(a).is_none());
+                assert!((0..accounts).all(|child| org.account_parent(child) != Some(a)));
+                assert!(contacts.insert(c));
+            }
+            let person_contacts = (0..org.count(Generated::Contact))
+                .filter(|&c| org.person_account_of(c).is_some())
+                .count();
+            assert_eq!(person_contacts, persons.len());
+        }
+    }
+
+    #[test]
+    fn person_accounts_shift_no_other_generated_value() {
+        let plain = Org::new(5, 3000);
+        let person = person_org(5, 3000);
+        let account = generated_object(Generated::Account);
+        let own = account.fields.iter().filter(|f| f.feature.is_none()).count();
+        let mut persons = 0;
+        for a in 0..plain.count(Generated::Account) {
+            let (before, after) = (plain.record(Generated::Account, a), person.record(Generated::Account, a));
+            assert_eq!(before.len(), after.len());
+            if person.is_person_account(a) {
+                persons += 1;
+                // Only the name changes among the fields every org has.
+                assert_eq!(before[..2], after[..2]);
+                assert_eq!(before[3..own], after[3..own]);
+            } else {
+                assert_eq!(before, after, "business account {a}");
+            }
+        }
+        assert!(persons > 0);
+        for kind in [Generated::Opportunity, Generated::Task, Generated::Event, Generated::Case] {
+            for i in 0..plain.count(kind) {
+                assert_eq!(plain.record(kind, i), person.record(kind, i), "{kind:?} {i}");
+            }
+        }
+        let contact = generated_object(Generated::Contact);
+        let account_id = contact.field_index("AccountId").unwrap_or_default();
+        for c in 0..plain.count(Generated::Contact) {
+            let (mut before, mut after) = (plain.record(Generated::Contact, c), person.record(Generated::Contact, c));
+            before[account_id] = Val::Null;
+            after[account_id] = Val::Null;
+            let n = before.len() - 2;
+            assert_eq!(before[..n], after[..n], "contact {c}");
+        }
+    }
+
     #[test]
     fn counts_add_up() {
         for n in [0u64, 1, 2, 3, 7, 10, 49, 50, 1000, 12_345, 1_000_000] {
@@ -2290,7 +2506,15 @@ mod tests {
 
     #[test]
     fn values_match_field_types_and_limits() {
-        let org = Org::new(7, 6000);
+        for org in [
+            Org::new(7, 6000),
+            Org::with_features(7, 3000, Mix::Sales, Features::ALL),
+        ] {
+            values_match_field_types_and_limits_in(&org);
+        }
+    }
+
+    fn values_match_field_types_and_limits_in(org: &Org) {
         for kind in Generated::ALL {
             let object = generated_object(kind);
             for index in 0..org.count(kind) {
