@@ -261,8 +261,19 @@ pub async fn discover(
         .iter()
         .filter_map(|object| Some((object.key_prefix.clone()?, object.name.clone())))
         .collect();
+    let mut plan = build_plan_with_prefixes(tenant, map, &discovered, &key_prefixes);
+    // An object split by its variants (business and person accounts) counts each part.
+    for object in plan.objects.iter_mut() {
+        if let Some(filter) = &object.filter {
+            let counted = format!("{} WHERE {filter}", object.salesforce_object());
+            object.in_salesforce = salesforce
+                .count_records(&counted)
+                .await
+                .map_err(StepError::Salesforce)?;
+        }
+    }
     Ok(Discovery {
-        plan: build_plan_with_prefixes(tenant, map, &discovered, &key_prefixes),
+        plan,
         objects_in_org: objects.len(),
         described: discovered,
         skipped,
