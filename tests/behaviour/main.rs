@@ -15,5 +15,6 @@ mod http_destination;
 mod load;
 mod merge;
 mod migration;
+mod person_accounts;
 mod pseudonymise;
 mod runs;
