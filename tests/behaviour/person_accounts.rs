@@ -30,6 +30,10 @@ async fn start(records: u64, seed: u64, person_accounts: bool) -> ferry_simulato
 }
 
 fn config(run: &str) -> RunConfig {
+    config_with(run, ExtractConfig::default().bulk_threshold)
+}
+
+fn config_with(run: &str, bulk_threshold: u64) -> RunConfig {
     RunConfig {
         concurrency: Default::default(),
         tenant: TenantId::new(TENANT),
@@ -37,6 +41,7 @@ fn config(run: &str) -> RunConfig {
         map: FieldMap::builtin(),
         extract: ExtractConfig {
             chunk_records: 97,
+            bulk_threshold,
             ..ExtractConfig::default()
         },
         discover: DiscoverOptions::default(),
@@ -86,6 +91,16 @@ fn text(record: &ferry_model::model::SourceRecord, field: &str) -> Option<String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_account_lands_as_one_contact_and_links_to_it_resolve() {
+    person_accounts_land_as_contacts(config("run-persons")).await;
+}
+
+/// The same through Bulk API 2.0, whose CSV pages carry `IsPersonAccount` as text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn person_accounts_land_as_contacts_through_bulk() {
+    person_accounts_land_as_contacts(config_with("run-persons-bulk", 1)).await;
+}
+
+async fn person_accounts_land_as_contacts(config: RunConfig) {
     let simulator = start(2000, 11, true).await;
     let client = connect(&simulator).await;
     let dir = tempfile::tempdir().unwrap();
@@ -109,9 +124,15 @@ async fn a_person_account_lands_as_one_contact_and_links_to_it_resolve() {
     let business = accounts.len() - persons.len();
     let contacts = query_all(&client, "SELECT Id FROM Contact").await.len();
 
-    let migration = embedded.migrate_with(&client, &config("run-persons")).await.unwrap();
+    let migration = embedded.migrate_with(&client, &config).await.unwrap();
     let report = &migration.report;
     assert!(report.is_balanced(), "{report:?}");
+    if config.extract.bulk_threshold <= 1 {
+        // Every object went through a Bulk job of its own, the two kinds of account each
+        // with its condition: none fell back to REST.
+        let planned = migration.discovery.plan.objects.len() as u64;
+        assert_eq!(simulator.counters()["bulk_create"], planned);
+    }
 
     // Business accounts land as companies, person accounts as contacts, each once.
     let account = report.object("Account").unwrap();

@@ -166,6 +166,17 @@ async fn person_accounts_have_one_person_contact_each() -> TestResult {
         assert_eq!(account["FirstName"], Value::Null);
     }
 
+    // The conditions Ferry extracts the two kinds of account with.
+    for (condition, expected) in [
+        ("IsPersonAccount = true", persons.len()),
+        ("NOT (IsPersonAccount = true)", accounts.len() - persons.len()),
+    ] {
+        let soql = format!("SELECT COUNT() FROM Account WHERE {condition}");
+        let (status, _, body) = get(&client, &sim, &token, &query_path(&soql), None).await?;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["totalSize"], expected, "{condition}");
+    }
+
     // Opportunities and activities point at person accounts as they are generated.
     let (_, _, opportunities) = get(
         &client,
