@@ -596,6 +596,7 @@ impl Org {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut cursor = overlay.cursor.get(&kind).copied().unwrap_or(0);
         let mut mutation = Mutation::default();
+        let mut deleted = 0;
         while cursor < count && (mutation.modified.len() as u64) < modify + delete {
             let index = cursor;
             cursor += 1;
@@ -609,10 +610,18 @@ impl Org {
                 overlay.modified.insert((kind, index), now);
                 mutation.modified.push(self.id(kind, index));
             } else {
-                overlay.deleted.insert((kind, index), now);
-                *overlay.deleted_per_kind.entry(kind).or_insert(0) += 1;
-                mutation.deleted.push(self.id(kind, index));
-                if mutation.deleted.len() as u64 == delete {
+                // A person account and its person contact are one record: deleting either
+                // deletes both.
+                for (kind, index) in self.with_person_partner(kind, index) {
+                    if overlay.deleted.contains_key(&(kind, index)) {
+                        continue;
+                    }
+                    overlay.deleted.insert((kind, index), now);
+                    *overlay.deleted_per_kind.entry(kind).or_insert(0) += 1;
+                    mutation.deleted.push(self.id(kind, index));
+                }
+                deleted += 1;
+                if deleted == delete {
                     break;
                 }
             }
@@ -948,6 +957,20 @@ impl Org {
         );
         values.push(self.loyalty_tier(account));
         values
+    }
+
+    /// Record `index` of `kind`, and its person account or person contact if it has one.
+    fn with_person_partner(&self, kind: Generated, index: u64) -> Vec<(Generated, u64)> {
+        let partner = match kind {
+            Generated::Account => self
+                .person_contact_of(index)
+                .map(|c| (Generated::Contact, c)),
+            Generated::Contact => self
+                .person_account_of(index)
+                .map(|a| (Generated::Account, a)),
+            _ => None,
+        };
+        std::iter::once((kind, index)).chain(partner).collect()
     }
 
     /// `account` (a reference drawn from the accounts), or, when it is a person account,
@@ -2421,6 +2444,41 @@ mod tests {
                 .count();
             assert_eq!(person_contacts, persons.len());
         }
+    }
+
+    #[test]
+    fn deleting_a_person_account_deletes_its_person_contact() -> Result<(), MutateError> {
+        let org = person_org(2, 2000);
+        let contacts = org.live_count(Generated::Contact);
+        let mutation = org.mutate("Account", 0, 20, 1_800_000_000)?;
+        let persons: Vec<u64> = (0..org.count(Generated::Account))
+            .filter(|&a| org.is_person_account(a) && org.is_deleted(Generated::Account, a))
+            .collect();
+        assert!(!persons.is_empty());
+        for &a in &persons {
+            let c = org.person_contact_of(a).unwrap_or_default();
+            assert!(org.is_deleted(Generated::Contact, c));
+            assert!(mutation.deleted.contains(&org.id(Generated::Contact, c)));
+        }
+        assert_eq!(org.live_count(Generated::Contact), contacts - persons.len() as u64);
+        assert_eq!(mutation.deleted.len(), 20 + persons.len());
+        // And the other way round.
+        let c = (0..org.count(Generated::Contact))
+            .find(|&c| {
+                org.person_account_of(c)
+                    .is_some_and(|a| !org.is_deleted(Generated::Account, a))
+            })
+            .unwrap_or_default();
+        let a = org.person_account_of(c).unwrap_or_default();
+        let before = org.live_count(Generated::Contact);
+        let mut deleted_account = false;
+        while !deleted_account {
+            org.mutate("Contact", 0, 1, 1_800_000_000)?;
+            deleted_account = org.is_deleted(Generated::Account, a);
+            assert!(org.live_count(Generated::Contact) < before);
+        }
+        assert!(org.is_deleted(Generated::Contact, c));
+        Ok(())
     }
 
     #[test]
