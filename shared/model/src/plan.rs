@@ -502,6 +502,24 @@ pub fn build_plan_with_prefixes(
             );
             planned.source_object = Some(object_name.clone());
             planned.filter = Some(soql_condition(&variant.when));
+            // What the object's records carry that the variant's do not is said once, here.
+            let left: Vec<&str> = description
+                .fields
+                .iter()
+                .filter(|field| field.custom && !variant.keeps_custom_field(&field.name))
+                .map(|field| field.name.as_str())
+                .collect();
+            if !left.is_empty() {
+                notes.push(PlanNote {
+                    object: name.clone(),
+                    field: None,
+                    reason: format!(
+                        "lands as a {}: {object_name}'s custom fields {} stay with the other {object_name} records and are not migrated for these",
+                        variant.entity,
+                        left.join(", ")
+                    ),
+                });
+            }
             objects.push(planned);
         }
     }
@@ -1170,6 +1188,91 @@ mod tests {
                 record_count: 7,
             },
         )
+    }
+
+    #[test]
+    fn person_accounts_are_a_variant_of_account_that_lands_as_contacts() {
+        let person_org = |person: bool| {
+            let flag = |fields: &mut Vec<FieldDescription>| {
+                if person {
+                    fields.push(field("IsPersonAccount", FieldType::Boolean, false));
+                }
+            };
+            let mut account = vec![
+                field("Id", FieldType::Id, false),
+                field("Name", FieldType::String, false),
+                field("Tier__c", FieldType::String, true),
+                reference("OwnerId", "User"),
+            ];
+            flag(&mut account);
+            if person {
+                account.extend([
+                    field("LastName", FieldType::String, false),
+                    field("PersonEmail", FieldType::Email, false),
+                    field("Loyalty_Tier__pc", FieldType::String, true),
+                ]);
+            }
+            let mut contact = vec![
+                field("Id", FieldType::Id, false),
+                field("LastName", FieldType::String, false),
+                reference("AccountId", "Account"),
+            ];
+            flag(&mut contact);
+            let opportunity = vec![
+                field("Id", FieldType::Id, false),
+                field("Name", FieldType::String, false),
+                reference("AccountId", "Account"),
+            ];
+            BTreeMap::from([
+                discovered("Account", account),
+                discovered("Contact", contact),
+                discovered("Opportunity", opportunity),
+                discovered("User", vec![field("Id", FieldType::Id, false), field("Email", FieldType::Email, false), field("Name", FieldType::String, false)]),
+            ])
+        };
+        let plan = build_plan(TenantId::new("t"), &FieldMap::builtin(), &person_org(true));
+        let account = plan.object("Account").unwrap();
+        assert_eq!(
+            account.soql(),
+            "SELECT Id, Name, OwnerId, Tier__c FROM Account WHERE NOT (IsPersonAccount = true)"
+        );
+        let person = plan.object("PersonAccount").unwrap();
+        assert_eq!(person.entity, EntityKind::Contact);
+        assert_eq!(person.salesforce_object(), "Account");
+        assert_eq!(
+            person.soql(),
+            "SELECT Id, LastName, PersonEmail, OwnerId, Loyalty_Tier__pc FROM Account WHERE IsPersonAccount = true"
+        );
+        assert_eq!(person.custom_fields.len(), 1);
+        assert_eq!(person.custom_fields[0].name, "loyalty_tier");
+        assert!(plan.notes.iter().any(|note| note.object == "PersonAccount"
+            && note.reason.contains("Tier__c")));
+        // A person contact is replaced by its account's person, which loads first.
+        let contact = plan.object("Contact").unwrap();
+        let replaced = contact.replaced_by.as_ref().unwrap();
+        assert_eq!(replaced.source, "AccountId");
+        assert_eq!(replaced.when, vec![("IsPersonAccount".to_owned(), serde_json::json!(true))]);
+        assert_eq!(replaced.variants, vec!["PersonAccount".to_owned()]);
+        assert!(contact.phase > person.phase && contact.phase > account.phase);
+        // A deal of a person links to its contact.
+        let opportunity = plan.object("Opportunity").unwrap();
+        let link = opportunity.links.iter().find(|l| l.source == "AccountId").unwrap();
+        assert_eq!(
+            link.variants,
+            vec![VariantTarget {
+                of: "Account".to_owned(),
+                object: "PersonAccount".to_owned(),
+                link: "contact".to_owned(),
+            }]
+        );
+        assert!(opportunity.phase > person.phase);
+
+        // An org without person accounts plans Account and Contact as ever.
+        let plain = build_plan(TenantId::new("t"), &FieldMap::builtin(), &person_org(false));
+        assert!(plain.object("PersonAccount").is_none());
+        assert_eq!(plain.object("Account").unwrap().filter, None);
+        assert_eq!(plain.object("Contact").unwrap().replaced_by, None);
+        assert!(plain.objects.iter().all(|o| o.links.iter().all(|l| l.variants.is_empty())));
     }
 
     #[test]
