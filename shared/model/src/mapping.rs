@@ -18,6 +18,9 @@
 //! - add, replace or drop a constant value of a standard field (`"values": { "tags": ["lead"] }`);
 //! - set or clear the reference that makes a record land as another
 //!   (`"replaced_by": "ConvertedContactId"`, see [`ObjectMap::replaced_by`]);
+//!   the whole map (not yet an override) may make that conditional on the record's own
+//!   values (`"replaced_when": {"IsPersonAccount": true}`) and land some records of an
+//!   object as another entity (`"variants"`, [`ObjectMap::variants`]: person accounts);
 //! - add a whole new object (it must name its entity);
 //! - drop an object (`"Lead": null`);
 //! - leave out the custom objects the map does not name (`"custom_objects": false`), which
