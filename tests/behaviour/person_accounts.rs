@@ -12,7 +12,11 @@ use ferry_simulator::schema::Features;
 use ferry_tests::{Embedded, TENANT, connect, query_all};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-async fn start(records: u64, seed: u64, person_accounts: bool) -> ferry_simulator::RunningSimulator {
+async fn start(
+    records: u64,
+    seed: u64,
+    person_accounts: bool,
+) -> ferry_simulator::RunningSimulator {
     ferry_simulator::serve(
         SimulatorConfig {
             records,
@@ -60,7 +64,9 @@ fn row_ids(db: &rusqlite::Connection, table: &str) -> HashMap<(String, String), 
         ))
         .unwrap();
     statement
-        .query_map([TENANT], |row| Ok(((row.get(0)?, row.get(1)?), row.get(2)?)))
+        .query_map([TENANT], |row| {
+            Ok(((row.get(0)?, row.get(1)?), row.get(2)?))
+        })
         .unwrap()
         .map(Result::unwrap)
         .collect()
@@ -85,8 +91,22 @@ fn company_and_contact(
         .collect()
 }
 
+/// A person's contact row: Salesforce id, first and last name, email, company link and
+/// loyalty tier (a custom field value, as JSON).
+type LandedPerson = (
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+
 fn text(record: &ferry_model::model::SourceRecord, field: &str) -> Option<String> {
-    record.get(field).and_then(|v| v.as_str()).map(str::to_owned)
+    record
+        .get(field)
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,9 +163,16 @@ async fn person_accounts_land_as_contacts(config: RunConfig) {
     let person = report.object("PersonAccount").unwrap();
     assert_eq!(
         (person.in_salesforce, person.extracted, person.created),
-        (persons.len() as u64, persons.len() as u64, persons.len() as u64)
+        (
+            persons.len() as u64,
+            persons.len() as u64,
+            persons.len() as u64
+        )
     );
-    assert_eq!((person.failed, person.skipped, person.mismatched), (0, 0, 0));
+    assert_eq!(
+        (person.failed, person.skipped, person.mismatched),
+        (0, 0, 0)
+    );
     assert_eq!(person.verified, persons.len() as u64);
     // Person contacts are skipped, each with the reason, the others land.
     let contact = report.object("Contact").unwrap();
@@ -176,11 +203,20 @@ async fn person_accounts_land_as_contacts(config: RunConfig) {
     let companies = row_ids(&db, "companies");
     let people = row_ids(&db, "contacts");
     for id in persons.keys() {
-        assert!(!companies.contains_key(&("Account".to_owned(), id.clone())), "{id}");
-        assert!(people.contains_key(&("Account".to_owned(), id.clone())), "{id}");
+        assert!(
+            !companies.contains_key(&("Account".to_owned(), id.clone())),
+            "{id}"
+        );
+        assert!(
+            people.contains_key(&("Account".to_owned(), id.clone())),
+            "{id}"
+        );
     }
     for id in person_contacts.keys() {
-        assert!(!people.contains_key(&("Contact".to_owned(), id.clone())), "{id}");
+        assert!(
+            !people.contains_key(&("Contact".to_owned(), id.clone())),
+            "{id}"
+        );
     }
     let mut statement = db
         .prepare(
@@ -190,25 +226,32 @@ async fn person_accounts_land_as_contacts(config: RunConfig) {
              FROM contacts c WHERE c.source_object = 'Account'",
         )
         .unwrap();
-    let landed: Vec<(String, Option<String>, String, Option<String>, Option<i64>, Option<String>)> =
-        statement
-            .query_map([], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+    let landed: Vec<LandedPerson> = statement
+        .query_map([], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(landed.len(), persons.len());
     let mut tiers = 0;
     for (id, first, last, email, company, tier) in landed {
         let source = &persons[&id];
         assert_eq!(first, text(source, "FirstName"), "{id}");
         assert_eq!(Some(last), text(source, "LastName"), "{id}");
-        let valid_email = text(source, "PersonEmail")
-            .filter(|email| ferry_core::validate::valid_email(email));
+        let valid_email =
+            text(source, "PersonEmail").filter(|email| ferry_core::validate::valid_email(email));
         assert_eq!(email, valid_email, "{id}");
         assert_eq!(company, None, "a person belongs to no company: {id}");
-        let expected_tier = text(source, "Loyalty_Tier__pc").map(|t| serde_json::json!(t).to_string());
+        let expected_tier =
+            text(source, "Loyalty_Tier__pc").map(|t| serde_json::json!(t).to_string());
         assert_eq!(tier, expected_tier, "{id}");
         tiers += usize::from(expected_tier.is_some());
     }
@@ -244,7 +287,10 @@ async fn person_accounts_land_as_contacts(config: RunConfig) {
                 on_persons += 1;
                 (None, Some(row))
             }
-            None => (companies.get(&("Account".to_owned(), account)).copied(), None),
+            None => (
+                companies.get(&("Account".to_owned(), account)).copied(),
+                None,
+            ),
         };
         assert_eq!(opportunities[&id], expected, "{id}");
     }
@@ -257,7 +303,9 @@ async fn person_accounts_land_as_contacts(config: RunConfig) {
     for task in query_all(&client, "SELECT Id, WhoId, WhatId FROM Task").await {
         let id = text(&task, "Id").unwrap();
         let (company, contact) = tasks[&id];
-        if let Some(account) = text(&task, "WhoId").and_then(|who| person_contacts.get(&who).cloned()) {
+        if let Some(account) =
+            text(&task, "WhoId").and_then(|who| person_contacts.get(&who).cloned())
+        {
             assert_eq!(contact, person_row(&account), "{id}");
             resolved += 1;
         }
@@ -304,14 +352,21 @@ async fn an_org_without_person_accounts_plans_as_before() {
     let client = connect(&simulator).await;
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
-    let migration = embedded.migrate_with(&client, &config("run-plain")).await.unwrap();
+    let migration = embedded
+        .migrate_with(&client, &config("run-plain"))
+        .await
+        .unwrap();
     let report = &migration.report;
     assert!(report.is_balanced(), "{report:?}");
     let plan = &migration.discovery.plan;
     assert!(plan.object("PersonAccount").is_none());
     for object in &plan.objects {
         assert_eq!(object.filter, None, "{}", object.object);
-        assert!(!object.soql().contains("IsPersonAccount"), "{}", object.object);
+        assert!(
+            !object.soql().contains("IsPersonAccount"),
+            "{}",
+            object.object
+        );
     }
     assert!(plan.object("Contact").unwrap().replaced_by.is_none());
     let live = simulator.record_counts();

@@ -965,13 +965,15 @@ impl FieldMap {
             .objects
             .iter()
             .flat_map(|(object, object_map)| {
-                object_map
-                    .variants
-                    .iter()
-                    .map(move |(name, variant)| (format!("{object} ({name})"), variant.object_map()))
+                object_map.variants.iter().map(move |(name, variant)| {
+                    (format!("{object} ({name})"), variant.object_map())
+                })
             })
             .collect();
-        let every = self.objects.iter().chain(variants.iter().map(|(o, m)| (o, m)));
+        let every = self
+            .objects
+            .iter()
+            .chain(variants.iter().map(|(o, m)| (o, m)));
         for (object, object_map) in every {
             let entity = object_map.entity;
             check_sources(object, &object_map.fields)?;

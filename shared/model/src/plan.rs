@@ -470,8 +470,11 @@ pub fn build_plan_with_prefixes(
                 });
             }
         }
-        let own_custom =
-            |field: &str| !variants.iter().any(|(_, variant)| variant.keeps_custom_field(field));
+        let own_custom = |field: &str| {
+            !variants
+                .iter()
+                .any(|(_, variant)| variant.keeps_custom_field(field))
+        };
         let mut main = plan_object(
             object_name,
             object_map,
@@ -546,205 +549,86 @@ fn plan_object(
     notes: &mut Vec<PlanNote>,
     own_custom: &dyn Fn(&str) -> bool,
 ) -> ObjectPlan {
-        let description = &found.description;
-        let mut select = vec!["Id".to_owned()];
-        let mut add_select = |name: &str| {
-            if !select.iter().any(|selected| selected == name) {
-                select.push(name.to_owned());
-            }
-        };
-        let mut fields = Vec::new();
-        let mut blob = None;
-        for (source, target) in &object_map.fields {
-            match description.field(source) {
-                Some(field) if field.field_type.is_compound() => {
-                    let components: Vec<String> = description
-                        .fields
-                        .iter()
-                        .filter(|part| {
-                            part.compound_field_name
-                                .as_deref()
-                                .is_some_and(|name| name.eq_ignore_ascii_case(&field.name))
-                        })
-                        .map(|part| part.name.clone())
-                        .collect();
-                    if components.is_empty() {
-                        notes.push(PlanNote {
-                            object: object_name.to_owned(),
-                            field: Some(field.name.clone()),
-                            reason: "compound field whose component fields are not visible"
-                                .to_owned(),
-                        });
-                        continue;
-                    }
-                    for component in &components {
-                        add_select(component);
-                    }
-                    fields.push(FieldMapping {
-                        source: field.name.clone(),
-                        target: target.clone(),
-                        source_type: field.field_type.clone(),
-                        components,
-                    });
-                }
-                // Binary fields are fetched record by record at extraction: a query cannot
-                // carry them.
-                Some(field) if field.field_type == FieldType::Base64 => {
-                    blob = Some(BlobField {
-                        source: field.name.clone(),
-                        target: target.clone(),
-                    });
-                }
-                Some(field) => {
-                    add_select(&field.name);
-                    fields.push(FieldMapping {
-                        source: field.name.clone(),
-                        target: target.clone(),
-                        source_type: field.field_type.clone(),
-                        components: Vec::new(),
-                    });
-                }
-                // A parent's field through a relationship (`RecordType.Name`): selected as
-                // the path, read as text, since the parent's describe is not at hand.
-                None => match parent_field(description, source) {
-                    Some(path) => {
-                        add_select(&path);
-                        fields.push(FieldMapping {
-                            source: path,
-                            target: target.clone(),
-                            source_type: FieldType::String,
-                            components: Vec::new(),
-                        });
-                    }
-                    None => notes.push(hidden_field_note(object_name, source)),
-                },
-            }
+    let description = &found.description;
+    let mut select = vec!["Id".to_owned()];
+    let mut add_select = |name: &str| {
+        if !select.iter().any(|selected| selected == name) {
+            select.push(name.to_owned());
         }
-        let mut links = Vec::new();
-        for (source, target) in &object_map.links {
-            match description.field(source) {
-                Some(field) if field.field_type == FieldType::Reference => {
-                    match plan_link(field, target, object_map.entity, &migrated, &prefixes) {
-                        Ok(link) => {
-                            add_select(&field.name);
-                            links.push(link);
-                        }
-                        Err(reason) => notes.push(PlanNote {
-                            object: object_name.to_owned(),
-                            field: Some(field.name.clone()),
-                            reason,
-                        }),
-                    }
-                }
-                Some(field) => notes.push(PlanNote {
-                    object: object_name.to_owned(),
-                    field: Some(field.name.clone()),
-                    reason: format!(
-                        "mapped as a link but its type is {:?}, not a reference",
-                        field.field_type
-                    ),
-                }),
-                None => notes.push(hidden_field_note(object_name, source)),
-            }
-        }
-        let replaced_by = match &object_map.replaced_by {
-            None => None,
-            Some(source) => match description.field(source) {
-                Some(field) if field.field_type == FieldType::Reference => {
-                    match field.reference_to.first() {
-                        Some(target_object) => {
-                            let missing = object_map
-                                .replaced_when
-                                .keys()
-                                .find(|name| description.field(name).is_none());
-                            match missing {
-                                Some(missing) => {
-                                    notes.push(PlanNote {
-                                        object: object_name.to_owned(),
-                                        field: Some(field.name.clone()),
-                                        reason: format!(
-                                            "replaced by the record it names only when {missing} is set so, and the org has no {missing}: no record is replaced"
-                                        ),
-                                    });
-                                    None
-                                }
-                                None => {
-                                    add_select(&field.name);
-                                    let mut when = Vec::new();
-                                    for (name, value) in &object_map.replaced_when {
-                                        if let Some(described) = description.field(name) {
-                                            add_select(&described.name);
-                                            when.push((described.name.clone(), value.clone()));
-                                        }
-                                    }
-                                    Some(ReplacedBy {
-                                        source: field.name.clone(),
-                                        target_object: target_object.clone(),
-                                        when,
-                                        variants: Vec::new(),
-                                    })
-                                }
-                            }
-                        }
-                        None => {
-                            notes.push(PlanNote {
-                                object: object_name.to_owned(),
-                                field: Some(field.name.clone()),
-                                reason: "reference field names no target object".to_owned(),
-                            });
-                            None
-                        }
-                    }
-                }
-                Some(field) => {
+    };
+    let mut fields = Vec::new();
+    let mut blob = None;
+    for (source, target) in &object_map.fields {
+        match description.field(source) {
+            Some(field) if field.field_type.is_compound() => {
+                let components: Vec<String> = description
+                    .fields
+                    .iter()
+                    .filter(|part| {
+                        part.compound_field_name
+                            .as_deref()
+                            .is_some_and(|name| name.eq_ignore_ascii_case(&field.name))
+                    })
+                    .map(|part| part.name.clone())
+                    .collect();
+                if components.is_empty() {
                     notes.push(PlanNote {
                         object: object_name.to_owned(),
                         field: Some(field.name.clone()),
-                        reason: format!(
-                            "named as the record it is replaced by, but its type is {:?}, not a reference",
-                            field.field_type
-                        ),
+                        reason: "compound field whose component fields are not visible".to_owned(),
                     });
-                    None
+                    continue;
                 }
-                None => {
-                    notes.push(hidden_field_note(object_name, source));
-                    None
+                for component in &components {
+                    add_select(component);
                 }
-            },
-        };
-        let mut custom_fields = Vec::new();
-        for field in description
-            .fields
-            .iter()
-            .filter(|field| field.custom && own_custom(&field.name))
-        {
-            if object_map.maps_source(&field.name) {
-                continue;
+                fields.push(FieldMapping {
+                    source: field.name.clone(),
+                    target: target.clone(),
+                    source_type: field.field_type.clone(),
+                    components,
+                });
             }
-            let name = if object_map.entity == EntityKind::CustomRecord {
-                // Custom records of every custom object share one entity; the object's name
-                // keeps their custom fields apart.
-                format!(
-                    "{}_{}",
-                    custom_field_name(object_name),
-                    custom_field_name(&field.name)
-                )
-            } else {
-                custom_field_name(&field.name)
-            };
-            if field.field_type == FieldType::Reference {
-                match custom_lookup(field, &name, &migrated) {
-                    Ok((link, definition_type)) => {
+            // Binary fields are fetched record by record at extraction: a query cannot
+            // carry them.
+            Some(field) if field.field_type == FieldType::Base64 => {
+                blob = Some(BlobField {
+                    source: field.name.clone(),
+                    target: target.clone(),
+                });
+            }
+            Some(field) => {
+                add_select(&field.name);
+                fields.push(FieldMapping {
+                    source: field.name.clone(),
+                    target: target.clone(),
+                    source_type: field.field_type.clone(),
+                    components: Vec::new(),
+                });
+            }
+            // A parent's field through a relationship (`RecordType.Name`): selected as
+            // the path, read as text, since the parent's describe is not at hand.
+            None => match parent_field(description, source) {
+                Some(path) => {
+                    add_select(&path);
+                    fields.push(FieldMapping {
+                        source: path,
+                        target: target.clone(),
+                        source_type: FieldType::String,
+                        components: Vec::new(),
+                    });
+                }
+                None => notes.push(hidden_field_note(object_name, source)),
+            },
+        }
+    }
+    let mut links = Vec::new();
+    for (source, target) in &object_map.links {
+        match description.field(source) {
+            Some(field) if field.field_type == FieldType::Reference => {
+                match plan_link(field, target, object_map.entity, migrated, prefixes) {
+                    Ok(link) => {
                         add_select(&field.name);
-                        custom_fields.push(CustomFieldDefinition {
-                            entity: object_map.entity,
-                            name,
-                            label: field.label.clone(),
-                            field_type: definition_type,
-                            source: field.name.clone(),
-                            source_type: field.field_type.clone(),
-                        });
                         links.push(link);
                     }
                     Err(reason) => notes.push(PlanNote {
@@ -753,19 +637,117 @@ fn plan_object(
                         reason,
                     }),
                 }
-                continue;
             }
-            match destination_type(&field.field_type, field) {
-                Ok(field_type) => {
+            Some(field) => notes.push(PlanNote {
+                object: object_name.to_owned(),
+                field: Some(field.name.clone()),
+                reason: format!(
+                    "mapped as a link but its type is {:?}, not a reference",
+                    field.field_type
+                ),
+            }),
+            None => notes.push(hidden_field_note(object_name, source)),
+        }
+    }
+    let replaced_by = match &object_map.replaced_by {
+        None => None,
+        Some(source) => match description.field(source) {
+            Some(field) if field.field_type == FieldType::Reference => {
+                match field.reference_to.first() {
+                    Some(target_object) => {
+                        let missing = object_map
+                            .replaced_when
+                            .keys()
+                            .find(|name| description.field(name).is_none());
+                        match missing {
+                            Some(missing) => {
+                                notes.push(PlanNote {
+                                        object: object_name.to_owned(),
+                                        field: Some(field.name.clone()),
+                                        reason: format!(
+                                            "replaced by the record it names only when {missing} is set so, and the org has no {missing}: no record is replaced"
+                                        ),
+                                    });
+                                None
+                            }
+                            None => {
+                                add_select(&field.name);
+                                let mut when = Vec::new();
+                                for (name, value) in &object_map.replaced_when {
+                                    if let Some(described) = description.field(name) {
+                                        add_select(&described.name);
+                                        when.push((described.name.clone(), value.clone()));
+                                    }
+                                }
+                                Some(ReplacedBy {
+                                    source: field.name.clone(),
+                                    target_object: target_object.clone(),
+                                    when,
+                                    variants: Vec::new(),
+                                })
+                            }
+                        }
+                    }
+                    None => {
+                        notes.push(PlanNote {
+                            object: object_name.to_owned(),
+                            field: Some(field.name.clone()),
+                            reason: "reference field names no target object".to_owned(),
+                        });
+                        None
+                    }
+                }
+            }
+            Some(field) => {
+                notes.push(PlanNote {
+                        object: object_name.to_owned(),
+                        field: Some(field.name.clone()),
+                        reason: format!(
+                            "named as the record it is replaced by, but its type is {:?}, not a reference",
+                            field.field_type
+                        ),
+                    });
+                None
+            }
+            None => {
+                notes.push(hidden_field_note(object_name, source));
+                None
+            }
+        },
+    };
+    let mut custom_fields = Vec::new();
+    for field in description
+        .fields
+        .iter()
+        .filter(|field| field.custom && own_custom(&field.name))
+    {
+        if object_map.maps_source(&field.name) {
+            continue;
+        }
+        let name = if object_map.entity == EntityKind::CustomRecord {
+            // Custom records of every custom object share one entity; the object's name
+            // keeps their custom fields apart.
+            format!(
+                "{}_{}",
+                custom_field_name(object_name),
+                custom_field_name(&field.name)
+            )
+        } else {
+            custom_field_name(&field.name)
+        };
+        if field.field_type == FieldType::Reference {
+            match custom_lookup(field, &name, migrated) {
+                Ok((link, definition_type)) => {
                     add_select(&field.name);
                     custom_fields.push(CustomFieldDefinition {
                         entity: object_map.entity,
                         name,
                         label: field.label.clone(),
-                        field_type,
+                        field_type: definition_type,
                         source: field.name.clone(),
                         source_type: field.field_type.clone(),
                     });
+                    links.push(link);
                 }
                 Err(reason) => notes.push(PlanNote {
                     object: object_name.to_owned(),
@@ -773,22 +755,42 @@ fn plan_object(
                     reason,
                 }),
             }
+            continue;
         }
-        ObjectPlan {
-            object: object_name.to_owned(),
-            entity: object_map.entity,
-            phase: 0,
-            in_salesforce: found.record_count,
-            select,
-            fields,
-            links,
-            custom_fields,
-            values: object_map.values.clone(),
-            replaced_by,
-            blob,
-            source_object: None,
-            filter: None,
+        match destination_type(&field.field_type, field) {
+            Ok(field_type) => {
+                add_select(&field.name);
+                custom_fields.push(CustomFieldDefinition {
+                    entity: object_map.entity,
+                    name,
+                    label: field.label.clone(),
+                    field_type,
+                    source: field.name.clone(),
+                    source_type: field.field_type.clone(),
+                });
+            }
+            Err(reason) => notes.push(PlanNote {
+                object: object_name.to_owned(),
+                field: Some(field.name.clone()),
+                reason,
+            }),
         }
+    }
+    ObjectPlan {
+        object: object_name.to_owned(),
+        entity: object_map.entity,
+        phase: 0,
+        in_salesforce: found.record_count,
+        select,
+        fields,
+        links,
+        custom_fields,
+        values: object_map.values.clone(),
+        replaced_by,
+        blob,
+        source_object: None,
+        filter: None,
+    }
 }
 
 /// `RecordType.Name` as the path SOQL selects, when `RecordType` is the relationship of one
@@ -1191,7 +1193,7 @@ mod tests {
     }
 
     #[test]
-    fn person_accounts_are_a_variant_of_account_that_lands_as_contacts() {
+    fn person_accounts_are_a_variant_of_account_that_lands_as_contacts() -> Result<(), String> {
         let person_org = |person: bool| {
             let flag = |fields: &mut Vec<FieldDescription>| {
                 if person {
@@ -1227,16 +1229,23 @@ mod tests {
                 discovered("Account", account),
                 discovered("Contact", contact),
                 discovered("Opportunity", opportunity),
-                discovered("User", vec![field("Id", FieldType::Id, false), field("Email", FieldType::Email, false), field("Name", FieldType::String, false)]),
+                discovered(
+                    "User",
+                    vec![
+                        field("Id", FieldType::Id, false),
+                        field("Email", FieldType::Email, false),
+                        field("Name", FieldType::String, false),
+                    ],
+                ),
             ])
         };
         let plan = build_plan(TenantId::new("t"), &FieldMap::builtin(), &person_org(true));
-        let account = plan.object("Account").unwrap();
+        let account = plan.object("Account").ok_or("no Account")?;
         assert_eq!(
             account.soql(),
             "SELECT Id, Name, OwnerId, Tier__c FROM Account WHERE NOT (IsPersonAccount = true)"
         );
-        let person = plan.object("PersonAccount").unwrap();
+        let person = plan.object("PersonAccount").ok_or("no PersonAccount")?;
         assert_eq!(person.entity, EntityKind::Contact);
         assert_eq!(person.salesforce_object(), "Account");
         assert_eq!(
@@ -1245,18 +1254,28 @@ mod tests {
         );
         assert_eq!(person.custom_fields.len(), 1);
         assert_eq!(person.custom_fields[0].name, "loyalty_tier");
-        assert!(plan.notes.iter().any(|note| note.object == "PersonAccount"
-            && note.reason.contains("Tier__c")));
+        assert!(
+            plan.notes
+                .iter()
+                .any(|note| note.object == "PersonAccount" && note.reason.contains("Tier__c"))
+        );
         // A person contact is replaced by its account's person, which loads first.
-        let contact = plan.object("Contact").unwrap();
-        let replaced = contact.replaced_by.as_ref().unwrap();
+        let contact = plan.object("Contact").ok_or("no Contact")?;
+        let replaced = contact.replaced_by.as_ref().ok_or("not replaced")?;
         assert_eq!(replaced.source, "AccountId");
-        assert_eq!(replaced.when, vec![("IsPersonAccount".to_owned(), serde_json::json!(true))]);
+        assert_eq!(
+            replaced.when,
+            vec![("IsPersonAccount".to_owned(), serde_json::json!(true))]
+        );
         assert_eq!(replaced.variants, vec!["PersonAccount".to_owned()]);
         assert!(contact.phase > person.phase && contact.phase > account.phase);
         // A deal of a person links to its contact.
-        let opportunity = plan.object("Opportunity").unwrap();
-        let link = opportunity.links.iter().find(|l| l.source == "AccountId").unwrap();
+        let opportunity = plan.object("Opportunity").ok_or("no Opportunity")?;
+        let link = opportunity
+            .links
+            .iter()
+            .find(|l| l.source == "AccountId")
+            .ok_or("no AccountId link")?;
         assert_eq!(
             link.variants,
             vec![VariantTarget {
@@ -1270,9 +1289,18 @@ mod tests {
         // An org without person accounts plans Account and Contact as ever.
         let plain = build_plan(TenantId::new("t"), &FieldMap::builtin(), &person_org(false));
         assert!(plain.object("PersonAccount").is_none());
-        assert_eq!(plain.object("Account").unwrap().filter, None);
-        assert_eq!(plain.object("Contact").unwrap().replaced_by, None);
-        assert!(plain.objects.iter().all(|o| o.links.iter().all(|l| l.variants.is_empty())));
+        assert_eq!(plain.object("Account").ok_or("no Account")?.filter, None);
+        assert_eq!(
+            plain.object("Contact").ok_or("no Contact")?.replaced_by,
+            None
+        );
+        assert!(
+            plain
+                .objects
+                .iter()
+                .all(|o| o.links.iter().all(|l| l.variants.is_empty()))
+        );
+        Ok(())
     }
 
     #[test]

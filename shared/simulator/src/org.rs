@@ -18,10 +18,9 @@ use crate::rng::{Rng, splitmix64};
 use crate::schema::{
     ACCOUNT_TYPES, APEX_STATUS, CALL_TYPES, CAMPAIGN_STATUS, CAMPAIGN_TYPES, CASE_ORIGIN,
     CASE_PRIORITY, CASE_STATUS, CHANNELS, CONTACT_ROLES, FLOW_TYPES, Features, Generated,
-    INDUSTRIES, LEAD_SOURCES, LEAD_STATUS, LOYALTY_TIERS, MEMBER_STATUS, OPPORTUNITY_TYPES, PRIORITIES,
-    PROJECT_STATUS, RECORD_TYPES, REGIONS, RELATION_STATUS, REPORT_FORMATS, SALUTATIONS, SEGMENTS,
-    STAGES,
-    TASK_STATUS, TIERS, generated_object,
+    INDUSTRIES, LEAD_SOURCES, LEAD_STATUS, LOYALTY_TIERS, MEMBER_STATUS, OPPORTUNITY_TYPES,
+    PRIORITIES, PROJECT_STATUS, RECORD_TYPES, REGIONS, RELATION_STATUS, REPORT_FORMATS,
+    SALUTATIONS, SEGMENTS, STAGES, TASK_STATUS, TIERS, generated_object,
 };
 use crate::value::{Val, days_from_civil};
 use std::collections::{BTreeMap, HashMap};
@@ -903,14 +902,16 @@ impl Org {
         }
         let stride = self.person_stride();
         let account = index / stride;
-        (index % stride == 0 && self.is_person_account(account)).then_some(account)
+        (index.is_multiple_of(stride) && self.is_person_account(account)).then_some(account)
     }
 
     /// The loyalty tier of person account `account`: its `Loyalty_Tier__pc`, and its person
     /// contact's `Loyalty_Tier__c`.
     fn loyalty_tier(&self, account: u64) -> Val {
         let mut rng = Rng::for_record(self.seed, SALT_PERSON_FIELDS ^ 1, account);
-        opt(&mut rng, 80, |r| Val::Str(r.pick(LOYALTY_TIERS).to_string()))
+        opt(&mut rng, 80, |r| {
+            Val::Str(r.pick(LOYALTY_TIERS).to_string())
+        })
     }
 
     /// The person fields of person account `account`, in the order of the schema's person
@@ -987,7 +988,8 @@ impl Org {
         }
         while index > 0 {
             index -= 1;
-            if !self.is_person_account(index) && !Self::statically_deleted(Generated::Account, index)
+            if !self.is_person_account(index)
+                && !Self::statically_deleted(Generated::Account, index)
             {
                 return Val::Str(self.id(Generated::Account, index));
             }
@@ -2425,15 +2427,21 @@ mod tests {
         for (seed, records) in [(1, 40), (3, 2000), (9, 20_000)] {
             let org = person_org(seed, records);
             let accounts = org.count(Generated::Account);
-            let persons: Vec<u64> = (0..accounts).filter(|&a| org.is_person_account(a)).collect();
+            let persons: Vec<u64> = (0..accounts)
+                .filter(|&a| org.is_person_account(a))
+                .collect();
             if records >= 2000 {
                 let share = persons.len() as f64 / accounts as f64;
                 assert!((0.2..0.3).contains(&share), "{share}");
             }
             let mut contacts = std::collections::BTreeSet::new();
             for &a in &persons {
-                let c = org.person_contact_of(a).expect("a person contact");
-                assert!(c < org.count(Generated::Contact) && !org.is_deleted(Generated::Contact, c));
+                let Some(c) = org.person_contact_of(a) else {
+                    panic!("person account {a} has no person contact");
+                };
+                assert!(
+                    c < org.count(Generated::Contact) && !org.is_deleted(Generated::Contact, c)
+                );
                 assert_eq!(org.person_account_of(c), Some(a));
                 assert!(org.account_parent(a).is_none());
                 assert!((0..accounts).all(|child| org.account_parent(child) != Some(a)));
@@ -2460,7 +2468,10 @@ mod tests {
             assert!(org.is_deleted(Generated::Contact, c));
             assert!(mutation.deleted.contains(&org.id(Generated::Contact, c)));
         }
-        assert_eq!(org.live_count(Generated::Contact), contacts - persons.len() as u64);
+        assert_eq!(
+            org.live_count(Generated::Contact),
+            contacts - persons.len() as u64
+        );
         assert_eq!(mutation.deleted.len(), 20 + persons.len());
         // And the other way round.
         let c = (0..org.count(Generated::Contact))
@@ -2486,10 +2497,17 @@ mod tests {
         let plain = Org::new(5, 3000);
         let person = person_org(5, 3000);
         let account = generated_object(Generated::Account);
-        let own = account.fields.iter().filter(|f| f.feature.is_none()).count();
+        let own = account
+            .fields
+            .iter()
+            .filter(|f| f.feature.is_none())
+            .count();
         let mut persons = 0;
         for a in 0..plain.count(Generated::Account) {
-            let (before, after) = (plain.record(Generated::Account, a), person.record(Generated::Account, a));
+            let (before, after) = (
+                plain.record(Generated::Account, a),
+                person.record(Generated::Account, a),
+            );
             assert_eq!(before.len(), after.len());
             if person.is_person_account(a) {
                 persons += 1;
@@ -2501,15 +2519,27 @@ mod tests {
             }
         }
         assert!(persons > 0);
-        for kind in [Generated::Opportunity, Generated::Task, Generated::Event, Generated::Case] {
+        for kind in [
+            Generated::Opportunity,
+            Generated::Task,
+            Generated::Event,
+            Generated::Case,
+        ] {
             for i in 0..plain.count(kind) {
-                assert_eq!(plain.record(kind, i), person.record(kind, i), "{kind:?} {i}");
+                assert_eq!(
+                    plain.record(kind, i),
+                    person.record(kind, i),
+                    "{kind:?} {i}"
+                );
             }
         }
         let contact = generated_object(Generated::Contact);
         let account_id = contact.field_index("AccountId").unwrap_or_default();
         for c in 0..plain.count(Generated::Contact) {
-            let (mut before, mut after) = (plain.record(Generated::Contact, c), person.record(Generated::Contact, c));
+            let (mut before, mut after) = (
+                plain.record(Generated::Contact, c),
+                person.record(Generated::Contact, c),
+            );
             before[account_id] = Val::Null;
             after[account_id] = Val::Null;
             let n = before.len() - 2;

@@ -145,7 +145,14 @@ async fn person_accounts_have_one_person_contact_each() -> TestResult {
         assert_eq!(person["ParentId"], Value::Null);
         assert_eq!(
             person["Name"].as_str(),
-            Some(format!("{} {}", person["FirstName"].as_str().unwrap_or_default(), person["LastName"].as_str().unwrap_or_default()).as_str())
+            Some(
+                format!(
+                    "{} {}",
+                    person["FirstName"].as_str().unwrap_or_default(),
+                    person["LastName"].as_str().unwrap_or_default()
+                )
+                .as_str()
+            )
         );
     }
     let person_ids: Vec<&Value> = persons.iter().map(|p| &p["Id"]).collect();
@@ -169,7 +176,10 @@ async fn person_accounts_have_one_person_contact_each() -> TestResult {
     // The conditions Ferry extracts the two kinds of account with.
     for (condition, expected) in [
         ("IsPersonAccount = true", persons.len()),
-        ("NOT (IsPersonAccount = true)", accounts.len() - persons.len()),
+        (
+            "NOT (IsPersonAccount = true)",
+            accounts.len() - persons.len(),
+        ),
     ] {
         let soql = format!("SELECT COUNT() FROM Account WHERE {condition}");
         let (status, _, body) = get(&client, &sim, &token, &query_path(&soql), None).await?;

@@ -26,7 +26,11 @@ pub(super) fn decide(
     });
     // A record replaced on a condition (a person contact, by its person account) is not a
     // converted one.
-    let what = if object.replaced_by.as_ref().is_some_and(|r| !r.when.is_empty()) {
+    let what = if object
+        .replaced_by
+        .as_ref()
+        .is_some_and(|r| !r.when.is_empty())
+    {
         "replaced by its"
     } else {
         "converted into"
