@@ -377,3 +377,118 @@ async fn an_org_without_person_accounts_plans_as_before() {
     }
     simulator.shutdown().await;
 }
+
+async fn mutate(
+    simulator: &ferry_simulator::RunningSimulator,
+    object: &str,
+    modify: u64,
+    delete: u64,
+) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(format!(
+            "{}/_sim/mutate",
+            simulator.base_url().trim_end_matches('/')
+        ))
+        .json(&serde_json::json!({"object": object, "modify": modify, "delete": delete}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delta_deletes_a_deleted_person_once_through_its_account() {
+    let simulator = start(600, 5, true).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let full = embedded
+        .migrate_with(&client, &config("run-full"))
+        .await
+        .unwrap();
+    assert!(full.report.is_balanced(), "{:?}", full.report);
+    let persons = || async {
+        query_all(
+            &client,
+            "SELECT Id, PersonContactId FROM Account WHERE IsPersonAccount = true",
+        )
+        .await
+    };
+    let before: BTreeMap<String, String> = persons()
+        .await
+        .iter()
+        .map(|a| (text(a, "Id").unwrap(), text(a, "PersonContactId").unwrap()))
+        .collect();
+    let changed = mutate(&simulator, "Account", 6, 12).await;
+    let deleted: BTreeSet<String> = serde_json::from_value(changed["deleted"].clone()).unwrap();
+    let gone: Vec<&String> = before.keys().filter(|id| deleted.contains(*id)).collect();
+    assert!(!gone.is_empty(), "some deleted accounts are persons");
+    for account in &gone {
+        assert!(
+            deleted.contains(&before[*account]),
+            "its person contact goes too"
+        );
+    }
+
+    let ports = embedded.ports_with(
+        &client,
+        &embedded.store,
+        &embedded.store,
+        &embedded.destination,
+    );
+    let delta = ferry_core::run::migrate_with(
+        &ports,
+        &config("run-delta"),
+        &ferry_core::run::RunOptions {
+            delta: true,
+            ..ferry_core::run::RunOptions::default()
+        },
+        &ferry_model::ports::NoProgress,
+    )
+    .await
+    .unwrap();
+    let report = &delta.report;
+    assert!(report.is_balanced(), "{report:?}");
+    let person = report.object("PersonAccount").unwrap();
+    assert_eq!(person.deleted_in_salesforce, gone.len() as u64);
+    // The simulated org deletes no child with its account, so a person whose deals or
+    // activities are still there is refused by the destination, with the reason.
+    assert_eq!(person.deleted + person.delete_failed, gone.len() as u64);
+    assert!(person.deleted > 0);
+    let refused = report
+        .issues
+        .iter()
+        .filter(|i| i.object == "PersonAccount" && i.kind == IssueKind::Failed)
+        .count() as u64;
+    assert_eq!(refused, person.delete_failed);
+    // The person contacts went with their accounts; the person's one destination contact is
+    // deleted once, by its account.
+    let contact = report.object("Contact").unwrap();
+    assert_eq!(contact.deleted_in_salesforce, gone.len() as u64);
+    assert_eq!(contact.deleted, 0, "{contact:?}");
+    // A changed person is sent again as an update of its contact.
+    let modified: BTreeSet<String> = serde_json::from_value(changed["modified"].clone()).unwrap();
+    let changed_persons = before.keys().filter(|id| modified.contains(*id)).count() as u64;
+    assert_eq!(person.updated, changed_persons);
+    assert_eq!(person.created, 0);
+    let db = embedded.destination_db();
+    let people = row_ids(&db, "contacts");
+    let left = gone
+        .iter()
+        .filter(|account| people.contains_key(&("Account".to_owned(), (**account).clone())))
+        .count() as u64;
+    assert_eq!(left, person.delete_failed);
+    let live = persons().await.len() as u64;
+    assert_eq!(
+        people
+            .keys()
+            .filter(|(object, _)| object == "Account")
+            .count() as u64,
+        live + person.delete_failed
+    );
+    simulator.shutdown().await;
+}

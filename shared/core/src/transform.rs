@@ -316,6 +316,18 @@ fn field_value<'a>(source: &'a SourceRecord, field: &str) -> Option<&'a Value> {
 }
 
 /// The Salesforce id a reference field holds, or `None` when it is empty.
+/// Whether `source` lands as the record its plan's `replaced_by` names (a converted lead, a
+/// person contact).
+pub fn is_replaced(plan: &ObjectPlan, source: &SourceRecord) -> bool {
+    plan.replaced_by.as_ref().is_some_and(|replaced| {
+        replaced
+            .when
+            .iter()
+            .all(|(field, value)| has_value(source, field, value))
+            && matches!(reference_value(source, &replaced.source), Ok(Some(_)))
+    })
+}
+
 /// Whether the record's `field` is `value`; a Bulk API CSV page's `true` (text, when the
 /// field is not among those typed for the page) equals the boolean.
 fn has_value(source: &SourceRecord, field: &str, value: &Value) -> bool {

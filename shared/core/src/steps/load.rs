@@ -154,8 +154,13 @@ pub enum ReadRecord {
         /// What else was found about the record (values dropped, further findings).
         notes: Vec<RecordIssue>,
     },
-    /// Reported deleted by Salesforce (a delta's `IsDeleted`).
-    Deleted { salesforce_id: SalesforceId },
+    /// Reported deleted by Salesforce (a delta's `IsDeleted`). A replaced record (a person
+    /// contact) stands for the record that replaced it, whose own deletion deletes the
+    /// destination record: deleting it deletes nothing.
+    Deleted {
+        salesforce_id: SalesforceId,
+        replaced: bool,
+    },
     /// Lands as another record (a converted lead as its contact), which it names.
     Replaced {
         record: Box<TransformedRecord>,
@@ -263,7 +268,10 @@ fn read_record(
 ) -> ReadRecord {
     if is_deleted(source) {
         return match deleted_id(source) {
-            Some(salesforce_id) => ReadRecord::Deleted { salesforce_id },
+            Some(salesforce_id) => ReadRecord::Deleted {
+                salesforce_id,
+                replaced: crate::transform::is_replaced(object, source),
+            },
             None => ReadRecord::Refused {
                 reason: RecordIssue {
                     object: object.object.clone(),
@@ -461,7 +469,10 @@ impl ReadChunk {
             .map(|record| record.record.source_id.clone())
             .collect();
         ids.extend(self.records.iter().filter_map(|record| match record {
-            ReadRecord::Deleted { salesforce_id } => Some(salesforce_id.clone()),
+            ReadRecord::Deleted {
+                salesforce_id,
+                replaced: false,
+            } => Some(salesforce_id.clone()),
             _ => None,
         }));
         ids
@@ -732,7 +743,7 @@ pub fn prepare_chunk(input: LoadInput) -> PreparedChunk {
                 notes,
             ),
             ReadRecord::Refused { reason, notes } => (RecordDecision::Failed { reason }, notes),
-            ReadRecord::Deleted { salesforce_id } => {
+            ReadRecord::Deleted { salesforce_id, .. } => {
                 let pending_deletion =
                     looked_up
                         .own_entries
