@@ -228,6 +228,13 @@ fn dedup(scenarios: &[Scenario]) -> Vec<Scenario> {
     seen
 }
 
+/// The benchmark's orgs have person accounts and multiple currencies, as the demo's do, so
+/// its figures carry what real orgs carry.
+const BENCH_FEATURES: ferry_simulator::schema::Features = ferry_simulator::schema::Features {
+    person_accounts: true,
+    multi_currency: true,
+};
+
 async fn run_scenario(
     args: &BenchArgs,
     exe: &Path,
@@ -241,6 +248,7 @@ async fn run_scenario(
             mix,
             seed: args.seed,
             daily_api_limit: 10_000_000,
+            features: BENCH_FEATURES,
             faults: Faults {
                 latency_ms: args.latency_ms,
                 bulk_rows_per_second: args.bulk_rows_per_second,
@@ -605,6 +613,7 @@ async fn migrate(
         connection.seed,
         connection.records,
         crate::sim::parse_mix(&connection.mix).map_err(|error| anyhow::anyhow!(error))?,
+        BENCH_FEATURES,
     )
     .await?;
     let destination = CountingDestination::new(&workspace.destination);

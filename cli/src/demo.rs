@@ -32,8 +32,26 @@ pub struct DemoArgs {
     /// Records per staged chunk.
     #[arg(long, default_value_t = 2000)]
     pub chunk_records: usize,
+    /// The simulated org without person accounts (they are on by default, as in many
+    /// business-to-consumer orgs).
+    #[arg(long)]
+    pub no_person_accounts: bool,
+    /// The simulated org with one currency (several are on by default).
+    #[arg(long)]
+    pub single_currency: bool,
     #[command(flatten)]
     pub pseudonymise: crate::plan::PseudonymiseArgs,
+}
+
+impl DemoArgs {
+    /// The simulated org's features: person accounts and multiple currencies unless turned
+    /// off, so the demo meets an org shaped like real ones.
+    fn features(&self) -> ferry_simulator::schema::Features {
+        ferry_simulator::schema::Features {
+            person_accounts: !self.no_person_accounts,
+            multi_currency: !self.single_currency,
+        }
+    }
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -44,6 +62,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             records: args.records,
             mix: args.mix,
             seed: args.seed,
+            features: args.features(),
             ..SimulatorConfig::default()
         },
         ([127, 0, 0, 1], 0).into(),
@@ -51,11 +70,22 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     .await
     .context("cannot start the simulated org")?;
     let base_url = simulator.base_url().to_owned();
+    let features = args.features();
     println!(
-        "Simulated Salesforce org: {} records ({} mix, seed {}) at {base_url}",
+        "Simulated Salesforce org: {} records ({} mix, seed {}{}{}) at {base_url}",
         args.records,
         args.mix.name(),
-        args.seed
+        args.seed,
+        if features.person_accounts {
+            ", person accounts"
+        } else {
+            ""
+        },
+        if features.multi_currency {
+            ", multiple currencies"
+        } else {
+            ""
+        }
     );
 
     let credentials = simulator.credentials();
@@ -78,6 +108,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.seed,
         args.records,
         args.mix,
+        features,
     )
     .await?;
     println!(
@@ -146,11 +177,12 @@ pub(crate) async fn seed_destination_users(
     seed: u64,
     records: u64,
     mix: ferry_simulator::org::Mix,
+    features: ferry_simulator::schema::Features,
 ) -> anyhow::Result<(usize, String)> {
     use ferry_simulator::org::{INTEGRATION_USERNAME, Org};
     use ferry_simulator::schema::{Generated, generated_object};
     use ferry_simulator::value::Val;
-    let org = Org::with_mix(seed, records, mix);
+    let org = Org::with_features(seed, records, mix, features);
     let user = generated_object(Generated::User);
     let (Some(email_field), Some(name_field)) =
         (user.field_index("Email"), user.field_index("Name"))

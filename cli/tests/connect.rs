@@ -68,8 +68,8 @@ async fn plan_json_accounts_for_every_object_and_field_of_the_org() {
     assert_eq!(document["objects_in_org"], org_objects().count());
 
     // A single-currency org: its currency, read from Organization, is every amount's.
-    let currency = ferry_simulator::org::Org::new(SimulatorConfig::default().seed, 2_000)
-        .corporate_currency();
+    let currency =
+        ferry_simulator::org::Org::new(SimulatorConfig::default().seed, 2_000).corporate_currency();
     assert_eq!(document["currencies"]["default"], currency);
     assert_eq!(document["currencies"]["multi_currency"], false);
     for object in document["objects"].as_array().unwrap() {

@@ -31,6 +31,8 @@ fn contact_plan() -> Plan {
             values: Default::default(),
             replaced_by: None,
             blob: None,
+            source_object: None,
+            filter: None,
         }],
         notes: vec![],
         validation: Default::default(),

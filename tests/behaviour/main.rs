@@ -16,6 +16,7 @@ mod http_destination;
 mod load;
 mod merge;
 mod migration;
+mod person_accounts;
 mod pseudonymise;
 mod runs;
 mod spot_check;

@@ -369,6 +369,8 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
             values: Default::default(),
             replaced_by: None,
             blob: None,
+            source_object: None,
+            filter: None,
         }],
         notes: vec![],
         validation: Default::default(),

@@ -128,7 +128,7 @@ impl PlanPreview {
             .objects
             .iter()
             .map(|object| {
-                let described = discovery.described.get(&object.object);
+                let described = discovery.described.get(object.salesforce_object());
                 let notes: Vec<&PlanNote> = plan
                     .notes
                     .iter()

@@ -49,6 +49,30 @@ pub struct Reference {
     pub link: String,
     pub target_object: String,
     pub target: SalesforceId,
+    /// Variants the target may have landed as instead (a person account): (the variant's
+    /// object in the plan, the link it then fills), tried in order when `target_object`
+    /// does not hold the target.
+    pub variants: Vec<(String, String)>,
+}
+
+impl Reference {
+    /// Every (object, link) the target may have landed under, `target_object` first.
+    pub fn candidates(&self) -> impl Iterator<Item = (&str, &str)> {
+        std::iter::once((self.target_object.as_str(), self.link.as_str())).chain(
+            self.variants
+                .iter()
+                .map(|(object, link)| (object.as_str(), link.as_str())),
+        )
+    }
+}
+
+/// The variants of `object` a link's target may have landed as.
+fn variants_of(link: &ferry_model::plan::LinkMapping, object: &str) -> Vec<(String, String)> {
+    link.variants
+        .iter()
+        .filter(|variant| variant.of == object)
+        .map(|variant| (variant.object.clone(), variant.link.clone()))
+        .collect()
 }
 
 pub fn transform_record(
@@ -125,6 +149,7 @@ pub fn transform_record(
                 link: link.target.clone(),
                 target_object: link.target_object.clone(),
                 target,
+                variants: variants_of(link, &link.target_object),
             });
             continue;
         }
@@ -141,6 +166,7 @@ pub fn transform_record(
                 link: chosen.link.clone(),
                 target_object: chosen.object.clone(),
                 target,
+                variants: variants_of(link, &chosen.object),
             }),
             None => {
                 let named = match object {
@@ -167,6 +193,10 @@ pub fn transform_record(
     }
     let mut replaced_by = None;
     if let Some(replaced) = &plan.replaced_by
+        && replaced
+            .when
+            .iter()
+            .all(|(field, value)| has_value(source, field, value))
         && let Some(target) = reference_value(source, &replaced.source)
             .map_err(|reason| failed(&replaced.source, reason))?
     {
@@ -175,6 +205,11 @@ pub fn transform_record(
             link: String::new(),
             target_object: replaced.target_object.clone(),
             target,
+            variants: replaced
+                .variants
+                .iter()
+                .map(|variant| (variant.clone(), String::new()))
+                .collect(),
         });
     }
     let mut blob = None;
@@ -253,7 +288,7 @@ pub fn transform_record(
     }
     Ok(TransformedRecord {
         record: DestinationRecord {
-            source_object: plan.object.clone(),
+            source_object: plan.salesforce_object().to_owned(),
             source_id,
             fields,
             links: BTreeMap::new(),
@@ -281,6 +316,31 @@ fn field_value<'a>(source: &'a SourceRecord, field: &str) -> Option<&'a Value> {
 }
 
 /// The Salesforce id a reference field holds, or `None` when it is empty.
+/// Whether `source` lands as the record its plan's `replaced_by` names (a converted lead, a
+/// person contact).
+pub fn is_replaced(plan: &ObjectPlan, source: &SourceRecord) -> bool {
+    plan.replaced_by.as_ref().is_some_and(|replaced| {
+        replaced
+            .when
+            .iter()
+            .all(|(field, value)| has_value(source, field, value))
+            && matches!(reference_value(source, &replaced.source), Ok(Some(_)))
+    })
+}
+
+/// Whether the record's `field` is `value`; a Bulk API CSV page's `true` (text, when the
+/// field is not among those typed for the page) equals the boolean.
+fn has_value(source: &SourceRecord, field: &str, value: &Value) -> bool {
+    match (source.get(field), value) {
+        (Some(Value::String(text)), Value::Bool(_) | Value::Number(_)) => {
+            text.eq_ignore_ascii_case(&value.to_string())
+        }
+        (Some(found), _) => found == value,
+        (None, Value::Null) => true,
+        (None, _) => false,
+    }
+}
+
 fn reference_value(source: &SourceRecord, field: &str) -> Result<Option<SalesforceId>, String> {
     match source.get(field) {
         None | Some(Value::Null) => Ok(None),
@@ -446,11 +506,14 @@ mod tests {
                 prefixes: Default::default(),
                 required: false,
                 custom: false,
+                variants: Vec::new(),
             }],
             custom_fields: vec![],
             values: Default::default(),
             replaced_by: None,
             blob: None,
+            source_object: None,
+            filter: None,
         }
     }
 
@@ -605,6 +668,7 @@ mod tests {
             prefixes: prefixes.clone(),
             required,
             custom: false,
+            variants: Vec::new(),
         };
         ObjectPlan {
             object: object.to_owned(),
@@ -620,6 +684,8 @@ mod tests {
             replaced_by: Some(ferry_model::plan::ReplacedBy {
                 source: "ConvertedContactId".to_owned(),
                 target_object: "Contact".to_owned(),
+                when: Vec::new(),
+                variants: Vec::new(),
             }),
             ..contact_plan()
         }

@@ -18,6 +18,9 @@
 //! - add, replace or drop a constant value of a standard field (`"values": { "tags": ["lead"] }`);
 //! - set or clear the reference that makes a record land as another
 //!   (`"replaced_by": "ConvertedContactId"`, see [`ObjectMap::replaced_by`]);
+//!   the whole map (not yet an override) may make that conditional on the record's own
+//!   values (`"replaced_when": {"IsPersonAccount": true}`) and land some records of an
+//!   object as another entity (`"variants"`, [`ObjectMap::variants`]: person accounts);
 //! - add a whole new object (it must name its entity);
 //! - drop an object (`"Lead": null`);
 //! - leave out the custom objects the map does not name (`"custom_objects": false`), which
@@ -261,6 +264,9 @@ const OPPORTUNITY: EntitySchema = EntitySchema {
     links: &[
         ("company", EntityKind::Company),
         ("owner", EntityKind::Owner),
+        // The person a deal is with when its Salesforce account is a person account: that
+        // person lands as a contact, not a company.
+        ("contact", EntityKind::Contact),
     ],
     created_by_migration: true,
 };
@@ -601,6 +607,69 @@ pub struct ObjectMap {
     /// links to it resolve to the record it became.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_by: Option<String>,
+    /// The values a record's own fields must have for `replaced_by` to apply (a person
+    /// contact, `{"IsPersonAccount": true}`, is replaced by its account's person); empty:
+    /// whenever the field is set. A plan whose org lacks one of these fields leaves
+    /// `replaced_by` out, with a note.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub replaced_when: When,
+    /// Records of the object that land otherwise, chosen by their own field values (a person
+    /// account, `IsPersonAccount = true`, lands as a contact): each variant is planned as an
+    /// object of its own, named by its key, extracted from the same Salesforce object with
+    /// its condition, the object itself keeping the records that match no variant.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variants: BTreeMap<String, ObjectVariant>,
+}
+
+/// A condition on a record's own fields: each named field has the given value.
+pub type When = BTreeMap<String, serde_json::Value>;
+
+/// Records of an object that land as another entity, chosen by their field values
+/// ([`ObjectMap::variants`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectVariant {
+    /// The values that select the variant's records.
+    pub when: When,
+    pub entity: EntityKind,
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    #[serde(default)]
+    pub links: BTreeMap<String, LinkTarget>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, serde_json::Value>,
+    /// How links of other objects to a record of the variant land: a link of the other
+    /// object's entity that would name a record of the object's entity (`company`) names
+    /// the variant's record through this link instead (`contact`), when that entity has it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links_to_it: BTreeMap<String, String>,
+    /// Suffixes of the custom fields that land on the variant's records rather than the
+    /// object's (`__pc`, the person contact's fields on a person account).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_fields: Vec<String>,
+}
+
+impl ObjectVariant {
+    /// The variant as an object map of its own, for validation and planning.
+    pub fn object_map(&self) -> ObjectMap {
+        ObjectMap {
+            entity: self.entity,
+            fields: self.fields.clone(),
+            links: self.links.clone(),
+            values: self.values.clone(),
+            replaced_by: None,
+            replaced_when: When::new(),
+            variants: BTreeMap::new(),
+        }
+    }
+
+    /// Whether the custom field `name` lands on the variant's records.
+    pub fn keeps_custom_field(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        self.custom_fields
+            .iter()
+            .any(|suffix| lower.ends_with(&suffix.to_ascii_lowercase()))
+    }
 }
 
 /// Where a Salesforce reference field goes: one destination link, or, for a polymorphic
@@ -884,6 +953,8 @@ impl FieldMap {
                         links: BTreeMap::new(),
                         values: BTreeMap::new(),
                         replaced_by: None,
+                        replaced_when: When::new(),
+                        variants: BTreeMap::new(),
                     })
                 }
             };
@@ -907,7 +978,20 @@ impl FieldMap {
         if self.version != MAP_VERSION {
             return Err(MapError::Version(self.version));
         }
-        for (object, object_map) in &self.objects {
+        let variants: Vec<(String, ObjectMap)> = self
+            .objects
+            .iter()
+            .flat_map(|(object, object_map)| {
+                object_map.variants.iter().map(move |(name, variant)| {
+                    (format!("{object} ({name})"), variant.object_map())
+                })
+            })
+            .collect();
+        let every = self
+            .objects
+            .iter()
+            .chain(variants.iter().map(|(o, m)| (o, m)));
+        for (object, object_map) in every {
             let entity = object_map.entity;
             check_sources(object, &object_map.fields)?;
             check_sources(object, &object_map.links)?;
@@ -1119,6 +1203,10 @@ struct RawObjectMap {
     values: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     replaced_by: Option<String>,
+    #[serde(default)]
+    replaced_when: When,
+    #[serde(default)]
+    variants: BTreeMap<String, ObjectVariant>,
 }
 
 impl RawFieldMap {
@@ -1142,6 +1230,8 @@ impl RawFieldMap {
                     links: raw.links,
                     values: raw.values,
                     replaced_by: raw.replaced_by,
+                    replaced_when: raw.replaced_when,
+                    variants: raw.variants,
                 },
             );
         }

@@ -5,7 +5,7 @@
 //! run always agree on the fields, even when they run in different processes.
 
 use crate::ids::TenantId;
-use crate::mapping::{EntityKind, FieldMap, LinkTarget, ObjectMap};
+use crate::mapping::{EntityKind, FieldMap, LinkTarget, ObjectMap, ObjectVariant};
 use crate::model::{FieldType, ObjectDescription};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,6 +75,15 @@ pub struct ObjectPlan {
     /// extraction, since neither Bulk API 2.0 nor a query can carry it.
     #[serde(default)]
     pub blob: Option<BlobField>,
+    /// For a variant of an object ([`crate::mapping::ObjectMap::variants`], a person
+    /// account): the Salesforce object its records are extracted from; `object` is then the
+    /// variant's name, which keys its ID-map entries, chunks and counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_object: Option<String>,
+    /// The SOQL condition that selects the object's records among its Salesforce object's
+    /// (a variant's condition, or, for an object with variants, none of theirs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
 }
 
 impl ObjectPlan {
@@ -86,11 +95,9 @@ impl ObjectPlan {
             .iter()
             .flat_map(|link| link.target_objects())
             .map(str::to_owned)
-            .chain(
-                self.replaced_by
-                    .iter()
-                    .map(|replaced| replaced.target_object.clone()),
-            )
+            .chain(self.replaced_by.iter().flat_map(|replaced| {
+                std::iter::once(replaced.target_object.clone()).chain(replaced.variants.clone())
+            }))
             .collect();
         targets.sort();
         targets.dedup();
@@ -103,6 +110,14 @@ impl ObjectPlan {
 pub struct ReplacedBy {
     pub source: String,
     pub target_object: String,
+    /// The values the record's own fields must have for it to be replaced (a person
+    /// contact's `IsPersonAccount = true`); empty: whenever the reference is set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<(String, serde_json::Value)>,
+    /// The variants of `target_object` ([`ObjectPlan::source_object`]) the named record may
+    /// have landed as (a person account), looked up after `target_object` itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<String>,
 }
 
 /// A binary field and where its content goes.
@@ -118,7 +133,109 @@ pub struct BlobField {
 impl ObjectPlan {
     /// The SOQL that extracts this object.
     pub fn soql(&self) -> String {
-        format!("SELECT {} FROM {}", self.select.join(", "), self.object)
+        self.soql_where(&[])
+    }
+
+    /// The SOQL that extracts this object, its records narrowed by `conditions` too.
+    pub fn soql_where(&self, conditions: &[String]) -> String {
+        let mut soql = format!(
+            "SELECT {} FROM {}",
+            self.select.join(", "),
+            self.salesforce_object()
+        );
+        let all: Vec<&str> = self
+            .filter
+            .iter()
+            .chain(conditions)
+            .map(String::as_str)
+            .collect();
+        if !all.is_empty() {
+            soql.push_str(" WHERE ");
+            soql.push_str(&all.join(" AND "));
+        }
+        soql
+    }
+
+    /// The Salesforce object the records come from: the object itself, or for a variant
+    /// the object it is a variant of.
+    pub fn salesforce_object(&self) -> &str {
+        self.source_object.as_deref().unwrap_or(&self.object)
+    }
+}
+
+/// `when` as a SOQL condition: each field equal to its value.
+fn soql_condition(when: &crate::mapping::When) -> String {
+    let parts: Vec<String> = when
+        .iter()
+        .map(|(field, value)| {
+            let literal = match value {
+                serde_json::Value::String(text) => {
+                    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+                }
+                serde_json::Value::Null => "null".to_owned(),
+                other => other.to_string(),
+            };
+            format!("{field} = {literal}")
+        })
+        .collect();
+    parts.join(" AND ")
+}
+
+/// Points every link and replacement naming an object that has variants at those variants
+/// too: a link to a person account fills the link its variant's `links_to_it` names (a
+/// contact rather than a company), when the linking entity has it.
+fn link_variants(objects: &mut [ObjectPlan], maps: &BTreeMap<String, ObjectMap>) {
+    let variants: Vec<(String, String, BTreeMap<String, String>)> = objects
+        .iter()
+        .filter_map(|object| {
+            let source = object.source_object.clone()?;
+            let links = maps
+                .get(&source)
+                .and_then(|map| map.variants.get(&object.object))
+                .map(|variant| variant.links_to_it.clone())
+                .unwrap_or_default();
+            Some((source, object.object.clone(), links))
+        })
+        .collect();
+    if variants.is_empty() {
+        return;
+    }
+    for object in objects.iter_mut() {
+        let entity = object.entity;
+        for link in &mut object.links {
+            if link.custom {
+                continue;
+            }
+            let named: Vec<(String, String)> = if link.polymorphic.is_empty() {
+                vec![(link.target_object.clone(), link.target.clone())]
+            } else {
+                link.polymorphic
+                    .iter()
+                    .map(|target| (target.object.clone(), target.link.clone()))
+                    .collect()
+            };
+            for (target_object, target_link) in named {
+                for (source, variant, links_to_it) in &variants {
+                    let Some(instead) = links_to_it.get(&target_link) else {
+                        continue;
+                    };
+                    if *source == target_object && entity.link_target(instead).is_some() {
+                        link.variants.push(VariantTarget {
+                            of: source.clone(),
+                            object: variant.clone(),
+                            link: instead.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(replaced) = &mut object.replaced_by {
+            for (source, variant, _) in &variants {
+                if *source == replaced.target_object {
+                    replaced.variants.push(variant.clone());
+                }
+            }
+        }
     }
 }
 
@@ -158,6 +275,21 @@ pub struct LinkMapping {
     /// its custom field definition.
     #[serde(default)]
     pub custom: bool,
+    /// Variants of the objects the reference may name (a person account of `Account`): a
+    /// reference to a record that landed as one fills the variant's link instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<VariantTarget>,
+}
+
+/// A variant a reference's target may have landed as, and the link it then fills.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantTarget {
+    /// The Salesforce object the reference names (`Account`).
+    pub of: String,
+    /// The variant, as the plan names it (`PersonAccount`).
+    pub object: String,
+    /// The link filled when the target landed as the variant (`contact`).
+    pub link: String,
 }
 
 /// One object a polymorphic reference may name, and the link it fills.
@@ -168,16 +300,18 @@ pub struct PolymorphicTarget {
 }
 
 impl LinkMapping {
-    /// Every Salesforce object this link may point to.
+    /// Every object this link may point to, variants included.
     pub fn target_objects(&self) -> Vec<&str> {
-        if self.polymorphic.is_empty() {
+        let mut targets: Vec<&str> = if self.polymorphic.is_empty() {
             vec![self.target_object.as_str()]
         } else {
             self.polymorphic
                 .iter()
                 .map(|target| target.object.as_str())
                 .collect()
-        }
+        };
+        targets.extend(self.variants.iter().map(|variant| variant.object.as_str()));
+        targets
     }
 }
 
@@ -429,216 +563,80 @@ pub fn build_plan_with_prefixes(
             continue;
         };
         let description = &found.description;
-        let mut select = vec!["Id".to_owned()];
-        let mut add_select = |name: &str| {
-            if !select.iter().any(|selected| selected == name) {
-                select.push(name.to_owned());
-            }
+        let has_fields = |when: &crate::mapping::When| {
+            when.keys().all(|field| description.field(field).is_some())
         };
-        let mut fields = Vec::new();
-        let mut blob = None;
-        for (source, target) in &object_map.fields {
-            match description.field(source) {
-                Some(field) if field.field_type.is_compound() => {
-                    let components: Vec<String> = description
-                        .fields
-                        .iter()
-                        .filter(|part| {
-                            part.compound_field_name
-                                .as_deref()
-                                .is_some_and(|name| name.eq_ignore_ascii_case(&field.name))
-                        })
-                        .map(|part| part.name.clone())
-                        .collect();
-                    if components.is_empty() {
-                        notes.push(PlanNote {
-                            object: object_name.clone(),
-                            field: Some(field.name.clone()),
-                            reason: "compound field whose component fields are not visible"
-                                .to_owned(),
-                        });
-                        continue;
-                    }
-                    for component in &components {
-                        add_select(component);
-                    }
-                    fields.push(FieldMapping {
-                        source: field.name.clone(),
-                        target: target.clone(),
-                        source_type: field.field_type.clone(),
-                        components,
-                    });
-                }
-                // Binary fields are fetched record by record at extraction: a query cannot
-                // carry them.
-                Some(field) if field.field_type == FieldType::Base64 => {
-                    blob = Some(BlobField {
-                        source: field.name.clone(),
-                        target: target.clone(),
-                    });
-                }
-                Some(field) => {
-                    add_select(&field.name);
-                    fields.push(FieldMapping {
-                        source: field.name.clone(),
-                        target: target.clone(),
-                        source_type: field.field_type.clone(),
-                        components: Vec::new(),
-                    });
-                }
-                // A parent's field through a relationship (`RecordType.Name`): selected as
-                // the path, read as text, since the parent's describe is not at hand.
-                None => match parent_field(description, source) {
-                    Some(path) => {
-                        add_select(&path);
-                        fields.push(FieldMapping {
-                            source: path,
-                            target: target.clone(),
-                            source_type: FieldType::String,
-                            components: Vec::new(),
-                        });
-                    }
-                    None => notes.push(hidden_field_note(object_name, source)),
-                },
-            }
-        }
-        let mut links = Vec::new();
-        for (source, target) in &object_map.links {
-            match description.field(source) {
-                Some(field) if field.field_type == FieldType::Reference => {
-                    match plan_link(field, target, object_map.entity, &migrated, &prefixes) {
-                        Ok(link) => {
-                            add_select(&field.name);
-                            links.push(link);
-                        }
-                        Err(reason) => notes.push(PlanNote {
-                            object: object_name.clone(),
-                            field: Some(field.name.clone()),
-                            reason,
-                        }),
-                    }
-                }
-                Some(field) => notes.push(PlanNote {
-                    object: object_name.clone(),
-                    field: Some(field.name.clone()),
-                    reason: format!(
-                        "mapped as a link but its type is {:?}, not a reference",
-                        field.field_type
-                    ),
-                }),
-                None => notes.push(hidden_field_note(object_name, source)),
-            }
-        }
-        let replaced_by = match &object_map.replaced_by {
-            None => None,
-            Some(source) => match description.field(source) {
-                Some(field) if field.field_type == FieldType::Reference => {
-                    match field.reference_to.first() {
-                        Some(target_object) => {
-                            add_select(&field.name);
-                            Some(ReplacedBy {
-                                source: field.name.clone(),
-                                target_object: target_object.clone(),
-                            })
-                        }
-                        None => {
-                            notes.push(PlanNote {
-                                object: object_name.clone(),
-                                field: Some(field.name.clone()),
-                                reason: "reference field names no target object".to_owned(),
-                            });
-                            None
-                        }
-                    }
-                }
-                Some(field) => {
-                    notes.push(PlanNote {
-                        object: object_name.clone(),
-                        field: Some(field.name.clone()),
-                        reason: format!(
-                            "named as the record it is replaced by, but its type is {:?}, not a reference",
-                            field.field_type
-                        ),
-                    });
-                    None
-                }
-                None => {
-                    notes.push(hidden_field_note(object_name, source));
-                    None
-                }
-            },
-        };
-        let mut custom_fields = Vec::new();
-        for field in description.fields.iter().filter(|field| field.custom) {
-            if object_map.maps_source(&field.name) {
-                continue;
-            }
-            let name = if object_map.entity == EntityKind::CustomRecord {
-                // Custom records of every custom object share one entity; the object's name
-                // keeps their custom fields apart.
-                format!(
-                    "{}_{}",
-                    custom_field_name(object_name),
-                    custom_field_name(&field.name)
-                )
+        let mut variants: Vec<(&String, &ObjectVariant)> = Vec::new();
+        for (name, variant) in &object_map.variants {
+            if has_fields(&variant.when) {
+                variants.push((name, variant));
             } else {
-                custom_field_name(&field.name)
-            };
-            if field.field_type == FieldType::Reference {
-                match custom_lookup(field, &name, &migrated) {
-                    Ok((link, definition_type)) => {
-                        add_select(&field.name);
-                        custom_fields.push(CustomFieldDefinition {
-                            entity: object_map.entity,
-                            name,
-                            label: field.label.clone(),
-                            field_type: definition_type,
-                            source: field.name.clone(),
-                            source_type: field.field_type.clone(),
-                        });
-                        links.push(link);
-                    }
-                    Err(reason) => notes.push(PlanNote {
-                        object: object_name.clone(),
-                        field: Some(field.name.clone()),
-                        reason,
-                    }),
-                }
-                continue;
-            }
-            match destination_type(&field.field_type, field) {
-                Ok(field_type) => {
-                    add_select(&field.name);
-                    custom_fields.push(CustomFieldDefinition {
-                        entity: object_map.entity,
-                        name,
-                        label: field.label.clone(),
-                        field_type,
-                        source: field.name.clone(),
-                        source_type: field.field_type.clone(),
-                    });
-                }
-                Err(reason) => notes.push(PlanNote {
-                    object: object_name.clone(),
-                    field: Some(field.name.clone()),
-                    reason,
-                }),
+                notes.push(PlanNote {
+                    object: name.clone(),
+                    field: variant.when.keys().find(|f| description.field(f).is_none()).cloned(),
+                    reason: format!(
+                        "the org's {object_name} has no such field, so none of its records is a {name}: all land as {object_name}"
+                    ),
+                });
             }
         }
-        objects.push(ObjectPlan {
-            object: object_name.clone(),
-            entity: object_map.entity,
-            phase: 0,
-            in_salesforce: found.record_count,
-            select,
-            fields,
-            links,
-            custom_fields,
-            values: object_map.values.clone(),
-            replaced_by,
-            blob,
-        });
+        let own_custom = |field: &str| {
+            !variants
+                .iter()
+                .any(|(_, variant)| variant.keeps_custom_field(field))
+        };
+        let mut main = plan_object(
+            object_name,
+            object_map,
+            found,
+            &migrated,
+            &prefixes,
+            &mut notes,
+            &own_custom,
+        );
+        if !variants.is_empty() {
+            let conditions: Vec<String> = variants
+                .iter()
+                .map(|(_, variant)| format!("NOT ({})", soql_condition(&variant.when)))
+                .collect();
+            main.filter = Some(conditions.join(" AND "));
+        }
+        objects.push(main);
+        for (name, variant) in variants {
+            let keeps = |field: &str| variant.keeps_custom_field(field);
+            let mut planned = plan_object(
+                name,
+                &variant.object_map(),
+                found,
+                &migrated,
+                &prefixes,
+                &mut notes,
+                &keeps,
+            );
+            planned.source_object = Some(object_name.clone());
+            planned.filter = Some(soql_condition(&variant.when));
+            // What the object's records carry that the variant's do not is said once, here.
+            let left: Vec<&str> = description
+                .fields
+                .iter()
+                .filter(|field| field.custom && !variant.keeps_custom_field(&field.name))
+                .map(|field| field.name.as_str())
+                .collect();
+            if !left.is_empty() {
+                notes.push(PlanNote {
+                    object: name.clone(),
+                    field: None,
+                    reason: format!(
+                        "lands as a {}: {object_name}'s custom fields {} stay with the other {object_name} records and are not migrated for these",
+                        variant.entity,
+                        left.join(", ")
+                    ),
+                });
+            }
+            objects.push(planned);
+        }
     }
+    link_variants(&mut objects, &object_maps);
     assign_phases(&mut objects, &mut notes);
     Plan {
         tenant,
@@ -647,6 +645,261 @@ pub fn build_plan_with_prefixes(
         validation: crate::policy::ValidationPolicy::default(),
         default_owner: None,
         merge_leads_by_email: false,
+    }
+}
+
+/// Plans one object (or one variant of an object) from its describe; `own_custom` tells
+/// which of the describe's custom fields land on its records.
+fn plan_object(
+    object_name: &str,
+    object_map: &ObjectMap,
+    found: &DiscoveredObject,
+    migrated: &BTreeMap<&str, EntityKind>,
+    prefixes: &BTreeMap<String, String>,
+    notes: &mut Vec<PlanNote>,
+    own_custom: &dyn Fn(&str) -> bool,
+) -> ObjectPlan {
+    let description = &found.description;
+    let mut select = vec!["Id".to_owned()];
+    let mut add_select = |name: &str| {
+        if !select.iter().any(|selected| selected == name) {
+            select.push(name.to_owned());
+        }
+    };
+    let mut fields = Vec::new();
+    let mut blob = None;
+    for (source, target) in &object_map.fields {
+        match description.field(source) {
+            Some(field) if field.field_type.is_compound() => {
+                let components: Vec<String> = description
+                    .fields
+                    .iter()
+                    .filter(|part| {
+                        part.compound_field_name
+                            .as_deref()
+                            .is_some_and(|name| name.eq_ignore_ascii_case(&field.name))
+                    })
+                    .map(|part| part.name.clone())
+                    .collect();
+                if components.is_empty() {
+                    notes.push(PlanNote {
+                        object: object_name.to_owned(),
+                        field: Some(field.name.clone()),
+                        reason: "compound field whose component fields are not visible".to_owned(),
+                    });
+                    continue;
+                }
+                for component in &components {
+                    add_select(component);
+                }
+                fields.push(FieldMapping {
+                    source: field.name.clone(),
+                    target: target.clone(),
+                    source_type: field.field_type.clone(),
+                    components,
+                });
+            }
+            // Binary fields are fetched record by record at extraction: a query cannot
+            // carry them.
+            Some(field) if field.field_type == FieldType::Base64 => {
+                blob = Some(BlobField {
+                    source: field.name.clone(),
+                    target: target.clone(),
+                });
+            }
+            Some(field) => {
+                add_select(&field.name);
+                fields.push(FieldMapping {
+                    source: field.name.clone(),
+                    target: target.clone(),
+                    source_type: field.field_type.clone(),
+                    components: Vec::new(),
+                });
+            }
+            // A parent's field through a relationship (`RecordType.Name`): selected as
+            // the path, read as text, since the parent's describe is not at hand.
+            None => match parent_field(description, source) {
+                Some(path) => {
+                    add_select(&path);
+                    fields.push(FieldMapping {
+                        source: path,
+                        target: target.clone(),
+                        source_type: FieldType::String,
+                        components: Vec::new(),
+                    });
+                }
+                None => notes.push(hidden_field_note(object_name, source)),
+            },
+        }
+    }
+    let mut links = Vec::new();
+    for (source, target) in &object_map.links {
+        match description.field(source) {
+            Some(field) if field.field_type == FieldType::Reference => {
+                match plan_link(field, target, object_map.entity, migrated, prefixes) {
+                    Ok(link) => {
+                        add_select(&field.name);
+                        links.push(link);
+                    }
+                    Err(reason) => notes.push(PlanNote {
+                        object: object_name.to_owned(),
+                        field: Some(field.name.clone()),
+                        reason,
+                    }),
+                }
+            }
+            Some(field) => notes.push(PlanNote {
+                object: object_name.to_owned(),
+                field: Some(field.name.clone()),
+                reason: format!(
+                    "mapped as a link but its type is {:?}, not a reference",
+                    field.field_type
+                ),
+            }),
+            None => notes.push(hidden_field_note(object_name, source)),
+        }
+    }
+    let replaced_by = match &object_map.replaced_by {
+        None => None,
+        Some(source) => match description.field(source) {
+            Some(field) if field.field_type == FieldType::Reference => {
+                match field.reference_to.first() {
+                    Some(target_object) => {
+                        let missing = object_map
+                            .replaced_when
+                            .keys()
+                            .find(|name| description.field(name).is_none());
+                        match missing {
+                            Some(missing) => {
+                                notes.push(PlanNote {
+                                        object: object_name.to_owned(),
+                                        field: Some(field.name.clone()),
+                                        reason: format!(
+                                            "replaced by the record it names only when {missing} is set so, and the org has no {missing}: no record is replaced"
+                                        ),
+                                    });
+                                None
+                            }
+                            None => {
+                                add_select(&field.name);
+                                let mut when = Vec::new();
+                                for (name, value) in &object_map.replaced_when {
+                                    if let Some(described) = description.field(name) {
+                                        add_select(&described.name);
+                                        when.push((described.name.clone(), value.clone()));
+                                    }
+                                }
+                                Some(ReplacedBy {
+                                    source: field.name.clone(),
+                                    target_object: target_object.clone(),
+                                    when,
+                                    variants: Vec::new(),
+                                })
+                            }
+                        }
+                    }
+                    None => {
+                        notes.push(PlanNote {
+                            object: object_name.to_owned(),
+                            field: Some(field.name.clone()),
+                            reason: "reference field names no target object".to_owned(),
+                        });
+                        None
+                    }
+                }
+            }
+            Some(field) => {
+                notes.push(PlanNote {
+                        object: object_name.to_owned(),
+                        field: Some(field.name.clone()),
+                        reason: format!(
+                            "named as the record it is replaced by, but its type is {:?}, not a reference",
+                            field.field_type
+                        ),
+                    });
+                None
+            }
+            None => {
+                notes.push(hidden_field_note(object_name, source));
+                None
+            }
+        },
+    };
+    let mut custom_fields = Vec::new();
+    for field in description
+        .fields
+        .iter()
+        .filter(|field| field.custom && own_custom(&field.name))
+    {
+        if object_map.maps_source(&field.name) {
+            continue;
+        }
+        let name = if object_map.entity == EntityKind::CustomRecord {
+            // Custom records of every custom object share one entity; the object's name
+            // keeps their custom fields apart.
+            format!(
+                "{}_{}",
+                custom_field_name(object_name),
+                custom_field_name(&field.name)
+            )
+        } else {
+            custom_field_name(&field.name)
+        };
+        if field.field_type == FieldType::Reference {
+            match custom_lookup(field, &name, migrated) {
+                Ok((link, definition_type)) => {
+                    add_select(&field.name);
+                    custom_fields.push(CustomFieldDefinition {
+                        entity: object_map.entity,
+                        name,
+                        label: field.label.clone(),
+                        field_type: definition_type,
+                        source: field.name.clone(),
+                        source_type: field.field_type.clone(),
+                    });
+                    links.push(link);
+                }
+                Err(reason) => notes.push(PlanNote {
+                    object: object_name.to_owned(),
+                    field: Some(field.name.clone()),
+                    reason,
+                }),
+            }
+            continue;
+        }
+        match destination_type(&field.field_type, field) {
+            Ok(field_type) => {
+                add_select(&field.name);
+                custom_fields.push(CustomFieldDefinition {
+                    entity: object_map.entity,
+                    name,
+                    label: field.label.clone(),
+                    field_type,
+                    source: field.name.clone(),
+                    source_type: field.field_type.clone(),
+                });
+            }
+            Err(reason) => notes.push(PlanNote {
+                object: object_name.to_owned(),
+                field: Some(field.name.clone()),
+                reason,
+            }),
+        }
+    }
+    ObjectPlan {
+        object: object_name.to_owned(),
+        entity: object_map.entity,
+        phase: 0,
+        in_salesforce: found.record_count,
+        select,
+        fields,
+        links,
+        custom_fields,
+        values: object_map.values.clone(),
+        replaced_by,
+        blob,
+        source_object: None,
+        filter: None,
     }
 }
 
@@ -694,6 +947,8 @@ pub fn custom_object_map() -> ObjectMap {
         links: BTreeMap::from([("OwnerId".to_owned(), LinkTarget::from("owner"))]),
         values: BTreeMap::new(),
         replaced_by: None,
+        replaced_when: crate::mapping::When::new(),
+        variants: BTreeMap::new(),
     }
 }
 
@@ -732,6 +987,7 @@ fn plan_link(
             prefixes: BTreeMap::new(),
             required,
             custom: false,
+            variants: Vec::new(),
         });
     }
     let polymorphic: Vec<PolymorphicTarget> = field
@@ -764,6 +1020,7 @@ fn plan_link(
         prefixes: reference_prefixes,
         required,
         custom: false,
+        variants: Vec::new(),
     })
 }
 
@@ -797,6 +1054,7 @@ fn custom_lookup(
             prefixes: BTreeMap::new(),
             required: false,
             custom: true,
+            variants: Vec::new(),
         },
         DestinationFieldType::Lookup { entity: *entity },
     ))
@@ -811,8 +1069,14 @@ fn hidden_field_note(object: &str, field: &str) -> PlanNote {
 }
 
 /// `Health_Score__c` becomes `health_score`; a namespace prefix is kept (`ns__Tier__c` → `ns_tier`).
+///
+/// A person account's `__pc` field is its person contact's `__c` field, so both land as
+/// one custom field of the contact (`Loyalty_Tier__pc` and `Loyalty_Tier__c`: `loyalty_tier`).
 pub fn custom_field_name(source: &str) -> String {
-    let base = source.strip_suffix("__c").unwrap_or(source);
+    let base = source
+        .strip_suffix("__c")
+        .or_else(|| source.strip_suffix("__pc"))
+        .unwrap_or(source);
     base.replace("__", "_").to_ascii_lowercase()
 }
 
@@ -892,12 +1156,11 @@ fn assign_phases(objects: &mut [ObjectPlan], notes: &mut Vec<PlanNote>) {
                         .into_iter()
                         .map(move |target| (target.to_owned(), link.custom))
                 })
-                .chain(
-                    object
-                        .replaced_by
-                        .iter()
-                        .map(|replaced| (replaced.target_object.clone(), false)),
-                )
+                .chain(object.replaced_by.iter().flat_map(|replaced| {
+                    std::iter::once(&replaced.target_object)
+                        .chain(&replaced.variants)
+                        .map(|target| (target.clone(), false))
+                }))
                 .filter(|(target, _)| *target != object.object && names.contains(target))
                 .collect();
             targets.sort();
@@ -1135,6 +1398,117 @@ mod tests {
                         .starts_with("money values land without their currency")
             }));
         }
+    }
+
+    #[test]
+    fn person_accounts_are_a_variant_of_account_that_lands_as_contacts() -> Result<(), String> {
+        let person_org = |person: bool| {
+            let flag = |fields: &mut Vec<FieldDescription>| {
+                if person {
+                    fields.push(field("IsPersonAccount", FieldType::Boolean, false));
+                }
+            };
+            let mut account = vec![
+                field("Id", FieldType::Id, false),
+                field("Name", FieldType::String, false),
+                field("Tier__c", FieldType::String, true),
+                reference("OwnerId", "User"),
+            ];
+            flag(&mut account);
+            if person {
+                account.extend([
+                    field("LastName", FieldType::String, false),
+                    field("PersonEmail", FieldType::Email, false),
+                    field("Loyalty_Tier__pc", FieldType::String, true),
+                ]);
+            }
+            let mut contact = vec![
+                field("Id", FieldType::Id, false),
+                field("LastName", FieldType::String, false),
+                reference("AccountId", "Account"),
+            ];
+            flag(&mut contact);
+            let opportunity = vec![
+                field("Id", FieldType::Id, false),
+                field("Name", FieldType::String, false),
+                reference("AccountId", "Account"),
+            ];
+            BTreeMap::from([
+                discovered("Account", account),
+                discovered("Contact", contact),
+                discovered("Opportunity", opportunity),
+                discovered(
+                    "User",
+                    vec![
+                        field("Id", FieldType::Id, false),
+                        field("Email", FieldType::Email, false),
+                        field("Name", FieldType::String, false),
+                    ],
+                ),
+            ])
+        };
+        let plan = build_plan(TenantId::new("t"), &FieldMap::builtin(), &person_org(true));
+        let account = plan.object("Account").ok_or("no Account")?;
+        assert_eq!(
+            account.soql(),
+            "SELECT Id, Name, OwnerId, Tier__c FROM Account WHERE NOT (IsPersonAccount = true)"
+        );
+        let person = plan.object("PersonAccount").ok_or("no PersonAccount")?;
+        assert_eq!(person.entity, EntityKind::Contact);
+        assert_eq!(person.salesforce_object(), "Account");
+        assert_eq!(
+            person.soql(),
+            "SELECT Id, LastName, PersonEmail, OwnerId, Loyalty_Tier__pc FROM Account WHERE IsPersonAccount = true"
+        );
+        assert_eq!(person.custom_fields.len(), 1);
+        assert_eq!(person.custom_fields[0].name, "loyalty_tier");
+        assert!(
+            plan.notes
+                .iter()
+                .any(|note| note.object == "PersonAccount" && note.reason.contains("Tier__c"))
+        );
+        // A person contact is replaced by its account's person, which loads first.
+        let contact = plan.object("Contact").ok_or("no Contact")?;
+        let replaced = contact.replaced_by.as_ref().ok_or("not replaced")?;
+        assert_eq!(replaced.source, "AccountId");
+        assert_eq!(
+            replaced.when,
+            vec![("IsPersonAccount".to_owned(), serde_json::json!(true))]
+        );
+        assert_eq!(replaced.variants, vec!["PersonAccount".to_owned()]);
+        assert!(contact.phase > person.phase && contact.phase > account.phase);
+        // A deal of a person links to its contact.
+        let opportunity = plan.object("Opportunity").ok_or("no Opportunity")?;
+        let link = opportunity
+            .links
+            .iter()
+            .find(|l| l.source == "AccountId")
+            .ok_or("no AccountId link")?;
+        assert_eq!(
+            link.variants,
+            vec![VariantTarget {
+                of: "Account".to_owned(),
+                object: "PersonAccount".to_owned(),
+                link: "contact".to_owned(),
+            }]
+        );
+        assert!(opportunity.phase > person.phase);
+
+        // An org without person accounts plans Account and Contact as ever.
+        let plain = build_plan(TenantId::new("t"), &FieldMap::builtin(), &person_org(false));
+        assert!(plain.object("PersonAccount").is_none());
+        assert_eq!(plain.object("Account").ok_or("no Account")?.filter, None);
+        assert_eq!(
+            plain.object("Contact").ok_or("no Contact")?.replaced_by,
+            None
+        );
+        assert!(
+            plain
+                .objects
+                .iter()
+                .all(|o| o.links.iter().all(|l| l.variants.is_empty()))
+        );
+        Ok(())
     }
 
     #[test]

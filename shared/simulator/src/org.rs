@@ -18,9 +18,9 @@ use crate::rng::{Rng, splitmix64};
 use crate::schema::{
     ACCOUNT_TYPES, APEX_STATUS, CALL_TYPES, CAMPAIGN_STATUS, CAMPAIGN_TYPES, CASE_ORIGIN,
     CASE_PRIORITY, CASE_STATUS, CHANNELS, CONTACT_ROLES, FLOW_TYPES, Features, Generated,
-    INDUSTRIES, LEAD_SOURCES, LEAD_STATUS, MEMBER_STATUS, OPPORTUNITY_TYPES, PRIORITIES,
-    PROJECT_STATUS, RECORD_TYPES, REGIONS, RELATION_STATUS, REPORT_FORMATS, SEGMENTS, STAGES,
-    TASK_STATUS, TIERS, generated_object,
+    INDUSTRIES, LEAD_SOURCES, LEAD_STATUS, LOYALTY_TIERS, MEMBER_STATUS, OPPORTUNITY_TYPES,
+    PRIORITIES, PROJECT_STATUS, RECORD_TYPES, REGIONS, RELATION_STATUS, REPORT_FORMATS,
+    SALUTATIONS, SEGMENTS, STAGES, TASK_STATUS, TIERS, generated_object,
 };
 use crate::value::{Val, days_from_civil};
 use std::collections::{BTreeMap, HashMap};
@@ -49,6 +49,9 @@ const HISTORY_END_DAY: i64 = 20_088;
 /// LastModifiedDate and SystemModstamp: 2023-06-15T02:00:00Z.
 pub const MASS_UPDATE: i64 = 19_523 * 86_400 + 7_200;
 
+/// Number of fields person accounts add to Account (see `schema::person_account_fields`).
+const PERSON_FIELDS: usize = 17;
+
 /// Per-object salts, so that the streams of different objects never coincide.
 const SALT_USER: u64 = 0x5553_4552;
 const SALT_ACCOUNT: u64 = 0x4143_4354;
@@ -61,6 +64,11 @@ const SALT_BLOB: u64 = 0x424c_4f42;
 /// The stream of records' currencies (and of the org's corporate currency), apart from
 /// every other stream so that switching multiple currencies on shifts no other value.
 const SALT_CURRENCY: u64 = 0x4355_5252;
+/// Which accounts are person accounts, drawn apart from every other stream so that turning
+/// the feature on shifts no other generated value.
+const SALT_PERSON: u64 = 0x5045_5253;
+/// The person fields of a person account (salutation, phones, birthdate, loyalty tier).
+const SALT_PERSON_FIELDS: u64 = 0x5046_4c44;
 
 /// What an org is mostly made of: how its records split between the objects that scale
 /// with its size.
@@ -673,6 +681,7 @@ impl Org {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut cursor = overlay.cursor.get(&kind).copied().unwrap_or(0);
         let mut mutation = Mutation::default();
+        let mut deleted = 0;
         while cursor < count && (mutation.modified.len() as u64) < modify + delete {
             let index = cursor;
             cursor += 1;
@@ -686,10 +695,18 @@ impl Org {
                 overlay.modified.insert((kind, index), now);
                 mutation.modified.push(self.id(kind, index));
             } else {
-                overlay.deleted.insert((kind, index), now);
-                *overlay.deleted_per_kind.entry(kind).or_insert(0) += 1;
-                mutation.deleted.push(self.id(kind, index));
-                if mutation.deleted.len() as u64 == delete {
+                // A person account and its person contact are one record: deleting either
+                // deletes both.
+                for (kind, index) in self.with_person_partner(kind, index) {
+                    if overlay.deleted.contains_key(&(kind, index)) {
+                        continue;
+                    }
+                    overlay.deleted.insert((kind, index), now);
+                    *overlay.deleted_per_kind.entry(kind).or_insert(0) += 1;
+                    mutation.deleted.push(self.id(kind, index));
+                }
+                deleted += 1;
+                if deleted == delete {
                     break;
                 }
             }
@@ -914,7 +931,156 @@ impl Org {
         values.extend([tier, since, health, strategic]);
         values.extend(shipping);
         values.extend(every_type_values(&mut rng, primary));
+        match self.person_contact_of(index) {
+            Some(contact) => {
+                let person = self.person_values(index, contact);
+                // A person account's name is the person's: "First Last".
+                values[2] = Val::Str(format!(
+                    "{} {}",
+                    person[1].as_str().unwrap_or_default(),
+                    person[2].as_str().unwrap_or_default()
+                ));
+                values.extend(person);
+            }
+            None => {
+                values.push(Val::Bool(false));
+                values.extend(std::iter::repeat_n(Val::Null, PERSON_FIELDS - 1));
+            }
+        }
         values
+    }
+
+    /// Whether account `index` is a person account. In an org with person accounts, half of
+    /// the accounts outside the hierarchy (offsets 0, 1, 2, 8 and 9 of each block of ten, see
+    /// [`Org::account_parent`]: a person account has no parent and no child accounts) are,
+    /// about a quarter of all accounts, drawn from a stream of their own; never a
+    /// soft-deleted one, nor one whose person contact's slot is soft-deleted.
+    pub fn is_person_account(&self, index: u64) -> bool {
+        if !self.features.person_accounts
+            || index >= self.count(Generated::Account)
+            || !matches!(index % 10, 0 | 1 | 2 | 8 | 9)
+            || Self::statically_deleted(Generated::Account, index)
+        {
+            return false;
+        }
+        let contact = index * self.person_stride();
+        contact < self.count(Generated::Contact)
+            && !Self::statically_deleted(Generated::Contact, contact)
+            && Rng::for_record(self.seed, SALT_PERSON, index).chance(50)
+    }
+
+    /// Person account `a`'s person contact is contact `a * stride`: a bijection between
+    /// person accounts and person contacts that either side computes without a search.
+    fn person_stride(&self) -> u64 {
+        (self.count(Generated::Contact) / self.count(Generated::Account).max(1)).max(1)
+    }
+
+    /// The index of the person contact of account `index`, if it is a person account.
+    pub fn person_contact_of(&self, index: u64) -> Option<u64> {
+        self.is_person_account(index)
+            .then(|| index * self.person_stride())
+    }
+
+    /// The index of the person account whose person contact is contact `index`, if any.
+    pub fn person_account_of(&self, index: u64) -> Option<u64> {
+        if !self.features.person_accounts {
+            return None;
+        }
+        let stride = self.person_stride();
+        let account = index / stride;
+        (index.is_multiple_of(stride) && self.is_person_account(account)).then_some(account)
+    }
+
+    /// The loyalty tier of person account `account`: its `Loyalty_Tier__pc`, and its person
+    /// contact's `Loyalty_Tier__c`.
+    fn loyalty_tier(&self, account: u64) -> Val {
+        let mut rng = Rng::for_record(self.seed, SALT_PERSON_FIELDS ^ 1, account);
+        opt(&mut rng, 80, |r| {
+            Val::Str(r.pick(LOYALTY_TIERS).to_string())
+        })
+    }
+
+    /// The person fields of person account `account`, in the order of the schema's person
+    /// account fields: the name, e-mail, title and mailing address are its person
+    /// contact's.
+    fn person_values(&self, account: u64, contact: u64) -> Vec<Val> {
+        let object = generated_object(Generated::Contact);
+        let person = self.contact(contact);
+        let of = |name: &str| {
+            object
+                .field_index(name)
+                .and_then(|i| person.get(i).cloned())
+                .unwrap_or(Val::Null)
+        };
+        let mut rng = Rng::for_record(self.seed, SALT_PERSON_FIELDS, account);
+        let salutation = opt(&mut rng, 60, |r| Val::Str(r.pick(SALUTATIONS).to_string()));
+        let mobile = opt(&mut rng, 70, |r| Val::Str(phone(r)));
+        let home = opt(&mut rng, 30, |r| Val::Str(phone(r)));
+        let birthdate = opt(&mut rng, 60, |r| {
+            Val::Date(days_from_civil(1950, 1, 1) + r.below(50 * 365) as i64)
+        });
+        let mut values = vec![
+            Val::Bool(true),
+            of("FirstName"),
+            of("LastName"),
+            salutation,
+            Val::Str(self.id(Generated::Contact, contact)),
+            of("Email"),
+            of("Title"),
+            mobile,
+            home,
+            birthdate,
+        ];
+        values.extend(
+            [
+                "MailingStreet",
+                "MailingCity",
+                "MailingState",
+                "MailingPostalCode",
+                "MailingCountry",
+                "MailingAddress",
+            ]
+            .map(of),
+        );
+        values.push(self.loyalty_tier(account));
+        values
+    }
+
+    /// Record `index` of `kind`, and its person account or person contact if it has one.
+    fn with_person_partner(&self, kind: Generated, index: u64) -> Vec<(Generated, u64)> {
+        let partner = match kind {
+            Generated::Account => self
+                .person_contact_of(index)
+                .map(|c| (Generated::Contact, c)),
+            Generated::Contact => self
+                .person_account_of(index)
+                .map(|a| (Generated::Account, a)),
+            _ => None,
+        };
+        std::iter::once((kind, index)).chain(partner).collect()
+    }
+
+    /// `account` (a reference drawn from the accounts), or, when it is a person account,
+    /// the nearest earlier business account: a business contact never belongs to a person.
+    fn business_account(&self, account: Val) -> Val {
+        let Some(mut index) = account
+            .as_str()
+            .and_then(|id| self.index_of(Generated::Account, id))
+        else {
+            return account;
+        };
+        if !self.is_person_account(index) {
+            return account;
+        }
+        while index > 0 {
+            index -= 1;
+            if !self.is_person_account(index)
+                && !Self::statically_deleted(Generated::Account, index)
+            {
+                return Val::Str(self.id(Generated::Account, index));
+            }
+        }
+        Val::Null
     }
 
     /// First and last name of contact `index`, from a stream of their own so that
@@ -988,8 +1154,11 @@ impl Org {
         let account = if rng.chance(5) {
             Val::Null
         } else {
-            self.live_ref(Generated::Account, &mut rng)
+            self.business_account(self.live_ref(Generated::Account, &mut rng))
         };
+        let person_account = self.person_account_of(index);
+        // A person contact belongs to its person account.
+        let account = person_account.map_or(account, |a| Val::Str(self.id(Generated::Account, a)));
         let (first, last) = self.contact_name(index);
         let address = address(&mut rng);
         let phone = opt(&mut rng, 90, |r| Val::Str(phone(r)));
@@ -1017,6 +1186,8 @@ impl Org {
         values.extend(audit);
         values.extend([channel, opt_in, value, reports_to]);
         values.extend(every_type_values(&mut rng, referred));
+        values.push(Val::Bool(person_account.is_some()));
+        values.push(person_account.map_or(Val::Null, |a| self.loyalty_tier(a)));
         values
     }
 
@@ -2365,6 +2536,143 @@ mod tests {
     use super::*;
     use crate::schema::FieldType;
 
+    fn person_org(seed: u64, records: u64) -> Org {
+        let features = Features {
+            person_accounts: true,
+            ..Features::default()
+        };
+        Org::with_features(seed, records, Mix::Sales, features)
+    }
+
+    #[test]
+    fn person_accounts_and_person_contacts_are_a_bijection() {
+        for (seed, records) in [(1, 40), (3, 2000), (9, 20_000)] {
+            let org = person_org(seed, records);
+            let accounts = org.count(Generated::Account);
+            let persons: Vec<u64> = (0..accounts)
+                .filter(|&a| org.is_person_account(a))
+                .collect();
+            if records >= 2000 {
+                let share = persons.len() as f64 / accounts as f64;
+                assert!((0.2..0.3).contains(&share), "{share}");
+            }
+            let mut contacts = std::collections::BTreeSet::new();
+            for &a in &persons {
+                let Some(c) = org.person_contact_of(a) else {
+                    panic!("person account {a} has no person contact");
+                };
+                assert!(
+                    c < org.count(Generated::Contact) && !org.is_deleted(Generated::Contact, c)
+                );
+                assert_eq!(org.person_account_of(c), Some(a));
+                assert!(org.account_parent(a).is_none());
+                assert!((0..accounts).all(|child| org.account_parent(child) != Some(a)));
+                assert!(contacts.insert(c));
+            }
+            let person_contacts = (0..org.count(Generated::Contact))
+                .filter(|&c| org.person_account_of(c).is_some())
+                .count();
+            assert_eq!(person_contacts, persons.len());
+        }
+    }
+
+    #[test]
+    fn deleting_a_person_account_deletes_its_person_contact() -> Result<(), MutateError> {
+        let org = person_org(2, 2000);
+        let contacts = org.live_count(Generated::Contact);
+        let mutation = org.mutate("Account", 0, 20, 1_800_000_000)?;
+        let persons: Vec<u64> = (0..org.count(Generated::Account))
+            .filter(|&a| org.is_person_account(a) && org.is_deleted(Generated::Account, a))
+            .collect();
+        assert!(!persons.is_empty());
+        for &a in &persons {
+            let c = org.person_contact_of(a).unwrap_or_default();
+            assert!(org.is_deleted(Generated::Contact, c));
+            assert!(mutation.deleted.contains(&org.id(Generated::Contact, c)));
+        }
+        assert_eq!(
+            org.live_count(Generated::Contact),
+            contacts - persons.len() as u64
+        );
+        assert_eq!(mutation.deleted.len(), 20 + persons.len());
+        // And the other way round.
+        let c = (0..org.count(Generated::Contact))
+            .find(|&c| {
+                org.person_account_of(c)
+                    .is_some_and(|a| !org.is_deleted(Generated::Account, a))
+            })
+            .unwrap_or_default();
+        let a = org.person_account_of(c).unwrap_or_default();
+        let before = org.live_count(Generated::Contact);
+        let mut deleted_account = false;
+        while !deleted_account {
+            org.mutate("Contact", 0, 1, 1_800_000_000)?;
+            deleted_account = org.is_deleted(Generated::Account, a);
+            assert!(org.live_count(Generated::Contact) < before);
+        }
+        assert!(org.is_deleted(Generated::Contact, c));
+        Ok(())
+    }
+
+    #[test]
+    fn person_accounts_shift_no_other_generated_value() {
+        let plain = Org::new(5, 3000);
+        let person = person_org(5, 3000);
+        let account = generated_object(Generated::Account);
+        let own = account
+            .fields
+            .iter()
+            .filter(|f| f.feature.is_none())
+            .count();
+        let mut persons = 0;
+        for a in 0..plain.count(Generated::Account) {
+            let (before, after) = (
+                plain.record(Generated::Account, a),
+                person.record(Generated::Account, a),
+            );
+            assert_eq!(before.len(), after.len());
+            if person.is_person_account(a) {
+                persons += 1;
+                // Only the name changes among the fields every org has.
+                assert_eq!(before[..2], after[..2]);
+                assert_eq!(before[3..own], after[3..own]);
+            } else {
+                assert_eq!(before, after, "business account {a}");
+            }
+        }
+        assert!(persons > 0);
+        for kind in [
+            Generated::Opportunity,
+            Generated::Task,
+            Generated::Event,
+            Generated::Case,
+        ] {
+            for i in 0..plain.count(kind) {
+                assert_eq!(
+                    plain.record(kind, i),
+                    person.record(kind, i),
+                    "{kind:?} {i}"
+                );
+            }
+        }
+        let contact = generated_object(Generated::Contact);
+        for c in 0..plain.count(Generated::Contact) {
+            let (mut before, mut after) = (
+                plain.record(Generated::Contact, c),
+                person.record(Generated::Contact, c),
+            );
+            // The person fields are the only others that change (other features' fields,
+            // such as a currency, come after them).
+            for field in ["AccountId", "IsPersonAccount", "Loyalty_Tier__c"] {
+                if let Some(index) = contact.field_index(field) {
+                    before[index] = Val::Null;
+                    after[index] = Val::Null;
+                }
+            }
+            assert_eq!(before, after, "contact {c}");
+        }
+    }
+
     #[test]
     fn counts_add_up() {
         for n in [0u64, 1, 2, 3, 7, 10, 49, 50, 1000, 12_345, 1_000_000] {
@@ -2412,7 +2720,15 @@ mod tests {
 
     #[test]
     fn values_match_field_types_and_limits() {
-        let org = Org::new(7, 6000);
+        for org in [
+            Org::new(7, 6000),
+            Org::with_features(7, 3000, Mix::Sales, Features::ALL),
+        ] {
+            values_match_field_types_and_limits_in(&org);
+        }
+    }
+
+    fn values_match_field_types_and_limits_in(org: &Org) {
         for kind in Generated::ALL {
             let object = generated_object(kind);
             for index in 0..org.count(kind) {

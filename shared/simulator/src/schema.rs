@@ -298,9 +298,10 @@ impl FieldDef {
         self
     }
 
-    /// Whether the field is a custom field (`__c`).
+    /// Whether the field is a custom field (`__c`, or a person contact's `__pc` on a person
+    /// account).
     pub fn custom(&self) -> bool {
-        self.name.ends_with("__c")
+        self.name.ends_with("__c") || self.name.ends_with("__pc")
     }
 
     /// Long text areas cannot be filtered, sorted or grouped in SOQL.
@@ -1100,6 +1101,13 @@ pub const INDUSTRIES: &[&str] = &[
 /// Picklist values of `Account.Tier__c`.
 pub const TIERS: &[&str] = &["Gold", "Silver", "Bronze"];
 
+/// Picklist values of `Contact.Loyalty_Tier__c`, `Account.Loyalty_Tier__pc` on person
+/// accounts.
+pub const LOYALTY_TIERS: &[&str] = &["Platinum", "Gold", "Member"];
+
+/// Picklist values of `Account.Salutation` (person accounts).
+pub const SALUTATIONS: &[&str] = &["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."];
+
 /// Picklist values of `Contact.Preferred_Channel__c`.
 pub const CHANNELS: &[&str] = &["Email", "Phone", "SMS"];
 
@@ -1284,6 +1292,24 @@ fn address_fields(stem: &'static str) -> Vec<FieldDef> {
                 "Shipping Zip/Postal Code",
                 "Shipping Country",
                 "Shipping Address",
+            ],
+        ),
+        "PersonMailing" => (
+            [
+                "PersonMailingStreet",
+                "PersonMailingCity",
+                "PersonMailingState",
+                "PersonMailingPostalCode",
+                "PersonMailingCountry",
+                "PersonMailingAddress",
+            ],
+            [
+                "Mailing Street",
+                "Mailing City",
+                "Mailing State/Province",
+                "Mailing Zip/Postal Code",
+                "Mailing Country",
+                "Mailing Address",
             ],
         ),
         "Mailing" => (
@@ -2195,6 +2221,7 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
                 &["Contact"],
                 "Key_Contact__r",
             )));
+            fields.extend(person_account_fields());
         }
         Generated::Contact => {
             fields.extend([
@@ -2209,6 +2236,14 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
                 &["Contact"],
                 "Referred_By__r",
             )));
+            fields.extend([
+                FieldDef::new("IsPersonAccount", "Is Person Account", T::Boolean)
+                    .system()
+                    .feature(Feature::PersonAccounts),
+                picklist("Loyalty_Tier__c", "Loyalty Tier", LOYALTY_TIERS)
+                    .len(255)
+                    .feature(Feature::PersonAccounts),
+            ]);
         }
         Generated::Opportunity => {
             fields.extend(every_type_fields(reference(
@@ -2221,6 +2256,40 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
         _ => {}
     }
     fields
+}
+
+/// What an org with person accounts adds to Account, after its own fields: the flag, the
+/// person's name, the fields of the person contact Salesforce shows on the account with a
+/// `Person` prefix (`PersonEmail`, `PersonMailingAddress`, ...), `PersonContactId`, and the
+/// contact's custom fields with the `__pc` suffix.
+fn person_account_fields() -> Vec<FieldDef> {
+    use FieldType as T;
+    let person = Feature::PersonAccounts;
+    let mut f = vec![
+        FieldDef::new("IsPersonAccount", "Is Person Account", T::Boolean).system(),
+        FieldDef::new("FirstName", "First Name", T::String)
+            .len(40)
+            .extra("personname"),
+        FieldDef::new("LastName", "Last Name", T::String)
+            .len(80)
+            .extra("personname"),
+        picklist("Salutation", "Salutation", SALUTATIONS),
+        reference(
+            "PersonContactId",
+            "Person Contact ID",
+            &["Contact"],
+            "PersonContact",
+        )
+        .read_only(),
+        FieldDef::new("PersonEmail", "Email", T::Email),
+        FieldDef::new("PersonTitle", "Title", T::String).len(80),
+        FieldDef::new("PersonMobilePhone", "Mobile", T::Phone),
+        FieldDef::new("PersonHomePhone", "Home Phone", T::Phone),
+        FieldDef::new("PersonBirthdate", "Birthdate", T::Date),
+    ];
+    f.extend(address_fields("PersonMailing"));
+    f.push(picklist("Loyalty_Tier__pc", "Loyalty Tier", LOYALTY_TIERS).len(255));
+    f.into_iter().map(|field| field.feature(person)).collect()
 }
 
 fn children_of(kind: Generated) -> Vec<ChildRelationship> {

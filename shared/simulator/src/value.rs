@@ -32,6 +32,14 @@ impl Val {
         matches!(self, Val::Null)
     }
 
+    /// The text of a text-like value.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Val::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// The value as Salesforce REST renders it in query results.
     pub fn to_json(&self) -> Json {
         match self {

@@ -589,7 +589,7 @@ pub(crate) async fn plan_run(
         for object in &mut discovery.plan.objects {
             let has_flag = discovery
                 .described
-                .get(&object.object)
+                .get(object.salesforce_object())
                 .is_some_and(|described| described.description.field("IsDeleted").is_some());
             if has_flag && !object.select.iter().any(|field| field == "IsDeleted") {
                 object.select.push("IsDeleted".to_owned());

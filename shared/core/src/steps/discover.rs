@@ -284,6 +284,16 @@ pub async fn discover(
         }
     }
     apply_org_currency(&mut plan, &currencies);
+    // An object split by its variants (business and person accounts) counts each part.
+    for object in plan.objects.iter_mut() {
+        if let Some(filter) = &object.filter {
+            let counted = format!("{} WHERE {filter}", object.salesforce_object());
+            object.in_salesforce = salesforce
+                .count_records(&counted)
+                .await
+                .map_err(StepError::Salesforce)?;
+        }
+    }
     Ok(Discovery {
         plan,
         objects_in_org: objects.len(),

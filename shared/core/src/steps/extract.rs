@@ -186,31 +186,32 @@ pub fn start_state(object: &ObjectPlan, config: &ExtractConfig) -> ExtractState 
 
 /// The SOQL extracting `object`, narrowed to records changed since the delta start.
 pub fn extract_soql(object: &ObjectPlan, config: &ExtractConfig) -> String {
-    let mut soql = object.soql();
+    object.soql_where(&delta_conditions(config))
+}
+
+/// The condition of a delta run: records changed since its start, less the overlap.
+fn delta_conditions(config: &ExtractConfig) -> Vec<String> {
+    let mut conditions = Vec::new();
     if let Some(since) = config.since {
         let from = since - config.delta_overlap;
         let from = from
             .to_offset(time::UtcOffset::UTC)
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        soql.push_str(&format!(" WHERE SystemModstamp >= {from}"));
+        conditions.push(format!("SystemModstamp >= {from}"));
     }
-    soql
+    conditions
 }
 
 /// The SOQL of REST extraction: Id order, so a query can resume after the last Id staged.
 pub fn rest_soql(object: &ObjectPlan, config: &ExtractConfig, after: Option<&str>) -> String {
-    let mut soql = extract_soql(object, config);
+    let mut conditions = delta_conditions(config);
     if let Some(after) = after {
         // Ids are [0-9A-Za-z] only; anything else is dropped rather than quoted.
         let after: String = after.chars().filter(char::is_ascii_alphanumeric).collect();
-        let joiner = if config.since.is_some() {
-            " AND"
-        } else {
-            " WHERE"
-        };
-        soql.push_str(&format!("{joiner} Id > '{after}'"));
+        conditions.push(format!("Id > '{after}'"));
     }
+    let mut soql = object.soql_where(&conditions);
     soql.push_str(" ORDER BY Id");
     soql
 }
@@ -596,7 +597,11 @@ async fn stage_chunk(
     // What pseudonymisation needs is worked out once per chunk, not per record.
     let pseudonymise = ports
         .pseudonymise
-        .filter(|pseudonymise| pseudonymise.config.touches_object(&object.object))
+        .filter(|pseudonymise| {
+            pseudonymise
+                .config
+                .touches_object(object.salesforce_object())
+        })
         .map(|pseudonymise| (pseudonymise, pseudonymise_types(object)));
     // Records whose object has a binary field each cost a download; those run a few at
     // a time (the client bounds requests in flight).
@@ -624,7 +629,7 @@ async fn stage_chunk(
             if let Some((pseudonymise, types)) = pseudonymise {
                 pseudonymise.pseudonymiser.apply(
                     &pseudonymise.config,
-                    &object.object,
+                    object.salesforce_object(),
                     &mut record,
                     |field| types.get(field).cloned(),
                 );

@@ -92,7 +92,7 @@ pub(super) async fn inline_text_blob(
         return Ok(());
     };
     let fetched = salesforce
-        .fetch_blob(&object.object, &id, &blob.source, max_bytes)
+        .fetch_blob(object.salesforce_object(), &id, &blob.source, max_bytes)
         .await
         .map_err(StepError::Salesforce)?;
     let skipped = match fetched {
@@ -138,7 +138,7 @@ pub(super) async fn stage_record_blob(
         return Ok(());
     };
     let file = FileRef {
-        object: object.object.clone(),
+        object: object.salesforce_object().to_owned(),
         id: id.clone(),
         field: blob.source.clone(),
     };

@@ -154,8 +154,13 @@ pub enum ReadRecord {
         /// What else was found about the record (values dropped, further findings).
         notes: Vec<RecordIssue>,
     },
-    /// Reported deleted by Salesforce (a delta's `IsDeleted`).
-    Deleted { salesforce_id: SalesforceId },
+    /// Reported deleted by Salesforce (a delta's `IsDeleted`). A replaced record (a person
+    /// contact) stands for the record that replaced it, whose own deletion deletes the
+    /// destination record: deleting it deletes nothing.
+    Deleted {
+        salesforce_id: SalesforceId,
+        replaced: bool,
+    },
     /// Lands as another record (a converted lead as its contact), which it names.
     Replaced {
         record: Box<TransformedRecord>,
@@ -263,7 +268,10 @@ fn read_record(
 ) -> ReadRecord {
     if is_deleted(source) {
         return match deleted_id(source) {
-            Some(salesforce_id) => ReadRecord::Deleted { salesforce_id },
+            Some(salesforce_id) => ReadRecord::Deleted {
+                salesforce_id,
+                replaced: crate::transform::is_replaced(object, source),
+            },
             None => ReadRecord::Refused {
                 reason: RecordIssue {
                     object: object.object.clone(),
@@ -383,10 +391,12 @@ pub(crate) fn link_targets<'a>(
     let mut wanted = WantedIds::new();
     for record in records {
         for reference in &record.references {
-            wanted
-                .entry(reference.target_object.clone())
-                .or_default()
-                .insert(reference.target.clone());
+            for (object, _) in reference.candidates() {
+                wanted
+                    .entry(object.to_owned())
+                    .or_default()
+                    .insert(reference.target.clone());
+            }
         }
     }
     wanted
@@ -398,10 +408,12 @@ impl ReadChunk {
         let mut wanted = WantedIds::new();
         for record in &self.records {
             if let ReadRecord::Replaced { replacement, .. } = record {
-                wanted
-                    .entry(replacement.target_object.clone())
-                    .or_default()
-                    .insert(replacement.target.clone());
+                for (object, _) in replacement.candidates() {
+                    wanted
+                        .entry(object.to_owned())
+                        .or_default()
+                        .insert(replacement.target.clone());
+                }
             }
         }
         wanted
@@ -457,7 +469,10 @@ impl ReadChunk {
             .map(|record| record.record.source_id.clone())
             .collect();
         ids.extend(self.records.iter().filter_map(|record| match record {
-            ReadRecord::Deleted { salesforce_id } => Some(salesforce_id.clone()),
+            ReadRecord::Deleted {
+                salesforce_id,
+                replaced: false,
+            } => Some(salesforce_id.clone()),
             _ => None,
         }));
         ids
@@ -728,7 +743,7 @@ pub fn prepare_chunk(input: LoadInput) -> PreparedChunk {
                 notes,
             ),
             ReadRecord::Refused { reason, notes } => (RecordDecision::Failed { reason }, notes),
-            ReadRecord::Deleted { salesforce_id } => {
+            ReadRecord::Deleted { salesforce_id, .. } => {
                 let pending_deletion =
                     looked_up
                         .own_entries
@@ -831,12 +846,25 @@ pub(crate) fn resolve_links(
 ) -> Vec<Reference> {
     let mut unresolved = Vec::new();
     for reference in references {
-        let target = landed
-            .get(reference.target_object.as_str())
-            .and_then(|found| found.get(&reference.target));
+        // The target as it landed: under its own object, or as one of its variants (a
+        // person account), which fills the variant's link (a contact, not a company).
+        let target = reference.candidates().find_map(|(object, link)| {
+            landed
+                .get(object)
+                .and_then(|found| found.get(&reference.target))
+                .map(|target| (link, target))
+        });
         match target {
-            Some(target) => {
-                record.links.insert(reference.link.clone(), target.clone());
+            // A variant's link already filled by another reference (a task's contact from
+            // its `WhoId`) keeps that one.
+            Some((link, target)) if link != reference.link => {
+                record
+                    .links
+                    .entry(link.to_owned())
+                    .or_insert_with(|| target.clone());
+            }
+            Some((link, target)) => {
+                record.links.insert(link.to_owned(), target.clone());
             }
             None => unresolved.push(reference),
         }
@@ -1157,6 +1185,8 @@ mod tests {
             values: BTreeMap::new(),
             replaced_by: None,
             blob: None,
+            source_object: None,
+            filter: None,
         }
     }
 
@@ -1175,6 +1205,7 @@ mod tests {
                 prefixes: BTreeMap::new(),
                 required: false,
                 custom: false,
+                variants: Vec::new(),
             }],
             ..object("Contact", EntityKind::Contact)
         }
@@ -1186,6 +1217,8 @@ mod tests {
             replaced_by: Some(ReplacedBy {
                 source: "ConvertedContactId".to_owned(),
                 target_object: "Contact".to_owned(),
+                when: Vec::new(),
+                variants: Vec::new(),
             }),
             ..ObjectPlan {
                 object: "Lead".to_owned(),

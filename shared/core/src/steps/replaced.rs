@@ -19,9 +19,22 @@ pub(super) fn decide(
     replacement: &Reference,
     landed: &Landed,
 ) -> RecordDecision {
-    let destination = landed
-        .get(&replacement.target_object)
-        .and_then(|landed| landed.get(&replacement.target));
+    let destination = replacement.candidates().find_map(|(object, _)| {
+        landed
+            .get(object)
+            .and_then(|landed| landed.get(&replacement.target))
+    });
+    // A record replaced on a condition (a person contact, by its person account) is not a
+    // converted one.
+    let what = if object
+        .replaced_by
+        .as_ref()
+        .is_some_and(|r| !r.when.is_empty())
+    {
+        "replaced by its"
+    } else {
+        "converted into"
+    };
     let (id_map_entry, reason) = match destination {
         Some(destination_id) => (
             Some(IdMapEntry {
@@ -32,14 +45,14 @@ pub(super) fn decide(
                 content_hash: content_hash(record),
             }),
             format!(
-                "converted into {} {}: not imported twice; links to it go to that record",
+                "{what} {} {}: not imported twice; links to it go to that record",
                 replacement.target_object, replacement.target
             ),
         ),
         None => (
             None,
             format!(
-                "converted into {} {}, which did not land; not imported twice, and links to it stay empty",
+                "{what} {} {}, which did not land; not imported twice, and links to it stay empty",
                 replacement.target_object, replacement.target
             ),
         ),

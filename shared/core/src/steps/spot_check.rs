@@ -312,7 +312,8 @@ async fn reread(
         let soql = format!(
             "SELECT {} FROM {} WHERE Id IN ({})",
             object.select.join(", "),
-            object.object,
+            // A variant's records (person accounts) are read from their Salesforce object.
+            object.salesforce_object(),
             list.join(", ")
         );
         let mut request = QueryPageRequest::Start {
@@ -360,16 +361,18 @@ async fn prepare(
         super::files::DEFAULT_MAX_FILE_BYTES,
     )
     .await?;
-    if let Some(pseudonymise) = ports
-        .pseudonymise
-        .filter(|pseudonymise| pseudonymise.config.touches_object(&object.object))
-    {
-        let types = super::extract::pseudonymise_types(object);
+    if let Some(pseudonymise) = ports.pseudonymise.filter(|pseudonymise| {
         pseudonymise
-            .pseudonymiser
-            .apply(&pseudonymise.config, &object.object, record, |field| {
-                types.get(field).cloned()
-            });
+            .config
+            .touches_object(object.salesforce_object())
+    }) {
+        let types = super::extract::pseudonymise_types(object);
+        pseudonymise.pseudonymiser.apply(
+            &pseudonymise.config,
+            object.salesforce_object(),
+            record,
+            |field| types.get(field).cloned(),
+        );
     }
     if let Some(outcome) = staged.get(BLOB_FIELD) {
         record.insert(BLOB_FIELD.to_owned(), outcome.clone());

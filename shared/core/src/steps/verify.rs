@@ -278,6 +278,8 @@ mod tests {
             values: BTreeMap::new(),
             replaced_by: None,
             blob: None,
+            source_object: None,
+            filter: None,
         }
     }
 
