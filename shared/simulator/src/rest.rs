@@ -106,7 +106,7 @@ fn param(raw: Option<&str>, name: &str) -> Option<String> {
 /// The `limits/recordCount` document for the named objects (every object with records
 /// when `objects` is `None`). Unknown names are left out, as Salesforce does.
 pub fn record_count_json(org: &Org, objects: Option<&str>) -> Json {
-    let counts = org.record_counts();
+    let counts = org.record_count_estimates();
     let entries: Vec<Json> = match objects {
         Some(list) => list
             .split(',')
