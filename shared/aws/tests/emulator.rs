@@ -357,6 +357,8 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
             entity: EntityKind::Contact,
             phase: 0,
             in_salesforce: 3,
+            estimated: None,
+            soft_deletes: false,
             select: vec![],
             fields: vec![FieldMapping {
                 source: "LastName".to_owned(),

@@ -136,7 +136,7 @@ impl PlanPreview {
                     records: object.in_salesforce,
                     destination: object.entity.as_str().to_owned(),
                     phase: object.phase + 1,
-                    api: if object.in_salesforce >= extract.bulk_threshold {
+                    api: if object.size_hint() >= extract.bulk_threshold {
                         "bulk"
                     } else {
                         "rest"
@@ -385,6 +385,7 @@ mod tests {
                     fields: contact_fields,
                 },
                 record_count: 3,
+                estimated: None,
             },
         )]);
         let discovery = Discovery {

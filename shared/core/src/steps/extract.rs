@@ -54,7 +54,9 @@ pub struct ExtractConfig {
     /// Objects with at least this many records are extracted through Bulk API 2.0. A Bulk
     /// job costs a few calls before its first record, so small objects go through REST.
     pub bulk_threshold: u64,
-    /// Soft-deleted records too (queryAll).
+    /// Soft-deleted records too (a delta). Every extraction reads through queryAll, which
+    /// alone sees archived activities; without this, `IsDeleted = false` leaves out the
+    /// recycle bin.
     pub include_deleted: bool,
     /// Delta: only records changed since then (`SystemModstamp`), less
     /// [`ExtractConfig::delta_overlap`].
@@ -169,7 +171,7 @@ pub(crate) fn chunk_key(plan: &Plan, run: &RunId, object: &str, chunk: u32) -> S
 
 /// The state an extraction starts from.
 pub fn start_state(object: &ObjectPlan, config: &ExtractConfig) -> ExtractState {
-    let method = if object.in_salesforce >= config.bulk_threshold {
+    let method = if object.size_hint() >= config.bulk_threshold {
         ExtractMethod::Bulk
     } else {
         ExtractMethod::Rest
@@ -184,33 +186,49 @@ pub fn start_state(object: &ObjectPlan, config: &ExtractConfig) -> ExtractState 
     }
 }
 
-/// The SOQL extracting `object`, narrowed to records changed since the delta start.
+/// The SOQL extracting `object`, run through queryAll (REST `/queryAll`, Bulk
+/// `queryAll`): `query` leaves out archived activities, which are records like any other.
+/// Unless deleted records are wanted (a delta), `IsDeleted = false` leaves out the
+/// recycle bin queryAll also returns. A delta is narrowed to records changed since its
+/// start.
 pub fn extract_soql(object: &ObjectPlan, config: &ExtractConfig) -> String {
-    let mut soql = object.soql();
+    with_conditions(object.soql(), &conditions(object, config))
+}
+
+fn with_conditions(mut soql: String, conditions: &[String]) -> String {
+    if !conditions.is_empty() {
+        soql.push_str(" WHERE ");
+        soql.push_str(&conditions.join(" AND "));
+    }
+    soql
+}
+
+/// The WHERE clause of [`extract_soql`], one condition each.
+fn conditions(object: &ObjectPlan, config: &ExtractConfig) -> Vec<String> {
+    let mut conditions = Vec::new();
+    if !config.include_deleted && object.soft_deletes {
+        conditions.push("IsDeleted = false".to_owned());
+    }
     if let Some(since) = config.since {
         let from = since - config.delta_overlap;
         let from = from
             .to_offset(time::UtcOffset::UTC)
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        soql.push_str(&format!(" WHERE SystemModstamp >= {from}"));
+        conditions.push(format!("SystemModstamp >= {from}"));
     }
-    soql
+    conditions
 }
 
 /// The SOQL of REST extraction: Id order, so a query can resume after the last Id staged.
 pub fn rest_soql(object: &ObjectPlan, config: &ExtractConfig, after: Option<&str>) -> String {
-    let mut soql = extract_soql(object, config);
+    let mut conditions = conditions(object, config);
     if let Some(after) = after {
         // Ids are [0-9A-Za-z] only; anything else is dropped rather than quoted.
         let after: String = after.chars().filter(char::is_ascii_alphanumeric).collect();
-        let joiner = if config.since.is_some() {
-            " AND"
-        } else {
-            " WHERE"
-        };
-        soql.push_str(&format!("{joiner} Id > '{after}'"));
+        conditions.push(format!("Id > '{after}'"));
     }
+    let mut soql = with_conditions(object.soql(), &conditions);
     soql.push_str(" ORDER BY Id");
     soql
 }
@@ -283,7 +301,8 @@ pub async fn extract_step(
             let soql = extract_soql(object, config);
             match ports
                 .salesforce
-                .start_bulk_query(&soql, config.include_deleted)
+                // queryAll always: see `extract_soql`.
+                .start_bulk_query(&soql, true)
                 .await
             {
                 Ok(job) => {
@@ -374,7 +393,7 @@ pub async fn extract_step(
         Position::Rest { next, after } => {
             let start = |after: Option<&str>| QueryPageRequest::Start {
                 soql: rest_soql(object, config, after),
-                include_deleted: config.include_deleted,
+                include_deleted: true,
             };
             let request = match &next {
                 Some(cursor) => QueryPageRequest::Continue {
