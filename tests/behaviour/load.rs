@@ -38,6 +38,7 @@ fn contact_plan() -> Plan {
         validation: Default::default(),
         default_owner: None,
         merge_leads_by_email: false,
+        delta: false,
     }
 }
 

@@ -300,6 +300,8 @@ async fn archived_activities_land_and_deleted_rows_do_not() {
     );
     let report = embedded.migrate_with(&client, &config).await.unwrap().report;
     assert!(report.is_balanced(), "{report:?}");
+    // Every record in Salesforce, counted exactly, has its outcome.
+    assert!(report.is_complete(), "{:?}", report.salesforce_differences());
     let org = Org::new(SEED, RECORDS);
     let db = embedded.destination_db();
     for (object, kind, table) in [

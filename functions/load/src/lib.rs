@@ -122,6 +122,7 @@ mod tests {
             validation: Default::default(),
             default_owner: None,
             merge_leads_by_email: false,
+            delta: false,
         }
     }
 

@@ -114,6 +114,7 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
         validation: Default::default(),
         default_owner: None,
         merge_leads_by_email: false,
+        delta: false,
     };
     runs.save_plan(&run, &plan).await.unwrap();
     assert_eq!(runs.load_plan(&run).await.unwrap(), plan);
@@ -376,6 +377,7 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
         validation: Default::default(),
         default_owner: None,
         merge_leads_by_email: false,
+        delta: false,
     };
     let ports = LoadPorts {
         staging: &staging,
@@ -589,6 +591,7 @@ async fn run_items_keep_their_readable_layout() {
             validation: Default::default(),
             default_owner: None,
             merge_leads_by_email: false,
+            delta: false,
         },
     )
     .await

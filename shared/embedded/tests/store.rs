@@ -29,6 +29,7 @@ fn plan() -> Plan {
         validation: Default::default(),
         default_owner: None,
         merge_leads_by_email: false,
+        delta: false,
     }
 }
 

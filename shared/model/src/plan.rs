@@ -28,6 +28,10 @@ pub struct Plan {
     /// its ID-map entry points at that contact (`steps::merge`). Off by default.
     #[serde(default)]
     pub merge_leads_by_email: bool,
+    /// The plan of a delta run: only changes are read, so the report does not compare its
+    /// counts with what Salesforce holds.
+    #[serde(default)]
+    pub delta: bool,
 }
 
 impl Plan {
@@ -557,6 +561,7 @@ pub fn build_plan_with_prefixes(
         validation: crate::policy::ValidationPolicy::default(),
         default_owner: None,
         merge_leads_by_email: false,
+        delta: false,
     }
 }
 

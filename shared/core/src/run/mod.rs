@@ -494,6 +494,7 @@ pub(crate) async fn plan_run(
     )
     .await?;
     discovery.plan.validation = config.validation.clone();
+    discovery.plan.delta = delta;
     if delta {
         // A delta reads deleted records too (queryAll) and must tell them apart.
         for object in &mut discovery.plan.objects {

@@ -299,6 +299,7 @@ mod tests {
             validation: Default::default(),
             default_owner: None,
             merge_leads_by_email: false,
+            delta: false,
         }
     }
 
