@@ -143,6 +143,7 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
             chunks: 1,
             api: Some("bulk".to_owned()),
             fallback: None,
+            high_water_mark: None,
         },
     )
     .await

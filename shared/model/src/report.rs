@@ -67,6 +67,9 @@ pub struct ObjectExtraction {
     /// Why REST served an object meant for Bulk (Bulk refused it, or its job failed).
     #[serde(default)]
     pub fallback: Option<String>,
+    /// The newest `SystemModstamp` read (RFC 3339, UTC): where a later delta starts.
+    #[serde(default)]
+    pub high_water_mark: Option<String>,
 }
 
 /// The outcome of patching deferred links for one object.

@@ -113,6 +113,9 @@ pub struct ExtractState {
     pub chunks: u32,
     /// Why REST is used for an object big enough for Bulk, when Bulk rejected it.
     pub fallback: Option<String>,
+    /// The newest `SystemModstamp` staged so far (RFC 3339, UTC).
+    #[serde(default)]
+    pub high_water_mark: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +186,7 @@ pub fn start_state(object: &ObjectPlan, config: &ExtractConfig) -> ExtractState 
         extracted: 0,
         chunks: 0,
         fallback: None,
+        high_water_mark: None,
     }
 }
 
@@ -482,6 +486,7 @@ async fn finish(
             .to_owned(),
         ),
         fallback: state.fallback.clone(),
+        high_water_mark: state.high_water_mark.clone(),
     };
     ports
         .runs
@@ -598,6 +603,8 @@ async fn stage_chunk(
     chunk: Vec<SourceRecord>,
     csv_types: Option<&HashMap<String, FieldType>>,
 ) -> Result<(), StepError> {
+    // Salesforce's clock, read before anything (pseudonymisation) can touch the records.
+    note_high_water_mark(state, &chunk);
     // What pseudonymisation needs is worked out once per chunk, not per record.
     let pseudonymise = ports
         .pseudonymise
@@ -689,6 +696,26 @@ async fn stage_chunk(
     Ok(())
 }
 
+/// Raises the state's high-water mark to the newest `SystemModstamp` of `records`.
+fn note_high_water_mark(state: &mut ExtractState, records: &[SourceRecord]) {
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    let newest = records
+        .iter()
+        .filter_map(|record| record.get("SystemModstamp")?.as_str())
+        .filter_map(|text| crate::transform::salesforce_datetime_to_utc(text).ok())
+        .filter_map(|text| OffsetDateTime::parse(&text, rfc3339).ok())
+        .max();
+    let current = state
+        .high_water_mark
+        .as_deref()
+        .and_then(|mark| OffsetDateTime::parse(mark, rfc3339).ok());
+    if let Some(newest) = newest
+        && current.is_none_or(|current| newest > current)
+    {
+        state.high_water_mark = newest.format(rfc3339).ok();
+    }
+}
+
 /// Stages one chunk's JSON Lines and sends its message to the load queue.
 async fn stage_body(
     ports: &ExtractPorts<'_>,
@@ -773,6 +800,7 @@ mod tests {
             extracted: 10_000,
             chunks: 5,
             fallback: None,
+            high_water_mark: None,
         };
         let json = serde_json::to_string(&state).unwrap_or_default();
         assert!(

@@ -434,6 +434,7 @@ mod tests {
                     chunks: 1,
                     api: None,
                     fallback: None,
+                    high_water_mark: None,
                 },
             )));
         }
