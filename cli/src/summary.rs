@@ -102,7 +102,11 @@ pub fn verdict(report: &RunReport) -> Vec<String> {
             "Salesforce counts: {} objects do not match what the run accounted for; the migration is incomplete:",
             differences.len()
         ));
-        lines.extend(differences.iter().map(|difference| format!("  {difference}")));
+        lines.extend(
+            differences
+                .iter()
+                .map(|difference| format!("  {difference}")),
+        );
     }
     let verified: u64 = report
         .objects

@@ -112,7 +112,10 @@ async fn a_run_that_read_less_than_salesforce_holds_is_not_complete() {
         &embedded.store,
         &embedded.destination,
     );
-    let report = ferry_core::run::migrate(&ports, &config).await.unwrap().report;
+    let report = ferry_core::run::migrate(&ports, &config)
+        .await
+        .unwrap()
+        .report;
 
     // Every record read has its outcome ...
     assert!(report.is_balanced(), "{report:?}");

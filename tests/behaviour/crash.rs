@@ -235,7 +235,11 @@ async fn a_crash_during_a_delta_then_a_re_run_equals_one_clean_delta() {
     let contact = clean.report.object("Contact").unwrap();
     // Read again, a contact with a link left unresolved is sent again (its hash was
     // cleared); others are unchanged.
-    assert_eq!(contact.updated + contact.unchanged, 3 + again, "{contact:?}");
+    assert_eq!(
+        contact.updated + contact.unchanged,
+        3 + again,
+        "{contact:?}"
+    );
     let task = clean.report.object("Task").unwrap();
     assert_eq!(task.deleted, 3, "{task:?}");
     let clean_snapshot = Embedded::open(clean_dir.path()).destination_snapshot();

@@ -294,14 +294,30 @@ async fn archived_activities_land_and_deleted_rows_do_not() {
     config.map = ferry_model::mapping::FieldMap::builtin();
     config.default_owner = Some(INTEGRATION_USERNAME.to_owned());
     config.discover.objects = Some(
-        ["User", "Account", "Contact", "Lead", "Opportunity", "Task", "Event"]
-            .map(str::to_owned)
-            .to_vec(),
+        [
+            "User",
+            "Account",
+            "Contact",
+            "Lead",
+            "Opportunity",
+            "Task",
+            "Event",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
     );
-    let report = embedded.migrate_with(&client, &config).await.unwrap().report;
+    let report = embedded
+        .migrate_with(&client, &config)
+        .await
+        .unwrap()
+        .report;
     assert!(report.is_balanced(), "{report:?}");
     // Every record in Salesforce, counted exactly, has its outcome.
-    assert!(report.is_complete(), "{:?}", report.salesforce_differences());
+    assert!(
+        report.is_complete(),
+        "{:?}",
+        report.salesforce_differences()
+    );
     let org = Org::new(SEED, RECORDS);
     let db = embedded.destination_db();
     for (object, kind, table) in [
@@ -334,7 +350,11 @@ async fn archived_activities_land_and_deleted_rows_do_not() {
         let live = simulator.record_counts()[object];
         assert_eq!(landed.len() as u64, live, "{object}");
         let counts = report.object(object).unwrap();
-        assert_eq!((counts.in_salesforce, counts.extracted), (live, live), "{object}");
+        assert_eq!(
+            (counts.in_salesforce, counts.extracted),
+            (live, live),
+            "{object}"
+        );
         assert_eq!(counts.created + counts.skipped, live, "{object}");
     }
 }

@@ -719,12 +719,8 @@ async fn a_delta_through_bulk_tells_deleted_records_from_their_text_flag() {
         "{:?}",
         first.report.objects[0]
     );
-    let again = ferry_tests::overlap_rows(
-        &client,
-        "Contact",
-        &first.run.high_water_marks["Contact"],
-    )
-    .await;
+    let again =
+        ferry_tests::overlap_rows(&client, "Contact", &first.run.high_water_marks["Contact"]).await;
     let contacts = mutate(&simulator, "Contact", 1, 2).await;
     let deleted: Vec<String> = serde_json::from_value(contacts["deleted"].clone()).unwrap();
 

@@ -489,9 +489,8 @@ impl Org {
             let mut bits = vec![0u64; count.div_ceil(64) as usize];
             let mut live = 0;
             for index in 0..count {
-                let archived = flag.is_some_and(|f| {
-                    self.generate(kind, index).get(f) == Some(&Val::Bool(true))
-                });
+                let archived = flag
+                    .is_some_and(|f| self.generate(kind, index).get(f) == Some(&Val::Bool(true)));
                 if archived {
                     bits[(index / 64) as usize] |= 1 << (index % 64);
                     live += u64::from(!Self::statically_deleted(kind, index));

@@ -166,7 +166,11 @@ async fn archived_activities_are_only_in_query_all() -> TestResult {
             .filter(|&i| flag(i) && !org.is_deleted(kind, i))
             .count() as u64;
         let live = sim.record_counts()[object];
-        assert_eq!(live, org.live_count(kind), "{object}: live rows, archived included");
+        assert_eq!(
+            live,
+            org.live_count(kind),
+            "{object}: live rows, archived included"
+        );
         // A substantial share is archived, as in an org that has logged for years: most
         // events (all but the last year's), tasks only when closed.
         let most = if kind == Generated::Task { 2 } else { 3 };
@@ -177,7 +181,10 @@ async fn archived_activities_are_only_in_query_all() -> TestResult {
 
         // A reader through `query` misses them: rows and COUNT().
         let soql = format!("SELECT COUNT() FROM {object}");
-        assert_eq!(count(&client, &sim, &token, &soql).await?, live - archived_live);
+        assert_eq!(
+            count(&client, &sim, &token, &soql).await?,
+            live - archived_live
+        );
         let rows = records(
             &all_pages(
                 &client,
@@ -197,7 +204,10 @@ async fn archived_activities_are_only_in_query_all() -> TestResult {
         let soql = format!("SELECT COUNT() FROM {object} WHERE IsDeleted = false");
         assert_eq!(count_all(&client, &sim, &token, &soql).await?, live);
         let soql = format!("SELECT COUNT() FROM {object}");
-        assert_eq!(count_all(&client, &sim, &token, &soql).await?, org.count(kind));
+        assert_eq!(
+            count_all(&client, &sim, &token, &soql).await?,
+            org.count(kind)
+        );
         let soql = format!("SELECT Id, IsArchived FROM {object} WHERE IsArchived = true");
         let only = records(&query_all_pages(&client, &sim, &token, &soql).await?);
         assert_eq!(only.len() as u64, archived, "{object}");
