@@ -2364,6 +2364,50 @@ mod tests {
     }
 
     #[test]
+    fn activities_are_archived_by_salesforce_rule_and_counted() {
+        let org = Org::new(5, 4_000);
+        for kind in [Generated::Task, Generated::Event] {
+            let object = generated_object(kind);
+            let field = |values: &[Val], name: &str| {
+                object
+                    .field_index(name)
+                    .map_or(Val::Null, |i| values[i].clone())
+            };
+            let mut archived_live = 0;
+            for index in 0..org.count(kind) {
+                let values = org.record(kind, index);
+                let expected = if kind == Generated::Task {
+                    field(&values, "IsClosed") == Val::Bool(true)
+                        && match (
+                            field(&values, "ActivityDate"),
+                            field(&values, "CreatedDate"),
+                        ) {
+                            (Val::Date(day), _) => day * 86_400 < ARCHIVE_BEFORE,
+                            (_, Val::DateTime(at)) => at < ARCHIVE_BEFORE,
+                            _ => false,
+                        }
+                } else {
+                    matches!(field(&values, "EndDateTime"), Val::DateTime(end) if end < ARCHIVE_BEFORE)
+                };
+                assert_eq!(
+                    field(&values, "IsArchived"),
+                    Val::Bool(expected),
+                    "{kind:?} {index}"
+                );
+                assert_eq!(org.is_archived(kind, index), expected, "{kind:?} {index}");
+                archived_live += u64::from(expected && !org.is_deleted(kind, index));
+            }
+            assert!(archived_live > 0, "{kind:?}");
+            assert_eq!(org.archived_count(kind), archived_live, "{kind:?}");
+            assert_eq!(
+                org.visible_count(kind),
+                org.live_count(kind) - archived_live
+            );
+        }
+        assert_eq!(org.archived_count(Generated::Contact), 0);
+    }
+
+    #[test]
     fn deleted_counts_match_the_slots() {
         for n in [0u64, 37, 38, 600, 12_345] {
             let org = Org::new(3, n);
