@@ -470,3 +470,18 @@ pub fn companies_and_contacts_map() -> FieldMap {
     }
     map
 }
+
+/// Live records a delta reads again besides what changed: those stamped within
+/// `ExtractConfig::delta_overlap` before (or at) the last run's high-water mark for
+/// `object`, the newest `SystemModstamp` it read. They come back unchanged.
+pub async fn overlap_rows(client: &SalesforceClient, object: &str, mark: &str) -> u64 {
+    use time::format_description::well_known::Rfc3339;
+    let mark = time::OffsetDateTime::parse(mark, &Rfc3339).expect("an RFC 3339 mark");
+    let from = mark - ExtractConfig::default().delta_overlap;
+    let soql = format!(
+        "SELECT COUNT() FROM {object} WHERE IsDeleted = false AND SystemModstamp >= {} AND SystemModstamp <= {}",
+        from.format(&Rfc3339).unwrap(),
+        mark.format(&Rfc3339).unwrap()
+    );
+    client.query_all(&soql).await.unwrap().total_size
+}

@@ -158,11 +158,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         workspace.dir.join("destination.db").display()
     );
     simulator.shutdown().await;
-    if report.is_balanced() {
-        Ok(ExitCode::SUCCESS)
-    } else {
+    if !report.is_balanced() {
         eprintln!("ferry: the counts do not add up: some extracted records have no outcome");
         Ok(ExitCode::FAILURE)
+    } else if !report.is_complete() {
+        eprintln!(
+            "ferry: not every record in Salesforce has an outcome: {}",
+            differences(report)
+        );
+        Ok(ExitCode::FAILURE)
+    } else {
+        Ok(ExitCode::SUCCESS)
     }
 }
 
@@ -222,4 +228,14 @@ pub(crate) fn host_and_port(base_url: &str) -> String {
         .next()
         .unwrap_or(without_scheme)
         .to_owned()
+}
+
+/// The objects whose Salesforce count and outcomes differ, in one line.
+pub(crate) fn differences(report: &ferry_model::report::RunReport) -> String {
+    report
+        .salesforce_differences()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -11,8 +11,9 @@ pub const ERROR: u8 = 1;
 pub const BUDGET: u8 = 3;
 /// The integration user cannot read what the run needs.
 pub const PERMISSION: u8 = 4;
-/// The run finished, but some records failed, some links stayed unresolved, or the counts
-/// do not add up: the report says which.
+/// The run finished, but some records failed, some links stayed unresolved, the counts
+/// do not add up, or (a full run) an object's exact count in Salesforce differs from the
+/// records the run accounted for: the report says which.
 pub const INCOMPLETE: u8 = 5;
 /// Interrupted (Ctrl-C); the next `ferry migrate` resumes.
 pub const INTERRUPTED: u8 = 130;

@@ -263,6 +263,13 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         eprintln!("ferry: the counts do not add up: some extracted records have no outcome");
         return Ok(ExitCode::from(crate::exit::INCOMPLETE));
     }
+    if !report.is_complete() {
+        eprintln!(
+            "ferry: not every record in Salesforce has an outcome: {}",
+            crate::demo::differences(report)
+        );
+        return Ok(ExitCode::from(crate::exit::INCOMPLETE));
+    }
     let mismatched: u64 = report
         .objects
         .iter()

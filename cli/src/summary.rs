@@ -87,6 +87,27 @@ pub fn print(report: &RunReport, discovery: Option<&Discovery>, api_usage: Optio
         println!("Salesforce API calls used today: {used} of {limit}.");
     }
     // Last, as the answer to "did everything arrive".
+    for line in verdict(report) {
+        println!("{line}");
+    }
+}
+
+/// The closing lines: what Salesforce holds against what the run accounted for (a full
+/// run), then the read-back. Success is claimed only when both hold.
+pub fn verdict(report: &RunReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    let differences = report.salesforce_differences();
+    if !differences.is_empty() {
+        lines.push(format!(
+            "Salesforce counts: {} objects do not match what the run accounted for; the migration is incomplete:",
+            differences.len()
+        ));
+        lines.extend(
+            differences
+                .iter()
+                .map(|difference| format!("  {difference}")),
+        );
+    }
     let verified: u64 = report
         .objects
         .iter()
@@ -98,15 +119,17 @@ pub fn print(report: &RunReport, discovery: Option<&Discovery>, api_usage: Optio
         .map(|object| object.counts.mismatched)
         .sum();
     if verified > 0 || mismatched > 0 {
-        if mismatched == 0 {
-            println!(
+        lines.push(match (mismatched, differences.is_empty()) {
+            (0, true) => format!(
                 "Verification: all {verified} records read back from the destination match what was sent."
-            );
-        } else {
-            println!(
+            ),
+            (0, false) => format!(
+                "Verification: the {verified} records read back match what was sent, but not every record in Salesforce was migrated (above)."
+            ),
+            _ => format!(
                 "Verification: {mismatched} of {verified} records read back differ from what was sent (the issues above list each field)."
-            );
-        }
+            ),
+        });
     }
     let spot_checked: u64 = report.objects.iter().map(|o| o.counts.spot_checked).sum();
     let spot_mismatched: u64 = report
@@ -121,15 +144,16 @@ pub fn print(report: &RunReport, discovery: Option<&Discovery>, api_usage: Optio
             .filter(|o| o.counts.spot_checked > 0)
             .count();
         if spot_mismatched == 0 {
-            println!(
+            lines.push(format!(
                 "Spot check: all {spot_checked} records re-read from Salesforce by Id ({objects} objects) match the destination."
-            );
+            ));
         } else {
-            println!(
+            lines.push(format!(
                 "Spot check: {spot_mismatched} of {spot_checked} records re-read from Salesforce by Id differ from the destination (the issues above list each field)."
-            );
+            ));
         }
     }
+    lines
 }
 
 fn kind_name(kind: IssueKind) -> &'static str {
@@ -140,5 +164,52 @@ fn kind_name(kind: IssueKind) -> &'static str {
         IssueKind::ValueDropped => "value dropped",
         IssueKind::Warning => "warning",
         IssueKind::Mismatch => "mismatch",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_model::ids::RunId;
+    use ferry_model::mapping::EntityKind;
+    use ferry_model::report::{ObjectCounts, ObjectReport};
+
+    fn report(in_salesforce: u64, delta: bool) -> RunReport {
+        RunReport {
+            run_id: RunId::new("r"),
+            objects: vec![ObjectReport {
+                object: "Task".to_owned(),
+                entity: EntityKind::Task,
+                counts: ObjectCounts {
+                    in_salesforce,
+                    extracted: 80,
+                    created: 80,
+                    verified: 80,
+                    ..ObjectCounts::default()
+                },
+                api: None,
+                fallback: None,
+            }],
+            issues: vec![],
+            delta,
+        }
+    }
+
+    #[test]
+    fn success_is_claimed_only_when_salesforce_and_the_run_agree() {
+        assert_eq!(
+            verdict(&report(80, false)),
+            ["Verification: all 80 records read back from the destination match what was sent."]
+        );
+        let lines = verdict(&report(120, false));
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].contains("the migration is incomplete"));
+        assert_eq!(
+            lines[1],
+            "  Task: 120 in Salesforce, 80 accounted for (created, updated, unchanged, skipped or failed): 40 never read"
+        );
+        assert!(!lines[2].contains("all 80"), "{}", lines[2]);
+        // A delta reads only changes: it is not compared with Salesforce's total.
+        assert_eq!(verdict(&report(120, true)).len(), 1);
     }
 }

@@ -101,6 +101,7 @@ mod tests {
                 fallback: None,
             }],
             issues: vec![],
+            delta: false,
         };
         assert_eq!(
             render(&report),

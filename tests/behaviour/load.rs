@@ -21,6 +21,8 @@ fn contact_plan() -> Plan {
             entity: EntityKind::Contact,
             phase: 0,
             in_salesforce: 5,
+            estimated: None,
+            soft_deletes: false,
             select: vec![],
             fields: vec![
                 field("LastName", "last_name", FieldType::String),
@@ -38,6 +40,7 @@ fn contact_plan() -> Plan {
         validation: Default::default(),
         default_owner: None,
         merge_leads_by_email: false,
+        delta: false,
     }
 }
 

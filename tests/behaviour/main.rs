@@ -5,6 +5,7 @@
 
 mod bulk;
 mod client;
+mod counts;
 mod crash;
 mod currency;
 mod dryrun;

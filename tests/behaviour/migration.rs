@@ -276,3 +276,85 @@ async fn links_to_objects_left_out_of_the_map_are_reported_per_record() {
     assert_eq!(unresolved, with_account);
     simulator.shutdown().await;
 }
+
+/// Salesforce archives old closed tasks and old events: `query` does not see them, only
+/// `queryAll` does, which sees the recycle bin too. A full run lands every archived
+/// activity and no deleted row, and its counts say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archived_activities_land_and_deleted_rows_do_not() {
+    use ferry_simulator::org::{INTEGRATION_USERNAME, Org};
+    use ferry_simulator::schema::Generated;
+    const RECORDS: u64 = 800;
+    const SEED: u64 = 29;
+    let simulator = start_org(RECORDS, SEED).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let mut config = embedded.config("run-archived", 200);
+    config.map = ferry_model::mapping::FieldMap::builtin();
+    config.default_owner = Some(INTEGRATION_USERNAME.to_owned());
+    config.discover.objects = Some(
+        [
+            "User",
+            "Account",
+            "Contact",
+            "Lead",
+            "Opportunity",
+            "Task",
+            "Event",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    );
+    let report = embedded
+        .migrate_with(&client, &config)
+        .await
+        .unwrap()
+        .report;
+    assert!(report.is_balanced(), "{report:?}");
+    // Every record in Salesforce, counted exactly, has its outcome.
+    assert!(
+        report.is_complete(),
+        "{:?}",
+        report.salesforce_differences()
+    );
+    let org = Org::new(SEED, RECORDS);
+    let db = embedded.destination_db();
+    for (object, kind, table) in [
+        ("Task", Generated::Task, "tasks"),
+        ("Event", Generated::Event, "events"),
+    ] {
+        let landed: std::collections::HashSet<String> = db
+            .prepare(&format!("SELECT source_id FROM {table} WHERE tenant = ?1"))
+            .unwrap()
+            .query_map([TENANT], |row| row.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let (mut archived, mut deleted) = (0, 0);
+        for index in 0..org.count(kind) {
+            let id = org.id(kind, index);
+            if org.is_deleted(kind, index) {
+                deleted += 1;
+                assert!(!landed.contains(&id), "deleted {object} {id} landed");
+            } else {
+                archived += u64::from(org.is_archived(kind, index));
+                assert!(landed.contains(&id), "{object} {id} did not land");
+            }
+        }
+        // (An org this small has too few events for a deleted one.)
+        assert!(
+            archived > 0 && (deleted > 0 || kind == Generated::Event),
+            "{object}: {archived} archived, {deleted} deleted"
+        );
+        let live = simulator.record_counts()[object];
+        assert_eq!(landed.len() as u64, live, "{object}");
+        let counts = report.object(object).unwrap();
+        assert_eq!(
+            (counts.in_salesforce, counts.extracted),
+            (live, live),
+            "{object}"
+        );
+        assert_eq!(counts.created + counts.skipped, live, "{object}");
+    }
+}

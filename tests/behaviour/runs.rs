@@ -140,6 +140,10 @@ async fn a_delta_updates_what_changed_and_deletes_what_was_deleted() {
         )
         .await;
     assert!(full.report.is_balanced());
+    // The delta also reads again what the overlap before the marks holds (unchanged).
+    let marks = &full.run.high_water_marks;
+    let contacts_again = ferry_tests::overlap_rows(&client, "Contact", &marks["Contact"]).await;
+    let accounts_again = ferry_tests::overlap_rows(&client, "Account", &marks["Account"]).await;
 
     let contacts = mutate(&simulator, "Contact", 3, 2).await;
     let accounts = mutate(&simulator, "Account", 2, 0).await;
@@ -226,7 +230,11 @@ async fn a_delta_updates_what_changed_and_deletes_what_was_deleted() {
             account.verified,
             account.mismatched
         ),
-        (3, 0, 2, 0)
+        (3 + contacts_again, 0, 2 + accounts_again, 0)
+    );
+    assert_eq!(
+        (contact.unchanged, account.unchanged),
+        (contacts_again, accounts_again)
     );
     assert_eq!(faults.records_sent(), 5, "only changed records are sent");
 
@@ -716,6 +724,8 @@ async fn a_delta_through_bulk_tells_deleted_records_from_their_text_flag() {
         "{:?}",
         first.report.objects[0]
     );
+    let again =
+        ferry_tests::overlap_rows(&client, "Contact", &first.run.high_water_marks["Contact"]).await;
     let contacts = mutate(&simulator, "Contact", 1, 2).await;
     let deleted: Vec<String> = serde_json::from_value(contacts["deleted"].clone()).unwrap();
 
@@ -740,7 +750,7 @@ async fn a_delta_through_bulk_tells_deleted_records_from_their_text_flag() {
             contact.deleted_in_salesforce,
             contact.deleted
         ),
-        (3, 1, 2, 2),
+        (3 + again, 1, 2, 2),
         "{contact:?}"
     );
     assert!(migration.report.is_balanced());
@@ -776,4 +786,80 @@ async fn a_delta_through_bulk_tells_deleted_records_from_their_text_flag() {
         assert!(table.contains("<td>Contact</td>"));
     }
     simulator.shutdown().await;
+}
+
+/// A delta starts from the largest `SystemModstamp` the last run read (Salesforce's clock),
+/// less the overlap, never from Ferry's clock: a change Salesforce stamps an hour before
+/// Ferry's "now" (clocks disagree, or a transaction committed late) is still picked up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delta_picks_up_a_change_stamped_before_ferrys_clock() {
+    let simulator = start_org(120, 23).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let full = embedded
+        .migrate(
+            &client,
+            "run-full",
+            ferry_tests::companies_and_contacts_map(),
+            CHUNK,
+        )
+        .await;
+    assert!(full.report.is_complete());
+    // The full run's marks are the newest stamps it read.
+    let newest = ferry_tests::query_all(
+        &client,
+        "SELECT SystemModstamp FROM Contact ORDER BY SystemModstamp DESC LIMIT 1",
+    )
+    .await;
+    let newest = ferry_core::transform::salesforce_datetime_to_utc(
+        newest[0]["SystemModstamp"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(full.run.high_water_marks["Contact"], newest);
+
+    let an_hour_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 3_600;
+    let changed: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{}/_sim/mutate",
+            simulator.base_url().trim_end_matches('/')
+        ))
+        .json(&serde_json::json!({"object": "Contact", "modify": 1, "at": an_hour_ago}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(changed["modified"].as_array().map(Vec::len), Some(1));
+
+    let ports = embedded.ports_with(
+        &client,
+        &embedded.store,
+        &embedded.store,
+        &embedded.destination,
+    );
+    let delta = migrate_with(
+        &ports,
+        &embedded.config("run-delta", CHUNK),
+        &RunOptions {
+            delta: true,
+            ..RunOptions::default()
+        },
+        &ferry_model::ports::NoProgress,
+    )
+    .await
+    .unwrap();
+    let contacts = delta.report.object("Contact").unwrap();
+    assert_eq!(contacts.updated, 1, "{contacts:?}");
+    // The delta's own mark moved to the change's stamp.
+    let stamp = time::OffsetDateTime::from_unix_timestamp(an_hour_ago as i64)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    assert_eq!(delta.run.high_water_marks["Contact"], stamp);
 }

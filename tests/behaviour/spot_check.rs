@@ -56,8 +56,8 @@ impl SalesforceApi for Lossy {
     async fn describe_objects(&self, names: &[String]) -> Result<Descriptions, PortError> {
         SalesforceApi::describe_objects(&self.inner, names).await
     }
-    async fn count_records(&self, object: &str) -> Result<u64, PortError> {
-        SalesforceApi::count_records(&self.inner, object).await
+    async fn count_records(&self, object: &str, soft_deletes: bool) -> Result<u64, PortError> {
+        SalesforceApi::count_records(&self.inner, object, soft_deletes).await
     }
     async fn record_counts(&self, objects: &[String]) -> Result<BTreeMap<String, u64>, PortError> {
         SalesforceApi::record_counts(&self.inner, objects).await

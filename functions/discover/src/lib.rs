@@ -125,16 +125,9 @@ async fn open(services: &Services, task: &Task) -> Result<Output, Diagnostic> {
     prepare_run(&client, &destination, plan, &config.extract)
         .await
         .map_err(|error| step_failure(&error))?;
-    // Every object's high-water mark is the moment the run opened (an object's extraction
-    // starts later, so nothing changed in between is missed); a resumed run keeps its own.
-    let opened = now_rfc3339();
-    for object in &plan.objects {
-        summary
-            .high_water_marks
-            .entry(object.object.clone())
-            .or_insert_with(|| opened.clone());
-    }
-    summary.updated_at = Some(opened);
+    // The high-water marks are set at finalize, from the newest `SystemModstamp` each
+    // object's extraction read (Salesforce's clock, not this function's).
+    summary.updated_at = Some(now_rfc3339());
     services
         .runs
         .save_run(&summary)

@@ -240,6 +240,7 @@ mod tests {
             extracted: 50_000,
             chunks: 25,
             fallback: None,
+            high_water_mark: None,
         };
         let output = Output {
             done: false,

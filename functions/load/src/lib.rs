@@ -95,6 +95,8 @@ mod tests {
                 entity: EntityKind::Company,
                 phase: 0,
                 in_salesforce: 2,
+                estimated: None,
+                soft_deletes: false,
                 select: vec!["Id".to_owned(), "Name".to_owned(), "ParentId".to_owned()],
                 fields: vec![FieldMapping {
                     source: "Name".to_owned(),
@@ -123,6 +125,7 @@ mod tests {
             validation: Default::default(),
             default_owner: None,
             merge_leads_by_email: false,
+            delta: false,
         }
     }
 

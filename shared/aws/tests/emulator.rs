@@ -114,6 +114,7 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
         validation: Default::default(),
         default_owner: None,
         merge_leads_by_email: false,
+        delta: false,
     };
     runs.save_plan(&run, &plan).await.unwrap();
     assert_eq!(runs.load_plan(&run).await.unwrap(), plan);
@@ -142,6 +143,7 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
             chunks: 1,
             api: Some("bulk".to_owned()),
             fallback: None,
+            high_water_mark: None,
         },
     )
     .await
@@ -357,6 +359,8 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
             entity: EntityKind::Contact,
             phase: 0,
             in_salesforce: 3,
+            estimated: None,
+            soft_deletes: false,
             select: vec![],
             fields: vec![FieldMapping {
                 source: "LastName".to_owned(),
@@ -376,6 +380,7 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
         validation: Default::default(),
         default_owner: None,
         merge_leads_by_email: false,
+        delta: false,
     };
     let ports = LoadPorts {
         staging: &staging,
@@ -589,6 +594,7 @@ async fn run_items_keep_their_readable_layout() {
             validation: Default::default(),
             default_owner: None,
             merge_leads_by_email: false,
+            delta: false,
         },
     )
     .await

@@ -56,6 +56,7 @@ fn described(name: &str, prefix: &str, fields: Vec<FieldDescription>) -> Discove
             fields,
         },
         record_count: 1_000,
+        estimated: None,
     }
 }
 

@@ -143,7 +143,7 @@ impl PlanPreview {
                     records: object.in_salesforce,
                     destination: object.entity.as_str().to_owned(),
                     phase: object.phase + 1,
-                    api: if object.in_salesforce >= extract.bulk_threshold {
+                    api: if object.size_hint() >= extract.bulk_threshold {
                         "bulk"
                     } else {
                         "rest"
@@ -431,6 +431,7 @@ mod tests {
                     fields: contact_fields,
                 },
                 record_count: 3,
+                estimated: None,
             },
         )]);
         let discovery = Discovery {

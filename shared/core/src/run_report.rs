@@ -511,6 +511,7 @@ mod tests {
                 run_id: summary.run_id.clone(),
                 objects: vec![object],
                 issues: vec![issue("Odd|Object__c")],
+                delta: false,
             }),
             rollback: Some(RollbackReport {
                 run_id: RunId::new("run|1-rollback"),

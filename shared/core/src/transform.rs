@@ -483,6 +483,8 @@ mod tests {
             entity: EntityKind::Contact,
             phase: 1,
             in_salesforce: 0,
+            estimated: None,
+            soft_deletes: false,
             select: vec![],
             fields: vec![
                 FieldMapping {

@@ -29,6 +29,7 @@ fn plan() -> Plan {
         validation: Default::default(),
         default_owner: None,
         merge_leads_by_email: false,
+        delta: false,
     }
 }
 
@@ -253,6 +254,7 @@ fn write_format_0_file(path: &Path) {
         chunks: 2,
         api: Some("bulk".to_owned()),
         fallback: None,
+        high_water_mark: None,
     };
     insert(
         "INSERT INTO run_extractions VALUES ('run-1', 'Account', ?1)",

@@ -88,7 +88,7 @@ pub fn estimate_calls(plan: &Plan, bulk_threshold: u64, chunk_records: usize) ->
         .objects
         .iter()
         .map(|object| {
-            let pages = if object.in_salesforce >= bulk_threshold {
+            let pages = if object.size_hint() >= bulk_threshold {
                 BULK_OVERHEAD + object.in_salesforce.div_ceil(bulk_page).max(1)
             } else {
                 object.in_salesforce.div_ceil(REST_PAGE).max(1)

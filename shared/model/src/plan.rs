@@ -28,6 +28,10 @@ pub struct Plan {
     /// its ID-map entry points at that contact (`steps::merge`). Off by default.
     #[serde(default)]
     pub merge_leads_by_email: bool,
+    /// The plan of a delta run: only changes are read, so the report does not compare its
+    /// counts with what Salesforce holds.
+    #[serde(default)]
+    pub delta: bool,
 }
 
 impl Plan {
@@ -57,8 +61,17 @@ pub struct ObjectPlan {
     pub object: String,
     pub entity: EntityKind,
     pub phase: u32,
-    /// Records the org reported for this object at discovery.
+    /// Records in Salesforce at discovery, exactly: `SELECT COUNT()` through queryAll,
+    /// with `IsDeleted = false` where the object has it (archived activities counted).
     pub in_salesforce: u64,
+    /// `/limits/recordCount`'s figure, a periodic estimate that leaves out archived
+    /// activities: it only chooses Bulk or REST ([`ObjectPlan::size_hint`]).
+    #[serde(default)]
+    pub estimated: Option<u64>,
+    /// The object has `IsDeleted` (from its describe): a full run reads it through queryAll
+    /// with `IsDeleted = false`, so archived rows come and recycle-bin rows do not.
+    #[serde(default)]
+    pub soft_deletes: bool,
     /// Salesforce fields to extract, `Id` first.
     pub select: Vec<String>,
     pub fields: Vec<FieldMapping>,
@@ -131,6 +144,12 @@ pub struct BlobField {
 }
 
 impl ObjectPlan {
+    /// The size that chooses Bulk or REST: the estimate, else the exact count. Both APIs
+    /// read the same rows, so a stale estimate changes only the API, never what is read.
+    pub fn size_hint(&self) -> u64 {
+        self.estimated.unwrap_or(self.in_salesforce)
+    }
+
     /// The SOQL that extracts this object.
     pub fn soql(&self) -> String {
         self.soql_where(&[])
@@ -509,7 +528,10 @@ pub const MULTI_CURRENCY_FIELD: &str = "CurrencyIsoCode";
 #[derive(Debug, Clone)]
 pub struct DiscoveredObject {
     pub description: ObjectDescription,
+    /// Exact count of the records in Salesforce (see [`ObjectPlan::in_salesforce`]).
     pub record_count: u64,
+    /// `/limits/recordCount`'s estimate, when the org gave one.
+    pub estimated: Option<u64>,
 }
 
 /// Builds the plan from the map and the discovered objects. Objects the map names that the
@@ -645,6 +667,7 @@ pub fn build_plan_with_prefixes(
         validation: crate::policy::ValidationPolicy::default(),
         default_owner: None,
         merge_leads_by_email: false,
+        delta: false,
     }
 }
 
@@ -891,6 +914,8 @@ fn plan_object(
         entity: object_map.entity,
         phase: 0,
         in_salesforce: found.record_count,
+        estimated: found.estimated,
+        soft_deletes: found.description.field("IsDeleted").is_some(),
         select,
         fields,
         links,
@@ -1302,6 +1327,7 @@ mod tests {
                     fields,
                 },
                 record_count: 7,
+                estimated: None,
             },
         )
     }

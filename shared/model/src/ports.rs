@@ -54,11 +54,14 @@ pub trait SalesforceApi: Send + Sync {
             refused: Vec::new(),
         })
     }
-    /// `SELECT COUNT() FROM object`.
-    async fn count_records(&self, object: &str) -> Result<u64, PortError>;
+    /// The exact number of records in Salesforce: `SELECT COUNT() FROM object` through
+    /// queryAll, so archived activities count, with `WHERE IsDeleted = false` when
+    /// `soft_deletes` (the object has `IsDeleted`), so the recycle bin does not.
+    async fn count_records(&self, object: &str, soft_deletes: bool) -> Result<u64, PortError>;
     /// Record counts of many objects in few calls, where the org offers that
-    /// (`/limits/recordCount`). Objects missing from the answer must be counted with
-    /// [`SalesforceApi::count_records`].
+    /// (`/limits/recordCount`). Salesforce computes them now and then and leaves archived
+    /// activities out: estimates, good for choosing an API, never for "in Salesforce"
+    /// (that is [`SalesforceApi::count_records`]).
     async fn record_counts(&self, _objects: &[String]) -> Result<BTreeMap<String, u64>, PortError> {
         Ok(BTreeMap::new())
     }

@@ -67,6 +67,9 @@ pub struct ObjectExtraction {
     /// Why REST served an object meant for Bulk (Bulk refused it, or its job failed).
     #[serde(default)]
     pub fallback: Option<String>,
+    /// The newest `SystemModstamp` read (RFC 3339, UTC): where a later delta starts.
+    #[serde(default)]
+    pub high_water_mark: Option<String>,
 }
 
 /// The outcome of patching deferred links for one object.
@@ -126,6 +129,51 @@ impl ObjectCounts {
             - i128::from(self.unchanged)
             - i128::from(self.deleted_in_salesforce)
     }
+
+    /// Records with an outcome: created, updated, unchanged, skipped, failed or deleted in
+    /// Salesforce.
+    pub fn accounted(&self) -> u64 {
+        self.created
+            + self.updated
+            + self.unchanged
+            + self.skipped
+            + self.failed
+            + self.deleted_in_salesforce
+    }
+}
+
+/// An object of a full run whose records in Salesforce (its exact count at discovery)
+/// and the records the run accounted for differ: records never read (or read twice), or
+/// created or deleted in Salesforce while the run went on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountDifference {
+    pub object: String,
+    pub in_salesforce: u64,
+    pub accounted: u64,
+}
+
+impl CountDifference {
+    /// Records in Salesforce the run has no outcome for (negative: more outcomes than
+    /// records).
+    pub fn missing(&self) -> i128 {
+        i128::from(self.in_salesforce) - i128::from(self.accounted)
+    }
+}
+
+impl std::fmt::Display for CountDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let missing = self.missing();
+        write!(
+            f,
+            "{}: {} in Salesforce, {} accounted for (created, updated, unchanged, skipped or failed): ",
+            self.object, self.in_salesforce, self.accounted
+        )?;
+        if missing > 0 {
+            write!(f, "{missing} never read")
+        } else {
+            write!(f, "{} more than Salesforce holds", -missing)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,6 +193,10 @@ pub struct RunReport {
     pub run_id: RunId,
     pub objects: Vec<ObjectReport>,
     pub issues: Vec<RecordIssue>,
+    /// A delta's report: it reads only what changed, so its counts are not compared with
+    /// what Salesforce holds.
+    #[serde(default)]
+    pub delta: bool,
 }
 
 impl RunReport {
@@ -153,6 +205,29 @@ impl RunReport {
         self.objects
             .iter()
             .all(|object| object.counts.unaccounted() == 0)
+    }
+
+    /// For a full run, every object whose exact count in Salesforce is not what the run
+    /// accounted for (see [`ObjectCounts::accounted`]); none for a delta.
+    pub fn salesforce_differences(&self) -> Vec<CountDifference> {
+        if self.delta {
+            return Vec::new();
+        }
+        self.objects
+            .iter()
+            .filter(|object| object.counts.accounted() != object.counts.in_salesforce)
+            .map(|object| CountDifference {
+                object: object.object.clone(),
+                in_salesforce: object.counts.in_salesforce,
+                accounted: object.counts.accounted(),
+            })
+            .collect()
+    }
+
+    /// The counts add up ([`RunReport::is_balanced`]) and, for a full run, every record in
+    /// Salesforce has an outcome ([`RunReport::salesforce_differences`]).
+    pub fn is_complete(&self) -> bool {
+        self.is_balanced() && self.salesforce_differences().is_empty()
     }
 
     pub fn object(&self, name: &str) -> Option<&ObjectCounts> {

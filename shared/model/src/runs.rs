@@ -94,8 +94,9 @@ pub struct RunSummary {
     /// is likely a process that died, which the next `migrate` resumes.
     #[serde(default)]
     pub updated_at: Option<String>,
-    /// Per object, when its extraction started (RFC 3339): a later delta run takes records
-    /// modified since then, less the overlap.
+    /// Per object, the newest `SystemModstamp` its extraction read (RFC 3339, UTC;
+    /// Salesforce's clock): a later delta run takes records modified since then, less the
+    /// overlap.
     #[serde(default)]
     pub high_water_marks: BTreeMap<String, String>,
     /// A delta run: the run whose high-water marks it started from.

@@ -66,8 +66,8 @@ impl SalesforceApi for SalesforceClient {
         Ok(descriptions)
     }
 
-    async fn count_records(&self, object: &str) -> Result<u64, PortError> {
-        self.count(object)
+    async fn count_records(&self, object: &str, soft_deletes: bool) -> Result<u64, PortError> {
+        self.count(object, soft_deletes)
             .await
             .map_err(|error| error.into_port_error(format!("counting {object} failed")))
     }

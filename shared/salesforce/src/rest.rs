@@ -278,10 +278,23 @@ impl SalesforceClient {
         .await
     }
 
-    /// `SELECT COUNT() FROM object`.
-    pub async fn count(&self, object: &str) -> Result<u64, SalesforceError> {
+    /// `SELECT COUNT() FROM object` through queryAll: every record, archived activities
+    /// included (`query` leaves them out), less the recycle bin when `soft_deletes`
+    /// (`WHERE IsDeleted = false`; only for an object that has the field).
+    pub async fn count(&self, object: &str, soft_deletes: bool) -> Result<u64, SalesforceError> {
+        // `object` may carry its own condition (`Account WHERE IsPersonAccount = true`).
+        let joiner = if object.contains(" WHERE ") {
+            " AND"
+        } else {
+            " WHERE"
+        };
+        let filter = if soft_deletes {
+            format!("{joiner} IsDeleted = false")
+        } else {
+            String::new()
+        };
         Ok(self
-            .query(&format!("SELECT COUNT() FROM {object}"))
+            .query_all(&format!("SELECT COUNT() FROM {object}{filter}"))
             .await?
             .total_size)
     }

@@ -45,6 +45,10 @@ pub const INTEGRATION_USERNAME: &str = "integration@ferry-sim.example";
 const HISTORY_START_DAY: i64 = 17_897;
 /// "Now" for the generated org: 2024-12-31. A fixed date keeps data reproducible.
 const HISTORY_END_DAY: i64 = 20_088;
+/// Salesforce archives events, and closed tasks, whose date is more than 365 days
+/// before "now": archived rows are seen only by `queryAll`. Start of the first day
+/// that is not archived, in Unix seconds.
+const ARCHIVE_BEFORE: i64 = (HISTORY_END_DAY - 365) * 86_400;
 /// A mass update (a data-loader run) that stamped many records with the same
 /// LastModifiedDate and SystemModstamp: 2023-06-15T02:00:00Z.
 pub const MASS_UPDATE: i64 = 19_523 * 86_400 + 7_200;
@@ -315,6 +319,26 @@ pub struct Org {
     changes: Arc<AtomicUsize>,
     /// The org features switched on (person accounts, multiple currencies).
     features: Features,
+    /// Which tasks and events are archived, worked out on first use (see [`Archive`]).
+    archives: Arc<[std::sync::OnceLock<Archive>; 2]>,
+}
+
+/// The archived records of one activity object: a bit per index slot. Archiving depends
+/// only on generated values (closed, due date, end) that no mutation changes, so it is
+/// computed once, from the generator, the first time a query needs it.
+#[derive(Debug)]
+struct Archive {
+    bits: Vec<u64>,
+    /// Archived slots that are not soft-deleted as generated.
+    live: u64,
+}
+
+impl Archive {
+    fn has(&self, index: u64) -> bool {
+        self.bits
+            .get((index / 64) as usize)
+            .is_some_and(|word| word & (1 << (index % 64)) != 0)
+    }
 }
 
 /// A generated binary body: its length, and the stream it derives from.
@@ -374,6 +398,7 @@ impl Org {
             overlay: Arc::new(RwLock::new(Overlay::default())),
             changes: Arc::new(AtomicUsize::new(0)),
             features,
+            archives: Arc::new([std::sync::OnceLock::new(), std::sync::OnceLock::new()]),
         }
     }
 
@@ -477,14 +502,77 @@ impl Org {
         self.count(kind).saturating_sub(self.deleted_count(kind))
     }
 
-    /// Object name to number of live records, for every generated object outside the
-    /// Tooling API.
+    /// Object name to number of live records (archived ones included), for every
+    /// generated object outside the Tooling API.
     pub fn record_counts(&self) -> BTreeMap<String, u64> {
         Generated::ALL
             .into_iter()
             .filter(|k| !k.is_tooling() && self.features.allows(generated_object(*k).feature))
             .map(|k| (k.object_name().to_string(), self.live_count(k)))
             .collect()
+    }
+
+    /// What `/limits/recordCount` reports: Salesforce's periodic estimate, here the
+    /// records as generated (a snapshot: later mutations are not in it) without the
+    /// soft-deleted and the archived ones. Not the count `queryAll` finds.
+    pub fn record_count_estimates(&self) -> BTreeMap<String, u64> {
+        Generated::ALL
+            .into_iter()
+            .filter(|k| !k.is_tooling())
+            .map(|k| {
+                let generated = self.count(k) - Self::statically_deleted_below(k, self.count(k));
+                let archived = self.archive(k).map_or(0, |a| a.live);
+                (k.object_name().to_string(), generated - archived)
+            })
+            .collect()
+    }
+
+    fn archive(&self, kind: Generated) -> Option<&Archive> {
+        let slot = match kind {
+            Generated::Task => 0,
+            Generated::Event => 1,
+            _ => return None,
+        };
+        Some(self.archives[slot].get_or_init(|| {
+            let flag = generated_object(kind).field_index("IsArchived");
+            let count = self.count(kind);
+            let mut bits = vec![0u64; count.div_ceil(64) as usize];
+            let mut live = 0;
+            for index in 0..count {
+                let archived = flag
+                    .is_some_and(|f| self.generate(kind, index).get(f) == Some(&Val::Bool(true)));
+                if archived {
+                    bits[(index / 64) as usize] |= 1 << (index % 64);
+                    live += u64::from(!Self::statically_deleted(kind, index));
+                }
+            }
+            Archive { bits, live }
+        }))
+    }
+
+    /// Whether record `index` is archived (an old closed task or an old event): a row of
+    /// `queryAll` only.
+    pub fn is_archived(&self, kind: Generated, index: u64) -> bool {
+        self.archive(kind).is_some_and(|a| a.has(index))
+    }
+
+    /// Number of archived records that are not soft-deleted.
+    pub fn archived_count(&self, kind: Generated) -> u64 {
+        let Some(archive) = self.archive(kind) else {
+            return 0;
+        };
+        let deleted_since = self.overlay.read().map_or(0, |o| {
+            o.deleted
+                .keys()
+                .filter(|(k, i)| *k == kind && archive.has(*i))
+                .count() as u64
+        });
+        archive.live - deleted_since
+    }
+
+    /// Number of records `query` sees: live and not archived.
+    pub fn visible_count(&self, kind: Generated) -> u64 {
+        self.live_count(kind) - self.archived_count(kind)
     }
 
     /// Object name to number of soft-deleted records, for objects that have some.
@@ -1434,6 +1522,13 @@ impl Org {
             }
             _ => Val::Null,
         };
+        // A closed task is archived by its due date, or without one by its creation.
+        let archived = closed
+            && match (&due, &audit[0]) {
+                (Val::Date(day), _) => day * 86_400 < ARCHIVE_BEFORE,
+                (_, Val::DateTime(created)) => *created < ARCHIVE_BEFORE,
+                _ => false,
+            };
         let mut values = vec![
             Val::Str(self.id(kind, index)),
             self.deleted(kind, index),
@@ -1451,6 +1546,7 @@ impl Org {
             owner,
         ];
         values.extend(audit);
+        values.push(Val::Bool(archived));
         values
     }
 
@@ -1499,6 +1595,8 @@ impl Org {
             owner,
         ];
         values.extend(audit);
+        // An event is archived once it ended more than a year ago.
+        values.push(Val::Bool(start + minutes * 60 < ARCHIVE_BEFORE));
         values
     }
 
@@ -2693,6 +2791,50 @@ mod tests {
         assert_eq!(counts[&Generated::User], 20);
         assert_eq!(counts[&Generated::Account], 100);
         assert_eq!(counts[&Generated::Contact], 354);
+    }
+
+    #[test]
+    fn activities_are_archived_by_salesforce_rule_and_counted() {
+        let org = Org::new(5, 4_000);
+        for kind in [Generated::Task, Generated::Event] {
+            let object = generated_object(kind);
+            let field = |values: &[Val], name: &str| {
+                object
+                    .field_index(name)
+                    .map_or(Val::Null, |i| values[i].clone())
+            };
+            let mut archived_live = 0;
+            for index in 0..org.count(kind) {
+                let values = org.record(kind, index);
+                let expected = if kind == Generated::Task {
+                    field(&values, "IsClosed") == Val::Bool(true)
+                        && match (
+                            field(&values, "ActivityDate"),
+                            field(&values, "CreatedDate"),
+                        ) {
+                            (Val::Date(day), _) => day * 86_400 < ARCHIVE_BEFORE,
+                            (_, Val::DateTime(at)) => at < ARCHIVE_BEFORE,
+                            _ => false,
+                        }
+                } else {
+                    matches!(field(&values, "EndDateTime"), Val::DateTime(end) if end < ARCHIVE_BEFORE)
+                };
+                assert_eq!(
+                    field(&values, "IsArchived"),
+                    Val::Bool(expected),
+                    "{kind:?} {index}"
+                );
+                assert_eq!(org.is_archived(kind, index), expected, "{kind:?} {index}");
+                archived_live += u64::from(expected && !org.is_deleted(kind, index));
+            }
+            assert!(archived_live > 0, "{kind:?}");
+            assert_eq!(org.archived_count(kind), archived_live, "{kind:?}");
+            assert_eq!(
+                org.visible_count(kind),
+                org.live_count(kind) - archived_live
+            );
+        }
+        assert_eq!(org.archived_count(Generated::Contact), 0);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! remembered index; a page in another order sorts the matching record indexes once per
 //! cursor and renders only the rows of the page.
 //!
-//! Soft-deleted records are rows only when the query has `all_rows` set (`queryAll`).
+//! Soft-deleted and archived records (old closed tasks and old events) are rows only
+//! when the query has `all_rows` set (`queryAll`).
 //! A query with a WHERE clause, or ordered by anything but `Id`, scans the object once
 //! on its first page (to count its rows, and to sort them): about 1.5 µs per record in
 //! a release build, and 8 bytes per matching record for a sorted cursor. Comparisons
@@ -32,13 +33,14 @@ fn record(org: &Org, object: &ObjectDef, index: u64) -> Vec<Val> {
         .map_or_else(Vec::new, |kind| org.record(kind, index))
 }
 
-/// Whether record `index` is a row of the query at all: live, or `queryAll`.
+/// Whether record `index` is a row of the query at all: live and not archived, or
+/// `queryAll`, which sees soft-deleted and archived rows too.
 fn visible(org: &Org, query: &Query, index: u64) -> bool {
     query.all_rows
         || query
             .object
             .generated
-            .is_none_or(|kind| !org.is_deleted(kind, index))
+            .is_none_or(|kind| !org.is_deleted(kind, index) && !org.is_archived(kind, index))
 }
 
 /// Whether record `index` passes the query's WHERE clause.
@@ -109,7 +111,7 @@ pub fn matching(org: &Org, query: &Query) -> u64 {
     let count = object_count(org, query.object);
     if query.condition.is_none() {
         return match (query.all_rows, query.object.generated) {
-            (false, Some(kind)) => org.live_count(kind),
+            (false, Some(kind)) => org.visible_count(kind),
             _ => count,
         };
     }

@@ -10,7 +10,8 @@
 //! - `GET /services/data/vXX.X/tooling/query?q=`: SOQL over the automation inventory
 //!   (ApexClass, ApexPage, ApexTrigger, FlowDefinitionView, ValidationRule, WorkflowRule);
 //! - `POST /_sim/mutate`: a control call, outside the API and its authentication, that
-//!   modifies or soft-deletes records "now" so that delta runs can be tested.
+//!   modifies or soft-deletes records "now" (or at `at`, Unix seconds: Salesforce's clock,
+//!   which may lag the client's) so that delta runs can be tested.
 //!
 //! Everything under `/services/data` goes through the server's API gate (session,
 //! daily limit, faults) like the other REST routes.
@@ -106,7 +107,7 @@ fn param(raw: Option<&str>, name: &str) -> Option<String> {
 /// The `limits/recordCount` document for the named objects (every object with records
 /// when `objects` is `None`). Unknown names are left out, as Salesforce does.
 pub fn record_count_json(org: &Org, objects: Option<&str>) -> Json {
-    let counts = org.record_counts();
+    let counts = org.record_count_estimates();
     let entries: Vec<Json> = match objects {
         Some(list) => list
             .split(',')
@@ -413,6 +414,10 @@ struct MutateRequest {
     modify: u64,
     #[serde(default)]
     delete: u64,
+    /// Unix seconds to stamp the changes with, in place of now: Salesforce's clock, which
+    /// need not agree with the client's.
+    #[serde(default)]
+    at: Option<i64>,
 }
 
 /// Seconds since the Unix epoch, now.
@@ -429,7 +434,7 @@ async fn mutate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
             return api_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", &e.to_string());
         }
     };
-    let now = now_secs();
+    let now = request.at.unwrap_or_else(now_secs);
     match state
         .org
         .mutate(&request.object, request.modify, request.delete, now)

@@ -2207,6 +2207,10 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
         fields.push(FieldDef::new("SystemModstamp", "System Modstamp", T::Datetime).system());
     }
     match kind {
+        // Set by the platform when it archives an activity (see `Org::is_archived`).
+        Generated::Task | Generated::Event => {
+            fields.push(FieldDef::new("IsArchived", "Archived", T::Boolean).system());
+        }
         Generated::Account => {
             fields.extend([
                 picklist("Tier__c", "Tier", TIERS).len(255),

@@ -658,3 +658,37 @@ async fn query_all_jobs_add_deleted_rows_and_parent_fields_are_columns() -> Test
     assert_eq!(live[0][2], rest_name);
     Ok(())
 }
+
+#[tokio::test]
+async fn archived_tasks_are_only_in_query_all_jobs() -> TestResult {
+    let sim = start(SimulatorConfig {
+        records: 3000,
+        ..SimulatorConfig::default()
+    })
+    .await?;
+    let client = reqwest::Client::new();
+    let token = access_token(&client, &sim).await?;
+    let mut rows_by_operation = Vec::new();
+    for operation in ["query", "queryAll"] {
+        let soql = "SELECT Id, IsArchived FROM Task WHERE IsDeleted = false";
+        let (status, job) = create(&client, &sim, &token, operation, soql).await?;
+        assert_eq!(status, 200, "{job}");
+        let id = job["id"].as_str().ok_or("id")?.to_string();
+        let (_, info) = wait(&client, &sim, &token, &id).await?;
+        assert_eq!(info["state"], "JobComplete");
+        let rows: Vec<Vec<String>> = all_results(&client, &sim, &token, &id, Some(700))
+            .await?
+            .into_iter()
+            .flat_map(|p| p.into_iter().skip(1))
+            .collect();
+        rows_by_operation.push(rows);
+    }
+    let (live, all) = (&rows_by_operation[0], &rows_by_operation[1]);
+    assert!(live.iter().all(|row| row[1] == "false"));
+    let archived = all.iter().filter(|row| row[1] == "true").count();
+    assert!(archived > 0, "the org has archived tasks");
+    assert_eq!(all.len() as u64, sim.record_counts()["Task"]);
+    assert_eq!(all.len(), live.len() + archived);
+    sim.shutdown().await;
+    Ok(())
+}

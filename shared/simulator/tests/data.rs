@@ -94,7 +94,8 @@ async fn deleted_records_are_only_in_query_all() -> TestResult {
     let org = Org::new(SEED, RECORDS);
     for (object, kind) in [
         ("Contact", Generated::Contact),
-        ("Task", Generated::Task),
+        // Tasks and events are also archived: `archived_activities_are_only_in_query_all`.
+        ("Case", Generated::Case),
         ("Opportunity", Generated::Opportunity),
     ] {
         let live = sim.record_counts()[object];
@@ -134,6 +135,102 @@ async fn deleted_records_are_only_in_query_all() -> TestResult {
         assert_eq!(count(&client, &sim, &token, &soql).await?, 0);
         let via_all = records(&query_all_pages(&client, &sim, &token, &soql).await?);
         assert_eq!(via_all.len() as u64, org.deleted_count(kind));
+    }
+    sim.shutdown().await;
+    Ok(())
+}
+
+/// Count through `queryAll` (`totalSize` of its first page).
+async fn count_all(
+    client: &reqwest::Client,
+    sim: &RunningSimulator,
+    token: &str,
+    soql: &str,
+) -> Result<u64, Box<dyn std::error::Error>> {
+    let path = query_path(soql).replacen("/query?", "/queryAll?", 1);
+    let (status, _, body) = get(client, sim, token, &path, None).await?;
+    assert_eq!(status, 200, "{soql}: {body}");
+    Ok(body["totalSize"].as_u64().ok_or("totalSize")?)
+}
+
+#[tokio::test]
+async fn archived_activities_are_only_in_query_all() -> TestResult {
+    let sim = sim().await?;
+    let client = reqwest::Client::new();
+    let token = access_token(&client, &sim).await?;
+    let org = Org::new(SEED, RECORDS);
+    for (object, kind) in [("Task", Generated::Task), ("Event", Generated::Event)] {
+        let flag = |i: u64| value(&org, kind, i, "IsArchived") == Val::Bool(true);
+        let archived = (0..org.count(kind)).filter(|&i| flag(i)).count() as u64;
+        let archived_live = (0..org.count(kind))
+            .filter(|&i| flag(i) && !org.is_deleted(kind, i))
+            .count() as u64;
+        let live = sim.record_counts()[object];
+        assert_eq!(
+            live,
+            org.live_count(kind),
+            "{object}: live rows, archived included"
+        );
+        // A substantial share is archived, as in an org that has logged for years: most
+        // events (all but the last year's), tasks only when closed.
+        let most = if kind == Generated::Task { 2 } else { 3 };
+        assert!(
+            archived_live * 4 >= live && archived_live * 3 <= live * most && archived_live < live,
+            "{object}: {archived_live} of {live} archived"
+        );
+
+        // A reader through `query` misses them: rows and COUNT().
+        let soql = format!("SELECT COUNT() FROM {object}");
+        assert_eq!(
+            count(&client, &sim, &token, &soql).await?,
+            live - archived_live
+        );
+        let rows = records(
+            &all_pages(
+                &client,
+                &sim,
+                &token,
+                &format!("SELECT Id, IsArchived FROM {object}"),
+                Some(500),
+            )
+            .await?,
+        );
+        assert_eq!(rows.len() as u64, live - archived_live, "{object}");
+        assert!(rows.iter().all(|r| r["IsArchived"] == false));
+        let soql = format!("SELECT COUNT() FROM {object} WHERE IsArchived = true");
+        assert_eq!(count(&client, &sim, &token, &soql).await?, 0);
+
+        // `queryAll` sees them, deleted rows too; `IsDeleted = false` leaves the live ones.
+        let soql = format!("SELECT COUNT() FROM {object} WHERE IsDeleted = false");
+        assert_eq!(count_all(&client, &sim, &token, &soql).await?, live);
+        let soql = format!("SELECT COUNT() FROM {object}");
+        assert_eq!(
+            count_all(&client, &sim, &token, &soql).await?,
+            org.count(kind)
+        );
+        let soql = format!("SELECT Id, IsArchived FROM {object} WHERE IsArchived = true");
+        let only = records(&query_all_pages(&client, &sim, &token, &soql).await?);
+        assert_eq!(only.len() as u64, archived, "{object}");
+        assert!(only.iter().all(|r| r["IsArchived"] == true));
+        let soql = format!("SELECT Id, IsArchived FROM {object} WHERE IsDeleted = false");
+        let all = records(&query_all_pages(&client, &sim, &token, &soql).await?);
+        assert_eq!(all.len() as u64, live);
+        assert_eq!(
+            all.iter().filter(|r| r["IsArchived"] == true).count() as u64,
+            archived_live
+        );
+
+        // recordCount is Salesforce's stale estimate: archived rows are not in it.
+        let (status, _, body) = get(
+            &client,
+            &sim,
+            &token,
+            &format!("/services/data/v59.0/limits/recordCount?sObjects={object}"),
+            None,
+        )
+        .await?;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["sObjects"][0]["count"], json!(live - archived_live));
     }
     sim.shutdown().await;
     Ok(())

@@ -315,16 +315,6 @@ async fn run_through_steps(
                         }
                     }
                     ObjectResume::Extract { loaded } => {
-                        let snapshot = shared_summary.update(|summary| {
-                            summary
-                                .high_water_marks
-                                .insert(object.object.clone(), now_rfc3339());
-                        });
-                        ports
-                            .runs
-                            .save_run(&snapshot)
-                            .await
-                            .map_err(StepError::RunStore)?;
                         let extract_ports = ExtractPorts {
                             salesforce: ports.salesforce,
                             staging: ports.staging,

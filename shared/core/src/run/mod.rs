@@ -366,6 +366,7 @@ pub async fn complete_run(
     progress: &dyn Progress,
     summary: &mut RunSummary,
 ) -> Result<RunReport, StepError> {
+    set_high_water_marks(ports.runs, run, summary).await?;
     let mut report = steps::finalize(
         &FinalizePorts {
             id_map: ports.id_map,
@@ -504,6 +505,44 @@ async fn spot_check_run(
     Ok(())
 }
 
+/// Sets each object's high-water mark to the newest `SystemModstamp` its extraction read
+/// (Salesforce's clock, so a skewed clock cannot skip a change); an object that read
+/// nothing keeps the mark of the run a delta continues, or has none.
+async fn set_high_water_marks(
+    runs: &dyn RunStore,
+    run: &RunId,
+    summary: &mut RunSummary,
+) -> Result<(), StepError> {
+    let records = runs.run_records(run).await.map_err(StepError::RunStore)?;
+    let previous = match &summary.delta_of {
+        Some(of) => runs.run_summary(of).await.map_err(StepError::RunStore)?,
+        None => None,
+    };
+    let mut marks = std::collections::BTreeMap::new();
+    for object in &records.plan.objects {
+        let read = records
+            .extractions
+            .iter()
+            .filter(|e| e.object == object.object)
+            .filter_map(|e| e.high_water_mark.clone())
+            .max_by_key(|mark| {
+                time::OffsetDateTime::parse(mark, &time::format_description::well_known::Rfc3339)
+                    .ok()
+            });
+        let kept = previous
+            .as_ref()
+            .and_then(|last| last.high_water_marks.get(&object.object).cloned());
+        let parse = |mark: &String| {
+            time::OffsetDateTime::parse(mark, &time::format_description::well_known::Rfc3339).ok()
+        };
+        if let Some(mark) = read.into_iter().chain(kept).max_by_key(parse) {
+            marks.insert(object.object.clone(), mark);
+        }
+    }
+    summary.high_water_marks = marks;
+    Ok(())
+}
+
 /// Marks a run finished with `status` (and the error, for a failure) in the history.
 pub async fn finish_run(
     runs: &dyn RunStore,
@@ -526,15 +565,17 @@ pub fn object_extract_config(
 ) -> ExtractConfig {
     let mut extract = config.extract;
     if let Some(last) = delta_marks {
-        // The object's own mark, or the start of that run for an object it did not have.
-        let mark = last
+        // The object's own mark (the newest `SystemModstamp` that run read); without one
+        // (the object was empty, or not in that run) everything, since Ferry's clock is
+        // not Salesforce's.
+        extract.since = last
             .high_water_marks
             .get(object)
-            .unwrap_or(&last.started_at);
-        extract.since =
-            time::OffsetDateTime::parse(mark, &time::format_description::well_known::Rfc3339)
-                .ok()
-                .or(Some(time::OffsetDateTime::UNIX_EPOCH));
+            .and_then(|mark| {
+                time::OffsetDateTime::parse(mark, &time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .or(Some(time::OffsetDateTime::UNIX_EPOCH));
         extract.include_deleted = true;
     }
     extract
@@ -584,6 +625,17 @@ pub(crate) async fn plan_run(
     )
     .await?;
     discovery.plan.validation = config.validation.clone();
+    discovery.plan.delta = delta;
+    // The high-water marks are the newest `SystemModstamp` read (Salesforce's clock).
+    for object in &mut discovery.plan.objects {
+        let has_stamp = discovery
+            .described
+            .get(&object.object)
+            .is_some_and(|described| described.description.field("SystemModstamp").is_some());
+        if has_stamp && !object.select.iter().any(|field| field == "SystemModstamp") {
+            object.select.push("SystemModstamp".to_owned());
+        }
+    }
     if delta {
         // A delta reads deleted records too (queryAll) and must tell them apart.
         for object in &mut discovery.plan.objects {

@@ -231,19 +231,21 @@ pub async fn discover(
     let mut discovered = BTreeMap::new();
     for description in descriptions {
         let name = description.name.clone();
-        let record_count = match counts.remove(&name) {
-            Some(count) => count,
-            None => salesforce
-                .count_records(&name)
-                .await
-                .map_err(StepError::Salesforce)?,
-        };
-        tracing::info!(object = %name, records = record_count, "described");
+        // recordCount is an estimate (periodic, archived activities left out): it only
+        // chooses Bulk or REST. What is in Salesforce is counted exactly.
+        let estimated = counts.remove(&name);
+        let soft_deletes = description.field("IsDeleted").is_some();
+        let record_count = salesforce
+            .count_records(&name, soft_deletes)
+            .await
+            .map_err(StepError::Salesforce)?;
+        tracing::info!(object = %name, records = record_count, ?estimated, "described");
         discovered.insert(
             name,
             DiscoveredObject {
                 description,
                 record_count,
+                estimated,
             },
         );
     }
@@ -289,7 +291,7 @@ pub async fn discover(
         if let Some(filter) = &object.filter {
             let counted = format!("{} WHERE {filter}", object.salesforce_object());
             object.in_salesforce = salesforce
-                .count_records(&counted)
+                .count_records(&counted, object.soft_deletes)
                 .await
                 .map_err(StepError::Salesforce)?;
         }

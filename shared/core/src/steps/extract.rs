@@ -54,7 +54,9 @@ pub struct ExtractConfig {
     /// Objects with at least this many records are extracted through Bulk API 2.0. A Bulk
     /// job costs a few calls before its first record, so small objects go through REST.
     pub bulk_threshold: u64,
-    /// Soft-deleted records too (queryAll).
+    /// Soft-deleted records too (a delta). Every extraction reads through queryAll, which
+    /// alone sees archived activities; without this, `IsDeleted = false` leaves out the
+    /// recycle bin.
     pub include_deleted: bool,
     /// Delta: only records changed since then (`SystemModstamp`), less
     /// [`ExtractConfig::delta_overlap`].
@@ -111,6 +113,9 @@ pub struct ExtractState {
     pub chunks: u32,
     /// Why REST is used for an object big enough for Bulk, when Bulk rejected it.
     pub fallback: Option<String>,
+    /// The newest `SystemModstamp` staged so far (RFC 3339, UTC).
+    #[serde(default)]
+    pub high_water_mark: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,7 +174,7 @@ pub(crate) fn chunk_key(plan: &Plan, run: &RunId, object: &str, chunk: u32) -> S
 
 /// The state an extraction starts from.
 pub fn start_state(object: &ObjectPlan, config: &ExtractConfig) -> ExtractState {
-    let method = if object.in_salesforce >= config.bulk_threshold {
+    let method = if object.size_hint() >= config.bulk_threshold {
         ExtractMethod::Bulk
     } else {
         ExtractMethod::Rest
@@ -181,17 +186,26 @@ pub fn start_state(object: &ObjectPlan, config: &ExtractConfig) -> ExtractState 
         extracted: 0,
         chunks: 0,
         fallback: None,
+        high_water_mark: None,
     }
 }
 
-/// The SOQL extracting `object`, narrowed to records changed since the delta start.
+/// The SOQL extracting `object`, run through queryAll (REST `/queryAll`, Bulk
+/// `queryAll`): `query` leaves out archived activities, which are records like any other.
+/// Unless deleted records are wanted (a delta), `IsDeleted = false` leaves out the
+/// recycle bin queryAll also returns. A delta is narrowed to records changed since its
+/// start.
 pub fn extract_soql(object: &ObjectPlan, config: &ExtractConfig) -> String {
-    object.soql_where(&delta_conditions(config))
+    object.soql_where(&conditions(object, config))
 }
 
-/// The condition of a delta run: records changed since its start, less the overlap.
-fn delta_conditions(config: &ExtractConfig) -> Vec<String> {
+/// The WHERE clause of [`extract_soql`], one condition each (a variant's own condition is
+/// added by [`ObjectPlan::soql_where`]).
+fn conditions(object: &ObjectPlan, config: &ExtractConfig) -> Vec<String> {
     let mut conditions = Vec::new();
+    if !config.include_deleted && object.soft_deletes {
+        conditions.push("IsDeleted = false".to_owned());
+    }
     if let Some(since) = config.since {
         let from = since - config.delta_overlap;
         let from = from
@@ -205,7 +219,7 @@ fn delta_conditions(config: &ExtractConfig) -> Vec<String> {
 
 /// The SOQL of REST extraction: Id order, so a query can resume after the last Id staged.
 pub fn rest_soql(object: &ObjectPlan, config: &ExtractConfig, after: Option<&str>) -> String {
-    let mut conditions = delta_conditions(config);
+    let mut conditions = conditions(object, config);
     if let Some(after) = after {
         // Ids are [0-9A-Za-z] only; anything else is dropped rather than quoted.
         let after: String = after.chars().filter(char::is_ascii_alphanumeric).collect();
@@ -284,7 +298,8 @@ pub async fn extract_step(
             let soql = extract_soql(object, config);
             match ports
                 .salesforce
-                .start_bulk_query(&soql, config.include_deleted)
+                // queryAll always: see `extract_soql`.
+                .start_bulk_query(&soql, true)
                 .await
             {
                 Ok(job) => {
@@ -375,7 +390,7 @@ pub async fn extract_step(
         Position::Rest { next, after } => {
             let start = |after: Option<&str>| QueryPageRequest::Start {
                 soql: rest_soql(object, config, after),
-                include_deleted: config.include_deleted,
+                include_deleted: true,
             };
             let request = match &next {
                 Some(cursor) => QueryPageRequest::Continue {
@@ -464,6 +479,7 @@ async fn finish(
             .to_owned(),
         ),
         fallback: state.fallback.clone(),
+        high_water_mark: state.high_water_mark.clone(),
     };
     ports
         .runs
@@ -594,6 +610,8 @@ async fn stage_chunk(
     chunk: Vec<SourceRecord>,
     csv_types: Option<&HashMap<String, FieldType>>,
 ) -> Result<(), StepError> {
+    // Salesforce's clock, read before anything (pseudonymisation) can touch the records.
+    note_high_water_mark(state, &chunk);
     // What pseudonymisation needs is worked out once per chunk, not per record.
     let pseudonymise = ports
         .pseudonymise
@@ -677,6 +695,26 @@ async fn stage_chunk(
         stage_body(ports, run, plan, object, state, body, count).await?;
     }
     Ok(())
+}
+
+/// Raises the state's high-water mark to the newest `SystemModstamp` of `records`.
+fn note_high_water_mark(state: &mut ExtractState, records: &[SourceRecord]) {
+    let rfc3339 = &time::format_description::well_known::Rfc3339;
+    let newest = records
+        .iter()
+        .filter_map(|record| record.get("SystemModstamp")?.as_str())
+        .filter_map(|text| crate::transform::salesforce_datetime_to_utc(text).ok())
+        .filter_map(|text| OffsetDateTime::parse(&text, rfc3339).ok())
+        .max();
+    let current = state
+        .high_water_mark
+        .as_deref()
+        .and_then(|mark| OffsetDateTime::parse(mark, rfc3339).ok());
+    if let Some(newest) = newest
+        && current.is_none_or(|current| newest > current)
+    {
+        state.high_water_mark = newest.format(rfc3339).ok();
+    }
 }
 
 /// Stages one chunk's JSON Lines and sends its message to the load queue.
@@ -763,6 +801,7 @@ mod tests {
             extracted: 10_000,
             chunks: 5,
             fallback: None,
+            high_water_mark: None,
         };
         let json = serde_json::to_string(&state).unwrap_or_default();
         assert!(

@@ -280,5 +280,6 @@ pub(crate) fn build_report(run: &RunId, records: &RunRecords) -> RunReport {
         run_id: run.clone(),
         objects,
         issues,
+        delta: records.plan.delta,
     }
 }

@@ -1178,6 +1178,8 @@ mod tests {
             entity,
             phase: 0,
             in_salesforce: 0,
+            estimated: None,
+            soft_deletes: false,
             select: vec![],
             fields: vec![],
             links: vec![],

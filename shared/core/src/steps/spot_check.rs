@@ -309,9 +309,14 @@ async fn reread(
     let mut fresh = HashMap::new();
     for batch in ids.chunks(IDS_PER_QUERY) {
         let list: Vec<String> = batch.iter().map(|id| format!("'{id}'")).collect();
+        // queryAll returns a record deleted since extraction too; `IsDeleted` tells it.
+        let mut select = object.select.clone();
+        if object.soft_deletes && !select.iter().any(|field| field == "IsDeleted") {
+            select.push("IsDeleted".to_owned());
+        }
         let soql = format!(
             "SELECT {} FROM {} WHERE Id IN ({})",
-            object.select.join(", "),
+            select.join(", "),
             // A variant's records (person accounts) are read from their Salesforce object.
             object.salesforce_object(),
             list.join(", ")
@@ -354,6 +359,9 @@ async fn prepare(
     staged: &SourceRecord,
     record: &mut SourceRecord,
 ) -> Result<(), StepError> {
+    if !object.select.iter().any(|field| field == "IsDeleted") {
+        record.remove("IsDeleted");
+    }
     super::files::inline_text_blob(
         ports.salesforce,
         object,

@@ -271,6 +271,8 @@ mod tests {
             entity: EntityKind::Company,
             phase: 0,
             in_salesforce: 0,
+            estimated: None,
+            soft_deletes: false,
             select: vec![],
             fields: vec![],
             links: vec![],

@@ -299,6 +299,7 @@ mod tests {
             validation: Default::default(),
             default_owner: None,
             merge_leads_by_email: false,
+            delta: false,
         }
     }
 
@@ -433,6 +434,7 @@ mod tests {
                     chunks: 1,
                     api: None,
                     fallback: None,
+                    high_water_mark: None,
                 },
             )));
         }

@@ -1,0 +1,142 @@
+//! "In Salesforce" is an exact count (COUNT() through queryAll, recycle bin left out), so a
+//! run that read less than Salesforce holds is never reported complete, even when every
+//! record it did read has an outcome.
+
+use async_trait::async_trait;
+use ferry_model::budget::ApiBudget;
+use ferry_model::error::PortError;
+use ferry_model::mapping::FieldMap;
+use ferry_model::model::{ObjectDescription, ObjectSummary};
+use ferry_model::ports::{BlobFetch, BulkJobStatus, QueryPage, QueryPageRequest, SalesforceApi};
+use ferry_salesforce::SalesforceClient;
+use ferry_simulator::org::{INTEGRATION_USERNAME, Org};
+use ferry_simulator::schema::Generated;
+use ferry_tests::{Embedded, connect, start_org};
+use std::collections::BTreeMap;
+
+/// The real client, reading through `query` where Ferry asks for `queryAll`: the blind
+/// view Ferry used to read through, which does not see archived activities.
+struct QueryOnly {
+    inner: SalesforceClient,
+}
+
+#[async_trait]
+impl SalesforceApi for QueryOnly {
+    async fn list_objects(&self) -> Result<Vec<ObjectSummary>, PortError> {
+        SalesforceApi::list_objects(&self.inner).await
+    }
+    async fn describe_object(&self, name: &str) -> Result<ObjectDescription, PortError> {
+        SalesforceApi::describe_object(&self.inner, name).await
+    }
+    async fn describe_objects(
+        &self,
+        names: &[String],
+    ) -> Result<ferry_model::ports::Descriptions, PortError> {
+        SalesforceApi::describe_objects(&self.inner, names).await
+    }
+    async fn count_records(&self, object: &str, soft_deletes: bool) -> Result<u64, PortError> {
+        SalesforceApi::count_records(&self.inner, object, soft_deletes).await
+    }
+    async fn record_counts(&self, objects: &[String]) -> Result<BTreeMap<String, u64>, PortError> {
+        SalesforceApi::record_counts(&self.inner, objects).await
+    }
+    async fn api_budget(&self) -> Result<Option<ApiBudget>, PortError> {
+        SalesforceApi::api_budget(&self.inner).await
+    }
+    async fn fresh_api_budget(&self) -> Result<Option<ApiBudget>, PortError> {
+        SalesforceApi::fresh_api_budget(&self.inner).await
+    }
+    async fn query_page(&self, request: QueryPageRequest) -> Result<QueryPage, PortError> {
+        let request = match request {
+            QueryPageRequest::Start { soql, .. } => QueryPageRequest::Start {
+                soql,
+                include_deleted: false,
+            },
+            more => more,
+        };
+        SalesforceApi::query_page(&self.inner, request).await
+    }
+    async fn tooling_query(&self, soql: &str) -> Result<QueryPage, PortError> {
+        SalesforceApi::tooling_query(&self.inner, soql).await
+    }
+    async fn fetch_blob(
+        &self,
+        object: &str,
+        id: &str,
+        field: &str,
+        max_bytes: u64,
+    ) -> Result<BlobFetch, PortError> {
+        SalesforceApi::fetch_blob(&self.inner, object, id, field, max_bytes).await
+    }
+    async fn start_bulk_query(
+        &self,
+        soql: &str,
+        _include_deleted: bool,
+    ) -> Result<BulkJobStatus, PortError> {
+        SalesforceApi::start_bulk_query(&self.inner, soql, false).await
+    }
+    async fn bulk_query_status(&self, job: &str) -> Result<BulkJobStatus, PortError> {
+        SalesforceApi::bulk_query_status(&self.inner, job).await
+    }
+    async fn bulk_query_results(
+        &self,
+        job: &str,
+        locator: Option<&str>,
+        max_records: u32,
+    ) -> Result<QueryPage, PortError> {
+        SalesforceApi::bulk_query_results(&self.inner, job, locator, max_records).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_read_less_than_salesforce_holds_is_not_complete() {
+    const RECORDS: u64 = 800;
+    const SEED: u64 = 31;
+    let simulator = start_org(RECORDS, SEED).await;
+    let salesforce = QueryOnly {
+        inner: connect(&simulator).await,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let mut config = embedded.config("run-blind", 200);
+    config.map = FieldMap::builtin();
+    config.default_owner = Some(INTEGRATION_USERNAME.to_owned());
+    config.discover.objects = Some(
+        ["User", "Account", "Contact", "Lead", "Opportunity", "Task"]
+            .map(str::to_owned)
+            .to_vec(),
+    );
+    let ports = embedded.ports_with(
+        &salesforce,
+        &embedded.store,
+        &embedded.store,
+        &embedded.destination,
+    );
+    let report = ferry_core::run::migrate(&ports, &config)
+        .await
+        .unwrap()
+        .report;
+
+    // Every record read has its outcome ...
+    assert!(report.is_balanced(), "{report:?}");
+    // ... but the archived tasks were never read, and the report says so by name.
+    let org = Org::new(SEED, RECORDS);
+    let archived = org.archived_count(Generated::Task);
+    assert!(archived > 0);
+    let tasks = report.object("Task").unwrap();
+    assert_eq!(tasks.in_salesforce, simulator.record_counts()["Task"]);
+    assert_eq!(tasks.extracted, tasks.in_salesforce - archived);
+    let differences = report.salesforce_differences();
+    assert_eq!(differences.len(), 1, "{differences:?}");
+    assert_eq!(differences[0].object, "Task");
+    assert_eq!(differences[0].missing(), i128::from(archived));
+    assert!(
+        differences[0].to_string().starts_with(&format!(
+            "Task: {} in Salesforce, {} accounted for",
+            tasks.in_salesforce, tasks.extracted
+        )),
+        "{}",
+        differences[0]
+    );
+    assert!(!report.is_complete());
+}
