@@ -202,9 +202,12 @@ fn soql_condition(when: &crate::mapping::When) -> String {
 
 /// Points every link and replacement naming an object that has variants at those variants
 /// too: a link to a person account fills the link its variant's `links_to_it` names (a
-/// contact rather than a company), when the linking entity has it.
+/// contact rather than a company), when the linking entity has it. A custom lookup, whose
+/// destination custom link points to one entity, gets a second custom link for the
+/// variant's entity (`partner_account` to companies, `partner_account_contact` to the
+/// people's contacts), so a record pointing at a person keeps that link too.
 fn link_variants(objects: &mut [ObjectPlan], maps: &BTreeMap<String, ObjectMap>) {
-    let variants: Vec<(String, String, BTreeMap<String, String>)> = objects
+    let variants: Vec<(String, String, BTreeMap<String, String>, EntityKind)> = objects
         .iter()
         .filter_map(|object| {
             let source = object.source_object.clone()?;
@@ -213,7 +216,7 @@ fn link_variants(objects: &mut [ObjectPlan], maps: &BTreeMap<String, ObjectMap>)
                 .and_then(|map| map.variants.get(&object.object))
                 .map(|variant| variant.links_to_it.clone())
                 .unwrap_or_default();
-            Some((source, object.object.clone(), links))
+            Some((source, object.object.clone(), links, object.entity))
         })
         .collect();
     if variants.is_empty() {
@@ -221,8 +224,35 @@ fn link_variants(objects: &mut [ObjectPlan], maps: &BTreeMap<String, ObjectMap>)
     }
     for object in objects.iter_mut() {
         let entity = object.entity;
+        let mut variant_definitions = Vec::new();
         for link in &mut object.links {
             if link.custom {
+                for (source, variant, _, variant_entity) in &variants {
+                    if *source != link.target_object {
+                        continue;
+                    }
+                    let Some(definition) = object
+                        .custom_fields
+                        .iter()
+                        .find(|definition| definition.name == link.target)
+                    else {
+                        continue;
+                    };
+                    let name = format!("{}_{variant_entity}", link.target);
+                    variant_definitions.push(CustomFieldDefinition {
+                        name: name.clone(),
+                        label: format!("{} ({variant})", definition.label),
+                        field_type: DestinationFieldType::Lookup {
+                            entity: *variant_entity,
+                        },
+                        ..definition.clone()
+                    });
+                    link.variants.push(VariantTarget {
+                        of: source.clone(),
+                        object: variant.clone(),
+                        link: name,
+                    });
+                }
                 continue;
             }
             let named: Vec<(String, String)> = if link.polymorphic.is_empty() {
@@ -234,7 +264,7 @@ fn link_variants(objects: &mut [ObjectPlan], maps: &BTreeMap<String, ObjectMap>)
                     .collect()
             };
             for (target_object, target_link) in named {
-                for (source, variant, links_to_it) in &variants {
+                for (source, variant, links_to_it, _) in &variants {
                     let Some(instead) = links_to_it.get(&target_link) else {
                         continue;
                     };
@@ -248,8 +278,9 @@ fn link_variants(objects: &mut [ObjectPlan], maps: &BTreeMap<String, ObjectMap>)
                 }
             }
         }
+        object.custom_fields.extend(variant_definitions);
         if let Some(replaced) = &mut object.replaced_by {
-            for (source, variant, _) in &variants {
+            for (source, variant, _, _) in &variants {
                 if *source == replaced.target_object {
                     replaced.variants.push(variant.clone());
                 }
