@@ -15,17 +15,14 @@
 //! object, so a report can be checked again.
 
 use super::StepError;
-use super::load::{
-    ChunkToRead, ReadRecord, link_targets, look_up_landed, read_chunk, resolve_links,
-};
-use super::verify::compare;
+use super::load::{ChunkToRead, ReadRecord, read_chunk};
+use super::verify::{compare, read_back};
 use crate::pseudonymise::Pseudonymise;
 use crate::transform::BLOB_FIELD;
-use ferry_model::ids::{DestinationId, RunId, SalesforceId};
+use ferry_model::ids::{RunId, SalesforceId};
 use ferry_model::model::SourceRecord;
 use ferry_model::plan::{ObjectPlan, Plan};
 use ferry_model::ports::{Destination, IdMap, QueryPageRequest, SalesforceApi, Staging};
-use ferry_model::records::DestinationRecord;
 use ferry_model::report::{IssueKind, RecordIssue};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -142,41 +139,8 @@ pub async fn spot_check_object(
             _ => None,
         })
         .collect();
-    let landed = look_up_landed(ports.id_map, &plan.tenant, link_targets(&transformed)).await?;
-    let ids: Vec<SalesforceId> = transformed
-        .iter()
-        .map(|record| record.record.source_id.clone())
-        .collect();
-    let entries = ports
-        .id_map
-        .lookup(&plan.tenant, &object.object, &ids)
-        .await
-        .map_err(StepError::IdMap)?;
-    let mut expected: Vec<(DestinationId, DestinationRecord)> = Vec::new();
-    for record in transformed {
-        let Some(destination_id) = entries.get(&record.record.source_id) else {
-            continue;
-        };
-        let mut from_salesforce = record.record;
-        resolve_links(&mut from_salesforce, record.references, &landed);
-        expected.push((destination_id.clone(), from_salesforce));
-    }
-    if expected.is_empty() {
-        return Ok(found);
-    }
-    let destination_ids: Vec<DestinationId> = expected.iter().map(|(id, _)| id.clone()).collect();
-    let actual = ports
-        .destination
-        .get(&plan.tenant, object.entity, &destination_ids)
-        .await
-        .map_err(StepError::Destination)?;
-    if actual.len() != expected.len() {
-        return Err(StepError::DestinationContract {
-            sent: expected.len(),
-            answered: actual.len(),
-        });
-    }
-    for ((destination_id, from_salesforce), read) in expected.iter().zip(actual) {
+    let expected = read_back(ports.id_map, ports.destination, plan, object, transformed).await?;
+    for (destination_id, from_salesforce, read) in &expected {
         found.checked += 1;
         let differences = compare(object, destination_id, from_salesforce, read.as_ref());
         if !differences.is_empty() {

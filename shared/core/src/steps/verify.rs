@@ -121,45 +121,9 @@ async fn verify_chunk(
             _ => None,
         })
         .collect();
-    let landed = look_up_landed(ports.id_map, &plan.tenant, link_targets(&transformed)).await?;
-    let ids: Vec<SalesforceId> = transformed
-        .iter()
-        .map(|record| record.record.source_id.clone())
-        .collect();
-    let entries = ports
-        .id_map
-        .lookup(&plan.tenant, &object.object, &ids)
-        .await
-        .map_err(StepError::IdMap)?;
-    let mut expected: Vec<(DestinationId, DestinationRecord)> = Vec::new();
-    for record in transformed {
-        let Some(destination_id) = entries.get(&record.record.source_id) else {
-            // Refused by the destination: reported as failed at load.
-            continue;
-        };
-        // Links that were deferred at load have been patched since, so they resolve now;
-        // one whose target never landed is expected empty, as it was sent.
-        let mut sent = record.record;
-        resolve_links(&mut sent, record.references, &landed);
-        expected.push((destination_id.clone(), sent));
-    }
-    if expected.is_empty() {
-        return Ok(verified);
-    }
-    let destination_ids: Vec<DestinationId> = expected.iter().map(|(id, _)| id.clone()).collect();
-    let actual = ports
-        .destination
-        .get(&plan.tenant, object.entity, &destination_ids)
-        .await
-        .map_err(StepError::Destination)?;
-    if actual.len() != expected.len() {
-        return Err(StepError::DestinationContract {
-            sent: expected.len(),
-            answered: actual.len(),
-        });
-    }
+    let expected = read_back(ports.id_map, ports.destination, plan, object, transformed).await?;
     let merging = plan.merge_leads_by_email && object.object == super::merge::LEAD;
-    for ((destination_id, sent), read) in expected.iter().zip(actual) {
+    for (destination_id, sent, read) in &expected {
         // A lead merged into a contact was not sent: its ID-map entry points at the
         // contact, which is verified as a contact.
         if merging
@@ -177,6 +141,58 @@ async fn verify_chunk(
         }
     }
     Ok(verified)
+}
+
+/// The records of `transformed` that landed (the ID map holds them), each with its links
+/// resolved through the ID map as they are now, beside what the destination holds for it:
+/// one `Destination::get` for the lot. Verification and the spot check compare the two.
+pub(super) async fn read_back(
+    id_map: &dyn IdMap,
+    destination: &dyn Destination,
+    plan: &Plan,
+    object: &ObjectPlan,
+    transformed: Vec<TransformedRecord>,
+) -> Result<Vec<(DestinationId, DestinationRecord, Option<DestinationRecord>)>, StepError> {
+    let landed = look_up_landed(id_map, &plan.tenant, link_targets(&transformed)).await?;
+    let ids: Vec<SalesforceId> = transformed
+        .iter()
+        .map(|record| record.record.source_id.clone())
+        .collect();
+    let entries = id_map
+        .lookup(&plan.tenant, &object.object, &ids)
+        .await
+        .map_err(StepError::IdMap)?;
+    let mut expected: Vec<(DestinationId, DestinationRecord)> = Vec::new();
+    for record in transformed {
+        let Some(destination_id) = entries.get(&record.record.source_id) else {
+            // Refused by the destination: reported as failed at load.
+            continue;
+        };
+        // Links that were deferred at load have been patched since, so they resolve now;
+        // one whose target never landed is expected empty, as it was sent.
+        let mut sent = record.record;
+        resolve_links(&mut sent, record.references, &landed);
+        expected.push((destination_id.clone(), sent));
+    }
+    if expected.is_empty() {
+        return Ok(Vec::new());
+    }
+    let destination_ids: Vec<DestinationId> = expected.iter().map(|(id, _)| id.clone()).collect();
+    let actual = destination
+        .get(&plan.tenant, object.entity, &destination_ids)
+        .await
+        .map_err(StepError::Destination)?;
+    if actual.len() != expected.len() {
+        return Err(StepError::DestinationContract {
+            sent: expected.len(),
+            answered: actual.len(),
+        });
+    }
+    Ok(expected
+        .into_iter()
+        .zip(actual)
+        .map(|((id, sent), read)| (id, sent, read))
+        .collect())
 }
 
 /// Every difference between what was sent and what was read back, one issue per field.
