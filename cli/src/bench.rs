@@ -751,7 +751,9 @@ async fn download_object(
     let mut job = None;
     if bulk {
         match salesforce
-            .start_bulk_query(&steps::extract_soql(object, config), false)
+            // Through queryAll, as extraction reads: `query` would leave archived
+            // activities out and make the limit a smaller job than the migration.
+            .start_bulk_query(&steps::extract_soql(object, config), true)
             .await
         {
             Ok(status) => job = Some(status.job),
@@ -814,7 +816,7 @@ async fn download_object(
     }
     let mut request = QueryPageRequest::Start {
         soql: steps::rest_soql(object, config, None),
-        include_deleted: false,
+        include_deleted: true,
     };
     loop {
         let page = salesforce
