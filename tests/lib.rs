@@ -474,6 +474,30 @@ pub fn companies_and_contacts_map() -> FieldMap {
 /// Live records a delta reads again besides what changed: those stamped within
 /// `ExtractConfig::delta_overlap` before (or at) the last run's high-water mark for
 /// `object`, the newest `SystemModstamp` it read. They come back unchanged.
+/// Changes the simulated org "now" (`POST /_sim/mutate`): `modify` records of `object`
+/// modified and `delete` deleted; the answer names them.
+pub async fn mutate(
+    simulator: &RunningSimulator,
+    object: &str,
+    modify: u64,
+    delete: u64,
+) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(format!(
+            "{}/_sim/mutate",
+            simulator.base_url().trim_end_matches('/')
+        ))
+        .json(&serde_json::json!({"object": object, "modify": modify, "delete": delete}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 pub async fn overlap_rows(client: &SalesforceClient, object: &str, mark: &str) -> u64 {
     use time::format_description::well_known::Rfc3339;
     let mark = time::OffsetDateTime::parse(mark, &Rfc3339).expect("an RFC 3339 mark");

@@ -9,7 +9,7 @@ use ferry_model::mapping::FieldMap;
 use ferry_model::report::IssueKind;
 use ferry_simulator::SimulatorConfig;
 use ferry_simulator::schema::Features;
-use ferry_tests::{Embedded, TENANT, connect, query_all};
+use ferry_tests::{Embedded, TENANT, connect, mutate, query_all};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 async fn start(
@@ -376,28 +376,6 @@ async fn an_org_without_person_accounts_plans_as_before() {
         assert_eq!(counts.skipped, 0, "{object}");
     }
     simulator.shutdown().await;
-}
-
-async fn mutate(
-    simulator: &ferry_simulator::RunningSimulator,
-    object: &str,
-    modify: u64,
-    delete: u64,
-) -> serde_json::Value {
-    reqwest::Client::new()
-        .post(format!(
-            "{}/_sim/mutate",
-            simulator.base_url().trim_end_matches('/')
-        ))
-        .json(&serde_json::json!({"object": object, "modify": modify, "delete": delete}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

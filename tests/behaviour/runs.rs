@@ -23,31 +23,9 @@ impl Progress for Recorder {
     }
 }
 use ferry_tests::wrappers::{Corrupting, Faults, Faulty};
-use ferry_tests::{Embedded, TENANT, connect, start_org};
+use ferry_tests::{Embedded, TENANT, connect, mutate, start_org};
 
 const CHUNK: usize = 25;
-
-async fn mutate(
-    simulator: &ferry_simulator::RunningSimulator,
-    object: &str,
-    modify: u64,
-    delete: u64,
-) -> serde_json::Value {
-    reqwest::Client::new()
-        .post(format!(
-            "{}/_sim/mutate",
-            simulator.base_url().trim_end_matches('/')
-        ))
-        .json(&serde_json::json!({"object": object, "modify": modify, "delete": delete}))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
 
 fn rollback_ports(embedded: &Embedded) -> RollbackRunPorts<'_> {
     RollbackRunPorts {

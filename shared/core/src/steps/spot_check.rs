@@ -82,26 +82,24 @@ pub async fn spot_check_object(
     let fresh = reread(ports.salesforce, object, staged.keys()).await?;
     let mut compared: Vec<SourceRecord> = Vec::new();
     for (id, staged_record) in &staged {
-        let Some(mut record) = fresh.get(id).cloned() else {
+        let record = fresh.get(id).cloned();
+        let gone = match &record {
+            None => Some("Salesforce no longer returns this record (deleted since extraction)"),
+            Some(record) if record.get("IsDeleted").and_then(Value::as_bool) == Some(true) => {
+                Some("deleted in Salesforce since extraction")
+            }
+            Some(_) => None,
+        };
+        let (Some(mut record), None) = (record, gone) else {
             found.changed += 1;
             found.issues.push(issue(
                 object,
                 id,
                 IssueKind::Warning,
-                "spot check: Salesforce no longer returns this record (deleted since extraction); not compared".to_owned(),
+                format!("spot check: {}; not compared", gone.unwrap_or_default()),
             ));
             continue;
         };
-        if record.get("IsDeleted").and_then(Value::as_bool) == Some(true) {
-            found.changed += 1;
-            found.issues.push(issue(
-                object,
-                id,
-                IssueKind::Warning,
-                "spot check: deleted in Salesforce since extraction; not compared".to_owned(),
-            ));
-            continue;
-        }
         let stamp = |record: &SourceRecord| record.get("SystemModstamp").cloned();
         if stamp(staged_record).is_some() && stamp(staged_record) != stamp(&record) {
             found.changed += 1;
