@@ -1,14 +1,18 @@
 //! Port wrappers for tests: count calls, fail or panic after N calls (a crash at any point
-//! of a run), and corrupt what the destination stores.
+//! of a run), corrupt what the destination stores, and change what the Salesforce client
+//! reads ([`Reader`]).
 
 use async_trait::async_trait;
 use ferry_model::PortError;
+use ferry_model::budget::ApiBudget;
 use ferry_model::ids::{DestinationId, RunId, SalesforceId, TenantId};
 use ferry_model::mapping::EntityKind;
+use ferry_model::model::{ObjectDescription, ObjectSummary};
 use ferry_model::plan::{CustomFieldDefinition, Plan};
 use ferry_model::ports::{
-    DeferredLink, Destination, DestinationUser, FileUpload, IdMap, IdMapEntry, LinkPatch,
-    RunRecords, RunStore, UpsertOutcome,
+    BlobFetch, BulkJobStatus, DeferredLink, Descriptions, Destination, DestinationUser, FileUpload,
+    IdMap, IdMapEntry, LinkPatch, QueryPage, QueryPageRequest, RunRecords, RunStore, SalesforceApi,
+    UpsertOutcome,
 };
 use ferry_model::records::DestinationRecord;
 use ferry_model::report::{ChunkResult, LinkResolution, ObjectExtraction};
@@ -16,7 +20,7 @@ use ferry_model::runs::{
     DeletionResult, JournalEntry, ObjectVerification, PendingDeletion, RollbackObject, RunSummary,
     StoredIdMapEntry,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -461,5 +465,108 @@ impl<T: Destination> Destination for Corrupting<T> {
         upload: FileUpload,
     ) -> Result<(), PortError> {
         self.inner.put_file(tenant, entity, record, upload).await
+    }
+}
+
+/// What a [`Reader`] changes of the real client's answers: a reader with a bug, or an org
+/// with data the simulator does not generate. Each method's default passes the call through.
+pub trait Reading: Send + Sync {
+    /// Whether a query Ferry sends through queryAll (`asked`) goes through it; `false` is
+    /// the blind `query`, which does not see archived activities.
+    fn include_deleted(&self, asked: bool) -> bool {
+        asked
+    }
+
+    /// The page handed back. `soql` is the query a first REST page answers; `None` for a
+    /// later REST page or a Bulk result page.
+    fn page(&self, soql: Option<&str>, page: QueryPage) -> QueryPage {
+        let _ = soql;
+        page
+    }
+}
+
+/// The real Salesforce client (`inner`) with its query answers changed by `reading`; every
+/// other call goes through as it is.
+pub struct Reader<S, R> {
+    pub inner: S,
+    pub reading: R,
+}
+
+#[async_trait]
+impl<S: SalesforceApi, R: Reading> SalesforceApi for Reader<S, R> {
+    async fn list_objects(&self) -> Result<Vec<ObjectSummary>, PortError> {
+        self.inner.list_objects().await
+    }
+    async fn describe_object(&self, name: &str) -> Result<ObjectDescription, PortError> {
+        self.inner.describe_object(name).await
+    }
+    async fn describe_objects(&self, names: &[String]) -> Result<Descriptions, PortError> {
+        self.inner.describe_objects(names).await
+    }
+    async fn count_records(&self, object: &str, soft_deletes: bool) -> Result<u64, PortError> {
+        self.inner.count_records(object, soft_deletes).await
+    }
+    async fn record_counts(&self, objects: &[String]) -> Result<BTreeMap<String, u64>, PortError> {
+        self.inner.record_counts(objects).await
+    }
+    async fn api_budget(&self) -> Result<Option<ApiBudget>, PortError> {
+        self.inner.api_budget().await
+    }
+    async fn fresh_api_budget(&self) -> Result<Option<ApiBudget>, PortError> {
+        self.inner.fresh_api_budget().await
+    }
+    async fn query_page(&self, request: QueryPageRequest) -> Result<QueryPage, PortError> {
+        let (request, soql) = match request {
+            QueryPageRequest::Start {
+                soql,
+                include_deleted,
+            } => (
+                QueryPageRequest::Start {
+                    soql: soql.clone(),
+                    include_deleted: self.reading.include_deleted(include_deleted),
+                },
+                Some(soql),
+            ),
+            more => (more, None),
+        };
+        let page = self.inner.query_page(request).await?;
+        Ok(self.reading.page(soql.as_deref(), page))
+    }
+    async fn tooling_query(&self, soql: &str) -> Result<QueryPage, PortError> {
+        self.inner.tooling_query(soql).await
+    }
+    async fn fetch_blob(
+        &self,
+        object: &str,
+        id: &str,
+        field: &str,
+        max_bytes: u64,
+    ) -> Result<BlobFetch, PortError> {
+        self.inner.fetch_blob(object, id, field, max_bytes).await
+    }
+    async fn start_bulk_query(
+        &self,
+        soql: &str,
+        include_deleted: bool,
+    ) -> Result<BulkJobStatus, PortError> {
+        let include_deleted = self.reading.include_deleted(include_deleted);
+        self.inner.start_bulk_query(soql, include_deleted).await
+    }
+    async fn bulk_query_status(&self, job: &str) -> Result<BulkJobStatus, PortError> {
+        self.inner.bulk_query_status(job).await
+    }
+    // Not `bulk_query_results_chunked`: its default reads through this, so the pages it
+    // streams are changed too.
+    async fn bulk_query_results(
+        &self,
+        job: &str,
+        locator: Option<&str>,
+        max_records: u32,
+    ) -> Result<QueryPage, PortError> {
+        let page = self
+            .inner
+            .bulk_query_results(job, locator, max_records)
+            .await?;
+        Ok(self.reading.page(None, page))
     }
 }

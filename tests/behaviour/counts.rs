@@ -2,89 +2,19 @@
 //! run that read less than Salesforce holds is never reported complete, even when every
 //! record it did read has an outcome.
 
-use async_trait::async_trait;
-use ferry_model::budget::ApiBudget;
-use ferry_model::error::PortError;
 use ferry_model::mapping::FieldMap;
-use ferry_model::model::{ObjectDescription, ObjectSummary};
-use ferry_model::ports::{BlobFetch, BulkJobStatus, QueryPage, QueryPageRequest, SalesforceApi};
-use ferry_salesforce::SalesforceClient;
 use ferry_simulator::org::{INTEGRATION_USERNAME, Org};
 use ferry_simulator::schema::Generated;
+use ferry_tests::wrappers::{Reader, Reading};
 use ferry_tests::{Embedded, connect, start_org};
-use std::collections::BTreeMap;
 
-/// The real client, reading through `query` where Ferry asks for `queryAll`: the blind
-/// view Ferry used to read through, which does not see archived activities.
-struct QueryOnly {
-    inner: SalesforceClient,
-}
+/// Reads through `query` where Ferry asks for `queryAll`: the blind view Ferry used to read
+/// through, which does not see archived activities.
+struct QueryOnly;
 
-#[async_trait]
-impl SalesforceApi for QueryOnly {
-    async fn list_objects(&self) -> Result<Vec<ObjectSummary>, PortError> {
-        SalesforceApi::list_objects(&self.inner).await
-    }
-    async fn describe_object(&self, name: &str) -> Result<ObjectDescription, PortError> {
-        SalesforceApi::describe_object(&self.inner, name).await
-    }
-    async fn describe_objects(
-        &self,
-        names: &[String],
-    ) -> Result<ferry_model::ports::Descriptions, PortError> {
-        SalesforceApi::describe_objects(&self.inner, names).await
-    }
-    async fn count_records(&self, object: &str, soft_deletes: bool) -> Result<u64, PortError> {
-        SalesforceApi::count_records(&self.inner, object, soft_deletes).await
-    }
-    async fn record_counts(&self, objects: &[String]) -> Result<BTreeMap<String, u64>, PortError> {
-        SalesforceApi::record_counts(&self.inner, objects).await
-    }
-    async fn api_budget(&self) -> Result<Option<ApiBudget>, PortError> {
-        SalesforceApi::api_budget(&self.inner).await
-    }
-    async fn fresh_api_budget(&self) -> Result<Option<ApiBudget>, PortError> {
-        SalesforceApi::fresh_api_budget(&self.inner).await
-    }
-    async fn query_page(&self, request: QueryPageRequest) -> Result<QueryPage, PortError> {
-        let request = match request {
-            QueryPageRequest::Start { soql, .. } => QueryPageRequest::Start {
-                soql,
-                include_deleted: false,
-            },
-            more => more,
-        };
-        SalesforceApi::query_page(&self.inner, request).await
-    }
-    async fn tooling_query(&self, soql: &str) -> Result<QueryPage, PortError> {
-        SalesforceApi::tooling_query(&self.inner, soql).await
-    }
-    async fn fetch_blob(
-        &self,
-        object: &str,
-        id: &str,
-        field: &str,
-        max_bytes: u64,
-    ) -> Result<BlobFetch, PortError> {
-        SalesforceApi::fetch_blob(&self.inner, object, id, field, max_bytes).await
-    }
-    async fn start_bulk_query(
-        &self,
-        soql: &str,
-        _include_deleted: bool,
-    ) -> Result<BulkJobStatus, PortError> {
-        SalesforceApi::start_bulk_query(&self.inner, soql, false).await
-    }
-    async fn bulk_query_status(&self, job: &str) -> Result<BulkJobStatus, PortError> {
-        SalesforceApi::bulk_query_status(&self.inner, job).await
-    }
-    async fn bulk_query_results(
-        &self,
-        job: &str,
-        locator: Option<&str>,
-        max_records: u32,
-    ) -> Result<QueryPage, PortError> {
-        SalesforceApi::bulk_query_results(&self.inner, job, locator, max_records).await
+impl Reading for QueryOnly {
+    fn include_deleted(&self, _asked: bool) -> bool {
+        false
     }
 }
 
@@ -93,8 +23,9 @@ async fn a_run_that_read_less_than_salesforce_holds_is_not_complete() {
     const RECORDS: u64 = 800;
     const SEED: u64 = 31;
     let simulator = start_org(RECORDS, SEED).await;
-    let salesforce = QueryOnly {
+    let salesforce = Reader {
         inner: connect(&simulator).await,
+        reading: QueryOnly,
     };
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());

@@ -4,22 +4,17 @@
 //! client rewrites one lead's `Email` (in other case, with spaces) to an email two contacts
 //! share: the winner (oldest CreatedDate, then lowest Id) is computed from the org's data.
 
-use async_trait::async_trait;
 use ferry_core::run::RunOptions;
 use ferry_core::run::{RunConfig, dry_run};
 use ferry_core::steps::{DiscoverOptions, ExtractConfig};
-use ferry_model::budget::ApiBudget;
 use ferry_model::budget::BudgetPolicy;
-use ferry_model::error::PortError;
 use ferry_model::ids::{RunId, SalesforceId, TenantId};
 use ferry_model::mapping::FieldMap;
-use ferry_model::model::{ObjectDescription, ObjectSummary};
 use ferry_model::ports::NoProgress;
-use ferry_model::ports::{
-    BlobFetch, BulkJobStatus, IdMap as _, QueryPage, QueryPageRequest, SalesforceApi,
-};
+use ferry_model::ports::{IdMap as _, QueryPage};
 use ferry_model::report::IssueKind;
 use ferry_salesforce::SalesforceClient;
+use ferry_tests::wrappers::{Reader, Reading};
 use ferry_tests::{Embedded, TENANT, connect, query_all, start_org};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -27,15 +22,14 @@ use std::sync::Mutex;
 const RECORDS: u64 = 1_500;
 const SEED: u64 = 33;
 
-/// The real client, with some leads' `Email` rewritten and some leads hidden.
+/// Some leads' `Email` rewritten and some leads hidden.
 struct Rewriting {
-    inner: SalesforceClient,
     emails: HashMap<String, String>,
     hidden: Mutex<HashSet<String>>,
 }
 
-impl Rewriting {
-    fn rewrite(&self, mut page: QueryPage) -> QueryPage {
+impl Reading for Rewriting {
+    fn page(&self, _soql: Option<&str>, mut page: QueryPage) -> QueryPage {
         let hidden = self.hidden.lock().unwrap().clone();
         page.records.retain(|record| {
             record
@@ -55,71 +49,6 @@ impl Rewriting {
             }
         }
         page
-    }
-}
-
-#[async_trait]
-impl SalesforceApi for Rewriting {
-    async fn list_objects(&self) -> Result<Vec<ObjectSummary>, PortError> {
-        SalesforceApi::list_objects(&self.inner).await
-    }
-    async fn describe_object(&self, name: &str) -> Result<ObjectDescription, PortError> {
-        SalesforceApi::describe_object(&self.inner, name).await
-    }
-    async fn describe_objects(
-        &self,
-        names: &[String],
-    ) -> Result<ferry_model::ports::Descriptions, PortError> {
-        SalesforceApi::describe_objects(&self.inner, names).await
-    }
-    async fn count_records(&self, object: &str, soft_deletes: bool) -> Result<u64, PortError> {
-        SalesforceApi::count_records(&self.inner, object, soft_deletes).await
-    }
-    async fn record_counts(&self, objects: &[String]) -> Result<BTreeMap<String, u64>, PortError> {
-        SalesforceApi::record_counts(&self.inner, objects).await
-    }
-    async fn api_budget(&self) -> Result<Option<ApiBudget>, PortError> {
-        SalesforceApi::api_budget(&self.inner).await
-    }
-    async fn fresh_api_budget(&self) -> Result<Option<ApiBudget>, PortError> {
-        SalesforceApi::fresh_api_budget(&self.inner).await
-    }
-    async fn query_page(&self, request: QueryPageRequest) -> Result<QueryPage, PortError> {
-        Ok(self.rewrite(SalesforceApi::query_page(&self.inner, request).await?))
-    }
-    async fn tooling_query(&self, soql: &str) -> Result<QueryPage, PortError> {
-        SalesforceApi::tooling_query(&self.inner, soql).await
-    }
-    async fn fetch_blob(
-        &self,
-        object: &str,
-        id: &str,
-        field: &str,
-        max_bytes: u64,
-    ) -> Result<BlobFetch, PortError> {
-        SalesforceApi::fetch_blob(&self.inner, object, id, field, max_bytes).await
-    }
-    async fn start_bulk_query(
-        &self,
-        soql: &str,
-        include_deleted: bool,
-    ) -> Result<BulkJobStatus, PortError> {
-        SalesforceApi::start_bulk_query(&self.inner, soql, include_deleted).await
-    }
-    async fn bulk_query_status(&self, job: &str) -> Result<BulkJobStatus, PortError> {
-        SalesforceApi::bulk_query_status(&self.inner, job).await
-    }
-    async fn bulk_query_results(
-        &self,
-        job: &str,
-        locator: Option<&str>,
-        max_records: u32,
-    ) -> Result<QueryPage, PortError> {
-        Ok(self.rewrite(
-            self.inner
-                .bulk_query_results(job, locator, max_records)
-                .await?,
-        ))
     }
 }
 
@@ -217,19 +146,24 @@ fn config(run: &str, merge: bool) -> RunConfig {
     }
 }
 
-async fn rewriting(client: SalesforceClient, chosen: &Chosen) -> Rewriting {
+async fn rewriting(
+    client: SalesforceClient,
+    chosen: &Chosen,
+) -> Reader<SalesforceClient, Rewriting> {
     // Other case, spaces around: the normalised email is the contacts'.
     let messy = format!("  {}  ", chosen.email.to_uppercase());
-    Rewriting {
+    Reader {
         inner: client,
-        emails: HashMap::from([(chosen.lead.clone(), messy)]),
-        hidden: Mutex::new(HashSet::new()),
+        reading: Rewriting {
+            emails: HashMap::from([(chosen.lead.clone(), messy)]),
+            hidden: Mutex::new(HashSet::new()),
+        },
     }
 }
 
 async fn migrate(
     embedded: &Embedded,
-    salesforce: &Rewriting,
+    salesforce: &Reader<SalesforceClient, Rewriting>,
     config: &RunConfig,
     delta: bool,
 ) -> ferry_core::run::RunOutcome {
@@ -429,6 +363,7 @@ async fn a_delta_in_which_only_the_lead_changed_merges_it_into_the_contact_of_an
     let salesforce = rewriting(client, &chosen).await;
     // The first run does not see the lead (as if it were created after it).
     salesforce
+        .reading
         .hidden
         .lock()
         .unwrap()
@@ -441,7 +376,7 @@ async fn a_delta_in_which_only_the_lead_changed_merges_it_into_the_contact_of_an
     assert_eq!(destination_of(&embedded, "Lead", &chosen.lead).await, None);
 
     // The delta sees the lead and none of the contacts again.
-    salesforce.hidden.lock().unwrap().clear();
+    salesforce.reading.hidden.lock().unwrap().clear();
     let delta = migrate(&embedded, &salesforce, &config("merge-d2", true), true).await;
     let report = &delta.report;
     assert!(report.is_balanced(), "{report:?}");
