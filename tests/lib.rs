@@ -460,6 +460,7 @@ pub fn rendered_dom(path: &Path) -> Option<String> {
 pub fn companies_and_contacts_map() -> FieldMap {
     let mut map = FieldMap::builtin();
     map.custom_objects = false;
+    map.generic_objects = false;
     map.objects
         .retain(|name, _| name == "Account" || name == "Contact");
     for object in map.objects.values_mut() {

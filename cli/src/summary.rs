@@ -76,6 +76,19 @@ pub fn print(report: &RunReport, discovery: Option<&Discovery>, api_usage: Optio
                 outside_map.join(", ")
             );
         }
+        let generic: Vec<&str> = discovery
+            .plan
+            .objects
+            .iter()
+            .filter(|object| object.is_generic())
+            .map(|object| object.object.as_str())
+            .collect();
+        if !generic.is_empty() {
+            println!(
+                "Landed as generic records (standard objects the map does not name, every field kept): {}.",
+                generic.join(", ")
+            );
+        }
         println!(
             "Left out: {} of the org's {} objects (not in the map, or not exportable); {} plan notes.",
             discovery.skipped.len(),

@@ -35,6 +35,7 @@ async fn start(seed: u64, features: Features) -> RunningSimulator {
 fn money_map() -> FieldMap {
     let mut map = FieldMap::builtin();
     map.custom_objects = false;
+    map.generic_objects = false;
     map.objects.retain(|name, _| {
         [
             "User",

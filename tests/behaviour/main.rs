@@ -13,6 +13,7 @@ mod entities;
 mod extract;
 mod faults;
 mod files;
+mod generic;
 mod http_destination;
 mod load;
 mod merge;

@@ -22,9 +22,13 @@
 //!   values (`"replaced_when": {"IsPersonAccount": true}`) and land some records of an
 //!   object as another entity (`"variants"`, [`ObjectMap::variants`]: person accounts);
 //! - add a whole new object (it must name its entity);
-//! - drop an object (`"Lead": null`);
+//! - drop an object (`"Lead": null`), or leave out one the map does not name, which would
+//!   otherwise land as custom or generic records (`"Case": null`);
 //! - leave out the custom objects the map does not name (`"custom_objects": false`), which
-//!   otherwise land as custom records.
+//!   otherwise land as custom records;
+//! - leave out the standard objects with data that the map does not name
+//!   (`"generic_objects": false`), which otherwise land as generic records (custom records
+//!   keeping the object's name and every field, see [`crate::plan::generic_object_map`]).
 //!
 //! TOML has no `null`, so `false` drops too, in either format (`Fax = false`). Salesforce API
 //! names are case-insensitive, and so is the matching of an override's object and field names
@@ -579,7 +583,16 @@ pub struct FieldMap {
     /// data like any other, and the map cannot know their names in advance.
     #[serde(default = "default_true")]
     pub custom_objects: bool,
+    /// Whether standard objects with data that the map does not name (and Ferry can read)
+    /// land as generic records (see [`crate::plan::generic_object_map`]), so that nothing
+    /// with data is left behind unless the user leaves it out. On by default.
+    #[serde(default = "default_true")]
+    pub generic_objects: bool,
     pub objects: BTreeMap<String, ObjectMap>,
+    /// Objects an override dropped (`"Case": null`): never migrated, even as custom or
+    /// generic records.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub left_out: BTreeSet<String>,
 }
 
 fn default_true() -> bool {
@@ -835,8 +848,6 @@ pub enum MapError {
     EmptyLinkTable { object: String, field: String },
     #[error("field map override: {object} is not in the map, so it must name its entity")]
     NewObjectWithoutEntity { object: String },
-    #[error("field map override: {object} is dropped, but the map has no such object")]
-    DroppedUnknownObject { object: String },
     #[error(
         "field map override: {object}.{field} is dropped, but the map does not map it (a custom field the map does not name becomes a destination custom field; a map cannot leave it out yet)"
     )]
@@ -846,6 +857,13 @@ pub enum MapError {
 const BUILTIN_MAP: &str = include_str!("../default_map.json");
 
 impl FieldMap {
+    /// Whether an override dropped `object` (Salesforce names are case-insensitive).
+    pub fn leaves_out(&self, object: &str) -> bool {
+        self.left_out
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(object))
+    }
+
     /// The map Ferry ships with.
     pub fn builtin() -> Self {
         // The built-in map is checked by a unit test below, so parsing cannot fail at run time;
@@ -854,7 +872,9 @@ impl FieldMap {
             version: MAP_VERSION,
             description: None,
             custom_objects: true,
+            generic_objects: true,
             objects: BTreeMap::new(),
+            left_out: BTreeSet::new(),
         })
     }
 
@@ -912,18 +932,19 @@ impl FieldMap {
         if let Some(custom_objects) = overrides.custom_objects {
             map.custom_objects = custom_objects;
         }
+        if let Some(generic_objects) = overrides.generic_objects {
+            map.generic_objects = generic_objects;
+        }
         for (object, change) in &overrides.objects {
             let existing = find_key(&map.objects, object);
             let object_override = match change {
+                // Dropping an object the map does not name leaves out what would have landed
+                // as custom or generic records.
                 Change::Drop => {
-                    match existing {
-                        Some(key) => map.objects.remove(&key),
-                        None => {
-                            return Err(MapError::DroppedUnknownObject {
-                                object: object.clone(),
-                            });
-                        }
-                    };
+                    if let Some(key) = existing {
+                        map.objects.remove(&key);
+                    }
+                    map.left_out.insert(object.clone());
                     continue;
                 }
                 Change::Set(object_override) => object_override,
@@ -1187,8 +1208,12 @@ struct RawFieldMap {
     description: Option<String>,
     #[serde(default = "default_true")]
     custom_objects: bool,
+    #[serde(default = "default_true")]
+    generic_objects: bool,
     #[serde(default)]
     objects: BTreeMap<String, RawObjectMap>,
+    #[serde(default)]
+    left_out: BTreeSet<String>,
 }
 
 #[derive(Deserialize)]
@@ -1239,7 +1264,9 @@ impl RawFieldMap {
             version: self.version,
             description: self.description,
             custom_objects: self.custom_objects,
+            generic_objects: self.generic_objects,
             objects,
+            left_out: self.left_out,
         };
         map.validate()?;
         Ok(map)
@@ -1258,6 +1285,9 @@ pub struct MapOverrides {
     /// Turns the landing of custom objects the map does not name on or off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_objects: Option<bool>,
+    /// Turns the landing of standard objects the map does not name on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generic_objects: Option<bool>,
     #[serde(default)]
     pub objects: BTreeMap<String, Change<ObjectOverride>>,
 }
@@ -1308,6 +1338,7 @@ impl MapOverrides {
             version,
             description: None,
             custom_objects: None,
+            generic_objects: None,
             objects: BTreeMap::new(),
         }
     }
@@ -1621,10 +1652,6 @@ mod tests {
             "field map override: Case is not in the map, so it must name its entity",
         );
         check_error(
-            r#"{"version":3,"objects":{"Case":null}}"#,
-            "field map override: Case is dropped, but the map has no such object",
-        );
-        check_error(
             r#"{"version":3,"objects":{"Task":{"links":{"WhatId":{"Account":"company","Opportunity":"deal"}}}}}"#,
             "field map: Task.WhatId targets link task.deal, which the destination does not have",
         );
@@ -1789,5 +1816,17 @@ mod tests {
             });
             assert_eq!(parsed.as_ref(), Ok(&overrides), "{format:?}");
         }
+    }
+
+    #[test]
+    fn dropping_an_object_the_map_does_not_name_leaves_it_out() -> Result<(), MapError> {
+        let overrides =
+            MapOverrides::from_json_str(r#"{"version":3,"objects":{"Case":null,"Lead":null}}"#)?;
+        let map = FieldMap::builtin().overlay(&overrides)?;
+        assert!(!map.objects.contains_key("Lead"));
+        assert!(map.leaves_out("case") && map.leaves_out("Lead"));
+        assert!(!map.leaves_out("Contact"));
+        assert!(FieldMap::builtin().left_out.is_empty());
+        Ok(())
     }
 }

@@ -13,6 +13,11 @@ pub struct ObjectSummary {
     pub key_prefix: Option<String>,
     pub queryable: bool,
     pub custom: bool,
+    /// Whether the object has page layouts: records people work with, as opposed to setup
+    /// and system objects. Standard objects the map does not name are read as generic
+    /// records only when they are.
+    #[serde(default)]
+    pub layoutable: bool,
 }
 
 /// A described object with its fields.

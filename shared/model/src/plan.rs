@@ -180,6 +180,12 @@ impl ObjectPlan {
     pub fn salesforce_object(&self) -> &str {
         self.source_object.as_deref().unwrap_or(&self.object)
     }
+
+    /// Whether this is a standard object the map does not name, landing as generic records
+    /// (see [`generic_object_map`]).
+    pub fn is_generic(&self) -> bool {
+        self.entity == EntityKind::CustomRecord && !is_custom_object(&self.object)
+    }
 }
 
 /// `when` as a SOQL condition: each field equal to its value.
@@ -588,9 +594,16 @@ pub fn build_plan_with_prefixes(
     let mut notes = Vec::new();
     let mut objects = Vec::new();
     let mut object_maps: BTreeMap<String, ObjectMap> = map.objects.clone();
-    for name in discovered.keys() {
-        if map.custom_objects && is_custom_object(name) && !object_maps.contains_key(name) {
-            object_maps.insert(name.clone(), custom_object_map());
+    for (name, found) in discovered {
+        if object_maps.contains_key(name) || map.leaves_out(name) {
+            continue;
+        }
+        if is_custom_object(name) {
+            if map.custom_objects {
+                object_maps.insert(name.clone(), custom_object_map());
+            }
+        } else if map.generic_objects {
+            object_maps.insert(name.clone(), generic_object_map(&found.description));
         }
     }
     // The objects this plan migrates, with their entity: a link may only point to these.
@@ -880,11 +893,13 @@ fn plan_object(
         },
     };
     let mut custom_fields = Vec::new();
-    for field in description
-        .fields
-        .iter()
-        .filter(|field| field.custom && own_custom(&field.name))
-    {
+    // A generic record (a standard object the map does not name) keeps every field, not
+    // only the custom ones: each becomes a custom field of the object.
+    let generic = object_map.entity == EntityKind::CustomRecord && !is_custom_object(object_name);
+    for field in description.fields.iter().filter(|field| {
+        (field.custom || (generic && !GENERIC_SYSTEM_FIELDS.contains(&field.name.as_str())))
+            && own_custom(&field.name)
+    }) {
         if object_map.maps_source(&field.name) {
             continue;
         }
@@ -983,6 +998,46 @@ fn parent_field(description: &ObjectDescription, source: &str) -> Option<String>
 /// custom metadata type, event or setting (`__mdt`, `__e`, ...).
 pub fn is_custom_object(object: &str) -> bool {
     object.ends_with("__c")
+}
+
+/// Fields of every object that a generic record does not carry as its own: the id (the ID
+/// map keeps it), the recycle-bin flag, and audit fields naming users.
+const GENERIC_SYSTEM_FIELDS: &[&str] = &[
+    "Id",
+    "IsDeleted",
+    "SystemModstamp",
+    "CreatedById",
+    "LastModifiedById",
+    "LastViewedDate",
+    "LastReferencedDate",
+];
+
+/// How a standard object with data that the map does not name lands (the map's
+/// `generic_objects`, on by default): as custom records keeping the object's name, like a
+/// custom object's, with every field of the describe as a custom field of the object and
+/// every lookup to a migrated object as a custom link. Its name is the first of `Name`,
+/// `Subject`, `Title` and `{Object}Number` (`CaseNumber`) it has.
+pub fn generic_object_map(description: &ObjectDescription) -> ObjectMap {
+    let mut map = custom_object_map();
+    let number = format!("{}Number", description.name);
+    map.fields.remove("Name");
+    if let Some(name) = ["Name", "Subject", "Title", number.as_str()]
+        .into_iter()
+        .find_map(|candidate| description.field(candidate))
+    {
+        map.fields.insert(name.name.clone(), "name".to_owned());
+    }
+    // The currency stays mapped as for a custom object: an org with one currency gives
+    // every record the org's (`apply_org_currency`).
+    for source in ["CreatedDate", "LastModifiedDate"] {
+        if description.field(source).is_none() {
+            map.fields.remove(source);
+        }
+    }
+    if description.field("OwnerId").is_none() {
+        map.links.remove("OwnerId");
+    }
+    map
 }
 
 /// How a custom object the map does not name lands: as custom records keeping the object's

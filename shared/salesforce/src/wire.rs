@@ -19,6 +19,8 @@ pub struct GlobalSObject {
     pub key_prefix: Option<String>,
     pub queryable: bool,
     pub custom: bool,
+    #[serde(default)]
+    pub layoutable: bool,
 }
 
 impl From<GlobalSObject> for ObjectSummary {
@@ -29,6 +31,7 @@ impl From<GlobalSObject> for ObjectSummary {
             key_prefix: wire.key_prefix,
             queryable: wire.queryable,
             custom: wire.custom,
+            layoutable: wire.layoutable,
         }
     }
 }

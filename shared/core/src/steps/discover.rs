@@ -101,6 +101,36 @@ const UNSUPPORTED_OBJECTS: &[&str] = &[
     "LookedUpFromActivity",
 ];
 
+/// Standard objects with page layouts that are not records of their own: what they hold
+/// reaches the destination another way, or is metadata an admin rebuilds. The map may
+/// still name them; otherwise they are never read as generic records.
+const REPRESENTED_ELSEWHERE: &[(&str, &str)] = &[
+    (
+        "ContentDocument",
+        "a file's container: its files land through ContentVersion",
+    ),
+    (
+        "Dashboard",
+        "analytics, listed in the plan's inventory to rebuild: not record data",
+    ),
+    (
+        "Report",
+        "analytics, listed in the plan's inventory to rebuild: not record data",
+    ),
+    (
+        "RecordType",
+        "metadata: each record keeps its record type's name",
+    ),
+    (
+        "Organization",
+        "the org itself: its default currency is read at discovery",
+    ),
+    (
+        "EmailTemplate",
+        "metadata an admin rebuilds, not record data",
+    ),
+];
+
 /// Why an object of describeGlobal cannot be migrated, or `None` when it can.
 pub(crate) fn unsupported_reason(object: &ObjectSummary) -> Option<String> {
     let name = object.name.as_str();
@@ -123,6 +153,94 @@ pub(crate) fn unsupported_reason(object: &ObjectSummary) -> Option<String> {
         return Some("not queryable".to_owned());
     }
     None
+}
+
+/// Where discovery puts one object of describeGlobal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Placement {
+    /// Named by the map, or a custom object landing as custom records: described and counted.
+    Mapped,
+    /// A standard object the map does not name, which people keep records in: a generic
+    /// record object if it holds any.
+    Generic,
+    /// Left out, with the reason.
+    Skipped(String),
+}
+
+fn placement(object: &ObjectSummary, map: &FieldMap, selected: Option<&[String]>) -> Placement {
+    if let Some(reason) = unsupported_reason(object) {
+        return Placement::Skipped(reason);
+    }
+    if let Some(selected) = selected
+        && !selected
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(&object.name))
+    {
+        return Placement::Skipped("not selected".to_owned());
+    }
+    if map.leaves_out(&object.name) {
+        return Placement::Skipped("left out by the map's overrides".to_owned());
+    }
+    // A custom object the map does not name lands as custom records (see
+    // `plan::custom_object_map`), so it is discovered like a mapped one.
+    let lands_as_custom_record =
+        map.custom_objects && object.custom && ferry_model::plan::is_custom_object(&object.name);
+    if map.objects.contains_key(&object.name) || lands_as_custom_record {
+        return Placement::Mapped;
+    }
+    let reason = if !map.generic_objects || object.custom {
+        "not in the field map"
+    } else if !object.layoutable {
+        "a setup or system object (no page layouts), not in the field map"
+    } else if let Some((_, reason)) = REPRESENTED_ELSEWHERE
+        .iter()
+        .find(|(name, _)| *name == object.name)
+    {
+        reason
+    } else {
+        return Placement::Generic;
+    };
+    Placement::Skipped(reason.to_owned())
+}
+
+/// Why a standard object the map does not name is left out although Ferry could read it.
+pub const NO_RECORDS: &str = "no records in Salesforce";
+
+/// Requests in flight while finding which generic candidates hold records.
+const PRESENCE_CHECKS_IN_FLIGHT: usize = 8;
+
+/// Whether each object holds any record (recycle bin included: the exact count after the
+/// describe leaves it out), by a `COUNT()` through queryAll: never `/limits/recordCount`,
+/// whose stale estimate could leave an object with data behind. An object Salesforce
+/// refuses to count is left out with its answer as the reason; a transient failure stops
+/// discovery, as any other call's does.
+async fn holding_records(
+    salesforce: &dyn SalesforceApi,
+    objects: &[String],
+) -> Result<Vec<(String, Result<bool, String>)>, StepError> {
+    use futures::StreamExt as _;
+    let answers: Vec<_> = futures::stream::iter(objects.iter().cloned())
+        .map(|name| async move {
+            let answer = salesforce.count_records(&name, false).await;
+            (name, answer)
+        })
+        .buffered(PRESENCE_CHECKS_IN_FLIGHT)
+        .collect()
+        .await;
+    answers
+        .into_iter()
+        .map(|(name, answer)| match answer {
+            Ok(count) => Ok((name, Ok(count > 0))),
+            Err(error) if error.is_retryable() => Err(StepError::Salesforce(error)),
+            Err(error) => {
+                let reason = format!(
+                    "Salesforce refused to count its records ({})",
+                    error.chain()
+                );
+                Ok((name, Err(reason)))
+            }
+        })
+        .collect()
 }
 
 /// Reads the org: which objects exist, the describes and record counts of the mapped ones, and
@@ -166,38 +284,28 @@ pub async fn discover(
     }
     let mut skipped = Vec::new();
     let mut wanted = Vec::new();
+    // Standard objects the map does not name that people keep records in (they have page
+    // layouts): read as generic records if they hold any.
+    let mut generic = Vec::new();
     for object in &objects {
-        if let Some(reason) = unsupported_reason(object) {
-            skipped.push(SkippedObject {
+        match placement(object, map, options.objects.as_deref()) {
+            Placement::Mapped => wanted.push(object.name.clone()),
+            Placement::Generic => generic.push(object.name.clone()),
+            Placement::Skipped(reason) => skipped.push(SkippedObject {
                 name: object.name.clone(),
                 reason,
-            });
-            continue;
+            }),
         }
-        if let Some(selected) = &options.objects
-            && !selected
-                .iter()
-                .any(|name| name.eq_ignore_ascii_case(&object.name))
-        {
-            skipped.push(SkippedObject {
-                name: object.name.clone(),
-                reason: "not selected".to_owned(),
-            });
-            continue;
+    }
+    for (name, found) in holding_records(salesforce, &generic).await? {
+        match found {
+            Ok(true) => wanted.push(name),
+            Ok(false) => skipped.push(SkippedObject {
+                name,
+                reason: NO_RECORDS.to_owned(),
+            }),
+            Err(reason) => skipped.push(SkippedObject { name, reason }),
         }
-        // A custom object the map does not name lands as custom records (see
-        // `plan::custom_object_map`), so it is discovered like a mapped one.
-        let lands_as_custom_record = map.custom_objects
-            && object.custom
-            && ferry_model::plan::is_custom_object(&object.name);
-        if !(map.objects.contains_key(&object.name) || lands_as_custom_record) {
-            skipped.push(SkippedObject {
-                name: object.name.clone(),
-                reason: "not in the field map".to_owned(),
-            });
-            continue;
-        }
-        wanted.push(object.name.clone());
     }
     if let Some(selected) = &options.objects {
         let unmapped: Vec<&String> = selected
@@ -231,6 +339,7 @@ pub async fn discover(
     let mut discovered = BTreeMap::new();
     for description in descriptions {
         let name = description.name.clone();
+        let is_generic = generic.contains(&name);
         // recordCount is an estimate (periodic, archived activities left out): it only
         // chooses Bulk or REST. What is in Salesforce is counted exactly.
         let estimated = counts.remove(&name);
@@ -240,6 +349,14 @@ pub async fn discover(
             .await
             .map_err(StepError::Salesforce)?;
         tracing::info!(object = %name, records = record_count, ?estimated, "described");
+        // Only its recycle bin held records: nothing to migrate.
+        if is_generic && record_count == 0 {
+            skipped.push(SkippedObject {
+                name,
+                reason: NO_RECORDS.to_owned(),
+            });
+            continue;
+        }
         discovered.insert(
             name,
             DiscoveredObject {
@@ -322,6 +439,7 @@ pub async fn prepare_destination(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn summary(name: &str, queryable: bool) -> ObjectSummary {
@@ -331,7 +449,107 @@ mod tests {
             key_prefix: None,
             queryable,
             custom: false,
+            layoutable: false,
         }
+    }
+
+    /// The recorded describeGlobal of a real org (787 objects).
+    fn recorded_org() -> Vec<ObjectSummary> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Listed {
+            name: String,
+            label: String,
+            key_prefix: Option<String>,
+            queryable: bool,
+            custom: bool,
+            layoutable: bool,
+        }
+        #[derive(serde::Deserialize)]
+        struct Global {
+            sobjects: Vec<Listed>,
+        }
+        let text = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/salesforce/describe_global/cci_2020_global_describe.json"
+        ));
+        let global: Global = serde_json::from_str(text).unwrap();
+        global
+            .sobjects
+            .into_iter()
+            .map(|listed| ObjectSummary {
+                name: listed.name,
+                label: listed.label,
+                key_prefix: listed.key_prefix,
+                queryable: listed.queryable,
+                custom: listed.custom,
+                layoutable: listed.layoutable,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_object_of_a_real_orgs_describe_global_is_read_or_left_out_for_a_reason() {
+        let objects = recorded_org();
+        assert_eq!(objects.len(), 787);
+        let map = FieldMap::builtin();
+        let placed: BTreeMap<&str, Placement> = objects
+            .iter()
+            .map(|object| (object.name.as_str(), placement(object, &map, None)))
+            .collect();
+        assert_eq!(placed.len(), objects.len());
+        // The data model beyond the map is read, to land as generic records if it holds any.
+        for name in [
+            "Case",
+            "CaseComment",
+            "Campaign",
+            "CampaignMember",
+            "Asset",
+            "Contract",
+            "Order",
+            "OrderItem",
+            "Product2",
+            "Pricebook2",
+            "PricebookEntry",
+            "Solution",
+            "Idea",
+            "WorkOrder",
+        ] {
+            assert_eq!(placed[name], Placement::Generic, "{name}");
+        }
+        for name in ["Account", "Contact", "Lead", "Opportunity", "Task", "User"] {
+            assert_eq!(placed[name], Placement::Mapped, "{name}");
+        }
+        // Setup, system and metadata objects are not, each with its reason.
+        for name in [
+            "Profile",
+            "PermissionSet",
+            "ApexClass",
+            "AsyncApexJob",
+            "CronTrigger",
+            "UserRole",
+            "Organization",
+            "AccountShare",
+            "AccountHistory",
+            "ContentDocument",
+            "EmailTemplate",
+        ] {
+            assert!(
+                matches!(&placed[name], Placement::Skipped(reason) if !reason.is_empty()),
+                "{name}: {:?}",
+                placed[name]
+            );
+        }
+        let mut off = map.clone();
+        off.generic_objects = false;
+        assert_eq!(
+            placement(
+                &objects[objects.iter().position(|o| o.name == "Case").unwrap()],
+                &off,
+                None
+            ),
+            Placement::Skipped("not in the field map".to_owned())
+        );
     }
 
     #[test]
