@@ -20,9 +20,9 @@ use std::path::Path;
 /// each entity's schema): owners, custom field definitions and values, custom links and file
 /// contents; and `pipelines`, a view of the pipelines stages and opportunities name (one
 /// `Default` pipeline, or one per record type when the map asks). Every record keeps the Salesforce object and id it came from, unique per tenant,
-/// which is what makes an upsert of the same record an update. Columns added after a table
-/// first shipped are also in [`ADDED_COLUMNS`], so a destination file written by an older
-/// Ferry gains them when opened.
+/// which is what makes an upsert of the same record an update. An entity table written by an
+/// older Ferry gains the columns its schema has since added when the file is opened
+/// ([`entity_columns`]); columns added to the tables here go in [`ADDED_COLUMNS`].
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS custom_field_definitions (
     tenant TEXT NOT NULL,
@@ -88,12 +88,12 @@ fn entity_tables() -> String {
             "source_id TEXT NOT NULL".to_owned(),
         ];
         for field in columns_of(entity) {
-            let sql_type = match field.kind {
-                ValueKind::Integer | ValueKind::Boolean => "INTEGER",
-                ValueKind::Text | ValueKind::Decimal | ValueKind::Json | ValueKind::Bytes => "TEXT",
-            };
             let not_null = if field.required { " NOT NULL" } else { "" };
-            columns.push(format!("{} {sql_type}{not_null}", field.name));
+            columns.push(format!(
+                "{} {}{not_null}",
+                field.name,
+                column_type(field.kind)
+            ));
         }
         for (link, target) in schema.links {
             columns.push(format!(
@@ -109,6 +109,14 @@ fn entity_tables() -> String {
         ));
     }
     sql
+}
+
+/// The SQLite type of a standard field's column.
+fn column_type(kind: ValueKind) -> &'static str {
+    match kind {
+        ValueKind::Integer | ValueKind::Boolean => "INTEGER",
+        ValueKind::Text | ValueKind::Decimal | ValueKind::Json | ValueKind::Bytes => "TEXT",
+    }
 }
 
 /// The standard fields an entity's table holds as columns: all but bytes.
@@ -140,6 +148,12 @@ impl SqliteDestination {
     pub fn open(path: &Path) -> Result<Self, EmbeddedError> {
         let db = Db::open(path, &format!("{}{SCHEMA}", entity_tables()))?;
         db.add_missing_columns(ADDED_COLUMNS)?;
+        let entity_columns = entity_columns();
+        let entity_columns: Vec<(&str, &str, &str)> = entity_columns
+            .iter()
+            .map(|(table, column, sql_type)| (*table, column.as_str(), sql_type.as_str()))
+            .collect();
+        db.add_missing_columns(&entity_columns)?;
         Ok(Self { db })
     }
 
@@ -205,23 +219,36 @@ impl SqliteDestination {
     }
 }
 
-/// (table, column, type) added to tables after they first shipped.
-const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
-    ("companies", "billing_address", "TEXT"),
-    ("companies", "shipping_address", "TEXT"),
-    ("contacts", "mailing_address", "TEXT"),
-    ("companies", "owner_id", "INTEGER REFERENCES owners (id)"),
-    ("contacts", "tags", "TEXT"),
-    ("contacts", "company_name", "TEXT"),
-    ("contacts", "lead_status", "TEXT"),
-    ("contacts", "lead_source", "TEXT"),
-    (
-        "contacts",
-        "reports_to_id",
-        "INTEGER REFERENCES contacts (id)",
-    ),
-    ("contacts", "owner_id", "INTEGER REFERENCES owners (id)"),
-];
+/// (table, column, type) added to the tables of [`SCHEMA`] after they first shipped.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[];
+
+/// (table, column, type) of every column of every entity table but its key and source, as
+/// [`entity_tables`] writes them: what a file from an older Ferry gains if it lacks one (as
+/// a nullable column, since its existing rows have no value).
+fn entity_columns() -> Vec<(&'static str, String, String)> {
+    let mut columns = Vec::new();
+    for entity in EntityKind::ALL {
+        if !entity.created_by_migration() {
+            continue;
+        }
+        let schema = entity.schema();
+        for field in columns_of(entity) {
+            columns.push((
+                schema.table,
+                field.name.to_owned(),
+                column_type(field.kind).to_owned(),
+            ));
+        }
+        for (link, target) in schema.links {
+            columns.push((
+                schema.table,
+                format!("{link}_id"),
+                format!("INTEGER REFERENCES {} (id)", target.schema().table),
+            ));
+        }
+    }
+    columns
+}
 
 /// A field's value as its column holds it. Decimals are kept as their decimal text, so no
 /// float ever rounds them; structured values as JSON text.
@@ -1288,6 +1315,13 @@ mod tests {
             })
             .unwrap();
         assert_eq!((name.as_str(), address), ("Acme", None));
+        // Every column the schemas have added since, links included.
+        for (table, column, _) in entity_columns() {
+            let mut statement = connection
+                .prepare(&format!("SELECT {column} FROM {table} LIMIT 1"))
+                .unwrap_or_else(|error| panic!("{table}.{column}: {error}"));
+            statement.query([]).unwrap();
+        }
         connection
             .query_row("SELECT mailing_address FROM contacts LIMIT 1", [], |_| {
                 Ok(())
