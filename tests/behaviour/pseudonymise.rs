@@ -87,3 +87,79 @@ async fn a_pseudonymised_migration_hides_contacts_but_keeps_their_shape_and_dupl
     assert_eq!(landed_names, accounts);
     simulator.shutdown().await;
 }
+
+/// A person account is a person: choosing `Contact` hides people, whether Salesforce keeps
+/// them as contacts or as person accounts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pseudonymising_contacts_hides_person_accounts_too() {
+    let simulator = ferry_simulator::serve(
+        ferry_simulator::SimulatorConfig {
+            records: 1_500,
+            seed: 14,
+            features: ferry_simulator::schema::Features {
+                person_accounts: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .unwrap();
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let config: PseudonymiseConfig = serde_json::from_str(r#"{"objects": ["Contact"]}"#).unwrap();
+    let key = Secret::new("a test key of at least sixteen bytes");
+    let mut run = embedded.config("run-pseudo-persons", 500);
+    run.pseudonymise = Some(Pseudonymise {
+        config,
+        pseudonymiser: Pseudonymiser::new(&key).unwrap(),
+    });
+    let report = embedded.migrate_with(&client, &run).await.unwrap().report;
+    assert!(report.is_balanced());
+    let persons = report.object("PersonAccount").unwrap();
+    assert!(persons.created > 0);
+    // The spot check re-reads people from Salesforce and pseudonymises them alike.
+    assert!(persons.spot_checked > 0);
+    assert_eq!(persons.spot_mismatched, 0);
+
+    let people = query_all(
+        &client,
+        "SELECT Id, Name, LastName, PersonEmail FROM Account WHERE IsPersonAccount = true",
+    )
+    .await;
+    assert!(!people.is_empty());
+    let db = embedded.destination_db();
+    for person in &people {
+        let id = person["Id"].as_str().unwrap();
+        let (last_name, email): (Option<String>, Option<String>) = db
+            .query_row(
+                "SELECT last_name, email FROM contacts WHERE source_object = 'Account' AND source_id = ?1",
+                [id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_ne!(last_name.as_deref(), person["LastName"].as_str(), "{id}");
+        if let Some(original) = person["PersonEmail"].as_str() {
+            assert_ne!(email.as_deref(), Some(original), "{id}");
+        }
+    }
+    // Business accounts were not chosen: they land as they are.
+    let companies = query_all(
+        &client,
+        "SELECT Id, Name FROM Account WHERE IsPersonAccount = false",
+    )
+    .await;
+    for company in &companies {
+        let name: String = db
+            .query_row(
+                "SELECT name FROM companies WHERE source_id = ?1",
+                [company["Id"].as_str().unwrap()],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(Some(name.as_str()), company["Name"].as_str());
+    }
+    simulator.shutdown().await;
+}

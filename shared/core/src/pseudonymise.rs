@@ -48,11 +48,13 @@
 //! in doubt, the value is hidden rather than carried over.
 
 use ferry_model::model::{FieldType, SourceRecord};
+use ferry_model::plan::{ObjectPlan, Plan};
 use ferry_model::secret::Secret;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 use sha2::Sha256;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use time::format_description::well_known::Rfc3339;
@@ -118,6 +120,34 @@ impl PseudonymiseConfig {
                 .fields
                 .iter()
                 .any(|(name, fields)| name.eq_ignore_ascii_case(object) && !fields.is_empty())
+    }
+
+    /// The configuration the records of `object` are pseudonymised under, by the name of
+    /// the Salesforce object they are read from ([`ObjectPlan::salesforce_object`]). The
+    /// records of a variant (a person account: `PersonAccount`, read from Account) are
+    /// people the user may have chosen by the variant's name, or by the object whose records
+    /// they stand for (a person account's person contact: `Contact`); either chosen whole
+    /// chooses the records whole.
+    pub fn for_object(&self, plan: &Plan, object: &ObjectPlan) -> Cow<'_, Self> {
+        let Some(source) = &object.source_object else {
+            return Cow::Borrowed(self);
+        };
+        let stands_for = plan.objects.iter().filter(|other| {
+            other
+                .replaced_by
+                .as_ref()
+                .is_some_and(|replaced| replaced.variants.contains(&object.object))
+        });
+        let chosen = self.is_whole_object(&object.object)
+            || stands_for
+                .into_iter()
+                .any(|other| self.is_whole_object(&other.object));
+        if !chosen || self.is_whole_object(source) {
+            return Cow::Borrowed(self);
+        }
+        let mut config = self.clone();
+        config.objects.insert(source.clone());
+        Cow::Owned(config)
     }
 
     /// Whether nothing at all is chosen.

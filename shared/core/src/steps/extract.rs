@@ -615,12 +615,14 @@ async fn stage_chunk(
     // What pseudonymisation needs is worked out once per chunk, not per record.
     let pseudonymise = ports
         .pseudonymise
-        .filter(|pseudonymise| {
-            pseudonymise
-                .config
-                .touches_object(object.salesforce_object())
+        .map(|pseudonymise| {
+            (
+                &pseudonymise.pseudonymiser,
+                pseudonymise.config.for_object(plan, object),
+            )
         })
-        .map(|pseudonymise| (pseudonymise, pseudonymise_types(object)));
+        .filter(|(_, config)| config.touches_object(object.salesforce_object()))
+        .map(|(pseudonymiser, config)| (pseudonymiser, config, pseudonymise_types(object)));
     // Records whose object has a binary field each cost a download; those run a few at
     // a time (the client bounds requests in flight).
     let concurrency = if object.blob.is_some() {
@@ -644,13 +646,10 @@ async fn stage_chunk(
                 config.max_file_bytes,
             )
             .await?;
-            if let Some((pseudonymise, types)) = pseudonymise {
-                pseudonymise.pseudonymiser.apply(
-                    &pseudonymise.config,
-                    object.salesforce_object(),
-                    &mut record,
-                    |field| types.get(field).cloned(),
-                );
+            if let Some((pseudonymiser, config, types)) = pseudonymise {
+                pseudonymiser.apply(config, object.salesforce_object(), &mut record, |field| {
+                    types.get(field).cloned()
+                });
             }
             super::files::stage_record_blob(
                 ports.salesforce,

@@ -105,7 +105,7 @@ pub async fn spot_check_object(
             found.changed += 1;
             continue;
         }
-        prepare(ports, object, staged_record, &mut record).await?;
+        prepare(ports, plan, object, staged_record, &mut record).await?;
         compared.push(record);
     }
     if compared.is_empty() {
@@ -317,6 +317,7 @@ async fn reread(
 /// carried over (the bytes were checked on their way in; they are not downloaded again).
 async fn prepare(
     ports: &SpotCheckPorts<'_>,
+    plan: &Plan,
     object: &ObjectPlan,
     staged: &SourceRecord,
     record: &mut SourceRecord,
@@ -331,18 +332,15 @@ async fn prepare(
         super::files::DEFAULT_MAX_FILE_BYTES,
     )
     .await?;
-    if let Some(pseudonymise) = ports.pseudonymise.filter(|pseudonymise| {
-        pseudonymise
-            .config
-            .touches_object(object.salesforce_object())
-    }) {
+    if let Some(pseudonymise) = ports.pseudonymise {
+        // Chosen or not, `apply` decides field by field; unchosen records are left alone.
+        let config = pseudonymise.config.for_object(plan, object);
         let types = super::extract::pseudonymise_types(object);
-        pseudonymise.pseudonymiser.apply(
-            &pseudonymise.config,
-            object.salesforce_object(),
-            record,
-            |field| types.get(field).cloned(),
-        );
+        pseudonymise
+            .pseudonymiser
+            .apply(&config, object.salesforce_object(), record, |field| {
+                types.get(field).cloned()
+            });
     }
     if let Some(outcome) = staged.get(BLOB_FIELD) {
         record.insert(BLOB_FIELD.to_owned(), outcome.clone());
