@@ -27,6 +27,11 @@ pub struct DryRunArgs {
     /// Only these objects, comma-separated (default: every object the map covers).
     #[arg(long, value_delimiter = ',')]
     pub objects: Option<Vec<String>>,
+    /// Only records created on or after this date (YYYY-MM-DD, midnight UTC), in every
+    /// object but users and stages; a link to an older record is reported if that record
+    /// is not migrated anyway.
+    #[arg(long, value_name = "DATE", value_parser = ferry_core::steps::parse_start_date)]
+    pub since: Option<time::Date>,
     /// Where to write the reports (default: runs/RUN_ID in the state directory).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -107,6 +112,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         },
         discover: DiscoverOptions {
             objects: args.objects.clone(),
+            created_since: args.since,
         },
         pseudonymise,
         validation: args.policy.load()?,

@@ -31,6 +31,11 @@ pub struct MigrateArgs {
     /// Only these objects, comma-separated (default: every object the map covers).
     #[arg(long, value_delimiter = ',')]
     pub objects: Option<Vec<String>>,
+    /// Only records created on or after this date (YYYY-MM-DD, midnight UTC), in every
+    /// object but users and stages; a link to an older record is reported if that record
+    /// is not migrated anyway.
+    #[arg(long, value_name = "DATE", value_parser = ferry_core::steps::parse_start_date)]
+    pub since: Option<time::Date>,
     /// Percent of the daily API limit to leave to other integrations.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub reserve_percent: u8,
@@ -193,6 +198,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         },
         discover: DiscoverOptions {
             objects: args.objects.clone(),
+            created_since: args.since,
         },
         pseudonymise,
         validation,

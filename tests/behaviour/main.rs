@@ -21,4 +21,5 @@ mod migration;
 mod person_accounts;
 mod pseudonymise;
 mod runs;
+mod since;
 mod spot_check;

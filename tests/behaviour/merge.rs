@@ -138,6 +138,7 @@ fn config(run: &str, merge: bool) -> RunConfig {
                     .map(str::to_owned)
                     .to_vec(),
             ),
+            created_since: None,
         },
         pseudonymise: None,
         validation: Default::default(),

@@ -55,6 +55,7 @@ fn config(run: &str) -> RunConfig {
                     .map(str::to_owned)
                     .to_vec(),
             ),
+            created_since: None,
         },
         pseudonymise: None,
         validation: Default::default(),

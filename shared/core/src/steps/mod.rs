@@ -16,7 +16,8 @@ mod verify;
 
 pub use delete::DeletionPorts;
 pub use discover::{
-    DiscoverOptions, Discovery, NO_RECORDS, SkippedObject, discover, prepare_destination,
+    DiscoverOptions, Discovery, NO_RECORDS, SkippedObject, discover, parse_start_date,
+    prepare_destination,
 };
 pub use extract::{
     ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState,
