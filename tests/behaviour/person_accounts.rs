@@ -478,3 +478,47 @@ async fn a_delta_deletes_a_deleted_person_once_through_its_account() {
     );
     simulator.shutdown().await;
 }
+
+/// What a person account leaves with the business accounts (their custom fields) is a note
+/// on how it lands, not a permission problem: `ferry plan` of such an org exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_of_an_org_with_person_accounts_has_no_permission_problem() {
+    let simulator = start(600, 11, true).await;
+    let client = connect(&simulator).await;
+    let map = FieldMap::builtin();
+    let discovery = ferry_core::steps::discover(
+        &client,
+        TenantId::new(TENANT),
+        &map,
+        &DiscoverOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        discovery
+            .plan
+            .notes
+            .iter()
+            .any(|note| note.object == "PersonAccount" && note.field.is_none())
+    );
+    let preview = ferry_core::preview::PlanPreview::build(
+        &discovery,
+        &map,
+        &ExtractConfig::default(),
+        &Default::default(),
+    );
+    assert_eq!(preview.permission_problems, Vec::<String>::new());
+    assert!(
+        !preview
+            .skipped_objects
+            .iter()
+            .any(|skipped| skipped.name == "PersonAccount")
+    );
+    assert!(
+        preview
+            .objects
+            .iter()
+            .any(|object| object.name == "PersonAccount")
+    );
+    simulator.shutdown().await;
+}

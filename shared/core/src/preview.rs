@@ -178,8 +178,17 @@ impl PlanPreview {
                 reason: skipped.reason.clone(),
             })
             .collect();
-        // Objects the map names that discovery could not plan (missing, unreadable).
-        for note in plan.notes.iter().filter(|note| note.field.is_none()) {
+        // Objects the map names that discovery could not plan (missing, unreadable). A note
+        // on an object that is planned (what a person account leaves behind) is about how
+        // it lands, not a problem.
+        let unplanned = |note: &&PlanNote| {
+            note.field.is_none()
+                && !plan
+                    .objects
+                    .iter()
+                    .any(|object| object.object == note.object)
+        };
+        for note in plan.notes.iter().filter(unplanned) {
             if skipped_objects
                 .iter()
                 .any(|skipped| skipped.name == note.object)
@@ -204,7 +213,7 @@ impl PlanPreview {
                 ));
             }
         }
-        for note in plan.notes.iter().filter(|note| note.field.is_none()) {
+        for note in plan.notes.iter().filter(unplanned) {
             if discovery
                 .skipped
                 .iter()
