@@ -126,6 +126,7 @@ mod tests {
             default_owner: None,
             merge_leads_by_email: false,
             delta: false,
+            queue_owners: Default::default(),
         }
     }
 

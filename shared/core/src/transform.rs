@@ -516,6 +516,7 @@ mod tests {
             blob: None,
             source_object: None,
             filter: None,
+            queue_to_default_owner: false,
         }
     }
 

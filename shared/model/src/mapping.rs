@@ -124,6 +124,9 @@ pub enum EntityKind {
     Conversation,
     /// A record of a Salesforce custom object, kept with the object's name.
     CustomRecord,
+    /// A team (a Salesforce queue): a shared owner of records, such as leads nobody has
+    /// picked up yet.
+    Team,
 }
 
 /// One standard field of an entity: its name, how it is held, and whether the destination
@@ -230,6 +233,8 @@ const CONTACT: EntitySchema = EntitySchema {
         ("company", EntityKind::Company),
         ("reports_to", EntityKind::Contact),
         ("owner", EntityKind::Owner),
+        // The team (a Salesforce queue) that owns a lead instead of a person.
+        ("team", EntityKind::Team),
     ],
     created_by_migration: true,
 };
@@ -425,6 +430,21 @@ const CONVERSATION: EntitySchema = EntitySchema {
     created_by_migration: true,
 };
 
+const TEAM: EntitySchema = EntitySchema {
+    table: "teams",
+    fields: &[
+        required("name"),
+        text("api_name"),
+        text("email"),
+        // The Salesforce objects whose records the queue may own (`["Lead", "Case"]`).
+        of_kind("objects", ValueKind::Json),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: &[],
+    created_by_migration: true,
+};
+
 const CUSTOM_RECORD: EntitySchema = EntitySchema {
     table: "custom_records",
     fields: &[text("name"), CREATED_AT, UPDATED_AT, CURRENCY],
@@ -434,7 +454,7 @@ const CUSTOM_RECORD: EntitySchema = EntitySchema {
 
 impl EntityKind {
     /// Every entity, in a stable order.
-    pub const ALL: [EntityKind; 13] = [
+    pub const ALL: [EntityKind; 14] = [
         Self::Company,
         Self::Contact,
         Self::Owner,
@@ -448,6 +468,7 @@ impl EntityKind {
         Self::File,
         Self::Conversation,
         Self::CustomRecord,
+        Self::Team,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -465,6 +486,7 @@ impl EntityKind {
             Self::File => "file",
             Self::Conversation => "conversation",
             Self::CustomRecord => "custom_record",
+            Self::Team => "team",
         }
     }
 
@@ -489,6 +511,7 @@ impl EntityKind {
             Self::File => &FILE,
             Self::Conversation => &CONVERSATION,
             Self::CustomRecord => &CUSTOM_RECORD,
+            Self::Team => &TEAM,
         }
     }
 
@@ -619,6 +642,11 @@ pub struct ObjectMap {
     /// its condition, the object itself keeping the records that match no variant.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variants: BTreeMap<String, ObjectVariant>,
+    /// Only the records whose own fields have these values are migrated (a `Group` of
+    /// `Type` `Queue`); the others are neither read nor counted, and the plan says so.
+    /// Empty: every record.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub filter: When,
 }
 
 /// A condition on a record's own fields: each named field has the given value.
@@ -660,6 +688,7 @@ impl ObjectVariant {
             replaced_by: None,
             replaced_when: When::new(),
             variants: BTreeMap::new(),
+            filter: When::new(),
         }
     }
 
@@ -955,6 +984,7 @@ impl FieldMap {
                         replaced_by: None,
                         replaced_when: When::new(),
                         variants: BTreeMap::new(),
+                        filter: When::new(),
                     })
                 }
             };
@@ -1207,6 +1237,8 @@ struct RawObjectMap {
     replaced_when: When,
     #[serde(default)]
     variants: BTreeMap<String, ObjectVariant>,
+    #[serde(default)]
+    filter: When,
 }
 
 impl RawFieldMap {
@@ -1232,6 +1264,7 @@ impl RawFieldMap {
                     replaced_by: raw.replaced_by,
                     replaced_when: raw.replaced_when,
                     variants: raw.variants,
+                    filter: raw.filter,
                 },
             );
         }

@@ -33,6 +33,9 @@ pub struct DiscoverOptions {
     /// Only these objects (`--objects`); `None`: every object the map names. Naming an
     /// object the org does not have, or the user cannot read, is an error.
     pub objects: Option<Vec<String>>,
+    /// Where the records a Salesforce queue owns land (`--queues`): with the queue's team,
+    /// or with the run's default owner.
+    pub queues: ferry_model::plan::QueueOwners,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,6 +278,9 @@ pub async fn discover(
         .filter_map(|object| Some((object.key_prefix.clone()?, object.name.clone())))
         .collect();
     let mut plan = build_plan_with_prefixes(tenant, map, &discovered, &key_prefixes);
+    if options.queues == ferry_model::plan::QueueOwners::DefaultOwner {
+        plan.queues_to_default_owner();
+    }
     // The plan notes every mapped object it could not plan; for one whose describe was
     // refused, the note says what Salesforce answered, so the fix is plain.
     for note in plan.notes.iter_mut().filter(|note| note.field.is_none()) {

@@ -45,6 +45,9 @@ impl<'a> OwnerMatcher<'a> {
         run: &RunId,
         user: &TransformedRecord,
     ) -> RecordDecision {
+        if object.queue_to_default_owner {
+            return self.decide_queue(object, run, user);
+        }
         let email = user
             .record
             .fields
@@ -97,6 +100,58 @@ impl<'a> OwnerMatcher<'a> {
                 reason,
             },
             id_map_entry: owner.map(entry),
+        }
+    }
+
+    /// A queue whose records go to the default owner (`--queues default-owner`): never
+    /// matched by its email (a shared mailbox, not a person), counted as skipped with where
+    /// its records go, its ID-map entry pointing at the default owner when there is one.
+    fn decide_queue(
+        &self,
+        object: &ObjectPlan,
+        run: &RunId,
+        queue: &TransformedRecord,
+    ) -> RecordDecision {
+        let name = queue
+            .record
+            .fields
+            .get("name")
+            .and_then(|value| value.as_str())
+            .unwrap_or_default();
+        let what = format!("queue {name:?} lands as no team (queues: default-owner)");
+        let (owner, reason) = match self.default_owner {
+            Some((email, Some(default))) => (
+                Some(default),
+                format!("{what}; the records it owns go to the default owner {email}"),
+            ),
+            Some((email, None)) => (
+                None,
+                format!(
+                    "{what}, and the default owner {email} is not a destination user; the records it owns land without an owner"
+                ),
+            ),
+            None => (
+                None,
+                format!(
+                    "{what}, and no default owner is named; the records it owns land without an owner"
+                ),
+            ),
+        };
+        RecordDecision::Skipped {
+            reason: RecordIssue {
+                object: object.object.clone(),
+                salesforce_id: Some(queue.record.source_id.to_string()),
+                field: None,
+                kind: IssueKind::Skipped,
+                reason,
+            },
+            id_map_entry: owner.map(|owner| IdMapEntry {
+                object: object.object.clone(),
+                salesforce_id: queue.record.source_id.clone(),
+                destination_id: owner.id.clone(),
+                run_id: run.clone(),
+                content_hash: content_hash(queue),
+            }),
         }
     }
 }
