@@ -19,5 +19,6 @@ mod merge;
 mod migration;
 mod person_accounts;
 mod pseudonymise;
+mod queues;
 mod runs;
 mod spot_check;

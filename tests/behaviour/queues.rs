@@ -53,7 +53,6 @@ fn config(run: &str, queues: QueueOwners) -> RunConfig {
 
 fn text(record: &ferry_model::model::SourceRecord, field: &str) -> String {
     record
-        .fields
         .get(field)
         .and_then(|value| value.as_str())
         .unwrap_or_default()
@@ -66,12 +65,12 @@ async fn groups(client: &SalesforceClient) -> (BTreeMap<String, String>, BTreeSe
     let queues = rows
         .iter()
         .filter(|row| text(row, "Type") == "Queue")
-        .map(|row| (row.id.to_string(), text(row, "Name")))
+        .map(|row| (text(row, "Id"), text(row, "Name")))
         .collect();
     let others = rows
         .iter()
         .filter(|row| text(row, "Type") != "Queue")
-        .map(|row| row.id.to_string())
+        .map(|row| text(row, "Id"))
         .collect();
     (queues, others)
 }
@@ -85,7 +84,7 @@ async fn queued_leads(client: &SalesforceClient) -> BTreeMap<String, String> {
     .await
     .iter()
     .filter(|row| text(row, "OwnerId").starts_with("00G"))
-    .map(|row| (row.id.to_string(), text(row, "OwnerId")))
+    .map(|row| (text(row, "Id"), text(row, "OwnerId")))
     .collect()
 }
 
@@ -249,7 +248,7 @@ async fn a_matched_inactive_user_lands_inactive() {
     }
     let inactive: BTreeSet<String> = users
         .iter()
-        .filter(|user| user.fields.get("IsActive") == Some(&serde_json::Value::Bool(false)))
+        .filter(|user| user.get("IsActive") == Some(&serde_json::Value::Bool(false)))
         .map(|user| text(user, "Email").to_lowercase())
         .collect();
     assert!(!inactive.is_empty() && inactive.len() < users.len());

@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS owners (
     tenant TEXT NOT NULL,
     email TEXT NOT NULL,
     name TEXT NOT NULL,
+    -- 0: the person left the company in the source CRM; NULL: not known.
+    active INTEGER,
     UNIQUE (tenant, email)
 );
 CREATE TABLE IF NOT EXISTS file_contents (
@@ -221,6 +223,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
         "INTEGER REFERENCES contacts (id)",
     ),
     ("contacts", "owner_id", "INTEGER REFERENCES owners (id)"),
+    ("contacts", "team_id", "INTEGER REFERENCES teams (id)"),
+    ("owners", "active", "INTEGER"),
 ];
 
 /// A field's value as its column holds it. Decimals are kept as their decimal text, so no
@@ -867,13 +871,14 @@ impl SqliteDestination {
         self.db
             .call("listing destination users", move |connection| {
                 let mut statement = connection.prepare_cached(
-                    "SELECT id, email, name FROM owners WHERE tenant = ?1 ORDER BY id",
+                    "SELECT id, email, name, active FROM owners WHERE tenant = ?1 ORDER BY id",
                 )?;
                 let users = statement.query_map(params![tenant], |row| {
                     Ok(DestinationUser {
                         id: DestinationId::new(row.get::<_, i64>(0)?.to_string()),
                         email: row.get(1)?,
                         name: row.get(2)?,
+                        active: row.get::<_, Option<i64>>(3)?.map(|flag| flag != 0),
                     })
                 })?;
                 Ok(users.collect::<Result<Vec<_>, _>>()?)

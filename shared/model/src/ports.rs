@@ -395,6 +395,11 @@ pub struct DestinationUser {
     pub id: DestinationId,
     pub email: String,
     pub name: String,
+    /// `false`: the person left the company in the source CRM (an inactive Salesforce user
+    /// Ferry matched to this user); `true`: still there; absent: not known (no migration
+    /// has said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
 }
 
 /// Where the destination gets a file's bytes.

@@ -131,6 +131,7 @@ impl Destination for Counting {
             id: DestinationId::new("u1"),
             email: "ada@example.com".into(),
             name: "Ada".into(),
+            active: None,
         }])
     }
 

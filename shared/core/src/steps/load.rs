@@ -1600,6 +1600,7 @@ mod tests {
             id: DestinationId::new(id),
             email: email.to_owned(),
             name: String::new(),
+            active: None,
         };
         let looked_up = LookedUp {
             destination_users: vec![
