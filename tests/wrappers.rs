@@ -8,7 +8,7 @@ use ferry_model::mapping::EntityKind;
 use ferry_model::plan::{CustomFieldDefinition, Plan};
 use ferry_model::ports::{
     DeferredLink, Destination, DestinationUser, FileUpload, IdMap, IdMapEntry, LinkPatch,
-    RunRecords, RunStore, UpsertOutcome,
+    RunRecords, RunStore, UpsertOutcome, UserStatus,
 };
 use ferry_model::records::DestinationRecord;
 use ferry_model::report::{ChunkResult, LinkResolution, ObjectExtraction};
@@ -174,6 +174,15 @@ impl<T: Destination> Destination for Faulty<T> {
     }
     async fn users(&self, tenant: &TenantId) -> Result<Vec<DestinationUser>, PortError> {
         self.faults.around("users", self.inner.users(tenant)).await
+    }
+    async fn set_user_status(
+        &self,
+        tenant: &TenantId,
+        statuses: &[UserStatus],
+    ) -> Result<Vec<Result<(), String>>, PortError> {
+        self.faults
+            .around("set_user_status", self.inner.set_user_status(tenant, statuses))
+            .await
     }
     async fn put_file(
         &self,
@@ -452,6 +461,13 @@ impl<T: Destination> Destination for Corrupting<T> {
     }
     async fn users(&self, tenant: &TenantId) -> Result<Vec<DestinationUser>, PortError> {
         self.inner.users(tenant).await
+    }
+    async fn set_user_status(
+        &self,
+        tenant: &TenantId,
+        statuses: &[UserStatus],
+    ) -> Result<Vec<Result<(), String>>, PortError> {
+        self.inner.set_user_status(tenant, statuses).await
     }
     async fn put_file(
         &self,

@@ -6,7 +6,7 @@ use ferry_model::ids::{DestinationId, TenantId};
 use ferry_model::mapping::{EntityKind, StandardField, ValueKind};
 use ferry_model::plan::{CustomFieldDefinition, DestinationFieldType};
 use ferry_model::ports::{
-    Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
+    Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome, UserStatus,
 };
 use ferry_model::records::DestinationRecord;
 use rusqlite::types::Value as SqlValue;
@@ -764,6 +764,37 @@ impl Destination for SqliteDestination {
 
     async fn users(&self, tenant: &TenantId) -> Result<Vec<DestinationUser>, PortError> {
         self.list_users(tenant).await
+    }
+
+    async fn set_user_status(
+        &self,
+        tenant: &TenantId,
+        statuses: &[UserStatus],
+    ) -> Result<Vec<Result<(), String>>, PortError> {
+        let tenant = tenant.to_string();
+        let statuses = statuses.to_vec();
+        self.db
+            .call("setting users' status", move |connection| {
+                let transaction = connection.transaction()?;
+                let mut results = Vec::with_capacity(statuses.len());
+                for status in &statuses {
+                    let changed = match status.id.as_str().parse::<i64>() {
+                        Ok(id) => transaction.execute(
+                            "UPDATE owners SET active = ?3 WHERE tenant = ?1 AND id = ?2",
+                            params![tenant, id, status.active],
+                        )?,
+                        Err(_) => 0,
+                    };
+                    results.push(if changed == 1 {
+                        Ok(())
+                    } else {
+                        Err(format!("no destination user has the id {}", status.id))
+                    });
+                }
+                transaction.commit()?;
+                Ok(results)
+            })
+            .await
     }
 
     async fn put_file(

@@ -241,7 +241,13 @@ const CONTACT: EntitySchema = EntitySchema {
 
 const OWNER: EntitySchema = EntitySchema {
     table: "owners",
-    fields: &[required("email"), required("name")],
+    // `active`: false when the person left the company in the source CRM (an inactive
+    // Salesforce user); a matched user is given it, never created.
+    fields: &[
+        required("email"),
+        required("name"),
+        of_kind("active", ValueKind::Boolean),
+    ],
     links: &[],
     created_by_migration: false,
 };

@@ -12,6 +12,17 @@ use ferry_model::ports::{DestinationUser, IdMapEntry};
 use ferry_model::report::{IssueKind, RecordIssue};
 use std::collections::HashMap;
 
+/// The Salesforce user's `IsActive`, as the map lands it in the owner's `active` field.
+pub(super) fn user_active(user: &TransformedRecord) -> Option<bool> {
+    user.record
+        .fields
+        .get(ACTIVE_FIELD)
+        .and_then(|value| value.as_bool())
+}
+
+/// The owner entity's field saying whether the person is still with the company.
+pub(super) const ACTIVE_FIELD: &str = "active";
+
 /// The destination's users by email (ignoring case), and the run's default owner among them.
 pub(super) struct OwnerMatcher<'a> {
     by_email: HashMap<String, &'a DestinationUser>,
@@ -64,6 +75,7 @@ impl<'a> OwnerMatcher<'a> {
         if let Some(owner) = self.by_email.get(&email.to_lowercase()) {
             return RecordDecision::MatchedUser {
                 id_map_entry: entry(owner),
+                active: user_active(user),
             };
         }
         let unmatched = if email.is_empty() {
