@@ -269,3 +269,71 @@ async fn a_matched_inactive_user_lands_inactive() {
         assert_eq!(user.active, Some(!inactive.contains(&email)), "{email}");
     }
 }
+
+#[tokio::test]
+async fn the_dry_run_lists_queues_with_what_each_owns_and_where_it_goes() {
+    use ferry_core::run::dry_run::{dry_run, render_html, render_markdown};
+    let simulator = start_org(RECORDS, SEED).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    seed_users(&embedded, &client).await;
+    let (queues, public_groups) = groups(&client).await;
+    let mut owned: BTreeMap<String, u64> = BTreeMap::new();
+    for row in query_all(&client, "SELECT Id, OwnerId FROM Lead").await {
+        let owner = text(&row, "OwnerId");
+        if owner.starts_with("00G") {
+            *owned.entry(owner).or_default() += 1;
+        }
+    }
+    assert!(!owned.is_empty());
+
+    for (queues_option, goes_to) in [
+        (QueueOwners::Team, "team".to_owned()),
+        (QueueOwners::DefaultOwner, format!("default owner {DEFAULT_OWNER}")),
+    ] {
+        let ports = embedded.dry_run_ports(&client);
+        let run = format!("queues-dry-{}", queues_option.as_str());
+        let (_, report) = dry_run(
+            &ports,
+            &config(&run, queues_option),
+            &ferry_model::budget::BudgetPolicy::default(),
+        )
+        .await
+        .unwrap();
+        let listed: BTreeMap<&str, &ferry_core::run::dry_run::QueueEntry> = report
+            .queues
+            .iter()
+            .map(|queue| (queue.salesforce_id.as_str(), queue))
+            .collect();
+        assert_eq!(
+            listed.keys().map(|id| (*id).to_owned()).collect::<BTreeSet<_>>(),
+            queues.keys().cloned().collect::<BTreeSet<_>>(),
+            "every queue, and no public group ({public_groups:?}), is listed"
+        );
+        for (id, queue) in &listed {
+            assert_eq!(Some(&queue.name), queues.get(*id));
+            let leads = owned.get(*id).copied().unwrap_or(0);
+            assert_eq!(queue.owns.get("Lead").copied().unwrap_or(0), leads, "{id}");
+            assert_eq!(queue.goes_to, goes_to);
+        }
+        let markdown = render_markdown(&report);
+        let html = render_html(&report);
+        for queue in queues.values() {
+            assert!(markdown.contains(queue.as_str()), "{markdown}");
+            assert!(html.contains(queue.as_str()));
+        }
+        assert!(markdown.contains("## Queues"));
+        let group = report
+            .objects
+            .iter()
+            .find(|object| object.object == "Group")
+            .unwrap();
+        match queues_option {
+            QueueOwners::Team => assert_eq!(group.will_create, queues.len() as u64),
+            QueueOwners::DefaultOwner => {
+                assert_eq!((group.will_create, group.will_skip), (0, queues.len() as u64))
+            }
+        }
+    }
+}

@@ -83,6 +83,13 @@ impl<'a> OwnerMatcher<'a> {
         } else {
             format!("no destination user has the email {email:?}")
         };
+        // Salesforce keeps an inactive user's records with them: the report says the person
+        // left, so whoever reconciles owners knows not to look for them.
+        let unmatched = if user_active(user) == Some(false) {
+            format!("inactive in Salesforce (the person left the company); {unmatched}")
+        } else {
+            unmatched
+        };
         let (owner, reason) = match self.default_owner {
             Some((default_email, Some(default))) => (
                 Some(default),
