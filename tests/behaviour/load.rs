@@ -36,6 +36,7 @@ fn contact_plan() -> Plan {
             source_object: None,
             filter: None,
             queue_to_default_owner: false,
+            queue_objects: Default::default(),
         }],
         notes: vec![],
         validation: Default::default(),

@@ -167,6 +167,28 @@ async fn queue_owned_leads_land_with_their_team_and_each_queue_is_one_team() {
     for (id, (_, name)) in &teams {
         assert_eq!(Some(name), queues.get(id));
     }
+    // Each team lists the objects its queue may own, as QueueSobject says.
+    let mut may_own: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in query_all(&client, "SELECT QueueId, SobjectType FROM QueueSobject").await {
+        may_own
+            .entry(text(&row, "QueueId"))
+            .or_default()
+            .insert(text(&row, "SobjectType"));
+    }
+    let mut statement = db
+        .prepare("SELECT source_id, objects FROM teams WHERE tenant = ?1")
+        .unwrap();
+    let listed: BTreeMap<String, String> = statement
+        .query_map([TENANT], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (id, objects) in &listed {
+        let objects: BTreeSet<String> = serde_json::from_str(objects).unwrap();
+        assert_eq!(Some(&objects), may_own.get(id), "team {id}");
+    }
+    assert_eq!(group.verified, queues.len() as u64);
+    assert_eq!(group.mismatched, 0);
 
     // Every queue-owned lead lands with its queue's team and no owner; the others have no
     // team.

@@ -177,6 +177,11 @@ pub struct ObjectPlan {
     /// ([`Plan::queues_to_default_owner`]): planned as owners, never created.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub queue_to_default_owner: bool,
+    /// For an object that lands as a team: the Salesforce objects each queue may own
+    /// (`QueueSobject`, read at discovery), by the queue's 18-character id, which land in the
+    /// team's `objects`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub queue_objects: BTreeMap<String, Vec<String>>,
 }
 
 impl ObjectPlan {
@@ -1062,6 +1067,7 @@ fn plan_object(
         source_object: None,
         filter: None,
         queue_to_default_owner: false,
+        queue_objects: Default::default(),
     }
 }
 

@@ -278,6 +278,33 @@ pub async fn discover(
         .filter_map(|object| Some((object.key_prefix.clone()?, object.name.clone())))
         .collect();
     let mut plan = build_plan_with_prefixes(tenant, map, &discovered, &key_prefixes);
+    if plan
+        .objects
+        .iter()
+        .any(|object| object.entity == ferry_model::mapping::EntityKind::Team)
+    {
+        let owned = match crate::inventory::read_queue_objects(salesforce).await {
+            Ok(owned) => owned,
+            Err(error) => {
+                tracing::warn!(%error, "QueueSobject could not be read");
+                plan.notes.push(ferry_model::plan::PlanNote {
+                    object: "QueueSobject".to_owned(),
+                    field: None,
+                    reason: format!(
+                        "which objects each queue may own could not be read ({error}): teams land with an empty list of objects"
+                    ),
+                });
+                BTreeMap::new()
+            }
+        };
+        for object in plan
+            .objects
+            .iter_mut()
+            .filter(|object| object.entity == ferry_model::mapping::EntityKind::Team)
+        {
+            object.queue_objects = owned.clone();
+        }
+    }
     if options.queues == ferry_model::plan::QueueOwners::DefaultOwner {
         plan.queues_to_default_owner();
     }

@@ -1256,6 +1256,7 @@ mod tests {
             source_object: None,
             filter: None,
             queue_to_default_owner: false,
+            queue_objects: Default::default(),
         }
     }
 

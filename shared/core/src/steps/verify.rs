@@ -390,6 +390,7 @@ mod tests {
             source_object: None,
             filter: None,
             queue_to_default_owner: false,
+            queue_objects: Default::default(),
         }
     }
 
