@@ -1596,7 +1596,7 @@ mod tests {
             r#"{"version":3,"objects":{
                 "Account": null,
                 "Contact": {"links": {"AccountId": null}},
-                "Lead": {"entity": "company", "fields": {"LastName": null, "Company": "name", "FirstName": null, "Email": null, "Title": null, "Status": null, "LeadSource": null, "Address": null, "Phone": "phone"}, "values": {"tags": null}, "replaced_by": null},
+                "Lead": {"entity": "company", "fields": {"LastName": null, "Company": "name", "FirstName": null, "Email": null, "Title": null, "Status": null, "LeadSource": null, "Address": null, "Phone": "phone"}, "values": {"tags": null}, "links": {"OwnerId": "owner"}, "replaced_by": null},
                 "Partner__c": {"entity": "contact", "fields": {"Name": "last_name"}, "values": {"tags": ["partner"]}}
             }}"#,
         );
@@ -1633,7 +1633,7 @@ mod tests {
         );
         check_error(
             r#"{"version":3,"objects":{"Account":{"entity":"deal"}}}"#,
-            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record)",
+            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team)",
         );
         check_error(
             r#"{"version":3,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
@@ -1765,7 +1765,7 @@ mod tests {
         };
         assert_eq!(
             check(r#"{"version":3,"objects":{"Deal":{"entity":"deal"}}}"#),
-            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record)".to_owned())
+            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team)".to_owned())
         );
         assert_eq!(
             check(

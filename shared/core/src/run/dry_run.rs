@@ -1388,6 +1388,13 @@ mod tests {
                 }],
                 default_owner: None,
             },
+            queues: vec![QueueEntry {
+                salesforce_id: "00G|1".to_owned(),
+                name: awkward.to_owned(),
+                email: None,
+                owns: BTreeMap::from([("Lead".to_owned(), 2)]),
+                goes_to: "team".to_owned(),
+            }],
             budget: BudgetPreview {
                 used: None,
                 limit: Some(100),
