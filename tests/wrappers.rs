@@ -181,7 +181,10 @@ impl<T: Destination> Destination for Faulty<T> {
         statuses: &[UserStatus],
     ) -> Result<Vec<Result<(), String>>, PortError> {
         self.faults
-            .around("set_user_status", self.inner.set_user_status(tenant, statuses))
+            .around(
+                "set_user_status",
+                self.inner.set_user_status(tenant, statuses),
+            )
             .await
     }
     async fn put_file(

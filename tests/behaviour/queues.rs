@@ -94,7 +94,9 @@ fn lead_links(db: &rusqlite::Connection) -> HashMap<String, (Option<i64>, Option
         .prepare("SELECT source_id, owner_id, team_id FROM contacts WHERE tenant = ?1 AND source_object = 'Lead'")
         .unwrap();
     statement
-        .query_map([TENANT], |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))))
+        .query_map([TENANT], |row| {
+            Ok((row.get(0)?, (row.get(1)?, row.get(2)?)))
+        })
         .unwrap()
         .map(Result::unwrap)
         .collect()
@@ -136,27 +138,37 @@ async fn queue_owned_leads_land_with_their_team_and_each_queue_is_one_team() {
         .await
         .unwrap();
     assert!(outcome.report.is_balanced(), "{:?}", outcome.report);
-    assert!(outcome.report.is_complete(), "{:?}", outcome.report.salesforce_differences());
+    assert!(
+        outcome.report.is_complete(),
+        "{:?}",
+        outcome.report.salesforce_differences()
+    );
 
     let (queues, public_groups) = groups(&client).await;
     assert!(queues.len() >= 3 && !public_groups.is_empty());
     let group = outcome.report.object("Group").expect("Group is migrated");
     assert_eq!(group.in_salesforce, queues.len() as u64);
     assert_eq!(group.created, queues.len() as u64);
-    assert!(outcome
-        .discovery
-        .plan
-        .notes
-        .iter()
-        .any(|note| note.object == "Group" && note.reason.contains("Type = 'Queue'")));
+    assert!(
+        outcome
+            .discovery
+            .plan
+            .notes
+            .iter()
+            .any(|note| note.object == "Group" && note.reason.contains("Type = 'Queue'"))
+    );
 
     // One team per queue, none for a public group.
     let db = embedded.destination_db();
     let mut statement = db
-        .prepare("SELECT source_id, id, name FROM teams WHERE tenant = ?1 AND source_object = 'Group'")
+        .prepare(
+            "SELECT source_id, id, name FROM teams WHERE tenant = ?1 AND source_object = 'Group'",
+        )
         .unwrap();
     let teams: BTreeMap<String, (i64, String)> = statement
-        .query_map([TENANT], |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))))
+        .query_map([TENANT], |row| {
+            Ok((row.get(0)?, (row.get(1)?, row.get(2)?)))
+        })
         .unwrap()
         .map(Result::unwrap)
         .collect();
@@ -224,7 +236,11 @@ async fn with_the_option_queue_owned_leads_get_the_default_owner() {
         .await
         .unwrap();
     assert!(outcome.report.is_balanced(), "{:?}", outcome.report);
-    assert!(outcome.report.is_complete(), "{:?}", outcome.report.salesforce_differences());
+    assert!(
+        outcome.report.is_complete(),
+        "{:?}",
+        outcome.report.salesforce_differences()
+    );
 
     let (queues, _) = groups(&client).await;
     let group = outcome.report.object("Group").expect("Group is read");
@@ -238,7 +254,10 @@ async fn with_the_option_queue_owned_leads_get_the_default_owner() {
         .map(|issue| issue.reason.as_str())
         .collect();
     assert_eq!(reasons.len(), queues.len());
-    assert!(reasons.iter().all(|reason| reason.contains(DEFAULT_OWNER)), "{reasons:?}");
+    assert!(
+        reasons.iter().all(|reason| reason.contains(DEFAULT_OWNER)),
+        "{reasons:?}"
+    );
 
     let db = embedded.destination_db();
     let teams: i64 = db
@@ -248,7 +267,11 @@ async fn with_the_option_queue_owned_leads_get_the_default_owner() {
     let queued = queued_leads(&client).await;
     let links = lead_links(&db);
     for lead in queued.keys() {
-        assert_eq!(links.get(lead).copied(), Some((fallback, None)), "lead {lead}");
+        assert_eq!(
+            links.get(lead).copied(),
+            Some((fallback, None)),
+            "lead {lead}"
+        );
     }
     assert_eq!(outcome.report.object("Lead").unwrap().links_unresolved, 0);
 }
@@ -312,7 +335,10 @@ async fn the_dry_run_lists_queues_with_what_each_owns_and_where_it_goes() {
 
     for (queues_option, goes_to) in [
         (QueueOwners::Team, "team".to_owned()),
-        (QueueOwners::DefaultOwner, format!("default owner {DEFAULT_OWNER}")),
+        (
+            QueueOwners::DefaultOwner,
+            format!("default owner {DEFAULT_OWNER}"),
+        ),
     ] {
         let ports = embedded.dry_run_ports(&client);
         let run = format!("queues-dry-{}", queues_option.as_str());
@@ -329,7 +355,10 @@ async fn the_dry_run_lists_queues_with_what_each_owns_and_where_it_goes() {
             .map(|queue| (queue.salesforce_id.as_str(), queue))
             .collect();
         assert_eq!(
-            listed.keys().map(|id| (*id).to_owned()).collect::<BTreeSet<_>>(),
+            listed
+                .keys()
+                .map(|id| (*id).to_owned())
+                .collect::<BTreeSet<_>>(),
             queues.keys().cloned().collect::<BTreeSet<_>>(),
             "every queue, and no public group ({public_groups:?}), is listed"
         );
@@ -354,7 +383,10 @@ async fn the_dry_run_lists_queues_with_what_each_owns_and_where_it_goes() {
         match queues_option {
             QueueOwners::Team => assert_eq!(group.will_create, queues.len() as u64),
             QueueOwners::DefaultOwner => {
-                assert_eq!((group.will_create, group.will_skip), (0, queues.len() as u64))
+                assert_eq!(
+                    (group.will_create, group.will_skip),
+                    (0, queues.len() as u64)
+                )
             }
         }
     }

@@ -262,7 +262,9 @@ pub(crate) async fn read_queue_objects(
         std::collections::BTreeMap::new();
     for record in &records {
         let queue = record.get("QueueId").and_then(serde_json::Value::as_str);
-        let object = record.get("SobjectType").and_then(serde_json::Value::as_str);
+        let object = record
+            .get("SobjectType")
+            .and_then(serde_json::Value::as_str);
         if let (Some(queue), Some(object)) = (queue, object)
             && let Ok(queue) = ferry_model::ids::SalesforceId::parse(queue)
         {

@@ -1133,8 +1133,7 @@ pub async fn dry_run(
         .objects
         .iter()
         .filter(|object| {
-            object.entity == ferry_model::mapping::EntityKind::Team
-                || object.queue_to_default_owner
+            object.entity == ferry_model::mapping::EntityKind::Team || object.queue_to_default_owner
         })
         .map(|object| object.object.as_str())
         .collect();

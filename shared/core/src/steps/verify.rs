@@ -13,9 +13,9 @@ use super::load::{
 };
 use crate::transform::TransformedRecord;
 use ferry_model::ids::{DestinationId, RunId, SalesforceId};
+use ferry_model::mapping::EntityKind;
 use ferry_model::plan::{ObjectPlan, Plan};
 use ferry_model::ports::Progress;
-use ferry_model::mapping::EntityKind;
 use ferry_model::ports::{Destination, DestinationUser, IdMap, RunStore, Staging};
 use ferry_model::records::DestinationRecord;
 use ferry_model::report::{IssueKind, RecordIssue};
