@@ -120,6 +120,8 @@ mod tests {
                 blob: None,
                 source_object: None,
                 filter: None,
+                queue_to_default_owner: false,
+                queue_objects: Default::default(),
             }],
             notes: vec![],
             validation: Default::default(),

@@ -376,6 +376,8 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
             blob: None,
             source_object: None,
             filter: None,
+            queue_to_default_owner: false,
+            queue_objects: Default::default(),
         }],
         notes: vec![],
         validation: Default::default(),
