@@ -1211,9 +1211,19 @@ pub const GROUP_TYPES: &[&str] = &[
 ];
 /// Picklist values of `QueueSobject.SobjectType` the simulated org uses.
 pub const QUEUE_OBJECTS: &[&str] = &["Lead", "Case"];
-/// The org's groups: name, developer name, type, email, and the objects a queue owns.
-/// Group `i` has index `i`; the queues own records, the public groups own nothing.
-pub const GROUPS: &[(&str, &str, &str, Option<&str>, &[&str])] = &[
+/// One group: name, developer name, type, email, and the objects it may own (a queue's
+/// `QueueSobject` rows).
+pub type GroupDef = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static [&'static str],
+);
+
+/// The org's groups. Group `i` has index `i`; the queues own records, the public groups own
+/// nothing.
+pub const GROUPS: &[GroupDef] = &[
     (
         "Inbound Leads",
         "Inbound_Leads",
