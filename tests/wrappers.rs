@@ -12,7 +12,7 @@ use ferry_model::plan::{CustomFieldDefinition, Plan};
 use ferry_model::ports::{
     BlobFetch, BulkJobStatus, DeferredLink, Descriptions, Destination, DestinationUser, FileUpload,
     IdMap, IdMapEntry, LinkPatch, QueryPage, QueryPageRequest, RunRecords, RunStore, SalesforceApi,
-    UpsertOutcome,
+    UpsertOutcome, UserStatus,
 };
 use ferry_model::records::DestinationRecord;
 use ferry_model::report::{ChunkResult, LinkResolution, ObjectExtraction};
@@ -178,6 +178,18 @@ impl<T: Destination> Destination for Faulty<T> {
     }
     async fn users(&self, tenant: &TenantId) -> Result<Vec<DestinationUser>, PortError> {
         self.faults.around("users", self.inner.users(tenant)).await
+    }
+    async fn set_user_status(
+        &self,
+        tenant: &TenantId,
+        statuses: &[UserStatus],
+    ) -> Result<Vec<Result<(), String>>, PortError> {
+        self.faults
+            .around(
+                "set_user_status",
+                self.inner.set_user_status(tenant, statuses),
+            )
+            .await
     }
     async fn put_file(
         &self,
@@ -456,6 +468,13 @@ impl<T: Destination> Destination for Corrupting<T> {
     }
     async fn users(&self, tenant: &TenantId) -> Result<Vec<DestinationUser>, PortError> {
         self.inner.users(tenant).await
+    }
+    async fn set_user_status(
+        &self,
+        tenant: &TenantId,
+        statuses: &[UserStatus],
+    ) -> Result<Vec<Result<(), String>>, PortError> {
+        self.inner.set_user_status(tenant, statuses).await
     }
     async fn put_file(
         &self,

@@ -27,7 +27,7 @@ use ferry_model::plan::ObjectPlan;
 use ferry_model::ports::NoProgress;
 use ferry_model::ports::{
     BulkJobState, Destination, DestinationUser, FileUpload, LinkPatch, QueryPageRequest,
-    SalesforceApi, UpsertOutcome,
+    SalesforceApi, UpsertOutcome, UserStatus,
 };
 use ferry_model::records::DestinationRecord;
 use ferry_model::secret::Secret;
@@ -871,11 +871,11 @@ async fn download_files(
 /// The SQLite destination, counting calls by kind and records sent.
 struct CountingDestination<'a> {
     inner: &'a SqliteDestination,
-    calls: [AtomicU64; 7],
+    calls: [AtomicU64; 8],
     records: AtomicU64,
 }
 
-const DESTINATION_CALLS: [&str; 7] = [
+const DESTINATION_CALLS: [&str; 8] = [
     "ensure_custom_fields",
     "upsert",
     "patch_links",
@@ -883,6 +883,7 @@ const DESTINATION_CALLS: [&str; 7] = [
     "delete",
     "users",
     "put_file",
+    "set_user_status",
 ];
 
 impl<'a> CountingDestination<'a> {
@@ -965,6 +966,15 @@ impl Destination for CountingDestination<'_> {
     async fn users(&self, tenant: &TenantId) -> Result<Vec<DestinationUser>, PortError> {
         self.count(5, 0);
         self.inner.users(tenant).await
+    }
+
+    async fn set_user_status(
+        &self,
+        tenant: &TenantId,
+        statuses: &[UserStatus],
+    ) -> Result<Vec<Result<(), String>>, PortError> {
+        self.count(7, statuses.len());
+        self.inner.set_user_status(tenant, statuses).await
     }
 
     async fn put_file(

@@ -41,6 +41,11 @@ pub struct DemoArgs {
     pub single_currency: bool,
     #[command(flatten)]
     pub pseudonymise: crate::plan::PseudonymiseArgs,
+    /// Where records a Salesforce queue owns (leads, cases) land: `team`, each queue as a
+    /// destination team that owns them, or `default-owner`, no teams and the records to the
+    /// default owner (`--default-owner`).
+    #[arg(long, value_name = "team|default-owner", default_value = "team", value_parser = crate::migrate::parse_queues)]
+    pub queues: ferry_model::plan::QueueOwners,
 }
 
 impl DemoArgs {
@@ -133,7 +138,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             chunk_records: args.chunk_records,
             ..ExtractConfig::default()
         },
-        discover: DiscoverOptions::default(),
+        discover: DiscoverOptions {
+            queues: args.queues,
+            ..DiscoverOptions::default()
+        },
         pseudonymise,
         validation: Default::default(),
         default_owner: Some(default_owner),

@@ -49,6 +49,11 @@ pub struct DryRunArgs {
     /// with the same email: skipped, with that reason, instead of created.
     #[arg(long)]
     pub merge_leads_by_email: bool,
+    /// Where records a Salesforce queue owns (leads, cases) land: `team`, each queue as a
+    /// destination team that owns them, or `default-owner`, no teams and the records to the
+    /// default owner (`--default-owner`).
+    #[arg(long, value_name = "team|default-owner", default_value = "team", value_parser = crate::migrate::parse_queues)]
+    pub queues: ferry_model::plan::QueueOwners,
 }
 
 pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
@@ -113,6 +118,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         discover: DiscoverOptions {
             objects: args.objects.clone(),
             created_since: args.since,
+            queues: args.queues,
         },
         pseudonymise,
         validation: args.policy.load()?,

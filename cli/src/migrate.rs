@@ -66,6 +66,17 @@ pub struct MigrateArgs {
     /// (CreatedDate, then Id) wins. The contact's own values are kept. Off by default.
     #[arg(long)]
     pub merge_leads_by_email: bool,
+    /// Where records a Salesforce queue owns (leads, cases) land: `team`, each queue as a
+    /// destination team that owns them, or `default-owner`, no teams and the records to the
+    /// default owner (`--default-owner`).
+    #[arg(long, value_name = "team|default-owner", default_value = "team", value_parser = crate::migrate::parse_queues)]
+    pub queues: ferry_model::plan::QueueOwners,
+}
+
+/// `--queues`: `team` or `default-owner`.
+pub(crate) fn parse_queues(name: &str) -> Result<ferry_model::plan::QueueOwners, String> {
+    ferry_model::plan::QueueOwners::from_name(name)
+        .ok_or_else(|| format!("{name:?} is not one of team, default-owner"))
 }
 
 /// Where the records go: the workspace's SQLite CRM, or a destination that implements the
@@ -199,6 +210,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         discover: DiscoverOptions {
             objects: args.objects.clone(),
             created_since: args.since,
+            queues: args.queues,
         },
         pseudonymise,
         validation,

@@ -164,6 +164,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         &DiscoverOptions {
             objects: args.objects.clone(),
             created_since: args.since,
+            ..DiscoverOptions::default()
         },
     )
     .await

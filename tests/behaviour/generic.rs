@@ -203,7 +203,7 @@ async fn an_object_the_map_does_not_name_whose_records_are_all_deleted_is_said_t
                 .map(str::to_owned)
                 .to_vec(),
         ),
-        created_since: None,
+        ..DiscoverOptions::default()
     };
     let tenant = TenantId::new(TENANT);
     let before = discover(&client, tenant.clone(), &map, &options)

@@ -20,6 +20,7 @@ mod merge;
 mod migration;
 mod person_accounts;
 mod pseudonymise;
+mod queues;
 mod runs;
 mod since;
 mod spot_check;

@@ -138,7 +138,7 @@ fn config(run: &str, merge: bool) -> RunConfig {
                     .map(str::to_owned)
                     .to_vec(),
             ),
-            created_since: None,
+            ..DiscoverOptions::default()
         },
         pseudonymise: None,
         validation: Default::default(),

@@ -595,6 +595,13 @@ impl<T: ferry_model::ports::Destination> ferry_model::ports::Destination for Dow
     ) -> Result<Vec<ferry_model::ports::DestinationUser>, ferry_model::PortError> {
         self.inner.users(tenant).await
     }
+    async fn set_user_status(
+        &self,
+        tenant: &TenantId,
+        statuses: &[ferry_model::ports::UserStatus],
+    ) -> Result<Vec<Result<(), String>>, ferry_model::PortError> {
+        self.inner.set_user_status(tenant, statuses).await
+    }
     async fn put_file(
         &self,
         tenant: &TenantId,

@@ -55,7 +55,7 @@ fn config(run: &str) -> RunConfig {
                     .map(str::to_owned)
                     .to_vec(),
             ),
-            created_since: None,
+            ..DiscoverOptions::default()
         },
         pseudonymise: None,
         validation: Default::default(),

@@ -120,12 +120,15 @@ mod tests {
                 blob: None,
                 source_object: None,
                 filter: None,
+                queue_to_default_owner: false,
+                queue_objects: Default::default(),
             }],
             notes: vec![],
             validation: Default::default(),
             default_owner: None,
             merge_leads_by_email: false,
             delta: false,
+            queue_owners: Default::default(),
         }
     }
 

@@ -115,6 +115,7 @@ async fn run_store_keeps_one_result_per_chunk_and_reads_a_run_back() {
         default_owner: None,
         merge_leads_by_email: false,
         delta: false,
+        queue_owners: Default::default(),
     };
     runs.save_plan(&run, &plan).await.unwrap();
     assert_eq!(runs.load_plan(&run).await.unwrap(), plan);
@@ -375,12 +376,15 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
             blob: None,
             source_object: None,
             filter: None,
+            queue_to_default_owner: false,
+            queue_objects: Default::default(),
         }],
         notes: vec![],
         validation: Default::default(),
         default_owner: None,
         merge_leads_by_email: false,
         delta: false,
+        queue_owners: Default::default(),
     };
     let ports = LoadPorts {
         staging: &staging,
@@ -595,6 +599,7 @@ async fn run_items_keep_their_readable_layout() {
             default_owner: None,
             merge_leads_by_email: false,
             delta: false,
+            queue_owners: Default::default(),
         },
     )
     .await

@@ -252,6 +252,35 @@ async fn read_users_inner(salesforce: &dyn SalesforceApi) -> Result<UserSummary,
     Ok(summary)
 }
 
+/// The Salesforce objects each queue may own (`QueueSobject`), by the queue's 18-character
+/// id, in name order: what a queue's team lists as its `objects`.
+pub(crate) async fn read_queue_objects(
+    salesforce: &dyn SalesforceApi,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, String> {
+    let records = query_all(salesforce, "SELECT QueueId, SobjectType FROM QueueSobject").await?;
+    let mut owned: std::collections::BTreeMap<String, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for record in &records {
+        let queue = record.get("QueueId").and_then(serde_json::Value::as_str);
+        let object = record
+            .get("SobjectType")
+            .and_then(serde_json::Value::as_str);
+        if let (Some(queue), Some(object)) = (queue, object)
+            && let Ok(queue) = ferry_model::ids::SalesforceId::parse(queue)
+        {
+            owned
+                .entry(queue.as_str().to_owned())
+                .or_default()
+                .push(object.to_owned());
+        }
+    }
+    for objects in owned.values_mut() {
+        objects.sort();
+        objects.dedup();
+    }
+    Ok(owned)
+}
+
 /// The org's currencies: `Organization.DefaultCurrencyIsoCode` (every org has one), and in a
 /// multi-currency org (whose describeGlobal lists `CurrencyType`) its currencies. Never
 /// stops discovery: what cannot be read is kept as the error.

@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset, macros::format_description};
 
+/// The team's field listing the Salesforce objects its queue may own.
+pub const TEAM_OBJECTS_FIELD: &str = "objects";
+
 /// A transformed record whose links still need the ID map.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransformedRecord {
@@ -134,6 +137,15 @@ pub fn transform_record(
     }
     for (target, value) in &plan.values {
         fields.insert(target.clone(), value.clone());
+    }
+    // A queue's team holds the objects the queue may own (`QueueSobject`, read at discovery).
+    if plan.entity == ferry_model::mapping::EntityKind::Team {
+        let objects = plan
+            .queue_objects
+            .get(source_id.as_str())
+            .cloned()
+            .unwrap_or_default();
+        fields.insert(TEAM_OBJECTS_FIELD.to_owned(), serde_json::json!(objects));
     }
     let mut references = Vec::new();
     let mut issues = Vec::new();
@@ -516,6 +528,8 @@ mod tests {
             blob: None,
             source_object: None,
             filter: None,
+            queue_to_default_owner: false,
+            queue_objects: Default::default(),
         }
     }
 

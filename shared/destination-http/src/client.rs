@@ -7,14 +7,14 @@ use crate::signing::{
 use crate::wire::{
     self, CustomFieldsAnswer, CustomFieldsRequest, ErrorBody, FileAnswer, FileQuery,
     FileUrlRequest, GetAnswer, IdsRequest, LinksRequest, ResultsAnswer, UpsertAnswer,
-    UpsertRequest, UsersAnswer,
+    UpsertRequest, UserStatusRequest, UsersAnswer,
 };
 use async_trait::async_trait;
 use ferry_model::ids::{DestinationId, TenantId};
 use ferry_model::mapping::EntityKind;
 use ferry_model::plan::CustomFieldDefinition;
 use ferry_model::ports::{
-    Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
+    Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome, UserStatus,
 };
 use ferry_model::records::DestinationRecord;
 use ferry_model::secret::Secret;
@@ -597,6 +597,30 @@ impl Destination for HttpDestination {
         };
         let answer: UsersAnswer = self.send(call).await?;
         Ok(answer.users)
+    }
+
+    async fn set_user_status(
+        &self,
+        tenant: &TenantId,
+        statuses: &[UserStatus],
+    ) -> Result<Vec<Result<(), String>>, PortError> {
+        let mut results = Vec::with_capacity(statuses.len());
+        for batch in statuses.chunks(self.batch_size()) {
+            let call = self.json_call(
+                "users/status",
+                Method::POST,
+                self.url(tenant, &["users", "status"]),
+                tenant,
+                &UserStatusRequest {
+                    users: Cow::Borrowed(batch),
+                },
+                true,
+            )?;
+            let answer: ResultsAnswer = self.send(call).await?;
+            let answered = same_length("users/status", batch.len(), answer.results)?;
+            results.extend(answered.into_iter().map(Result::from));
+        }
+        Ok(results)
     }
 
     async fn put_file(

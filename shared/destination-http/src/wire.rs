@@ -10,7 +10,7 @@
 
 use ferry_model::ids::DestinationId;
 use ferry_model::plan::CustomFieldDefinition;
-use ferry_model::ports::{DestinationUser, LinkPatch, UpsertOutcome};
+use ferry_model::ports::{DestinationUser, LinkPatch, UpsertOutcome, UserStatus};
 use ferry_model::records::DestinationRecord;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -23,6 +23,7 @@ pub mod routes {
     pub const DELETE: &str = "/v1/tenants/{tenant}/entities/{entity}/delete";
     pub const LINKS: &str = "/v1/tenants/{tenant}/entities/{entity}/links";
     pub const USERS: &str = "/v1/tenants/{tenant}/users";
+    pub const USER_STATUS: &str = "/v1/tenants/{tenant}/users/status";
     pub const FILE: &str = "/v1/tenants/{tenant}/entities/{entity}/records/{id}/file";
     pub const FILE_URL: &str = "/v1/tenants/{tenant}/entities/{entity}/records/{id}/file-url";
 
@@ -54,6 +55,7 @@ pub mod routes {
         route("GET", USERS, false),
         route("PUT", FILE, true),
         route("POST", FILE_URL, true),
+        route("POST", USER_STATUS, true),
     ];
 
     /// The route with this method and path template, if the contract has it.
@@ -176,6 +178,13 @@ impl From<ItemResult> for Result<(), String> {
             ItemResult::Refused { reason } => Err(reason),
         }
     }
+}
+
+/// `POST .../users/status`: whether each matched user is still active in the source CRM.
+/// Answered with a [`ResultsAnswer`], one result per status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserStatusRequest<'a> {
+    pub users: Cow<'a, [UserStatus]>,
 }
 
 /// The answer to `GET .../users`.

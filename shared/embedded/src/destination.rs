@@ -6,7 +6,7 @@ use ferry_model::ids::{DestinationId, TenantId};
 use ferry_model::mapping::{EntityKind, StandardField, ValueKind};
 use ferry_model::plan::{CustomFieldDefinition, DestinationFieldType};
 use ferry_model::ports::{
-    Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
+    Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome, UserStatus,
 };
 use ferry_model::records::DestinationRecord;
 use rusqlite::types::Value as SqlValue;
@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS owners (
     tenant TEXT NOT NULL,
     email TEXT NOT NULL,
     name TEXT NOT NULL,
+    -- 0: the person left the company in the source CRM; NULL: not known.
+    active INTEGER,
     UNIQUE (tenant, email)
 );
 CREATE TABLE IF NOT EXISTS file_contents (
@@ -220,7 +222,7 @@ impl SqliteDestination {
 }
 
 /// (table, column, type) added to the tables of [`SCHEMA`] after they first shipped.
-const ADDED_COLUMNS: &[(&str, &str, &str)] = &[];
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("owners", "active", "INTEGER")];
 
 /// (table, column, type) of every column of every entity table but its key and source, as
 /// [`entity_tables`] writes them: what a file from an older Ferry gains if it lacks one (as
@@ -789,6 +791,37 @@ impl Destination for SqliteDestination {
         self.list_users(tenant).await
     }
 
+    async fn set_user_status(
+        &self,
+        tenant: &TenantId,
+        statuses: &[UserStatus],
+    ) -> Result<Vec<Result<(), String>>, PortError> {
+        let tenant = tenant.to_string();
+        let statuses = statuses.to_vec();
+        self.db
+            .call("setting users' status", move |connection| {
+                let transaction = connection.transaction()?;
+                let mut results = Vec::with_capacity(statuses.len());
+                for status in &statuses {
+                    let changed = match status.id.as_str().parse::<i64>() {
+                        Ok(id) => transaction.execute(
+                            "UPDATE owners SET active = ?3 WHERE tenant = ?1 AND id = ?2",
+                            params![tenant, id, status.active],
+                        )?,
+                        Err(_) => 0,
+                    };
+                    results.push(if changed == 1 {
+                        Ok(())
+                    } else {
+                        Err(format!("no destination user has the id {}", status.id))
+                    });
+                }
+                transaction.commit()?;
+                Ok(results)
+            })
+            .await
+    }
+
     async fn put_file(
         &self,
         tenant: &TenantId,
@@ -894,13 +927,14 @@ impl SqliteDestination {
         self.db
             .call("listing destination users", move |connection| {
                 let mut statement = connection.prepare_cached(
-                    "SELECT id, email, name FROM owners WHERE tenant = ?1 ORDER BY id",
+                    "SELECT id, email, name, active FROM owners WHERE tenant = ?1 ORDER BY id",
                 )?;
                 let users = statement.query_map(params![tenant], |row| {
                     Ok(DestinationUser {
                         id: DestinationId::new(row.get::<_, i64>(0)?.to_string()),
                         email: row.get(1)?,
                         name: row.get(2)?,
+                        active: row.get::<_, Option<i64>>(3)?.map(|flag| flag != 0),
                     })
                 })?;
                 Ok(users.collect::<Result<Vec<_>, _>>()?)

@@ -30,6 +30,7 @@ fn plan() -> Plan {
         default_owner: None,
         merge_leads_by_email: false,
         delta: false,
+        queue_owners: Default::default(),
     }
 }
 

@@ -128,6 +128,9 @@ pub enum EntityKind {
     Conversation,
     /// A record of a Salesforce custom object, kept with the object's name.
     CustomRecord,
+    /// A team (a Salesforce queue): a shared owner of records, such as leads nobody has
+    /// picked up yet.
+    Team,
 }
 
 /// One standard field of an entity: its name, how it is held, and whether the destination
@@ -234,13 +237,21 @@ const CONTACT: EntitySchema = EntitySchema {
         ("company", EntityKind::Company),
         ("reports_to", EntityKind::Contact),
         ("owner", EntityKind::Owner),
+        // The team (a Salesforce queue) that owns a lead instead of a person.
+        ("team", EntityKind::Team),
     ],
     created_by_migration: true,
 };
 
 const OWNER: EntitySchema = EntitySchema {
     table: "owners",
-    fields: &[required("email"), required("name")],
+    // `active`: false when the person left the company in the source CRM (an inactive
+    // Salesforce user); a matched user is given it, never created.
+    fields: &[
+        required("email"),
+        required("name"),
+        of_kind("active", ValueKind::Boolean),
+    ],
     links: &[],
     created_by_migration: false,
 };
@@ -429,6 +440,21 @@ const CONVERSATION: EntitySchema = EntitySchema {
     created_by_migration: true,
 };
 
+const TEAM: EntitySchema = EntitySchema {
+    table: "teams",
+    fields: &[
+        required("name"),
+        text("api_name"),
+        text("email"),
+        // The Salesforce objects whose records the queue may own (`["Lead", "Case"]`).
+        of_kind("objects", ValueKind::Json),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: &[],
+    created_by_migration: true,
+};
+
 const CUSTOM_RECORD: EntitySchema = EntitySchema {
     table: "custom_records",
     fields: &[text("name"), CREATED_AT, UPDATED_AT, CURRENCY],
@@ -438,7 +464,7 @@ const CUSTOM_RECORD: EntitySchema = EntitySchema {
 
 impl EntityKind {
     /// Every entity, in a stable order.
-    pub const ALL: [EntityKind; 13] = [
+    pub const ALL: [EntityKind; 14] = [
         Self::Company,
         Self::Contact,
         Self::Owner,
@@ -452,6 +478,7 @@ impl EntityKind {
         Self::File,
         Self::Conversation,
         Self::CustomRecord,
+        Self::Team,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -469,6 +496,7 @@ impl EntityKind {
             Self::File => "file",
             Self::Conversation => "conversation",
             Self::CustomRecord => "custom_record",
+            Self::Team => "team",
         }
     }
 
@@ -493,6 +521,7 @@ impl EntityKind {
             Self::File => &FILE,
             Self::Conversation => &CONVERSATION,
             Self::CustomRecord => &CUSTOM_RECORD,
+            Self::Team => &TEAM,
         }
     }
 
@@ -632,6 +661,11 @@ pub struct ObjectMap {
     /// its condition, the object itself keeping the records that match no variant.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variants: BTreeMap<String, ObjectVariant>,
+    /// Only the records whose own fields have these values are migrated (a `Group` of
+    /// `Type` `Queue`); the others are neither read nor counted, and the plan says so.
+    /// Empty: every record.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub filter: When,
 }
 
 /// A condition on a record's own fields: each named field has the given value.
@@ -673,6 +707,7 @@ impl ObjectVariant {
             replaced_by: None,
             replaced_when: When::new(),
             variants: BTreeMap::new(),
+            filter: When::new(),
         }
     }
 
@@ -976,6 +1011,7 @@ impl FieldMap {
                         replaced_by: None,
                         replaced_when: When::new(),
                         variants: BTreeMap::new(),
+                        filter: When::new(),
                     })
                 }
             };
@@ -1232,6 +1268,8 @@ struct RawObjectMap {
     replaced_when: When,
     #[serde(default)]
     variants: BTreeMap<String, ObjectVariant>,
+    #[serde(default)]
+    filter: When,
 }
 
 impl RawFieldMap {
@@ -1257,6 +1295,7 @@ impl RawFieldMap {
                     replaced_by: raw.replaced_by,
                     replaced_when: raw.replaced_when,
                     variants: raw.variants,
+                    filter: raw.filter,
                 },
             );
         }
@@ -1588,7 +1627,7 @@ mod tests {
             r#"{"version":3,"objects":{
                 "Account": null,
                 "Contact": {"links": {"AccountId": null}},
-                "Lead": {"entity": "company", "fields": {"LastName": null, "Company": "name", "FirstName": null, "Email": null, "Title": null, "Status": null, "LeadSource": null, "Address": null, "Phone": "phone"}, "values": {"tags": null}, "replaced_by": null},
+                "Lead": {"entity": "company", "fields": {"LastName": null, "Company": "name", "FirstName": null, "Email": null, "Title": null, "Status": null, "LeadSource": null, "Address": null, "Phone": "phone"}, "values": {"tags": null}, "links": {"OwnerId": "owner"}, "replaced_by": null},
                 "Partner__c": {"entity": "contact", "fields": {"Name": "last_name"}, "values": {"tags": ["partner"]}}
             }}"#,
         );
@@ -1625,7 +1664,7 @@ mod tests {
         );
         check_error(
             r#"{"version":3,"objects":{"Account":{"entity":"deal"}}}"#,
-            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record)",
+            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team)",
         );
         check_error(
             r#"{"version":3,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
@@ -1753,7 +1792,7 @@ mod tests {
         };
         assert_eq!(
             check(r#"{"version":3,"objects":{"Deal":{"entity":"deal"}}}"#),
-            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record)".to_owned())
+            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team)".to_owned())
         );
         assert_eq!(
             check(

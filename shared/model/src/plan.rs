@@ -32,9 +32,85 @@ pub struct Plan {
     /// counts with what Salesforce holds.
     #[serde(default)]
     pub delta: bool,
+    /// Where records a Salesforce queue owns land: with the queue's team (the default) or
+    /// with the run's default owner ([`Plan::queues_to_default_owner`]).
+    #[serde(default)]
+    pub queue_owners: QueueOwners,
+}
+
+/// Where the records a Salesforce queue (a `Group` of `Type` `Queue`) owns land.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueOwners {
+    /// Each queue lands as a team, and what it owns links to that team.
+    #[default]
+    Team,
+    /// No team is created: what a queue owns goes to the run's default owner, as what an
+    /// unmatched user owns does.
+    DefaultOwner,
+}
+
+impl QueueOwners {
+    /// The option's name on the command line (`--queues team|default-owner`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Team => "team",
+            Self::DefaultOwner => "default-owner",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Team, Self::DefaultOwner]
+            .into_iter()
+            .find(|option| option.as_str() == name)
+    }
 }
 
 impl Plan {
+    /// Gives what queues own to the default owner instead of to teams: every object that
+    /// lands as a team is planned like users (never created; each record's ID-map entry
+    /// points at the default owner, [`ObjectPlan::queue_to_default_owner`]), and every link
+    /// to it fills `owner` instead of `team`.
+    pub fn queues_to_default_owner(&mut self) {
+        self.queue_owners = QueueOwners::DefaultOwner;
+        let queues: Vec<String> = self
+            .objects
+            .iter()
+            .filter(|object| object.entity == EntityKind::Team)
+            .map(|object| object.object.clone())
+            .collect();
+        for object in &mut self.objects {
+            if queues.contains(&object.object) {
+                object.entity = EntityKind::Owner;
+                object.queue_to_default_owner = true;
+            }
+            for link in &mut object.links {
+                let owner = EntityKind::Owner.as_str();
+                if link.polymorphic.is_empty() {
+                    if queues.contains(&link.target_object) {
+                        link.target = owner.to_owned();
+                    }
+                    continue;
+                }
+                for target in &mut link.polymorphic {
+                    if queues.contains(&target.object) {
+                        target.link = owner.to_owned();
+                    }
+                }
+                if let Some(first) = link.polymorphic.first() {
+                    link.target = first.link.clone();
+                }
+            }
+        }
+        for queue in queues {
+            self.notes.push(PlanNote {
+                object: queue,
+                field: None,
+                reason: "queues land as no team (queues: default-owner): the records each queue owns go to the run's default owner".to_owned(),
+            });
+        }
+    }
+
     pub fn object(&self, name: &str) -> Option<&ObjectPlan> {
         self.objects.iter().find(|object| object.object == name)
     }
@@ -97,6 +173,15 @@ pub struct ObjectPlan {
     /// (a variant's condition, or, for an object with variants, none of theirs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// The object's records are queues whose records go to the run's default owner
+    /// ([`Plan::queues_to_default_owner`]): planned as owners, never created.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queue_to_default_owner: bool,
+    /// For an object that lands as a team: the Salesforce objects each queue may own
+    /// (`QueueSobject`, read at discovery), by the queue's 18-character id, which land in the
+    /// team's `objects`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub queue_objects: BTreeMap<String, Vec<String>>,
 }
 
 impl ObjectPlan {
@@ -660,11 +745,35 @@ pub fn build_plan_with_prefixes(
             &mut notes,
             &own_custom,
         );
-        if !variants.is_empty() {
-            let conditions: Vec<String> = variants
+        let mut conditions: Vec<String> = Vec::new();
+        if !object_map.filter.is_empty() {
+            let condition = soql_condition(&object_map.filter);
+            if has_fields(&object_map.filter) {
+                notes.push(PlanNote {
+                    object: object_name.clone(),
+                    field: None,
+                    reason: format!(
+                        "only the records with {condition} are migrated (as {}); the others are not read or counted",
+                        object_map.entity
+                    ),
+                });
+                conditions.push(condition);
+            } else {
+                notes.push(PlanNote {
+                    object: object_name.clone(),
+                    field: object_map.filter.keys().find(|f| description.field(f).is_none()).cloned(),
+                    reason: format!(
+                        "the org's {object_name} has no such field, so the map's condition {condition} cannot apply: every record is migrated"
+                    ),
+                });
+            }
+        }
+        conditions.extend(
+            variants
                 .iter()
-                .map(|(_, variant)| format!("NOT ({})", soql_condition(&variant.when)))
-                .collect();
+                .map(|(_, variant)| format!("NOT ({})", soql_condition(&variant.when))),
+        );
+        if !conditions.is_empty() {
             main.filter = Some(conditions.join(" AND "));
         }
         objects.push(main);
@@ -712,6 +821,7 @@ pub fn build_plan_with_prefixes(
         default_owner: None,
         merge_leads_by_email: false,
         delta: false,
+        queue_owners: Default::default(),
     }
 }
 
@@ -971,6 +1081,8 @@ fn plan_object(
         blob,
         source_object: None,
         filter: None,
+        queue_to_default_owner: false,
+        queue_objects: Default::default(),
     }
 }
 
@@ -1059,6 +1171,7 @@ pub fn custom_object_map() -> ObjectMap {
         values: BTreeMap::new(),
         replaced_by: None,
         replaced_when: crate::mapping::When::new(),
+        filter: crate::mapping::When::new(),
         variants: BTreeMap::new(),
     }
 }

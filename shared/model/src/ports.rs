@@ -395,6 +395,19 @@ pub struct DestinationUser {
     pub id: DestinationId,
     pub email: String,
     pub name: String,
+    /// `false`: the person left the company in the source CRM (an inactive Salesforce user
+    /// Ferry matched to this user); `true`: still there; absent: not known (no migration
+    /// has said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+/// Whether a destination user is still with the company, as the source CRM says: `false`
+/// for a person who left (an inactive Salesforce user Ferry matched to this user).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserStatus {
+    pub id: DestinationId,
+    pub active: bool,
 }
 
 /// Where the destination gets a file's bytes.
@@ -477,6 +490,15 @@ pub trait Destination: Send + Sync {
 
     /// The destination's users, who can own records.
     async fn users(&self, tenant: &TenantId) -> Result<Vec<DestinationUser>, PortError>;
+
+    /// Records, for users Ferry matched, whether the person is still active in the source
+    /// CRM (`false`: they left the company); one result per status, in order (an unknown
+    /// user is refused with the reason). Setting the same status again is harmless.
+    async fn set_user_status(
+        &self,
+        tenant: &TenantId,
+        statuses: &[UserStatus],
+    ) -> Result<Vec<Result<(), String>>, PortError>;
 
     /// Stores the bytes of a file record that already exists. Storing the same bytes again
     /// is harmless.

@@ -17,7 +17,7 @@ use ferry_destination_http::signing::{
 use ferry_destination_http::wire::{
     self, CustomFieldsAnswer, CustomFieldsRequest, ErrorBody, ErrorDetail, FileAnswer, FileQuery,
     FileUrlRequest, GetAnswer, IdsRequest, ItemResult, LinksRequest, ResultsAnswer, UpsertAnswer,
-    UpsertRequest, UsersAnswer, WireOutcome, codes, routes,
+    UpsertRequest, UserStatusRequest, UsersAnswer, WireOutcome, codes, routes,
 };
 use ferry_model::PortError;
 use ferry_model::ids::{DestinationId, TenantId};
@@ -177,6 +177,7 @@ fn handler_for(path: &str) -> Option<HandlerFor> {
         routes::USERS => |filter| on(filter, users),
         routes::FILE => |filter| on(filter, put_file),
         routes::FILE_URL => |filter| on(filter, put_file_url),
+        routes::USER_STATUS => |filter| on(filter, user_status),
         _ => return None,
     })
 }
@@ -528,6 +529,23 @@ async fn users(
         .await
         .map_err(|error| ApiError::destination(&error))?;
     Ok(answer(UsersAnswer { users }))
+}
+
+async fn user_status(
+    State(state): State<Arc<AppState>>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: UserStatusRequest<'static> = json(routes::USER_STATUS, &body)?;
+    within_batch("user statuses", request.users.len())?;
+    let results = state
+        .destination
+        .set_user_status(&TenantId::new(tenant), &request.users)
+        .await
+        .map_err(|error| ApiError::destination(&error))?;
+    Ok(answer(ResultsAnswer {
+        results: results.into_iter().map(ItemResult::from).collect(),
+    }))
 }
 
 /// The query of the raw upload, read by hand so a missing or malformed parameter is named

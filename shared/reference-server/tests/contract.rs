@@ -11,7 +11,7 @@ use ferry_model::ids::{DestinationId, SalesforceId, TenantId};
 use ferry_model::mapping::EntityKind;
 use ferry_model::plan::CustomFieldDefinition;
 use ferry_model::ports::{
-    Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome,
+    Destination, DestinationUser, FileBody, FileUpload, LinkPatch, UpsertOutcome, UserStatus,
 };
 use ferry_model::records::DestinationRecord;
 use ferry_model::secret::Secret;
@@ -131,7 +131,25 @@ impl Destination for Counting {
             id: DestinationId::new("u1"),
             email: "ada@example.com".into(),
             name: "Ada".into(),
+            active: None,
         }])
+    }
+
+    async fn set_user_status(
+        &self,
+        _tenant: &TenantId,
+        statuses: &[UserStatus],
+    ) -> Result<Vec<Result<(), String>>, PortError> {
+        Ok(statuses
+            .iter()
+            .map(|status| {
+                if status.id.as_str() == "u1" {
+                    Ok(())
+                } else {
+                    Err(format!("no destination user has the id {}", status.id))
+                }
+            })
+            .collect())
     }
 
     async fn put_file(

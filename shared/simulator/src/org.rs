@@ -17,7 +17,7 @@ use crate::ids::salesforce_id;
 use crate::rng::{Rng, splitmix64};
 use crate::schema::{
     ACCOUNT_TYPES, APEX_STATUS, CALL_TYPES, CAMPAIGN_STATUS, CAMPAIGN_TYPES, CASE_ORIGIN,
-    CASE_PRIORITY, CASE_STATUS, CHANNELS, CONTACT_ROLES, FLOW_TYPES, Features, Generated,
+    CASE_PRIORITY, CASE_STATUS, CHANNELS, CONTACT_ROLES, FLOW_TYPES, Features, GROUPS, Generated,
     INDUSTRIES, LEAD_SOURCES, LEAD_STATUS, LOYALTY_TIERS, MEMBER_STATUS, OPPORTUNITY_TYPES,
     PRIORITIES, PROJECT_STATUS, RECORD_TYPES, REGIONS, RELATION_STATUS, REPORT_FORMATS,
     SALUTATIONS, SEGMENTS, STAGES, TASK_STATUS, TIERS, generated_object,
@@ -73,6 +73,13 @@ const SALT_CURRENCY: u64 = 0x4355_5252;
 const SALT_PERSON: u64 = 0x5045_5253;
 /// The person fields of a person account (salutation, phones, birthdate, loyalty tier).
 const SALT_PERSON_FIELDS: u64 = 0x5046_4c44;
+/// Which leads and cases a queue owns, drawn apart from every other stream so that queue
+/// ownership shifts no other generated value.
+const SALT_QUEUE: u64 = 0x5155_4555;
+/// Per cent of unconverted leads owned by a queue.
+const QUEUE_LEADS_PERCENT: u64 = 16;
+/// Per cent of cases owned by a queue.
+const QUEUE_CASES_PERCENT: u64 = 33;
 
 /// What an org is mostly made of: how its records split between the objects that scale
 /// with its size.
@@ -195,7 +202,29 @@ const FIXED: &[(Generated, u64)] = &[
         Generated::CurrencyType,
         crate::schema::CURRENCIES.len() as u64,
     ),
+    (Generated::Group, GROUPS.len() as u64),
+    (Generated::QueueSobject, QUEUE_OBJECT_ROWS),
 ];
+
+/// How many `QueueSobject` rows [`GROUPS`] makes.
+const QUEUE_OBJECT_ROWS: u64 = {
+    let mut rows = 0;
+    let mut at = 0;
+    while at < GROUPS.len() {
+        rows += GROUPS[at].4.len() as u64;
+        at += 1;
+    }
+    rows
+};
+
+/// The rows of `QueueSobject`: (group index, object), in group order.
+fn queue_objects() -> Vec<(u64, &'static str)> {
+    GROUPS
+        .iter()
+        .enumerate()
+        .flat_map(|(index, group)| group.4.iter().map(move |object| (index as u64, *object)))
+        .collect()
+}
 
 /// How many index slots (live and soft-deleted records) each object holds for a total
 /// of `records`.
@@ -705,6 +734,8 @@ impl Org {
             Generated::ApexPage => self.apex_page(index),
             Generated::Organization => self.organization(index),
             Generated::CurrencyType => self.currency_type(index),
+            Generated::Group => self.group(index),
+            Generated::QueueSobject => self.queue_sobject(index),
         }
     }
 
@@ -913,6 +944,59 @@ impl Org {
             Generated::User,
             rng.below(self.count(Generated::User).max(1)),
         ))
+    }
+
+    /// The queue that owns record `index` of `kind` (a lead or a case), for `percent` of
+    /// the records, drawn from its own stream: one of the queues whose `QueueSobject`
+    /// rows name the object.
+    fn queue_owner(&self, kind: Generated, index: u64, percent: u64) -> Option<Val> {
+        let mut rng = Rng::for_record(self.seed, SALT_QUEUE ^ salt(kind), index);
+        if !rng.chance(percent) {
+            return None;
+        }
+        let object = kind.object_name();
+        let queues: Vec<u64> = queue_objects()
+            .into_iter()
+            .filter(|(_, owned)| *owned == object)
+            .map(|(group, _)| group)
+            .collect();
+        let group = *queues.get(rng.below(queues.len() as u64) as usize)?;
+        Some(Val::Str(self.id(Generated::Group, group)))
+    }
+
+    /// Group `index` of [`GROUPS`]: queues and public groups, owned by the integration user.
+    fn group(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Group;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let (name, developer_name, group_type, email, _) =
+            GROUPS.get(index as usize).copied().unwrap_or(GROUPS[0]);
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Str(name.to_string()),
+            Val::Str(developer_name.to_string()),
+            Val::Str(group_type.to_string()),
+            email.map_or(Val::Null, |email| Val::Str(email.to_string())),
+            Val::Bool(email.is_some()),
+            Val::Bool(false),
+            Val::Str(self.id(Generated::User, 0)),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    /// Row `index` of `QueueSobject`: one object a queue may own.
+    fn queue_sobject(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::QueueSobject;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let rows = queue_objects();
+        let (group, object) = rows.get(index as usize).copied().unwrap_or((0, "Lead"));
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Str(self.id(Generated::Group, group)),
+            Val::Str(object.to_string()),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
     }
 
     fn deleted(&self, kind: Generated, index: u64) -> Val {
@@ -1300,7 +1384,11 @@ impl Org {
         };
         let source = opt(&mut rng, 85, |r| Val::Str(r.pick(LEAD_SOURCES).to_string()));
         let industry = opt(&mut rng, 70, |r| Val::Str(r.pick(INDUSTRIES).to_string()));
-        let owner = self.owner(&mut rng);
+        let mut owner = self.owner(&mut rng);
+        // Salesforce converts only a lead a user owns, so a converted lead is never a queue's.
+        if !converted && let Some(queue) = self.queue_owner(kind, index, QUEUE_LEADS_PERCENT) {
+            owner = queue;
+        }
         let [created, modified, stamp] = self.audit(&mut rng, kind, index);
         let (date, account, contact, opportunity) = if converted {
             let day = match created {
@@ -1924,7 +2012,10 @@ impl Org {
         let closed = status == "Closed";
         let priority = rng.pick(CASE_PRIORITY).to_string();
         let origin = opt(&mut rng, 95, |r| Val::Str(r.pick(CASE_ORIGIN).to_string()));
-        let owner = self.owner(&mut rng);
+        let mut owner = self.owner(&mut rng);
+        if let Some(queue) = self.queue_owner(kind, index, QUEUE_CASES_PERCENT) {
+            owner = queue;
+        }
         let audit = self.audit(&mut rng, kind, index);
         let closed_date = match (&audit[1], closed) {
             (Val::DateTime(s), true) => Val::DateTime(*s),

@@ -470,11 +470,15 @@ pub enum Generated {
     Organization,
     /// The currencies of a multi-currency org.
     CurrencyType,
+    /// Groups: queues (which own records, such as leads and cases) and public groups.
+    Group,
+    /// Which objects each queue may own: one row per queue and object.
+    QueueSobject,
 }
 
 impl Generated {
     /// Every generator, in a fixed order.
-    pub const ALL: [Generated; 32] = [
+    pub const ALL: [Generated; 34] = [
         Generated::User,
         Generated::Account,
         Generated::Contact,
@@ -507,6 +511,8 @@ impl Generated {
         Generated::ApexPage,
         Generated::Organization,
         Generated::CurrencyType,
+        Generated::Group,
+        Generated::QueueSobject,
     ];
 
     /// The API name of the object this generator fills.
@@ -544,6 +550,8 @@ impl Generated {
             Generated::ApexPage => "ApexPage",
             Generated::Organization => "Organization",
             Generated::CurrencyType => "CurrencyType",
+            Generated::Group => "Group",
+            Generated::QueueSobject => "QueueSobject",
         }
     }
 
@@ -1192,6 +1200,56 @@ pub const TASK_SUBTYPES: &[&str] = &["Task", "Email", "Call"];
 pub const CALL_TYPES: &[&str] = &["Internal", "Inbound", "Outbound"];
 /// Picklist values of `EventRelation.Status`.
 pub const RELATION_STATUS: &[&str] = &["New", "Accepted", "Declined"];
+/// Picklist values of `Group.Type` (the ones the simulated org uses first).
+pub const GROUP_TYPES: &[&str] = &[
+    "Queue",
+    "Regular",
+    "Role",
+    "RoleAndSubordinates",
+    "Organization",
+    "Manager",
+];
+/// Picklist values of `QueueSobject.SobjectType` the simulated org uses.
+pub const QUEUE_OBJECTS: &[&str] = &["Lead", "Case"];
+/// One group: name, developer name, type, email, and the objects it may own (a queue's
+/// `QueueSobject` rows).
+pub type GroupDef = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static [&'static str],
+);
+
+/// The org's groups. Group `i` has index `i`; the queues own records, the public groups own
+/// nothing.
+pub const GROUPS: &[GroupDef] = &[
+    (
+        "Inbound Leads",
+        "Inbound_Leads",
+        "Queue",
+        Some("leads@ferry-sim.example"),
+        &["Lead"],
+    ),
+    ("Partner Leads", "Partner_Leads", "Queue", None, &["Lead"]),
+    (
+        "Support Tier 1",
+        "Support_Tier_1",
+        "Queue",
+        Some("support@ferry-sim.example"),
+        &["Case"],
+    ),
+    (
+        "Escalations",
+        "Escalations",
+        "Queue",
+        None,
+        &["Lead", "Case"],
+    ),
+    ("All Sales", "All_Sales", "Regular", None, &[]),
+    ("Marketing Team", "Marketing_Team", "Regular", None, &[]),
+];
+
 /// Picklist values of `Case.Status`.
 pub const CASE_STATUS: &[&str] = &["New", "Working", "Escalated", "Closed"];
 /// Picklist values of `Case.Priority`.
@@ -1555,6 +1613,26 @@ const EXTRA_CATALOG: &[CatalogEntry] = &[
         "Currency Types",
         Some("01L"),
         0b0000110100011,
+        PLAIN_URLS,
+    ),
+    // Createable, updateable, deletable, queryable, replicateable, retrieveable,
+    // searchable.
+    (
+        "Group",
+        "Group",
+        "Groups",
+        Some("00G"),
+        0b0000111100111,
+        PLAIN_URLS,
+    ),
+    // Createable, deletable, queryable, replicateable, retrieveable: a row is never
+    // updated, only added or removed.
+    (
+        "QueueSobject",
+        "Queue Sobject",
+        "Queue Sobjects",
+        Some("03g"),
+        0b0000011100101,
         PLAIN_URLS,
     ),
 ];
@@ -2192,6 +2270,31 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             FieldDef::new("IsActive", "Active", T::Boolean),
             FieldDef::new("IsCorporate", "Corporate Currency", T::Boolean),
         ],
+        Generated::Group => vec![
+            id_field("Group ID"),
+            FieldDef::new("Name", "Name", T::String)
+                .len(40)
+                .required()
+                .name_field(),
+            FieldDef::new("DeveloperName", "Developer Name", T::String)
+                .len(80)
+                .required(),
+            picklist("Type", "Type", GROUP_TYPES).required(),
+            FieldDef::new("Email", "Email", T::Email),
+            FieldDef::new(
+                "DoesSendEmailToMembers",
+                "Send Email to Members",
+                T::Boolean,
+            )
+            .defaulted(),
+            FieldDef::new("DoesIncludeBosses", "Include Bosses", T::Boolean).defaulted(),
+            owner_field().reference(&["Organization", "User"], "Owner"),
+        ],
+        Generated::QueueSobject => vec![
+            id_field("Queue Sobject ID"),
+            reference("QueueId", "Group ID", &["Group"], "Queue").required(),
+            picklist("SobjectType", "Sobject Type", QUEUE_OBJECTS).required(),
+        ],
         Generated::ApexPage => vec![
             id_field("Page ID"),
             FieldDef::new("Name", "Name", T::String).name_field(),
@@ -2342,6 +2445,7 @@ fn children_of(kind: Generated) -> Vec<ChildRelationship> {
                 true,
             ),
         ],
+        Generated::Group => vec![child("QueueSobject", "QueueId", "QueueSobjects", true)],
         _ => Vec::new(),
     }
 }

@@ -570,6 +570,21 @@ impl<'q> Parser<'q> {
     }
 }
 
+/// The fields of Salesforce's `Name` entity, what a polymorphic relationship resolves to.
+const NAME_ENTITY_FIELDS: &[&str] = &[
+    "Id",
+    "Alias",
+    "Email",
+    "FirstName",
+    "IsActive",
+    "LastName",
+    "Name",
+    "Phone",
+    "Title",
+    "Type",
+    "Username",
+];
+
 /// Words that end a field list or a condition and so cannot be field names.
 fn is_reserved(word: &str) -> bool {
     const RESERVED: &[&str] = &[
@@ -801,10 +816,25 @@ fn parent_field(
         .iter()
         .filter_map(|name| schema::object(name))
         .collect();
-    let resolved = targets
-        .first()
-        .and_then(|t| t.field_index(field).map(|i| t.fields[i].name))
-        .filter(|_| targets.iter().all(|t| t.field_index(field).is_some()));
+    // A polymorphic relationship (a lead's `Owner`, a User or a Group) is the `Name`
+    // entity: its few fields, each read from the record the id names (null where that
+    // object lacks it).
+    let resolved = if targets.len() > 1 {
+        NAME_ENTITY_FIELDS
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(field))
+            .then(|| {
+                targets
+                    .iter()
+                    .find_map(|t| t.field_index(field).map(|i| t.fields[i].name))
+            })
+            .flatten()
+    } else {
+        targets
+            .first()
+            .and_then(|t| t.field_index(field).map(|i| t.fields[i].name))
+            .filter(|_| targets.iter().all(|t| t.field_index(field).is_some()))
+    };
     let Some(field_name) = resolved else {
         let entity = if targets.len() == 1 {
             targets.first().map_or("Name", |t| t.name)
@@ -836,7 +866,15 @@ fn parse_in(
     p.expect_keyword("SELECT")?;
     let items = p.select_items()?;
     p.expect_keyword("FROM")?;
-    let (object_name, object_at) = p.ident()?;
+    // `Group` is a keyword (GROUP BY) and an object name: after FROM it is the object.
+    let (object_name, object_at) = if p.is_keyword("Group") {
+        match p.peek().clone() {
+            Tok::Ident(name) => (name, p.advance()),
+            _ => p.ident()?,
+        }
+    } else {
+        p.ident()?
+    };
     let condition = if p.is_keyword("WHERE") {
         p.advance();
         Some(p.or_cond()?)

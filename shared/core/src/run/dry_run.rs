@@ -35,6 +35,9 @@ use ferry_model::report::{IssueKind, RecordIssue};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+/// The key prefix of Salesforce's `Group`: an `OwnerId` with it names a queue.
+const GROUP_KEY_PREFIX: &str = "00G";
+
 /// Findings listed one by one at most; the counts are always complete.
 pub(crate) const MAX_LISTED_FINDINGS: usize = 5_000;
 
@@ -59,6 +62,9 @@ pub struct DryRunReport {
     pub currencies: OrgCurrencies,
     /// How the org's users match the destination's, by email: the owners to reconcile.
     pub owners: OwnerMatching,
+    /// The org's queues (records a team owns rather than a person), what each owns among
+    /// the records read, and where those go.
+    pub queues: Vec<QueueEntry>,
     pub budget: BudgetPreview,
     /// API calls the dry run used after discovery (extraction), when the org reports usage.
     pub api_calls_used: Option<u64>,
@@ -75,6 +81,71 @@ pub struct OwnerMatching {
     /// without an owner when there is none.
     pub unmatched: Vec<UnmatchedOwner>,
     pub default_owner: Option<String>,
+}
+
+/// A Salesforce queue, as the dry run lists it beside the unmatched users.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueEntry {
+    pub salesforce_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    /// Records it owns, by Salesforce object, among the objects read.
+    pub owns: BTreeMap<String, u64>,
+    /// `team` (it lands as a team that owns them), `default owner {email}`, or `no owner
+    /// (no default owner named)`.
+    pub goes_to: String,
+}
+
+/// The queues of the staged queue records, with the records each owns (by `OwnerId`).
+fn queue_entries(
+    plan: &Plan,
+    queues: &[(String, Option<String>, Option<String>)],
+    owned: &HashMap<(String, String), u64>,
+) -> Vec<QueueEntry> {
+    let goes_to = match (plan.queue_owners, &plan.default_owner) {
+        (ferry_model::plan::QueueOwners::Team, _) => "team".to_owned(),
+        (ferry_model::plan::QueueOwners::DefaultOwner, Some(email)) => {
+            format!("default owner {email}")
+        }
+        (ferry_model::plan::QueueOwners::DefaultOwner, None) => {
+            "no owner (no default owner named)".to_owned()
+        }
+    };
+    queues
+        .iter()
+        .map(|(id, email, name)| QueueEntry {
+            salesforce_id: id.clone(),
+            name: name.clone().unwrap_or_default(),
+            email: email.clone(),
+            owns: owned
+                .iter()
+                .filter(|((owner, _), _)| owner == id)
+                .map(|((_, object), count)| (object.clone(), *count))
+                .collect(),
+            goes_to: goes_to.clone(),
+        })
+        .collect()
+}
+
+/// One line per queue, for both renderings.
+fn queue_line(queue: &QueueEntry) -> String {
+    let owns: Vec<String> = queue
+        .owns
+        .iter()
+        .map(|(object, count)| format!("{count} {object}"))
+        .collect();
+    let owns = if owns.is_empty() {
+        "owns nothing read".to_owned()
+    } else {
+        format!("owns {}", owns.join(", "))
+    };
+    format!(
+        "{} {} ({}): {owns}; goes to {}",
+        queue.salesforce_id,
+        queue.name,
+        queue.email.as_deref().unwrap_or("no email"),
+        queue.goes_to
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -748,6 +819,18 @@ pub fn render_markdown(report: &DryRunReport) -> String {
             escape_markdown(owner.email.as_deref().unwrap_or("no email"))
         )
     }));
+    markdown.heading(2, "Queues");
+    markdown.paragraph(if report.queues.is_empty() {
+        "No queue is migrated."
+    } else {
+        "Queues own records as a team rather than a person:"
+    });
+    markdown.bullet_list(
+        report
+            .queues
+            .iter()
+            .map(|queue| escape_markdown(&queue_line(queue))),
+    );
     let budget = &report.budget;
     markdown.heading(2, "API budget");
     markdown.paragraph(&format!(
@@ -956,6 +1039,11 @@ pub fn render_html(report: &DryRunReport) -> String {
     ));
     owners.push(&html_list(None, unmatched));
     body.push(&html_section("Unmatched owners", &owners));
+    let queues = report
+        .queues
+        .iter()
+        .map(|queue| Html::text(&queue_line(queue)));
+    body.push(&html_section("Queues", &html_list(None, queues)));
 
     let budget = &report.budget;
     body.push(&html_section(
@@ -1038,6 +1126,17 @@ pub async fn dry_run(
     };
     let mut analysis = DryRunAnalysis::new(plan);
     let mut users = Vec::new();
+    let mut queues = Vec::new();
+    // (OwnerId, object) → records, for the owners that are queues (`Group` ids).
+    let mut queue_owned: HashMap<(String, String), u64> = HashMap::new();
+    let queue_objects: Vec<&str> = plan
+        .objects
+        .iter()
+        .filter(|object| {
+            object.entity == ferry_model::mapping::EntityKind::Team || object.queue_to_default_owner
+        })
+        .map(|object| object.object.as_str())
+        .collect();
     for object in &plan.objects {
         crate::steps::extract_object(
             &extract_ports,
@@ -1071,8 +1170,19 @@ pub async fn dry_run(
                             error,
                         ))
                     })?;
-                if object.entity == ferry_model::mapping::EntityKind::Owner {
+                if queue_objects.contains(&object.object.as_str()) {
+                    queues.push(owner_of(object, &record));
+                } else if object.entity == ferry_model::mapping::EntityKind::Owner {
                     users.push(owner_of(object, &record));
+                }
+                if let Some(owner) = record
+                    .get("OwnerId")
+                    .and_then(serde_json::Value::as_str)
+                    .filter(|owner| owner.starts_with(GROUP_KEY_PREFIX))
+                {
+                    *queue_owned
+                        .entry((owner.to_owned(), object.salesforce_object().to_owned()))
+                        .or_default() += 1;
                 }
                 records.push(record);
             }
@@ -1104,6 +1214,20 @@ pub async fn dry_run(
     let mut analysed = analysed;
     // Users are matched, never created: their counts are the matching's, not a load's.
     for entry in analysed.objects.iter_mut() {
+        if plan
+            .object(&entry.object)
+            .is_some_and(|object| object.queue_to_default_owner)
+        {
+            entry.will_create = 0;
+            entry.will_update = 0;
+            entry.will_skip = queues.len() as u64;
+            entry.skip_reasons = std::collections::BTreeMap::from([(
+                "a queue: what it owns goes to the default owner".to_owned(),
+                queues.len() as u64,
+            )]);
+            entry.skip_reasons.retain(|_, count| *count > 0);
+            continue;
+        }
         if plan
             .object(&entry.object)
             .is_some_and(|object| !object.entity.created_by_migration())
@@ -1148,6 +1272,7 @@ pub async fn dry_run(
         users: discovery.users.clone(),
         currencies: discovery.currencies.clone(),
         owners,
+        queues: queue_entries(plan, &queues, &queue_owned),
         budget: preview.budget,
         api_calls_used: match (discovery.budget, budget_now) {
             (Some(before), Some(after)) => Some(after.used.saturating_sub(before.used)),
@@ -1262,6 +1387,13 @@ mod tests {
                 }],
                 default_owner: None,
             },
+            queues: vec![QueueEntry {
+                salesforce_id: "00G|1".to_owned(),
+                name: awkward.to_owned(),
+                email: None,
+                owns: BTreeMap::from([("Lead".to_owned(), 2)]),
+                goes_to: "team".to_owned(),
+            }],
             budget: BudgetPreview {
                 used: None,
                 limit: Some(100),

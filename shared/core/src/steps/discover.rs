@@ -39,6 +39,9 @@ pub struct DiscoverOptions {
     /// against it; a link to an older record resolves if that record is migrated anyway,
     /// and is reported as unresolved otherwise.
     pub created_since: Option<time::Date>,
+    /// Where the records a Salesforce queue owns land (`--queues`): with the queue's team,
+    /// or with the run's default owner.
+    pub queues: ferry_model::plan::QueueOwners,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -398,6 +401,36 @@ pub async fn discover(
         .filter_map(|object| Some((object.key_prefix.clone()?, object.name.clone())))
         .collect();
     let mut plan = build_plan_with_prefixes(tenant, map, &discovered, &key_prefixes);
+    if plan
+        .objects
+        .iter()
+        .any(|object| object.entity == ferry_model::mapping::EntityKind::Team)
+    {
+        let owned = match crate::inventory::read_queue_objects(salesforce).await {
+            Ok(owned) => owned,
+            Err(error) => {
+                tracing::warn!(%error, "QueueSobject could not be read");
+                plan.notes.push(ferry_model::plan::PlanNote {
+                    object: "QueueSobject".to_owned(),
+                    field: None,
+                    reason: format!(
+                        "which objects each queue may own could not be read ({error}): teams land with an empty list of objects"
+                    ),
+                });
+                BTreeMap::new()
+            }
+        };
+        for object in plan
+            .objects
+            .iter_mut()
+            .filter(|object| object.entity == ferry_model::mapping::EntityKind::Team)
+        {
+            object.queue_objects = owned.clone();
+        }
+    }
+    if options.queues == ferry_model::plan::QueueOwners::DefaultOwner {
+        plan.queues_to_default_owner();
+    }
     // The plan notes every mapped object it could not plan; for one whose describe was
     // refused, the note says what Salesforce answered, so the fix is plain.
     for note in plan.notes.iter_mut().filter(|note| note.field.is_none()) {

@@ -60,7 +60,7 @@ use ferry_model::policy::Action;
 use ferry_model::policy::ValidationPolicy;
 use ferry_model::ports::{
     ChunkMessage, DeferredLink, Destination, DestinationUser, IdMap, IdMapEntry, RunStore, Staging,
-    UpsertOutcome,
+    UpsertOutcome, UserStatus,
 };
 use ferry_model::records::DestinationRecord;
 use ferry_model::report::{ChunkResult, IssueKind, RecordIssue};
@@ -623,8 +623,12 @@ pub enum RecordDecision {
     /// Same content as the run that last sent it, every link resolvable: nothing is sent.
     Unchanged { salesforce_id: SalesforceId },
     /// A user matched to a destination user by email: counted as updated, since the
-    /// destination record exists and now stands for it.
-    MatchedUser { id_map_entry: IdMapEntry },
+    /// destination record exists and now stands for it. `active` is the Salesforce user's
+    /// `IsActive`, which the destination user is given (`false`: the person left).
+    MatchedUser {
+        id_map_entry: IdMapEntry,
+        active: Option<bool>,
+    },
     /// Not sent, with the reason. Some skipped records still stand for a destination record
     /// (a converted lead for its contact, a lead merged into a contact, an unmatched user
     /// for the default owner) and leave that ID-map entry.
@@ -890,7 +894,8 @@ async fn commit_chunk(
             .await
             .map_err(StepError::Destination)?
     };
-    let settled = settle(&prepared, outcomes)?;
+    let mut settled = settle(&prepared, outcomes)?;
+    set_user_statuses(ports, tenant, &prepared, &mut settled).await?;
     for file in &settled.files {
         super::files::deliver_file(
             ports.staging,
@@ -1024,6 +1029,54 @@ struct Settled<'a> {
     deferred: Vec<DeferredLink>,
     deletions: Vec<PendingDeletion>,
     entries: Vec<IdMapEntry>,
+    /// Whether each matched user is still active, for the destination.
+    statuses: Vec<(SalesforceId, UserStatus)>,
+}
+
+/// Tells the destination whether each matched user is still active in Salesforce. A status
+/// the destination refuses makes its user failed, with the destination's reason.
+async fn set_user_statuses(
+    ports: &LoadPorts<'_>,
+    tenant: &TenantId,
+    prepared: &PreparedChunk,
+    settled: &mut Settled<'_>,
+) -> Result<(), StepError> {
+    if settled.statuses.is_empty() {
+        return Ok(());
+    }
+    let statuses: Vec<UserStatus> = settled
+        .statuses
+        .iter()
+        .map(|(_, status)| status.clone())
+        .collect();
+    let results = ports
+        .destination
+        .set_user_status(tenant, &statuses)
+        .await
+        .map_err(StepError::Destination)?;
+    if results.len() != statuses.len() {
+        return Err(StepError::DestinationContract {
+            sent: statuses.len(),
+            answered: results.len(),
+        });
+    }
+    for ((salesforce_id, status), result) in settled.statuses.iter().zip(results) {
+        if let Err(reason) = result {
+            settled.result.updated -= 1;
+            settled.result.failed += 1;
+            settled.result.issues.push(RecordIssue {
+                object: prepared.object.clone(),
+                salesforce_id: Some(salesforce_id.to_string()),
+                field: Some("IsActive".to_owned()),
+                kind: IssueKind::Failed,
+                reason: format!(
+                    "matched to destination user {}, whose status (active: {}) the destination refused: {reason}",
+                    status.id, status.active
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Counts every decision, with the destination's answer for the records sent, and gathers
@@ -1056,6 +1109,7 @@ fn settle(
         deferred: Vec::new(),
         deletions: Vec::new(),
         entries: Vec::new(),
+        statuses: Vec::new(),
     };
     let mut answered = prepared.batch.iter().zip(outcomes);
     let result = &mut settled.result;
@@ -1119,9 +1173,21 @@ fn settle(
                 });
             }
             RecordDecision::Unchanged { .. } => result.unchanged += 1,
-            RecordDecision::MatchedUser { id_map_entry } => {
+            RecordDecision::MatchedUser {
+                id_map_entry,
+                active,
+            } => {
                 result.updated += 1;
                 settled.entries.push(id_map_entry.clone());
+                if let Some(active) = active {
+                    settled.statuses.push((
+                        id_map_entry.salesforce_id.clone(),
+                        UserStatus {
+                            id: id_map_entry.destination_id.clone(),
+                            active: *active,
+                        },
+                    ));
+                }
             }
             RecordDecision::Skipped {
                 reason,
@@ -1189,6 +1255,8 @@ mod tests {
             blob: None,
             source_object: None,
             filter: None,
+            queue_to_default_owner: false,
+            queue_objects: Default::default(),
         }
     }
 
@@ -1291,7 +1359,7 @@ mod tests {
                     RecordDecision::Unchanged { salesforce_id } => {
                         format!("unchanged {salesforce_id}")
                     }
-                    RecordDecision::MatchedUser { id_map_entry } => {
+                    RecordDecision::MatchedUser { id_map_entry, .. } => {
                         format!("matched user -> {}", id_map_entry.destination_id)
                     }
                     RecordDecision::Skipped {
@@ -1599,6 +1667,7 @@ mod tests {
             id: DestinationId::new(id),
             email: email.to_owned(),
             name: String::new(),
+            active: None,
         };
         let looked_up = LookedUp {
             destination_users: vec![

@@ -12,6 +12,17 @@ use ferry_model::ports::{DestinationUser, IdMapEntry};
 use ferry_model::report::{IssueKind, RecordIssue};
 use std::collections::HashMap;
 
+/// The Salesforce user's `IsActive`, as the map lands it in the owner's `active` field.
+pub(super) fn user_active(user: &TransformedRecord) -> Option<bool> {
+    user.record
+        .fields
+        .get(ACTIVE_FIELD)
+        .and_then(|value| value.as_bool())
+}
+
+/// The owner entity's field saying whether the person is still with the company.
+pub(super) const ACTIVE_FIELD: &str = "active";
+
 /// The destination's users by email (ignoring case), and the run's default owner among them.
 pub(super) struct OwnerMatcher<'a> {
     by_email: HashMap<String, &'a DestinationUser>,
@@ -45,6 +56,9 @@ impl<'a> OwnerMatcher<'a> {
         run: &RunId,
         user: &TransformedRecord,
     ) -> RecordDecision {
+        if object.queue_to_default_owner {
+            return self.decide_queue(object, run, user);
+        }
         let email = user
             .record
             .fields
@@ -61,12 +75,20 @@ impl<'a> OwnerMatcher<'a> {
         if let Some(owner) = self.by_email.get(&email.to_lowercase()) {
             return RecordDecision::MatchedUser {
                 id_map_entry: entry(owner),
+                active: user_active(user),
             };
         }
         let unmatched = if email.is_empty() {
             "the user has no email, so no destination user can match it".to_owned()
         } else {
             format!("no destination user has the email {email:?}")
+        };
+        // Salesforce keeps an inactive user's records with them: the report says the person
+        // left, so whoever reconciles owners knows not to look for them.
+        let unmatched = if user_active(user) == Some(false) {
+            format!("inactive in Salesforce (the person left the company); {unmatched}")
+        } else {
+            unmatched
         };
         let (owner, reason) = match self.default_owner {
             Some((default_email, Some(default))) => (
@@ -97,6 +119,58 @@ impl<'a> OwnerMatcher<'a> {
                 reason,
             },
             id_map_entry: owner.map(entry),
+        }
+    }
+
+    /// A queue whose records go to the default owner (`--queues default-owner`): never
+    /// matched by its email (a shared mailbox, not a person), counted as skipped with where
+    /// its records go, its ID-map entry pointing at the default owner when there is one.
+    fn decide_queue(
+        &self,
+        object: &ObjectPlan,
+        run: &RunId,
+        queue: &TransformedRecord,
+    ) -> RecordDecision {
+        let name = queue
+            .record
+            .fields
+            .get("name")
+            .and_then(|value| value.as_str())
+            .unwrap_or_default();
+        let what = format!("queue {name:?} lands as no team (queues: default-owner)");
+        let (owner, reason) = match self.default_owner {
+            Some((email, Some(default))) => (
+                Some(default),
+                format!("{what}; the records it owns go to the default owner {email}"),
+            ),
+            Some((email, None)) => (
+                None,
+                format!(
+                    "{what}, and the default owner {email} is not a destination user; the records it owns land without an owner"
+                ),
+            ),
+            None => (
+                None,
+                format!(
+                    "{what}, and no default owner is named; the records it owns land without an owner"
+                ),
+            ),
+        };
+        RecordDecision::Skipped {
+            reason: RecordIssue {
+                object: object.object.clone(),
+                salesforce_id: Some(queue.record.source_id.to_string()),
+                field: None,
+                kind: IssueKind::Skipped,
+                reason,
+            },
+            id_map_entry: owner.map(|owner| IdMapEntry {
+                object: object.object.clone(),
+                salesforce_id: queue.record.source_id.clone(),
+                destination_id: owner.id.clone(),
+                run_id: run.clone(),
+                content_hash: content_hash(queue),
+            }),
         }
     }
 }

@@ -13,9 +13,10 @@ use super::load::{
 };
 use crate::transform::TransformedRecord;
 use ferry_model::ids::{DestinationId, RunId, SalesforceId};
+use ferry_model::mapping::EntityKind;
 use ferry_model::plan::{ObjectPlan, Plan};
 use ferry_model::ports::Progress;
-use ferry_model::ports::{Destination, IdMap, RunStore, Staging};
+use ferry_model::ports::{Destination, DestinationUser, IdMap, RunStore, Staging};
 use ferry_model::records::DestinationRecord;
 use ferry_model::report::{IssueKind, RecordIssue};
 use ferry_model::runs::{ObjectVerification, ProgressEvent};
@@ -46,7 +47,21 @@ pub(crate) async fn verify_object(
         object: object.object.clone(),
         ..ObjectVerification::default()
     };
-    // Users are matched to the destination's own users, never sent: nothing to read back.
+    // Users are matched to the destination's own users, never sent: what a matched user
+    // was given (whether the person is still active) is read back from the users.
+    if object.entity == EntityKind::Owner && !object.queue_to_default_owner {
+        let users = ports
+            .destination
+            .users(&plan.tenant)
+            .await
+            .map_err(StepError::Destination)?;
+        for chunk in 0..chunks {
+            let verified = verify_users_chunk(ports, run, plan, object, chunk, &users).await?;
+            verification.checked += verified.checked;
+            verification.mismatched += verified.mismatched;
+            verification.issues.extend(verified.issues);
+        }
+    }
     let chunks = if object.entity.created_by_migration() {
         chunks
     } else {
@@ -89,6 +104,82 @@ struct ChunkVerification {
     checked: u64,
     mismatched: u64,
     issues: Vec<RecordIssue>,
+}
+
+/// Compares the status each matched user of one staged chunk was given (`active`, from
+/// `IsActive`) with the destination's user it matched. A user the ID map points at a
+/// destination user of another email went to the default owner, unmatched, and was given
+/// nothing.
+async fn verify_users_chunk(
+    ports: &VerifyPorts<'_>,
+    run: &RunId,
+    plan: &Plan,
+    object: &ObjectPlan,
+    chunk: u32,
+    users: &[DestinationUser],
+) -> Result<ChunkVerification, StepError> {
+    let mut verified = ChunkVerification::default();
+    let key = super::chunk_key(plan, run, &object.object, chunk);
+    let body = ports.staging.get(&key).await.map_err(StepError::Staging)?;
+    let read = read_chunk(ChunkToRead {
+        object: object.clone(),
+        validation: plan.validation.clone(),
+        merging: false,
+        key,
+        body,
+    });
+    let records: Vec<TransformedRecord> = read
+        .records
+        .into_iter()
+        .filter_map(|record| match record {
+            ReadRecord::Valid { record, .. } => Some(*record),
+            _ => None,
+        })
+        .collect();
+    let ids: Vec<SalesforceId> = records
+        .iter()
+        .map(|record| record.record.source_id.clone())
+        .collect();
+    let entries = ports
+        .id_map
+        .lookup(&plan.tenant, &object.object, &ids)
+        .await
+        .map_err(StepError::IdMap)?;
+    for record in &records {
+        let Some(sent) = super::owners::user_active(record) else {
+            continue;
+        };
+        let email = record
+            .record
+            .fields
+            .get("email")
+            .and_then(|value| value.as_str())
+            .unwrap_or_default();
+        let Some(user) = entries
+            .get(&record.record.source_id)
+            .and_then(|id| users.iter().find(|user| user.id == *id))
+            .filter(|user| !email.is_empty() && user.email.eq_ignore_ascii_case(email))
+        else {
+            continue;
+        };
+        verified.checked += 1;
+        if user.active != Some(sent) {
+            verified.mismatched += 1;
+            verified.issues.push(RecordIssue {
+                object: object.object.clone(),
+                salesforce_id: Some(record.record.source_id.to_string()),
+                field: Some(super::owners::ACTIVE_FIELD.to_owned()),
+                kind: IssueKind::Mismatch,
+                reason: format!(
+                    "destination user {} was given active {sent} but holds {}",
+                    user.id,
+                    user.active
+                        .map_or_else(|| "no status".to_owned(), |active| active.to_string())
+                ),
+            });
+        }
+    }
+    Ok(verified)
 }
 
 /// Rebuilds what one staged chunk sent and compares it with what the destination holds.
@@ -298,6 +389,8 @@ mod tests {
             blob: None,
             source_object: None,
             filter: None,
+            queue_to_default_owner: false,
+            queue_objects: Default::default(),
         }
     }
 

@@ -300,6 +300,7 @@ mod tests {
             default_owner: None,
             merge_leads_by_email: false,
             delta: false,
+            queue_owners: Default::default(),
         }
     }
 
