@@ -65,6 +65,12 @@ fn demo_migrates_every_object_then_a_second_run_on_the_same_dir_changes_nothing(
         "ContentVersion",
         "EmailMessage",
         "Project__c",
+        "Product2",
+        "Pricebook2",
+        "PricebookEntry",
+        "OpportunityLineItem",
+        "Campaign",
+        "CampaignMember",
     ] {
         assert!(objects.contains(&object), "{object}: {stdout}");
     }

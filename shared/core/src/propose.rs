@@ -421,6 +421,12 @@ fn entity_words(entity: EntityKind) -> &'static [&'static str] {
         EntityKind::File => &["file", "attachment"],
         EntityKind::Conversation => &["email", "message", "conversation"],
         EntityKind::CustomRecord => &["record"],
+        EntityKind::Product => &["product"],
+        EntityKind::PriceBook => &["pricebook"],
+        EntityKind::PriceBookEntry => &["entry"],
+        EntityKind::LineItem => &["item", "line"],
+        EntityKind::Campaign => &["campaign"],
+        EntityKind::CampaignMember => &["member"],
     }
 }
 
