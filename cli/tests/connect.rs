@@ -74,7 +74,8 @@ async fn plan_json_accounts_for_every_object_and_field_of_the_org() {
     assert_eq!(document["currencies"]["multi_currency"], false);
     for object in document["objects"].as_array().unwrap() {
         let expected = match object["destination"].as_str().unwrap() {
-            "company" | "contact" | "opportunity" | "custom_record" => {
+            "company" | "contact" | "opportunity" | "custom_record" | "price_book_entry"
+            | "line_item" | "campaign" => {
                 serde_json::json!({"from": "constant", "code": currency})
             }
             _ => Value::Null,

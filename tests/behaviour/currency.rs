@@ -355,9 +355,7 @@ async fn a_multi_currency_orgs_price_book_entries_line_items_and_campaigns_keep_
         map.objects
             .insert(object.to_owned(), builtin.objects[object].clone());
     }
-    let outcome = embedded
-        .migrate(&client, "run-priced", map, 200)
-        .await;
+    let outcome = embedded.migrate(&client, "run-priced", map, 200).await;
     let report = &outcome.report;
     assert!(report.is_balanced(), "{report:?}");
     assert!(report.is_complete(), "{report:?}");
@@ -368,7 +366,9 @@ async fn a_multi_currency_orgs_price_book_entries_line_items_and_campaigns_keep_
     let entries: std::collections::HashMap<String, (i64, String, Option<String>)> = db
         .prepare("SELECT source_id, id, unit_price, currency FROM price_book_entries")
         .unwrap()
-        .query_map([], |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?, row.get(3)?))))
+        .query_map([], |row| {
+            Ok((row.get(0)?, (row.get(1)?, row.get(2)?, row.get(3)?)))
+        })
         .unwrap()
         .map(Result::unwrap)
         .collect();
@@ -408,7 +408,10 @@ async fn a_multi_currency_orgs_price_book_entries_line_items_and_campaigns_keep_
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(items.len() as u64, org.count(Generated::OpportunityLineItem));
+    assert_eq!(
+        items.len() as u64,
+        org.count(Generated::OpportunityLineItem)
+    );
     let mut item_currencies = BTreeSet::new();
     for (id, currencies, prices) in &items {
         let (_, index) = org.locate(id).unwrap();

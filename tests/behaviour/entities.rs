@@ -468,6 +468,30 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
             "{object}: only skipped records are missing"
         );
     }
+    // A converted lead's membership (LeadId and ContactId both set) is one member, linked to
+    // the lead's contact and to its own contact.
+    let (members, both): (i64, i64) = db
+        .query_row(
+            "SELECT COUNT(*), COUNT(lead_id IS NOT NULL AND contact_id IS NOT NULL OR NULL) FROM campaign_members",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(members as u64, live["CampaignMember"]);
+    assert!(both > 0, "no member with both a lead and a contact");
+    for object in [
+        "Product2",
+        "Pricebook2",
+        "PricebookEntry",
+        "OpportunityLineItem",
+        "Campaign",
+    ] {
+        assert_eq!(
+            report.object(object).unwrap().created,
+            live[object],
+            "{object}"
+        );
+    }
     // Account parents are checked on their own: ParentId is a self link, patched after load.
     let (parents, _) = truth.check(
         &db,
