@@ -1513,7 +1513,7 @@ impl Org {
     /// (even indexes): a stream of its own, so the opportunity's other values stay put.
     /// The products are two different ones, never the catalog's last (inactive) one.
     pub fn opportunity_products(&self, index: u64) -> Option<(u64, [u64; 2])> {
-        if index % 2 != 0 || index >= self.count(Generated::Opportunity) {
+        if !index.is_multiple_of(2) || index >= self.count(Generated::Opportunity) {
             return None;
         }
         let mut rng = Rng::for_record(self.seed, SALT_PRODUCTS, index);
