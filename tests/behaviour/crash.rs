@@ -134,9 +134,10 @@ async fn a_crash_at_any_point_then_a_re_run_equals_one_clean_run() {
         );
         if finished_before {
             assert_eq!(rerun.run.run_id.as_str(), "run-after-crash", "{context}");
+            // The new run creates nothing; it sends again only the records that landed
+            // with a link unresolved (their hash was cleared, in case the target has
+            // landed since), which changes nothing in the destination (checked above).
             for object in &rerun.report.objects {
-                // Nothing is created; only the records that landed with a link unresolved
-                // (owners nobody matched) are sent again, in case the target landed since.
                 let unresolved: std::collections::BTreeSet<&str> = clean
                     .report
                     .issues

@@ -323,3 +323,127 @@ async fn the_dry_run_shows_the_orgs_currencies_and_where_each_objects_currency_c
     assert!(html.contains("JPY (rate "));
     simulator.shutdown().await;
 }
+
+/// A generated record's number `field`.
+fn number(org: &Org, kind: Generated, index: u64, field: &str) -> Option<f64> {
+    let at = schema::generated_object(kind).field_index(field).unwrap();
+    match &org.record(kind, index)[at] {
+        Val::Num(value) => Some(*value),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_currency_orgs_price_book_entries_line_items_and_campaigns_keep_their_currency() {
+    let seed = 33;
+    let features = Features {
+        multi_currency: true,
+        ..Features::default()
+    };
+    let simulator = start(seed, features).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let mut map = money_map();
+    let builtin = FieldMap::builtin();
+    for object in [
+        "Product2",
+        "Pricebook2",
+        "PricebookEntry",
+        "OpportunityLineItem",
+        "Campaign",
+    ] {
+        map.objects
+            .insert(object.to_owned(), builtin.objects[object].clone());
+    }
+    let outcome = embedded.migrate(&client, "run-priced", map, 200).await;
+    let report = &outcome.report;
+    assert!(report.is_balanced(), "{report:?}");
+    assert!(report.is_complete(), "{report:?}");
+    let org = Org::with_features(seed, RECORDS, Mix::Sales, features);
+    let db = embedded.destination_db();
+
+    // Every entry of every currency landed, with its price in that currency.
+    let entries: std::collections::HashMap<String, (i64, String, Option<String>)> = db
+        .prepare("SELECT source_id, id, unit_price, currency FROM price_book_entries")
+        .unwrap()
+        .query_map([], |row| {
+            Ok((row.get(0)?, (row.get(1)?, row.get(2)?, row.get(3)?)))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(entries.len() as u64, org.count(Generated::PricebookEntry));
+    let mut entry_currencies = BTreeSet::new();
+    for index in 0..org.count(Generated::PricebookEntry) {
+        let id = org.id(Generated::PricebookEntry, index);
+        let (_, price, currency) = &entries[&id];
+        let expected = org.record_currency(Generated::PricebookEntry, index);
+        assert_eq!(currency.as_deref(), expected, "{id}");
+        entry_currencies.insert(expected.unwrap());
+        assert_eq!(
+            price.parse::<f64>().ok(),
+            number(&org, Generated::PricebookEntry, index, "UnitPrice"),
+            "{id}"
+        );
+    }
+    assert_eq!(entry_currencies.len(), schema::CURRENCY_CODES.len());
+
+    // A line item is in its opportunity's currency, sold from an entry of that currency, and
+    // its prices are Salesforce's, unconverted.
+    let mut statement = db
+        .prepare(
+            "SELECT l.source_id, l.currency, o.currency, e.currency, l.total_price, l.unit_price, l.quantity
+             FROM line_items l JOIN opportunities o ON o.id = l.opportunity_id
+             JOIN price_book_entries e ON e.id = l.price_book_entry_id",
+        )
+        .unwrap();
+    let items: Vec<(String, [Option<String>; 3], [String; 3])> = statement
+        .query_map([], |row| {
+            Ok((
+                row.get(0)?,
+                [row.get(1)?, row.get(2)?, row.get(3)?],
+                [row.get(4)?, row.get(5)?, row.get(6)?],
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        items.len() as u64,
+        org.count(Generated::OpportunityLineItem)
+    );
+    let mut item_currencies = BTreeSet::new();
+    for (id, currencies, prices) in &items {
+        let (_, index) = org.locate(id).unwrap();
+        let expected = org.record_currency(Generated::OpportunityLineItem, index);
+        for currency in currencies {
+            assert_eq!(currency.as_deref(), expected, "{id}");
+        }
+        item_currencies.insert(expected.unwrap());
+        for (field, landed) in ["TotalPrice", "UnitPrice", "Quantity"].iter().zip(prices) {
+            assert_eq!(
+                landed.parse::<f64>().ok(),
+                number(&org, Generated::OpportunityLineItem, index, field),
+                "{id}.{field}"
+            );
+        }
+    }
+    assert!(item_currencies.len() > 1, "{item_currencies:?}");
+
+    // Campaigns keep theirs.
+    for (id, currency) in currencies_of(&embedded, "campaigns") {
+        let (_, index) = org.locate(&id).unwrap();
+        assert_eq!(
+            currency.as_deref(),
+            org.record_currency(Generated::Campaign, index),
+            "campaign {id}"
+        );
+    }
+    for object in ["PricebookEntry", "OpportunityLineItem", "Campaign"] {
+        let counts = report.object(object).unwrap();
+        assert_eq!(counts.mismatched, 0, "{object}");
+        assert!(counts.verified > 0, "{object}");
+    }
+    simulator.shutdown().await;
+}

@@ -33,6 +33,12 @@ fn destination_rows(db: &rusqlite::Connection) -> HashMap<String, i64> {
         "files",
         "conversations",
         "custom_records",
+        "products",
+        "price_books",
+        "price_book_entries",
+        "line_items",
+        "campaigns",
+        "campaign_members",
     ] {
         let mut statement = db
             .prepare(&format!(
@@ -75,6 +81,10 @@ fn link_column(kind: Generated) -> Option<&'static str> {
         Generated::Opportunity => Some("opportunity_id"),
         Generated::User => Some("owner_id"),
         Generated::Event => Some("event_id"),
+        Generated::Product2 => Some("product_id"),
+        Generated::Pricebook2 => Some("price_book_id"),
+        Generated::PricebookEntry => Some("price_book_entry_id"),
+        Generated::Campaign => Some("campaign_id"),
         _ => None,
     }
 }
@@ -140,8 +150,11 @@ impl GroundTruth {
                     && let Some((column, row)) = self.expected(&target)
                 {
                     // A company's link to a company is its parent.
-                    let column = match (table, column) {
-                        ("companies", "company_id") => "parent_company_id",
+                    let column = match (table, column, *field) {
+                        ("companies", "company_id", _) => "parent_company_id",
+                        ("campaigns", "campaign_id", _) => "parent_campaign_id",
+                        // A member's lead has a link of its own beside its contact.
+                        ("campaign_members", "contact_id", "LeadId") => "lead_id",
                         _ => column,
                     };
                     expected.insert(column, row);
@@ -281,12 +294,18 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
         "EmailMessage",
         "Project__c",
         "Group",
+        "Product2",
+        "Pricebook2",
+        "PricebookEntry",
+        "OpportunityLineItem",
+        "Campaign",
+        "CampaignMember",
     ] {
         assert!(migrated.contains(&object), "{object} is migrated");
     }
     // Objects with data that the map was written without land all the same (as generic
     // records until the map names them), never left behind.
-    for object in ["Campaign", "CampaignMember", "Case"] {
+    for object in ["Case"] {
         assert!(migrated.contains(&object), "{object} is migrated");
     }
 
@@ -355,6 +374,12 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
             &["AccountId", "OwnerId"],
         ),
         (
+            Generated::Opportunity,
+            "opportunities",
+            &["price_book_id"],
+            &["Pricebook2Id"],
+        ),
+        (
             Generated::OpportunityContactRole,
             "contact_roles",
             &["opportunity_id", "contact_id"],
@@ -409,6 +434,30 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
             &["owner_id"],
             &["OwnerId"],
         ),
+        (
+            Generated::PricebookEntry,
+            "price_book_entries",
+            &["price_book_id", "product_id"],
+            &["Pricebook2Id", "Product2Id"],
+        ),
+        (
+            Generated::OpportunityLineItem,
+            "line_items",
+            &["opportunity_id", "price_book_entry_id", "product_id"],
+            &["OpportunityId", "PricebookEntryId", "Product2Id"],
+        ),
+        (
+            Generated::Campaign,
+            "campaigns",
+            &["owner_id", "parent_campaign_id"],
+            &["OwnerId", "ParentId"],
+        ),
+        (
+            Generated::CampaignMember,
+            "campaign_members",
+            &["campaign_id", "contact_id", "lead_id"],
+            &["CampaignId", "ContactId", "LeadId"],
+        ),
     ];
     for (kind, table, columns, references) in checks {
         let (compared, missing) = truth.check(&db, *kind, table, columns, references);
@@ -418,6 +467,30 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
         assert_eq!(
             missing, counts.skipped,
             "{object}: only skipped records are missing"
+        );
+    }
+    // A converted lead's membership (LeadId and ContactId both set) is one member, linked to
+    // the lead's contact and to its own contact.
+    let (members, both): (i64, i64) = db
+        .query_row(
+            "SELECT COUNT(*), COUNT(lead_id IS NOT NULL AND contact_id IS NOT NULL OR NULL) FROM campaign_members",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(members as u64, live["CampaignMember"]);
+    assert!(both > 0, "no member with both a lead and a contact");
+    for object in [
+        "Product2",
+        "Pricebook2",
+        "PricebookEntry",
+        "OpportunityLineItem",
+        "Campaign",
+    ] {
+        assert_eq!(
+            report.object(object).unwrap().created,
+            live[object],
+            "{object}"
         );
     }
     // Account parents are checked on their own: ParentId is a self link, patched after load.

@@ -387,6 +387,13 @@ async fn a_delta_deletes_a_deleted_person_once_through_its_account() {
     let client = connect(&simulator).await;
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
+    // Salesforce deletes a contact's campaign memberships with it; the simulated org deletes
+    // no child with its parent, so members would hold every deleted person here.
+    let config = |run: &str| {
+        let mut config = config(run);
+        config.map.objects.remove("CampaignMember");
+        config
+    };
     let full = embedded
         .migrate_with(&client, &config("run-full"))
         .await

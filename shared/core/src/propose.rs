@@ -422,6 +422,12 @@ fn entity_words(entity: EntityKind) -> &'static [&'static str] {
         EntityKind::Conversation => &["email", "message", "conversation"],
         EntityKind::CustomRecord => &["record"],
         EntityKind::Team => &["team", "queue", "group"],
+        EntityKind::Product => &["product"],
+        EntityKind::PriceBook => &["pricebook"],
+        EntityKind::PriceBookEntry => &["entry"],
+        EntityKind::LineItem => &["item", "line"],
+        EntityKind::Campaign => &["campaign"],
+        EntityKind::CampaignMember => &["member"],
     }
 }
 

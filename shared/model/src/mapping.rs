@@ -85,7 +85,8 @@
 //! The reference CRM holds companies, contacts (leads among them, tagged), owners (the
 //! destination's users: matched by email, never created), opportunities, pipeline stages,
 //! contact roles, tasks, events and their attendees, notes, files with their bytes,
-//! conversations (emails) and custom records ([`EntityKind`]). Each entity is defined once,
+//! conversations (emails), custom records, products, price books and their entries, line
+//! items, campaigns and campaign members ([`EntityKind`]). Each entity is defined once,
 //! in an [`EntitySchema`]: its standard fields with how each is held and whether it is
 //! required, and its links with the entity each points to. The map's validation, the
 //! transform and the SQLite destination's tables all read that one definition.
@@ -131,6 +132,18 @@ pub enum EntityKind {
     /// A team (a Salesforce queue): a shared owner of records, such as leads nobody has
     /// picked up yet.
     Team,
+    /// A product of the catalog.
+    Product,
+    /// A price book: the standard one or a custom one.
+    PriceBook,
+    /// A product's price in a price book, in one currency.
+    PriceBookEntry,
+    /// A product on an opportunity, from an entry of the opportunity's price book.
+    LineItem,
+    /// A marketing campaign, in a hierarchy.
+    Campaign,
+    /// A contact or lead who is a member of a campaign.
+    CampaignMember,
 }
 
 /// One standard field of an entity: its name, how it is held, and whether the destination
@@ -282,6 +295,8 @@ const OPPORTUNITY: EntitySchema = EntitySchema {
         // The person a deal is with when its Salesforce account is a person account: that
         // person lands as a contact, not a company.
         ("contact", EntityKind::Contact),
+        // The price book its line items come from.
+        ("price_book", EntityKind::PriceBook),
     ],
     created_by_migration: true,
 };
@@ -462,9 +477,125 @@ const CUSTOM_RECORD: EntitySchema = EntitySchema {
     created_by_migration: true,
 };
 
+const PRODUCT: EntitySchema = EntitySchema {
+    table: "products",
+    fields: &[
+        required("name"),
+        text("product_code"),
+        text("description"),
+        of_kind("is_active", ValueKind::Boolean),
+        text("family"),
+        text("sku"),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: &[],
+    created_by_migration: true,
+};
+
+const PRICE_BOOK: EntitySchema = EntitySchema {
+    table: "price_books",
+    fields: &[
+        required("name"),
+        text("description"),
+        of_kind("is_active", ValueKind::Boolean),
+        // The standard price book holds every product's list price; custom ones refer to it.
+        of_kind("is_standard", ValueKind::Boolean),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: &[],
+    created_by_migration: true,
+};
+
+const PRICE_BOOK_ENTRY: EntitySchema = EntitySchema {
+    table: "price_book_entries",
+    fields: &[
+        of_kind("unit_price", ValueKind::Decimal),
+        of_kind("is_active", ValueKind::Boolean),
+        of_kind("use_standard_price", ValueKind::Boolean),
+        CREATED_AT,
+        UPDATED_AT,
+        CURRENCY,
+    ],
+    links: &[
+        ("price_book", EntityKind::PriceBook),
+        ("product", EntityKind::Product),
+    ],
+    created_by_migration: true,
+};
+
+const LINE_ITEM: EntitySchema = EntitySchema {
+    table: "line_items",
+    fields: &[
+        text("name"),
+        text("product_code"),
+        of_kind("quantity", ValueKind::Decimal),
+        of_kind("unit_price", ValueKind::Decimal),
+        of_kind("list_price", ValueKind::Decimal),
+        of_kind("total_price", ValueKind::Decimal),
+        // A percentage, kept exactly.
+        of_kind("discount", ValueKind::Decimal),
+        text("service_date"),
+        text("description"),
+        of_kind("sort_order", ValueKind::Integer),
+        CREATED_AT,
+        UPDATED_AT,
+        CURRENCY,
+    ],
+    links: &[
+        ("opportunity", EntityKind::Opportunity),
+        ("price_book_entry", EntityKind::PriceBookEntry),
+        ("product", EntityKind::Product),
+    ],
+    created_by_migration: true,
+};
+
+const CAMPAIGN: EntitySchema = EntitySchema {
+    table: "campaigns",
+    fields: &[
+        required("name"),
+        text("type"),
+        text("status"),
+        text("start_date"),
+        text("end_date"),
+        of_kind("budgeted_cost", ValueKind::Decimal),
+        of_kind("actual_cost", ValueKind::Decimal),
+        of_kind("is_active", ValueKind::Boolean),
+        text("description"),
+        CREATED_AT,
+        UPDATED_AT,
+        CURRENCY,
+    ],
+    links: &[
+        ("parent_campaign", EntityKind::Campaign),
+        ("owner", EntityKind::Owner),
+    ],
+    created_by_migration: true,
+};
+
+const CAMPAIGN_MEMBER: EntitySchema = EntitySchema {
+    table: "campaign_members",
+    fields: &[
+        text("status"),
+        of_kind("has_responded", ValueKind::Boolean),
+        text("first_responded_date"),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    // A member is a contact, a lead (a contact tagged `lead`), or both: a converted lead's
+    // membership keeps its lead and gains the contact it became.
+    links: &[
+        ("campaign", EntityKind::Campaign),
+        ("contact", EntityKind::Contact),
+        ("lead", EntityKind::Contact),
+    ],
+    created_by_migration: true,
+};
+
 impl EntityKind {
     /// Every entity, in a stable order.
-    pub const ALL: [EntityKind; 14] = [
+    pub const ALL: [EntityKind; 20] = [
         Self::Company,
         Self::Contact,
         Self::Owner,
@@ -479,6 +610,12 @@ impl EntityKind {
         Self::Conversation,
         Self::CustomRecord,
         Self::Team,
+        Self::Product,
+        Self::PriceBook,
+        Self::PriceBookEntry,
+        Self::LineItem,
+        Self::Campaign,
+        Self::CampaignMember,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -497,6 +634,12 @@ impl EntityKind {
             Self::Conversation => "conversation",
             Self::CustomRecord => "custom_record",
             Self::Team => "team",
+            Self::Product => "product",
+            Self::PriceBook => "price_book",
+            Self::PriceBookEntry => "price_book_entry",
+            Self::LineItem => "line_item",
+            Self::Campaign => "campaign",
+            Self::CampaignMember => "campaign_member",
         }
     }
 
@@ -522,6 +665,12 @@ impl EntityKind {
             Self::Conversation => &CONVERSATION,
             Self::CustomRecord => &CUSTOM_RECORD,
             Self::Team => &TEAM,
+            Self::Product => &PRODUCT,
+            Self::PriceBook => &PRICE_BOOK,
+            Self::PriceBookEntry => &PRICE_BOOK_ENTRY,
+            Self::LineItem => &LINE_ITEM,
+            Self::Campaign => &CAMPAIGN,
+            Self::CampaignMember => &CAMPAIGN_MEMBER,
         }
     }
 
@@ -1664,7 +1813,7 @@ mod tests {
         );
         check_error(
             r#"{"version":3,"objects":{"Account":{"entity":"deal"}}}"#,
-            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team)",
+            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member)",
         );
         check_error(
             r#"{"version":3,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
@@ -1792,7 +1941,7 @@ mod tests {
         };
         assert_eq!(
             check(r#"{"version":3,"objects":{"Deal":{"entity":"deal"}}}"#),
-            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team)".to_owned())
+            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member)".to_owned())
         );
         assert_eq!(
             check(

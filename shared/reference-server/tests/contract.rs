@@ -702,3 +702,37 @@ fn collect_references(value: &serde_json::Value, into: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// The document lists every entity of the destination with each of its standard fields and
+/// links, so a SaaS team can build its tables from the document alone.
+#[test]
+fn every_entity_is_documented_with_its_fields_and_links() {
+    let text = include_str!("../../../infra/destination-api.openapi.json");
+    let document: serde_json::Value = serde_json::from_str(text).unwrap();
+    let description = document["info"]["description"].as_str().unwrap();
+    let section = description
+        .split("## Entities")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("an Entities section");
+    for entity in EntityKind::ALL {
+        let line = section
+            .lines()
+            .find(|line| line.starts_with(&format!("- `{}`:", entity.as_str())))
+            .unwrap_or_else(|| panic!("{} is not documented", entity.as_str()));
+        for field in entity.standard_fields() {
+            assert!(
+                line.contains(&format!("`{field}`")),
+                "{}.{field} is not documented",
+                entity.as_str()
+            );
+        }
+        for (link, target) in entity.links() {
+            assert!(
+                line.contains(&format!("`{link}` → `{}`", target.as_str())),
+                "link {}.{link} is not documented",
+                entity.as_str()
+            );
+        }
+    }
+}

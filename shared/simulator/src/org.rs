@@ -80,6 +80,29 @@ const SALT_QUEUE: u64 = 0x5155_4555;
 const QUEUE_LEADS_PERCENT: u64 = 16;
 /// Per cent of cases owned by a queue.
 const QUEUE_CASES_PERCENT: u64 = 33;
+/// An opportunity's price book and products, drawn apart from the opportunity's own stream
+/// so that adding them shifts no generated value of the opportunity.
+const SALT_PRODUCTS: u64 = 0x5052_4f44;
+
+/// Products in the catalog: each of [`PRODUCTS`] in two editions.
+const PRODUCT_COUNT: u64 = 2 * PRODUCTS.len() as u64;
+/// Price books: the standard one (index 0) and two custom ones.
+const PRICE_BOOKS: &[(&str, &str, f64)] = &[
+    (
+        "Standard Price Book",
+        "Every product at its list price",
+        1.0,
+    ),
+    (
+        "Enterprise Price Book",
+        "Volume pricing for enterprise accounts",
+        0.9,
+    ),
+    ("Partner Price Book", "Prices for resellers", 0.8),
+];
+/// Line items of an opportunity that has products: opportunities with an even index have
+/// two, the others none.
+const ITEMS_PER_OPPORTUNITY: u64 = 2;
 
 /// What an org is mostly made of: how its records split between the objects that scale
 /// with its size.
@@ -204,6 +227,8 @@ const FIXED: &[(Generated, u64)] = &[
     ),
     (Generated::Group, GROUPS.len() as u64),
     (Generated::QueueSobject, QUEUE_OBJECT_ROWS),
+    (Generated::Product2, PRODUCT_COUNT),
+    (Generated::Pricebook2, PRICE_BOOKS.len() as u64),
 ];
 
 /// How many `QueueSobject` rows [`GROUPS`] makes.
@@ -225,6 +250,10 @@ fn queue_objects() -> Vec<(u64, &'static str)> {
         .flat_map(|(index, group)| group.4.iter().map(move |object| (index as u64, *object)))
         .collect()
 }
+
+/// Objects whose size follows from others' (price book entries from products and price
+/// books, line items from opportunities): on top of the records asked for, like [`FIXED`].
+const DERIVED: &[Generated] = &[Generated::PricebookEntry, Generated::OpportunityLineItem];
 
 /// How many index slots (live and soft-deleted records) each object holds for a total
 /// of `records`.
@@ -276,6 +305,17 @@ pub fn split_counts_with(records: u64, mix: Mix) -> BTreeMap<Generated, u64> {
     for &(kind, n) in FIXED {
         counts.insert(kind, n);
     }
+    // Every product in every price book (one currency: a multi-currency org has one entry
+    // per currency, see `Org::with_features`).
+    counts.insert(
+        Generated::PricebookEntry,
+        PRODUCT_COUNT * PRICE_BOOKS.len() as u64,
+    );
+    let opportunities = counts.get(&Generated::Opportunity).copied().unwrap_or(0);
+    counts.insert(
+        Generated::OpportunityLineItem,
+        opportunities.div_ceil(2) * ITEMS_PER_OPPORTUNITY,
+    );
     counts
 }
 
@@ -396,7 +436,16 @@ impl Org {
     /// Plans an org of `records` records from `seed`, split as `mix` says, with
     /// `features` switched on.
     pub fn with_features(seed: u64, records: u64, mix: Mix, features: Features) -> Self {
-        let counts = split_counts_with(records, mix);
+        let mut counts = split_counts_with(records, mix);
+        if features.multi_currency {
+            // Salesforce keeps a price book entry per product, price book and currency.
+            counts.insert(
+                Generated::PricebookEntry,
+                PRODUCT_COUNT
+                    * PRICE_BOOKS.len() as u64
+                    * crate::schema::CURRENCY_CODES.len() as u64,
+            );
+        }
         let org_id = salesforce_id("00D", 1 + splitmix64(seed ^ SALT_IDS) % 1_000_000);
         let mut bases = BTreeMap::new();
         for kind in Generated::ALL {
@@ -462,6 +511,17 @@ impl Org {
         if !crate::schema::has_currency(kind) {
             return None;
         }
+        match kind {
+            Generated::PricebookEntry => {
+                let block = index / (PRODUCT_COUNT * PRICE_BOOKS.len() as u64);
+                return self.currencies().get(block as usize).copied();
+            }
+            // A line item is in its opportunity's currency.
+            Generated::OpportunityLineItem => {
+                return self.record_currency(Generated::Opportunity, line_item_opportunity(index));
+            }
+            _ => {}
+        }
         let corporate = self.corporate_currency();
         let mut rng = Rng::for_record(self.seed, SALT_CURRENCY ^ salt(kind), index);
         if rng.chance(65) {
@@ -475,6 +535,36 @@ impl Org {
         Some(*rng.pick(others.as_slice()))
     }
 
+    /// The org's currencies, the corporate one first: the order of the blocks of price book
+    /// entries.
+    fn currencies(&self) -> Vec<&'static str> {
+        let corporate = self.corporate_currency();
+        std::iter::once(corporate)
+            .chain(
+                crate::schema::CURRENCY_CODES
+                    .iter()
+                    .copied()
+                    .filter(|code| *code != corporate),
+            )
+            .collect()
+    }
+
+    /// An amount of the corporate currency in `code`, rounded to its decimal places.
+    fn in_currency(&self, amount: f64, code: &str) -> f64 {
+        let (rate, places) = crate::schema::currency(code);
+        let (corporate_rate, _) = crate::schema::currency(self.corporate_currency());
+        let scale = 10f64.powi(places as i32);
+        (amount * rate / corporate_rate * scale).round() / scale
+    }
+
+    /// Decimal places of the amounts of record `index` of `kind`.
+    fn places(&self, kind: Generated, index: u64) -> u32 {
+        match self.record_currency(kind, index) {
+            Some(code) if self.features.multi_currency => crate::schema::currency(code).1,
+            _ => crate::schema::currency(self.corporate_currency()).1,
+        }
+    }
+
     /// Number of index slots of a generated object: live and soft-deleted records.
     pub fn count(&self, kind: Generated) -> u64 {
         self.counts.get(&kind).copied().unwrap_or(0)
@@ -484,7 +574,7 @@ impl Org {
     pub fn scaled_total(&self) -> u64 {
         self.counts
             .iter()
-            .filter(|(k, _)| !FIXED.iter().any(|(f, _)| f == *k))
+            .filter(|(k, _)| !FIXED.iter().any(|(f, _)| f == *k) && !DERIVED.contains(k))
             .map(|(_, n)| n)
             .sum()
     }
@@ -684,7 +774,12 @@ impl Org {
             }
         };
         let corporate = self.corporate_currency();
-        if code != corporate {
+        // Price book entries and line items are generated in their own currency.
+        let priced_in_own_currency = matches!(
+            kind,
+            Generated::PricebookEntry | Generated::OpportunityLineItem
+        );
+        if code != corporate && !priced_in_own_currency {
             let (rate, places) = crate::schema::currency(code);
             let (corporate_rate, _) = crate::schema::currency(corporate);
             let factor = rate / corporate_rate;
@@ -736,6 +831,10 @@ impl Org {
             Generated::CurrencyType => self.currency_type(index),
             Generated::Group => self.group(index),
             Generated::QueueSobject => self.queue_sobject(index),
+            Generated::Product2 => self.product(index),
+            Generated::Pricebook2 => self.price_book(index),
+            Generated::PricebookEntry => self.price_book_entry(index),
+            Generated::OpportunityLineItem => self.line_item(index),
         }
     }
 
@@ -1491,6 +1590,197 @@ impl Org {
         ];
         values.extend(audit);
         values.extend(every_type_values(&mut rng, partner));
+        values.push(match self.opportunity_products(index) {
+            Some((book, _)) => Val::Str(self.id(Generated::Pricebook2, book)),
+            None => Val::Null,
+        });
+        values
+    }
+
+    /// The price book and the products of opportunity `index`'s line items, if it has any
+    /// (even indexes): a stream of its own, so the opportunity's other values stay put.
+    /// The products are two different ones, never the catalog's last (inactive) one.
+    pub fn opportunity_products(&self, index: u64) -> Option<(u64, [u64; 2])> {
+        if !index.is_multiple_of(2) || index >= self.count(Generated::Opportunity) {
+            return None;
+        }
+        let mut rng = Rng::for_record(self.seed, SALT_PRODUCTS, index);
+        let book = rng.below(PRICE_BOOKS.len() as u64);
+        let sellable = PRODUCT_COUNT - 1;
+        let first = rng.below(sellable);
+        let second = (first + 1 + rng.below(sellable - 1)) % sellable;
+        Some((book, [first, second]))
+    }
+
+    /// The price book entry of `product` in `book`, in the currency of `currency_block`.
+    fn entry_index(&self, currency_block: u64, book: u64, product: u64) -> u64 {
+        (currency_block * PRICE_BOOKS.len() as u64 + book) * PRODUCT_COUNT + product
+    }
+
+    /// The standard (list) price of product `index`, in the corporate currency.
+    fn product_list_price(&self, index: u64) -> f64 {
+        let mut rng = Rng::for_record(self.seed, SALT_PRODUCTS ^ salt(Generated::Product2), index);
+        (100 + rng.below(99) * 100) as f64
+    }
+
+    /// The name and code of product `index`.
+    fn product_name(index: u64) -> (String, String) {
+        let base = PRODUCTS[(index % PRODUCTS.len() as u64) as usize];
+        let edition = if index < PRODUCTS.len() as u64 {
+            "Standard"
+        } else {
+            "Enterprise"
+        };
+        let code: String = base
+            .split_whitespace()
+            .filter_map(|word| word.chars().next())
+            .collect();
+        (
+            format!("{base} ({edition})"),
+            format!("{code}-{}", &edition[..3].to_uppercase()),
+        )
+    }
+
+    fn product(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Product2;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let (name, code) = Self::product_name(index);
+        let family = match index % PRODUCTS.len() as u64 {
+            0 | 6 => "Software",
+            4 => "Hardware",
+            _ => "Services",
+        };
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            Val::Str(name),
+            Val::Str(code.clone()),
+            opt(&mut rng, 70, |r| Val::Str(r.pick(DESCRIPTIONS).to_string())),
+            // The catalog's last product is retired: inactive, in no opportunity.
+            Val::Bool(index + 1 < PRODUCT_COUNT),
+            Val::Str(family.to_string()),
+            Val::Str(format!("SKU-{code}-{:04}", 1000 + index)),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    fn price_book(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::Pricebook2;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let (name, description, _) = PRICE_BOOKS[(index as usize).min(PRICE_BOOKS.len() - 1)];
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            Val::Str(name.to_string()),
+            Val::Bool(true),
+            Val::Str(description.to_string()),
+            Val::Bool(index == 0),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    /// Entry `index`: blocks of one currency (the corporate one first), each holding every
+    /// product in every price book, the standard book first, so every custom entry has the
+    /// standard entry of its product and currency (Salesforce requires it).
+    fn price_book_entry(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::PricebookEntry;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let product = index % PRODUCT_COUNT;
+        let book = index / PRODUCT_COUNT % PRICE_BOOKS.len() as u64;
+        let code = self
+            .record_currency(kind, index)
+            .filter(|_| self.features.multi_currency)
+            .unwrap_or(self.corporate_currency());
+        let list = self.product_list_price(product);
+        let (_, _, factor) = PRICE_BOOKS[book as usize];
+        // A custom book uses the standard price for some products.
+        let use_standard = book != 0 && rng.chance(25);
+        let price = if use_standard { list } else { list * factor };
+        let (name, product_code) = Self::product_name(product);
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            Val::Str(name),
+            Val::Str(self.id(Generated::Pricebook2, book)),
+            Val::Str(self.id(Generated::Product2, product)),
+            Val::Num(self.in_currency(price, code)),
+            Val::Bool(product + 1 < PRODUCT_COUNT),
+            Val::Bool(use_standard),
+            Val::Str(product_code),
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
+        values
+    }
+
+    /// The price book entry line item `index` is sold from: its product in its
+    /// opportunity's price book and currency.
+    pub fn line_item_entry(&self, index: u64) -> Option<u64> {
+        let opportunity = line_item_opportunity(index);
+        let (book, products) = self.opportunity_products(opportunity)?;
+        let block = match self.record_currency(Generated::Opportunity, opportunity) {
+            Some(code) if self.features.multi_currency => self
+                .currencies()
+                .iter()
+                .position(|c| *c == code)
+                .unwrap_or(0) as u64,
+            _ => 0,
+        };
+        let product = products[(index % ITEMS_PER_OPPORTUNITY) as usize];
+        Some(self.entry_index(block, book, product))
+    }
+
+    fn line_item(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::OpportunityLineItem;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let opportunity = line_item_opportunity(index);
+        let entry = self.line_item_entry(index).unwrap_or(0);
+        let entry_values = self.generate_fields(Generated::PricebookEntry, entry);
+        let list = match entry_values.get(5) {
+            Some(Val::Num(price)) => *price,
+            _ => 0.0,
+        };
+        let product = entry % PRODUCT_COUNT;
+        let (product_name, product_code) = Self::product_name(product);
+        let opportunity_name = match self.opportunity(opportunity).get(4) {
+            Some(Val::Str(name)) => name.clone(),
+            _ => String::new(),
+        };
+        let quantity = (1 + rng.below(20)) as f64;
+        let discount = opt(&mut rng, 30, |r| Val::Num((5 * (1 + r.below(6))) as f64));
+        let scale = 10f64.powi(self.places(kind, index) as i32);
+        let off = match discount {
+            Val::Num(percent) => percent / 100.0,
+            _ => 0.0,
+        };
+        let total = (list * quantity * (1.0 - off) * scale).round() / scale;
+        let audit = self.audit(&mut rng, kind, index);
+        let service = match audit[0] {
+            Val::DateTime(s) => opt(&mut rng, 50, |r| {
+                Val::Date(s.div_euclid(86_400) + r.below(90) as i64)
+            }),
+            _ => Val::Null,
+        };
+        let description = opt(&mut rng, 30, |r| Val::Str(r.pick(DESCRIPTIONS).to_string()));
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            Val::Str(self.id(Generated::Opportunity, opportunity)),
+            Val::Int((1 + index % ITEMS_PER_OPPORTUNITY) as i64),
+            Val::Str(self.id(Generated::PricebookEntry, entry)),
+            Val::Str(self.id(Generated::Product2, product)),
+            Val::Str(product_code),
+            Val::Str(format!("{opportunity_name} {product_name}")),
+            Val::Num(quantity),
+            Val::Num(total),
+            Val::Num(list),
+            Val::Num(list),
+            service,
+            description,
+            discount,
+        ];
+        values.extend(audit);
         values
     }
 
@@ -1967,7 +2257,18 @@ impl Org {
             self.owner(&mut rng),
         ];
         values.extend(self.audit(&mut rng, kind, index));
+        values.push(match self.campaign_parent(index) {
+            Some(parent) => Val::Str(self.id(kind, parent)),
+            None => Val::Null,
+        });
         values
+    }
+
+    /// The parent of campaign `index`: campaigns come in blocks of five, the first a root
+    /// and the second and third its children (no randomness, so no other value moves).
+    /// Parents are never soft-deleted (no block starts at an index `% 50 == 37`).
+    pub fn campaign_parent(&self, index: u64) -> Option<u64> {
+        matches!(index % 5, 1 | 2).then_some(index - index % 5)
     }
 
     fn campaign_member(&self, index: u64) -> Vec<Val> {
@@ -1977,7 +2278,18 @@ impl Org {
         let (lead, contact) = if rng.chance(60) {
             (Val::Null, self.live_ref(Generated::Contact, &mut rng))
         } else {
-            (self.live_ref(Generated::Lead, &mut rng), Val::Null)
+            let lead = self.live_ref(Generated::Lead, &mut rng);
+            // Converting a lead sets its members' ContactId to the contact it became and
+            // keeps their LeadId.
+            let converted = match &lead {
+                Val::Str(id) => self
+                    .index_of(Generated::Lead, id)
+                    .zip(generated_object(Generated::Lead).field_index("ConvertedContactId"))
+                    .and_then(|(at, field)| self.lead(at).get(field).cloned())
+                    .unwrap_or(Val::Null),
+                _ => Val::Null,
+            };
+            (lead, converted)
         };
         let status = rng.pick(MEMBER_STATUS).to_string();
         let responded = status == "Responded";
@@ -2260,6 +2572,11 @@ fn salt(kind: Generated) -> u64 {
         Generated::Contact => SALT_CONTACT,
         other => 0x4f42_4a00 + other.slot() as u64,
     }
+}
+
+/// The opportunity line item `index` belongs to (see [`ITEMS_PER_OPPORTUNITY`]).
+fn line_item_opportunity(index: u64) -> u64 {
+    index - index % ITEMS_PER_OPPORTUNITY
 }
 
 /// The field a modification changes: a visible text field of the object.
@@ -3181,5 +3498,211 @@ mod tests {
             let pct = f64::from(count) * 100.0 / n;
             assert!((pct - expected).abs() < 1.0, "{what}: {pct}%");
         }
+    }
+}
+
+#[cfg(test)]
+mod product_tests {
+    use super::*;
+
+    fn value(org: &Org, kind: Generated, index: u64, field: &str) -> Val {
+        let at = generated_object(kind)
+            .field_index(field)
+            .unwrap_or_else(|| panic!("{} has no {field}", kind.object_name()));
+        org.record(kind, index)[at].clone()
+    }
+
+    fn id_index(org: &Org, kind: Generated, value: &Val) -> u64 {
+        match value {
+            Val::Str(id) => org
+                .index_of(kind, id)
+                .unwrap_or_else(|| panic!("{id} is no {}", kind.object_name())),
+            other => panic!("{other:?} is not an id of {}", kind.object_name()),
+        }
+    }
+
+    fn multi_currency(seed: u64, records: u64) -> Org {
+        let features = Features {
+            multi_currency: true,
+            ..Features::default()
+        };
+        Org::with_features(seed, records, Mix::Sales, features)
+    }
+
+    #[test]
+    fn there_is_one_standard_price_book_and_custom_entries_have_a_standard_entry() {
+        for org in [Org::new(3, 2_000), multi_currency(3, 2_000)] {
+            let books = org.count(Generated::Pricebook2);
+            let standard: Vec<u64> = (0..books)
+                .filter(|&b| value(&org, Generated::Pricebook2, b, "IsStandard") == Val::Bool(true))
+                .collect();
+            assert_eq!(standard.len(), 1);
+            let currency = |e: u64| {
+                org.features()
+                    .multi_currency
+                    .then(|| value(&org, Generated::PricebookEntry, e, "CurrencyIsoCode"))
+            };
+            let entries = org.count(Generated::PricebookEntry);
+            assert!(entries > 0);
+            let mut keys = std::collections::HashSet::new();
+            for e in 0..entries {
+                let book = id_index(
+                    &org,
+                    Generated::Pricebook2,
+                    &value(&org, Generated::PricebookEntry, e, "Pricebook2Id"),
+                );
+                let product = id_index(
+                    &org,
+                    Generated::Product2,
+                    &value(&org, Generated::PricebookEntry, e, "Product2Id"),
+                );
+                assert!(
+                    keys.insert((book, product, format!("{:?}", currency(e)))),
+                    "entry {e} twice"
+                );
+                if book != standard[0] {
+                    let has_standard = (0..entries).any(|s| {
+                        value(&org, Generated::PricebookEntry, s, "Pricebook2Id")
+                            == Val::Str(org.id(Generated::Pricebook2, standard[0]))
+                            && value(&org, Generated::PricebookEntry, s, "Product2Id")
+                                == Val::Str(org.id(Generated::Product2, product))
+                            && currency(s) == currency(e)
+                    });
+                    assert!(has_standard, "entry {e} has no standard entry");
+                } else {
+                    assert_eq!(
+                        value(&org, Generated::PricebookEntry, e, "UseStandardPrice"),
+                        Val::Bool(false)
+                    );
+                }
+            }
+            // A multi-currency org has an entry per currency.
+            let per_currency = org.count(Generated::Product2) * books;
+            let currencies = if org.features().multi_currency {
+                crate::schema::CURRENCY_CODES.len() as u64
+            } else {
+                1
+            };
+            assert_eq!(entries, per_currency * currencies);
+        }
+    }
+
+    #[test]
+    fn line_items_come_from_their_opportunitys_price_book_in_its_currency() {
+        for org in [Org::new(9, 3_000), multi_currency(9, 3_000)] {
+            let items = org.count(Generated::OpportunityLineItem);
+            assert!(items > 0);
+            let mut with_items = std::collections::HashSet::new();
+            for i in 0..items {
+                let opportunity = id_index(
+                    &org,
+                    Generated::Opportunity,
+                    &value(&org, Generated::OpportunityLineItem, i, "OpportunityId"),
+                );
+                with_items.insert(opportunity);
+                let entry = id_index(
+                    &org,
+                    Generated::PricebookEntry,
+                    &value(&org, Generated::OpportunityLineItem, i, "PricebookEntryId"),
+                );
+                let book = value(&org, Generated::Opportunity, opportunity, "Pricebook2Id");
+                assert_ne!(
+                    book,
+                    Val::Null,
+                    "opportunity {opportunity} has items but no price book"
+                );
+                assert_eq!(
+                    value(&org, Generated::PricebookEntry, entry, "Pricebook2Id"),
+                    book,
+                    "item {i}"
+                );
+                assert_eq!(
+                    value(&org, Generated::PricebookEntry, entry, "IsActive"),
+                    Val::Bool(true)
+                );
+                assert_eq!(
+                    value(&org, Generated::PricebookEntry, entry, "Product2Id"),
+                    value(&org, Generated::OpportunityLineItem, i, "Product2Id")
+                );
+                assert_eq!(
+                    value(&org, Generated::PricebookEntry, entry, "UnitPrice"),
+                    value(&org, Generated::OpportunityLineItem, i, "ListPrice")
+                );
+                if org.features().multi_currency {
+                    let code = value(&org, Generated::OpportunityLineItem, i, "CurrencyIsoCode");
+                    assert_eq!(
+                        code,
+                        value(&org, Generated::Opportunity, opportunity, "CurrencyIsoCode")
+                    );
+                    assert_eq!(
+                        code,
+                        value(&org, Generated::PricebookEntry, entry, "CurrencyIsoCode")
+                    );
+                }
+                let number =
+                    |field: &str| match value(&org, Generated::OpportunityLineItem, i, field) {
+                        Val::Num(n) => n,
+                        Val::Null => 0.0,
+                        other => panic!("{field} {other:?}"),
+                    };
+                let expected =
+                    number("UnitPrice") * number("Quantity") * (1.0 - number("Discount") / 100.0);
+                // Rounded to the currency's places (none for yen).
+                assert!((number("TotalPrice") - expected).abs() <= 0.5, "item {i}");
+            }
+            for o in 0..org.count(Generated::Opportunity) {
+                if !with_items.contains(&o) {
+                    assert_eq!(
+                        value(&org, Generated::Opportunity, o, "Pricebook2Id"),
+                        Val::Null
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn products_and_line_items_come_on_top_of_the_records_asked_for() {
+        for n in [0u64, 1, 999, 1_000, 12_345] {
+            let org = Org::new(1, n);
+            assert_eq!(org.scaled_total(), n);
+            let opportunities = org.count(Generated::Opportunity);
+            assert_eq!(
+                org.count(Generated::OpportunityLineItem),
+                opportunities.div_ceil(2) * 2
+            );
+        }
+    }
+
+    #[test]
+    fn campaigns_have_a_hierarchy_and_converted_leads_members_carry_the_contact() {
+        let org = Org::new(4, 5_000);
+        let campaigns = org.count(Generated::Campaign);
+        let mut children = 0;
+        for c in 0..campaigns {
+            let parent = value(&org, Generated::Campaign, c, "ParentId");
+            if parent != Val::Null {
+                let p = id_index(&org, Generated::Campaign, &parent);
+                assert!(!org.is_deleted(Generated::Campaign, p));
+                assert_eq!(value(&org, Generated::Campaign, p, "ParentId"), Val::Null);
+                children += 1;
+            }
+        }
+        assert!(children > 0);
+        let mut both = 0;
+        for m in 0..org.count(Generated::CampaignMember) {
+            let lead = value(&org, Generated::CampaignMember, m, "LeadId");
+            let contact = value(&org, Generated::CampaignMember, m, "ContactId");
+            assert!(lead != Val::Null || contact != Val::Null, "member {m}");
+            if lead != Val::Null {
+                let l = id_index(&org, Generated::Lead, &lead);
+                assert_eq!(
+                    contact,
+                    value(&org, Generated::Lead, l, "ConvertedContactId")
+                );
+                both += usize::from(contact != Val::Null);
+            }
+        }
+        assert!(both > 0, "no member of a converted lead");
     }
 }

@@ -474,11 +474,19 @@ pub enum Generated {
     Group,
     /// Which objects each queue may own: one row per queue and object.
     QueueSobject,
+    /// Products, a small fixed catalog.
+    Product2,
+    /// Price books: the standard one (`IsStandard`) and custom ones.
+    Pricebook2,
+    /// A product's price in a price book (and, in a multi-currency org, a currency).
+    PricebookEntry,
+    /// An opportunity's products, from entries of the opportunity's price book.
+    OpportunityLineItem,
 }
 
 impl Generated {
     /// Every generator, in a fixed order.
-    pub const ALL: [Generated; 34] = [
+    pub const ALL: [Generated; 38] = [
         Generated::User,
         Generated::Account,
         Generated::Contact,
@@ -513,6 +521,10 @@ impl Generated {
         Generated::CurrencyType,
         Generated::Group,
         Generated::QueueSobject,
+        Generated::Product2,
+        Generated::Pricebook2,
+        Generated::PricebookEntry,
+        Generated::OpportunityLineItem,
     ];
 
     /// The API name of the object this generator fills.
@@ -552,6 +564,10 @@ impl Generated {
             Generated::CurrencyType => "CurrencyType",
             Generated::Group => "Group",
             Generated::QueueSobject => "QueueSobject",
+            Generated::Product2 => "Product2",
+            Generated::Pricebook2 => "Pricebook2",
+            Generated::PricebookEntry => "PricebookEntry",
+            Generated::OpportunityLineItem => "OpportunityLineItem",
         }
     }
 
@@ -1268,6 +1284,8 @@ pub const CAMPAIGN_TYPES: &[&str] = &[
 pub const CAMPAIGN_STATUS: &[&str] = &["Planned", "In Progress", "Completed", "Aborted"];
 /// Picklist values of `CampaignMember.Status`.
 pub const MEMBER_STATUS: &[&str] = &["Sent", "Responded"];
+/// Picklist values of `Product2.Family`.
+pub const PRODUCT_FAMILIES: &[&str] = &["Software", "Services", "Hardware"];
 /// Picklist values of `OpportunityContactRole.Role`.
 pub const CONTACT_ROLES: &[&str] = &[
     "Business User",
@@ -1635,6 +1653,57 @@ const EXTRA_CATALOG: &[CatalogEntry] = &[
         0b0000011100101,
         PLAIN_URLS,
     ),
+    // Flags and urls as the recorded describeGlobal (cci_2020) lists them.
+    (
+        "Product2",
+        "Product",
+        "Products",
+        Some("01t"),
+        0b1011111101111,
+        &[
+            "compactLayouts",
+            "rowTemplate",
+            "approvalLayouts",
+            "defaultValues",
+            "describe",
+            "quickActions",
+            "layouts",
+            "sobject",
+        ],
+    ),
+    (
+        "Pricebook2",
+        "Price Book",
+        "Price Books",
+        Some("01s"),
+        0b1011111101111,
+        LAYOUT_URLS,
+    ),
+    (
+        "PricebookEntry",
+        "Price Book Entry",
+        "Price Book Entries",
+        Some("01u"),
+        0b1010011100111,
+        LAYOUT_URLS,
+    ),
+    (
+        "OpportunityLineItem",
+        "Opportunity Product",
+        "Opportunity Product",
+        Some("00k"),
+        0b0011011100111,
+        LAYOUT_URLS,
+    ),
+];
+
+const LAYOUT_URLS: &[&str] = &[
+    "compactLayouts",
+    "rowTemplate",
+    "defaultValues",
+    "describe",
+    "layouts",
+    "sobject",
 ];
 
 fn catalog_entry(name: &str) -> CatalogEntry {
@@ -2129,6 +2198,81 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             FieldDef::new("HasResponded", "Responded", T::Boolean).read_only(),
             FieldDef::new("FirstRespondedDate", "First Responded Date", T::Date).read_only(),
         ],
+        Generated::Product2 => vec![
+            id_field("Product ID"),
+            deleted_field(),
+            FieldDef::new("Name", "Product Name", T::String)
+                .required()
+                .name_field(),
+            FieldDef::new("ProductCode", "Product Code", T::String),
+            FieldDef::new("Description", "Product Description", T::Textarea).len(4_000),
+            FieldDef::new("IsActive", "Active", T::Boolean).defaulted(),
+            picklist("Family", "Product Family", PRODUCT_FAMILIES),
+            FieldDef::new("StockKeepingUnit", "Product SKU", T::String).len(180),
+        ],
+        Generated::Pricebook2 => vec![
+            id_field("Price Book ID"),
+            deleted_field(),
+            FieldDef::new("Name", "Price Book Name", T::String)
+                .required()
+                .name_field(),
+            FieldDef::new("IsActive", "Active", T::Boolean).defaulted(),
+            FieldDef::new("Description", "Description", T::String),
+            FieldDef::new("IsStandard", "Is Standard Price Book", T::Boolean).read_only(),
+        ],
+        Generated::PricebookEntry => vec![
+            id_field("Price Book Entry ID"),
+            deleted_field(),
+            FieldDef::new("Name", "Product Name", T::String).read_only(),
+            reference(
+                "Pricebook2Id",
+                "Price Book ID",
+                &["Pricebook2"],
+                "Pricebook2",
+            )
+            .required(),
+            reference("Product2Id", "Product ID", &["Product2"], "Product2").required(),
+            FieldDef::new("UnitPrice", "List Price", T::Currency)
+                .numeric(18, 2)
+                .required(),
+            FieldDef::new("IsActive", "Active", T::Boolean).defaulted(),
+            FieldDef::new("UseStandardPrice", "Use Standard Price", T::Boolean).defaulted(),
+            FieldDef::new("ProductCode", "Product Code", T::String).read_only(),
+        ],
+        Generated::OpportunityLineItem => vec![
+            id_field("Line Item ID"),
+            deleted_field(),
+            reference(
+                "OpportunityId",
+                "Opportunity ID",
+                &["Opportunity"],
+                "Opportunity",
+            )
+            .required(),
+            FieldDef::new("SortOrder", "Sort Order", T::Int).digits(9),
+            reference(
+                "PricebookEntryId",
+                "Price Book Entry ID",
+                &["PricebookEntry"],
+                "PricebookEntry",
+            ),
+            reference("Product2Id", "Product ID", &["Product2"], "Product2"),
+            FieldDef::new("ProductCode", "Product Code", T::String).read_only(),
+            FieldDef::new("Name", "Opportunity Product Name", T::String)
+                .len(376)
+                .read_only(),
+            FieldDef::new("Quantity", "Quantity", T::Double)
+                .numeric(12, 2)
+                .required(),
+            FieldDef::new("TotalPrice", "Total Price", T::Currency).numeric(16, 2),
+            FieldDef::new("UnitPrice", "Sales Price", T::Currency).numeric(16, 2),
+            FieldDef::new("ListPrice", "List Price", T::Currency)
+                .numeric(16, 2)
+                .read_only(),
+            FieldDef::new("ServiceDate", "Date", T::Date),
+            FieldDef::new("Description", "Line Description", T::String),
+            FieldDef::new("Discount", "Discount", T::Percent),
+        ],
         Generated::Case => vec![
             id_field("Case ID"),
             deleted_field(),
@@ -2359,6 +2503,22 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
                 &["Account"],
                 "Partner_Account__r",
             )));
+            // After every other field, so no generated value moves.
+            fields.push(reference(
+                "Pricebook2Id",
+                "Price Book ID",
+                &["Pricebook2"],
+                "Pricebook2",
+            ));
+        }
+        // After the audit fields, so no generated value moves.
+        Generated::Campaign => {
+            fields.push(reference(
+                "ParentId",
+                "Parent Campaign ID",
+                &["Campaign"],
+                "Parent",
+            ));
         }
         _ => {}
     }
@@ -2418,11 +2578,38 @@ fn children_of(kind: Generated) -> Vec<ChildRelationship> {
             child("CampaignMember", "ContactId", "CampaignMembers", true),
             child("Case", "ContactId", "Cases", false),
         ],
-        Generated::Opportunity => vec![child(
-            "OpportunityContactRole",
-            "OpportunityId",
-            "OpportunityContactRoles",
-            true,
+        Generated::Opportunity => vec![
+            child(
+                "OpportunityContactRole",
+                "OpportunityId",
+                "OpportunityContactRoles",
+                true,
+            ),
+            child(
+                "OpportunityLineItem",
+                "OpportunityId",
+                "OpportunityLineItems",
+                true,
+            ),
+        ],
+        Generated::Product2 => vec![
+            child("PricebookEntry", "Product2Id", "PricebookEntries", true),
+            child(
+                "OpportunityLineItem",
+                "Product2Id",
+                "OpportunityLineItems",
+                false,
+            ),
+        ],
+        Generated::Pricebook2 => vec![
+            child("PricebookEntry", "Pricebook2Id", "PricebookEntries", true),
+            child("Opportunity", "Pricebook2Id", "Opportunities", false),
+        ],
+        Generated::PricebookEntry => vec![child(
+            "OpportunityLineItem",
+            "PricebookEntryId",
+            "OpportunityLineItems",
+            false,
         )],
         Generated::Event => vec![child("EventRelation", "EventId", "EventRelations", true)],
         Generated::Campaign => vec![child(
@@ -2479,8 +2666,8 @@ pub fn currency(code: &str) -> (f64, u32) {
 
 /// Whether Salesforce gives the object's records a `CurrencyIsoCode` in a multi-currency
 /// org: the objects with money or activity of the simulated ones (users, accounts,
-/// contacts, leads, opportunities, activities, campaigns, cases and custom objects); notes,
-/// files, emails and junction objects have none.
+/// contacts, leads, opportunities, activities, campaigns, cases, custom objects, price book
+/// entries and opportunity line items); notes, files, emails and junction objects have none.
 pub fn has_currency(kind: Generated) -> bool {
     matches!(
         kind,
@@ -2494,6 +2681,8 @@ pub fn has_currency(kind: Generated) -> bool {
             | Generated::Campaign
             | Generated::Case
             | Generated::Project
+            | Generated::PricebookEntry
+            | Generated::OpportunityLineItem
     )
 }
 
@@ -2508,6 +2697,8 @@ fn currency_field(kind: Generated) -> FieldDef {
         Generated::Opportunity => "Opportunity Currency",
         Generated::Campaign => "Campaign Currency",
         Generated::Case => "Case Currency",
+        Generated::PricebookEntry => "Price Book Entry Currency",
+        Generated::OpportunityLineItem => "Opportunity Product Currency",
         Generated::Task | Generated::Event => "Activity Currency",
         _ => "Currency",
     };
