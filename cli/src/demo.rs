@@ -41,6 +41,10 @@ pub struct DemoArgs {
     pub single_currency: bool,
     #[command(flatten)]
     pub pseudonymise: crate::plan::PseudonymiseArgs,
+    /// Which versions of each file land: `latest` (superseded versions counted skipped) or
+    /// `all`.
+    #[arg(long, value_name = "latest|all", default_value = "latest", value_parser = ferry_core::steps::FileVersions::parse)]
+    pub file_versions: ferry_core::steps::FileVersions,
 }
 
 impl DemoArgs {
@@ -133,7 +137,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             chunk_records: args.chunk_records,
             ..ExtractConfig::default()
         },
-        discover: DiscoverOptions::default(),
+        discover: DiscoverOptions {
+            file_versions: args.file_versions,
+            ..DiscoverOptions::default()
+        },
         pseudonymise,
         validation: Default::default(),
         default_owner: Some(default_owner),

@@ -107,6 +107,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         },
         discover: DiscoverOptions {
             objects: args.objects.clone(),
+            ..DiscoverOptions::default()
         },
         pseudonymise,
         validation: args.policy.load()?,

@@ -61,6 +61,11 @@ pub struct MigrateArgs {
     /// (CreatedDate, then Id) wins. The contact's own values are kept. Off by default.
     #[arg(long)]
     pub merge_leads_by_email: bool,
+    /// Which versions of each file land: `latest` (the file as Salesforce shows it; the
+    /// superseded versions are counted skipped, with the reason) or `all` (every version,
+    /// each a file of its own).
+    #[arg(long, value_name = "latest|all", default_value = "latest", value_parser = ferry_core::steps::FileVersions::parse)]
+    pub file_versions: ferry_core::steps::FileVersions,
 }
 
 /// Where the records go: the workspace's SQLite CRM, or a destination that implements the
@@ -193,6 +198,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         },
         discover: DiscoverOptions {
             objects: args.objects.clone(),
+            file_versions: args.file_versions,
         },
         pseudonymise,
         validation,

@@ -158,6 +158,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         &map,
         &DiscoverOptions {
             objects: args.objects.clone(),
+            ..DiscoverOptions::default()
         },
     )
     .await

@@ -209,6 +209,7 @@ fn config(run: &str, merge: bool) -> RunConfig {
                     .map(str::to_owned)
                     .to_vec(),
             ),
+            ..DiscoverOptions::default()
         },
         pseudonymise: None,
         validation: Default::default(),

@@ -126,6 +126,7 @@ fn config(run: &str) -> RunConfig {
                     .map(str::to_owned)
                     .to_vec(),
             ),
+            ..DiscoverOptions::default()
         },
         pseudonymise: None,
         validation: Default::default(),

@@ -120,6 +120,7 @@ mod tests {
                 blob: None,
                 source_object: None,
                 filter: None,
+                skipped_when: None,
             }],
             notes: vec![],
             validation: Default::default(),

@@ -108,6 +108,19 @@ pub fn transform_record(
     })?;
     let failed =
         |field: &str, reason: String| issue(Some(raw_id), Some(field), IssueKind::Failed, reason);
+    if let Some(skip) = &plan.skipped_when
+        && skip
+            .when
+            .iter()
+            .all(|(field, value)| has_value(source, field, value))
+    {
+        return Err(issue(
+            Some(raw_id),
+            skip.when.first().map(|(field, _)| field.as_str()),
+            IssueKind::Skipped,
+            skip.reason.clone(),
+        ));
+    }
 
     let mut fields = BTreeMap::new();
     for mapping in &plan.fields {
@@ -516,6 +529,7 @@ mod tests {
             blob: None,
             source_object: None,
             filter: None,
+            skipped_when: None,
         }
     }
 

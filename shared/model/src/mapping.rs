@@ -619,6 +619,21 @@ pub struct ObjectMap {
     /// its condition, the object itself keeping the records that match no variant.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variants: BTreeMap<String, ObjectVariant>,
+    /// Records of the object that are not migrated, chosen by their own field values (a
+    /// superseded file version, `IsLatest = false`): each is counted as skipped with the
+    /// rule's reason, so the object's count still adds up to Salesforce's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_when: Option<SkipRule>,
+}
+
+/// Records an object leaves out ([`ObjectMap::skipped_when`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkipRule {
+    /// The values that select the records left out.
+    pub when: When,
+    /// Why they are left out, as the report says it.
+    pub reason: String,
 }
 
 /// A condition on a record's own fields: each named field has the given value.
@@ -660,6 +675,7 @@ impl ObjectVariant {
             replaced_by: None,
             replaced_when: When::new(),
             variants: BTreeMap::new(),
+            skipped_when: None,
         }
     }
 
@@ -955,6 +971,7 @@ impl FieldMap {
                         replaced_by: None,
                         replaced_when: When::new(),
                         variants: BTreeMap::new(),
+                        skipped_when: None,
                     })
                 }
             };
@@ -1207,6 +1224,8 @@ struct RawObjectMap {
     replaced_when: When,
     #[serde(default)]
     variants: BTreeMap<String, ObjectVariant>,
+    #[serde(default)]
+    skipped_when: Option<SkipRule>,
 }
 
 impl RawFieldMap {
@@ -1232,6 +1251,7 @@ impl RawFieldMap {
                     replaced_by: raw.replaced_by,
                     replaced_when: raw.replaced_when,
                     variants: raw.variants,
+                    skipped_when: raw.skipped_when,
                 },
             );
         }

@@ -97,6 +97,18 @@ pub struct ObjectPlan {
     /// (a variant's condition, or, for an object with variants, none of theirs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// Records counted as skipped rather than sent, by their own values (a superseded file
+    /// version): see [`crate::mapping::ObjectMap::skipped_when`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_when: Option<PlannedSkip>,
+}
+
+/// Records an object plan leaves out: the fields (as described) and values that select
+/// them, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedSkip {
+    pub when: Vec<(String, serde_json::Value)>,
+    pub reason: String,
 }
 
 impl ObjectPlan {
@@ -879,6 +891,32 @@ fn plan_object(
             }
         },
     };
+    let skipped_when = object_map.skipped_when.as_ref().and_then(|rule| {
+        let mut when = Vec::new();
+        for (name, value) in &rule.when {
+            match description.field(name) {
+                Some(described) => {
+                    add_select(&described.name);
+                    when.push((described.name.clone(), value.clone()));
+                }
+                None => {
+                    notes.push(PlanNote {
+                        object: object_name.to_owned(),
+                        field: Some(name.clone()),
+                        reason: format!(
+                            "records with {name} set so are left out ({}), but the org has no {name}: every record is migrated",
+                            rule.reason
+                        ),
+                    });
+                    return None;
+                }
+            }
+        }
+        Some(PlannedSkip {
+            when,
+            reason: rule.reason.clone(),
+        })
+    });
     let mut custom_fields = Vec::new();
     for field in description
         .fields
@@ -956,6 +994,7 @@ fn plan_object(
         blob,
         source_object: None,
         filter: None,
+        skipped_when,
     }
 }
 
@@ -1005,6 +1044,7 @@ pub fn custom_object_map() -> ObjectMap {
         replaced_by: None,
         replaced_when: crate::mapping::When::new(),
         variants: BTreeMap::new(),
+        skipped_when: None,
     }
 }
 

@@ -2939,7 +2939,8 @@ mod tests {
         assert!(documents >= 50, "{documents}");
         let mut versions_by_document = BTreeMap::<String, Vec<(u64, bool, String)>>::new();
         for v in 0..org.count(Generated::ContentVersion) {
-            let Val::Str(document) = field(Generated::ContentVersion, v, "ContentDocumentId") else {
+            let Val::Str(document) = field(Generated::ContentVersion, v, "ContentDocumentId")
+            else {
                 panic!("version {v} without document");
             };
             let Val::Str(number) = field(Generated::ContentVersion, v, "VersionNumber") else {
@@ -2959,10 +2960,11 @@ mod tests {
             else {
                 panic!("link {l} without document");
             };
-            links_by_document
-                .entry(document)
-                .or_default()
-                .push(field(Generated::ContentDocumentLink, l, "LinkedEntityId"));
+            links_by_document.entry(document).or_default().push(field(
+                Generated::ContentDocumentLink,
+                l,
+                "LinkedEntityId",
+            ));
         }
         assert_eq!(links_by_document.len() as u64, documents);
         let (mut several_versions, mut three_records) = (0, 0);
@@ -2970,7 +2972,11 @@ mod tests {
             let id = org.id(Generated::ContentDocument, d);
             let versions = &versions_by_document[&id];
             let numbers: Vec<u64> = versions.iter().map(|v| v.0).collect();
-            assert_eq!(numbers, (1..=versions.len() as u64).collect::<Vec<_>>(), "{id}");
+            assert_eq!(
+                numbers,
+                (1..=versions.len() as u64).collect::<Vec<_>>(),
+                "{id}"
+            );
             let latest: Vec<&(u64, bool, String)> = versions.iter().filter(|v| v.1).collect();
             assert_eq!(latest.len(), 1, "{id}");
             assert_eq!(latest[0].0, versions.len() as u64, "{id}");
@@ -2982,7 +2988,9 @@ mod tests {
             several_versions += usize::from(versions.len() > 1);
             let links = &links_by_document[&id];
             assert!((2..=4).contains(&links.len()), "{id}: {links:?}");
-            let Val::Str(owner) = &links[0] else { panic!("{id}") };
+            let Val::Str(owner) = &links[0] else {
+                panic!("{id}")
+            };
             assert!(owner.starts_with("005"), "{id}: {owner}");
             assert_eq!(links[0], field(Generated::ContentDocument, d, "OwnerId"));
             let mut distinct = links.clone();
@@ -3007,7 +3015,10 @@ mod tests {
                 assert!(org.count(Generated::ContentDocumentLink) > 2 * documents);
                 let last = org.count(Generated::ContentVersion) - 1;
                 assert_eq!(org.version_of(last).0, documents - 1);
-                assert_eq!(org.link_of(org.count(Generated::ContentDocumentLink) - 1).0, documents - 1);
+                assert_eq!(
+                    org.link_of(org.count(Generated::ContentDocumentLink) - 1).0,
+                    documents - 1
+                );
             }
             assert_eq!(
                 org.count(Generated::EventRelation),

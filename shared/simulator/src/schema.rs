@@ -1987,7 +1987,7 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             reference(
                 "LinkedEntityId",
                 "Linked Entity ID",
-                &["Account", "Contact", "Opportunity", "Case"],
+                &["Account", "Contact", "Opportunity", "Case", "User"],
                 "LinkedEntity",
             )
             .required(),

@@ -33,6 +33,30 @@ pub struct DiscoverOptions {
     /// Only these objects (`--objects`); `None`: every object the map names. Naming an
     /// object the org does not have, or the user cannot read, is an error.
     pub objects: Option<Vec<String>>,
+    /// Which versions of a file land (`--file-versions`): the latest only (default; the
+    /// superseded ones are counted skipped with the reason) or every version.
+    pub file_versions: FileVersions,
+}
+
+/// Which `ContentVersion`s of a file are migrated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FileVersions {
+    /// Only the version with `IsLatest = true`: the file as Salesforce shows it.
+    #[default]
+    Latest,
+    /// Every version, each a file of its own.
+    All,
+}
+
+impl FileVersions {
+    /// `latest` or `all`.
+    pub fn parse(text: &str) -> Result<FileVersions, String> {
+        match text {
+            "latest" => Ok(FileVersions::Latest),
+            "all" => Ok(FileVersions::All),
+            other => Err(format!("expected `latest` or `all`, not `{other}`")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,6 +310,18 @@ pub async fn discover(
         }
     }
     apply_org_currency(&mut plan, &currencies);
+    if options.file_versions == FileVersions::All {
+        // Superseded versions are left out by the map's rule on IsLatest: every version lands.
+        for object in plan.objects.iter_mut() {
+            if object
+                .skipped_when
+                .as_ref()
+                .is_some_and(|skip| skip.when.iter().any(|(field, _)| field == "IsLatest"))
+            {
+                object.skipped_when = None;
+            }
+        }
+    }
     // An object split by its variants (business and person accounts) counts each part.
     for object in plan.objects.iter_mut() {
         if let Some(filter) = &object.filter {

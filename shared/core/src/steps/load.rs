@@ -1189,6 +1189,7 @@ mod tests {
             blob: None,
             source_object: None,
             filter: None,
+            skipped_when: None,
         }
     }
 

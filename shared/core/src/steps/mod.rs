@@ -15,7 +15,9 @@ mod spot_check;
 mod verify;
 
 pub use delete::DeletionPorts;
-pub use discover::{DiscoverOptions, Discovery, SkippedObject, discover, prepare_destination};
+pub use discover::{
+    DiscoverOptions, Discovery, FileVersions, SkippedObject, discover, prepare_destination,
+};
 pub use extract::{
     ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState,
     FILE_DOWNLOADS_IN_FLIGHT, Position, WaitReason, bulk_page_records, extract_object,
