@@ -112,3 +112,156 @@ async fn only_the_latest_version_of_a_file_lands_by_default_and_every_version_wi
     assert_eq!(files, all, "every version lands with --file-versions all");
     simulator.shutdown().await;
 }
+
+/// Every ContentDocumentLink of the org, read as Salesforce allows: by batches of documents.
+async fn salesforce_links(
+    client: &ferry_salesforce::SalesforceClient,
+    documents: &[String],
+) -> Vec<ferry_model::model::SourceRecord> {
+    let mut links = Vec::new();
+    for batch in documents.chunks(100) {
+        let ids: Vec<String> = batch.iter().map(|id| format!("'{id}'")).collect();
+        links.extend(
+            query_all(
+                client,
+                &format!(
+                    "SELECT Id, LinkedEntityId, ContentDocumentId FROM ContentDocumentLink WHERE ContentDocumentId IN ({})",
+                    ids.join(", ")
+                ),
+            )
+            .await,
+        );
+    }
+    links
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_shared_to_several_records_lands_once_attached_to_each_of_them() {
+    let simulator = start_org(3_000, 43).await;
+    let client = connect(&simulator).await;
+    let versions = query_all(
+        &client,
+        "SELECT Id, ContentDocumentId FROM ContentVersion WHERE IsLatest = true",
+    )
+    .await;
+    let latest_of: std::collections::BTreeMap<String, String> = versions
+        .iter()
+        .map(|v| {
+            (
+                v["ContentDocumentId"].as_str().unwrap().to_owned(),
+                v["Id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let documents: Vec<String> = latest_of.keys().cloned().collect();
+    let links = salesforce_links(&client, &documents).await;
+    // (link, file's version, record) for every link to a migrated record; the rest are the
+    // owners' own links and links to cases, which this migration does not move.
+    let migrated_prefix = |id: &str| ["001", "003", "006"].contains(&&id[..3]);
+    let expected: BTreeSet<(String, String, String)> = links
+        .iter()
+        .filter(|link| migrated_prefix(link["LinkedEntityId"].as_str().unwrap()))
+        .map(|link| {
+            (
+                link["Id"].as_str().unwrap().to_owned(),
+                latest_of[link["ContentDocumentId"].as_str().unwrap()].clone(),
+                link["LinkedEntityId"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let not_moved = links.len() - expected.len();
+    assert!(
+        not_moved >= documents.len(),
+        "every file has its owner's link"
+    );
+    // A document shared to an account, a contact and an opportunity.
+    let mut per_document: std::collections::BTreeMap<&str, BTreeSet<&str>> = Default::default();
+    for link in &links {
+        let entity = link["LinkedEntityId"].as_str().unwrap();
+        if migrated_prefix(entity) {
+            per_document
+                .entry(link["ContentDocumentId"].as_str().unwrap())
+                .or_default()
+                .insert(entity);
+        }
+    }
+    let (shared, records) = per_document
+        .iter()
+        .find(|(_, records)| records.len() == 3)
+        .expect("a document shared to three migrated records");
+
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let mut config = config(&embedded, "run-links", FileVersions::Latest);
+    config.discover.objects = Some(
+        OBJECTS
+            .iter()
+            .chain(&["ContentDocumentLink"])
+            .map(|o| (*o).to_owned())
+            .collect(),
+    );
+    let report = embedded
+        .migrate_with(&client, &config)
+        .await
+        .unwrap()
+        .report;
+    assert!(report.is_balanced(), "{report:?}");
+    assert!(
+        report.is_complete(),
+        "{:?}",
+        report.salesforce_differences()
+    );
+    let counts = report.object("ContentDocumentLink").unwrap();
+    assert_eq!(counts.in_salesforce, links.len() as u64);
+    assert_eq!(counts.created, expected.len() as u64);
+    assert_eq!(counts.skipped, not_moved as u64);
+    let skipped_reasons = report
+        .issues
+        .iter()
+        .filter(|issue| {
+            issue.object == "ContentDocumentLink"
+                && issue.kind == ferry_model::report::IssueKind::Skipped
+        })
+        .filter(|issue| issue.reason.contains("which this migration does not move"))
+        .count();
+    assert_eq!(skipped_reasons, not_moved, "each link not moved says why");
+
+    let db = rusqlite::Connection::open(embedded.dir.join("destination.db")).unwrap();
+    let mut statement = db
+        .prepare(
+            "SELECT l.source_id, f.source_id, COALESCE(c.source_id, p.source_id, o.source_id)
+             FROM file_links l
+             JOIN files f ON f.id = l.file_id
+             LEFT JOIN companies c ON c.id = l.company_id
+             LEFT JOIN contacts p ON p.id = l.contact_id
+             LEFT JOIN opportunities o ON o.id = l.opportunity_id
+             WHERE l.tenant = ?1",
+        )
+        .unwrap();
+    let landed: BTreeSet<(String, String, String)> = statement
+        .query_map([TENANT], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        landed, expected,
+        "every link to a migrated record lands, to its file"
+    );
+
+    let file = &latest_of[*shared];
+    let files: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM files WHERE tenant = ?1 AND source_id = ?2",
+            [TENANT, file.as_str()],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(files, 1, "the shared document is one file");
+    let attached: BTreeSet<&str> = landed
+        .iter()
+        .filter(|(_, f, _)| f == file)
+        .map(|(_, _, record)| record.as_str())
+        .collect();
+    assert_eq!(&attached, records, "attached to each of its records");
+    simulator.shutdown().await;
+}

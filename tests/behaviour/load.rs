@@ -36,6 +36,7 @@ fn contact_plan() -> Plan {
             source_object: None,
             filter: None,
             skipped_when: None,
+            read_by_parent: None,
         }],
         notes: vec![],
         validation: Default::default(),

@@ -121,6 +121,7 @@ mod tests {
                 source_object: None,
                 filter: None,
                 skipped_when: None,
+                read_by_parent: None,
             }],
             notes: vec![],
             validation: Default::default(),

@@ -376,6 +376,7 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
             source_object: None,
             filter: None,
             skipped_when: None,
+            read_by_parent: None,
         }],
         notes: vec![],
         validation: Default::default(),

@@ -355,7 +355,7 @@ fn has_value(source: &SourceRecord, field: &str, value: &Value) -> bool {
 }
 
 fn reference_value(source: &SourceRecord, field: &str) -> Result<Option<SalesforceId>, String> {
-    match source.get(field) {
+    match field_value(source, field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(target)) if target.is_empty() => Ok(None),
         Some(Value::String(target)) => SalesforceId::parse(target)
@@ -530,6 +530,7 @@ mod tests {
             source_object: None,
             filter: None,
             skipped_when: None,
+            read_by_parent: None,
         }
     }
 

@@ -124,6 +124,9 @@ pub enum EntityKind {
     Conversation,
     /// A record of a Salesforce custom object, kept with the object's name.
     CustomRecord,
+    /// A file shared to a record (a Salesforce ContentDocumentLink): one file can be
+    /// attached to several records, one link each.
+    FileLink,
 }
 
 /// One standard field of an entity: its name, how it is held, and whether the destination
@@ -425,6 +428,19 @@ const CONVERSATION: EntitySchema = EntitySchema {
     created_by_migration: true,
 };
 
+const FILE_LINK: EntitySchema = EntitySchema {
+    table: "file_links",
+    fields: &[text("share_type"), text("visibility")],
+    // The file, and the one record it is attached to through this link.
+    links: &[
+        ("file", EntityKind::File),
+        ("company", EntityKind::Company),
+        ("contact", EntityKind::Contact),
+        ("opportunity", EntityKind::Opportunity),
+    ],
+    created_by_migration: true,
+};
+
 const CUSTOM_RECORD: EntitySchema = EntitySchema {
     table: "custom_records",
     fields: &[text("name"), CREATED_AT, UPDATED_AT, CURRENCY],
@@ -434,7 +450,7 @@ const CUSTOM_RECORD: EntitySchema = EntitySchema {
 
 impl EntityKind {
     /// Every entity, in a stable order.
-    pub const ALL: [EntityKind; 13] = [
+    pub const ALL: [EntityKind; 14] = [
         Self::Company,
         Self::Contact,
         Self::Owner,
@@ -448,6 +464,7 @@ impl EntityKind {
         Self::File,
         Self::Conversation,
         Self::CustomRecord,
+        Self::FileLink,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -465,6 +482,7 @@ impl EntityKind {
             Self::File => "file",
             Self::Conversation => "conversation",
             Self::CustomRecord => "custom_record",
+            Self::FileLink => "file_link",
         }
     }
 
@@ -489,6 +507,7 @@ impl EntityKind {
             Self::File => &FILE,
             Self::Conversation => &CONVERSATION,
             Self::CustomRecord => &CUSTOM_RECORD,
+            Self::FileLink => &FILE_LINK,
         }
     }
 

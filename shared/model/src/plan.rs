@@ -101,6 +101,28 @@ pub struct ObjectPlan {
     /// version): see [`crate::mapping::ObjectMap::skipped_when`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped_when: Option<PlannedSkip>,
+    /// Set for an object a query reads only with a filter on its parents' Ids
+    /// (ContentDocumentLink): extraction and counting go through batches of parents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_by_parent: Option<ReadByParent>,
+}
+
+/// Objects whose records a query reads only through a filter on a parent's Id
+/// (Salesforce: "Implementation restriction: ContentDocumentLink requires a filter by a
+/// single Id on ContentDocumentId or LinkedEntityId ... or multiple Id's using the IN
+/// operator"): (object, the filtered field, the parent object whose Ids it takes).
+pub const READ_BY_PARENT: &[(&str, &str, &str)] = &[(
+    "ContentDocumentLink",
+    "ContentDocumentId",
+    "ContentDocument",
+)];
+
+/// How an object Salesforce lets a query read only by its parents is read: in batches of
+/// `field IN (...)` over the Ids of every `parent` record ([`READ_BY_PARENT`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadByParent {
+    pub field: String,
+    pub parent: String,
 }
 
 /// Records an object plan leaves out: the fields (as described) and values that select
@@ -822,9 +844,40 @@ fn plan_object(
                     field.field_type
                 ),
             }),
-            None => notes.push(hidden_field_note(object_name, source)),
+            // A reference on a parent, through a relationship
+            // (`ContentDocument.LatestPublishedVersionId`): the map names its one target
+            // object, since the parent's describe is not at hand.
+            None => match (parent_field(description, source), target) {
+                (Some(path), LinkTarget::ByObject(by_object)) if by_object.len() == 1 => {
+                    let (target_object, link) = by_object.iter().next().expect("one target");
+                    add_select(&path);
+                    links.push(LinkMapping {
+                        source: path,
+                        target: link.clone(),
+                        target_object: target_object.clone(),
+                        polymorphic: Vec::new(),
+                        prefixes: BTreeMap::new(),
+                        required: false,
+                        custom: false,
+                        variants: Vec::new(),
+                    });
+                }
+                _ => notes.push(hidden_field_note(object_name, source)),
+            },
         }
     }
+    // An object Salesforce lets a query read only with a filter on a parent's Id.
+    let read_by_parent = READ_BY_PARENT
+        .iter()
+        .find(|(object, _, _)| *object == object_name)
+        .and_then(|(_, field, parent)| {
+            let described = description.field(field)?;
+            add_select(&described.name);
+            Some(ReadByParent {
+                field: described.name.clone(),
+                parent: (*parent).to_owned(),
+            })
+        });
     let replaced_by = match &object_map.replaced_by {
         None => None,
         Some(source) => match description.field(source) {
@@ -995,6 +1048,7 @@ fn plan_object(
         source_object: None,
         filter: None,
         skipped_when,
+        read_by_parent,
     }
 }
 

@@ -84,7 +84,6 @@ const UNSUPPORTED_OBJECTS: &[&str] = &[
     "CaseStatus",
     "UndecidedEventRelation",
     "Announcement",
-    "ContentDocumentLink",
     "CollaborationGroupRecord",
     "Vote",
     "IdeaComment",
@@ -259,10 +258,18 @@ pub async fn discover(
         // chooses Bulk or REST. What is in Salesforce is counted exactly.
         let estimated = counts.remove(&name);
         let soft_deletes = description.field("IsDeleted").is_some();
-        let record_count = salesforce
-            .count_records(&name, soft_deletes)
-            .await
-            .map_err(StepError::Salesforce)?;
+        let read_by_parent = ferry_model::plan::READ_BY_PARENT
+            .iter()
+            .find(|(object, _, _)| *object == name);
+        let record_count = match read_by_parent {
+            // Salesforce counts it only by batches of its parents, as it queries it.
+            Some((_, field, parent)) => {
+                super::extract::count_by_parent(salesforce, &name, field, parent, soft_deletes)
+                    .await
+            }
+            None => salesforce.count_records(&name, soft_deletes).await,
+        }
+        .map_err(StepError::Salesforce)?;
         tracing::info!(object = %name, records = record_count, ?estimated, "described");
         discovered.insert(
             name,

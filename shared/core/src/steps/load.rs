@@ -1190,6 +1190,7 @@ mod tests {
             source_object: None,
             filter: None,
             skipped_when: None,
+            read_by_parent: None,
         }
     }
 
