@@ -263,5 +263,29 @@ async fn a_file_shared_to_several_records_lands_once_attached_to_each_of_them() 
         .map(|(_, _, record)| record.as_str())
         .collect();
     assert_eq!(&attached, records, "attached to each of its records");
+    // Every link was read back as sent, and re-read from Salesforce alike.
+    assert_eq!(
+        (counts.verified, counts.mismatched),
+        (expected.len() as u64, 0)
+    );
+
+    // A rollback takes the links away with the files and records they join.
+    let undone = ferry_core::run::rollback(
+        &ferry_core::run::RollbackRunPorts {
+            id_map: &embedded.store,
+            runs: &embedded.store,
+            destination: &embedded.destination,
+        },
+        &ferry_model::ids::TenantId::new(TENANT),
+        &ferry_model::ids::RunId::new("run-links"),
+        &ferry_model::ports::NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!(undone.total().failed, 0, "{undone:?}");
+    let left: i64 = db
+        .query_row("SELECT COUNT(*) FROM file_links", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
     simulator.shutdown().await;
 }
