@@ -289,3 +289,142 @@ async fn a_file_shared_to_several_records_lands_once_attached_to_each_of_them() 
     assert_eq!(left, 0);
     simulator.shutdown().await;
 }
+
+/// Every text cell of a destination table.
+fn text_cells(db: &rusqlite::Connection, table: &str) -> Vec<String> {
+    let mut statement = db.prepare(&format!("SELECT * FROM {table}")).unwrap();
+    let columns = statement.column_count();
+    statement
+        .query_map([], |row| {
+            Ok((0..columns)
+                .filter_map(|i| match row.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Text(text) => {
+                        Some(String::from_utf8_lossy(text).into_owned())
+                    }
+                    _ => None,
+                })
+                .collect::<Vec<_>>())
+        })
+        .unwrap()
+        .flat_map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_in_rich_text_leave_salesforce_and_one_it_refuses_is_reported_for_its_record_and_field()
+ {
+    use ferry_simulator::org::{Org, RICH_TEXT_FIELD};
+    use ferry_simulator::schema::Generated;
+    let (records, seed) = (3_000, 47);
+    let simulator = start_org(records, seed).await;
+    let client = connect(&simulator).await;
+    let org = Org::new(seed, records);
+    let (mut served, mut refused) = (0usize, BTreeSet::new());
+    for kind in [
+        Generated::Account,
+        Generated::Contact,
+        Generated::Opportunity,
+    ] {
+        for index in 0..org.count(kind) {
+            for image in org.rich_text_images(kind, index) {
+                if image.refused {
+                    refused.insert((org.id(kind, index), image.refid));
+                } else {
+                    served += 1;
+                }
+            }
+        }
+    }
+    assert!(served > 0 && !refused.is_empty(), "{served} {refused:?}");
+    // The org's values point at Salesforce's image servlet.
+    let embedded_in_org = query_all(
+        &client,
+        &format!("SELECT Id, {RICH_TEXT_FIELD} FROM Account"),
+    )
+    .await
+    .iter()
+    .filter(|record| {
+        record[RICH_TEXT_FIELD]
+            .as_str()
+            .is_some_and(|html| html.contains(".file.force.com/servlet/rtaImage?"))
+    })
+    .count();
+    assert!(embedded_in_org > 0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let mut config = embedded.config("run-rich", 500);
+    config.map = FieldMap::builtin();
+    config.concurrency = Default::default();
+    config.discover.objects = Some(
+        ["Account", "Contact", "Opportunity"]
+            .map(str::to_owned)
+            .to_vec(),
+    );
+    let report = embedded
+        .migrate_with(&client, &config)
+        .await
+        .unwrap()
+        .report;
+    assert!(report.is_balanced(), "{report:?}");
+    assert!(
+        report.is_complete(),
+        "{:?}",
+        report.salesforce_differences()
+    );
+
+    let db = rusqlite::Connection::open(embedded.dir.join("destination.db")).unwrap();
+    let mut inlined = 0;
+    for table in [
+        "companies",
+        "contacts",
+        "opportunities",
+        "custom_field_values",
+    ] {
+        for cell in text_cells(&db, table) {
+            assert!(
+                !cell.contains("rtaImage") && !cell.contains("force.com"),
+                "{table} holds a Salesforce image URL: {cell}"
+            );
+            inlined += cell.matches("data:image/png;base64,").count();
+        }
+    }
+    assert_eq!(
+        inlined, served,
+        "every image Salesforce serves lands inline"
+    );
+    let reported: BTreeSet<(String, String)> = report
+        .issues
+        .iter()
+        .filter(|issue| {
+            issue.kind == ferry_model::report::IssueKind::ValueDropped
+                && issue.field.as_deref() == Some(RICH_TEXT_FIELD)
+        })
+        .filter_map(|issue| {
+            let refid = refused
+                .iter()
+                .find(|(id, refid)| {
+                    issue.salesforce_id.as_deref() == Some(id.as_str())
+                        && issue.reason.contains(refid.as_str())
+                })?
+                .1
+                .clone();
+            Some((issue.salesforce_id.clone()?, refid))
+        })
+        .collect();
+    assert_eq!(
+        reported, refused,
+        "each refused image is reported for its record and field"
+    );
+    // Verification compares the inlined values like any other: nothing differs.
+    for object in ["Account", "Contact", "Opportunity"] {
+        let counts = report.object(object).unwrap();
+        assert_eq!(
+            (counts.mismatched, counts.spot_mismatched),
+            (0, 0),
+            "{object}"
+        );
+        assert!(counts.spot_checked > 0, "{object}");
+    }
+    simulator.shutdown().await;
+}

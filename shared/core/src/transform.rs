@@ -42,6 +42,11 @@ pub struct StagedBlob {
 /// Salesforce field names never start with `_`.
 pub(crate) const BLOB_FIELD: &str = "_ferry_blob";
 
+/// The field the extract step adds to a staged record with the rich-text images it could
+/// not bring out of Salesforce (`[{"field", "reason"}]`), each reported for the record and
+/// field.
+pub(crate) const RICH_TEXT_ISSUES_FIELD: &str = "_ferry_rich_text";
+
 /// A Salesforce reference to resolve into a destination link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
@@ -150,6 +155,20 @@ pub fn transform_record(
     }
     let mut references = Vec::new();
     let mut issues = Vec::new();
+    if let Some(Value::Array(left_out)) = source.get(RICH_TEXT_ISSUES_FIELD) {
+        for noted in left_out {
+            issues.push(issue(
+                Some(raw_id),
+                noted.get("field").and_then(Value::as_str),
+                IssueKind::ValueDropped,
+                noted
+                    .get("reason")
+                    .and_then(Value::as_str)
+                    .unwrap_or("a rich-text image was left out")
+                    .to_owned(),
+            ));
+        }
+    }
     for link in &plan.links {
         let Some(target) =
             reference_value(source, &link.source).map_err(|reason| failed(&link.source, reason))?

@@ -250,6 +250,21 @@ pub fn split_counts_with(records: u64, mix: Mix) -> BTreeMap<Generated, u64> {
     counts
 }
 
+/// The rich-text field of accounts, contacts and opportunities that embeds images.
+pub const RICH_TEXT_FIELD: &str = "Rich_Notes__c";
+const SALT_RICH_IMAGE: u64 = 0x5254_4149;
+
+/// An image in a rich-text field ([`Org::rich_text_images`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RichTextImage {
+    /// The image's id (`refid`, an `0EM` id).
+    pub refid: String,
+    /// Salesforce answers `404 NOT_FOUND` for it.
+    pub refused: bool,
+    /// Its size.
+    pub bytes: u64,
+}
+
 /// Versions per document, by document index modulo 10: most files have one version,
 /// some were replaced once or twice (ContentVersion.VersionNumber 1..n, `IsLatest` on the
 /// newest only).
@@ -715,8 +730,106 @@ impl Org {
 
     fn generate(&self, kind: Generated, index: u64) -> Vec<Val> {
         let mut values = self.generate_fields(kind, index);
+        self.add_rich_text_images(kind, index, &mut values);
         self.add_currency(kind, index, &mut values);
         values
+    }
+
+    /// The images embedded in record `index`'s rich-text field [`RICH_TEXT_FIELD`]: about
+    /// one account, contact or opportunity in seven has one or two, drawn from a stream of
+    /// their own; one image in five is one Salesforce no longer serves (deleted since),
+    /// answered `404 NOT_FOUND`.
+    pub fn rich_text_images(&self, kind: Generated, index: u64) -> Vec<RichTextImage> {
+        if !matches!(
+            kind,
+            Generated::Account | Generated::Contact | Generated::Opportunity
+        ) || Self::statically_deleted(kind, index)
+        {
+            return Vec::new();
+        }
+        let mut rng = Rng::for_record(self.seed, SALT_RICH_IMAGE ^ salt(kind), index);
+        if !rng.chance(15) {
+            return Vec::new();
+        }
+        let count = 1 + rng.below(2);
+        // Distinct per object, within the id counter's range (62^7).
+        let family = match kind {
+            Generated::Account => 1,
+            Generated::Contact => 2,
+            _ => 3,
+        };
+        (0..count)
+            .map(|k| RichTextImage {
+                refid: salesforce_id("0EM", family * 100_000_000_000 + index * 4 + k + 1),
+                refused: rng.chance(20),
+                bytes: 200 + rng.below(1_800),
+            })
+            .collect()
+    }
+
+    /// The field id (`feoid`) of [`RICH_TEXT_FIELD`] on `kind`, as rtaImage URLs carry it.
+    pub fn rich_text_field_id(&self, kind: Generated) -> String {
+        salesforce_id(
+            "00N",
+            1 + splitmix64(self.seed ^ salt(kind) ^ SALT_RICH_IMAGE) % 1_000_000,
+        )
+    }
+
+    /// The host Salesforce serves the org's rich-text images from (`.file.force.com`).
+    pub fn file_host(&self) -> String {
+        format!(
+            "ferry-sim-{}.file.force.com",
+            self.org_id.to_ascii_lowercase()
+        )
+    }
+
+    /// The bytes of image `refid` of record `index` in its rich-text field, or `None` when
+    /// the record has no such image or Salesforce refuses it.
+    pub fn rich_text_image_bytes(
+        &self,
+        kind: Generated,
+        index: u64,
+        refid: &str,
+    ) -> Option<Vec<u8>> {
+        let image = self
+            .rich_text_images(kind, index)
+            .into_iter()
+            .find(|image| image.refid == refid)?;
+        if image.refused {
+            return None;
+        }
+        let mut rng = Rng::for_record(self.seed, SALT_RICH_IMAGE ^ 0x4259_5445, index);
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        while (bytes.len() as u64) < image.bytes {
+            bytes.push(rng.below(256) as u8);
+        }
+        Some(bytes)
+    }
+
+    /// Appends the `<img>` of each of the record's rich-text images to its rich-text field,
+    /// as Salesforce stores them: the rtaImage URL on the org's file host, `&` escaped.
+    fn add_rich_text_images(&self, kind: Generated, index: u64, values: &mut [Val]) {
+        let images = self.rich_text_images(kind, index);
+        if images.is_empty() {
+            return;
+        }
+        let Some(at) = generated_object(kind).field_index(RICH_TEXT_FIELD) else {
+            return;
+        };
+        let record = self.id(kind, index);
+        let field = self.rich_text_field_id(kind);
+        let host = self.file_host();
+        let mut html = match &values[at] {
+            Val::Str(text) => text.clone(),
+            _ => String::new(),
+        };
+        for image in images {
+            html.push_str(&format!(
+                "<p><img src=\"https://{host}/servlet/rtaImage?eid={record}&amp;feoid={field}&amp;refid={}\" alt=\"chart.png\"></img></p>",
+                image.refid
+            ));
+        }
+        values[at] = Val::Str(html);
     }
 
     /// Appends the record's `CurrencyIsoCode` (the last field of objects that have one;

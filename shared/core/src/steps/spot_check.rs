@@ -354,6 +354,7 @@ async fn prepare(
         super::files::DEFAULT_MAX_FILE_BYTES,
     )
     .await?;
+    super::files::inline_rich_text_images(ports.salesforce, object, record).await?;
     if let Some(pseudonymise) = ports.pseudonymise.filter(|pseudonymise| {
         pseudonymise
             .config
