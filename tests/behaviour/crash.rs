@@ -135,9 +135,21 @@ async fn a_crash_at_any_point_then_a_re_run_equals_one_clean_run() {
         if finished_before {
             assert_eq!(rerun.run.run_id.as_str(), "run-after-crash", "{context}");
             for object in &rerun.report.objects {
-                assert_eq!(
-                    (object.counts.created, object.counts.updated),
-                    (0, 0),
+                // A record that landed with a link unresolved (an owner with no destination
+                // user) is sent again by the next run, in case the target has landed since.
+                let unresolved: std::collections::BTreeSet<_> = clean
+                    .report
+                    .issues
+                    .iter()
+                    .filter(|issue| {
+                        issue.object == object.object
+                            && issue.kind == ferry_model::report::IssueKind::UnresolvedLink
+                    })
+                    .map(|issue| issue.salesforce_id.clone())
+                    .collect();
+                assert_eq!(object.counts.created, 0, "{context}: {}", object.object);
+                assert!(
+                    object.counts.updated <= unresolved.len() as u64,
                     "{context}: {}",
                     object.object
                 );

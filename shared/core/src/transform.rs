@@ -114,10 +114,7 @@ pub fn transform_record(
     let failed =
         |field: &str, reason: String| issue(Some(raw_id), Some(field), IssueKind::Failed, reason);
     if let Some(skip) = &plan.skipped_when
-        && skip
-            .when
-            .iter()
-            .all(|(field, value)| has_value(source, field, value))
+        && is_skipped(plan, source)
     {
         return Err(issue(
             Some(raw_id),
@@ -348,6 +345,16 @@ fn field_value<'a>(source: &'a SourceRecord, field: &str) -> Option<&'a Value> {
 }
 
 /// The Salesforce id a reference field holds, or `None` when it is empty.
+/// Whether `source` is left out by its plan's `skipped_when` (a superseded file version):
+/// nothing of it is downloaded or sent.
+pub fn is_skipped(plan: &ObjectPlan, source: &SourceRecord) -> bool {
+    plan.skipped_when.as_ref().is_some_and(|skip| {
+        skip.when
+            .iter()
+            .all(|(field, value)| has_value(source, field, value))
+    })
+}
+
 /// Whether `source` lands as the record its plan's `replaced_by` names (a converted lead, a
 /// person contact).
 pub fn is_replaced(plan: &ObjectPlan, source: &SourceRecord) -> bool {

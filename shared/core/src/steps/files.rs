@@ -237,6 +237,10 @@ pub(super) async fn inline_text_blob(
     let Some(blob) = object.blob.as_ref().filter(|blob| is_text(object, blob)) else {
         return Ok(());
     };
+    // A record left out by rule (a superseded version) costs no download.
+    if crate::transform::is_skipped(object, record) {
+        return Ok(());
+    }
     let Some(id) = record.get("Id").and_then(Value::as_str).map(str::to_owned) else {
         // A record without an Id fails at load, with the reason; nothing to fetch for it.
         return Ok(());
@@ -284,6 +288,10 @@ pub(super) async fn stage_record_blob(
     let Some(blob) = object.blob.as_ref().filter(|blob| !is_text(object, blob)) else {
         return Ok(());
     };
+    // A record left out by rule (a superseded version) costs no download.
+    if crate::transform::is_skipped(object, record) {
+        return Ok(());
+    }
     let Some(id) = record.get("Id").and_then(Value::as_str).map(str::to_owned) else {
         return Ok(());
     };
