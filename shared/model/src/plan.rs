@@ -848,8 +848,10 @@ fn plan_object(
             // (`ContentDocument.LatestPublishedVersionId`): the map names its one target
             // object, since the parent's describe is not at hand.
             None => match (parent_field(description, source), target) {
-                (Some(path), LinkTarget::ByObject(by_object)) if by_object.len() == 1 => {
-                    let (target_object, link) = by_object.iter().next().expect("one target");
+                (Some(path), LinkTarget::ByObject(by_object))
+                    if let (1, Some((target_object, link))) =
+                        (by_object.len(), by_object.iter().next()) =>
+                {
                     add_select(&path);
                     links.push(LinkMapping {
                         source: path,

@@ -3042,6 +3042,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unwrap_used)]
     fn files_have_versions_and_several_links() {
         let org = Org::new(7, 20_000);
         let field = |kind: Generated, index: u64, name: &str| {
