@@ -46,6 +46,10 @@ pub struct DemoArgs {
     /// default owner (`--default-owner`).
     #[arg(long, value_name = "team|default-owner", default_value = "team", value_parser = crate::migrate::parse_queues)]
     pub queues: ferry_model::plan::QueueOwners,
+    /// Which versions of each file land: `latest` (superseded versions counted skipped) or
+    /// `all`.
+    #[arg(long, value_name = "latest|all", default_value = "latest", value_parser = ferry_core::steps::FileVersions::parse)]
+    pub file_versions: ferry_core::steps::FileVersions,
 }
 
 impl DemoArgs {
@@ -140,6 +144,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         },
         discover: DiscoverOptions {
             queues: args.queues,
+            file_versions: args.file_versions,
             ..DiscoverOptions::default()
         },
         pseudonymise,

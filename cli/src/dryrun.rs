@@ -119,6 +119,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
             objects: args.objects.clone(),
             created_since: args.since,
             queues: args.queues,
+            ..DiscoverOptions::default()
         },
         pseudonymise,
         validation: args.policy.load()?,

@@ -66,6 +66,11 @@ pub struct MigrateArgs {
     /// (CreatedDate, then Id) wins. The contact's own values are kept. Off by default.
     #[arg(long)]
     pub merge_leads_by_email: bool,
+    /// Which versions of each file land: `latest` (the file as Salesforce shows it; the
+    /// superseded versions are counted skipped, with the reason) or `all` (every version,
+    /// each a file of its own).
+    #[arg(long, value_name = "latest|all", default_value = "latest", value_parser = ferry_core::steps::FileVersions::parse)]
+    pub file_versions: ferry_core::steps::FileVersions,
     /// Where records a Salesforce queue owns (leads, cases) land: `team`, each queue as a
     /// destination team that owns them, or `default-owner`, no teams and the records to the
     /// default owner (`--default-owner`).
@@ -211,6 +216,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             objects: args.objects.clone(),
             created_since: args.since,
             queues: args.queues,
+            file_versions: args.file_versions,
         },
         pseudonymise,
         validation,

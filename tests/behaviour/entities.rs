@@ -799,7 +799,13 @@ async fn a_file_over_the_cap_is_skipped_with_its_size() {
     let mut over = 0;
     for kind in [Generated::Attachment, Generated::ContentVersion] {
         for index in 0..org.count(kind) {
-            if org.is_deleted(kind, index) {
+            // A superseded version is skipped as such, never downloaded.
+            if org.is_deleted(kind, index)
+                || (kind == Generated::ContentVersion && {
+                    let (_, number, versions) = org.version_of(index);
+                    number < versions
+                })
+            {
                 continue;
             }
             let id = org.id(kind, index);
@@ -844,6 +850,16 @@ async fn a_file_over_the_cap_is_skipped_with_its_size() {
         .collect();
     assert!(!unresolved.is_empty());
     for issue in unresolved {
+        // A link of a file skipped over the cap lands without its file, and says so.
+        if issue.object == "ContentDocumentLink" {
+            assert!(
+                issue
+                    .reason
+                    .contains("was not migrated, so the record landed without its file link"),
+                "{issue:?}"
+            );
+            continue;
+        }
         assert!(
             issue
                 .reason

@@ -63,7 +63,13 @@ async fn extraction_pauses_at_the_reserve_and_resumes_in_another_process_without
     let expected = probe.record_counts()["Contact"];
     probe.shutdown().await;
     let pages = expected.div_ceil(200);
-    let limit = pages + 5;
+    // Each image in a contact's rich text is one more call (fetched at extraction).
+    let org = ferry_simulator::org::Org::new(8, 5_000);
+    let kind = ferry_simulator::schema::Generated::Contact;
+    let images: u64 = (0..org.count(kind))
+        .map(|index| org.rich_text_images(kind, index).len() as u64)
+        .sum();
+    let limit = pages + images + 5;
     let simulator = ferry_simulator::serve(
         SimulatorConfig {
             records: 5_000,

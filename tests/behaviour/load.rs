@@ -37,6 +37,8 @@ fn contact_plan() -> Plan {
             filter: None,
             queue_to_default_owner: false,
             queue_objects: Default::default(),
+            skipped_when: None,
+            read_by_parent: None,
         }],
         notes: vec![],
         validation: Default::default(),

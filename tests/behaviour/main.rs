@@ -5,6 +5,7 @@
 
 mod bulk;
 mod client;
+mod content_files;
 mod counts;
 mod crash;
 mod currency;

@@ -100,8 +100,24 @@ async fn a_run_creates_every_record_with_its_links_and_a_second_run_changes_noth
         })
         .count();
     assert!(invalid_emails > 0, "the org has invalid emails");
-    assert_eq!(first.issues.len(), invalid_emails, "{:?}", first.issues);
-    for issue in &first.issues {
+    // And the rich-text images Salesforce refuses, each reported for its record and field
+    // (tests/behaviour/content_files.rs).
+    let org = &ferry_simulator::org::Org::new(7, 600);
+    let refused_images = [
+        ferry_simulator::schema::Generated::Account,
+        ferry_simulator::schema::Generated::Contact,
+    ]
+    .into_iter()
+    .flat_map(|kind| (0..org.count(kind)).flat_map(move |index| org.rich_text_images(kind, index)))
+    .filter(|image| image.refused)
+    .count();
+    let (images, issues): (Vec<_>, Vec<_>) = first
+        .issues
+        .iter()
+        .partition(|issue| issue.field.as_deref() == Some(ferry_simulator::org::RICH_TEXT_FIELD));
+    assert_eq!(images.len(), refused_images, "{images:?}");
+    assert_eq!(issues.len(), invalid_emails, "{:?}", first.issues);
+    for issue in issues {
         assert_eq!(
             issue.kind,
             ferry_model::report::IssueKind::ValueDropped,

@@ -378,6 +378,8 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
             filter: None,
             queue_to_default_owner: false,
             queue_objects: Default::default(),
+            skipped_when: None,
+            read_by_parent: None,
         }],
         notes: vec![],
         validation: Default::default(),

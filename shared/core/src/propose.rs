@@ -428,6 +428,7 @@ fn entity_words(entity: EntityKind) -> &'static [&'static str] {
         EntityKind::LineItem => &["item", "line"],
         EntityKind::Campaign => &["campaign"],
         EntityKind::CampaignMember => &["member"],
+        EntityKind::FileLink => &["link", "share"],
     }
 }
 

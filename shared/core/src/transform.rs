@@ -45,6 +45,11 @@ pub struct StagedBlob {
 /// Salesforce field names never start with `_`.
 pub(crate) const BLOB_FIELD: &str = "_ferry_blob";
 
+/// The field the extract step adds to a staged record with the rich-text images it could
+/// not bring out of Salesforce (`[{"field", "reason"}]`), each reported for the record and
+/// field.
+pub(crate) const RICH_TEXT_ISSUES_FIELD: &str = "_ferry_rich_text";
+
 /// A Salesforce reference to resolve into a destination link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
@@ -111,6 +116,16 @@ pub fn transform_record(
     })?;
     let failed =
         |field: &str, reason: String| issue(Some(raw_id), Some(field), IssueKind::Failed, reason);
+    if let Some(skip) = &plan.skipped_when
+        && is_skipped(plan, source)
+    {
+        return Err(issue(
+            Some(raw_id),
+            skip.when.first().map(|(field, _)| field.as_str()),
+            IssueKind::Skipped,
+            skip.reason.clone(),
+        ));
+    }
 
     let mut fields = BTreeMap::new();
     for mapping in &plan.fields {
@@ -149,6 +164,20 @@ pub fn transform_record(
     }
     let mut references = Vec::new();
     let mut issues = Vec::new();
+    if let Some(Value::Array(left_out)) = source.get(RICH_TEXT_ISSUES_FIELD) {
+        for noted in left_out {
+            issues.push(issue(
+                Some(raw_id),
+                noted.get("field").and_then(Value::as_str),
+                IssueKind::ValueDropped,
+                noted
+                    .get("reason")
+                    .and_then(Value::as_str)
+                    .unwrap_or("a rich-text image was left out")
+                    .to_owned(),
+            ));
+        }
+    }
     for link in &plan.links {
         let Some(target) =
             reference_value(source, &link.source).map_err(|reason| failed(&link.source, reason))?
@@ -328,6 +357,16 @@ fn field_value<'a>(source: &'a SourceRecord, field: &str) -> Option<&'a Value> {
 }
 
 /// The Salesforce id a reference field holds, or `None` when it is empty.
+/// Whether `source` is left out by its plan's `skipped_when` (a superseded file version):
+/// nothing of it is downloaded or sent.
+pub fn is_skipped(plan: &ObjectPlan, source: &SourceRecord) -> bool {
+    plan.skipped_when.as_ref().is_some_and(|skip| {
+        skip.when
+            .iter()
+            .all(|(field, value)| has_value(source, field, value))
+    })
+}
+
 /// Whether `source` lands as the record its plan's `replaced_by` names (a converted lead, a
 /// person contact).
 pub fn is_replaced(plan: &ObjectPlan, source: &SourceRecord) -> bool {
@@ -354,7 +393,7 @@ fn has_value(source: &SourceRecord, field: &str, value: &Value) -> bool {
 }
 
 fn reference_value(source: &SourceRecord, field: &str) -> Result<Option<SalesforceId>, String> {
-    match source.get(field) {
+    match field_value(source, field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(target)) if target.is_empty() => Ok(None),
         Some(Value::String(target)) => SalesforceId::parse(target)
@@ -530,6 +569,8 @@ mod tests {
             filter: None,
             queue_to_default_owner: false,
             queue_objects: Default::default(),
+            skipped_when: None,
+            read_by_parent: None,
         }
     }
 

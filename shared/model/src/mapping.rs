@@ -144,6 +144,9 @@ pub enum EntityKind {
     Campaign,
     /// A contact or lead who is a member of a campaign.
     CampaignMember,
+    /// A file shared to a record (a Salesforce ContentDocumentLink): one file can be
+    /// attached to several records, one link each.
+    FileLink,
 }
 
 /// One standard field of an entity: its name, how it is held, and whether the destination
@@ -470,6 +473,19 @@ const TEAM: EntitySchema = EntitySchema {
     created_by_migration: true,
 };
 
+const FILE_LINK: EntitySchema = EntitySchema {
+    table: "file_links",
+    fields: &[text("share_type"), text("visibility")],
+    // The file, and the one record it is attached to through this link.
+    links: &[
+        ("file", EntityKind::File),
+        ("company", EntityKind::Company),
+        ("contact", EntityKind::Contact),
+        ("opportunity", EntityKind::Opportunity),
+    ],
+    created_by_migration: true,
+};
+
 const CUSTOM_RECORD: EntitySchema = EntitySchema {
     table: "custom_records",
     fields: &[text("name"), CREATED_AT, UPDATED_AT, CURRENCY],
@@ -595,7 +611,7 @@ const CAMPAIGN_MEMBER: EntitySchema = EntitySchema {
 
 impl EntityKind {
     /// Every entity, in a stable order.
-    pub const ALL: [EntityKind; 20] = [
+    pub const ALL: [EntityKind; 21] = [
         Self::Company,
         Self::Contact,
         Self::Owner,
@@ -616,6 +632,7 @@ impl EntityKind {
         Self::LineItem,
         Self::Campaign,
         Self::CampaignMember,
+        Self::FileLink,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -640,6 +657,7 @@ impl EntityKind {
             Self::LineItem => "line_item",
             Self::Campaign => "campaign",
             Self::CampaignMember => "campaign_member",
+            Self::FileLink => "file_link",
         }
     }
 
@@ -671,6 +689,7 @@ impl EntityKind {
             Self::LineItem => &LINE_ITEM,
             Self::Campaign => &CAMPAIGN,
             Self::CampaignMember => &CAMPAIGN_MEMBER,
+            Self::FileLink => &FILE_LINK,
         }
     }
 
@@ -815,6 +834,21 @@ pub struct ObjectMap {
     /// Empty: every record.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub filter: When,
+    /// Records of the object that are not migrated, chosen by their own field values (a
+    /// superseded file version, `IsLatest = false`): each is counted as skipped with the
+    /// rule's reason, so the object's count still adds up to Salesforce's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_when: Option<SkipRule>,
+}
+
+/// Records an object leaves out ([`ObjectMap::skipped_when`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkipRule {
+    /// The values that select the records left out.
+    pub when: When,
+    /// Why they are left out, as the report says it.
+    pub reason: String,
 }
 
 /// A condition on a record's own fields: each named field has the given value.
@@ -857,6 +891,7 @@ impl ObjectVariant {
             replaced_when: When::new(),
             variants: BTreeMap::new(),
             filter: When::new(),
+            skipped_when: None,
         }
     }
 
@@ -1161,6 +1196,7 @@ impl FieldMap {
                         replaced_when: When::new(),
                         variants: BTreeMap::new(),
                         filter: When::new(),
+                        skipped_when: None,
                     })
                 }
             };
@@ -1419,6 +1455,7 @@ struct RawObjectMap {
     variants: BTreeMap<String, ObjectVariant>,
     #[serde(default)]
     filter: When,
+    skipped_when: Option<SkipRule>,
 }
 
 impl RawFieldMap {
@@ -1445,6 +1482,7 @@ impl RawFieldMap {
                     replaced_when: raw.replaced_when,
                     variants: raw.variants,
                     filter: raw.filter,
+                    skipped_when: raw.skipped_when,
                 },
             );
         }
@@ -1813,7 +1851,7 @@ mod tests {
         );
         check_error(
             r#"{"version":3,"objects":{"Account":{"entity":"deal"}}}"#,
-            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member)",
+            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link)",
         );
         check_error(
             r#"{"version":3,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
@@ -1941,7 +1979,7 @@ mod tests {
         };
         assert_eq!(
             check(r#"{"version":3,"objects":{"Deal":{"entity":"deal"}}}"#),
-            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member)".to_owned())
+            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link)".to_owned())
         );
         assert_eq!(
             check(

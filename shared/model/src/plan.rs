@@ -182,6 +182,40 @@ pub struct ObjectPlan {
     /// team's `objects`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub queue_objects: BTreeMap<String, Vec<String>>,
+    /// Records counted as skipped rather than sent, by their own values (a superseded file
+    /// version): see [`crate::mapping::ObjectMap::skipped_when`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped_when: Option<PlannedSkip>,
+    /// Set for an object a query reads only with a filter on its parents' Ids
+    /// (ContentDocumentLink): extraction and counting go through batches of parents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_by_parent: Option<ReadByParent>,
+}
+
+/// Objects whose records a query reads only through a filter on a parent's Id
+/// (Salesforce: "Implementation restriction: ContentDocumentLink requires a filter by a
+/// single Id on ContentDocumentId or LinkedEntityId ... or multiple Id's using the IN
+/// operator"): (object, the filtered field, the parent object whose Ids it takes).
+pub const READ_BY_PARENT: &[(&str, &str, &str)] = &[(
+    "ContentDocumentLink",
+    "ContentDocumentId",
+    "ContentDocument",
+)];
+
+/// How an object Salesforce lets a query read only by its parents is read: in batches of
+/// `field IN (...)` over the Ids of every `parent` record ([`READ_BY_PARENT`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadByParent {
+    pub field: String,
+    pub parent: String,
+}
+
+/// Records an object plan leaves out: the fields (as described) and values that select
+/// them, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedSkip {
+    pub when: Vec<(String, serde_json::Value)>,
+    pub reason: String,
 }
 
 impl ObjectPlan {
@@ -933,9 +967,42 @@ fn plan_object(
                     field.field_type
                 ),
             }),
-            None => notes.push(hidden_field_note(object_name, source)),
+            // A reference on a parent, through a relationship
+            // (`ContentDocument.LatestPublishedVersionId`): the map names its one target
+            // object, since the parent's describe is not at hand.
+            None => match (parent_field(description, source), target) {
+                (Some(path), LinkTarget::ByObject(by_object))
+                    if let (1, Some((target_object, link))) =
+                        (by_object.len(), by_object.iter().next()) =>
+                {
+                    add_select(&path);
+                    links.push(LinkMapping {
+                        source: path,
+                        target: link.clone(),
+                        target_object: target_object.clone(),
+                        polymorphic: Vec::new(),
+                        prefixes: BTreeMap::new(),
+                        required: false,
+                        custom: false,
+                        variants: Vec::new(),
+                    });
+                }
+                _ => notes.push(hidden_field_note(object_name, source)),
+            },
         }
     }
+    // An object Salesforce lets a query read only with a filter on a parent's Id.
+    let read_by_parent = READ_BY_PARENT
+        .iter()
+        .find(|(object, _, _)| *object == object_name)
+        .and_then(|(_, field, parent)| {
+            let described = description.field(field)?;
+            add_select(&described.name);
+            Some(ReadByParent {
+                field: described.name.clone(),
+                parent: (*parent).to_owned(),
+            })
+        });
     let replaced_by = match &object_map.replaced_by {
         None => None,
         Some(source) => match description.field(source) {
@@ -1002,6 +1069,32 @@ fn plan_object(
             }
         },
     };
+    let skipped_when = object_map.skipped_when.as_ref().and_then(|rule| {
+        let mut when = Vec::new();
+        for (name, value) in &rule.when {
+            match description.field(name) {
+                Some(described) => {
+                    add_select(&described.name);
+                    when.push((described.name.clone(), value.clone()));
+                }
+                None => {
+                    notes.push(PlanNote {
+                        object: object_name.to_owned(),
+                        field: Some(name.clone()),
+                        reason: format!(
+                            "records with {name} set so are left out ({}), but the org has no {name}: every record is migrated",
+                            rule.reason
+                        ),
+                    });
+                    return None;
+                }
+            }
+        }
+        Some(PlannedSkip {
+            when,
+            reason: rule.reason.clone(),
+        })
+    });
     let mut custom_fields = Vec::new();
     // A generic record (a standard object the map does not name) keeps every field, not
     // only the custom ones: each becomes a custom field of the object.
@@ -1083,6 +1176,8 @@ fn plan_object(
         filter: None,
         queue_to_default_owner: false,
         queue_objects: Default::default(),
+        skipped_when,
+        read_by_parent,
     }
 }
 
@@ -1173,6 +1268,7 @@ pub fn custom_object_map() -> ObjectMap {
         replaced_when: crate::mapping::When::new(),
         filter: crate::mapping::When::new(),
         variants: BTreeMap::new(),
+        skipped_when: None,
     }
 }
 

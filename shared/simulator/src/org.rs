@@ -293,13 +293,13 @@ pub fn split_counts_with(records: u64, mix: Mix) -> BTreeMap<Generated, u64> {
     counts.insert(Generated::EventRelation, take(events * 2).0);
     let (_, remaining) = take(0);
     let files = (records * shares.files / 1000).min(remaining / 3);
-    for kind in [
-        Generated::ContentVersion,
-        Generated::ContentDocument,
-        Generated::ContentDocumentLink,
-    ] {
-        counts.insert(kind, take(files).0);
-    }
+    // The three file objects share `3 * files` slots: documents, their versions and their
+    // links (see [`FileLayout`]); what a whole document does not fit goes back to contacts.
+    let layout = FileLayout::fitting(3 * files);
+    take(layout.total());
+    counts.insert(Generated::ContentDocument, layout.documents);
+    counts.insert(Generated::ContentVersion, layout.versions);
+    counts.insert(Generated::ContentDocumentLink, layout.links);
     let (_, remaining) = take(0);
     counts.insert(Generated::Contact, take(remaining).0);
     for &(kind, n) in FIXED {
@@ -317,6 +317,105 @@ pub fn split_counts_with(records: u64, mix: Mix) -> BTreeMap<Generated, u64> {
         opportunities.div_ceil(2) * ITEMS_PER_OPPORTUNITY,
     );
     counts
+}
+
+/// The rich-text field of accounts, contacts and opportunities that embeds images.
+pub const RICH_TEXT_FIELD: &str = "Rich_Notes__c";
+const SALT_RICH_IMAGE: u64 = 0x5254_4149;
+
+/// An image in a rich-text field ([`Org::rich_text_images`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RichTextImage {
+    /// The image's id (`refid`, an `0EM` id).
+    pub refid: String,
+    /// Salesforce answers `404 NOT_FOUND` for it.
+    pub refused: bool,
+    /// Its size.
+    pub bytes: u64,
+}
+
+/// Versions per document, by document index modulo 10: most files have one version,
+/// some were replaced once or twice (ContentVersion.VersionNumber 1..n, `IsLatest` on the
+/// newest only).
+const VERSIONS_PER_DOCUMENT: [u64; 10] = [1, 1, 3, 1, 1, 2, 1, 1, 1, 1];
+/// Records each document is shared to (ContentDocumentLink to an account, contact,
+/// opportunity or case), by document index modulo 10; every document also has the link
+/// Salesforce adds for its owner (a `005` user).
+const RECORD_LINKS_PER_DOCUMENT: [u64; 10] = [1, 3, 1, 1, 2, 1, 1, 1, 3, 1];
+
+/// How files lay out over the version and link slots: document `d` has
+/// `VERSIONS_PER_DOCUMENT[d % 10]` versions (the last document also takes the slots no
+/// whole document fits, as extra superseded versions) and `1 + RECORD_LINKS_PER_DOCUMENT
+/// [d % 10]` links (its owner's first), numbered in document order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileLayout {
+    /// ContentDocument records.
+    pub documents: u64,
+    /// ContentVersion records.
+    pub versions: u64,
+    /// ContentDocumentLink records.
+    pub links: u64,
+}
+
+impl FileLayout {
+    /// The most documents whose versions and links fit in `slots`.
+    fn fitting(slots: u64) -> FileLayout {
+        let cost = |d: u64| d + versions_before(d) + links_before(d);
+        // Cost per block of ten documents bounds the search.
+        let mut documents = slots / cost(10).max(1) * 10;
+        while cost(documents + 1) <= slots {
+            documents += 1;
+        }
+        if documents == 0 {
+            return FileLayout {
+                documents: 0,
+                versions: 0,
+                links: 0,
+            };
+        }
+        let links = links_before(documents);
+        FileLayout {
+            documents,
+            versions: slots - documents - links,
+            links,
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.documents + self.versions + self.links
+    }
+}
+
+/// Sum of `per[i % 10]` for `i < n`.
+fn periodic_sum(per: &[u64; 10], n: u64) -> u64 {
+    let block: u64 = per.iter().sum();
+    n / 10 * block + per[..(n % 10) as usize].iter().sum::<u64>()
+}
+
+/// Versions of documents `0..d` (before the last document's extras).
+fn versions_before(d: u64) -> u64 {
+    periodic_sum(&VERSIONS_PER_DOCUMENT, d)
+}
+
+/// Links of documents `0..d`.
+fn links_before(d: u64) -> u64 {
+    d + periodic_sum(&RECORD_LINKS_PER_DOCUMENT, d)
+}
+
+/// The `d` with `before(d) <= index < before(d + 1)`, for a periodic prefix sum.
+fn periodic_owner(per: &[u64; 10], plus_one: bool, index: u64) -> (u64, u64) {
+    let step = |i: usize| per[i] + u64::from(plus_one);
+    let block: u64 = (0..10).map(step).sum();
+    let mut d = index / block * 10;
+    let mut rest = index % block;
+    for i in 0..10 {
+        if rest < step(i) {
+            break;
+        }
+        rest -= step(i);
+        d += 1;
+    }
+    (d, rest)
 }
 
 /// Whether an object keeps soft-deleted records in its slots.
@@ -750,8 +849,106 @@ impl Org {
 
     fn generate(&self, kind: Generated, index: u64) -> Vec<Val> {
         let mut values = self.generate_fields(kind, index);
+        self.add_rich_text_images(kind, index, &mut values);
         self.add_currency(kind, index, &mut values);
         values
+    }
+
+    /// The images embedded in record `index`'s rich-text field [`RICH_TEXT_FIELD`]: about
+    /// one account, contact or opportunity in seven has one or two, drawn from a stream of
+    /// their own; one image in five is one Salesforce no longer serves (deleted since),
+    /// answered `404 NOT_FOUND`.
+    pub fn rich_text_images(&self, kind: Generated, index: u64) -> Vec<RichTextImage> {
+        if !matches!(
+            kind,
+            Generated::Account | Generated::Contact | Generated::Opportunity
+        ) || Self::statically_deleted(kind, index)
+        {
+            return Vec::new();
+        }
+        let mut rng = Rng::for_record(self.seed, SALT_RICH_IMAGE ^ salt(kind), index);
+        if !rng.chance(15) {
+            return Vec::new();
+        }
+        let count = 1 + rng.below(2);
+        // Distinct per object, within the id counter's range (62^7).
+        let family = match kind {
+            Generated::Account => 1,
+            Generated::Contact => 2,
+            _ => 3,
+        };
+        (0..count)
+            .map(|k| RichTextImage {
+                refid: salesforce_id("0EM", family * 100_000_000_000 + index * 4 + k + 1),
+                refused: rng.chance(20),
+                bytes: 200 + rng.below(1_800),
+            })
+            .collect()
+    }
+
+    /// The field id (`feoid`) of [`RICH_TEXT_FIELD`] on `kind`, as rtaImage URLs carry it.
+    pub fn rich_text_field_id(&self, kind: Generated) -> String {
+        salesforce_id(
+            "00N",
+            1 + splitmix64(self.seed ^ salt(kind) ^ SALT_RICH_IMAGE) % 1_000_000,
+        )
+    }
+
+    /// The host Salesforce serves the org's rich-text images from (`.file.force.com`).
+    pub fn file_host(&self) -> String {
+        format!(
+            "ferry-sim-{}.file.force.com",
+            self.org_id.to_ascii_lowercase()
+        )
+    }
+
+    /// The bytes of image `refid` of record `index` in its rich-text field, or `None` when
+    /// the record has no such image or Salesforce refuses it.
+    pub fn rich_text_image_bytes(
+        &self,
+        kind: Generated,
+        index: u64,
+        refid: &str,
+    ) -> Option<Vec<u8>> {
+        let image = self
+            .rich_text_images(kind, index)
+            .into_iter()
+            .find(|image| image.refid == refid)?;
+        if image.refused {
+            return None;
+        }
+        let mut rng = Rng::for_record(self.seed, SALT_RICH_IMAGE ^ 0x4259_5445, index);
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        while (bytes.len() as u64) < image.bytes {
+            bytes.push(rng.below(256) as u8);
+        }
+        Some(bytes)
+    }
+
+    /// Appends the `<img>` of each of the record's rich-text images to its rich-text field,
+    /// as Salesforce stores them: the rtaImage URL on the org's file host, `&` escaped.
+    fn add_rich_text_images(&self, kind: Generated, index: u64, values: &mut [Val]) {
+        let images = self.rich_text_images(kind, index);
+        if images.is_empty() {
+            return;
+        }
+        let Some(at) = generated_object(kind).field_index(RICH_TEXT_FIELD) else {
+            return;
+        };
+        let record = self.id(kind, index);
+        let field = self.rich_text_field_id(kind);
+        let host = self.file_host();
+        let mut html = match &values[at] {
+            Val::Str(text) => text.clone(),
+            _ => String::new(),
+        };
+        for image in images {
+            html.push_str(&format!(
+                "<p><img src=\"https://{host}/servlet/rtaImage?eid={record}&amp;feoid={field}&amp;refid={}\" alt=\"chart.png\"></img></p>",
+                image.refid
+            ));
+        }
+        values[at] = Val::Str(html);
     }
 
     /// Appends the record's `CurrencyIsoCode` (the last field of objects that have one;
@@ -2122,20 +2319,74 @@ impl Org {
         (stem.to_string(), file_type, extension, parent, owner, audit)
     }
 
+    /// The document of version `index`, its version number (from 1) and how many versions
+    /// the document has.
+    pub fn version_of(&self, index: u64) -> (u64, u64, u64) {
+        let documents = self.count(Generated::ContentDocument).max(1);
+        let last = documents - 1;
+        let document = if index >= versions_before(last) {
+            last
+        } else {
+            periodic_owner(&VERSIONS_PER_DOCUMENT, false, index).0
+        };
+        let first = versions_before(document);
+        (document, index - first + 1, self.versions_of(document))
+    }
+
+    /// How many versions document `document` has.
+    pub fn versions_of(&self, document: u64) -> u64 {
+        let documents = self.count(Generated::ContentDocument);
+        if document + 1 == documents {
+            self.count(Generated::ContentVersion) - versions_before(document)
+        } else {
+            VERSIONS_PER_DOCUMENT[(document % 10) as usize]
+        }
+    }
+
+    /// The index of document `document`'s latest version.
+    pub fn latest_version(&self, document: u64) -> u64 {
+        versions_before(document) + self.versions_of(document) - 1
+    }
+
+    /// The records document `document` is shared to, first the record it was published to
+    /// (`FirstPublishLocationId`); the others from a stream of their own, all distinct.
+    pub fn document_records(&self, document: u64) -> Vec<Val> {
+        let (_, _, _, parent, _, _) = self.file(document);
+        let wanted = RECORD_LINKS_PER_DOCUMENT[(document % 10) as usize];
+        let mut rng = Rng::for_record(self.seed, SALT_FILE ^ 0x4c49_4e4b, document);
+        let mut records = vec![parent];
+        let mut attempts = 0;
+        while (records.len() as u64) < wanted && attempts < 32 {
+            attempts += 1;
+            // The extra links go to an account, a contact and an opportunity in turn.
+            let kind = match (records.len() + (document as usize)) % 3 {
+                0 => Generated::Account,
+                1 => Generated::Contact,
+                _ => Generated::Opportunity,
+            };
+            let candidate = self.live_ref(kind, &mut rng);
+            if !candidate.is_null() && !records.contains(&candidate) {
+                records.push(candidate);
+            }
+        }
+        records
+    }
+
     fn content_version(&self, index: u64) -> Vec<Val> {
         let kind = Generated::ContentVersion;
-        let (title, file_type, extension, parent, owner, audit) = self.file(index);
+        let (document, number, versions) = self.version_of(index);
+        let (title, file_type, extension, parent, owner, audit) = self.file(document);
         let mut values = vec![
             Val::Str(self.id(kind, index)),
             Val::Bool(false),
-            Val::Str(self.id(Generated::ContentDocument, index)),
-            Val::Bool(true),
+            Val::Str(self.id(Generated::ContentDocument, document)),
+            Val::Bool(number == versions),
             Val::Str(title.clone()),
             Val::Null,
             Val::Str(format!("{title}.{extension}")),
             Val::Str(file_type.to_string()),
             Val::Str(extension.to_string()),
-            Val::Str("1".to_string()),
+            Val::Str(number.to_string()),
             Val::Int(blob_len(self.seed, kind, index) as i64),
             Val::Null,
             parent,
@@ -2147,30 +2398,49 @@ impl Org {
 
     fn content_document(&self, index: u64) -> Vec<Val> {
         let (title, file_type, extension, _, owner, audit) = self.file(index);
+        let latest = self.latest_version(index);
         let mut values = vec![
             Val::Str(self.id(Generated::ContentDocument, index)),
             Val::Bool(false),
             Val::Str(title),
             Val::Str(file_type.to_string()),
             Val::Str(extension.to_string()),
-            Val::Int(blob_len(self.seed, Generated::ContentVersion, index) as i64),
-            Val::Str(self.id(Generated::ContentVersion, index)),
+            Val::Int(blob_len(self.seed, Generated::ContentVersion, latest) as i64),
+            Val::Str(self.id(Generated::ContentVersion, latest)),
             owner,
         ];
         values.extend(audit);
         values
     }
 
+    /// The document of link `index` and the link's place among the document's links
+    /// (0: its owner's).
+    pub fn link_of(&self, index: u64) -> (u64, u64) {
+        periodic_owner(&RECORD_LINKS_PER_DOCUMENT, true, index)
+    }
+
     fn content_link(&self, index: u64) -> Vec<Val> {
         let kind = Generated::ContentDocumentLink;
-        let (_, _, _, parent, _, audit) = self.file(index);
-        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let (document, place) = self.link_of(index);
+        let (_, _, _, _, owner, audit) = self.file(document);
+        let (entity, share_type) = if place == 0 {
+            // The owner's link Salesforce adds to every file: inferred sharing.
+            (owner, "I")
+        } else {
+            let records = self.document_records(document);
+            let entity = records
+                .get(place as usize - 1)
+                .cloned()
+                .unwrap_or(Val::Null);
+            let mut rng = Rng::for_record(self.seed, salt(kind), index);
+            (entity, if rng.chance(80) { "V" } else { "I" })
+        };
         vec![
             Val::Str(self.id(kind, index)),
             Val::Bool(false),
-            parent,
-            Val::Str(self.id(Generated::ContentDocument, index)),
-            Val::Str(if rng.chance(80) { "V" } else { "I" }.to_string()),
+            entity,
+            Val::Str(self.id(Generated::ContentDocument, document)),
+            Val::Str(share_type.to_string()),
             Val::Str("AllUsers".to_string()),
             audit[2].clone(),
         ]
@@ -3180,6 +3450,80 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unwrap_used)]
+    fn files_have_versions_and_several_links() {
+        let org = Org::new(7, 20_000);
+        let field = |kind: Generated, index: u64, name: &str| {
+            let object = crate::schema::generated_object(kind);
+            org.record(kind, index)[object.field_index(name).unwrap()].clone()
+        };
+        let documents = org.count(Generated::ContentDocument);
+        assert!(documents >= 50, "{documents}");
+        let mut versions_by_document = BTreeMap::<String, Vec<(u64, bool, String)>>::new();
+        for v in 0..org.count(Generated::ContentVersion) {
+            let Val::Str(document) = field(Generated::ContentVersion, v, "ContentDocumentId")
+            else {
+                panic!("version {v} without document");
+            };
+            let Val::Str(number) = field(Generated::ContentVersion, v, "VersionNumber") else {
+                panic!("version {v} without number");
+            };
+            let latest = field(Generated::ContentVersion, v, "IsLatest") == Val::Bool(true);
+            versions_by_document.entry(document).or_default().push((
+                number.parse().unwrap(),
+                latest,
+                org.id(Generated::ContentVersion, v),
+            ));
+        }
+        assert_eq!(versions_by_document.len() as u64, documents);
+        let mut links_by_document = BTreeMap::<String, Vec<Val>>::new();
+        for l in 0..org.count(Generated::ContentDocumentLink) {
+            let Val::Str(document) = field(Generated::ContentDocumentLink, l, "ContentDocumentId")
+            else {
+                panic!("link {l} without document");
+            };
+            links_by_document.entry(document).or_default().push(field(
+                Generated::ContentDocumentLink,
+                l,
+                "LinkedEntityId",
+            ));
+        }
+        assert_eq!(links_by_document.len() as u64, documents);
+        let (mut several_versions, mut three_records) = (0, 0);
+        for d in 0..documents {
+            let id = org.id(Generated::ContentDocument, d);
+            let versions = &versions_by_document[&id];
+            let numbers: Vec<u64> = versions.iter().map(|v| v.0).collect();
+            assert_eq!(
+                numbers,
+                (1..=versions.len() as u64).collect::<Vec<_>>(),
+                "{id}"
+            );
+            let latest: Vec<&(u64, bool, String)> = versions.iter().filter(|v| v.1).collect();
+            assert_eq!(latest.len(), 1, "{id}");
+            assert_eq!(latest[0].0, versions.len() as u64, "{id}");
+            assert_eq!(
+                field(Generated::ContentDocument, d, "LatestPublishedVersionId"),
+                Val::Str(latest[0].2.clone()),
+                "{id}"
+            );
+            several_versions += usize::from(versions.len() > 1);
+            let links = &links_by_document[&id];
+            assert!((2..=4).contains(&links.len()), "{id}: {links:?}");
+            let Val::Str(owner) = &links[0] else {
+                panic!("{id}")
+            };
+            assert!(owner.starts_with("005"), "{id}: {owner}");
+            assert_eq!(links[0], field(Generated::ContentDocument, d, "OwnerId"));
+            let mut distinct = links.clone();
+            distinct.dedup();
+            assert_eq!(&distinct, links, "{id}");
+            three_records += usize::from(links.len() == 4);
+        }
+        assert!(several_versions > 0 && three_records > 0);
+    }
+
+    #[test]
     fn counts_add_up() {
         for n in [0u64, 1, 2, 3, 7, 10, 49, 50, 1000, 12_345, 1_000_000] {
             let org = Org::new(1, n);
@@ -3187,9 +3531,17 @@ mod tests {
             if n >= 2 {
                 assert!(org.count(Generated::User) >= 1 && org.count(Generated::Account) >= 1);
             }
-            let files = org.count(Generated::ContentVersion);
-            assert_eq!(org.count(Generated::ContentDocument), files);
-            assert_eq!(org.count(Generated::ContentDocumentLink), files);
+            let documents = org.count(Generated::ContentDocument);
+            if documents > 0 {
+                assert!(org.count(Generated::ContentVersion) > documents);
+                assert!(org.count(Generated::ContentDocumentLink) > 2 * documents);
+                let last = org.count(Generated::ContentVersion) - 1;
+                assert_eq!(org.version_of(last).0, documents - 1);
+                assert_eq!(
+                    org.link_of(org.count(Generated::ContentDocumentLink) - 1).0,
+                    documents - 1
+                );
+            }
             assert_eq!(
                 org.count(Generated::EventRelation),
                 2 * org.count(Generated::Event)

@@ -7,6 +7,9 @@
 //! - `GET /services/data/vXX.X/sobjects/{Object}/{id}/{Field}`: the bytes of a `base64`
 //!   field (`Attachment.Body`, `ContentVersion.VersionData`, `ContentNote.Content`),
 //!   streamed in chunks generated on the fly;
+//! - `GET /services/data/vXX.X/sobjects/{Object}/{id}/richTextImageFields/{Field}/{refid}`:
+//!   an image embedded in a rich-text field (`Org::rich_text_images`), `404` for one
+//!   Salesforce no longer serves;
 //! - `GET /services/data/vXX.X/tooling/query?q=`: SOQL over the automation inventory
 //!   (ApexClass, ApexPage, ApexTrigger, FlowDefinitionView, ValidationRule, WorkflowRule);
 //! - `POST /_sim/mutate`: a control call, outside the API and its authentication, that
@@ -55,6 +58,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             &format!("{data}/sobjects/{{object}}/{{id}}/{{field}}"),
             get(blob),
+        )
+        .route(
+            &format!("{data}/sobjects/{{object}}/{{id}}/richTextImageFields/{{field}}/{{refid}}"),
+            get(rich_text_image),
         )
         .route(&format!("{data}/tooling/query"), get(tooling_query))
         .route(&format!("{data}/tooling/query/"), get(tooling_query))
@@ -340,6 +347,35 @@ async fn blob(
         HeaderValue::from_static(BLOB_CONTENT_TYPE),
     );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(blob.len));
+    response
+}
+
+/// `GET .../sobjects/{object}/{id}/richTextImageFields/{field}/{refid}`: an image of a
+/// record's rich-text field (Salesforce's "sObject Rich Text Image Get"); `404` for an
+/// image the record does not have, or one Salesforce no longer serves.
+async fn rich_text_image(
+    State(state): State<Arc<AppState>>,
+    Path((version, object, id, field, refid)): Path<(String, String, String, String, String)>,
+) -> Response {
+    if version_of(&version).is_none() || !field.eq_ignore_ascii_case(crate::org::RICH_TEXT_FIELD) {
+        return not_found();
+    }
+    let Some(kind) = schema::object(&object).and_then(|def| def.generated) else {
+        return not_found();
+    };
+    let Some(index) = state.org.index_of(kind, &id) else {
+        return not_found();
+    };
+    if state.org.is_deleted(kind, index) {
+        return not_found();
+    }
+    let Some(bytes) = state.org.rich_text_image_bytes(kind, index, &refid) else {
+        return not_found();
+    };
+    let mut response = Response::new(Body::from(bytes));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
     response
 }
 

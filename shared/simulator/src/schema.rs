@@ -2134,7 +2134,7 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             reference(
                 "LinkedEntityId",
                 "Linked Entity ID",
-                &["Account", "Contact", "Opportunity", "Case"],
+                &["Account", "Contact", "Opportunity", "Case", "User"],
                 "LinkedEntity",
             )
             .required(),

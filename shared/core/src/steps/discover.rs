@@ -42,6 +42,30 @@ pub struct DiscoverOptions {
     /// Where the records a Salesforce queue owns land (`--queues`): with the queue's team,
     /// or with the run's default owner.
     pub queues: ferry_model::plan::QueueOwners,
+    /// Which versions of a file land (`--file-versions`): the latest only (default; the
+    /// superseded ones are counted skipped with the reason) or every version.
+    pub file_versions: FileVersions,
+}
+
+/// Which `ContentVersion`s of a file are migrated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FileVersions {
+    /// Only the version with `IsLatest = true`: the file as Salesforce shows it.
+    #[default]
+    Latest,
+    /// Every version, each a file of its own.
+    All,
+}
+
+impl FileVersions {
+    /// `latest` or `all`.
+    pub fn parse(text: &str) -> Result<FileVersions, String> {
+        match text {
+            "latest" => Ok(FileVersions::Latest),
+            "all" => Ok(FileVersions::All),
+            other => Err(format!("expected `latest` or `all`, not `{other}`")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +93,6 @@ const UNSUPPORTED_OBJECTS: &[&str] = &[
     "CaseStatus",
     "UndecidedEventRelation",
     "Announcement",
-    "ContentDocumentLink",
     "CollaborationGroupRecord",
     "Vote",
     "IdeaComment",
@@ -353,10 +376,18 @@ pub async fn discover(
         // chooses Bulk or REST. What is in Salesforce is counted exactly.
         let estimated = counts.remove(&name);
         let soft_deletes = description.field("IsDeleted").is_some();
-        let record_count = salesforce
-            .count_records(&name, soft_deletes)
-            .await
-            .map_err(StepError::Salesforce)?;
+        let read_by_parent = ferry_model::plan::READ_BY_PARENT
+            .iter()
+            .find(|(object, _, _)| *object == name);
+        let record_count = match read_by_parent {
+            // Salesforce counts it only by batches of its parents, as it queries it.
+            Some((_, field, parent)) => {
+                super::extract::count_by_parent(salesforce, &name, field, parent, soft_deletes)
+                    .await
+            }
+            None => salesforce.count_records(&name, soft_deletes).await,
+        }
+        .map_err(StepError::Salesforce)?;
         tracing::info!(object = %name, records = record_count, ?estimated, "described");
         // Only its recycle bin held records: nothing to migrate.
         if is_generic && record_count == 0 {
@@ -447,6 +478,18 @@ pub async fn discover(
     }
     // An object split by its variants (business and person accounts), or narrowed by the
     // start date, counts what is left.
+    if options.file_versions == FileVersions::All {
+        // Superseded versions are left out by the map's rule on IsLatest: every version lands.
+        for object in plan.objects.iter_mut() {
+            if object
+                .skipped_when
+                .as_ref()
+                .is_some_and(|skip| skip.when.iter().any(|(field, _)| field == "IsLatest"))
+            {
+                object.skipped_when = None;
+            }
+        }
+    }
     for object in plan.objects.iter_mut() {
         if let Some(filter) = &object.filter {
             let counted = format!("{} WHERE {filter}", object.salesforce_object());

@@ -141,6 +141,85 @@ pub enum Position {
         #[serde(default)]
         after: Option<String>,
     },
+    /// An object read only by its parents' Ids (ContentDocumentLink, see
+    /// [`ObjectPlan::read_by_parent`]): parents are taken in Id order, [`PARENTS_PER_QUERY`]
+    /// at a time, after `after` (the last parent whose records are all staged); `next` is
+    /// the next page of the current batch's records, whose last parent is `batch_last`.
+    ByParent {
+        after: Option<String>,
+        #[serde(default)]
+        next: Option<String>,
+        #[serde(default)]
+        batch_last: Option<String>,
+    },
+}
+
+/// Parent Ids per `field IN (...)` query of an object read by its parents: a few kB of
+/// SOQL, well under the URL limit.
+pub const PARENTS_PER_QUERY: usize = 200;
+
+/// Ids are [0-9A-Za-z] only; anything else is dropped rather than quoted.
+fn clean_id(id: &str) -> String {
+    id.chars().filter(char::is_ascii_alphanumeric).collect()
+}
+
+/// One batch of parent Ids (at most [`PARENTS_PER_QUERY`]) after `after`, in Id order:
+/// one call. `include_deleted` reads the recycle bin's parents too (a delta, whose deleted
+/// children must come back).
+pub(crate) async fn parent_batch(
+    salesforce: &dyn SalesforceApi,
+    parent: &str,
+    after: Option<&str>,
+    include_deleted: bool,
+) -> Result<Vec<String>, PortError> {
+    let condition = after
+        .map(|after| format!(" WHERE Id > '{}'", clean_id(after)))
+        .unwrap_or_default();
+    let page = salesforce
+        .query_page(QueryPageRequest::Start {
+            soql: format!(
+                "SELECT Id FROM {parent}{condition} ORDER BY Id LIMIT {PARENTS_PER_QUERY}"
+            ),
+            include_deleted,
+        })
+        .await?;
+    Ok(page
+        .records
+        .iter()
+        .filter_map(|record| record.get("Id").and_then(|id| id.as_str()))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// The condition that narrows an object read by its parents to one batch of them.
+pub(crate) fn parent_condition(field: &str, parents: &[String]) -> String {
+    let ids: Vec<String> = parents
+        .iter()
+        .map(|id| format!("'{}'", clean_id(id)))
+        .collect();
+    format!("{field} IN ({})", ids.join(", "))
+}
+
+/// The exact count of an object read only by its parents: `COUNT()` per batch of parents,
+/// since Salesforce refuses a count of the whole object as it refuses the query.
+pub async fn count_by_parent(
+    salesforce: &dyn SalesforceApi,
+    object: &str,
+    field: &str,
+    parent: &str,
+    soft_deletes: bool,
+) -> Result<u64, PortError> {
+    let mut total = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let parents = parent_batch(salesforce, parent, after.as_deref(), false).await?;
+        let Some(last) = parents.last().cloned() else {
+            return Ok(total);
+        };
+        let counted = format!("{object} WHERE {}", parent_condition(field, &parents));
+        total += salesforce.count_records(&counted, soft_deletes).await?;
+        after = Some(last);
+    }
 }
 
 /// Why an extraction asks to be called again later.
@@ -174,7 +253,8 @@ pub(crate) fn chunk_key(plan: &Plan, run: &RunId, object: &str, chunk: u32) -> S
 
 /// The state an extraction starts from.
 pub fn start_state(object: &ObjectPlan, config: &ExtractConfig) -> ExtractState {
-    let method = if object.size_hint() >= config.bulk_threshold {
+    // Bulk cannot take the batches of parent Ids an object read by its parents needs.
+    let method = if object.size_hint() >= config.bulk_threshold && object.read_by_parent.is_none() {
         ExtractMethod::Bulk
     } else {
         ExtractMethod::Rest
@@ -316,10 +396,81 @@ pub async fn extract_step(
                 Err(error) => Err(StepError::Salesforce(error)),
             }
         }
+        Position::NotStarted if object.read_by_parent.is_some() => {
+            state.position = Position::ByParent {
+                after: None,
+                next: None,
+                batch_last: None,
+            };
+            Ok(ExtractProgress::Continue(state))
+        }
         Position::NotStarted => {
             state.position = Position::Rest {
                 next: None,
                 after: None,
+            };
+            Ok(ExtractProgress::Continue(state))
+        }
+        Position::ByParent {
+            after,
+            next,
+            batch_last,
+        } => {
+            let Some(read_by) = &object.read_by_parent else {
+                return Err(StepError::Salesforce(PortError::permanent(format!(
+                    "{} is not read by its parents",
+                    object.object
+                ))));
+            };
+            let (page, batch_last) = match next {
+                Some(cursor) => (
+                    ports
+                        .salesforce
+                        .query_page(QueryPageRequest::Continue { cursor })
+                        .await
+                        .map_err(StepError::Salesforce)?,
+                    batch_last,
+                ),
+                None => {
+                    let parents = parent_batch(
+                        ports.salesforce,
+                        &read_by.parent,
+                        after.as_deref(),
+                        config.include_deleted,
+                    )
+                    .await
+                    .map_err(StepError::Salesforce)?;
+                    let Some(last) = parents.last().cloned() else {
+                        return finish(ports, run, state).await;
+                    };
+                    let mut conditions = conditions(object, config);
+                    conditions.push(parent_condition(&read_by.field, &parents));
+                    let mut soql = object.soql_where(&conditions);
+                    soql.push_str(" ORDER BY Id");
+                    let page = ports
+                        .salesforce
+                        .query_page(QueryPageRequest::Start {
+                            soql,
+                            include_deleted: true,
+                        })
+                        .await
+                        .map_err(StepError::Salesforce)?;
+                    (page, Some(last))
+                }
+            };
+            let more = page.next.clone();
+            stage_page(ports, run, plan, object, config, &mut state, page, None).await?;
+            state.position = match more {
+                Some(cursor) => Position::ByParent {
+                    after,
+                    next: Some(cursor),
+                    batch_last,
+                },
+                None => Position::ByParent {
+                    after: batch_last,
+                    next: None,
+                    batch_last: None,
+                },
             };
             Ok(ExtractProgress::Continue(state))
         }
@@ -519,6 +670,16 @@ fn field_types(object: &ObjectPlan) -> HashMap<String, FieldType> {
     types
 }
 
+/// Whether the object sends a long-text field, which may embed rich-text images to fetch.
+fn has_long_text(object: &ObjectPlan) -> bool {
+    object
+        .fields
+        .iter()
+        .map(|field| &field.source_type)
+        .chain(object.custom_fields.iter().map(|field| &field.source_type))
+        .any(|kind| *kind == FieldType::TextArea)
+}
+
 /// File bodies downloaded at once while staging one object's chunk. A download is mostly
 /// waiting (the call's latency), so several run at once; the Salesforce client bounds the
 /// requests in flight across objects.
@@ -625,7 +786,7 @@ async fn stage_chunk(
         .map(|(pseudonymiser, config)| (pseudonymiser, config, pseudonymise_types(object)));
     // Records whose object has a binary field each cost a download; those run a few at
     // a time (the client bounds requests in flight).
-    let concurrency = if object.blob.is_some() {
+    let concurrency = if object.blob.is_some() || has_long_text(object) {
         FILE_DOWNLOADS_IN_FLIGHT
     } else {
         1
@@ -646,6 +807,9 @@ async fn stage_chunk(
                 config.max_file_bytes,
             )
             .await?;
+            // Images in rich-text values are brought out of Salesforce before anything is
+            // staged: a staged value never points at the org.
+            super::files::inline_rich_text_images(ports.salesforce, object, &mut record).await?;
             if let Some((pseudonymiser, config, types)) = pseudonymise {
                 pseudonymiser.apply(config, object.salesforce_object(), &mut record, |field| {
                     types.get(field).cloned()

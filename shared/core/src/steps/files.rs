@@ -68,6 +68,156 @@ pub async fn stage_file(
     }
 }
 
+/// Where an image embedded in a rich-text value is served from in Salesforce
+/// (`https://{org}.file.force.com/servlet/rtaImage?eid=...&feoid=...&refid=...`): a URL
+/// that needs a Salesforce session and dies with the org.
+pub const RTA_IMAGE_PATH: &str = "/servlet/rtaImage?";
+
+/// The largest rich-text image inlined; a larger one is reported and left out.
+pub const MAX_RICH_TEXT_IMAGE_BYTES: u64 = 5 * 1024 * 1024;
+
+/// The `refid` of an rtaImage URL (`&` possibly escaped as `&amp;` in HTML).
+fn rta_refid(url: &str) -> Option<String> {
+    let (_, query) = url.split_once(RTA_IMAGE_PATH)?;
+    query
+        .replace("&amp;", "&")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("refid="))
+        .map(|refid| refid.chars().filter(char::is_ascii_alphanumeric).collect())
+        .filter(|refid: &String| !refid.is_empty())
+}
+
+/// The content type of image bytes, by their signature.
+fn image_type(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else if bytes.starts_with(b"GIF8") {
+        "image/gif"
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, byte)| n | u32::from(*byte) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Images embedded in a record's rich-text values, brought out of Salesforce at extraction:
+/// each `<img src>` pointing at Salesforce's rtaImage servlet is fetched through the REST
+/// resource `sobjects/{object}/{id}/richTextImageFields/{field}/{refid}` (with the
+/// session, as every call) and the URL replaced by a `data:` URI of the bytes, the
+/// destination-neutral reference the contract defines. An image Salesforce refuses, or
+/// one over [`MAX_RICH_TEXT_IMAGE_BYTES`], is left out (`src=""`) and noted in the record
+/// ([`crate::transform::RICH_TEXT_ISSUES_FIELD`]), for the load step to report for the
+/// record and field. No value keeps a Salesforce image URL.
+pub(super) async fn inline_rich_text_images(
+    salesforce: &dyn SalesforceApi,
+    object: &ObjectPlan,
+    record: &mut SourceRecord,
+) -> Result<(), StepError> {
+    let Some(id) = record.get("Id").and_then(Value::as_str).map(str::to_owned) else {
+        return Ok(());
+    };
+    let sent: Vec<String> = object
+        .fields
+        .iter()
+        .map(|field| field.source.clone())
+        .chain(
+            object
+                .custom_fields
+                .iter()
+                .map(|field| field.source.clone()),
+        )
+        .collect();
+    let mut issues = Vec::new();
+    for field in sent {
+        let Some(Value::String(html)) = record.get(&field) else {
+            continue;
+        };
+        if !html.contains(RTA_IMAGE_PATH) {
+            continue;
+        }
+        let html = html.clone();
+        let mut out = String::with_capacity(html.len());
+        let mut rest = html.as_str();
+        while let Some(at) = rest.find("src=\"") {
+            let start = at + "src=\"".len();
+            out.push_str(&rest[..start]);
+            let after = &rest[start..];
+            let Some(end) = after.find('"') else {
+                rest = after;
+                break;
+            };
+            let url = &after[..end];
+            rest = &after[end..];
+            let Some(refid) = rta_refid(url) else {
+                out.push_str(url);
+                continue;
+            };
+            let resource = format!("richTextImageFields/{field}/{refid}");
+            let fetched = salesforce
+                .fetch_blob(
+                    object.salesforce_object(),
+                    &id,
+                    &resource,
+                    MAX_RICH_TEXT_IMAGE_BYTES,
+                )
+                .await;
+            let reason = match fetched {
+                Ok(BlobFetch::Fetched(bytes)) => {
+                    out.push_str(&format!(
+                        "data:{};base64,{}",
+                        image_type(&bytes),
+                        base64(&bytes)
+                    ));
+                    continue;
+                }
+                Ok(BlobFetch::TooLarge { size }) => format!(
+                    "image {refid} is {size} bytes or more, over the {MAX_RICH_TEXT_IMAGE_BYTES}-byte cap"
+                ),
+                Err(error) if error.class() == ErrorClass::Permanent => {
+                    format!("Salesforce does not serve image {refid}: {}", error.chain())
+                }
+                Err(error) => return Err(StepError::Salesforce(error)),
+            };
+            tracing::warn!(object = %object.object, id = %id, field = %field, refid = %refid, "rich-text image left out");
+            issues.push(serde_json::json!({
+                "field": field,
+                "reason": format!("{reason}; the value lands without it (its src emptied, never pointing at Salesforce)"),
+            }));
+        }
+        out.push_str(rest);
+        record.insert(field.clone(), Value::String(out));
+    }
+    if !issues.is_empty() {
+        record.insert(
+            crate::transform::RICH_TEXT_ISSUES_FIELD.to_owned(),
+            Value::Array(issues),
+        );
+    }
+    Ok(())
+}
+
 /// Whether the object's binary field goes to a text field (a content note's body) rather
 /// than being a file's bytes.
 fn is_text(object: &ObjectPlan, blob: &BlobField) -> bool {
@@ -87,6 +237,10 @@ pub(super) async fn inline_text_blob(
     let Some(blob) = object.blob.as_ref().filter(|blob| is_text(object, blob)) else {
         return Ok(());
     };
+    // A record left out by rule (a superseded version) costs no download.
+    if crate::transform::is_skipped(object, record) {
+        return Ok(());
+    }
     let Some(id) = record.get("Id").and_then(Value::as_str).map(str::to_owned) else {
         // A record without an Id fails at load, with the reason; nothing to fetch for it.
         return Ok(());
@@ -134,6 +288,10 @@ pub(super) async fn stage_record_blob(
     let Some(blob) = object.blob.as_ref().filter(|blob| !is_text(object, blob)) else {
         return Ok(());
     };
+    // A record left out by rule (a superseded version) costs no download.
+    if crate::transform::is_skipped(object, record) {
+        return Ok(());
+    }
     let Some(id) = record.get("Id").and_then(Value::as_str).map(str::to_owned) else {
         return Ok(());
     };

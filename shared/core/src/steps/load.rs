@@ -1257,6 +1257,8 @@ mod tests {
             filter: None,
             queue_to_default_owner: false,
             queue_objects: Default::default(),
+            skipped_when: None,
+            read_by_parent: None,
         }
     }
 

@@ -16,8 +16,8 @@ mod verify;
 
 pub use delete::DeletionPorts;
 pub use discover::{
-    DiscoverOptions, Discovery, NO_RECORDS, SkippedObject, discover, parse_start_date,
-    prepare_destination,
+    DiscoverOptions, Discovery, FileVersions, NO_RECORDS, SkippedObject, discover,
+    parse_start_date, prepare_destination,
 };
 pub use extract::{
     ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState,

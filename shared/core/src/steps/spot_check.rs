@@ -79,7 +79,20 @@ pub async fn spot_check_object(
     if staged.is_empty() {
         return Ok(found);
     }
-    let fresh = reread(ports.salesforce, object, staged.keys()).await?;
+    // An object read by its parents (ContentDocumentLink) is re-read with its sample's
+    // parents too, which Salesforce requires.
+    let parents: Vec<String> = object
+        .read_by_parent
+        .iter()
+        .flat_map(|read_by| {
+            staged
+                .values()
+                .filter_map(|record| record.get(&read_by.field).and_then(Value::as_str))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let fresh = reread(ports.salesforce, object, staged.keys(), &parents).await?;
     let mut compared: Vec<SourceRecord> = Vec::new();
     for (id, staged_record) in &staged {
         let record = fresh.get(id).cloned();
@@ -266,6 +279,7 @@ async fn reread(
     salesforce: &dyn SalesforceApi,
     object: &ObjectPlan,
     ids: impl Iterator<Item = &String>,
+    parents: &[String],
 ) -> Result<HashMap<String, SourceRecord>, StepError> {
     let ids: Vec<&String> = ids.collect();
     let mut fresh = HashMap::new();
@@ -276,13 +290,22 @@ async fn reread(
         if object.soft_deletes && !select.iter().any(|field| field == "IsDeleted") {
             select.push("IsDeleted".to_owned());
         }
-        let soql = format!(
+        let mut soql = format!(
             "SELECT {} FROM {} WHERE Id IN ({})",
             select.join(", "),
             // A variant's records (person accounts) are read from their Salesforce object.
             object.salesforce_object(),
             list.join(", ")
         );
+        if let Some(read_by) = &object.read_by_parent
+            && !parents.is_empty()
+        {
+            let mut parents = parents.to_vec();
+            parents.sort();
+            parents.dedup();
+            soql.push_str(" AND ");
+            soql.push_str(&super::extract::parent_condition(&read_by.field, &parents));
+        }
         let mut request = QueryPageRequest::Start {
             soql,
             include_deleted: true,
@@ -332,6 +355,7 @@ async fn prepare(
         super::files::DEFAULT_MAX_FILE_BYTES,
     )
     .await?;
+    super::files::inline_rich_text_images(ports.salesforce, object, record).await?;
     if let Some(pseudonymise) = ports.pseudonymise {
         // Chosen or not, `apply` decides field by field; unchosen records are left alone.
         let config = pseudonymise.config.for_object(plan, object);
