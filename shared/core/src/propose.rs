@@ -421,6 +421,7 @@ fn entity_words(entity: EntityKind) -> &'static [&'static str] {
         EntityKind::File => &["file", "attachment"],
         EntityKind::Conversation => &["email", "message", "conversation"],
         EntityKind::CustomRecord => &["record"],
+        EntityKind::Series => &["series", "recurrence"],
     }
 }
 

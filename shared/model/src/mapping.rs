@@ -124,6 +124,8 @@ pub enum EntityKind {
     Conversation,
     /// A record of a Salesforce custom object, kept with the object's name.
     CustomRecord,
+    /// A recurring series of tasks or events: its rule, which its occurrences link to.
+    Series,
 }
 
 /// One standard field of an entity: its name, how it is held, and whether the destination
@@ -314,6 +316,15 @@ const ACTIVITY_LINKS: &[(&str, EntityKind)] = &[
     ("owner", EntityKind::Owner),
 ];
 
+/// A task or an event may be an occurrence of a recurring series.
+const OCCURRENCE_LINKS: &[(&str, EntityKind)] = &[
+    ("contact", EntityKind::Contact),
+    ("company", EntityKind::Company),
+    ("opportunity", EntityKind::Opportunity),
+    ("owner", EntityKind::Owner),
+    ("series", EntityKind::Series),
+];
+
 const TASK: EntitySchema = EntitySchema {
     table: "tasks",
     fields: &[
@@ -330,7 +341,7 @@ const TASK: EntitySchema = EntitySchema {
         CREATED_AT,
         UPDATED_AT,
     ],
-    links: ACTIVITY_LINKS,
+    links: OCCURRENCE_LINKS,
     created_by_migration: true,
 };
 
@@ -348,7 +359,7 @@ const EVENT: EntitySchema = EntitySchema {
         CREATED_AT,
         UPDATED_AT,
     ],
-    links: ACTIVITY_LINKS,
+    links: OCCURRENCE_LINKS,
     created_by_migration: true,
 };
 
@@ -432,9 +443,41 @@ const CUSTOM_RECORD: EntitySchema = EntitySchema {
     created_by_migration: true,
 };
 
+/// A recurring series (a Salesforce task or event with `IsRecurrence`): the rule, as
+/// Salesforce keeps it, and who and what the series is about. Its occurrences are tasks or
+/// events with a `series` link to it.
+const SERIES: EntitySchema = EntitySchema {
+    table: "activity_series",
+    fields: &[
+        // `Task` or `Event`: what the occurrences are.
+        text("kind"),
+        text("subject"),
+        // `RecursDaily`, `RecursEveryWeekday`, `RecursWeekly`, `RecursMonthly`,
+        // `RecursMonthlyNth`, `RecursYearly` or `RecursYearlyNth`.
+        text("recurrence_type"),
+        of_kind("recurrence_interval", ValueKind::Integer),
+        // Days of the week, a bit each: 1 Sunday, 2 Monday, ... 64 Saturday.
+        of_kind("day_of_week_mask", ValueKind::Integer),
+        of_kind("day_of_month", ValueKind::Integer),
+        // `First` ... `Last`: which weekday of the month (`RecursMonthlyNth`).
+        text("instance"),
+        text("month_of_year"),
+        // A task series starts on a date, an event series at a time.
+        text("starts_on"),
+        text("starts_at"),
+        text("ends_on"),
+        text("time_zone"),
+        text("description"),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: ACTIVITY_LINKS,
+    created_by_migration: true,
+};
+
 impl EntityKind {
     /// Every entity, in a stable order.
-    pub const ALL: [EntityKind; 13] = [
+    pub const ALL: [EntityKind; 14] = [
         Self::Company,
         Self::Contact,
         Self::Owner,
@@ -448,6 +491,7 @@ impl EntityKind {
         Self::File,
         Self::Conversation,
         Self::CustomRecord,
+        Self::Series,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -465,6 +509,7 @@ impl EntityKind {
             Self::File => "file",
             Self::Conversation => "conversation",
             Self::CustomRecord => "custom_record",
+            Self::Series => "series",
         }
     }
 
@@ -489,6 +534,7 @@ impl EntityKind {
             Self::File => &FILE,
             Self::Conversation => &CONVERSATION,
             Self::CustomRecord => &CUSTOM_RECORD,
+            Self::Series => &SERIES,
         }
     }
 
