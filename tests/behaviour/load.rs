@@ -35,6 +35,7 @@ fn contact_plan() -> Plan {
             blob: None,
             source_object: None,
             filter: None,
+            stands_for: None,
         }],
         notes: vec![],
         validation: Default::default(),

@@ -120,6 +120,7 @@ mod tests {
                 blob: None,
                 source_object: None,
                 filter: None,
+                stands_for: None,
             }],
             notes: vec![],
             validation: Default::default(),

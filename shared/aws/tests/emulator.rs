@@ -375,6 +375,7 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
             blob: None,
             source_object: None,
             filter: None,
+            stands_for: None,
         }],
         notes: vec![],
         validation: Default::default(),

@@ -25,6 +25,9 @@ pub struct TransformedRecord {
     pub blob: Option<StagedBlob>,
     /// What the record lands without, and why (a link to an object the plan does not move).
     pub issues: Vec<RecordIssue>,
+    /// The record this one also stands for (an email's companion task, its `ActivityId`):
+    /// its ID-map entry, under this object, points at this record once it lands.
+    pub stands_for: Option<SalesforceId>,
 }
 
 /// Where the extract step staged a file's bytes.
@@ -286,7 +289,13 @@ pub fn transform_record(
             ));
         }
     }
+    // A value that is no Salesforce id names no record: nothing else is replaced.
+    let stands_for = plan
+        .stands_for
+        .as_ref()
+        .and_then(|field| reference_value(source, field).ok().flatten());
     Ok(TransformedRecord {
+        stands_for,
         record: DestinationRecord {
             source_object: plan.salesforce_object().to_owned(),
             source_id,
@@ -342,7 +351,8 @@ fn has_value(source: &SourceRecord, field: &str, value: &Value) -> bool {
 }
 
 fn reference_value(source: &SourceRecord, field: &str) -> Result<Option<SalesforceId>, String> {
-    match source.get(field) {
+    // A parent's reference (`Activity.WhoId`) as REST nests it or Bulk names it.
+    match field_value(source, field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(target)) if target.is_empty() => Ok(None),
         Some(Value::String(target)) => SalesforceId::parse(target)
@@ -516,6 +526,7 @@ mod tests {
             blob: None,
             source_object: None,
             filter: None,
+            stands_for: None,
         }
     }
 
@@ -688,6 +699,7 @@ mod tests {
                 target_object: "Contact".to_owned(),
                 when: Vec::new(),
                 variants: Vec::new(),
+                own_id: false,
             }),
             ..contact_plan()
         }

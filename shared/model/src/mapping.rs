@@ -665,6 +665,17 @@ pub struct ObjectMap {
     /// its condition, the object itself keeping the records that match no variant.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variants: BTreeMap<String, ObjectVariant>,
+    /// The object whose ID-map entries name the record that replaces this one, keyed by
+    /// this record's own id (a task an email stands for, under `EmailMessage`): with it,
+    /// `replaced_by` is `Id`, and a record no such entry names lands as itself (a task
+    /// logged as an email without an EmailMessage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by_object: Option<String>,
+    /// A reference field naming a record this one also stands for (an email's `ActivityId`,
+    /// its companion task): when the record lands, the ID map keeps that record's id, under
+    /// this object, pointing at it, for the named record's `replaced_by_object`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stands_for: Option<String>,
 }
 
 /// A condition on a record's own fields: each named field has the given value.
@@ -706,6 +717,8 @@ impl ObjectVariant {
             replaced_by: None,
             replaced_when: When::new(),
             variants: BTreeMap::new(),
+            replaced_by_object: None,
+            stands_for: None,
         }
     }
 
@@ -1001,6 +1014,8 @@ impl FieldMap {
                         replaced_by: None,
                         replaced_when: When::new(),
                         variants: BTreeMap::new(),
+                        replaced_by_object: None,
+                        stands_for: None,
                     })
                 }
             };
@@ -1253,6 +1268,10 @@ struct RawObjectMap {
     replaced_when: When,
     #[serde(default)]
     variants: BTreeMap<String, ObjectVariant>,
+    #[serde(default)]
+    replaced_by_object: Option<String>,
+    #[serde(default)]
+    stands_for: Option<String>,
 }
 
 impl RawFieldMap {
@@ -1278,6 +1297,8 @@ impl RawFieldMap {
                     replaced_by: raw.replaced_by,
                     replaced_when: raw.replaced_when,
                     variants: raw.variants,
+                    replaced_by_object: raw.replaced_by_object,
+                    stands_for: raw.stands_for,
                 },
             );
         }

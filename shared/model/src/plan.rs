@@ -97,6 +97,10 @@ pub struct ObjectPlan {
     /// (a variant's condition, or, for an object with variants, none of theirs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// A reference field naming a record each record also stands for (an email's
+    /// `ActivityId`): see [`crate::mapping::ObjectMap::stands_for`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stands_for: Option<String>,
 }
 
 impl ObjectPlan {
@@ -127,6 +131,11 @@ pub struct ReplacedBy {
     /// contact's `IsPersonAccount = true`); empty: whenever the reference is set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub when: Vec<(String, serde_json::Value)>,
+    /// `source` is the record's own `Id`, looked up under `target_object`'s entries (a
+    /// companion task under `EmailMessage`, [`crate::mapping::ObjectMap::replaced_by_object`]);
+    /// a record none names lands as itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_id: bool,
     /// The variants of `target_object` ([`ObjectPlan::source_object`]) the named record may
     /// have landed as (a person account), looked up after `target_object` itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -810,14 +819,59 @@ fn plan_object(
                     field.field_type
                 ),
             }),
-            None => notes.push(hidden_field_note(object_name, source)),
+            // A parent's reference through a relationship (an email's `Activity.WhoId`, the
+            // who of its task): selected as the path; the objects it may name are the
+            // map's, told apart by key prefix, since the parent's describe is not at hand.
+            None => match parent_field(description, source) {
+                Some(path) => {
+                    let reference_to: Vec<String> = match target {
+                        LinkTarget::ByObject(by_object) => by_object.keys().cloned().collect(),
+                        LinkTarget::One(_) => Vec::new(),
+                    };
+                    let parent = crate::model::FieldDescription {
+                        name: path.clone(),
+                        label: path.clone(),
+                        field_type: FieldType::Reference,
+                        custom: false,
+                        nillable: true,
+                        calculated: false,
+                        length: 18,
+                        precision: 0,
+                        scale: 0,
+                        reference_to,
+                        relationship_name: None,
+                        compound_field_name: None,
+                        picklist_values: Vec::new(),
+                    };
+                    match plan_link(&parent, target, object_map.entity, migrated, prefixes) {
+                        Ok(link) => {
+                            add_select(&path);
+                            links.push(link);
+                        }
+                        Err(reason) => notes.push(PlanNote {
+                            object: object_name.to_owned(),
+                            field: Some(path),
+                            reason,
+                        }),
+                    }
+                }
+                None => notes.push(hidden_field_note(object_name, source)),
+            },
         }
     }
     let replaced_by = match &object_map.replaced_by {
         None => None,
         Some(source) => match description.field(source) {
-            Some(field) if field.field_type == FieldType::Reference => {
-                match field.reference_to.first() {
+            Some(field)
+                if field.field_type == FieldType::Reference
+                    || (object_map.replaced_by_object.is_some()
+                        && field.field_type == FieldType::Id) =>
+            {
+                match object_map
+                    .replaced_by_object
+                    .as_ref()
+                    .or(field.reference_to.first())
+                {
                     Some(target_object) => {
                         let missing = object_map
                             .replaced_when
@@ -848,6 +902,7 @@ fn plan_object(
                                     target_object: target_object.clone(),
                                     when,
                                     variants: Vec::new(),
+                                    own_id: object_map.replaced_by_object.is_some(),
                                 })
                             }
                         }
@@ -875,6 +930,23 @@ fn plan_object(
             }
             None => {
                 notes.push(hidden_field_note(object_name, source));
+                None
+            }
+        },
+    };
+    let stands_for = match &object_map.stands_for {
+        None => None,
+        Some(source) => match description.field(source) {
+            Some(field) if field.field_type == FieldType::Reference => {
+                add_select(&field.name);
+                Some(field.name.clone())
+            }
+            _ => {
+                notes.push(PlanNote {
+                    object: object_name.to_owned(),
+                    field: Some(source.clone()),
+                    reason: "named as a record this one stands for, but not a visible reference: that record is not replaced".to_owned(),
+                });
                 None
             }
         },
@@ -956,6 +1028,7 @@ fn plan_object(
         blob,
         source_object: None,
         filter: None,
+        stands_for,
     }
 }
 
@@ -1005,6 +1078,8 @@ pub fn custom_object_map() -> ObjectMap {
         replaced_by: None,
         replaced_when: crate::mapping::When::new(),
         variants: BTreeMap::new(),
+        replaced_by_object: None,
+        stands_for: None,
     }
 }
 

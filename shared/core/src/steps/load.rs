@@ -165,6 +165,10 @@ pub enum ReadRecord {
     Replaced {
         record: Box<TransformedRecord>,
         replacement: Reference,
+        /// For a record replaced only when the ID map names its replacement by the record's
+        /// own id ([`ferry_model::plan::ReplacedBy::own_id`]: a task an email stands for),
+        /// the record as it lands when none does.
+        fallback: Option<Box<ReadRecord>>,
     },
     /// Transformed and valid: it lands, or stands for a destination record (a user, a
     /// merged lead), once the look-up says how.
@@ -296,15 +300,43 @@ fn read_record(
         CheckedRecord::Replaced {
             record,
             replacement,
-        } => ReadRecord::Replaced {
-            record: Box::new(record),
-            replacement,
-        },
+        } => {
+            let fallback = object
+                .replaced_by
+                .as_ref()
+                .is_some_and(|replaced| replaced.own_id)
+                .then(|| {
+                    let mut record = record.clone();
+                    let (findings, verdict) = validate_record(object, &mut record, policy);
+                    Box::new(validated_read(
+                        object, merging, source, record, findings, verdict,
+                    ))
+                });
+            ReadRecord::Replaced {
+                record: Box::new(record),
+                replacement,
+                fallback,
+            }
+        }
         CheckedRecord::Validated {
-            mut record,
+            record,
             findings,
             verdict,
-        } => {
+        } => validated_read(object, merging, source, record, findings, verdict),
+    }
+}
+
+/// A transformed and validated record as the load reads it.
+fn validated_read(
+    object: &ObjectPlan,
+    merging: bool,
+    source: &SourceRecord,
+    mut record: TransformedRecord,
+    findings: Vec<Finding>,
+    verdict: Verdict,
+) -> ReadRecord {
+    {
+        {
             let mut notes = std::mem::take(&mut record.issues);
             let (skip, mut reported) = report_findings(&findings, verdict);
             notes.append(&mut reported);
@@ -408,6 +440,7 @@ impl ReadChunk {
         let mut wanted = WantedIds::new();
         for record in &self.records {
             if let ReadRecord::Replaced { replacement, .. } = record {
+                // A record replaced by its own id is looked up under the replacing object.
                 for (object, _) in replacement.candidates() {
                     wanted
                         .entry(object.to_owned())
@@ -444,14 +477,24 @@ impl ReadChunk {
         &'a self,
         merge_winners: &'a MergeWinners,
     ) -> impl Iterator<Item = &'a TransformedRecord> + 'a {
-        self.records.iter().filter_map(move |record| match record {
-            ReadRecord::Valid { record, email, .. }
-                if !self.matches_users()
-                    && merge_winner(self.merging, email, merge_winners).is_none() =>
-            {
-                Some(record.as_ref())
+        self.records.iter().filter_map(move |record| {
+            // A record that lands as itself when no replacement is found may be sent too.
+            let record = match record {
+                ReadRecord::Replaced {
+                    fallback: Some(fallback),
+                    ..
+                } => fallback.as_ref(),
+                other => other,
+            };
+            match record {
+                ReadRecord::Valid { record, email, .. }
+                    if !self.matches_users()
+                        && merge_winner(self.merging, email, merge_winners).is_none() =>
+                {
+                    Some(record.as_ref())
+                }
+                _ => None,
             }
-            _ => None,
         })
     }
 
@@ -661,6 +704,8 @@ pub struct SendDetails {
     pub content_hash: String,
     /// The file's staged bytes, delivered once the record exists.
     pub file: Option<StagedBlob>,
+    /// The record this one also stands for ([`TransformedRecord::stands_for`]).
+    pub stands_for: Option<SalesforceId>,
 }
 
 impl PreparedChunk {
@@ -734,6 +779,15 @@ pub fn prepare_chunk(input: LoadInput) -> PreparedChunk {
     };
     let run = &prepared.run;
     for record in records {
+        // A record replaced by its own id that no replacement names lands as itself.
+        let record = match record {
+            ReadRecord::Replaced {
+                fallback: Some(fallback),
+                replacement,
+                ..
+            } if !super::replaced::found(&replacement, &looked_up.replacements) => *fallback,
+            other => other,
+        };
         let (decision, notes) = match record {
             ReadRecord::Refused { reason, notes } if reason.kind == IssueKind::Skipped => (
                 RecordDecision::Skipped {
@@ -763,6 +817,7 @@ pub fn prepare_chunk(input: LoadInput) -> PreparedChunk {
             ReadRecord::Replaced {
                 record,
                 replacement,
+                ..
             } => {
                 let decision = super::replaced::decide(
                     &object,
@@ -812,6 +867,7 @@ fn send_or_skip_unchanged(
         record: mut destination_record,
         references,
         blob,
+        stands_for,
         ..
     } = record;
     let deferred = resolve_links(&mut destination_record, references, &looked_up.link_targets);
@@ -833,6 +889,7 @@ fn send_or_skip_unchanged(
         deferred,
         content_hash,
         file: blob,
+        stands_for,
     };
     (RecordDecision::Send(details), Some(destination_record))
 }
@@ -1110,6 +1167,17 @@ fn settle(
                         target: reference.target.clone(),
                     });
                 }
+                // The record it also stands for (an email's task) points at it too, under
+                // this object, for that record's replacement.
+                if let Some(also) = &details.stands_for {
+                    settled.entries.push(IdMapEntry {
+                        object: prepared.object.clone(),
+                        salesforce_id: also.clone(),
+                        destination_id: destination_id.clone(),
+                        run_id: prepared.run.clone(),
+                        content_hash: details.content_hash.clone(),
+                    });
+                }
                 settled.entries.push(IdMapEntry {
                     object: prepared.object.clone(),
                     salesforce_id: sent.source_id.clone(),
@@ -1189,6 +1257,7 @@ mod tests {
             blob: None,
             source_object: None,
             filter: None,
+            stands_for: None,
         }
     }
 
@@ -1221,6 +1290,7 @@ mod tests {
                 target_object: "Contact".to_owned(),
                 when: Vec::new(),
                 variants: Vec::new(),
+                own_id: false,
             }),
             ..ObjectPlan {
                 object: "Lead".to_owned(),

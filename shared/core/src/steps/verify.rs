@@ -298,6 +298,7 @@ mod tests {
             blob: None,
             source_object: None,
             filter: None,
+            stands_for: None,
         }
     }
 
