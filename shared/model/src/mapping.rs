@@ -1661,7 +1661,7 @@ mod tests {
         );
         check_error(
             r#"{"version":3,"objects":{"Account":{"entity":"deal"}}}"#,
-            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record)",
+            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, series)",
         );
         check_error(
             r#"{"version":3,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
@@ -1793,7 +1793,7 @@ mod tests {
         };
         assert_eq!(
             check(r#"{"version":3,"objects":{"Deal":{"entity":"deal"}}}"#),
-            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record)".to_owned())
+            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, series)".to_owned())
         );
         assert_eq!(
             check(
