@@ -373,11 +373,13 @@ const ATTENDEE: EntitySchema = EntitySchema {
         CREATED_AT,
         UPDATED_AT,
     ],
-    // An attendee is a contact (a Salesforce contact or lead) or a user of the CRM.
+    // An attendee is a contact (a Salesforce contact or lead) or a user of the CRM, invited
+    // to an event or to every event of a series.
     links: &[
         ("event", EntityKind::Event),
         ("contact", EntityKind::Contact),
         ("owner", EntityKind::Owner),
+        ("series", EntityKind::Series),
     ],
     created_by_migration: true,
 };

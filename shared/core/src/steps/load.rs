@@ -274,7 +274,8 @@ fn read_record(
         return match deleted_id(source) {
             Some(salesforce_id) => ReadRecord::Deleted {
                 salesforce_id,
-                replaced: crate::transform::is_replaced(object, source),
+                // Whether a record replaced by its own id was replaced, the ID map says.
+                replaced: crate::transform::is_replaced(object, source) && !own_id_replaced(object),
             },
             None => ReadRecord::Refused {
                 reason: RecordIssue {
@@ -324,6 +325,12 @@ fn read_record(
             verdict,
         } => validated_read(object, merging, source, record, findings, verdict),
     }
+}
+
+/// Whether the object's records are replaced by the record that names them by their own id
+/// ([`ferry_model::plan::ReplacedBy::own_id`]), when the ID map has it.
+fn own_id_replaced(object: &ObjectPlan) -> bool {
+    object.replaced_by.as_ref().is_some_and(|r| r.own_id)
 }
 
 /// A transformed and validated record as the load reads it.
@@ -439,8 +446,18 @@ impl ReadChunk {
     pub fn replacement_targets(&self) -> WantedIds {
         let mut wanted = WantedIds::new();
         for record in &self.records {
+            // A deleted record replaced by its own id (an email's task) was replaced if the
+            // replacing object's entries name it: its deletion then deletes nothing.
+            if let (ReadRecord::Deleted { salesforce_id, .. }, Some(replaced)) = (
+                record,
+                self.object.replaced_by.as_ref().filter(|r| r.own_id),
+            ) {
+                wanted
+                    .entry(replaced.target_object.clone())
+                    .or_default()
+                    .insert(salesforce_id.clone());
+            }
             if let ReadRecord::Replaced { replacement, .. } = record {
-                // A record replaced by its own id is looked up under the replacing object.
                 for (object, _) in replacement.candidates() {
                     wanted
                         .entry(object.to_owned())
@@ -798,16 +815,26 @@ pub fn prepare_chunk(input: LoadInput) -> PreparedChunk {
             ),
             ReadRecord::Refused { reason, notes } => (RecordDecision::Failed { reason }, notes),
             ReadRecord::Deleted { salesforce_id, .. } => {
-                let pending_deletion =
-                    looked_up
-                        .own_entries
-                        .get(&salesforce_id)
-                        .map(|entry| PendingDeletion {
-                            object: object.object.clone(),
-                            entity: object.entity,
-                            salesforce_id: entry.salesforce_id.clone(),
-                            destination_id: entry.destination_id.clone(),
-                        });
+                let stood_for = object
+                    .replaced_by
+                    .as_ref()
+                    .filter(|r| r.own_id)
+                    .is_some_and(|r| {
+                        looked_up
+                            .replacements
+                            .get(&r.target_object)
+                            .is_some_and(|found| found.contains_key(&salesforce_id))
+                    });
+                let pending_deletion = looked_up
+                    .own_entries
+                    .get(&salesforce_id)
+                    .filter(|_| !stood_for)
+                    .map(|entry| PendingDeletion {
+                        object: object.object.clone(),
+                        entity: object.entity,
+                        salesforce_id: entry.salesforce_id.clone(),
+                        destination_id: entry.destination_id.clone(),
+                    });
                 let decision = RecordDecision::DeletedInSalesforce {
                     salesforce_id,
                     pending_deletion,
