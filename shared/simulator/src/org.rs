@@ -2107,7 +2107,7 @@ impl Org {
         let user = self.owner(&mut rng);
         let message = self.email_message(email);
         let incoming = message[12] == Val::Bool(true);
-        let (relation, object, address, from) = if index % 2 == 0 {
+        let (relation, object, address, from) = if index.is_multiple_of(2) {
             let from = message[6].as_str().unwrap_or_default().to_string();
             (contact, "Contact", from, incoming)
         } else {
