@@ -52,22 +52,40 @@ async fn a_run_that_read_less_than_salesforce_holds_is_not_complete() {
     assert!(report.is_balanced(), "{report:?}");
     // ... but the archived tasks were never read, and the report says so by name.
     let org = Org::new(SEED, RECORDS);
-    let archived = org.archived_count(Generated::Task);
+    // The main records of recurring series are the TaskSeries variant, counted apart.
+    let master = |i: u64| {
+        org.series_of(Generated::Task, i) == Some(ferry_simulator::org::SeriesRole::Master)
+            && !org.is_deleted(Generated::Task, i)
+    };
+    let masters = (0..org.count(Generated::Task))
+        .filter(|&i| master(i))
+        .count() as u64;
+    let archived_masters = (0..org.count(Generated::Task))
+        .filter(|&i| master(i) && org.is_archived(Generated::Task, i))
+        .count() as u64;
+    let archived = org.archived_count(Generated::Task) - archived_masters;
     assert!(archived > 0);
     let tasks = report.object("Task").unwrap();
-    assert_eq!(tasks.in_salesforce, simulator.record_counts()["Task"]);
+    assert_eq!(
+        tasks.in_salesforce,
+        simulator.record_counts()["Task"] - masters
+    );
     assert_eq!(tasks.extracted, tasks.in_salesforce - archived);
-    let differences = report.salesforce_differences();
-    assert_eq!(differences.len(), 1, "{differences:?}");
-    assert_eq!(differences[0].object, "Task");
-    assert_eq!(differences[0].missing(), i128::from(archived));
+    let differences: Vec<_> = report.salesforce_differences().into_iter().collect();
+    assert_eq!(
+        differences.len(),
+        1 + usize::from(archived_masters > 0),
+        "{differences:?}"
+    );
+    let task = differences.iter().find(|d| d.object == "Task").unwrap();
+    assert_eq!(task.missing(), i128::from(archived));
     assert!(
-        differences[0].to_string().starts_with(&format!(
+        task.to_string().starts_with(&format!(
             "Task: {} in Salesforce, {} accounted for",
             tasks.in_salesforce, tasks.extracted
         )),
         "{}",
-        differences[0]
+        task
     );
     assert!(!report.is_complete());
 }

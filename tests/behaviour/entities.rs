@@ -7,7 +7,7 @@ use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_model::ids::{RunId, TenantId};
 use ferry_model::mapping::FieldMap;
 use ferry_model::report::IssueKind;
-use ferry_simulator::org::{INTEGRATION_USERNAME, Org};
+use ferry_simulator::org::{INTEGRATION_USERNAME, Org, SeriesRole};
 use ferry_simulator::schema::{Generated, generated_object};
 use ferry_simulator::value::Val;
 use ferry_tests::{Embedded, TENANT, connect, start_org};
@@ -39,6 +39,7 @@ fn destination_rows(db: &rusqlite::Connection) -> HashMap<String, i64> {
         "line_items",
         "campaigns",
         "campaign_members",
+        "activity_series",
     ] {
         let mut statement = db
             .prepare(&format!(
@@ -104,6 +105,12 @@ impl GroundTruth {
             .org
             .locate(id)
             .expect("references name generated records");
+        // A link to a series' main record goes to the series.
+        if matches!(kind, Generated::Task | Generated::Event)
+            && self.org.series_of(kind, index) == Some(SeriesRole::Master)
+        {
+            return Some(("series_id", self.rows[id]));
+        }
         let column = link_column(kind)?;
         let row = match kind {
             Generated::User => self.owners[id],
@@ -135,6 +142,10 @@ impl GroundTruth {
                 continue;
             }
             let id = self.org.id(kind, index);
+            // A series' main record is the series, checked on its own.
+            if self.org.series_of(kind, index) == Some(SeriesRole::Master) {
+                continue;
+            }
             let Some(row) = self.rows.get(&id) else {
                 missing += 1;
                 continue;
@@ -146,7 +157,14 @@ impl GroundTruth {
                 .unwrap();
             let mut expected: BTreeMap<&str, i64> = BTreeMap::new();
             for field in references {
-                if let Some(target) = text(&self.org, kind, index, field)
+                // A parent's reference: an email's `Activity.WhoId` is its task's who.
+                let target = match field.split_once('.') {
+                    Some(("Activity", parent_field)) => text(&self.org, kind, index, "ActivityId")
+                        .and_then(|task| self.org.locate(&task))
+                        .and_then(|(task, at)| text(&self.org, task, at, parent_field)),
+                    _ => text(&self.org, kind, index, field),
+                };
+                if let Some(target) = target
                     && let Some((column, row)) = self.expected(&target)
                 {
                     // A company's link to a company is its parent.
@@ -260,18 +278,30 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
 
     // Every object of the map, and the custom object, was extracted whole.
     let live = simulator.record_counts();
-    // Of the groups, the map reads the queues only (`Type = 'Queue'`).
+    // Of the groups, the map reads the queues only (`Type = 'Queue'`). A series' main
+    // records are the variant of their object (TaskSeries of Task): the two together are
+    // the object's records.
     let queues = ferry_simulator::schema::GROUPS
         .iter()
         .filter(|group| group.2 == "Queue")
         .count() as u64;
     for object in report.objects.iter() {
-        let expected = if object.object == "Group" {
-            queues
-        } else {
-            live[&object.object]
-        };
-        assert_eq!(object.counts.extracted, expected, "{}", object.object);
+        if object.object.strip_suffix("Series").is_none() {
+            let expected = if object.object == "Group" {
+                queues
+            } else {
+                live[&object.object]
+            };
+            let series = report
+                .object(&format!("{}Series", object.object))
+                .map_or(0, |series| series.extracted);
+            assert_eq!(
+                object.counts.extracted + series,
+                expected,
+                "{}",
+                object.object
+            );
+        }
         assert_eq!(object.counts.failed, 0, "{}", object.object);
         assert_eq!(object.counts.links_unresolved, 0, "{}", object.object);
     }
@@ -359,6 +389,13 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
     assert!(tags.iter().all(|tags| tags == r#"["lead"]"#));
 
     let activity = ["contact_id", "company_id", "opportunity_id", "owner_id"];
+    let occurrence = [
+        "contact_id",
+        "company_id",
+        "opportunity_id",
+        "owner_id",
+        "series_id",
+    ];
     let checks: &[(Generated, &str, &[&str], &[&str])] = &[
         (Generated::Account, "companies", &["owner_id"], &["OwnerId"]),
         (
@@ -388,19 +425,19 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
         (
             Generated::Task,
             "tasks",
-            &activity,
-            &["WhoId", "WhatId", "OwnerId"],
+            &occurrence,
+            &["WhoId", "WhatId", "OwnerId", "RecurrenceActivityId"],
         ),
         (
             Generated::Event,
             "events",
-            &activity,
-            &["WhoId", "WhatId", "OwnerId"],
+            &occurrence,
+            &["WhoId", "WhatId", "OwnerId", "RecurrenceActivityId"],
         ),
         (
             Generated::EventRelation,
             "attendees",
-            &["event_id", "contact_id", "owner_id"],
+            &["event_id", "contact_id", "owner_id", "series_id"],
             &["EventId", "RelationId"],
         ),
         (
@@ -426,7 +463,7 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
             Generated::EmailMessage,
             "conversations",
             &["company_id", "opportunity_id", "contact_id"],
-            &["RelatedToId"],
+            &["RelatedToId", "Activity.WhoId"],
         ),
         (
             Generated::Project,

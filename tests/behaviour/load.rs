@@ -39,6 +39,7 @@ fn contact_plan() -> Plan {
             queue_objects: Default::default(),
             skipped_when: None,
             read_by_parent: None,
+            stands_for: None,
         }],
         notes: vec![],
         validation: Default::default(),

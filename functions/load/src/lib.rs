@@ -124,6 +124,7 @@ mod tests {
                 queue_objects: Default::default(),
                 skipped_when: None,
                 read_by_parent: None,
+                stands_for: None,
             }],
             notes: vec![],
             validation: Default::default(),

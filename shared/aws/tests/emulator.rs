@@ -380,6 +380,7 @@ async fn loads_journal_on_dynamodb_and_rollbacks_undo_them() {
             queue_objects: Default::default(),
             skipped_when: None,
             read_by_parent: None,
+            stands_for: None,
         }],
         notes: vec![],
         validation: Default::default(),

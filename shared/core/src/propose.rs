@@ -429,6 +429,7 @@ fn entity_words(entity: EntityKind) -> &'static [&'static str] {
         EntityKind::Campaign => &["campaign"],
         EntityKind::CampaignMember => &["member"],
         EntityKind::FileLink => &["link", "share"],
+        EntityKind::Series => &["series", "recurrence"],
     }
 }
 

@@ -28,6 +28,9 @@ pub struct TransformedRecord {
     pub blob: Option<StagedBlob>,
     /// What the record lands without, and why (a link to an object the plan does not move).
     pub issues: Vec<RecordIssue>,
+    /// The record this one also stands for (an email's companion task, its `ActivityId`):
+    /// its ID-map entry, under this object, points at this record once it lands.
+    pub stands_for: Option<SalesforceId>,
 }
 
 /// Where the extract step staged a file's bytes.
@@ -327,7 +330,13 @@ pub fn transform_record(
             ));
         }
     }
+    // A value that is no Salesforce id names no record: nothing else is replaced.
+    let stands_for = plan
+        .stands_for
+        .as_ref()
+        .and_then(|field| reference_value(source, field).ok().flatten());
     Ok(TransformedRecord {
+        stands_for,
         record: DestinationRecord {
             source_object: plan.salesforce_object().to_owned(),
             source_id,
@@ -393,6 +402,7 @@ fn has_value(source: &SourceRecord, field: &str, value: &Value) -> bool {
 }
 
 fn reference_value(source: &SourceRecord, field: &str) -> Result<Option<SalesforceId>, String> {
+    // A parent's reference (`Activity.WhoId`) as REST nests it or Bulk names it.
     match field_value(source, field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(target)) if target.is_empty() => Ok(None),
@@ -571,6 +581,7 @@ mod tests {
             queue_objects: Default::default(),
             skipped_when: None,
             read_by_parent: None,
+            stands_for: None,
         }
     }
 
@@ -743,6 +754,7 @@ mod tests {
                 target_object: "Contact".to_owned(),
                 when: Vec::new(),
                 variants: Vec::new(),
+                own_id: false,
             }),
             ..contact_plan()
         }

@@ -147,6 +147,8 @@ pub enum EntityKind {
     /// A file shared to a record (a Salesforce ContentDocumentLink): one file can be
     /// attached to several records, one link each.
     FileLink,
+    /// A recurring series of tasks or events: its rule, which its occurrences link to.
+    Series,
 }
 
 /// One standard field of an entity: its name, how it is held, and whether the destination
@@ -347,6 +349,15 @@ const ACTIVITY_LINKS: &[(&str, EntityKind)] = &[
     ("owner", EntityKind::Owner),
 ];
 
+/// A task or an event may be an occurrence of a recurring series.
+const OCCURRENCE_LINKS: &[(&str, EntityKind)] = &[
+    ("contact", EntityKind::Contact),
+    ("company", EntityKind::Company),
+    ("opportunity", EntityKind::Opportunity),
+    ("owner", EntityKind::Owner),
+    ("series", EntityKind::Series),
+];
+
 const TASK: EntitySchema = EntitySchema {
     table: "tasks",
     fields: &[
@@ -363,7 +374,7 @@ const TASK: EntitySchema = EntitySchema {
         CREATED_AT,
         UPDATED_AT,
     ],
-    links: ACTIVITY_LINKS,
+    links: OCCURRENCE_LINKS,
     created_by_migration: true,
 };
 
@@ -381,7 +392,7 @@ const EVENT: EntitySchema = EntitySchema {
         CREATED_AT,
         UPDATED_AT,
     ],
-    links: ACTIVITY_LINKS,
+    links: OCCURRENCE_LINKS,
     created_by_migration: true,
 };
 
@@ -395,11 +406,13 @@ const ATTENDEE: EntitySchema = EntitySchema {
         CREATED_AT,
         UPDATED_AT,
     ],
-    // An attendee is a contact (a Salesforce contact or lead) or a user of the CRM.
+    // An attendee is a contact (a Salesforce contact or lead) or a user of the CRM, invited
+    // to an event or to every event of a series.
     links: &[
         ("event", EntityKind::Event),
         ("contact", EntityKind::Contact),
         ("owner", EntityKind::Owner),
+        ("series", EntityKind::Series),
     ],
     created_by_migration: true,
 };
@@ -609,9 +622,41 @@ const CAMPAIGN_MEMBER: EntitySchema = EntitySchema {
     created_by_migration: true,
 };
 
+/// A recurring series (a Salesforce task or event with `IsRecurrence`): the rule, as
+/// Salesforce keeps it, and who and what the series is about. Its occurrences are tasks or
+/// events with a `series` link to it.
+const SERIES: EntitySchema = EntitySchema {
+    table: "activity_series",
+    fields: &[
+        // `Task` or `Event`: what the occurrences are.
+        text("kind"),
+        text("subject"),
+        // `RecursDaily`, `RecursEveryWeekday`, `RecursWeekly`, `RecursMonthly`,
+        // `RecursMonthlyNth`, `RecursYearly` or `RecursYearlyNth`.
+        text("recurrence_type"),
+        of_kind("recurrence_interval", ValueKind::Integer),
+        // Days of the week, a bit each: 1 Sunday, 2 Monday, ... 64 Saturday.
+        of_kind("day_of_week_mask", ValueKind::Integer),
+        of_kind("day_of_month", ValueKind::Integer),
+        // `First` ... `Last`: which weekday of the month (`RecursMonthlyNth`).
+        text("instance"),
+        text("month_of_year"),
+        // A task series starts on a date, an event series at a time.
+        text("starts_on"),
+        text("starts_at"),
+        text("ends_on"),
+        text("time_zone"),
+        text("description"),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: ACTIVITY_LINKS,
+    created_by_migration: true,
+};
+
 impl EntityKind {
     /// Every entity, in a stable order.
-    pub const ALL: [EntityKind; 21] = [
+    pub const ALL: [EntityKind; 22] = [
         Self::Company,
         Self::Contact,
         Self::Owner,
@@ -633,6 +678,7 @@ impl EntityKind {
         Self::Campaign,
         Self::CampaignMember,
         Self::FileLink,
+        Self::Series,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -658,6 +704,7 @@ impl EntityKind {
             Self::Campaign => "campaign",
             Self::CampaignMember => "campaign_member",
             Self::FileLink => "file_link",
+            Self::Series => "series",
         }
     }
 
@@ -690,6 +737,7 @@ impl EntityKind {
             Self::Campaign => &CAMPAIGN,
             Self::CampaignMember => &CAMPAIGN_MEMBER,
             Self::FileLink => &FILE_LINK,
+            Self::Series => &SERIES,
         }
     }
 
@@ -839,6 +887,17 @@ pub struct ObjectMap {
     /// rule's reason, so the object's count still adds up to Salesforce's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped_when: Option<SkipRule>,
+    /// The object whose ID-map entries name the record that replaces this one, keyed by
+    /// this record's own id (a task an email stands for, under `EmailMessage`): with it,
+    /// `replaced_by` is `Id`, and a record no such entry names lands as itself (a task
+    /// logged as an email without an EmailMessage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by_object: Option<String>,
+    /// A reference field naming a record this one also stands for (an email's `ActivityId`,
+    /// its companion task): when the record lands, the ID map keeps that record's id, under
+    /// this object, pointing at it, for the named record's `replaced_by_object`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stands_for: Option<String>,
 }
 
 /// Records an object leaves out ([`ObjectMap::skipped_when`]).
@@ -892,6 +951,8 @@ impl ObjectVariant {
             variants: BTreeMap::new(),
             filter: When::new(),
             skipped_when: None,
+            replaced_by_object: None,
+            stands_for: None,
         }
     }
 
@@ -1197,6 +1258,8 @@ impl FieldMap {
                         variants: BTreeMap::new(),
                         filter: When::new(),
                         skipped_when: None,
+                        replaced_by_object: None,
+                        stands_for: None,
                     })
                 }
             };
@@ -1456,6 +1519,9 @@ struct RawObjectMap {
     #[serde(default)]
     filter: When,
     skipped_when: Option<SkipRule>,
+    replaced_by_object: Option<String>,
+    #[serde(default)]
+    stands_for: Option<String>,
 }
 
 impl RawFieldMap {
@@ -1483,6 +1549,8 @@ impl RawFieldMap {
                     variants: raw.variants,
                     filter: raw.filter,
                     skipped_when: raw.skipped_when,
+                    replaced_by_object: raw.replaced_by_object,
+                    stands_for: raw.stands_for,
                 },
             );
         }
@@ -1851,7 +1919,7 @@ mod tests {
         );
         check_error(
             r#"{"version":3,"objects":{"Account":{"entity":"deal"}}}"#,
-            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link)",
+            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series)",
         );
         check_error(
             r#"{"version":3,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
@@ -1979,7 +2047,7 @@ mod tests {
         };
         assert_eq!(
             check(r#"{"version":3,"objects":{"Deal":{"entity":"deal"}}}"#),
-            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link)".to_owned())
+            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series)".to_owned())
         );
         assert_eq!(
             check(

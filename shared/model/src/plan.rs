@@ -190,6 +190,10 @@ pub struct ObjectPlan {
     /// (ContentDocumentLink): extraction and counting go through batches of parents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_by_parent: Option<ReadByParent>,
+    /// A reference field naming a record each record also stands for (an email's
+    /// `ActivityId`): see [`crate::mapping::ObjectMap::stands_for`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stands_for: Option<String>,
 }
 
 /// Objects whose records a query reads only through a filter on a parent's Id
@@ -246,6 +250,11 @@ pub struct ReplacedBy {
     /// contact's `IsPersonAccount = true`); empty: whenever the reference is set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub when: Vec<(String, serde_json::Value)>,
+    /// `source` is the record's own `Id`, looked up under `target_object`'s entries (a
+    /// companion task under `EmailMessage`, [`crate::mapping::ObjectMap::replaced_by_object`]);
+    /// a record none names lands as itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_id: bool,
     /// The variants of `target_object` ([`ObjectPlan::source_object`]) the named record may
     /// have landed as (a person account), looked up after `target_object` itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -967,27 +976,43 @@ fn plan_object(
                     field.field_type
                 ),
             }),
-            // A reference on a parent, through a relationship
-            // (`ContentDocument.LatestPublishedVersionId`): the map names its one target
-            // object, since the parent's describe is not at hand.
-            None => match (parent_field(description, source), target) {
-                (Some(path), LinkTarget::ByObject(by_object))
-                    if let (1, Some((target_object, link))) =
-                        (by_object.len(), by_object.iter().next()) =>
-                {
-                    add_select(&path);
-                    links.push(LinkMapping {
-                        source: path,
-                        target: link.clone(),
-                        target_object: target_object.clone(),
-                        polymorphic: Vec::new(),
-                        prefixes: BTreeMap::new(),
-                        required: false,
+            // A parent's reference through a relationship (an email's `Activity.WhoId`, the
+            // who of its task): selected as the path; the objects it may name are the
+            // map's, told apart by key prefix, since the parent's describe is not at hand.
+            None => match parent_field(description, source) {
+                Some(path) => {
+                    let reference_to: Vec<String> = match target {
+                        LinkTarget::ByObject(by_object) => by_object.keys().cloned().collect(),
+                        LinkTarget::One(_) => Vec::new(),
+                    };
+                    let parent = crate::model::FieldDescription {
+                        name: path.clone(),
+                        label: path.clone(),
+                        field_type: FieldType::Reference,
                         custom: false,
-                        variants: Vec::new(),
-                    });
+                        nillable: true,
+                        calculated: false,
+                        length: 18,
+                        precision: 0,
+                        scale: 0,
+                        reference_to,
+                        relationship_name: None,
+                        compound_field_name: None,
+                        picklist_values: Vec::new(),
+                    };
+                    match plan_link(&parent, target, object_map.entity, migrated, prefixes) {
+                        Ok(link) => {
+                            add_select(&path);
+                            links.push(link);
+                        }
+                        Err(reason) => notes.push(PlanNote {
+                            object: object_name.to_owned(),
+                            field: Some(path),
+                            reason,
+                        }),
+                    }
                 }
-                _ => notes.push(hidden_field_note(object_name, source)),
+                None => notes.push(hidden_field_note(object_name, source)),
             },
         }
     }
@@ -1006,8 +1031,16 @@ fn plan_object(
     let replaced_by = match &object_map.replaced_by {
         None => None,
         Some(source) => match description.field(source) {
-            Some(field) if field.field_type == FieldType::Reference => {
-                match field.reference_to.first() {
+            Some(field)
+                if field.field_type == FieldType::Reference
+                    || (object_map.replaced_by_object.is_some()
+                        && field.field_type == FieldType::Id) =>
+            {
+                match object_map
+                    .replaced_by_object
+                    .as_ref()
+                    .or(field.reference_to.first())
+                {
                     Some(target_object) => {
                         let missing = object_map
                             .replaced_when
@@ -1038,6 +1071,7 @@ fn plan_object(
                                     target_object: target_object.clone(),
                                     when,
                                     variants: Vec::new(),
+                                    own_id: object_map.replaced_by_object.is_some(),
                                 })
                             }
                         }
@@ -1095,6 +1129,23 @@ fn plan_object(
             reason: rule.reason.clone(),
         })
     });
+    let stands_for = match &object_map.stands_for {
+        None => None,
+        Some(source) => match description.field(source) {
+            Some(field) if field.field_type == FieldType::Reference => {
+                add_select(&field.name);
+                Some(field.name.clone())
+            }
+            _ => {
+                notes.push(PlanNote {
+                    object: object_name.to_owned(),
+                    field: Some(source.clone()),
+                    reason: "named as a record this one stands for, but not a visible reference: that record is not replaced".to_owned(),
+                });
+                None
+            }
+        },
+    };
     let mut custom_fields = Vec::new();
     // A generic record (a standard object the map does not name) keeps every field, not
     // only the custom ones: each becomes a custom field of the object.
@@ -1178,6 +1229,7 @@ fn plan_object(
         queue_objects: Default::default(),
         skipped_when,
         read_by_parent,
+        stands_for,
     }
 }
 
@@ -1269,6 +1321,8 @@ pub fn custom_object_map() -> ObjectMap {
         filter: crate::mapping::When::new(),
         variants: BTreeMap::new(),
         skipped_when: None,
+        replaced_by_object: None,
+        stands_for: None,
     }
 }
 

@@ -103,6 +103,9 @@ const PRICE_BOOKS: &[(&str, &str, f64)] = &[
 /// Line items of an opportunity that has products: opportunities with an even index have
 /// two, the others none.
 const ITEMS_PER_OPPORTUNITY: u64 = 2;
+/// The rules of recurring series, apart from every other stream so that no generated
+/// value of a task or event moves.
+const SALT_SERIES: u64 = 0x5345_5249;
 
 /// What an org is mostly made of: how its records split between the objects that scale
 /// with its size.
@@ -316,6 +319,10 @@ pub fn split_counts_with(records: u64, mix: Mix) -> BTreeMap<Generated, u64> {
         Generated::OpportunityLineItem,
         opportunities.div_ceil(2) * ITEMS_PER_OPPORTUNITY,
     );
+    // Two relations per email (its sender and its recipient), on top of the records asked
+    // for, so that no other object's share moves.
+    let emails = counts.get(&Generated::EmailMessage).copied().unwrap_or(0);
+    counts.insert(Generated::EmailMessageRelation, emails * 2);
     counts
 }
 
@@ -416,6 +423,22 @@ fn periodic_owner(per: &[u64; 10], plus_one: bool, index: u64) -> (u64, u64) {
         d += 1;
     }
     (d, rest)
+}
+
+/// Task and event slots come in blocks of this many for recurring series.
+pub const SERIES_BLOCK: u64 = 40;
+/// The offset in a block of a series' main record.
+pub const SERIES_MASTER: u64 = 10;
+/// Occurrences per series, in the slots after the main record.
+pub const SERIES_OCCURRENCES: u64 = 4;
+
+/// A task's or event's place in a recurring series ([`Org::series_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeriesRole {
+    /// The series' main record: `IsRecurrence = true`, the rule.
+    Master,
+    /// An occurrence of the series whose main record has index `master`.
+    Occurrence { master: u64 },
 }
 
 /// Whether an object keeps soft-deleted records in its slots.
@@ -674,29 +697,98 @@ impl Org {
         self.counts
             .iter()
             .filter(|(k, _)| !FIXED.iter().any(|(f, _)| f == *k) && !DERIVED.contains(k))
+            .filter(|(k, _)| **k != Generated::EmailMessageRelation)
             .map(|(_, n)| n)
             .sum()
     }
 
-    fn statically_deleted(kind: Generated, index: u64) -> bool {
+    fn statically_deleted(&self, kind: Generated, index: u64) -> bool {
         match kind {
             // An event's attendees go with it.
-            Generated::EventRelation => Self::statically_deleted(Generated::Event, index / 2),
+            Generated::EventRelation => self.statically_deleted(Generated::Event, index / 2),
+            // An email's relations and its companion task go with it.
+            Generated::EmailMessageRelation => {
+                self.statically_deleted(Generated::EmailMessage, index / 2)
+            }
+            Generated::Task if self.email_of_task(index).is_some() => self
+                .email_of_task(index)
+                .is_some_and(|email| self.statically_deleted(Generated::EmailMessage, email)),
             _ => soft_deletes(kind) && index % 50 == 37,
         }
     }
 
-    fn statically_deleted_below(kind: Generated, n: u64) -> u64 {
+    fn statically_deleted_below(&self, kind: Generated, n: u64) -> u64 {
         match kind {
-            Generated::EventRelation => residues_below(n, 100, 74) + residues_below(n, 100, 75),
+            Generated::EventRelation | Generated::EmailMessageRelation => {
+                residues_below(n, 100, 74) + residues_below(n, 100, 75)
+            }
+            Generated::Task => {
+                let first = self.first_email_task();
+                residues_below(n.min(first), 50, 37)
+                    + residues_below(n.saturating_sub(first), 50, 37)
+            }
             _ if soft_deletes(kind) => residues_below(n, 50, 37),
             _ => 0,
         }
     }
 
+    /// The first of the companion tasks of Enhanced Email: the last task slots, one per
+    /// email (the email of index `e` has the task of index `first_email_task() + e`).
+    fn first_email_task(&self) -> u64 {
+        self.count(Generated::Task)
+            .saturating_sub(self.count(Generated::EmailMessage))
+    }
+
+    /// The companion task of email `email` (`EmailMessage.ActivityId`): with Enhanced
+    /// Email, Salesforce creates a task (`TaskSubtype = 'Email'`) for every email.
+    pub fn email_task_of(&self, email: u64) -> Option<u64> {
+        let task = self.first_email_task() + email;
+        (email < self.count(Generated::EmailMessage) && task < self.count(Generated::Task))
+            .then_some(task)
+    }
+
+    /// The email a task is the companion of, if it is one.
+    pub fn email_of_task(&self, task: u64) -> Option<u64> {
+        let first = self.first_email_task();
+        (task >= first && task < self.count(Generated::Task)).then(|| task - first)
+    }
+
+    /// Where task or event `index` stands in a recurring series: the series' main record
+    /// (`IsRecurrence = true`, the rule) or one of its occurrences. Series come in blocks of
+    /// [`SERIES_BLOCK`] slots (offset [`SERIES_MASTER`] the main record, the next
+    /// [`SERIES_OCCURRENCES`] its occurrences), never on a soft-deleted slot as generated
+    /// nor on a companion task of an email.
+    pub fn series_of(&self, kind: Generated, index: u64) -> Option<SeriesRole> {
+        let bound = match kind {
+            Generated::Task => self.first_email_task(),
+            Generated::Event => self.count(Generated::Event),
+            _ => return None,
+        };
+        let block = index - index % SERIES_BLOCK;
+        let master = block + SERIES_MASTER;
+        if master + SERIES_OCCURRENCES >= bound {
+            return None;
+        }
+        match index - block {
+            SERIES_MASTER => Some(SeriesRole::Master),
+            offset if offset > SERIES_MASTER && offset <= SERIES_MASTER + SERIES_OCCURRENCES => {
+                Some(SeriesRole::Occurrence { master })
+            }
+            _ => None,
+        }
+    }
+
+    /// The occurrences of the series whose main record is task or event `master`.
+    pub fn occurrences_of(&self, kind: Generated, master: u64) -> Vec<u64> {
+        match self.series_of(kind, master) {
+            Some(SeriesRole::Master) => (master + 1..=master + SERIES_OCCURRENCES).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether record `index` is soft-deleted (generated so, or deleted since).
     pub fn is_deleted(&self, kind: Generated, index: u64) -> bool {
-        Self::statically_deleted(kind, index)
+        self.statically_deleted(kind, index)
             || (self.changes.load(Ordering::Acquire) > 0
                 && self
                     .overlay
@@ -712,7 +804,7 @@ impl Org {
             .read()
             .map(|o| o.deleted_per_kind.get(&kind).copied().unwrap_or(0))
             .unwrap_or(0);
-        Self::statically_deleted_below(kind, self.count(kind)) + overlay
+        self.statically_deleted_below(kind, self.count(kind)) + overlay
     }
 
     /// Number of live (not deleted) records of an object.
@@ -738,7 +830,7 @@ impl Org {
             .into_iter()
             .filter(|k| !k.is_tooling())
             .map(|k| {
-                let generated = self.count(k) - Self::statically_deleted_below(k, self.count(k));
+                let generated = self.count(k) - self.statically_deleted_below(k, self.count(k));
                 let archived = self.archive(k).map_or(0, |a| a.live);
                 (k.object_name().to_string(), generated - archived)
             })
@@ -761,7 +853,7 @@ impl Org {
                     .is_some_and(|f| self.generate(kind, index).get(f) == Some(&Val::Bool(true)));
                 if archived {
                     bits[(index / 64) as usize] |= 1 << (index % 64);
-                    live += u64::from(!Self::statically_deleted(kind, index));
+                    live += u64::from(!self.statically_deleted(kind, index));
                 }
             }
             Archive { bits, live }
@@ -862,7 +954,7 @@ impl Org {
         if !matches!(
             kind,
             Generated::Account | Generated::Contact | Generated::Opportunity
-        ) || Self::statically_deleted(kind, index)
+        ) || self.statically_deleted(kind, index)
         {
             return Vec::new();
         }
@@ -1032,6 +1124,7 @@ impl Org {
             Generated::Pricebook2 => self.price_book(index),
             Generated::PricebookEntry => self.price_book_entry(index),
             Generated::OpportunityLineItem => self.line_item(index),
+            Generated::EmailMessageRelation => self.email_relation(index),
         }
     }
 
@@ -1100,7 +1193,7 @@ impl Org {
         while cursor < count && (mutation.modified.len() as u64) < modify + delete {
             let index = cursor;
             cursor += 1;
-            if Self::statically_deleted(kind, index)
+            if self.statically_deleted(kind, index)
                 || overlay.deleted.contains_key(&(kind, index))
                 || overlay.modified.contains_key(&(kind, index))
             {
@@ -1111,8 +1204,9 @@ impl Org {
                 mutation.modified.push(self.id(kind, index));
             } else {
                 // A person account and its person contact are one record: deleting either
-                // deletes both.
-                for (kind, index) in self.with_person_partner(kind, index) {
+                // deletes both; an email goes with its companion task and its relations,
+                // a series' main record with its occurrences.
+                for (kind, index) in self.deleted_with(kind, index) {
                     if overlay.deleted.contains_key(&(kind, index)) {
                         continue;
                     }
@@ -1175,7 +1269,7 @@ impl Org {
             return Val::Null;
         }
         let mut index = rng.below(n);
-        while index > 0 && Self::statically_deleted(kind, index) {
+        while index > 0 && self.statically_deleted(kind, index) {
             index -= 1;
         }
         Val::Str(self.id(kind, index))
@@ -1185,7 +1279,7 @@ impl Org {
     /// none.
     fn live_ref_below(&self, kind: Generated, rng: &mut Rng, bound: u64) -> Val {
         let mut index = rng.below(bound.min(self.count(kind)).max(1));
-        while index > 0 && Self::statically_deleted(kind, index) {
+        while index > 0 && self.statically_deleted(kind, index) {
             index -= 1;
         }
         if index >= bound {
@@ -1296,7 +1390,7 @@ impl Org {
     }
 
     fn deleted(&self, kind: Generated, index: u64) -> Val {
-        Val::Bool(Self::statically_deleted(kind, index))
+        Val::Bool(self.statically_deleted(kind, index))
     }
 
     fn user(&self, index: u64) -> Vec<Val> {
@@ -1427,13 +1521,13 @@ impl Org {
         if !self.features.person_accounts
             || index >= self.count(Generated::Account)
             || !matches!(index % 10, 0 | 1 | 2 | 8 | 9)
-            || Self::statically_deleted(Generated::Account, index)
+            || self.statically_deleted(Generated::Account, index)
         {
             return false;
         }
         let contact = index * self.person_stride();
         contact < self.count(Generated::Contact)
-            && !Self::statically_deleted(Generated::Contact, contact)
+            && !self.statically_deleted(Generated::Contact, contact)
             && Rng::for_record(self.seed, SALT_PERSON, index).chance(50)
     }
 
@@ -1528,6 +1622,35 @@ impl Org {
         std::iter::once((kind, index)).chain(partner).collect()
     }
 
+    /// Record `index` of `kind` and what Salesforce deletes with it: its person account or
+    /// person contact; an email's companion task and relations (and a companion task's
+    /// email with them); the occurrences of a series' main record.
+    fn deleted_with(&self, kind: Generated, index: u64) -> Vec<(Generated, u64)> {
+        let mut records = self.with_person_partner(kind, index);
+        let email = match kind {
+            Generated::EmailMessage => Some(index),
+            Generated::Task => self.email_of_task(index),
+            _ => None,
+        };
+        if let Some(email) = email {
+            records.clear();
+            records.push((Generated::EmailMessage, email));
+            records.extend(self.email_task_of(email).map(|t| (Generated::Task, t)));
+            records.push((Generated::EmailMessageRelation, email * 2));
+            records.push((Generated::EmailMessageRelation, email * 2 + 1));
+            // The record asked for first, as the mutation reports it.
+            if let Some(at) = records.iter().position(|r| *r == (kind, index)) {
+                records.swap(0, at);
+            }
+        }
+        records.extend(
+            self.occurrences_of(kind, index)
+                .into_iter()
+                .map(|occurrence| (kind, occurrence)),
+        );
+        records
+    }
+
     /// `account` (a reference drawn from the accounts), or, when it is a person account,
     /// the nearest earlier business account: a business contact never belongs to a person.
     fn business_account(&self, account: Val) -> Val {
@@ -1542,8 +1665,7 @@ impl Org {
         }
         while index > 0 {
             index -= 1;
-            if !self.is_person_account(index)
-                && !Self::statically_deleted(Generated::Account, index)
+            if !self.is_person_account(index) && !self.statically_deleted(Generated::Account, index)
             {
                 return Val::Str(self.id(Generated::Account, index));
             }
@@ -2058,6 +2180,9 @@ impl Org {
     }
 
     fn task(&self, index: u64) -> Vec<Val> {
+        if let Some(email) = self.email_of_task(index) {
+            return self.email_task(index, email);
+        }
         let kind = Generated::Task;
         let mut rng = Rng::for_record(self.seed, salt(kind), index);
         let (who, what) = self.who_what(&mut rng);
@@ -2122,6 +2247,119 @@ impl Org {
         ];
         values.extend(audit);
         values.push(Val::Bool(archived));
+        let start = match &values[5] {
+            Val::Date(day) => *day,
+            Val::Null => match &values[14] {
+                Val::DateTime(created) => created.div_euclid(86_400),
+                _ => HISTORY_START_DAY,
+            },
+            _ => HISTORY_START_DAY,
+        };
+        values.extend(self.recurrence(kind, index, start, None));
+        values
+    }
+
+    /// The companion task of email `email` (Enhanced Email): the email's subject, its
+    /// contact as `WhoId`, its `RelatedToId` as `WhatId` (unless a case, which the simulated
+    /// `WhatId` does not reach), its sender or recipient user as
+    /// owner, completed on the day of the message, created with it.
+    fn email_task(&self, index: u64, email: u64) -> Vec<Val> {
+        let kind = Generated::Task;
+        let message = self.email_message(email);
+        let contact = self.email_relation(email * 2);
+        let user = self.email_relation(email * 2 + 1);
+        let day = match &message[11] {
+            Val::DateTime(at) => at.div_euclid(86_400),
+            _ => HISTORY_START_DAY,
+        };
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            contact[3].clone(),
+            // The simulated WhatId reaches accounts and opportunities, not cases.
+            if message[2].is_null() {
+                message[3].clone()
+            } else {
+                Val::Null
+            },
+            message[4].clone(),
+            Val::Date(day),
+            Val::Str("Completed".to_string()),
+            Val::Str("Normal".to_string()),
+            Val::Bool(true),
+            Val::Str("Email".to_string()),
+            Val::Null,
+            Val::Null,
+            Val::Null,
+            user[3].clone(),
+        ];
+        values.extend(message[14..17].iter().cloned());
+        values.push(Val::Bool(day * 86_400 < ARCHIVE_BEFORE));
+        values.extend(self.recurrence(kind, index, day, None));
+        values
+    }
+
+    /// The recurrence fields of task or event `index` ([`crate::schema`]'s
+    /// `recurrence_fields`): the rule on a series' main record, drawn from a stream of its
+    /// own and starting on `start_day` (an event's at `start_at`), the main record's id on
+    /// every record of a series, nothing on the rest.
+    fn recurrence(
+        &self,
+        kind: Generated,
+        index: u64,
+        start_day: i64,
+        start_at: Option<i64>,
+    ) -> Vec<Val> {
+        let width = if kind == Generated::Task { 12 } else { 11 };
+        let mut values = vec![Val::Null; width];
+        values[1] = Val::Bool(false);
+        let master = match self.series_of(kind, index) {
+            None => return values,
+            Some(SeriesRole::Occurrence { master }) => {
+                values[0] = Val::Str(self.id(kind, master));
+                return values;
+            }
+            Some(SeriesRole::Master) => index,
+        };
+        let mut rng = Rng::for_record(self.seed, SALT_SERIES ^ salt(kind), master);
+        values[0] = Val::Str(self.id(kind, master));
+        values[1] = Val::Bool(true);
+        values[2] = match start_at {
+            Some(at) => Val::DateTime(at),
+            None => Val::Date(start_day),
+        };
+        // 1970-01-01 was a Thursday; Salesforce's mask is 1 for Sunday ... 64 for Saturday.
+        let weekday_bit = 1i64 << (start_day + 4).rem_euclid(7);
+        let n = SERIES_OCCURRENCES as i64;
+        let (rule, interval) = match rng.below(4) {
+            0 => ("RecursDaily", 1 + rng.below(2) as i64),
+            1 => ("RecursWeekly", 1 + rng.below(2) as i64),
+            2 => ("RecursMonthly", 1),
+            _ => ("RecursMonthlyNth", 1),
+        };
+        let days = match rule {
+            "RecursDaily" => interval,
+            "RecursWeekly" => 7 * interval,
+            _ => 31,
+        };
+        values[3] = Val::Date(start_day + days * (n - 1));
+        values[4] = Val::Str(rng.pick(crate::schema::TIME_ZONES).to_string());
+        values[5] = Val::Str(rule.to_string());
+        values[6] = Val::Int(interval);
+        match rule {
+            "RecursWeekly" => values[7] = Val::Int(weekday_bit),
+            "RecursMonthly" => {
+                let (_, _, day_of_month) = crate::value::civil_from_days(start_day);
+                values[8] = Val::Int(day_of_month as i64);
+            }
+            "RecursMonthlyNth" => {
+                values[7] = Val::Int(weekday_bit);
+                let (_, _, day_of_month) = crate::value::civil_from_days(start_day);
+                let nth = ((day_of_month - 1) / 7).min(4) as usize;
+                values[9] = Val::Str(crate::schema::RECURRENCE_INSTANCES[nth].to_string());
+            }
+            _ => {}
+        }
         values
     }
 
@@ -2172,6 +2410,7 @@ impl Org {
         values.extend(audit);
         // An event is archived once it ended more than a year ago.
         values.push(Val::Bool(start + minutes * 60 < ARCHIVE_BEFORE));
+        values.extend(self.recurrence(kind, index, day, Some(start)));
         values
     }
 
@@ -2499,7 +2738,51 @@ impl Org {
             Val::Str(status),
         ];
         values.extend(audit);
+        values.push(
+            self.email_task_of(index)
+                .map_or(Val::Null, |task| Val::Str(self.id(Generated::Task, task))),
+        );
         values
+    }
+
+    /// Relation `index` of email `index / 2`: first its contact (the sender of an incoming
+    /// email, the recipient of an outgoing one), then the user on the other side.
+    fn email_relation(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::EmailMessageRelation;
+        let email = index / 2;
+        let mut rng = Rng::for_record(self.seed, salt(kind), email);
+        let contact = self.live_ref(Generated::Contact, &mut rng);
+        let user = self.owner(&mut rng);
+        let message = self.email_message(email);
+        let incoming = message[12] == Val::Bool(true);
+        let (relation, object, address, from) = if index.is_multiple_of(2) {
+            let from = message[6].as_str().unwrap_or_default().to_string();
+            (contact, "Contact", from, incoming)
+        } else {
+            (
+                user,
+                "User",
+                "sales@ferry-sim.example".to_string(),
+                !incoming,
+            )
+        };
+        let relation_type = if from { "FromAddress" } else { "ToAddress" };
+        let object = if relation.is_null() {
+            Val::Null
+        } else {
+            Val::Str(object.to_string())
+        };
+        vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            Val::Str(self.id(Generated::EmailMessage, email)),
+            relation,
+            Val::Str(address),
+            object,
+            Val::Str(relation_type.to_string()),
+            message[14].clone(),
+            message[16].clone(),
+        ]
     }
 
     fn campaign(&self, index: u64) -> Vec<Val> {
@@ -3350,6 +3633,59 @@ mod tests {
                 .count();
             assert_eq!(person_contacts, persons.len());
         }
+    }
+
+    #[test]
+    fn an_email_its_companion_task_and_its_relations_are_deleted_together()
+    -> Result<(), MutateError> {
+        let org = Org::new(5, 3000);
+        for email in 0..org.count(Generated::EmailMessage) {
+            let task = org.email_task_of(email).unwrap_or_default();
+            assert_eq!(org.email_of_task(task), Some(email));
+            let deleted = org.is_deleted(Generated::EmailMessage, email);
+            assert_eq!(org.is_deleted(Generated::Task, task), deleted);
+            assert_eq!(
+                org.is_deleted(Generated::EmailMessageRelation, email * 2),
+                deleted
+            );
+        }
+        assert_eq!(
+            org.deleted_count(Generated::Task),
+            (0..org.count(Generated::Task))
+                .filter(|&t| org.is_deleted(Generated::Task, t))
+                .count() as u64
+        );
+        let tasks = org.live_count(Generated::Task);
+        let mutation = org.mutate("EmailMessage", 0, 1, 1_800_000_000)?;
+        assert_eq!(mutation.deleted.len(), 4, "{mutation:?}");
+        assert_eq!(org.live_count(Generated::Task), tasks - 1);
+        let email = org
+            .index_of(Generated::EmailMessage, &mutation.deleted[0])
+            .unwrap_or_default();
+        let task = org.email_task_of(email).unwrap_or_default();
+        assert!(mutation.deleted.contains(&org.id(Generated::Task, task)));
+        assert!(org.is_deleted(Generated::EmailMessageRelation, email * 2 + 1));
+        Ok(())
+    }
+
+    #[test]
+    fn deleting_a_series_main_record_deletes_its_occurrences() -> Result<(), MutateError> {
+        let org = Org::new(5, 3000);
+        assert_eq!(org.series_of(Generated::Task, 10), Some(SeriesRole::Master));
+        assert_eq!(
+            org.series_of(Generated::Task, 14),
+            Some(SeriesRole::Occurrence { master: 10 })
+        );
+        assert_eq!(org.series_of(Generated::Task, 15), None);
+        let tasks = org.live_count(Generated::Task);
+        // Slots 0..=10 are taken in order: the eleventh deletion is the series' main record.
+        let mutation = org.mutate("Task", 0, 11, 1_800_000_000)?;
+        assert!(mutation.deleted.contains(&org.id(Generated::Task, 10)));
+        for occurrence in 11..=14 {
+            assert!(org.is_deleted(Generated::Task, occurrence));
+        }
+        assert_eq!(org.live_count(Generated::Task), tasks - 15);
+        Ok(())
     }
 
     #[test]

@@ -482,11 +482,13 @@ pub enum Generated {
     PricebookEntry,
     /// An opportunity's products, from entries of the opportunity's price book.
     OpportunityLineItem,
+    /// The senders and recipients of an email (Enhanced Email): contacts, leads, users.
+    EmailMessageRelation,
 }
 
 impl Generated {
     /// Every generator, in a fixed order.
-    pub const ALL: [Generated; 38] = [
+    pub const ALL: [Generated; 39] = [
         Generated::User,
         Generated::Account,
         Generated::Contact,
@@ -525,6 +527,7 @@ impl Generated {
         Generated::Pricebook2,
         Generated::PricebookEntry,
         Generated::OpportunityLineItem,
+        Generated::EmailMessageRelation,
     ];
 
     /// The API name of the object this generator fills.
@@ -568,6 +571,7 @@ impl Generated {
             Generated::Pricebook2 => "Pricebook2",
             Generated::PricebookEntry => "PricebookEntry",
             Generated::OpportunityLineItem => "OpportunityLineItem",
+            Generated::EmailMessageRelation => "EmailMessageRelation",
         }
     }
 
@@ -1014,6 +1018,7 @@ const CATALOG: &[CatalogEntry] = &[
     ("DataStatistics", "Data Statistics", "Data Statistics", Some("05a"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
     ("DeclinedEventRelation", "Declined Event Relation", "Declined Event Relations", None, 0b0000010100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
     ("EmailMessage", "Email Message", "Email Messages", Some("02s"), 0b0011111101111, &["compactLayouts", "rowTemplate", "approvalLayouts", "defaultValues", "describe", "quickActions", "layouts", "sobject"]),
+    ("EmailMessageRelation", "Email Message Relation", "Email Message Relations", Some("0CZ"), 0b0000011100111, &["rowTemplate", "defaultValues", "describe", "sobject"]),
     ("EmailStatus", "Email Status", "Email Status", Some("018"), 0b0000000000000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
     ("EntityParticle", "Entity Particle", "Entity Particles", Some("0Nv"), 0b0000000100000, &["rowTemplate", "defaultValues", "describe", "sobject"]),
     ("Event", "Event", "Events", Some("00U"), 0b1011111101111, &["compactLayouts", "rowTemplate", "eventSeriesUpdates", "defaultValues", "describe", "quickActions", "layouts", "sobject"]),
@@ -2439,6 +2444,30 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             reference("QueueId", "Group ID", &["Group"], "Queue").required(),
             picklist("SobjectType", "Sobject Type", QUEUE_OBJECTS).required(),
         ],
+        Generated::EmailMessageRelation => vec![
+            id_field("Email Message Relation ID"),
+            deleted_field(),
+            reference(
+                "EmailMessageId",
+                "Email Message ID",
+                &["EmailMessage"],
+                "EmailMessage",
+            )
+            .required(),
+            reference(
+                "RelationId",
+                "Relation ID",
+                &["Contact", "Lead", "User"],
+                "Relation",
+            ),
+            FieldDef::new("RelationAddress", "Relation Address", T::String).len(255),
+            FieldDef::new("RelationObjectType", "Relation Object Type", T::String)
+                .len(50)
+                .read_only(),
+            picklist("RelationType", "Relation Type", EMAIL_RELATION_TYPES)
+                .required()
+                .len(40),
+        ],
         Generated::ApexPage => vec![
             id_field("Page ID"),
             FieldDef::new("Name", "Name", T::String).name_field(),
@@ -2448,15 +2477,28 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             FieldDef::new("Description", "Description", T::Textarea),
         ],
     };
-    if kind != Generated::ContentDocumentLink {
+    if kind == Generated::EmailMessageRelation {
+        // Salesforce describes no LastModifiedDate on an email's relations.
+        fields.extend(
+            audit_fields()
+                .into_iter()
+                .filter(|f| f.name != "LastModifiedDate"),
+        );
+    } else if kind != Generated::ContentDocumentLink {
         fields.extend(audit_fields());
     } else {
         fields.push(FieldDef::new("SystemModstamp", "System Modstamp", T::Datetime).system());
     }
     match kind {
-        // Set by the platform when it archives an activity (see `Org::is_archived`).
+        // Set by the platform when it archives an activity (see `Org::is_archived`), then
+        // the recurrence fields of a recurring series (see `Org::series_of`).
         Generated::Task | Generated::Event => {
             fields.push(FieldDef::new("IsArchived", "Archived", T::Boolean).system());
+            fields.extend(recurrence_fields(kind));
+        }
+        Generated::EmailMessage => {
+            // Enhanced Email: the companion task, created with the email.
+            fields.push(reference("ActivityId", "Activity ID", &["Task"], "Activity").read_only());
         }
         Generated::Account => {
             fields.extend([
@@ -2524,6 +2566,119 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
     }
     fields
 }
+
+/// The recurrence fields Salesforce describes on Task and Event, in the recorded describes'
+/// order: the series' main record has `IsRecurrence` and the rule; every record of a series
+/// (the main one included) names the main one in `RecurrenceActivityId`. A task's series
+/// starts and ends on dates, an event's starts at a time; only tasks regenerate.
+fn recurrence_fields(kind: Generated) -> Vec<FieldDef> {
+    use FieldType as T;
+    let own = if kind == Generated::Task {
+        &["Task"][..]
+    } else {
+        &["Event"][..]
+    };
+    let mut series = FieldDef::new(
+        "RecurrenceActivityId",
+        "Recurrence Activity ID",
+        T::Reference,
+    )
+    .reference(own, "RecurrenceActivity")
+    .read_only();
+    // The recorded describes name no relationship: SOQL cannot reach the main record's fields.
+    series.relationship_name = None;
+    let mut f = vec![
+        series,
+        FieldDef::new("IsRecurrence", "Create Recurring Series", T::Boolean)
+            .required()
+            .defaulted(),
+    ];
+    f.push(if kind == Generated::Task {
+        FieldDef::new("RecurrenceStartDateOnly", "Recurrence Start", T::Date)
+    } else {
+        FieldDef::new("RecurrenceStartDateTime", "Recurrence Start", T::Datetime)
+    });
+    f.extend([
+        FieldDef::new("RecurrenceEndDateOnly", "Recurrence End", T::Date),
+        picklist(
+            "RecurrenceTimeZoneSidKey",
+            "Recurrence Time Zone",
+            TIME_ZONES,
+        )
+        .len(40),
+        picklist("RecurrenceType", "Recurrence Pattern", RECURRENCE_TYPES).len(40),
+        FieldDef::new("RecurrenceInterval", "Recurrence Interval", T::Int),
+        FieldDef::new(
+            "RecurrenceDayOfWeekMask",
+            "Recurrence Day of Week Mask",
+            T::Int,
+        ),
+        FieldDef::new("RecurrenceDayOfMonth", "Recurrence Day of Month", T::Int),
+        picklist(
+            "RecurrenceInstance",
+            "Recurrence Instance",
+            RECURRENCE_INSTANCES,
+        )
+        .len(40),
+        picklist("RecurrenceMonthOfYear", "Recurrence Month of Year", MONTHS).len(40),
+    ]);
+    if kind == Generated::Task {
+        f.push(
+            picklist(
+                "RecurrenceRegeneratedType",
+                "Repeat This Task",
+                RECURRENCE_REGENERATED,
+            )
+            .len(40),
+        );
+    }
+    f
+}
+
+/// Picklist values of `RecurrenceType` (Task and Event).
+pub const RECURRENCE_TYPES: &[&str] = &[
+    "RecursDaily",
+    "RecursEveryWeekday",
+    "RecursMonthly",
+    "RecursMonthlyNth",
+    "RecursWeekly",
+    "RecursYearly",
+    "RecursYearlyNth",
+];
+/// Picklist values of `RecurrenceInstance`.
+pub const RECURRENCE_INSTANCES: &[&str] = &["First", "Second", "Third", "Fourth", "Last"];
+/// Picklist values of `RecurrenceMonthOfYear`.
+pub const MONTHS: &[&str] = &[
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+/// Picklist values of `Task.RecurrenceRegeneratedType`.
+pub const RECURRENCE_REGENERATED: &[&str] = &[
+    "RecurrenceRegenerateAfterDueDate",
+    "RecurrenceRegenerateAfterToday",
+    "RecurrenceRegenerated",
+];
+/// Some values of `RecurrenceTimeZoneSidKey` (Salesforce lists every time zone it knows).
+pub const TIME_ZONES: &[&str] = &[
+    "America/Los_Angeles",
+    "America/New_York",
+    "Europe/London",
+    "Europe/Paris",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+];
+/// Picklist values of `EmailMessageRelation.RelationType`.
+pub const EMAIL_RELATION_TYPES: &[&str] = &["ToAddress", "CcAddress", "BccAddress", "FromAddress"];
 
 /// What an org with person accounts adds to Account, after its own fields: the flag, the
 /// person's name, the fields of the person contact Salesforce shows on the account with a
@@ -2612,6 +2767,12 @@ fn children_of(kind: Generated) -> Vec<ChildRelationship> {
             false,
         )],
         Generated::Event => vec![child("EventRelation", "EventId", "EventRelations", true)],
+        Generated::EmailMessage => vec![child(
+            "EmailMessageRelation",
+            "EmailMessageId",
+            "EmailMessageRelations",
+            true,
+        )],
         Generated::Campaign => vec![child(
             "CampaignMember",
             "CampaignId",

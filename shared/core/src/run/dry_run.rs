@@ -258,6 +258,14 @@ struct PendingLink {
     field: String,
     target_object: String,
     target: SalesforceId,
+    /// The variants the target may land as instead (a series' main record as `TaskSeries`).
+    variants: Vec<String>,
+}
+
+impl PendingLink {
+    fn candidates(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.target_object).chain(&self.variants)
+    }
 }
 
 /// The running analysis of a dry run.
@@ -432,6 +440,11 @@ impl<'a> DryRunAnalysis<'a> {
                             field: reference.source_field.clone(),
                             target_object: reference.target_object.clone(),
                             target: reference.target.clone(),
+                            variants: reference
+                                .variants
+                                .iter()
+                                .map(|(object, _)| object.clone())
+                                .collect(),
                         });
                     }
                     landing.push(record.record.source_id);
@@ -493,15 +506,18 @@ impl<'a> DryRunAnalysis<'a> {
         // earlier run put in the destination.
         let mut outside: BTreeMap<String, BTreeSet<SalesforceId>> = BTreeMap::new();
         for link in &self.links {
-            let landing = self
-                .landing
-                .get(&link.target_object)
-                .is_some_and(|ids| ids.contains(&link.target));
+            let landing = link.candidates().any(|object| {
+                self.landing
+                    .get(object)
+                    .is_some_and(|ids| ids.contains(&link.target))
+            });
             if !landing {
-                outside
-                    .entry(link.target_object.clone())
-                    .or_default()
-                    .insert(link.target.clone());
+                for object in link.candidates() {
+                    outside
+                        .entry(object.clone())
+                        .or_default()
+                        .insert(link.target.clone());
+                }
             }
         }
         let mut known: BTreeMap<String, HashSet<SalesforceId>> = BTreeMap::new();
@@ -515,13 +531,14 @@ impl<'a> DryRunAnalysis<'a> {
         }
         let links = std::mem::take(&mut self.links);
         for link in links {
-            let resolved = self
-                .landing
-                .get(&link.target_object)
-                .is_some_and(|ids| ids.contains(&link.target))
-                || known
-                    .get(&link.target_object)
-                    .is_some_and(|ids| ids.contains(&link.target));
+            let resolved = link.candidates().any(|object| {
+                self.landing
+                    .get(object)
+                    .is_some_and(|ids| ids.contains(&link.target))
+                    || known
+                        .get(object)
+                        .is_some_and(|ids| ids.contains(&link.target))
+            });
             if !resolved {
                 let finding = orphan_finding(
                     &link.object,

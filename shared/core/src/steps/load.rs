@@ -165,6 +165,10 @@ pub enum ReadRecord {
     Replaced {
         record: Box<TransformedRecord>,
         replacement: Reference,
+        /// For a record replaced only when the ID map names its replacement by the record's
+        /// own id ([`ferry_model::plan::ReplacedBy::own_id`]: a task an email stands for),
+        /// the record as it lands when none does.
+        fallback: Option<Box<ReadRecord>>,
     },
     /// Transformed and valid: it lands, or stands for a destination record (a user, a
     /// merged lead), once the look-up says how.
@@ -270,7 +274,8 @@ fn read_record(
         return match deleted_id(source) {
             Some(salesforce_id) => ReadRecord::Deleted {
                 salesforce_id,
-                replaced: crate::transform::is_replaced(object, source),
+                // Whether a record replaced by its own id was replaced, the ID map says.
+                replaced: crate::transform::is_replaced(object, source) && !own_id_replaced(object),
             },
             None => ReadRecord::Refused {
                 reason: RecordIssue {
@@ -296,15 +301,49 @@ fn read_record(
         CheckedRecord::Replaced {
             record,
             replacement,
-        } => ReadRecord::Replaced {
-            record: Box::new(record),
-            replacement,
-        },
+        } => {
+            let fallback = object
+                .replaced_by
+                .as_ref()
+                .is_some_and(|replaced| replaced.own_id)
+                .then(|| {
+                    let mut record = record.clone();
+                    let (findings, verdict) = validate_record(object, &mut record, policy);
+                    Box::new(validated_read(
+                        object, merging, source, record, findings, verdict,
+                    ))
+                });
+            ReadRecord::Replaced {
+                record: Box::new(record),
+                replacement,
+                fallback,
+            }
+        }
         CheckedRecord::Validated {
-            mut record,
+            record,
             findings,
             verdict,
-        } => {
+        } => validated_read(object, merging, source, record, findings, verdict),
+    }
+}
+
+/// Whether the object's records are replaced by the record that names them by their own id
+/// ([`ferry_model::plan::ReplacedBy::own_id`]), when the ID map has it.
+fn own_id_replaced(object: &ObjectPlan) -> bool {
+    object.replaced_by.as_ref().is_some_and(|r| r.own_id)
+}
+
+/// A transformed and validated record as the load reads it.
+fn validated_read(
+    object: &ObjectPlan,
+    merging: bool,
+    source: &SourceRecord,
+    mut record: TransformedRecord,
+    findings: Vec<Finding>,
+    verdict: Verdict,
+) -> ReadRecord {
+    {
+        {
             let mut notes = std::mem::take(&mut record.issues);
             let (skip, mut reported) = report_findings(&findings, verdict);
             notes.append(&mut reported);
@@ -407,6 +446,17 @@ impl ReadChunk {
     pub fn replacement_targets(&self) -> WantedIds {
         let mut wanted = WantedIds::new();
         for record in &self.records {
+            // A deleted record replaced by its own id (an email's task) was replaced if the
+            // replacing object's entries name it: its deletion then deletes nothing.
+            if let (ReadRecord::Deleted { salesforce_id, .. }, Some(replaced)) = (
+                record,
+                self.object.replaced_by.as_ref().filter(|r| r.own_id),
+            ) {
+                wanted
+                    .entry(replaced.target_object.clone())
+                    .or_default()
+                    .insert(salesforce_id.clone());
+            }
             if let ReadRecord::Replaced { replacement, .. } = record {
                 for (object, _) in replacement.candidates() {
                     wanted
@@ -444,14 +494,24 @@ impl ReadChunk {
         &'a self,
         merge_winners: &'a MergeWinners,
     ) -> impl Iterator<Item = &'a TransformedRecord> + 'a {
-        self.records.iter().filter_map(move |record| match record {
-            ReadRecord::Valid { record, email, .. }
-                if !self.matches_users()
-                    && merge_winner(self.merging, email, merge_winners).is_none() =>
-            {
-                Some(record.as_ref())
+        self.records.iter().filter_map(move |record| {
+            // A record that lands as itself when no replacement is found may be sent too.
+            let record = match record {
+                ReadRecord::Replaced {
+                    fallback: Some(fallback),
+                    ..
+                } => fallback.as_ref(),
+                other => other,
+            };
+            match record {
+                ReadRecord::Valid { record, email, .. }
+                    if !self.matches_users()
+                        && merge_winner(self.merging, email, merge_winners).is_none() =>
+                {
+                    Some(record.as_ref())
+                }
+                _ => None,
             }
-            _ => None,
         })
     }
 
@@ -665,6 +725,8 @@ pub struct SendDetails {
     pub content_hash: String,
     /// The file's staged bytes, delivered once the record exists.
     pub file: Option<StagedBlob>,
+    /// The record this one also stands for ([`TransformedRecord::stands_for`]).
+    pub stands_for: Option<SalesforceId>,
 }
 
 impl PreparedChunk {
@@ -738,6 +800,15 @@ pub fn prepare_chunk(input: LoadInput) -> PreparedChunk {
     };
     let run = &prepared.run;
     for record in records {
+        // A record replaced by its own id that no replacement names lands as itself.
+        let record = match record {
+            ReadRecord::Replaced {
+                fallback: Some(fallback),
+                replacement,
+                ..
+            } if !super::replaced::found(&replacement, &looked_up.replacements) => *fallback,
+            other => other,
+        };
         let (decision, notes) = match record {
             ReadRecord::Refused { reason, notes } if reason.kind == IssueKind::Skipped => (
                 RecordDecision::Skipped {
@@ -748,16 +819,26 @@ pub fn prepare_chunk(input: LoadInput) -> PreparedChunk {
             ),
             ReadRecord::Refused { reason, notes } => (RecordDecision::Failed { reason }, notes),
             ReadRecord::Deleted { salesforce_id, .. } => {
-                let pending_deletion =
-                    looked_up
-                        .own_entries
-                        .get(&salesforce_id)
-                        .map(|entry| PendingDeletion {
-                            object: object.object.clone(),
-                            entity: object.entity,
-                            salesforce_id: entry.salesforce_id.clone(),
-                            destination_id: entry.destination_id.clone(),
-                        });
+                let stood_for = object
+                    .replaced_by
+                    .as_ref()
+                    .filter(|r| r.own_id)
+                    .is_some_and(|r| {
+                        looked_up
+                            .replacements
+                            .get(&r.target_object)
+                            .is_some_and(|found| found.contains_key(&salesforce_id))
+                    });
+                let pending_deletion = looked_up
+                    .own_entries
+                    .get(&salesforce_id)
+                    .filter(|_| !stood_for)
+                    .map(|entry| PendingDeletion {
+                        object: object.object.clone(),
+                        entity: object.entity,
+                        salesforce_id: entry.salesforce_id.clone(),
+                        destination_id: entry.destination_id.clone(),
+                    });
                 let decision = RecordDecision::DeletedInSalesforce {
                     salesforce_id,
                     pending_deletion,
@@ -767,6 +848,7 @@ pub fn prepare_chunk(input: LoadInput) -> PreparedChunk {
             ReadRecord::Replaced {
                 record,
                 replacement,
+                ..
             } => {
                 let decision = super::replaced::decide(
                     &object,
@@ -816,6 +898,7 @@ fn send_or_skip_unchanged(
         record: mut destination_record,
         references,
         blob,
+        stands_for,
         ..
     } = record;
     let deferred = resolve_links(&mut destination_record, references, &looked_up.link_targets);
@@ -837,6 +920,7 @@ fn send_or_skip_unchanged(
         deferred,
         content_hash,
         file: blob,
+        stands_for,
     };
     (RecordDecision::Send(details), Some(destination_record))
 }
@@ -1164,6 +1248,17 @@ fn settle(
                         target: reference.target.clone(),
                     });
                 }
+                // The record it also stands for (an email's task) points at it too, under
+                // this object, for that record's replacement.
+                if let Some(also) = &details.stands_for {
+                    settled.entries.push(IdMapEntry {
+                        object: prepared.object.clone(),
+                        salesforce_id: also.clone(),
+                        destination_id: destination_id.clone(),
+                        run_id: prepared.run.clone(),
+                        content_hash: details.content_hash.clone(),
+                    });
+                }
                 settled.entries.push(IdMapEntry {
                     object: prepared.object.clone(),
                     salesforce_id: sent.source_id.clone(),
@@ -1259,6 +1354,7 @@ mod tests {
             queue_objects: Default::default(),
             skipped_when: None,
             read_by_parent: None,
+            stands_for: None,
         }
     }
 
@@ -1291,6 +1387,7 @@ mod tests {
                 target_object: "Contact".to_owned(),
                 when: Vec::new(),
                 variants: Vec::new(),
+                own_id: false,
             }),
             ..ObjectPlan {
                 object: "Lead".to_owned(),

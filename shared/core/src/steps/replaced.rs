@@ -10,6 +10,15 @@ use ferry_model::plan::ObjectPlan;
 use ferry_model::ports::IdMapEntry;
 use ferry_model::report::{IssueKind, RecordIssue};
 
+/// Whether the ID map (as `landed` has it) names the record that replaces one.
+pub(super) fn found(replacement: &Reference, landed: &Landed) -> bool {
+    replacement.candidates().any(|(object, _)| {
+        landed
+            .get(object)
+            .is_some_and(|landed| landed.contains_key(&replacement.target))
+    })
+}
+
 /// Links a replaced record to the destination record of the record that replaces it (as
 /// the ID map has it, `landed`), and reports it as skipped.
 pub(super) fn decide(
@@ -35,7 +44,22 @@ pub(super) fn decide(
     } else {
         "converted into"
     };
+    let own_id = object.replaced_by.as_ref().is_some_and(|r| r.own_id);
     let (id_map_entry, reason) = match destination {
+        // The record an email stands for (its companion task): the email names it.
+        Some(destination_id) if own_id => (
+            Some(IdMapEntry {
+                object: object.object.clone(),
+                salesforce_id: record.record.source_id.clone(),
+                destination_id: destination_id.clone(),
+                run_id: run.clone(),
+                content_hash: content_hash(record),
+            }),
+            format!(
+                "replaced by its {}, which names it and stands for it: not imported twice; links to it go to that record",
+                replacement.target_object
+            ),
+        ),
         Some(destination_id) => (
             Some(IdMapEntry {
                 object: object.object.clone(),
