@@ -479,7 +479,7 @@ async fn a_map_file_overrides_the_built_in_map_and_frees_targets_for_proposals()
     let map = dir.path().join("map.toml");
     std::fs::write(
         &map,
-        "version = 3\n[objects.Contact.fields]\nPhone = false\n",
+        "version = 4\n[objects.Contact.fields]\nPhone = false\n",
     )
     .unwrap();
     let output = plan(
@@ -509,7 +509,7 @@ async fn a_map_file_overrides_the_built_in_map_and_frees_targets_for_proposals()
 
     std::fs::write(
         &map,
-        "version = 3\n[objects.Contact.fields]\nPhone = \"no_such_field\"\n",
+        "version = 4\n[objects.Contact.fields]\nPhone = \"no_such_field\"\n",
     )
     .unwrap();
     let output = plan(&simulator, &["--map", map.to_str().unwrap()], true).await;

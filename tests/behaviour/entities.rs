@@ -750,7 +750,7 @@ async fn record_types_become_pipelines_when_the_map_asks() {
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
     let overrides = ferry_model::mapping::MapOverrides::from_json_str(
-        r#"{"version": 3, "objects": {"Opportunity": {
+        r#"{"version": 4, "objects": {"Opportunity": {
             "fields": {"RecordType.Name": "pipeline"},
             "values": {"pipeline": null}
         }}}"#,

@@ -36,7 +36,7 @@
 //!
 //! ```json
 //! {
-//!   "version": 3,
+//!   "version": 4,
 //!   "objects": {
 //!     "Account": { "fields": { "Phone": null, "Main_Phone__c": "phone" } },
 //!     "Contact": { "fields": { "Title": null, "Job_Title__c": "job_title" } },
@@ -46,7 +46,7 @@
 //! ```
 //!
 //! ```toml
-//! version = 3
+//! version = 4
 //!
 //! [objects.Account.fields]
 //! Phone = false
@@ -100,7 +100,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 /// The version of the built-in map, and the only version of a map or override this Ferry reads.
-pub const MAP_VERSION: u32 = 3;
+pub const MAP_VERSION: u32 = 4;
 
 /// The kinds of record the reference CRM holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -1781,7 +1781,7 @@ mod tests {
     }
 
     const OVERRIDE_JSON: &str = r#"{
-        "version": 3,
+        "version": 4,
         "description": "Acme's changes",
         "objects": {
             "Account": {
@@ -1798,7 +1798,7 @@ mod tests {
     }"#;
 
     const OVERRIDE_TOML: &str = r#"
-        version = 3
+        version = 4
         description = "Acme's changes"
 
         [objects.Account]
@@ -1838,7 +1838,7 @@ mod tests {
         let from_toml =
             toml.and_then(|text| FieldMap::from_toml_str(&text).map_err(|error| chain(&error)));
         assert_eq!(from_toml.as_ref(), Ok(&map));
-        assert_eq!(overlay_json(r#"{"version":3}"#), Ok(map));
+        assert_eq!(overlay_json(r#"{"version": 4}"#), Ok(map));
     }
 
     #[test]
@@ -1879,7 +1879,7 @@ mod tests {
     #[test]
     fn an_override_replaces_an_entity_adds_and_drops_objects() {
         let map = overlay_json(
-            r#"{"version":3,"objects":{
+            r#"{"version": 4,"objects":{
                 "Account": null,
                 "Contact": {"links": {"AccountId": null}},
                 "Lead": {"entity": "company", "fields": {"LastName": null, "Company": "name", "FirstName": null, "Email": null, "Title": null, "Status": null, "LeadSource": null, "Address": null, "Phone": "phone"}, "values": {"tags": null}, "links": {"OwnerId": "owner"}, "replaced_by": null},
@@ -1901,7 +1901,7 @@ mod tests {
         );
 
         let switched = overlay_json(
-            r#"{"version":3,"objects":{"Contact":{"entity":"company","fields":{
+            r#"{"version": 4,"objects":{"Contact":{"entity":"company","fields":{
                 "FirstName":null,"LastName":"name","Email":null,"Title":null,"MailingAddress":null
             },"links":{"AccountId":"parent_company","ReportsToId":null}}}}"#,
         );
@@ -1915,66 +1915,66 @@ mod tests {
     fn every_override_error_names_the_object_field_and_reason() {
         check_error(
             r#"{"version":1,"objects":{}}"#,
-            "field map override: written for map version 1, but the map it changes is version 3; read it against the new map and set its version to 3",
+            "field map override: written for map version 1, but the map it changes is version 4; read it against the new map and set its version to 4",
         );
         check_error(
-            r#"{"version":3,"objects":{"Account":{"entity":"deal"}}}"#,
+            r#"{"version": 4,"objects":{"Account":{"entity":"deal"}}}"#,
             "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series)",
         );
         check_error(
-            r#"{"version":3,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
+            r#"{"version": 4,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
             "field map: Account.Phone targets company.mobile_phone, which the destination does not have",
         );
         check_error(
-            r#"{"version":3,"objects":{"Contact":{"links":{"ReportsToId":"manager"}}}}"#,
+            r#"{"version": 4,"objects":{"Contact":{"links":{"ReportsToId":"manager"}}}}"#,
             "field map: Contact.ReportsToId targets link contact.manager, which the destination does not have",
         );
         check_error(
-            r#"{"version":3,"objects":{"Account":{"fields":{"Main_Phone__c":"phone"}}}}"#,
+            r#"{"version": 4,"objects":{"Account":{"fields":{"Main_Phone__c":"phone"}}}}"#,
             "field map: Account.Main_Phone__c and Account.Phone both target company.phone; a destination field takes one source",
         );
         check_error(
-            r#"{"version":3,"objects":{"Account":{"links":{"Parent__c":"parent_company"}}}}"#,
+            r#"{"version": 4,"objects":{"Account":{"links":{"Parent__c":"parent_company"}}}}"#,
             "field map: Account.ParentId and Account.Parent__c both target company.parent_company; a destination field takes one source",
         );
         check_error(
-            r#"{"version":3,"objects":{"Account":{"fields":{"Name":null}}}}"#,
+            r#"{"version": 4,"objects":{"Account":{"fields":{"Name":null}}}}"#,
             "field map: nothing in Account fills company.name, which the destination requires of every company",
         );
         check_error(
-            r#"{"version":3,"objects":{"Case":{"fields":{"Subject":"name"}}}}"#,
+            r#"{"version": 4,"objects":{"Case":{"fields":{"Subject":"name"}}}}"#,
             "field map override: Case is not in the map, so it must name its entity",
         );
         check_error(
-            r#"{"version":3,"objects":{"Task":{"links":{"WhatId":{"Account":"company","Opportunity":"deal"}}}}}"#,
+            r#"{"version": 4,"objects":{"Task":{"links":{"WhatId":{"Account":"company","Opportunity":"deal"}}}}}"#,
             "field map: Task.WhatId targets link task.deal, which the destination does not have",
         );
         check_error(
-            r#"{"version":3,"objects":{"Task":{"links":{"WhatId":{}}}}}"#,
+            r#"{"version": 4,"objects":{"Task":{"links":{"WhatId":{}}}}}"#,
             "field map: Task.WhatId maps a polymorphic reference to no link at all",
         );
         check_error(
-            r#"{"version":3,"objects":{"Task":{"links":{"Related__c":{"Account":"company"}}}}}"#,
+            r#"{"version": 4,"objects":{"Task":{"links":{"Related__c":{"Account":"company"}}}}}"#,
             "field map: Task.Related__c and Task.WhatId both target task.company; a destination field takes one source",
         );
         check_error(
-            r#"{"version":3,"objects":{"Lead":{"values":{"tags":"lead","company_name":["x"]}}}}"#,
+            r#"{"version": 4,"objects":{"Lead":{"values":{"tags":"lead","company_name":["x"]}}}}"#,
             "field map: Lead sets contact.company_name to the constant [\"x\"], which is not a Text value",
         );
         check_error(
-            r#"{"version":3,"objects":{"Account":{"fields":{"Fax":null}}}}"#,
+            r#"{"version": 4,"objects":{"Account":{"fields":{"Fax":null}}}}"#,
             "field map override: Account.Fax is dropped, but the map does not map it (a custom field the map does not name becomes a destination custom field; a map cannot leave it out yet)",
         );
         check_error(
-            r#"{"version":3,"objects":{"Account":{"entity":"contact"}}}"#,
+            r#"{"version": 4,"objects":{"Account":{"entity":"contact"}}}"#,
             "field map: Account.AnnualRevenue targets contact.annual_revenue, which the destination does not have",
         );
         check_error(
-            r#"{"version":3,"objects":{"Account":{"fields":{"Phone":true}}}}"#,
+            r#"{"version": 4,"objects":{"Account":{"fields":{"Phone":true}}}}"#,
             "the field map is not valid JSON: invalid value: boolean `true`, expected a name or a table to set, or null or false to drop at line 1 column 57",
         );
         check_error(
-            r#"{"version":3,"objects":{"Account":{"feilds":{}}}}"#,
+            r#"{"version": 4,"objects":{"Account":{"feilds":{}}}}"#,
             "the field map is not valid JSON: unknown field `feilds`, expected one of `entity`, `fields`, `links`, `values`, `replaced_by` at line 1 column 43",
         );
         check_error(
@@ -2009,7 +2009,7 @@ mod tests {
     #[test]
     fn a_toml_syntax_error_keeps_the_parser_message() {
         let error =
-            MapOverrides::from_toml_str("version = 3\n[objects.Account.fields]\nPhone = 3\n")
+            MapOverrides::from_toml_str("version = 4\n[objects.Account.fields]\nPhone = 3\n")
                 .map(|_| ())
                 .map_err(|error| chain(&error));
         let Err(message) = error else {
@@ -2027,8 +2027,7 @@ mod tests {
 
     #[test]
     fn a_map_naming_an_unknown_target_is_refused_with_object_and_field() {
-        let text =
-            r#"{"version":3,"objects":{"Account":{"entity":"company","fields":{"Name":"title"}}}}"#;
+        let text = r#"{"version": 4,"objects":{"Account":{"entity":"company","fields":{"Name":"title"}}}}"#;
         let error = FieldMap::parse(text)
             .map(|_| ())
             .map_err(|error| error.to_string());
@@ -2046,12 +2045,12 @@ mod tests {
                 .map_err(|error| error.to_string())
         };
         assert_eq!(
-            check(r#"{"version":3,"objects":{"Deal":{"entity":"deal"}}}"#),
+            check(r#"{"version": 4,"objects":{"Deal":{"entity":"deal"}}}"#),
             Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series)".to_owned())
         );
         assert_eq!(
             check(
-                r#"{"version":3,"objects":{"Account":{"entity":"company","fields":{"Name":"name","NAME":"description"}}}}"#
+                r#"{"version": 4,"objects":{"Account":{"entity":"company","fields":{"Name":"name","NAME":"description"}}}}"#
             ),
             Err(
                 "field map: Account.Name is mapped twice (Salesforce field names ignore case)"
@@ -2063,17 +2062,17 @@ mod tests {
             Err("field map version 7 is not supported (this Ferry reads version 3)".to_owned())
         );
         let toml =
-            "version = 3\n[objects.Account]\nentity = \"company\"\nfields = { Name = \"name\" }\n";
+            "version = 4\n[objects.Account]\nentity = \"company\"\nfields = { Name = \"name\" }\n";
         let map = FieldMap::from_toml_str(toml).map_err(|error| error.to_string());
         assert_eq!(map.map(|map| map.objects["Account"].fields.len()), Ok(1));
     }
 
     #[test]
     fn the_format_follows_the_file_extension() {
-        let toml = "version = 3\n[objects.Account.fields]\nFax = \"phone\"\nPhone = false\n";
+        let toml = "version = 4\n[objects.Account.fields]\nFax = \"phone\"\nPhone = false\n";
         let overrides = MapOverrides::parse_file(Path::new("acme.TOML"), toml);
         assert!(overrides.is_ok(), "{overrides:?}");
-        let json = r#"{"version":3}"#;
+        let json = r#"{"version": 4}"#;
         assert!(MapOverrides::parse_file(Path::new("maps/acme.json"), json).is_ok());
         assert!(FieldMap::parse_file(Path::new("default_map.json"), BUILTIN_MAP).is_ok());
         let error = MapOverrides::parse_file(Path::new("acme.yaml"), json)
@@ -2115,7 +2114,7 @@ mod tests {
     #[test]
     fn dropping_an_object_the_map_does_not_name_leaves_it_out() -> Result<(), MapError> {
         let overrides =
-            MapOverrides::from_json_str(r#"{"version":3,"objects":{"Case":null,"Lead":null}}"#)?;
+            MapOverrides::from_json_str(r#"{"version": 4,"objects":{"Case":null,"Lead":null}}"#)?;
         let map = FieldMap::builtin().overlay(&overrides)?;
         assert!(!map.objects.contains_key("Lead"));
         assert!(map.leaves_out("case") && map.leaves_out("Lead"));
