@@ -502,7 +502,8 @@ const FILE_LINK: EntitySchema = EntitySchema {
 const CUSTOM_RECORD: EntitySchema = EntitySchema {
     table: "custom_records",
     fields: &[text("name"), CREATED_AT, UPDATED_AT, CURRENCY],
-    links: &[("owner", EntityKind::Owner)],
+    // A queue may own a record of a custom object or a case, as it owns a lead.
+    links: &[("owner", EntityKind::Owner), ("team", EntityKind::Team)],
     created_by_migration: true,
 };
 
@@ -1838,7 +1839,7 @@ mod tests {
         let from_toml =
             toml.and_then(|text| FieldMap::from_toml_str(&text).map_err(|error| chain(&error)));
         assert_eq!(from_toml.as_ref(), Ok(&map));
-        assert_eq!(overlay_json(r#"{"version": 4}"#), Ok(map));
+        assert_eq!(overlay_json(r#"{"version":4}"#), Ok(map));
     }
 
     #[test]
@@ -1879,7 +1880,7 @@ mod tests {
     #[test]
     fn an_override_replaces_an_entity_adds_and_drops_objects() {
         let map = overlay_json(
-            r#"{"version": 4,"objects":{
+            r#"{"version":4,"objects":{
                 "Account": null,
                 "Contact": {"links": {"AccountId": null}},
                 "Lead": {"entity": "company", "fields": {"LastName": null, "Company": "name", "FirstName": null, "Email": null, "Title": null, "Status": null, "LeadSource": null, "Address": null, "Phone": "phone"}, "values": {"tags": null}, "links": {"OwnerId": "owner"}, "replaced_by": null},
@@ -1901,7 +1902,7 @@ mod tests {
         );
 
         let switched = overlay_json(
-            r#"{"version": 4,"objects":{"Contact":{"entity":"company","fields":{
+            r#"{"version":4,"objects":{"Contact":{"entity":"company","fields":{
                 "FirstName":null,"LastName":"name","Email":null,"Title":null,"MailingAddress":null
             },"links":{"AccountId":"parent_company","ReportsToId":null}}}}"#,
         );
@@ -1918,63 +1919,63 @@ mod tests {
             "field map override: written for map version 1, but the map it changes is version 4; read it against the new map and set its version to 4",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Account":{"entity":"deal"}}}"#,
+            r#"{"version":4,"objects":{"Account":{"entity":"deal"}}}"#,
             "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series)",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
+            r#"{"version":4,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
             "field map: Account.Phone targets company.mobile_phone, which the destination does not have",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Contact":{"links":{"ReportsToId":"manager"}}}}"#,
+            r#"{"version":4,"objects":{"Contact":{"links":{"ReportsToId":"manager"}}}}"#,
             "field map: Contact.ReportsToId targets link contact.manager, which the destination does not have",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Account":{"fields":{"Main_Phone__c":"phone"}}}}"#,
+            r#"{"version":4,"objects":{"Account":{"fields":{"Main_Phone__c":"phone"}}}}"#,
             "field map: Account.Main_Phone__c and Account.Phone both target company.phone; a destination field takes one source",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Account":{"links":{"Parent__c":"parent_company"}}}}"#,
+            r#"{"version":4,"objects":{"Account":{"links":{"Parent__c":"parent_company"}}}}"#,
             "field map: Account.ParentId and Account.Parent__c both target company.parent_company; a destination field takes one source",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Account":{"fields":{"Name":null}}}}"#,
+            r#"{"version":4,"objects":{"Account":{"fields":{"Name":null}}}}"#,
             "field map: nothing in Account fills company.name, which the destination requires of every company",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Case":{"fields":{"Subject":"name"}}}}"#,
+            r#"{"version":4,"objects":{"Case":{"fields":{"Subject":"name"}}}}"#,
             "field map override: Case is not in the map, so it must name its entity",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Task":{"links":{"WhatId":{"Account":"company","Opportunity":"deal"}}}}}"#,
+            r#"{"version":4,"objects":{"Task":{"links":{"WhatId":{"Account":"company","Opportunity":"deal"}}}}}"#,
             "field map: Task.WhatId targets link task.deal, which the destination does not have",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Task":{"links":{"WhatId":{}}}}}"#,
+            r#"{"version":4,"objects":{"Task":{"links":{"WhatId":{}}}}}"#,
             "field map: Task.WhatId maps a polymorphic reference to no link at all",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Task":{"links":{"Related__c":{"Account":"company"}}}}}"#,
+            r#"{"version":4,"objects":{"Task":{"links":{"Related__c":{"Account":"company"}}}}}"#,
             "field map: Task.Related__c and Task.WhatId both target task.company; a destination field takes one source",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Lead":{"values":{"tags":"lead","company_name":["x"]}}}}"#,
+            r#"{"version":4,"objects":{"Lead":{"values":{"tags":"lead","company_name":["x"]}}}}"#,
             "field map: Lead sets contact.company_name to the constant [\"x\"], which is not a Text value",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Account":{"fields":{"Fax":null}}}}"#,
+            r#"{"version":4,"objects":{"Account":{"fields":{"Fax":null}}}}"#,
             "field map override: Account.Fax is dropped, but the map does not map it (a custom field the map does not name becomes a destination custom field; a map cannot leave it out yet)",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Account":{"entity":"contact"}}}"#,
+            r#"{"version":4,"objects":{"Account":{"entity":"contact"}}}"#,
             "field map: Account.AnnualRevenue targets contact.annual_revenue, which the destination does not have",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Account":{"fields":{"Phone":true}}}}"#,
+            r#"{"version":4,"objects":{"Account":{"fields":{"Phone":true}}}}"#,
             "the field map is not valid JSON: invalid value: boolean `true`, expected a name or a table to set, or null or false to drop at line 1 column 57",
         );
         check_error(
-            r#"{"version": 4,"objects":{"Account":{"feilds":{}}}}"#,
+            r#"{"version":4,"objects":{"Account":{"feilds":{}}}}"#,
             "the field map is not valid JSON: unknown field `feilds`, expected one of `entity`, `fields`, `links`, `values`, `replaced_by` at line 1 column 43",
         );
         check_error(
@@ -2027,7 +2028,8 @@ mod tests {
 
     #[test]
     fn a_map_naming_an_unknown_target_is_refused_with_object_and_field() {
-        let text = r#"{"version": 4,"objects":{"Account":{"entity":"company","fields":{"Name":"title"}}}}"#;
+        let text =
+            r#"{"version":4,"objects":{"Account":{"entity":"company","fields":{"Name":"title"}}}}"#;
         let error = FieldMap::parse(text)
             .map(|_| ())
             .map_err(|error| error.to_string());
@@ -2045,12 +2047,12 @@ mod tests {
                 .map_err(|error| error.to_string())
         };
         assert_eq!(
-            check(r#"{"version": 4,"objects":{"Deal":{"entity":"deal"}}}"#),
+            check(r#"{"version":4,"objects":{"Deal":{"entity":"deal"}}}"#),
             Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series)".to_owned())
         );
         assert_eq!(
             check(
-                r#"{"version": 4,"objects":{"Account":{"entity":"company","fields":{"Name":"name","NAME":"description"}}}}"#
+                r#"{"version":4,"objects":{"Account":{"entity":"company","fields":{"Name":"name","NAME":"description"}}}}"#
             ),
             Err(
                 "field map: Account.Name is mapped twice (Salesforce field names ignore case)"
@@ -2059,7 +2061,7 @@ mod tests {
         );
         assert_eq!(
             check(r#"{"version":7,"objects":{}}"#),
-            Err("field map version 7 is not supported (this Ferry reads version 3)".to_owned())
+            Err("field map version 7 is not supported (this Ferry reads version 4)".to_owned())
         );
         let toml =
             "version = 4\n[objects.Account]\nentity = \"company\"\nfields = { Name = \"name\" }\n";
@@ -2072,7 +2074,7 @@ mod tests {
         let toml = "version = 4\n[objects.Account.fields]\nFax = \"phone\"\nPhone = false\n";
         let overrides = MapOverrides::parse_file(Path::new("acme.TOML"), toml);
         assert!(overrides.is_ok(), "{overrides:?}");
-        let json = r#"{"version": 4}"#;
+        let json = r#"{"version":4}"#;
         assert!(MapOverrides::parse_file(Path::new("maps/acme.json"), json).is_ok());
         assert!(FieldMap::parse_file(Path::new("default_map.json"), BUILTIN_MAP).is_ok());
         let error = MapOverrides::parse_file(Path::new("acme.yaml"), json)
@@ -2114,7 +2116,7 @@ mod tests {
     #[test]
     fn dropping_an_object_the_map_does_not_name_leaves_it_out() -> Result<(), MapError> {
         let overrides =
-            MapOverrides::from_json_str(r#"{"version": 4,"objects":{"Case":null,"Lead":null}}"#)?;
+            MapOverrides::from_json_str(r#"{"version":4,"objects":{"Case":null,"Lead":null}}"#)?;
         let map = FieldMap::builtin().overlay(&overrides)?;
         assert!(!map.objects.contains_key("Lead"));
         assert!(map.leaves_out("case") && map.leaves_out("Lead"));

@@ -728,7 +728,11 @@ pub fn build_plan_with_prefixes(
         }
         if is_custom_object(name) {
             if map.custom_objects {
-                object_maps.insert(name.clone(), custom_object_map());
+                let mut custom = custom_object_map();
+                custom
+                    .links
+                    .insert("OwnerId".to_owned(), owner_link(&found.description));
+                object_maps.insert(name.clone(), custom);
             }
         } else if map.generic_objects {
             object_maps.insert(name.clone(), generic_object_map(&found.description));
@@ -1295,8 +1299,30 @@ pub fn generic_object_map(description: &ObjectDescription) -> ObjectMap {
     }
     if description.field("OwnerId").is_none() {
         map.links.remove("OwnerId");
+    } else {
+        map.links
+            .insert("OwnerId".to_owned(), owner_link(&description));
     }
     map
+}
+
+/// Where an object's `OwnerId` goes: a user's record to its owner; where queues may own
+/// the object's records (the reference names `Group`), a queue's to its team.
+fn owner_link(description: &ObjectDescription) -> LinkTarget {
+    let by_queue = description.field("OwnerId").is_some_and(|field| {
+        field
+            .reference_to
+            .iter()
+            .any(|target| target.eq_ignore_ascii_case("Group"))
+    });
+    if by_queue {
+        LinkTarget::ByObject(BTreeMap::from([
+            ("User".to_owned(), "owner".to_owned()),
+            ("Group".to_owned(), "team".to_owned()),
+        ]))
+    } else {
+        LinkTarget::from("owner")
+    }
 }
 
 /// How a custom object the map does not name lands: as custom records keeping the object's

@@ -624,22 +624,29 @@ mod tests {
         for name in [
             "Case",
             "CaseComment",
-            "Campaign",
-            "CampaignMember",
             "Asset",
             "Contract",
             "Order",
             "OrderItem",
-            "Product2",
-            "Pricebook2",
-            "PricebookEntry",
             "Solution",
             "Idea",
             "WorkOrder",
         ] {
             assert_eq!(placed[name], Placement::Generic, "{name}");
         }
-        for name in ["Account", "Contact", "Lead", "Opportunity", "Task", "User"] {
+        for name in [
+            "Account",
+            "Contact",
+            "Lead",
+            "Opportunity",
+            "Task",
+            "User",
+            "Campaign",
+            "CampaignMember",
+            "Product2",
+            "PricebookEntry",
+            "ContentDocumentLink",
+        ] {
             assert_eq!(placed[name], Placement::Mapped, "{name}");
         }
         // Setup, system and metadata objects are not, each with its reason.

@@ -204,14 +204,43 @@ async fn verify_chunk(
         key,
         body,
     });
-    let transformed: Vec<TransformedRecord> = read
-        .records
-        .into_iter()
-        .filter_map(|record| match record {
-            ReadRecord::Valid { record, .. } => Some(*record),
-            _ => None,
-        })
-        .collect();
+    let mut transformed: Vec<TransformedRecord> = Vec::new();
+    // A record replaced only when another object's entry names it by its own id (a task
+    // an email stands for) landed as itself when none does (a task logged as an email
+    // without an EmailMessage): that one is verified like any other.
+    let mut unless_stood_for: Vec<TransformedRecord> = Vec::new();
+    for record in read.records {
+        match record {
+            ReadRecord::Valid { record, .. } => transformed.push(*record),
+            ReadRecord::Replaced {
+                fallback: Some(fallback),
+                ..
+            } => {
+                if let ReadRecord::Valid { record, .. } = *fallback {
+                    unless_stood_for.push(*record);
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(replaced) = object.replaced_by.as_ref().filter(|r| r.own_id)
+        && !unless_stood_for.is_empty()
+    {
+        let ids: Vec<SalesforceId> = unless_stood_for
+            .iter()
+            .map(|record| record.record.source_id.clone())
+            .collect();
+        let stood_for = ports
+            .id_map
+            .lookup(&plan.tenant, &replaced.target_object, &ids)
+            .await
+            .map_err(StepError::IdMap)?;
+        transformed.extend(
+            unless_stood_for
+                .into_iter()
+                .filter(|record| !stood_for.contains_key(&record.record.source_id)),
+        );
+    }
     let expected = read_back(ports.id_map, ports.destination, plan, object, transformed).await?;
     let merging = plan.merge_leads_by_email && object.object == super::merge::LEAD;
     for (destination_id, sent, read) in &expected {
