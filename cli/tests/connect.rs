@@ -104,7 +104,12 @@ async fn plan_json_accounts_for_every_object_and_field_of_the_org() {
             .iter()
             .map(|f| f["name"].as_str().unwrap())
             .collect();
-        assert_eq!(fields, describe_fields(name), "{name}");
+        // A series' main records are a variant of their object (`TaskSeries` of `Task`).
+        let described = match ferry_simulator::schema::object(name) {
+            Some(_) => name,
+            None => name.strip_suffix("Series").unwrap_or(name),
+        };
+        assert_eq!(fields, describe_fields(described), "{name}");
         for field in object["fields"].as_array().unwrap() {
             let kind = field["goes_to"]["kind"].as_str().unwrap();
             let field_name = field["name"].as_str().unwrap();
