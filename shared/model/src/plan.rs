@@ -1301,7 +1301,7 @@ pub fn generic_object_map(description: &ObjectDescription) -> ObjectMap {
         map.links.remove("OwnerId");
     } else {
         map.links
-            .insert("OwnerId".to_owned(), owner_link(&description));
+            .insert("OwnerId".to_owned(), owner_link(description));
     }
     map
 }
