@@ -814,6 +814,42 @@ async fn download_object(
         }
         return Ok(());
     }
+    // An object Salesforce lets a query read only by its parents (ContentDocumentLink): in
+    // batches of parent Ids, as extraction reads it.
+    if let Some(read_by) = &object.read_by_parent {
+        let mut after: Option<String> = None;
+        loop {
+            let parents = steps::parent_batch(
+                salesforce,
+                &read_by.parent,
+                after.as_deref(),
+                config.include_deleted,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
+            let Some(last) = parents.last().cloned() else {
+                return Ok(());
+            };
+            let mut request = QueryPageRequest::Start {
+                soql: steps::by_parent_soql(object, config, &parents),
+                include_deleted: true,
+            };
+            loop {
+                let page = salesforce
+                    .query_page(request)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                totals
+                    .records
+                    .fetch_add(page.records.len() as u64, Ordering::Relaxed);
+                match page.next {
+                    Some(cursor) => request = QueryPageRequest::Continue { cursor },
+                    None => break,
+                }
+            }
+            after = Some(last);
+        }
+    }
     let mut request = QueryPageRequest::Start {
         soql: steps::rest_soql(object, config, None),
         include_deleted: true,

@@ -166,7 +166,7 @@ fn clean_id(id: &str) -> String {
 /// One batch of parent Ids (at most [`PARENTS_PER_QUERY`]) after `after`, in Id order:
 /// one call. `include_deleted` reads the recycle bin's parents too (a delta, whose deleted
 /// children must come back).
-pub(crate) async fn parent_batch(
+pub async fn parent_batch(
     salesforce: &dyn SalesforceApi,
     parent: &str,
     after: Option<&str>,
@@ -192,6 +192,18 @@ pub(crate) async fn parent_batch(
 }
 
 /// The condition that narrows an object read by its parents to one batch of them.
+/// The SOQL reading the records of an object read by its parents
+/// ([`ObjectPlan::read_by_parent`]) whose parents are `parents`, in Id order.
+pub fn by_parent_soql(object: &ObjectPlan, config: &ExtractConfig, parents: &[String]) -> String {
+    let mut conditions = conditions(object, config);
+    if let Some(read_by) = &object.read_by_parent {
+        conditions.push(parent_condition(&read_by.field, parents));
+    }
+    let mut soql = object.soql_where(&conditions);
+    soql.push_str(" ORDER BY Id");
+    soql
+}
+
 pub(crate) fn parent_condition(field: &str, parents: &[String]) -> String {
     let ids: Vec<String> = parents
         .iter()
@@ -443,10 +455,7 @@ pub async fn extract_step(
                     let Some(last) = parents.last().cloned() else {
                         return finish(ports, run, state).await;
                     };
-                    let mut conditions = conditions(object, config);
-                    conditions.push(parent_condition(&read_by.field, &parents));
-                    let mut soql = object.soql_where(&conditions);
-                    soql.push_str(" ORDER BY Id");
+                    let soql = by_parent_soql(object, config, &parents);
                     let page = ports
                         .salesforce
                         .query_page(QueryPageRequest::Start {

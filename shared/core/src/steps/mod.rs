@@ -21,8 +21,8 @@ pub use discover::{
 };
 pub use extract::{
     ExtractConfig, ExtractMethod, ExtractPorts, ExtractProgress, ExtractState,
-    FILE_DOWNLOADS_IN_FLIGHT, Position, WaitReason, bulk_page_records, extract_object,
-    extract_soql, extract_step, rest_soql, start_state,
+    FILE_DOWNLOADS_IN_FLIGHT, Position, WaitReason, bulk_page_records, by_parent_soql,
+    extract_object, extract_soql, extract_step, parent_batch, rest_soql, start_state,
 };
 pub use files::{DEFAULT_MAX_FILE_BYTES, FileRef, stage_file};
 pub use finalize::{FinalizePorts, finalize};
