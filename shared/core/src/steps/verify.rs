@@ -119,15 +119,7 @@ async fn verify_users_chunk(
     users: &[DestinationUser],
 ) -> Result<ChunkVerification, StepError> {
     let mut verified = ChunkVerification::default();
-    let key = super::chunk_key(plan, run, &object.object, chunk);
-    let body = ports.staging.get(&key).await.map_err(StepError::Staging)?;
-    let read = read_chunk(ChunkToRead {
-        object: object.clone(),
-        validation: plan.validation.clone(),
-        merging: false,
-        key,
-        body,
-    });
+    let read = read_staged(ports, run, plan, object, chunk).await?;
     let records: Vec<TransformedRecord> = read
         .records
         .into_iter()
@@ -182,6 +174,25 @@ async fn verify_users_chunk(
     Ok(verified)
 }
 
+/// One staged chunk of `object`, read as the load read it.
+async fn read_staged(
+    ports: &VerifyPorts<'_>,
+    run: &RunId,
+    plan: &Plan,
+    object: &ObjectPlan,
+    chunk: u32,
+) -> Result<super::load::ReadChunk, StepError> {
+    let key = super::chunk_key(plan, run, &object.object, chunk);
+    let body = ports.staging.get(&key).await.map_err(StepError::Staging)?;
+    Ok(read_chunk(ChunkToRead {
+        object: object.clone(),
+        validation: plan.validation.clone(),
+        merging: false,
+        key,
+        body,
+    }))
+}
+
 /// Rebuilds what one staged chunk sent and compares it with what the destination holds.
 async fn verify_chunk(
     ports: &VerifyPorts<'_>,
@@ -191,19 +202,11 @@ async fn verify_chunk(
     chunk: u32,
 ) -> Result<ChunkVerification, StepError> {
     let mut verified = ChunkVerification::default();
-    let key = super::chunk_key(plan, run, &object.object, chunk);
-    let body = ports.staging.get(&key).await.map_err(StepError::Staging)?;
     // The load's own reading: records that could not be read, transformed or validated
     // were reported by the load and never sent, a converted lead is not sent (its ID-map
     // entry points at the contact it became), and a deleted one is not sent either; there
     // is nothing to compare for them.
-    let read = read_chunk(ChunkToRead {
-        object: object.clone(),
-        validation: plan.validation.clone(),
-        merging: false,
-        key,
-        body,
-    });
+    let read = read_staged(ports, run, plan, object, chunk).await?;
     let mut transformed: Vec<TransformedRecord> = Vec::new();
     // A record replaced only when another object's entry names it by its own id (a task
     // an email stands for) landed as itself when none does (a task logged as an email
