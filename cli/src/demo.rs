@@ -109,7 +109,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .await
         .context("cannot connect to the simulated org")?;
 
-    let workspace = Workspace::open(&args.dir)?;
+    let workspace = Workspace::open_exclusive(&args.dir, "demo")?;
     let tenant = crate::local::local_tenant();
     let (seeded, default_owner) = seed_destination_users(
         &workspace.destination,

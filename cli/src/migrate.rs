@@ -174,7 +174,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     let pseudonymise = args.pseudonymise.load()?;
     let validation = args.policy.load()?;
     let dir = args.workspace.dir(&args.target)?;
-    let workspace = Workspace::open(&dir)?;
+    let workspace = Workspace::open_exclusive(&dir, "migrate")?;
     let connected = connect(&args.target).await?;
     let client = &connected.client;
     let run_id = new_run_id();

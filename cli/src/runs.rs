@@ -30,6 +30,16 @@ pub struct WorkspaceSelect {
 
 impl WorkspaceSelect {
     fn open(&self) -> anyhow::Result<Workspace> {
+        Workspace::open(&self.existing_dir()?)
+    }
+
+    /// Opens the workspace for a command that changes it (a rollback), refused while another
+    /// command (a migration, another rollback) is changing it.
+    fn open_exclusive(&self, command: &str) -> anyhow::Result<Workspace> {
+        Workspace::open_exclusive(&self.existing_dir()?, command)
+    }
+
+    fn existing_dir(&self) -> anyhow::Result<PathBuf> {
         let dir = match (&self.workspace, &self.connection) {
             (Some(dir), _) => dir.clone(),
             (None, Some(name)) => self.state.store()?.dir().join("workspaces").join(name),
@@ -43,7 +53,7 @@ impl WorkspaceSelect {
                 dir.display()
             );
         }
-        Workspace::open(&dir)
+        Ok(dir)
     }
 }
 
@@ -144,7 +154,9 @@ pub async fn runs(args: RunsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let workspace = args.workspace.open()?;
+    let workspace = args
+        .workspace
+        .open_exclusive(&format!("rollback {}", args.run_id))?;
     let run = RunId::new(args.run_id.clone());
     let document = run_document(&workspace.store, &run)
         .await
@@ -167,7 +179,9 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let workspace = args.workspace.open()?;
+    let workspace = args
+        .workspace
+        .open_exclusive(&format!("rollback {}", args.run_id))?;
     let run = RunId::new(args.run_id.clone());
     let document = run_document(&workspace.store, &run)
         .await
@@ -186,7 +200,9 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn rollback_command(args: RollbackArgs) -> anyhow::Result<ExitCode> {
-    let workspace = args.workspace.open()?;
+    let workspace = args
+        .workspace
+        .open_exclusive(&format!("rollback {}", args.run_id))?;
     let run = RunId::new(args.run_id.clone());
     let http = args
         .destination

@@ -320,6 +320,48 @@ async fn history_status_report_delta_and_rollback_from_the_command_line() {
         );
         serde_json::from_slice(&output.stdout).unwrap()
     };
+    // One command at a time changes a workspace: while another process holds its lock, a
+    // rollback and a migration are refused at once, naming the holder, and nothing is run;
+    // reading the history goes on. Once the holder is gone (as a killed process's lock is),
+    // the next command runs without anyone removing the file.
+    {
+        let lock_path = workspace.join("ferry.lock");
+        let mut held = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&lock_path)
+            .unwrap();
+        held.try_lock().unwrap();
+        std::io::Write::write_all(
+            &mut held,
+            br#"{"pid":4242,"command":"ferry migrate","started":"2026-12-03T16:00:00Z"}"#,
+        )
+        .unwrap();
+        let refused_runs = history(&ferry(words(&["runs", "--workspace", &dir, "--json"])).await);
+        let refused_rollback = ferry(words(&["rollback", "run-x", "--workspace", &dir])).await;
+        let refused_migrate = plan_like(
+            &simulator,
+            "migrate",
+            &["--workspace", &dir, "--default-owner", DEFAULT_OWNER],
+        )
+        .await;
+        for refused in [refused_rollback, refused_migrate] {
+            let stderr = String::from_utf8_lossy(&refused.stderr);
+            assert_eq!(refused.status.code(), Some(1), "{stderr}");
+            assert!(
+                stderr.contains(
+                    "is in use by `ferry migrate` (process 4242, started 2026-12-03T16:00:00Z)"
+                ),
+                "{stderr}"
+            );
+        }
+        let after = history(&ferry(words(&["runs", "--workspace", &dir, "--json"])).await);
+        assert_eq!(after, refused_runs, "a refused command adds no run");
+        drop(held);
+        assert!(lock_path.exists());
+    }
+
     let runs = history(&ferry(words(&["runs", "--workspace", &dir, "--json"])).await);
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["kind"], "full");
