@@ -134,6 +134,7 @@ pub fn new_run_id() -> RunId {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
