@@ -131,9 +131,13 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
     // The extracted chunks were only needed for the analysis; customer data does not stay
     // on disk longer than that.
     let _ = std::fs::remove_dir_all(&staging_dir);
-    let (_, mut report) = outcome
-        .map_err(|error| anyhow::anyhow!(error.chain()))
-        .context("the dry run failed")?;
+    let (_, mut report) = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            eprintln!("ferry: the dry run failed: {}", error.chain());
+            return Ok(crate::exit::for_step_error(&error));
+        }
+    };
     connected.save_rotated_token()?;
     report.instance_url = client.instance_url().await.unwrap_or_default();
     report.generated_at = crate::login::now_rfc3339();

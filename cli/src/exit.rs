@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 /// An error stopped the command (network, Salesforce, disk, a bad argument file).
 pub const ERROR: u8 = 1;
+/// The command line is wrong (also clap's own status), or names an object the org does not
+/// have.
+pub const USAGE: u8 = 2;
 /// The daily API budget cannot fit the run above the reserve: try later or lower the reserve.
 pub const BUDGET: u8 = 3;
 /// The integration user cannot read what the run needs.
@@ -23,6 +26,7 @@ pub fn for_step_error(error: &StepError) -> ExitCode {
     ExitCode::from(match error {
         StepError::Budget(_) => BUDGET,
         StepError::Permission { .. } => PERMISSION,
+        StepError::Selection { .. } => USAGE,
         _ => ERROR,
     })
 }

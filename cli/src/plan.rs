@@ -157,7 +157,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let map = args.map.load()?;
     let connected = connect(&args.target).await?;
     let client = &connected.client;
-    let discovery = discover(
+    let discovery = match discover(
         client,
         TenantId::new("plan"),
         &map,
@@ -168,8 +168,13 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         },
     )
     .await
-    .map_err(|error| anyhow::anyhow!(error.chain()))
-    .context("discovery failed")?;
+    {
+        Ok(discovery) => discovery,
+        Err(error) => {
+            eprintln!("ferry: discovery failed: {}", error.chain());
+            return Ok(crate::exit::for_step_error(&error));
+        }
+    };
     connected.save_rotated_token()?;
     let policy = BudgetPolicy {
         reserve_percent: args.reserve_percent,

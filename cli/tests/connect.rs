@@ -195,11 +195,20 @@ async fn plan_refuses_unlisted_hosts_and_unknown_objects_with_clear_messages() {
         "{stderr}"
     );
 
-    let output = plan(&simulator, &["--objects", "Account,Xyzzy__c"], true).await;
+    // A name the org does not have is a mistake in the command line (exit status 2), named
+    // with the closest object the org has; it is not a permission problem (4).
+    let output = plan(
+        &simulator,
+        &["--objects", "Account,Xyzzy__c,Oportunity"],
+        true,
+    )
+    .await;
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("Xyzzy__c: the org has no such object"),
+        stderr.contains("Xyzzy__c: the org has no such object\n")
+            && stderr
+                .contains("Oportunity: the org has no such object (did you mean Opportunity?)"),
         "{stderr}"
     );
 

@@ -275,6 +275,86 @@ async fn holding_records(
         .collect()
 }
 
+/// Checks `--objects` against describeGlobal. A name describeGlobal lists but cannot be
+/// queried, or one the map knows that describeGlobal does not list (a standard object such
+/// as Contract hidden from the user), is a permission problem; a name neither lists, a
+/// typo most likely, is a mistake in the selection, named with the closest object of the
+/// org.
+fn check_selection(
+    selected: &[String],
+    objects: &[ObjectSummary],
+    map: &FieldMap,
+) -> Result<(), StepError> {
+    let mut unreadable = Vec::new();
+    let mut unknown = Vec::new();
+    for name in selected {
+        let listed = objects
+            .iter()
+            .find(|object| object.name.eq_ignore_ascii_case(name));
+        match listed {
+            Some(object) if object.queryable => {}
+            Some(_) => unreadable.push(format!(
+                "{name}: the org has it, but the integration user cannot query it"
+            )),
+            None if map
+                .objects
+                .keys()
+                .any(|known| known.eq_ignore_ascii_case(name)) =>
+            {
+                unreadable.push(format!(
+                    "{name}: the org does not list it to the integration user (no read access, or the feature is off)"
+                ));
+            }
+            None => {
+                let closest = objects
+                    .iter()
+                    .map(|object| {
+                        (
+                            edit_distance(
+                                &object.name.to_ascii_lowercase(),
+                                &name.to_ascii_lowercase(),
+                            ),
+                            &object.name,
+                        )
+                    })
+                    .min();
+                unknown.push(match closest {
+                    Some((distance, closest)) if distance <= 3 => {
+                        format!("{name}: the org has no such object (did you mean {closest}?)")
+                    }
+                    _ => format!("{name}: the org has no such object"),
+                });
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        unknown.extend(unreadable);
+        return Err(StepError::Selection { problems: unknown });
+    }
+    if !unreadable.is_empty() {
+        return Err(StepError::Permission {
+            problems: unreadable,
+        });
+    }
+    Ok(())
+}
+
+/// Levenshtein distance, for suggesting the object a mistyped name meant.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
 /// Reads the org: which objects exist, the describes and record counts of the mapped ones, and
 /// builds the plan. Describes are batched and counts read in one call where the org allows.
 pub async fn discover(
@@ -296,23 +376,7 @@ pub async fn discover(
         }
     })?;
     if let Some(selected) = &options.objects {
-        let missing: Vec<String> = selected
-            .iter()
-            .filter(|name| {
-                !objects
-                    .iter()
-                    .any(|object| object.name.eq_ignore_ascii_case(name) && object.queryable)
-            })
-            .cloned()
-            .collect();
-        if !missing.is_empty() {
-            return Err(StepError::Permission {
-                problems: missing
-                    .into_iter()
-                    .map(|name| format!("{name}: the org has no such object, or the integration user has no read access to it"))
-                    .collect(),
-            });
-        }
+        check_selection(selected, &objects, map)?;
     }
     let mut skipped = Vec::new();
     let mut wanted = Vec::new();
@@ -573,6 +637,45 @@ mod tests {
             custom: false,
             layoutable: false,
         }
+    }
+
+    #[test]
+    fn a_selected_object_the_org_lacks_is_a_mistake_and_one_it_hides_a_permission_problem() {
+        let map = FieldMap::builtin();
+        let org = vec![
+            summary("Account", true),
+            summary("Opportunity", true),
+            summary("Lead", false),
+        ];
+        let selection = |names: &[&str]| {
+            check_selection(
+                &names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
+                &org,
+                &map,
+            )
+        };
+        assert!(selection(&["account", "Opportunity"]).is_ok());
+        match selection(&["Acount", "Contact"]) {
+            Err(StepError::Selection { problems }) => assert_eq!(
+                problems,
+                [
+                    "Acount: the org has no such object (did you mean Account?)",
+                    "Contact: the org does not list it to the integration user (no read access, or the feature is off)",
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
+        match selection(&["Lead", "Contact"]) {
+            Err(StepError::Permission { problems }) => {
+                assert_eq!(problems.len(), 2);
+                assert!(
+                    problems[0].starts_with("Lead: the org has it, but"),
+                    "{problems:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     /// The recorded describeGlobal of a real org (787 objects).

@@ -74,6 +74,11 @@ pub enum StepError {
     UnknownObject { run: String, object: String },
     #[error("the integration user lacks what the migration needs:\n  {}", problems.join("\n  "))]
     Permission { problems: Vec<String> },
+    /// The selection names what the org does not have (an object of `--objects` that
+    /// describeGlobal does not list and the map does not know): a mistake in the request,
+    /// not a missing permission.
+    #[error("the selection names what the org does not have:\n  {}", problems.join("\n  "))]
+    Selection { problems: Vec<String> },
     #[error("API budget")]
     Budget(#[source] ferry_model::budget::BudgetError),
     #[error("the destination answered {answered} outcomes for a batch of {sent} records")]
@@ -107,7 +112,9 @@ impl StepError {
             | Self::RunStore(error)
             | Self::Queue(error)
             | Self::Destination(error) => error,
-            Self::UnknownObject { .. } | Self::Refused { .. } => return ErrorType::InvalidInput,
+            Self::UnknownObject { .. } | Self::Refused { .. } | Self::Selection { .. } => {
+                return ErrorType::InvalidInput;
+            }
             Self::DestinationContract { .. } => return ErrorType::Fatal,
             Self::Budget(_) => return ErrorType::BudgetExceeded,
             Self::Permission { .. } => return ErrorType::PermissionDenied,
