@@ -57,7 +57,7 @@ pub struct DryRunArgs {
 }
 
 pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
-    let map = args.map.load()?;
+    let (map, map_overrides) = args.map.load()?;
     let pseudonymise = args.pseudonymise.load()?;
     let connected = connect(&args.target).await?;
     let client = &connected.client;
@@ -119,6 +119,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
             objects: args.objects.clone(),
             created_since: args.since,
             queues: args.queues,
+            map_overrides,
             ..DiscoverOptions::default()
         },
         pseudonymise,

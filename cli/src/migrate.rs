@@ -170,7 +170,7 @@ impl WorkspaceArgs {
 
 pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let map = args.map.load()?;
+    let (map, map_overrides) = args.map.load()?;
     let pseudonymise = args.pseudonymise.load()?;
     let validation = args.policy.load()?;
     let dir = args.workspace.dir(&args.target)?;
@@ -217,6 +217,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             created_since: args.since,
             queues: args.queues,
             file_versions: args.file_versions,
+            map_overrides,
         },
         pseudonymise,
         validation,

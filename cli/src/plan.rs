@@ -11,6 +11,7 @@ use ferry_core::steps::{DiscoverOptions, ExtractConfig, discover};
 use ferry_model::budget::BudgetPolicy;
 use ferry_model::ids::TenantId;
 use ferry_model::mapping::FieldMap;
+use ferry_model::mapping::MapOverrides;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -24,18 +25,21 @@ pub struct MapArgs {
 }
 
 impl MapArgs {
-    pub fn load(&self) -> anyhow::Result<FieldMap> {
+    /// The map to migrate with, and the override it was built from (checked against the org
+    /// at discovery: `DiscoverOptions::map_overrides`).
+    pub fn load(&self) -> anyhow::Result<(FieldMap, Option<MapOverrides>)> {
         let builtin = FieldMap::builtin();
         let Some(path) = &self.map else {
-            return Ok(builtin);
+            return Ok((builtin, None));
         };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the map file {}", path.display()))?;
-        let overrides = ferry_model::mapping::MapOverrides::parse_file(path, &text)
+        let overrides = MapOverrides::parse_file(path, &text)
             .with_context(|| format!("the map file {} is not valid", path.display()))?;
-        builtin
+        let map = builtin
             .overlay(&overrides)
-            .with_context(|| format!("the map file {} cannot apply", path.display()))
+            .with_context(|| format!("the map file {} cannot apply", path.display()))?;
+        Ok((map, Some(overrides)))
     }
 }
 
@@ -154,7 +158,7 @@ pub struct PlanArgs {
 }
 
 pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let map = args.map.load()?;
+    let (map, map_overrides) = args.map.load()?;
     let connected = connect(&args.target).await?;
     let client = &connected.client;
     let discovery = match discover(
@@ -164,6 +168,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         &DiscoverOptions {
             objects: args.objects.clone(),
             created_since: args.since,
+            map_overrides,
             ..DiscoverOptions::default()
         },
     )

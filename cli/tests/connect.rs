@@ -212,6 +212,28 @@ async fn plan_refuses_unlisted_hosts_and_unknown_objects_with_clear_messages() {
         "{stderr}"
     );
 
+    // A map file naming an object or field the org lacks would map nothing (or, dropping a
+    // misspelt object, leave the real one to land): refused before anything runs, each
+    // mistake named with the closest name the org has.
+    let dir = tempfile::tempdir().unwrap();
+    let map_file = dir.path().join("map.json");
+    std::fs::write(
+        &map_file,
+        r#"{"version":4,"objects":{"Csae":null,"Account":{"fields":{"Description":null,"Descripton":"description","Owner.Email":"website","Website":null}}}}"#,
+    )
+    .unwrap();
+    let output = plan(&simulator, &["--map", map_file.to_str().unwrap()], true).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("Csae: the org has no such object (did you mean Case?)")
+            && stderr.contains(
+                "Account.Descripton: Account has no such field in this org (did you mean Description?)"
+            )
+            && !stderr.contains("Owner.Email:"),
+        "{stderr}"
+    );
+
     let output = plan(&simulator, &["--objects", "Account"], true).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(

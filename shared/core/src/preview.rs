@@ -446,6 +446,7 @@ mod tests {
         let discovery = Discovery {
             plan: build_plan(TenantId::new("t"), &map, &described),
             objects_in_org: 1,
+            object_names: vec!["Contact".to_owned()],
             described,
             skipped: Vec::new(),
             budget: None,

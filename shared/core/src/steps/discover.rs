@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 pub struct Discovery {
     pub plan: Plan,
     pub objects_in_org: usize,
+    /// The name of every object describeGlobal listed.
+    pub object_names: Vec<String>,
     pub described: BTreeMap<String, DiscoveredObject>,
     pub skipped: Vec<SkippedObject>,
     pub budget: Option<ApiBudget>,
@@ -45,6 +47,10 @@ pub struct DiscoverOptions {
     /// Which versions of a file land (`--file-versions`): the latest only (default; the
     /// superseded ones are counted skipped with the reason) or every version.
     pub file_versions: FileVersions,
+    /// The map override the map was built with (a `--map` file), checked against the org
+    /// ([`check_overrides`]): an object or field it names that the org lacks stops discovery
+    /// with a [`StepError::Selection`] naming each.
+    pub map_overrides: Option<ferry_model::mapping::MapOverrides>,
 }
 
 /// Which `ContentVersion`s of a file are migrated.
@@ -339,6 +345,88 @@ fn check_selection(
     Ok(())
 }
 
+/// Checks a map override (a `--map` file, an API's map overrides) against what discovery
+/// found: every object it names must be an object of the org, and every field or link it
+/// sets or drops a field of that object's describe (a parent's field through a relationship,
+/// `RecordType.Name`, is checked by its first part). Anything else is a mistake that would
+/// otherwise pass unseen (a field mapped under a misspelt name maps nothing; an object
+/// dropped under a misspelt name still lands), so each one is named, with the closest name
+/// the org has. Objects a selection (`--objects`) leaves out are not checked.
+pub fn check_overrides(
+    overrides: &ferry_model::mapping::MapOverrides,
+    discovery: &Discovery,
+    selected: Option<&[String]>,
+) -> Result<(), StepError> {
+    use ferry_model::mapping::Change;
+    let closest = |name: &str, candidates: &mut dyn Iterator<Item = &str>| -> String {
+        let best = candidates
+            .map(|candidate| {
+                (
+                    edit_distance(&candidate.to_ascii_lowercase(), &name.to_ascii_lowercase()),
+                    candidate.to_owned(),
+                )
+            })
+            .min();
+        match best {
+            Some((distance, candidate)) if distance <= 3 => format!(" (did you mean {candidate}?)"),
+            _ => String::new(),
+        }
+    };
+    let mut problems = Vec::new();
+    for (object, change) in &overrides.objects {
+        if selected.is_some_and(|selected| !selected.iter().any(|s| s.eq_ignore_ascii_case(object)))
+        {
+            continue;
+        }
+        let described = discovery
+            .described
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(object))
+            .map(|(_, described)| &described.description);
+        if !discovery
+            .object_names
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(object))
+        {
+            let mut names = discovery.object_names.iter().map(String::as_str);
+            let hint = closest(object, &mut names);
+            problems.push(format!("{object}: the org has no such object{hint}"));
+            continue;
+        }
+        let (Change::Set(changes), Some(description)) = (change, described) else {
+            continue;
+        };
+        for field in changes.fields.keys().chain(changes.links.keys()) {
+            let own = field.split('.').next().unwrap_or(field);
+            let known = if field.contains('.') {
+                description.fields.iter().any(|described| {
+                    described
+                        .relationship_name
+                        .as_deref()
+                        .is_some_and(|relationship| relationship.eq_ignore_ascii_case(own))
+                })
+            } else {
+                description.field(own).is_some()
+            };
+            if !known {
+                let mut names = description
+                    .fields
+                    .iter()
+                    .map(|described| described.name.as_str());
+                let hint = closest(own, &mut names);
+                problems.push(format!(
+                    "{object}.{field}: {object} has no such field in this org{hint}"
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(StepError::Selection { problems })
+    }
+}
+
 /// Levenshtein distance, for suggesting the object a mistyped name meant.
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -563,16 +651,21 @@ pub async fn discover(
                 .map_err(StepError::Salesforce)?;
         }
     }
-    Ok(Discovery {
+    let discovery = Discovery {
         plan,
         objects_in_org: objects.len(),
+        object_names: objects.iter().map(|object| object.name.clone()).collect(),
         described: discovered,
         skipped,
         budget,
         inventory,
         users,
         currencies,
-    })
+    };
+    if let Some(overrides) = &options.map_overrides {
+        check_overrides(overrides, &discovery, options.objects.as_deref())?;
+    }
+    Ok(discovery)
 }
 
 /// A start date as users write it: `YYYY-MM-DD`.
