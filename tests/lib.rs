@@ -107,6 +107,7 @@ impl Embedded {
             runs: &self.store,
             queue: &self.queue,
             sleeper: &TokioSleeper,
+            progress: &ferry_model::ports::NoProgress,
         }
     }
 

@@ -90,6 +90,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
+    let progress = crate::progress::ProgressView::for_stderr();
     let ports = DryRunPorts {
         salesforce: client,
         destination: destination
@@ -100,6 +101,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
         runs: &store,
         queue: &queue,
         sleeper: &TokioSleeper,
+        progress: &progress,
     };
     let policy = BudgetPolicy {
         reserve_percent: args.reserve_percent,
@@ -129,6 +131,7 @@ pub async fn run(args: DryRunArgs) -> anyhow::Result<ExitCode> {
     };
     eprintln!("Dry run {run_id}: reading the org (nothing is written to the destination)...");
     let outcome = dry_run(&ports, &config, &policy).await;
+    progress.finish();
     // The extracted chunks were only needed for the analysis; customer data does not stay
     // on disk longer than that.
     let _ = std::fs::remove_dir_all(&staging_dir);

@@ -154,6 +154,21 @@ impl Progress for ProgressView {
                 }
                 None => self.line(format!("{object}: {done} records rolled back")),
             },
+            ProgressEvent::BudgetPause {
+                object,
+                used,
+                limit,
+                reserve,
+                until,
+            } => {
+                let text = format!(
+                    "{object}: paused for the API budget: {used} of {limit} daily calls used, {reserve} kept in reserve for other integrations; looking again at {until}"
+                );
+                if let Some(bar) = self.bar(&object) {
+                    bar.set_message("paused for the API budget");
+                }
+                self.line(text);
+            }
             ProgressEvent::RunFinished { run, status } => {
                 self.finish();
                 self.line(format!("run {run}: {}", status.as_str()));

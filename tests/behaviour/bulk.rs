@@ -56,6 +56,7 @@ async fn extract(
     let extraction = extract_object(
         &ports,
         &TokioSleeper,
+        &ferry_model::ports::NoProgress,
         &RunId::new("run-bulk"),
         plan,
         plan.object(object).unwrap(),
@@ -257,6 +258,7 @@ async fn chunks_of_wide_records_are_cut_by_size_and_every_record_is_staged_once(
     let extraction = extract_object(
         &ports,
         &TokioSleeper,
+        &ferry_model::ports::NoProgress,
         &RunId::new("run-capped"),
         &plan,
         plan.object("Contact").unwrap(),

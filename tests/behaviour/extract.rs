@@ -185,6 +185,119 @@ async fn extraction_pauses_at_the_reserve_and_resumes_in_another_process_without
     simulator.shutdown().await;
 }
 
+/// Raises the org's daily limit when the extraction sleeps, as an admin raising it (or calls
+/// ageing out of the 24-hour window) would, and keeps what it was asked to sleep.
+struct RaiseLimitOnSleep<'a> {
+    simulator: &'a ferry_simulator::RunningSimulator,
+    slept: std::sync::Mutex<Vec<std::time::Duration>>,
+}
+
+#[async_trait::async_trait]
+impl ferry_model::ports::Sleeper for RaiseLimitOnSleep<'_> {
+    async fn sleep(&self, duration: std::time::Duration) {
+        self.slept.lock().unwrap().push(duration);
+        let mut knobs = self.simulator.knobs();
+        knobs.daily_api_limit *= 10;
+        self.simulator.set_knobs(knobs);
+    }
+}
+
+#[derive(Default)]
+struct Events(std::sync::Mutex<Vec<ferry_model::runs::ProgressEvent>>);
+
+impl ferry_model::ports::Progress for Events {
+    fn event(&self, event: ferry_model::runs::ProgressEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+#[tokio::test]
+async fn a_budget_pause_says_what_it_waits_for_until_when_and_wakes_within_a_minute_of_a_raise() {
+    let simulator = start_org(2_000, 8).await;
+    let mut config = client_config(&simulator);
+    config.query_batch_size = Some(200);
+    let client = ferry_salesforce::SalesforceClient::connect(config)
+        .await
+        .unwrap();
+    let plan = discover(
+        &client,
+        TenantId::new("acme"),
+        &FieldMap::builtin(),
+        &DiscoverOptions::default(),
+    )
+    .await
+    .unwrap()
+    .plan;
+    let contacts = plan.object("Contact").unwrap().clone();
+    // Half the limit is reserve; the other half leaves room for a few calls only.
+    let used = client.api_usage().unwrap().used;
+    let limit = 2 * (used + 3);
+    let mut knobs = simulator.knobs();
+    knobs.daily_api_limit = limit;
+    simulator.set_knobs(knobs);
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let sleeper = RaiseLimitOnSleep {
+        simulator: &simulator,
+        slept: Default::default(),
+    };
+    let events = Events::default();
+    let extract_config = ExtractConfig {
+        chunk_records: 200,
+        budget: BudgetPolicy {
+            reserve_percent: 50,
+            ..BudgetPolicy::default()
+        },
+        ..ExtractConfig::default()
+    };
+    let before = time::OffsetDateTime::now_utc();
+    let done = ferry_core::steps::extract_object(
+        &embedded.extract_ports(&client),
+        &sleeper,
+        &events,
+        &RunId::new("run-pause-raise"),
+        &plan,
+        &contacts,
+        extract_config,
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{}", error.chain()));
+    assert_eq!(done.extracted, contacts.in_salesforce);
+    // One pause of a minute (the default: the budget is read afresh each time), after which
+    // the raised limit lets it finish.
+    assert_eq!(
+        *sleeper.slept.lock().unwrap(),
+        [std::time::Duration::from_secs(60)]
+    );
+    let events = events.0.into_inner().unwrap();
+    let pauses: Vec<_> = events
+        .iter()
+        .filter_map(|event| match event {
+            ferry_model::runs::ProgressEvent::BudgetPause {
+                object,
+                used,
+                limit: l,
+                reserve,
+                until,
+            } => Some((object.clone(), *used, *l, *reserve, until.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pauses.len(), 1, "{events:?}");
+    let (object, used, reported_limit, reserve, until) = &pauses[0];
+    assert_eq!(object, "Contact");
+    assert_eq!((*reported_limit, *reserve), (limit, limit / 2));
+    assert!(*used >= limit / 2, "{used} of {limit}");
+    let until =
+        time::OffsetDateTime::parse(until, &time::format_description::well_known::Rfc3339).unwrap();
+    assert!(
+        until >= before + time::Duration::seconds(59)
+            && until <= time::OffsetDateTime::now_utc() + time::Duration::seconds(61),
+        "{until}"
+    );
+    simulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_delta_takes_only_records_changed_since_the_last_run_deleted_ones_included() {
     let simulator = start_org(2_000, 9).await;

@@ -463,6 +463,7 @@ async fn a_chunk_delivered_twice_or_after_a_killed_load_lands_once() {
                 pseudonymise: None,
             },
             &ferry_embedded::TokioSleeper,
+            &ferry_model::ports::NoProgress,
             &run,
             &plan,
             object,

@@ -80,6 +80,7 @@ async fn run_dry_run(services: &Services, task: &Task) -> Result<Output, Diagnos
         runs: &services.runs,
         queue: &queue,
         sleeper: &TokioSleeper,
+        progress: &ferry_model::ports::NoProgress,
     };
     let (_, mut report) = dry_run(&ports, &config, &BudgetPolicy::default())
         .await

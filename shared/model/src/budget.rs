@@ -27,7 +27,8 @@ impl ApiBudget {
 pub struct BudgetPolicy {
     /// Percent of the daily limit kept in reserve, 0 to 100.
     pub reserve_percent: u8,
-    /// How long to pause when the reserve is reached before looking again.
+    /// How long to pause when the reserve is reached before looking again (the budget is
+    /// read afresh each time, so a raised limit is seen within one pause).
     pub pause: Duration,
 }
 
@@ -35,7 +36,7 @@ impl Default for BudgetPolicy {
     fn default() -> Self {
         Self {
             reserve_percent: 20,
-            pause: Duration::from_secs(15 * 60),
+            pause: Duration::from_secs(60),
         }
     }
 }

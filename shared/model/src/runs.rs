@@ -280,6 +280,17 @@ pub enum ProgressEvent {
     /// Rollback of an object: journal entries read so far in the current pass (re-create,
     /// restore, delete); the journal is read a page at a time, so no total is known.
     RolledBack { object: String, done: u64 },
+    /// Extraction of an object pauses because the API budget's reserve is reached: `used`
+    /// of `limit` calls in Salesforce's rolling 24 hours, `reserve` kept for the customer's
+    /// other integrations. It looks again at `until` (RFC 3339), at most a minute later by
+    /// default, and goes on as soon as calls have aged out or the limit was raised.
+    BudgetPause {
+        object: String,
+        used: u64,
+        limit: u64,
+        reserve: u64,
+        until: String,
+    },
     /// The run finished with this status.
     RunFinished { run: RunId, status: RunStatus },
 }

@@ -1121,6 +1121,8 @@ pub struct DryRunPorts<'a> {
     pub runs: &'a dyn RunStore,
     pub queue: &'a dyn LocalQueue,
     pub sleeper: &'a dyn Sleeper,
+    /// Where a pause for the API budget is reported.
+    pub progress: &'a dyn ferry_model::ports::Progress,
 }
 
 /// Discovers, extracts every planned object to staging, and analyses the records as a load
@@ -1158,6 +1160,7 @@ pub async fn dry_run(
         crate::steps::extract_object(
             &extract_ports,
             ports.sleeper,
+            ports.progress,
             run,
             plan,
             object,

@@ -325,6 +325,7 @@ async fn run_through_steps(
                         let extracted = steps::extract_object(
                             &extract_ports,
                             ports.sleeper,
+                            progress,
                             run,
                             plan,
                             object,

@@ -322,10 +322,13 @@ pub fn rest_soql(object: &ObjectPlan, config: &ExtractConfig, after: Option<&str
     soql
 }
 
-/// Runs [`extract_step`] to the end, sleeping through waits.
+/// Runs [`extract_step`] to the end, sleeping through waits; a pause for the API budget is
+/// reported to `progress` with what it waits for and until when.
+#[allow(clippy::too_many_arguments)]
 pub async fn extract_object(
     ports: &ExtractPorts<'_>,
     sleeper: &dyn Sleeper,
+    progress: &dyn ferry_model::ports::Progress,
     run: &RunId,
     plan: &Plan,
     object: &ObjectPlan,
@@ -341,6 +344,21 @@ pub async fn extract_object(
                 reason,
             } => {
                 tracing::info!(run_id = %run, object = %object.object, ?reason, delay_ms = delay.as_millis() as u64, "waiting");
+                if let WaitReason::ApiBudgetReserve { used, limit } = reason {
+                    let until = time::OffsetDateTime::now_utc()
+                        + time::Duration::try_from(delay).unwrap_or(time::Duration::ZERO);
+                    progress.event(ferry_model::runs::ProgressEvent::BudgetPause {
+                        object: object.object.clone(),
+                        used,
+                        limit,
+                        reserve: config.budget.reserve(limit),
+                        until: until
+                            .replace_nanosecond(0)
+                            .unwrap_or(until)
+                            .format(&time::format_description::well_known::Rfc3339)
+                            .unwrap_or_default(),
+                    });
+                }
                 sleeper.sleep(delay).await;
                 state = next;
             }
