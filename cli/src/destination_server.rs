@@ -43,6 +43,11 @@ pub struct DestinationServerArgs {
     /// Seconds a file-url fetch may take.
     #[arg(long, default_value_t = 60)]
     pub fetch_timeout_secs: u64,
+    /// Fetch file URLs from any address, loopback and private networks included (a local
+    /// stack whose storage is on this machine). By default only public addresses are
+    /// fetched, as a production server must.
+    #[arg(long)]
+    pub allow_private_file_urls: bool,
 }
 
 /// What a started server prints first, for scripts and tests.
@@ -67,6 +72,11 @@ pub async fn run(args: DestinationServerArgs) -> anyhow::Result<ExitCode> {
         idempotency,
         max_file_bytes: args.max_file_bytes,
         fetch_timeout: Duration::from_secs(args.fetch_timeout_secs),
+        fetch_scope: if args.allow_private_file_urls {
+            ferry_reference_server::fetch::FetchScope::AnyAddress
+        } else {
+            ferry_reference_server::fetch::FetchScope::PublicOnly
+        },
         ..ReferenceServerConfig::new(Arc::new(destination), args.key_id.clone(), args.secret)?
     };
     let server = ferry_reference_server::serve(config, args.addr)

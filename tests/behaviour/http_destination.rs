@@ -184,12 +184,16 @@ async fn a_migration_over_http_lands_exactly_what_the_direct_run_lands() {
 
     let http_dir = tempfile::tempdir().unwrap();
     let behind = Embedded::open(http_dir.path());
-    let config = ReferenceServerConfig::new(
-        Arc::new(behind.destination.clone()),
-        KEY_ID,
-        Secret::new(SECRET),
-    )
-    .unwrap();
+    let config = ReferenceServerConfig {
+        // The file URLs of this test are served on loopback.
+        fetch_scope: ferry_reference_server::fetch::FetchScope::AnyAddress,
+        ..ReferenceServerConfig::new(
+            Arc::new(behind.destination.clone()),
+            KEY_ID,
+            Secret::new(SECRET),
+        )
+        .unwrap()
+    };
     let server = ferry_reference_server::serve(config, ([127, 0, 0, 1], 0).into())
         .await
         .unwrap();

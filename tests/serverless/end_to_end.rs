@@ -63,12 +63,16 @@ async fn reference_destination(
 ) -> (Embedded, ferry_reference_server::RunningServer) {
     let behind = Embedded::open(dir);
     let server = ferry_reference_server::serve(
-        ReferenceServerConfig::new(
-            Arc::new(behind.destination.clone()),
-            KEY_ID,
-            Secret::new(DESTINATION_SECRET),
-        )
-        .unwrap(),
+        ReferenceServerConfig {
+            // Staged files are presigned URLs of the emulator's S3, on loopback.
+            fetch_scope: ferry_reference_server::fetch::FetchScope::AnyAddress,
+            ..ReferenceServerConfig::new(
+                Arc::new(behind.destination.clone()),
+                KEY_ID,
+                Secret::new(DESTINATION_SECRET),
+            )
+            .unwrap()
+        },
         ([127, 0, 0, 1], 0).into(),
     )
     .await

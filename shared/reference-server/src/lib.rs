@@ -14,7 +14,8 @@
 //! - carries out each mutating request once per `Idempotency-Key`, replaying the stored
 //!   answer for a retry and refusing the key's reuse for another request with `422`
 //!   ([`idempotency`]);
-//! - fetches `file-url` bytes itself over http(s), within a timeout, and checks their size
+//! - fetches `file-url` bytes itself over http(s), within a timeout, from public addresses
+//!   only unless configured otherwise, without following redirects, and checks their size
 //!   and SHA-256 before storing them ([`fetch`]);
 //! - answers per-record outcomes, and errors as `{"error": {"code", "message"}}`.
 //!
@@ -61,6 +62,9 @@ pub struct ReferenceServerConfig {
     pub max_file_bytes: u64,
     /// How long fetching a `file-url` may take.
     pub fetch_timeout: Duration,
+    /// Which addresses a `file-url` may point at: public ones only unless a local setup
+    /// allows every address ([`fetch::FetchScope`]).
+    pub fetch_scope: fetch::FetchScope,
 }
 
 impl std::fmt::Debug for ReferenceServerConfig {
@@ -72,6 +76,7 @@ impl std::fmt::Debug for ReferenceServerConfig {
             .field("idempotency", &self.idempotency)
             .field("max_file_bytes", &self.max_file_bytes)
             .field("fetch_timeout", &self.fetch_timeout)
+            .field("fetch_scope", &self.fetch_scope)
             .finish_non_exhaustive()
     }
 }
@@ -81,7 +86,8 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
 
 impl ReferenceServerConfig {
     /// One key, idempotency answers kept in memory, the default file limit
-    /// ([`DEFAULT_MAX_FILE_BYTES`]) and a 60-second fetch timeout.
+    /// ([`DEFAULT_MAX_FILE_BYTES`]), a 60-second fetch timeout and file URLs fetched from
+    /// public addresses only.
     pub fn new(
         destination: Arc<dyn Destination>,
         key_id: impl Into<String>,
@@ -93,6 +99,7 @@ impl ReferenceServerConfig {
             idempotency: IdempotencyStore::in_memory(IdempotencyLimits::default())?,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             fetch_timeout: Duration::from_secs(60),
+            fetch_scope: fetch::FetchScope::PublicOnly,
         })
     }
 }
@@ -128,17 +135,11 @@ pub fn router(config: ReferenceServerConfig) -> Result<axum::Router, ServerError
             "the secret of key {key_id:?} is empty"
         )));
     }
-    let http = reqwest::Client::builder()
-        .timeout(config.fetch_timeout)
-        .build()
-        .map_err(|error| {
-            ServerError::InvalidConfig(format!("the HTTP client cannot be built: {error}"))
-        })?;
     Ok(server::router(Arc::new(server::AppState {
         destination: config.destination,
         keys: config.keys,
         idempotency: config.idempotency,
-        http,
+        fetch_scope: config.fetch_scope,
         max_file_bytes: config.max_file_bytes,
         fetch_timeout: config.fetch_timeout,
     })))

@@ -37,8 +37,8 @@ pub(crate) struct AppState {
     pub(crate) destination: Arc<dyn Destination>,
     pub(crate) keys: BTreeMap<String, Secret>,
     pub(crate) idempotency: IdempotencyStore,
-    /// For `file-url` fetches; built once.
-    pub(crate) http: reqwest::Client,
+    /// Which addresses `file-url` fetches may reach.
+    pub(crate) fetch_scope: crate::fetch::FetchScope,
     pub(crate) max_file_bytes: u64,
     pub(crate) fetch_timeout: Duration,
 }
@@ -646,17 +646,24 @@ async fn put_file_url(
     let entity = entity(&entity_name)?;
     let request: FileUrlRequest = json(routes::FILE_URL, &body)?;
     let bytes = fetch(
-        &state.http,
         &request.url,
         request.size,
         state.max_file_bytes,
         state.fetch_timeout,
+        state.fetch_scope,
     )
     .await
     .map_err(|error| {
         let context = format!("file {:?} of {entity} {record}: {error}", request.file_name);
         match error {
-            FetchError::NotAUrl | FetchError::Scheme(_) => ApiError::invalid(context),
+            FetchError::NotAUrl | FetchError::Scheme(_) | FetchError::Forbidden { .. } => {
+                ApiError::invalid(context)
+            }
+            FetchError::Redirect(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::FETCH_FAILED,
+                context,
+            ),
             FetchError::TooLarge { .. } | FetchError::Size { .. } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 codes::FILE_MISMATCH,

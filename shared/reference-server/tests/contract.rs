@@ -601,6 +601,84 @@ async fn file_bytes_are_checked_against_their_declared_hash_and_urls_must_be_htt
         !chain.contains("secret-part"),
         "the URL is never echoed: {chain}"
     );
+
+    // By default a file URL may not reach into the server's own network: loopback, private
+    // and link-local (cloud metadata) addresses are refused, named, before any connection.
+    for (location, what) in [
+        (
+            "http://127.0.0.1:9/hello.pdf?X-Amz-Signature=secret-part",
+            "a loopback address (127.0.0.1)",
+        ),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            "a link-local address (cloud metadata services answer there) (169.254.169.254)",
+        ),
+        (
+            "http://[fd00:ec2::254]/latest/",
+            "a private (unique local) address (fd00:ec2::254)",
+        ),
+        ("http://localhost:9/hello.pdf", "a loopback address"),
+    ] {
+        let refused = http
+            .put_file(
+                &tenant,
+                EntityKind::Company,
+                &record,
+                upload(sha256_hex(&bytes), FileBody::Url(location.into())),
+            )
+            .await
+            .unwrap_err();
+        let chain = refused.chain();
+        assert!(!refused.is_retryable(), "{chain}");
+        assert!(
+            chain.contains(&format!("the file URL's host is {what}"))
+                && chain.contains("this server fetches only public addresses")
+                && !chain.contains("secret-part"),
+            "{location}: {chain}"
+        );
+    }
+    server.shutdown().await;
+
+    // Allowed for a local stack, a fetch still never follows a redirect (it could point
+    // anywhere).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirecting = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 2048];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+            let _ = tokio::io::AsyncWriteExt::write_all(
+                &mut socket,
+                b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            )
+            .await;
+        }
+    });
+    let config = ReferenceServerConfig {
+        fetch_scope: ferry_reference_server::fetch::FetchScope::AnyAddress,
+        ..ReferenceServerConfig::new(destination.clone(), KEY_ID, Secret::new(SECRET)).unwrap()
+    };
+    let server = ferry_reference_server::serve(config, ([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let http = client(&server, 500);
+    let refused = http
+        .put_file(
+            &tenant,
+            EntityKind::Company,
+            &record,
+            upload(
+                sha256_hex(&bytes),
+                FileBody::Url(format!("http://{redirecting}/hello.pdf")),
+            ),
+        )
+        .await
+        .unwrap_err();
+    let chain = refused.chain();
+    assert!(
+        chain.contains("answered a redirect (302), which is not followed"),
+        "{chain}"
+    );
     server.shutdown().await;
 }
 
