@@ -48,6 +48,11 @@ pub struct DestinationServerArgs {
     /// fetched, as a production server must.
     #[arg(long)]
     pub allow_private_file_urls: bool,
+    /// The tenants the key may act for (repeat the option, or separate with commas);
+    /// requests for any other tenant are answered 404. `ferry migrate` writes as tenant
+    /// `local`.
+    #[arg(long = "tenant", value_delimiter = ',', default_value = "local")]
+    pub tenants: Vec<String>,
 }
 
 /// What a started server prints first, for scripts and tests.
@@ -79,6 +84,7 @@ pub async fn run(args: DestinationServerArgs) -> anyhow::Result<ExitCode> {
         },
         ..ReferenceServerConfig::new(Arc::new(destination), args.key_id.clone(), args.secret)?
     };
+    let config = config.for_tenants(args.tenants.iter().cloned());
     let server = ferry_reference_server::serve(config, args.addr)
         .await
         .with_context(|| format!("cannot start the destination server on {}", args.addr))?;

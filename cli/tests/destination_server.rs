@@ -20,7 +20,14 @@ const SECRET: &str = "cli-test-SECRET-value";
 /// Starts the server over `dir` and returns the child and its startup JSON line.
 fn start(dir: &Path) -> (Child, serde_json::Value) {
     let mut child = Command::new(FERRY)
-        .args(["destination-server", "--key-id", "cli", "--dir"])
+        .args([
+            "destination-server",
+            "--key-id",
+            "cli",
+            "--tenant",
+            "acme",
+            "--dir",
+        ])
         .arg(dir)
         .env("FERRY_DESTINATION_SECRET", SECRET)
         .stdout(Stdio::piped())
@@ -74,6 +81,16 @@ async fn the_server_takes_signed_upserts_and_replays_them_after_a_restart() {
     assert!(
         matches!(created[0], UpsertOutcome::Created(_)),
         "{created:?}"
+    );
+    // The key acts for acme only: another tenant is not found, and nothing of it lands.
+    let refused = client(&info, "run-1")
+        .upsert(&TenantId::new("other"), EntityKind::Company, &[acme()])
+        .await
+        .unwrap_err();
+    assert!(
+        refused.chain().contains("tenant \"other\" not found"),
+        "{}",
+        refused.chain()
     );
     first.kill().unwrap();
     first.wait().unwrap();

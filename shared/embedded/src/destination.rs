@@ -519,6 +519,31 @@ fn upsert_one(
             |row| row.get(0),
         )
         .optional()?;
+    // A link names a record of the same tenant or none: nothing crosses tenants (another
+    // tenant's id is "not found", as the contract says of every path), so one tenant can
+    // never point at, and so pin against deletion, another's record.
+    for (link, target) in &record.links {
+        let target_entity = entity
+            .link_target(link)
+            .or_else(|| defined.get(link).copied().flatten());
+        let (Some(target_entity), Some(target_id)) = (target_entity, parse_id(target)) else {
+            continue;
+        };
+        let found: Option<i64> = transaction
+            .prepare_cached(&format!(
+                "SELECT id FROM {} WHERE id = ?1 AND tenant = ?2",
+                table(target_entity)
+            ))?
+            .query_row(params![target_id, tenant], |row| row.get(0))
+            .optional()?;
+        if found.is_none() {
+            return Ok(UpsertOutcome::Rejected {
+                reason: format!(
+                    "link {link} points to {target_entity} {target}, which does not exist"
+                ),
+            });
+        }
+    }
     // Values in the column order of `UpsertStatements`: standard fields, then links.
     let mut values: Vec<SqlValue> = Vec::new();
     for field in columns_of(entity) {
@@ -1175,6 +1200,70 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn a_record_of_one_tenant_cannot_link_to_another_tenants_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = SqliteDestination::open(&dir.path().join("d.db")).unwrap();
+        let (acme, other) = (TenantId::new("acme"), TenantId::new("other"));
+        let created = destination
+            .upsert(
+                &acme,
+                EntityKind::Company,
+                &[company("001000000000001AAA", "Acme")],
+            )
+            .await
+            .unwrap();
+        let UpsertOutcome::Created(acme_company) = &created[0] else {
+            panic!("{created:?}");
+        };
+        let mut child = company("001000000000002AAA", "Not Acme's child");
+        child
+            .links
+            .insert("parent_company".to_owned(), acme_company.clone());
+        let refused = destination
+            .upsert(&other, EntityKind::Company, std::slice::from_ref(&child))
+            .await
+            .unwrap();
+        assert_eq!(
+            refused,
+            [UpsertOutcome::Rejected {
+                reason: format!(
+                    "link parent_company points to company {acme_company}, which does not exist"
+                )
+            }]
+        );
+        // Acme's company is not pinned by the other tenant: it can still be deleted.
+        let deleted = destination
+            .delete(
+                &acme,
+                EntityKind::Company,
+                std::slice::from_ref(acme_company),
+            )
+            .await
+            .unwrap();
+        assert!(deleted.iter().all(Result::is_ok), "{deleted:?}");
+        // Within one tenant, the same link lands.
+        let created = destination
+            .upsert(
+                &other,
+                EntityKind::Company,
+                &[company("001000000000003AAA", "Other")],
+            )
+            .await
+            .unwrap();
+        let UpsertOutcome::Created(other_company) = &created[0] else {
+            panic!("{created:?}");
+        };
+        child
+            .links
+            .insert("parent_company".to_owned(), other_company.clone());
+        let landed = destination
+            .upsert(&other, EntityKind::Company, &[child])
+            .await
+            .unwrap();
+        assert!(matches!(landed[0], UpsertOutcome::Created(_)), "{landed:?}");
     }
 
     #[tokio::test]

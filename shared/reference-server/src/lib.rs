@@ -57,6 +57,10 @@ pub struct ReferenceServerConfig {
     /// Key id to shared secret. More than one lets a secret be rotated without downtime:
     /// add the new key, move the clients, remove the old one.
     pub keys: BTreeMap<String, Secret>,
+    /// The tenants a key may act for ([`ReferenceServerConfig::for_tenants`]): requests it
+    /// signs for any other tenant are answered `404 not_found`. A key not listed acts for
+    /// every tenant, which suits one-tenant setups only.
+    pub key_tenants: BTreeMap<String, std::collections::BTreeSet<String>>,
     pub idempotency: IdempotencyStore,
     /// The largest file the server takes, uploaded or fetched.
     pub max_file_bytes: u64,
@@ -73,6 +77,7 @@ impl std::fmt::Debug for ReferenceServerConfig {
         formatter
             .debug_struct("ReferenceServerConfig")
             .field("keys", &self.keys)
+            .field("key_tenants", &self.key_tenants)
             .field("idempotency", &self.idempotency)
             .field("max_file_bytes", &self.max_file_bytes)
             .field("fetch_timeout", &self.fetch_timeout)
@@ -96,11 +101,28 @@ impl ReferenceServerConfig {
         Ok(Self {
             destination,
             keys: BTreeMap::from([(key_id.into(), secret)]),
+            key_tenants: BTreeMap::new(),
             idempotency: IdempotencyStore::in_memory(IdempotencyLimits::default())?,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             fetch_timeout: Duration::from_secs(60),
             fetch_scope: fetch::FetchScope::PublicOnly,
         })
+    }
+}
+
+impl ReferenceServerConfig {
+    /// Limits every key to `tenants`.
+    pub fn for_tenants<I, T>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        let tenants: std::collections::BTreeSet<String> =
+            tenants.into_iter().map(Into::into).collect();
+        for key_id in self.keys.keys() {
+            self.key_tenants.insert(key_id.clone(), tenants.clone());
+        }
+        self
     }
 }
 
@@ -138,6 +160,7 @@ pub fn router(config: ReferenceServerConfig) -> Result<axum::Router, ServerError
     Ok(server::router(Arc::new(server::AppState {
         destination: config.destination,
         keys: config.keys,
+        key_tenants: config.key_tenants,
         idempotency: config.idempotency,
         fetch_scope: config.fetch_scope,
         max_file_bytes: config.max_file_bytes,

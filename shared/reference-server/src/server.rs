@@ -36,6 +36,8 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 pub(crate) struct AppState {
     pub(crate) destination: Arc<dyn Destination>,
     pub(crate) keys: BTreeMap<String, Secret>,
+    /// The tenants each key may act for; a key not listed acts for any.
+    pub(crate) key_tenants: BTreeMap<String, std::collections::BTreeSet<String>>,
     pub(crate) idempotency: IdempotencyStore,
     /// Which addresses `file-url` fetches may reach.
     pub(crate) fetch_scope: crate::fetch::FetchScope,
@@ -267,6 +269,19 @@ async fn guarded(
         now,
     )
     .map_err(ApiError::unauthorized)?;
+    // A key acts for the tenants it is configured for; any other tenant is "not found", as if
+    // it did not exist, so a key cannot even learn which tenants the destination holds.
+    if let (Some(allowed), Some(tenant)) = (
+        state.key_tenants.get(&key_id),
+        path_tenant(parts.uri.path()),
+    ) && !allowed.contains(&tenant)
+    {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            format!("tenant {tenant:?} not found"),
+        ));
+    }
     let method = parts.method.clone();
     let request = Request::from_parts(parts, Body::from(bytes));
     if !route.mutating {
@@ -687,4 +702,35 @@ async fn put_file_url(
         content_type: request.content_type,
     };
     store_file(&state, tenant, entity, record, declared, bytes).await
+}
+
+/// The tenant of a contract path (`/v1/tenants/{tenant}/...`), percent-decoded.
+fn path_tenant(path: &str) -> Option<String> {
+    let raw = path.strip_prefix("/v1/tenants/")?.split('/').next()?;
+    let bytes = raw.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            decoded.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(decoded).ok()
+}
+
+#[cfg(test)]
+mod tenant_tests {
+    #[test]
+    fn the_tenant_of_a_path_is_decoded() {
+        assert_eq!(
+            super::path_tenant("/v1/tenants/ac%6De/entities/company/upsert").as_deref(),
+            Some("acme")
+        );
+        assert_eq!(super::path_tenant("/v1/other"), None);
+    }
 }

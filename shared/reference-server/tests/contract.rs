@@ -252,6 +252,63 @@ async fn error_code(response: reqwest::Response) -> (u16, String, String) {
 }
 
 #[tokio::test]
+async fn a_key_acts_only_for_its_tenants_and_any_other_is_not_found() {
+    let destination = Arc::new(Counting::default());
+    let config = ReferenceServerConfig::new(destination.clone(), KEY_ID, Secret::new(SECRET))
+        .unwrap()
+        .for_tenants(["acme"]);
+    let server = ferry_reference_server::serve(config, ([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let http = client(&server, 500);
+    let landed = http
+        .upsert(
+            &TenantId::new("acme"),
+            EntityKind::Company,
+            &[company(1, Some("Acme"))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(landed.len(), 1);
+    assert_eq!(destination.upsert_calls(), 1);
+    for tenant in ["other", "acme2"] {
+        let refused = http
+            .upsert(
+                &TenantId::new(tenant),
+                EntityKind::Company,
+                &[company(2, Some("Not acme"))],
+            )
+            .await
+            .unwrap_err();
+        assert!(!refused.is_retryable());
+        assert!(
+            refused
+                .chain()
+                .contains(&format!("tenant \"{tenant}\" not found")),
+            "{}",
+            refused.chain()
+        );
+        let listed = http.users(&TenantId::new(tenant)).await.unwrap_err();
+        assert!(listed.chain().contains("not_found"), "{}", listed.chain());
+    }
+    // Percent-encoding the tenant in the path does not get around it.
+    let response = signed(
+        &server,
+        reqwest::Method::GET,
+        "/v1/tenants/ot%68er/users",
+        None,
+        b"",
+        SECRET,
+        signing::unix_now(),
+    )
+    .await;
+    let (status, code, _) = error_code(response).await;
+    assert_eq!((status, code.as_str()), (404, "not_found"));
+    assert_eq!(destination.upsert_calls(), 1);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn batches_are_split_and_outcomes_come_back_in_order() {
     let (destination, server) = start().await;
     let http = client(&server, 2);
