@@ -465,6 +465,7 @@ fn soft_deletes(kind: Generated) -> bool {
             | Generated::CampaignMember
             | Generated::Case
             | Generated::Project
+            | Generated::CaseComment
     )
 }
 
