@@ -23,7 +23,7 @@
 //!   object as another entity (`"variants"`, [`ObjectMap::variants`]: person accounts);
 //! - add a whole new object (it must name its entity);
 //! - drop an object (`"Lead": null`), or leave out one the map does not name, which would
-//!   otherwise land as custom or generic records (`"Case": null`);
+//!   otherwise land as custom or generic records (`"Solution": null`);
 //! - leave out the custom objects the map does not name (`"custom_objects": false`), which
 //!   otherwise land as custom records;
 //! - leave out the standard objects with data that the map does not name
@@ -86,7 +86,8 @@
 //! destination's users: matched by email, never created), opportunities, pipeline stages,
 //! contact roles, tasks, events and their attendees, notes, files with their bytes,
 //! conversations (emails), custom records, products, price books and their entries, line
-//! items, campaigns and campaign members ([`EntityKind`]). Each entity is defined once,
+//! items, campaigns and campaign members, file links, recurring series, cases and case
+//! comments ([`EntityKind`]). Each entity is defined once,
 //! in an [`EntitySchema`]: its standard fields with how each is held and whether it is
 //! required, and its links with the entity each points to. The map's validation, the
 //! transform and the SQLite destination's tables all read that one definition.
