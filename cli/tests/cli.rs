@@ -71,6 +71,8 @@ fn demo_migrates_every_object_then_a_second_run_on_the_same_dir_changes_nothing(
         "OpportunityLineItem",
         "Campaign",
         "CampaignMember",
+        "Case",
+        "CaseComment",
     ] {
         assert!(objects.contains(&object), "{object}: {stdout}");
     }

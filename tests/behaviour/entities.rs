@@ -40,6 +40,9 @@ fn destination_rows(db: &rusqlite::Connection) -> HashMap<String, i64> {
         "campaigns",
         "campaign_members",
         "activity_series",
+        "teams",
+        "cases",
+        "case_comments",
     ] {
         let mut statement = db
             .prepare(&format!(
@@ -86,6 +89,9 @@ fn link_column(kind: Generated) -> Option<&'static str> {
         Generated::Pricebook2 => Some("price_book_id"),
         Generated::PricebookEntry => Some("price_book_entry_id"),
         Generated::Campaign => Some("campaign_id"),
+        Generated::Case => Some("case_id"),
+        // A queue: the team that owns the record.
+        Generated::Group => Some("team_id"),
         _ => None,
     }
 }
@@ -171,6 +177,9 @@ impl GroundTruth {
                     let column = match (table, column, *field) {
                         ("companies", "company_id", _) => "parent_company_id",
                         ("campaigns", "campaign_id", _) => "parent_campaign_id",
+                        ("cases", "case_id", _) => "parent_case_id",
+                        // A comment's user is its author.
+                        ("case_comments", "owner_id", _) => "author_id",
                         // A member's lead has a link of its own beside its contact.
                         ("campaign_members", "contact_id", "LeadId") => "lead_id",
                         _ => column,
@@ -330,12 +339,11 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
         "OpportunityLineItem",
         "Campaign",
         "CampaignMember",
+        "Case",
+        "CaseComment",
     ] {
         assert!(migrated.contains(&object), "{object} is migrated");
     }
-    // Objects with data that the map was written without land all the same (as generic
-    // records until the map names them), never left behind.
-    assert!(migrated.contains(&"Case"), "Case is migrated");
     for object in ["RecordType", "Report"] {
         assert!(
             migration
@@ -396,13 +404,20 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
     assert_eq!(tags.len() as u64, leads.created);
     assert!(tags.iter().all(|tags| tags == r#"["lead"]"#));
 
-    let activity = ["contact_id", "company_id", "opportunity_id", "owner_id"];
+    let activity = [
+        "contact_id",
+        "company_id",
+        "opportunity_id",
+        "owner_id",
+        "case_id",
+    ];
     let occurrence = [
         "contact_id",
         "company_id",
         "opportunity_id",
         "owner_id",
         "series_id",
+        "case_id",
     ];
     let checks: &[(Generated, &str, &[&str], &[&str])] = &[
         (Generated::Account, "companies", &["owner_id"], &["OwnerId"]),
@@ -470,8 +485,33 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
         (
             Generated::EmailMessage,
             "conversations",
-            &["company_id", "opportunity_id", "contact_id"],
+            &["company_id", "opportunity_id", "contact_id", "case_id"],
             &["RelatedToId", "Activity.WhoId"],
+        ),
+        // A case email's case is its ParentId (its RelatedToId too).
+        (
+            Generated::EmailMessage,
+            "conversations",
+            &["case_id"],
+            &["ParentId"],
+        ),
+        (
+            Generated::Case,
+            "cases",
+            &[
+                "company_id",
+                "contact_id",
+                "owner_id",
+                "team_id",
+                "parent_case_id",
+            ],
+            &["AccountId", "ContactId", "OwnerId", "ParentId"],
+        ),
+        (
+            Generated::CaseComment,
+            "case_comments",
+            &["case_id", "author_id"],
+            &["ParentId", "CreatedById"],
         ),
         (
             Generated::Project,
@@ -547,10 +587,19 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
         &["ParentId"],
     );
     assert!(parents > 0);
-    // Attachments skipped are exactly those attached to a case, which is not migrated.
-    for issue in report.issues.iter().filter(|i| i.object == "Attachment") {
-        assert_eq!(issue.kind, IssueKind::Skipped, "{issue:?}");
-        assert!(issue.reason.contains("points to Case "), "{issue:?}");
+    // Attachments to a case land attached to it, none skipped; no record of any object
+    // loses a link to a case.
+    let to_cases = truth.check(
+        &db,
+        Generated::Attachment,
+        "files",
+        &["case_id"],
+        &["ParentId"],
+    );
+    assert!(to_cases.0 > 0, "no attachment to a case");
+    assert_eq!(report.object("Attachment").unwrap().skipped, 0);
+    for issue in &report.issues {
+        assert!(!issue.reason.contains("points to Case "), "{issue:?}");
     }
 
     // Custom lookups land as custom links.

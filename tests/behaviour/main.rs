@@ -5,6 +5,7 @@
 
 mod activities;
 mod bulk;
+mod cases;
 mod client;
 mod content_files;
 mod counts;

@@ -430,6 +430,8 @@ fn entity_words(entity: EntityKind) -> &'static [&'static str] {
         EntityKind::CampaignMember => &["member"],
         EntityKind::FileLink => &["link", "share"],
         EntityKind::Series => &["series", "recurrence"],
+        EntityKind::Case => &["case", "ticket", "support"],
+        EntityKind::CaseComment => &["comment"],
     }
 }
 

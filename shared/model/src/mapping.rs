@@ -23,7 +23,7 @@
 //!   object as another entity (`"variants"`, [`ObjectMap::variants`]: person accounts);
 //! - add a whole new object (it must name its entity);
 //! - drop an object (`"Lead": null`), or leave out one the map does not name, which would
-//!   otherwise land as custom or generic records (`"Case": null`);
+//!   otherwise land as custom or generic records (`"Solution": null`);
 //! - leave out the custom objects the map does not name (`"custom_objects": false`), which
 //!   otherwise land as custom records;
 //! - leave out the standard objects with data that the map does not name
@@ -86,7 +86,8 @@
 //! destination's users: matched by email, never created), opportunities, pipeline stages,
 //! contact roles, tasks, events and their attendees, notes, files with their bytes,
 //! conversations (emails), custom records, products, price books and their entries, line
-//! items, campaigns and campaign members ([`EntityKind`]). Each entity is defined once,
+//! items, campaigns and campaign members, file links, recurring series, cases and case
+//! comments ([`EntityKind`]). Each entity is defined once,
 //! in an [`EntitySchema`]: its standard fields with how each is held and whether it is
 //! required, and its links with the entity each points to. The map's validation, the
 //! transform and the SQLite destination's tables all read that one definition.
@@ -149,6 +150,10 @@ pub enum EntityKind {
     FileLink,
     /// A recurring series of tasks or events: its rule, which its occurrences link to.
     Series,
+    /// A support case, in a hierarchy of cases, owned by a person or a team (a queue).
+    Case,
+    /// A comment on a case, written by an owner.
+    CaseComment,
 }
 
 /// One standard field of an entity: its name, how it is held, and whether the destination
@@ -341,12 +346,13 @@ const CONTACT_ROLE: EntitySchema = EntitySchema {
     created_by_migration: true,
 };
 
-/// Tasks, events, notes and files hang off a contact, a company or an opportunity.
+/// Tasks, events, notes and files hang off a contact, a company, an opportunity or a case.
 const ACTIVITY_LINKS: &[(&str, EntityKind)] = &[
     ("contact", EntityKind::Contact),
     ("company", EntityKind::Company),
     ("opportunity", EntityKind::Opportunity),
     ("owner", EntityKind::Owner),
+    ("case", EntityKind::Case),
 ];
 
 /// A task or an event may be an occurrence of a recurring series.
@@ -356,6 +362,7 @@ const OCCURRENCE_LINKS: &[(&str, EntityKind)] = &[
     ("opportunity", EntityKind::Opportunity),
     ("owner", EntityKind::Owner),
     ("series", EntityKind::Series),
+    ("case", EntityKind::Case),
 ];
 
 const TASK: EntitySchema = EntitySchema {
@@ -467,6 +474,8 @@ const CONVERSATION: EntitySchema = EntitySchema {
         ("company", EntityKind::Company),
         ("opportunity", EntityKind::Opportunity),
         ("contact", EntityKind::Contact),
+        // The case an email belongs to (Email-to-Case).
+        ("case", EntityKind::Case),
     ],
     created_by_migration: true,
 };
@@ -495,6 +504,7 @@ const FILE_LINK: EntitySchema = EntitySchema {
         ("company", EntityKind::Company),
         ("contact", EntityKind::Contact),
         ("opportunity", EntityKind::Opportunity),
+        ("case", EntityKind::Case),
     ],
     created_by_migration: true,
 };
@@ -655,9 +665,55 @@ const SERIES: EntitySchema = EntitySchema {
     created_by_migration: true,
 };
 
+/// A support case (Salesforce `Case`): what the customer reported and where it stands.
+const CASE: EntitySchema = EntitySchema {
+    table: "cases",
+    fields: &[
+        text("case_number"),
+        text("subject"),
+        text("description"),
+        text("status"),
+        text("priority"),
+        // How it came in: `Phone`, `Email`, `Web`.
+        text("origin"),
+        text("type"),
+        text("reason"),
+        of_kind("is_closed", ValueKind::Boolean),
+        text("closed_at"),
+        // The address a case that came in by email or the web was sent from.
+        text("supplied_email"),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: &[
+        ("company", EntityKind::Company),
+        ("contact", EntityKind::Contact),
+        ("owner", EntityKind::Owner),
+        // The team (a Salesforce queue) that owns a case nobody has picked up yet.
+        ("team", EntityKind::Team),
+        // Its parent in the case hierarchy (may arrive through a `links` patch).
+        ("parent_case", EntityKind::Case),
+    ],
+    created_by_migration: true,
+};
+
+/// A comment on a case (Salesforce `CaseComment`): no owner of its own, its author a user.
+const CASE_COMMENT: EntitySchema = EntitySchema {
+    table: "case_comments",
+    fields: &[
+        text("body"),
+        // Published to the customer (true) or an internal note.
+        of_kind("is_published", ValueKind::Boolean),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: &[("case", EntityKind::Case), ("author", EntityKind::Owner)],
+    created_by_migration: true,
+};
+
 impl EntityKind {
     /// Every entity, in a stable order.
-    pub const ALL: [EntityKind; 22] = [
+    pub const ALL: [EntityKind; 24] = [
         Self::Company,
         Self::Contact,
         Self::Owner,
@@ -680,6 +736,8 @@ impl EntityKind {
         Self::CampaignMember,
         Self::FileLink,
         Self::Series,
+        Self::Case,
+        Self::CaseComment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -706,6 +764,8 @@ impl EntityKind {
             Self::CampaignMember => "campaign_member",
             Self::FileLink => "file_link",
             Self::Series => "series",
+            Self::Case => "case",
+            Self::CaseComment => "case_comment",
         }
     }
 
@@ -739,6 +799,8 @@ impl EntityKind {
             Self::CampaignMember => &CAMPAIGN_MEMBER,
             Self::FileLink => &FILE_LINK,
             Self::Series => &SERIES,
+            Self::Case => &CASE,
+            Self::CaseComment => &CASE_COMMENT,
         }
     }
 
@@ -1920,7 +1982,7 @@ mod tests {
         );
         check_error(
             r#"{"version":4,"objects":{"Account":{"entity":"deal"}}}"#,
-            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series)",
+            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series, case, case_comment)",
         );
         check_error(
             r#"{"version":4,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
@@ -1943,8 +2005,8 @@ mod tests {
             "field map: nothing in Account fills company.name, which the destination requires of every company",
         );
         check_error(
-            r#"{"version":4,"objects":{"Case":{"fields":{"Subject":"name"}}}}"#,
-            "field map override: Case is not in the map, so it must name its entity",
+            r#"{"version":4,"objects":{"Solution":{"fields":{"SolutionName":"name"}}}}"#,
+            "field map override: Solution is not in the map, so it must name its entity",
         );
         check_error(
             r#"{"version":4,"objects":{"Task":{"links":{"WhatId":{"Account":"company","Opportunity":"deal"}}}}}"#,
@@ -2048,7 +2110,7 @@ mod tests {
         };
         assert_eq!(
             check(r#"{"version":4,"objects":{"Deal":{"entity":"deal"}}}"#),
-            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series)".to_owned())
+            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series, case, case_comment)".to_owned())
         );
         assert_eq!(
             check(

@@ -323,8 +323,14 @@ pub fn split_counts_with(records: u64, mix: Mix) -> BTreeMap<Generated, u64> {
     // for, so that no other object's share moves.
     let emails = counts.get(&Generated::EmailMessage).copied().unwrap_or(0);
     counts.insert(Generated::EmailMessageRelation, emails * 2);
+    // Comments on cases, likewise on top: [`CASE_COMMENTS`] per case.
+    let cases = counts.get(&Generated::Case).copied().unwrap_or(0);
+    counts.insert(Generated::CaseComment, cases * CASE_COMMENTS);
     counts
 }
+
+/// Comments per case: comment `i` is on case `i / CASE_COMMENTS`.
+pub const CASE_COMMENTS: u64 = 2;
 
 /// The rich-text field of accounts, contacts and opportunities that embeds images.
 pub const RICH_TEXT_FIELD: &str = "Rich_Notes__c";
@@ -459,6 +465,7 @@ fn soft_deletes(kind: Generated) -> bool {
             | Generated::CampaignMember
             | Generated::Case
             | Generated::Project
+            | Generated::CaseComment
     )
 }
 
@@ -697,7 +704,9 @@ impl Org {
         self.counts
             .iter()
             .filter(|(k, _)| !FIXED.iter().any(|(f, _)| f == *k) && !DERIVED.contains(k))
-            .filter(|(k, _)| **k != Generated::EmailMessageRelation)
+            .filter(|(k, _)| {
+                **k != Generated::EmailMessageRelation && **k != Generated::CaseComment
+            })
             .map(|(_, n)| n)
             .sum()
     }
@@ -710,6 +719,10 @@ impl Org {
             Generated::EmailMessageRelation => {
                 self.statically_deleted(Generated::EmailMessage, index / 2)
             }
+            // A case's comments go with it.
+            Generated::CaseComment => {
+                self.statically_deleted(Generated::Case, index / CASE_COMMENTS)
+            }
             Generated::Task if self.email_of_task(index).is_some() => self
                 .email_of_task(index)
                 .is_some_and(|email| self.statically_deleted(Generated::EmailMessage, email)),
@@ -719,7 +732,7 @@ impl Org {
 
     fn statically_deleted_below(&self, kind: Generated, n: u64) -> u64 {
         match kind {
-            Generated::EventRelation | Generated::EmailMessageRelation => {
+            Generated::EventRelation | Generated::EmailMessageRelation | Generated::CaseComment => {
                 residues_below(n, 100, 74) + residues_below(n, 100, 75)
             }
             Generated::Task => {
@@ -1125,6 +1138,7 @@ impl Org {
             Generated::PricebookEntry => self.price_book_entry(index),
             Generated::OpportunityLineItem => self.line_item(index),
             Generated::EmailMessageRelation => self.email_relation(index),
+            Generated::CaseComment => self.case_comment(index),
         }
     }
 
@@ -1648,6 +1662,13 @@ impl Org {
                 .into_iter()
                 .map(|occurrence| (kind, occurrence)),
         );
+        if kind == Generated::Case {
+            records.extend(
+                (index * CASE_COMMENTS..(index + 1) * CASE_COMMENTS)
+                    .filter(|&comment| comment < self.count(Generated::CaseComment))
+                    .map(|comment| (Generated::CaseComment, comment)),
+            );
+        }
         records
     }
 
@@ -2173,6 +2194,7 @@ impl Org {
             match rng.below(10) {
                 0..=4 => self.live_ref(Generated::Account, rng),
                 5..=7 => self.live_ref(Generated::Opportunity, rng),
+                8 => self.live_ref(Generated::Case, rng),
                 _ => Val::Null,
             }
         };
@@ -2260,9 +2282,10 @@ impl Org {
     }
 
     /// The companion task of email `email` (Enhanced Email): the email's subject, its
-    /// contact as `WhoId`, its `RelatedToId` as `WhatId` (unless a case, which the simulated
-    /// `WhatId` does not reach), its sender or recipient user as
-    /// owner, completed on the day of the message, created with it.
+    /// contact as `WhoId`, its `RelatedToId` as `WhatId` (a case email's task is about the
+    /// case: `EmailMessage.ActivityId`, the task Email-to-Case creates for the case's owner),
+    /// its sender or recipient user as owner, completed on the day of the message, created
+    /// with it.
     fn email_task(&self, index: u64, email: u64) -> Vec<Val> {
         let kind = Generated::Task;
         let message = self.email_message(email);
@@ -2276,12 +2299,7 @@ impl Org {
             Val::Str(self.id(kind, index)),
             self.deleted(kind, index),
             contact[3].clone(),
-            // The simulated WhatId reaches accounts and opportunities, not cases.
-            if message[2].is_null() {
-                message[3].clone()
-            } else {
-                Val::Null
-            },
+            message[3].clone(),
             message[4].clone(),
             Val::Date(day),
             Val::Str("Completed".to_string()),
@@ -2886,6 +2904,27 @@ impl Org {
             (Val::DateTime(s), true) => Val::DateTime(*s),
             _ => Val::Null,
         };
+        // Drawn after the rest, so that no earlier value moves: a parent case among the
+        // earlier ones (a hierarchy without cycles), the address of a case that came in by
+        // email or the web, its type and reason.
+        let parent = if rng.chance(15) {
+            self.live_ref_below(kind, &mut rng, index)
+        } else {
+            Val::Null
+        };
+        let supplied = match &origin {
+            Val::Str(o) if o == "Email" || o == "Web" => {
+                let (first, last) = (*rng.pick(FIRST_NAMES), *rng.pick(LAST_NAMES));
+                Val::Str(format!("{}.{}@example.com", first.1, last.1))
+            }
+            _ => Val::Null,
+        };
+        let case_type = opt(&mut rng, 80, |r| {
+            Val::Str(r.pick(crate::schema::CASE_TYPES).to_string())
+        });
+        let reason = opt(&mut rng, 60, |r| {
+            Val::Str(r.pick(crate::schema::CASE_REASONS).to_string())
+        });
         let mut values = vec![
             Val::Str(self.id(kind, index)),
             self.deleted(kind, index),
@@ -2901,8 +2940,44 @@ impl Org {
             Val::Bool(closed),
             closed_date,
             owner,
+            parent,
+            supplied,
+            case_type,
+            reason,
         ];
         values.extend(audit);
+        values
+    }
+
+    /// Comment `index`, on case `index / CASE_COMMENTS`: written by a user after the case
+    /// was opened; most are internal notes, some published to the customer.
+    fn case_comment(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::CaseComment;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let case = index / CASE_COMMENTS;
+        let published = rng.chance(40);
+        let body = format!(
+            "{} {}",
+            rng.pick(&[
+                "Called the customer back:",
+                "Escalated to tier 2:",
+                "Customer confirmed:",
+                "Internal note:",
+                "Waiting on the customer:",
+            ]),
+            rng.pick(DESCRIPTIONS)
+        );
+        let body: String = body.chars().take(4_000).collect();
+        let author = self.owner(&mut rng);
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            Val::Str(self.id(Generated::Case, case)),
+            Val::Bool(published),
+            Val::Str(body),
+            author,
+        ];
+        values.extend(self.audit(&mut rng, kind, index));
         values
     }
 
@@ -4392,5 +4467,61 @@ mod product_tests {
             }
         }
         assert!(both > 0, "no member of a converted lead");
+    }
+
+    #[test]
+    fn cases_have_earlier_parents_comments_and_emails_and_their_comments_go_with_them() {
+        let org = Org::new(4, 5_000);
+        let cases = org.count(Generated::Case);
+        assert_eq!(org.count(Generated::CaseComment), cases * CASE_COMMENTS);
+        let mut children = 0;
+        for c in 0..cases {
+            let parent = value(&org, Generated::Case, c, "ParentId");
+            if parent != Val::Null {
+                let p = id_index(&org, Generated::Case, &parent);
+                assert!(p < c, "case {c}'s parent {p} comes after it");
+                assert!(!org.is_deleted(Generated::Case, p));
+                children += 1;
+            }
+            for comment in c * CASE_COMMENTS..(c + 1) * CASE_COMMENTS {
+                let on = value(&org, Generated::CaseComment, comment, "ParentId");
+                assert_eq!(id_index(&org, Generated::Case, &on), c);
+                assert_eq!(
+                    org.is_deleted(Generated::CaseComment, comment),
+                    org.is_deleted(Generated::Case, c)
+                );
+            }
+        }
+        assert!(children > 0);
+        assert_eq!(
+            org.deleted_count(Generated::CaseComment),
+            (0..org.count(Generated::CaseComment))
+                .filter(|&i| org.is_deleted(Generated::CaseComment, i))
+                .count() as u64
+        );
+        // Case emails: ParentId and RelatedToId are the case, and the companion task is
+        // about the case too.
+        let mut case_emails = 0;
+        for e in 0..org.count(Generated::EmailMessage) {
+            let parent = value(&org, Generated::EmailMessage, e, "ParentId");
+            if parent == Val::Null {
+                continue;
+            }
+            case_emails += 1;
+            assert_eq!(
+                value(&org, Generated::EmailMessage, e, "RelatedToId"),
+                parent
+            );
+            if let Some(task) = org.email_task_of(e) {
+                assert_eq!(value(&org, Generated::Task, task, "WhatId"), parent);
+            }
+        }
+        assert!(case_emails > 0);
+        let about_cases = (0..org.count(Generated::Event))
+            .filter(|&e| {
+                matches!(value(&org, Generated::Event, e, "WhatId"), Val::Str(s) if s.starts_with("500"))
+            })
+            .count();
+        assert!(about_cases > 0);
     }
 }

@@ -484,11 +484,14 @@ pub enum Generated {
     OpportunityLineItem,
     /// The senders and recipients of an email (Enhanced Email): contacts, leads, users.
     EmailMessageRelation,
+    /// Comments on cases: no owner, written by a user (`CreatedById`), published to the
+    /// customer or internal.
+    CaseComment,
 }
 
 impl Generated {
     /// Every generator, in a fixed order.
-    pub const ALL: [Generated; 39] = [
+    pub const ALL: [Generated; 40] = [
         Generated::User,
         Generated::Account,
         Generated::Contact,
@@ -528,6 +531,7 @@ impl Generated {
         Generated::PricebookEntry,
         Generated::OpportunityLineItem,
         Generated::EmailMessageRelation,
+        Generated::CaseComment,
     ];
 
     /// The API name of the object this generator fills.
@@ -572,6 +576,7 @@ impl Generated {
             Generated::PricebookEntry => "PricebookEntry",
             Generated::OpportunityLineItem => "OpportunityLineItem",
             Generated::EmailMessageRelation => "EmailMessageRelation",
+            Generated::CaseComment => "CaseComment",
         }
     }
 
@@ -1277,6 +1282,24 @@ pub const CASE_STATUS: &[&str] = &["New", "Working", "Escalated", "Closed"];
 pub const CASE_PRIORITY: &[&str] = &["High", "Medium", "Low"];
 /// Picklist values of `Case.Origin`.
 pub const CASE_ORIGIN: &[&str] = &["Phone", "Email", "Web"];
+/// Picklist values of `Case.Type` (the recorded describe's).
+pub const CASE_TYPES: &[&str] = &[
+    "Mechanical",
+    "Electrical",
+    "Electronic",
+    "Structural",
+    "Other",
+];
+/// Picklist values of `Case.Reason` (the recorded describe's).
+pub const CASE_REASONS: &[&str] = &[
+    "Installation",
+    "Equipment Complexity",
+    "Performance",
+    "Breakdown",
+    "Equipment Design",
+    "Feedback",
+    "Other",
+];
 /// Picklist values of `Campaign.Type`.
 pub const CAMPAIGN_TYPES: &[&str] = &[
     "Conference",
@@ -1551,6 +1574,20 @@ const CUSTOM_URLS: &[&str] = &[
 /// Objects the recorded describeGlobal lacks: ContentNote, the custom object and the
 /// tooling objects without a recording.
 const EXTRA_CATALOG: &[CatalogEntry] = &[
+    (
+        "CaseComment",
+        "Case Comment",
+        "Case Comments",
+        Some("00a"),
+        0b0011111101111,
+        &[
+            "rowTemplate",
+            "defaultValues",
+            "describe",
+            "layouts",
+            "sobject",
+        ],
+    ),
     (
         "ContentNote",
         "Note",
@@ -1978,7 +2015,7 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             reference(
                 "WhatId",
                 "Related To ID",
-                &["Account", "Opportunity"],
+                &["Account", "Opportunity", "Case"],
                 "What",
             ),
             FieldDef::new("Subject", "Subject", T::Combobox),
@@ -2003,7 +2040,7 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             reference(
                 "WhatId",
                 "Related To ID",
-                &["Account", "Opportunity"],
+                &["Account", "Opportunity", "Case"],
                 "What",
             ),
             FieldDef::new("Subject", "Subject", T::Combobox),
@@ -2301,6 +2338,18 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             FieldDef::new("IsClosed", "Closed", T::Boolean).read_only(),
             FieldDef::new("ClosedDate", "Closed Date", T::Datetime).read_only(),
             owner_field().reference(&["Group", "User"], "Owner"),
+            reference("ParentId", "Parent Case ID", &["Case"], "Parent"),
+            FieldDef::new("SuppliedEmail", "Email Address", T::Email).len(80),
+            picklist("Type", "Case Type", CASE_TYPES).len(40),
+            picklist("Reason", "Case Reason", CASE_REASONS).len(40),
+        ],
+        Generated::CaseComment => vec![
+            id_field("Case Comment ID"),
+            deleted_field(),
+            reference("ParentId", "Parent ID", &["Case"], "Parent").required(),
+            FieldDef::new("IsPublished", "Published", T::Boolean).defaulted(),
+            FieldDef::new("CommentBody", "Body", T::Textarea).len(4_000),
+            reference("CreatedById", "Created By ID", &["User"], "CreatedBy").read_only(),
         ],
         Generated::Project => vec![
             id_field("Record ID"),
@@ -2794,6 +2843,11 @@ fn children_of(kind: Generated) -> Vec<ChildRelationship> {
             ),
         ],
         Generated::Group => vec![child("QueueSobject", "QueueId", "QueueSobjects", true)],
+        Generated::Case => vec![
+            child("Case", "ParentId", "Cases", false),
+            child("CaseComment", "ParentId", "CaseComments", true),
+            child("EmailMessage", "ParentId", "EmailMessages", true),
+        ],
         _ => Vec::new(),
     }
 }
