@@ -429,6 +429,12 @@ fn entity_words(entity: EntityKind) -> &'static [&'static str] {
         EntityKind::Campaign => &["campaign"],
         EntityKind::CampaignMember => &["member"],
         EntityKind::FileLink => &["link", "share"],
+        EntityKind::Contract => &["contract"],
+        EntityKind::Order => &["order"],
+        EntityKind::OrderItem => &["order", "item"],
+        EntityKind::Quote => &["quote"],
+        EntityKind::QuoteLineItem => &["quote", "line"],
+        EntityKind::Asset => &["asset"],
         EntityKind::Series => &["series", "recurrence"],
     }
 }
