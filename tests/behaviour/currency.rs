@@ -447,3 +447,133 @@ async fn a_multi_currency_orgs_price_book_entries_line_items_and_campaigns_keep_
     }
     simulator.shutdown().await;
 }
+
+/// Rows of `query`, each a source id and the currencies it selects.
+fn currency_rows(
+    embedded: &Embedded,
+    query: &str,
+    width: usize,
+) -> Vec<(String, Vec<Option<String>>)> {
+    let db = embedded.destination_db();
+    let mut statement = db.prepare(query).unwrap();
+    statement
+        .query_map([], |row| {
+            let currencies = (1..=width).map(|i| row.get(i)).collect::<Result<_, _>>()?;
+            Ok((row.get(0)?, currencies))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_currency_orgs_contracts_orders_quotes_and_assets_keep_their_parents_currency() {
+    let seed = 35;
+    let features = Features {
+        multi_currency: true,
+        ..Features::default()
+    };
+    let simulator = start(seed, features).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    let mut map = money_map();
+    let builtin = FieldMap::builtin();
+    let commerce = [
+        "Contract",
+        "Order",
+        "OrderItem",
+        "Quote",
+        "QuoteLineItem",
+        "Asset",
+    ];
+    for object in ["Product2", "Pricebook2", "PricebookEntry"]
+        .into_iter()
+        .chain(commerce)
+    {
+        map.objects
+            .insert(object.to_owned(), builtin.objects[object].clone());
+    }
+    let outcome = embedded.migrate(&client, "run-commerce", map, 200).await;
+    let report = &outcome.report;
+    assert!(report.is_balanced(), "{report:?}");
+    assert!(report.is_complete(), "{report:?}");
+    let org = Org::with_features(seed, RECORDS, Mix::Sales, features);
+
+    // Each row: the record, then its own currency and those of what it must match.
+    let checks = [
+        (
+            Generated::OrderItem,
+            "SELECT i.source_id, i.currency, o.currency, e.currency FROM order_items i
+             JOIN orders o ON o.id = i.order_id JOIN price_book_entries e ON e.id = i.price_book_entry_id",
+            3,
+        ),
+        (
+            Generated::Order,
+            "SELECT o.source_id, o.currency, c.currency FROM orders o
+             JOIN contracts c ON c.id = o.contract_id",
+            2,
+        ),
+        (
+            Generated::QuoteLineItem,
+            "SELECT l.source_id, l.currency, q.currency, p.currency, e.currency FROM quote_line_items l
+             JOIN quotes q ON q.id = l.quote_id JOIN opportunities p ON p.id = q.opportunity_id
+             JOIN price_book_entries e ON e.id = l.price_book_entry_id",
+            4,
+        ),
+        (
+            Generated::Asset,
+            "SELECT a.source_id, a.currency, r.currency FROM assets a
+             JOIN assets r ON r.id = a.root_asset_id",
+            2,
+        ),
+        (
+            Generated::Contract,
+            "SELECT source_id, currency FROM contracts",
+            1,
+        ),
+    ];
+    let mut seen = BTreeSet::new();
+    for (kind, query, width) in checks {
+        let rows = currency_rows(&embedded, query, width);
+        assert!(!rows.is_empty(), "{kind:?}");
+        for (id, currencies) in rows {
+            let (_, index) = org.locate(&id).unwrap();
+            let expected = org.record_currency(kind, index);
+            for currency in currencies {
+                assert_eq!(currency.as_deref(), expected, "{kind:?} {id}");
+            }
+            seen.insert(expected.unwrap());
+        }
+    }
+    assert!(seen.len() > 1, "{seen:?}");
+    // Every item landed, and the amounts are Salesforce's, unconverted.
+    let db = embedded.destination_db();
+    for (kind, table) in [
+        (Generated::OrderItem, "order_items"),
+        (Generated::QuoteLineItem, "quote_line_items"),
+    ] {
+        let landed: Vec<(String, String)> = db
+            .prepare(&format!("SELECT source_id, total_price FROM {table}"))
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(landed.len() as u64, org.count(kind), "{table}");
+        for (id, total) in landed {
+            let (_, index) = org.locate(&id).unwrap();
+            assert_eq!(
+                total.parse::<f64>().ok(),
+                number(&org, kind, index, "TotalPrice"),
+                "{id}"
+            );
+        }
+    }
+    for object in commerce {
+        let counts = report.object(object).unwrap();
+        assert_eq!(counts.mismatched, 0, "{object}");
+        assert!(counts.verified > 0, "{object}");
+    }
+    simulator.shutdown().await;
+}

@@ -43,6 +43,12 @@ fn destination_rows(db: &rusqlite::Connection) -> HashMap<String, i64> {
         "teams",
         "cases",
         "case_comments",
+        "contracts",
+        "orders",
+        "order_items",
+        "quotes",
+        "quote_line_items",
+        "assets",
     ] {
         let mut statement = db
             .prepare(&format!(
@@ -92,6 +98,10 @@ fn link_column(kind: Generated) -> Option<&'static str> {
         Generated::Case => Some("case_id"),
         // A queue: the team that owns the record.
         Generated::Group => Some("team_id"),
+        Generated::Contract => Some("contract_id"),
+        Generated::Order => Some("order_id"),
+        Generated::Quote => Some("quote_id"),
+        Generated::Asset => Some("asset_id"),
         _ => None,
     }
 }
@@ -182,6 +192,9 @@ impl GroundTruth {
                         ("case_comments", "owner_id", _) => "author_id",
                         // A member's lead has a link of its own beside its contact.
                         ("campaign_members", "contact_id", "LeadId") => "lead_id",
+                        // An asset's links to assets: its parent and its hierarchy's root.
+                        ("assets", "asset_id", "ParentId") => "parent_asset_id",
+                        ("assets", "asset_id", "RootAssetId") => "root_asset_id",
                         _ => column,
                     };
                     expected.insert(column, row);
@@ -341,6 +354,12 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
         "CampaignMember",
         "Case",
         "CaseComment",
+        "Contract",
+        "Order",
+        "OrderItem",
+        "Quote",
+        "QuoteLineItem",
+        "Asset",
     ] {
         assert!(migrated.contains(&object), "{object} is migrated");
     }
@@ -543,6 +562,56 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
             &["campaign_id", "contact_id", "lead_id"],
             &["CampaignId", "ContactId", "LeadId"],
         ),
+        (
+            Generated::Contract,
+            "contracts",
+            &["company_id", "owner_id", "price_book_id"],
+            &["AccountId", "OwnerId", "Pricebook2Id"],
+        ),
+        (
+            Generated::Order,
+            "orders",
+            &["company_id", "contract_id", "price_book_id", "owner_id"],
+            &["AccountId", "ContractId", "Pricebook2Id", "OwnerId"],
+        ),
+        (
+            Generated::OrderItem,
+            "order_items",
+            &["order_id", "price_book_entry_id", "product_id"],
+            &["OrderId", "PricebookEntryId", "Product2Id"],
+        ),
+        (
+            Generated::Quote,
+            "quotes",
+            &["opportunity_id", "price_book_id", "contact_id"],
+            &["OpportunityId", "Pricebook2Id", "ContactId"],
+        ),
+        (
+            Generated::QuoteLineItem,
+            "quote_line_items",
+            &["quote_id", "price_book_entry_id", "product_id"],
+            &["QuoteId", "PricebookEntryId", "Product2Id"],
+        ),
+        (
+            Generated::Asset,
+            "assets",
+            &[
+                "company_id",
+                "contact_id",
+                "product_id",
+                "owner_id",
+                "parent_asset_id",
+                "root_asset_id",
+            ],
+            &[
+                "AccountId",
+                "ContactId",
+                "Product2Id",
+                "OwnerId",
+                "ParentId",
+                "RootAssetId",
+            ],
+        ),
     ];
     for (kind, table, columns, references) in checks {
         let (compared, missing) = truth.check(&db, *kind, table, columns, references);
@@ -571,6 +640,12 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
         "PricebookEntry",
         "OpportunityLineItem",
         "Campaign",
+        "Contract",
+        "Order",
+        "OrderItem",
+        "Quote",
+        "QuoteLineItem",
+        "Asset",
     ] {
         assert_eq!(
             report.object(object).unwrap().created,
@@ -578,6 +653,53 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
             "{object}"
         );
     }
+    // Orders land with their amount and quote lines with theirs, as Salesforce computed
+    // them; a root asset is its own root.
+    for (kind, table, field, column) in [
+        (Generated::Order, "orders", "TotalAmount", "total_amount"),
+        (
+            Generated::OrderItem,
+            "order_items",
+            "TotalPrice",
+            "total_price",
+        ),
+        (Generated::Quote, "quotes", "GrandTotal", "grand_total"),
+        (
+            Generated::QuoteLineItem,
+            "quote_line_items",
+            "TotalPrice",
+            "total_price",
+        ),
+        (Generated::Asset, "assets", "Price", "price"),
+    ] {
+        for index in 0..truth.org.count(kind) {
+            let id = truth.org.id(kind, index);
+            let landed: Option<String> = db
+                .query_row(
+                    &format!("SELECT {column} FROM {table} WHERE id = ?1"),
+                    [truth.rows[&id]],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            let expected = match value(&truth.org, kind, index, field) {
+                Val::Num(n) => Some(n),
+                _ => None,
+            };
+            assert_eq!(
+                landed.map(|text| text.parse::<f64>().unwrap()),
+                expected,
+                "{table}.{column} of {id}"
+            );
+        }
+    }
+    let roots: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM assets WHERE root_asset_id = id AND parent_asset_id IS NULL",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(roots as u64, truth.org.count(Generated::Asset).div_ceil(3));
     // Account parents are checked on their own: ParentId is a self link, patched after load.
     let (parents, _) = truth.check(
         &db,

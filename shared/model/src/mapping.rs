@@ -154,6 +154,18 @@ pub enum EntityKind {
     Case,
     /// A comment on a case, written by an owner.
     CaseComment,
+    /// A contract with a company: its term, status and the price book its orders use.
+    Contract,
+    /// An order of a company, under a contract or none, from one price book.
+    Order,
+    /// A product on an order, from an entry of the order's price book.
+    OrderItem,
+    /// A quote on an opportunity, from the opportunity's price book.
+    Quote,
+    /// A product on a quote, from an entry of the quote's price book.
+    QuoteLineItem,
+    /// A product a company or contact owns, in a hierarchy of assets.
+    Asset,
 }
 
 /// One standard field of an entity: its name, how it is held, and whether the destination
@@ -697,6 +709,31 @@ const CASE: EntitySchema = EntitySchema {
     created_by_migration: true,
 };
 
+const CONTRACT: EntitySchema = EntitySchema {
+    table: "contracts",
+    fields: &[
+        text("contract_number"),
+        text("status"),
+        // `Draft`, `InApproval`, `Activated`, `Terminated` or `Expired`.
+        text("status_code"),
+        text("start_date"),
+        text("end_date"),
+        of_kind("contract_term", ValueKind::Integer),
+        text("owner_expiration_notice"),
+        text("activated_at"),
+        text("description"),
+        CREATED_AT,
+        UPDATED_AT,
+        CURRENCY,
+    ],
+    links: &[
+        ("company", EntityKind::Company),
+        ("owner", EntityKind::Owner),
+        ("price_book", EntityKind::PriceBook),
+    ],
+    created_by_migration: true,
+};
+
 /// A comment on a case (Salesforce `CaseComment`): no owner of its own, its author a user.
 const CASE_COMMENT: EntitySchema = EntitySchema {
     table: "case_comments",
@@ -711,9 +748,138 @@ const CASE_COMMENT: EntitySchema = EntitySchema {
     created_by_migration: true,
 };
 
+const ORDER: EntitySchema = EntitySchema {
+    table: "orders",
+    fields: &[
+        text("order_number"),
+        text("name"),
+        text("status"),
+        text("effective_date"),
+        text("end_date"),
+        // The sum of the items' total prices, as Salesforce computed it.
+        of_kind("total_amount", ValueKind::Decimal),
+        text("description"),
+        CREATED_AT,
+        UPDATED_AT,
+        CURRENCY,
+    ],
+    links: &[
+        ("company", EntityKind::Company),
+        ("contract", EntityKind::Contract),
+        ("price_book", EntityKind::PriceBook),
+        ("owner", EntityKind::Owner),
+    ],
+    created_by_migration: true,
+};
+
+const ORDER_ITEM: EntitySchema = EntitySchema {
+    table: "order_items",
+    fields: &[
+        text("order_item_number"),
+        of_kind("quantity", ValueKind::Decimal),
+        of_kind("unit_price", ValueKind::Decimal),
+        of_kind("list_price", ValueKind::Decimal),
+        of_kind("total_price", ValueKind::Decimal),
+        text("service_date"),
+        text("description"),
+        CREATED_AT,
+        UPDATED_AT,
+        CURRENCY,
+    ],
+    links: &[
+        ("order", EntityKind::Order),
+        ("price_book_entry", EntityKind::PriceBookEntry),
+        ("product", EntityKind::Product),
+    ],
+    created_by_migration: true,
+};
+
+const QUOTE: EntitySchema = EntitySchema {
+    table: "quotes",
+    fields: &[
+        required("name"),
+        text("quote_number"),
+        text("status"),
+        text("expiration_date"),
+        of_kind("is_syncing", ValueKind::Boolean),
+        // Roll-ups of the line items, as Salesforce computed them.
+        of_kind("subtotal", ValueKind::Decimal),
+        of_kind("discount", ValueKind::Decimal),
+        of_kind("total_price", ValueKind::Decimal),
+        of_kind("grand_total", ValueKind::Decimal),
+        of_kind("line_item_count", ValueKind::Integer),
+        text("description"),
+        CREATED_AT,
+        UPDATED_AT,
+        CURRENCY,
+    ],
+    links: &[
+        ("opportunity", EntityKind::Opportunity),
+        ("price_book", EntityKind::PriceBook),
+        ("contact", EntityKind::Contact),
+    ],
+    created_by_migration: true,
+};
+
+const QUOTE_LINE_ITEM: EntitySchema = EntitySchema {
+    table: "quote_line_items",
+    fields: &[
+        text("line_number"),
+        of_kind("quantity", ValueKind::Decimal),
+        of_kind("unit_price", ValueKind::Decimal),
+        of_kind("list_price", ValueKind::Decimal),
+        // A percentage, kept exactly.
+        of_kind("discount", ValueKind::Decimal),
+        of_kind("subtotal", ValueKind::Decimal),
+        of_kind("total_price", ValueKind::Decimal),
+        text("service_date"),
+        text("description"),
+        of_kind("sort_order", ValueKind::Integer),
+        CREATED_AT,
+        UPDATED_AT,
+        CURRENCY,
+    ],
+    links: &[
+        ("quote", EntityKind::Quote),
+        ("price_book_entry", EntityKind::PriceBookEntry),
+        ("product", EntityKind::Product),
+    ],
+    created_by_migration: true,
+};
+
+const ASSET: EntitySchema = EntitySchema {
+    table: "assets",
+    fields: &[
+        required("name"),
+        text("serial_number"),
+        text("status"),
+        of_kind("quantity", ValueKind::Decimal),
+        of_kind("price", ValueKind::Decimal),
+        text("purchase_date"),
+        text("install_date"),
+        text("usage_end_date"),
+        of_kind("is_competitor_product", ValueKind::Boolean),
+        text("description"),
+        CREATED_AT,
+        UPDATED_AT,
+        CURRENCY,
+    ],
+    // `parent_asset` is the asset it is part of; `root_asset` the top of its hierarchy
+    // (a root's is itself).
+    links: &[
+        ("company", EntityKind::Company),
+        ("contact", EntityKind::Contact),
+        ("product", EntityKind::Product),
+        ("owner", EntityKind::Owner),
+        ("parent_asset", EntityKind::Asset),
+        ("root_asset", EntityKind::Asset),
+    ],
+    created_by_migration: true,
+};
+
 impl EntityKind {
     /// Every entity, in a stable order.
-    pub const ALL: [EntityKind; 24] = [
+    pub const ALL: [EntityKind; 30] = [
         Self::Company,
         Self::Contact,
         Self::Owner,
@@ -738,6 +904,12 @@ impl EntityKind {
         Self::Series,
         Self::Case,
         Self::CaseComment,
+        Self::Contract,
+        Self::Order,
+        Self::OrderItem,
+        Self::Quote,
+        Self::QuoteLineItem,
+        Self::Asset,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -766,6 +938,12 @@ impl EntityKind {
             Self::Series => "series",
             Self::Case => "case",
             Self::CaseComment => "case_comment",
+            Self::Contract => "contract",
+            Self::Order => "order",
+            Self::OrderItem => "order_item",
+            Self::Quote => "quote",
+            Self::QuoteLineItem => "quote_line_item",
+            Self::Asset => "asset",
         }
     }
 
@@ -801,6 +979,12 @@ impl EntityKind {
             Self::Series => &SERIES,
             Self::Case => &CASE,
             Self::CaseComment => &CASE_COMMENT,
+            Self::Contract => &CONTRACT,
+            Self::Order => &ORDER,
+            Self::OrderItem => &ORDER_ITEM,
+            Self::Quote => &QUOTE,
+            Self::QuoteLineItem => &QUOTE_LINE_ITEM,
+            Self::Asset => &ASSET,
         }
     }
 
@@ -1982,7 +2166,7 @@ mod tests {
         );
         check_error(
             r#"{"version":4,"objects":{"Account":{"entity":"deal"}}}"#,
-            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series, case, case_comment)",
+            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series, case, case_comment, contract, order, order_item, quote, quote_line_item, asset)",
         );
         check_error(
             r#"{"version":4,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
@@ -2110,7 +2294,7 @@ mod tests {
         };
         assert_eq!(
             check(r#"{"version":4,"objects":{"Deal":{"entity":"deal"}}}"#),
-            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series, case, case_comment)".to_owned())
+            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series, case, case_comment, contract, order, order_item, quote, quote_line_item, asset)".to_owned())
         );
         assert_eq!(
             check(

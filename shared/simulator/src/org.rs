@@ -27,6 +27,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
+mod commerce;
+
 /// Username of the integration user, who is user 0 and owns the issued tokens.
 /// How the generator made a contact's e-mail address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,6 +328,7 @@ pub fn split_counts_with(records: u64, mix: Mix) -> BTreeMap<Generated, u64> {
     // Comments on cases, likewise on top: [`CASE_COMMENTS`] per case.
     let cases = counts.get(&Generated::Case).copied().unwrap_or(0);
     counts.insert(Generated::CaseComment, cases * CASE_COMMENTS);
+    commerce::add_counts(&mut counts);
     counts
 }
 
@@ -651,6 +654,9 @@ impl Org {
             }
             _ => {}
         }
+        if let Some((parent, at)) = self.currency_parent(kind, index) {
+            return self.record_currency(parent, at);
+        }
         let corporate = self.corporate_currency();
         let mut rng = Rng::for_record(self.seed, SALT_CURRENCY ^ salt(kind), index);
         if rng.chance(65) {
@@ -707,6 +713,7 @@ impl Org {
             .filter(|(k, _)| {
                 **k != Generated::EmailMessageRelation && **k != Generated::CaseComment
             })
+            .filter(|(k, _)| !commerce::COMMERCE.contains(k))
             .map(|(_, n)| n)
             .sum()
     }
@@ -1080,7 +1087,7 @@ impl Org {
         let priced_in_own_currency = matches!(
             kind,
             Generated::PricebookEntry | Generated::OpportunityLineItem
-        );
+        ) || commerce::COMMERCE.contains(&kind);
         if code != corporate && !priced_in_own_currency {
             let (rate, places) = crate::schema::currency(code);
             let (corporate_rate, _) = crate::schema::currency(corporate);
@@ -1139,6 +1146,12 @@ impl Org {
             Generated::OpportunityLineItem => self.line_item(index),
             Generated::EmailMessageRelation => self.email_relation(index),
             Generated::CaseComment => self.case_comment(index),
+            Generated::Contract => self.contract(index),
+            Generated::Order => self.order(index),
+            Generated::OrderItem => self.order_item(index),
+            Generated::Quote => self.quote(index),
+            Generated::QuoteLineItem => self.quote_line_item(index),
+            Generated::Asset => self.asset(index),
         }
     }
 

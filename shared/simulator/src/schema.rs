@@ -487,11 +487,23 @@ pub enum Generated {
     /// Comments on cases: no owner, written by a user (`CreatedById`), published to the
     /// customer or internal.
     CaseComment,
+    /// An account's contract: its term, status and the price book its orders use.
+    Contract,
+    /// An order of an account, under an activated contract or none, from one price book.
+    Order,
+    /// An order's products, from entries of the order's price book.
+    OrderItem,
+    /// A quote on an opportunity, from the opportunity's price book (Quotes enabled).
+    Quote,
+    /// A quote's products, from entries of the quote's price book.
+    QuoteLineItem,
+    /// An account's installed products, in a hierarchy (`ParentId`, `RootAssetId`).
+    Asset,
 }
 
 impl Generated {
     /// Every generator, in a fixed order.
-    pub const ALL: [Generated; 40] = [
+    pub const ALL: [Generated; 46] = [
         Generated::User,
         Generated::Account,
         Generated::Contact,
@@ -532,6 +544,12 @@ impl Generated {
         Generated::OpportunityLineItem,
         Generated::EmailMessageRelation,
         Generated::CaseComment,
+        Generated::Contract,
+        Generated::Order,
+        Generated::OrderItem,
+        Generated::Quote,
+        Generated::QuoteLineItem,
+        Generated::Asset,
     ];
 
     /// The API name of the object this generator fills.
@@ -577,6 +595,12 @@ impl Generated {
             Generated::OpportunityLineItem => "OpportunityLineItem",
             Generated::EmailMessageRelation => "EmailMessageRelation",
             Generated::CaseComment => "CaseComment",
+            Generated::Contract => "Contract",
+            Generated::Order => "Order",
+            Generated::OrderItem => "OrderItem",
+            Generated::Quote => "Quote",
+            Generated::QuoteLineItem => "QuoteLineItem",
+            Generated::Asset => "Asset",
         }
     }
 
@@ -1314,6 +1338,36 @@ pub const CAMPAIGN_STATUS: &[&str] = &["Planned", "In Progress", "Completed", "A
 pub const MEMBER_STATUS: &[&str] = &["Sent", "Responded"];
 /// Picklist values of `Product2.Family`.
 pub const PRODUCT_FAMILIES: &[&str] = &["Software", "Services", "Hardware"];
+/// Picklist values of `Contract.Status` (recorded describe `sfdxvscode_min_Contract`).
+pub const CONTRACT_STATUS: &[&str] = &["In Approval Process", "Activated", "Draft"];
+/// Picklist values of `Contract.StatusCode`: the category of each status.
+pub const CONTRACT_STATUS_CODES: &[&str] =
+    &["Draft", "InApproval", "Activated", "Terminated", "Expired"];
+/// Picklist values of `Contract.OwnerExpirationNotice` (days).
+pub const CONTRACT_NOTICES: &[&str] = &["15", "30", "45", "60", "90", "120"];
+/// Picklist values of `Order.Status` (recorded describe `sfdxvscode_min_Order`).
+pub const ORDER_STATUS: &[&str] = &["Draft", "Activated"];
+/// Picklist values of `Order.StatusCode`.
+pub const ORDER_STATUS_CODES: &[&str] = &["Draft", "Activated", "Canceled", "Expired"];
+/// Picklist values of `Quote.Status`.
+pub const QUOTE_STATUS: &[&str] = &[
+    "Draft",
+    "Needs Review",
+    "In Review",
+    "Approved",
+    "Rejected",
+    "Presented",
+    "Accepted",
+    "Denied",
+];
+/// Picklist values of `Asset.Status`.
+pub const ASSET_STATUS: &[&str] = &[
+    "Purchased",
+    "Shipped",
+    "Installed",
+    "Registered",
+    "Obsolete",
+];
 /// Picklist values of `OpportunityContactRole.Role`.
 pub const CONTACT_ROLES: &[&str] = &[
     "Business User",
@@ -1737,6 +1791,79 @@ const EXTRA_CATALOG: &[CatalogEntry] = &[
         0b0011011100111,
         LAYOUT_URLS,
     ),
+    // Flags and urls as the recorded describeGlobal (cci_2020) lists them; Quote and
+    // QuoteLineItem (absent there: Quotes were off) as Order and OrderItem.
+    (
+        "Contract",
+        "Contract",
+        "Contracts",
+        Some("800"),
+        0b1011111101111,
+        LISTVIEW_URLS,
+    ),
+    (
+        "Order",
+        "Order",
+        "Orders",
+        Some("801"),
+        0b1011111101111,
+        ACTION_URLS,
+    ),
+    (
+        "OrderItem",
+        "Order Product",
+        "Order Products",
+        Some("802"),
+        0b0011011100111,
+        LAYOUT_URLS,
+    ),
+    (
+        "Quote",
+        "Quote",
+        "Quotes",
+        Some("0Q0"),
+        0b1011111101111,
+        ACTION_URLS,
+    ),
+    (
+        "QuoteLineItem",
+        "Quote Line Item",
+        "Quote Line Items",
+        Some("0QL"),
+        0b0011011100111,
+        LAYOUT_URLS,
+    ),
+    (
+        "Asset",
+        "Asset",
+        "Assets",
+        Some("02i"),
+        0b1011111101111,
+        LISTVIEW_URLS,
+    ),
+];
+
+const ACTION_URLS: &[&str] = &[
+    "compactLayouts",
+    "rowTemplate",
+    "approvalLayouts",
+    "defaultValues",
+    "describe",
+    "quickActions",
+    "layouts",
+    "sobject",
+];
+
+const LISTVIEW_URLS: &[&str] = &[
+    "compactLayouts",
+    "rowTemplate",
+    "approvalLayouts",
+    "defaultValues",
+    "listviews",
+    "describe",
+    "quickActions",
+    "layouts",
+    "sobject",
 ];
 
 const LAYOUT_URLS: &[&str] = &[
@@ -2315,6 +2442,190 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             FieldDef::new("Description", "Line Description", T::String),
             FieldDef::new("Discount", "Discount", T::Percent),
         ],
+        Generated::Contract => vec![
+            id_field("Contract ID"),
+            deleted_field(),
+            reference("AccountId", "Account ID", &["Account"], "Account").required(),
+            reference(
+                "Pricebook2Id",
+                "Price Book ID",
+                &["Pricebook2"],
+                "Pricebook2",
+            ),
+            picklist(
+                "OwnerExpirationNotice",
+                "Owner Expiration Notice",
+                CONTRACT_NOTICES,
+            ),
+            FieldDef::new("StartDate", "Contract Start Date", T::Date),
+            // Salesforce computes it: StartDate plus ContractTerm months, less a day.
+            FieldDef::new("EndDate", "Contract End Date", T::Date).read_only(),
+            FieldDef::new("ContractTerm", "Contract Term", T::Int).digits(4),
+            owner_field(),
+            picklist("Status", "Status", CONTRACT_STATUS).required(),
+            picklist("StatusCode", "Status Category", CONTRACT_STATUS_CODES)
+                .required()
+                .read_only(),
+            FieldDef::new("ActivatedDate", "Activated Date", T::Datetime).read_only(),
+            FieldDef::new("Description", "Description", T::Textarea).len(32_000),
+            FieldDef::new("ContractNumber", "Contract Number", T::String)
+                .len(30)
+                .system()
+                .name_field(),
+        ],
+        Generated::Order => vec![
+            id_field("Order ID"),
+            deleted_field(),
+            owner_field(),
+            reference("ContractId", "Contract ID", &["Contract"], "Contract"),
+            reference("AccountId", "Account ID", &["Account"], "Account"),
+            reference(
+                "Pricebook2Id",
+                "Price Book ID",
+                &["Pricebook2"],
+                "Pricebook2",
+            ),
+            FieldDef::new("EffectiveDate", "Order Start Date", T::Date).required(),
+            FieldDef::new("EndDate", "Order End Date", T::Date),
+            picklist("Status", "Status", ORDER_STATUS).required(),
+            FieldDef::new("Description", "Description", T::Textarea).len(32_000),
+            FieldDef::new("Name", "Order Name", T::String).len(80),
+            picklist("StatusCode", "Status Category", ORDER_STATUS_CODES)
+                .required()
+                .read_only(),
+            FieldDef::new("OrderNumber", "Order Number", T::String)
+                .len(30)
+                .system()
+                .name_field(),
+            // The sum of the items' total prices.
+            FieldDef::new("TotalAmount", "Order Amount", T::Currency)
+                .numeric(18, 2)
+                .required()
+                .read_only(),
+        ],
+        Generated::OrderItem => vec![
+            id_field("Order Product ID"),
+            deleted_field(),
+            reference("Product2Id", "Product ID", &["Product2"], "Product2"),
+            reference("OrderId", "Order ID", &["Order"], "Order").required(),
+            reference(
+                "PricebookEntryId",
+                "Price Book Entry ID",
+                &["PricebookEntry"],
+                "PricebookEntry",
+            )
+            .required(),
+            FieldDef::new("Quantity", "Quantity", T::Double)
+                .numeric(18, 2)
+                .required(),
+            FieldDef::new("UnitPrice", "Unit Price", T::Currency)
+                .numeric(18, 2)
+                .required(),
+            FieldDef::new("ListPrice", "List Price", T::Currency)
+                .numeric(18, 2)
+                .read_only(),
+            FieldDef::new("TotalPrice", "Total Price", T::Currency)
+                .numeric(18, 2)
+                .read_only(),
+            FieldDef::new("ServiceDate", "Start Date", T::Date),
+            FieldDef::new("Description", "Line Description", T::String),
+            FieldDef::new("OrderItemNumber", "Order Product Number", T::String)
+                .len(30)
+                .system()
+                .name_field(),
+        ],
+        Generated::Quote => vec![
+            id_field("Quote ID"),
+            deleted_field(),
+            FieldDef::new("Name", "Quote Name", T::String)
+                .required()
+                .name_field(),
+            reference(
+                "OpportunityId",
+                "Opportunity ID",
+                &["Opportunity"],
+                "Opportunity",
+            )
+            .required(),
+            reference(
+                "Pricebook2Id",
+                "Price Book ID",
+                &["Pricebook2"],
+                "Pricebook2",
+            ),
+            reference("ContactId", "Contact ID", &["Contact"], "Contact"),
+            // The opportunity's account, set by Salesforce.
+            reference("AccountId", "Account ID", &["Account"], "Account").read_only(),
+            FieldDef::new("QuoteNumber", "Quote Number", T::String)
+                .len(30)
+                .system(),
+            FieldDef::new("IsSyncing", "Syncing", T::Boolean).read_only(),
+            picklist("Status", "Status", QUOTE_STATUS),
+            FieldDef::new("ExpirationDate", "Expiration Date", T::Date),
+            FieldDef::new("Description", "Description", T::Textarea).len(32_000),
+            // Roll-ups of the line items.
+            FieldDef::new("Subtotal", "Subtotal", T::Currency).read_only(),
+            FieldDef::new("Discount", "Discount", T::Percent).read_only(),
+            FieldDef::new("TotalPrice", "Total Price", T::Currency).read_only(),
+            FieldDef::new("GrandTotal", "Grand Total", T::Currency).read_only(),
+            FieldDef::new("LineItemCount", "Line Items", T::Int).read_only(),
+        ],
+        Generated::QuoteLineItem => vec![
+            id_field("Quote Line Item ID"),
+            deleted_field(),
+            FieldDef::new("LineNumber", "Line Item Number", T::String).system(),
+            reference("QuoteId", "Quote ID", &["Quote"], "Quote").required(),
+            reference(
+                "PricebookEntryId",
+                "Price Book Entry ID",
+                &["PricebookEntry"],
+                "PricebookEntry",
+            )
+            .required(),
+            reference("Product2Id", "Product ID", &["Product2"], "Product2"),
+            FieldDef::new("Quantity", "Quantity", T::Double)
+                .numeric(12, 2)
+                .required(),
+            FieldDef::new("UnitPrice", "Sales Price", T::Currency)
+                .numeric(16, 2)
+                .required(),
+            FieldDef::new("Discount", "Discount", T::Percent),
+            FieldDef::new("ListPrice", "List Price", T::Currency)
+                .numeric(16, 2)
+                .read_only(),
+            FieldDef::new("Subtotal", "Subtotal", T::Currency)
+                .numeric(16, 2)
+                .read_only(),
+            FieldDef::new("TotalPrice", "Total Price", T::Currency)
+                .numeric(16, 2)
+                .read_only(),
+            FieldDef::new("ServiceDate", "Date", T::Date),
+            FieldDef::new("Description", "Line Item Description", T::String),
+            FieldDef::new("SortOrder", "Sort Order", T::Int).digits(9),
+        ],
+        Generated::Asset => vec![
+            id_field("Asset ID"),
+            deleted_field(),
+            reference("ContactId", "Contact ID", &["Contact"], "Contact"),
+            reference("AccountId", "Account ID", &["Account"], "Account"),
+            reference("ParentId", "Parent Asset ID", &["Asset"], "Parent"),
+            // The top of the asset's hierarchy (itself for a root), set by Salesforce.
+            reference("RootAssetId", "Root Asset ID", &["Asset"], "RootAsset").read_only(),
+            reference("Product2Id", "Product ID", &["Product2"], "Product2"),
+            FieldDef::new("IsCompetitorProduct", "Competitor Asset", T::Boolean).defaulted(),
+            FieldDef::new("Name", "Asset Name", T::String)
+                .required()
+                .name_field(),
+            FieldDef::new("SerialNumber", "Serial Number", T::String).len(80),
+            FieldDef::new("InstallDate", "Install Date", T::Date),
+            FieldDef::new("PurchaseDate", "Purchase Date", T::Date),
+            FieldDef::new("UsageEndDate", "Usage End Date", T::Date),
+            picklist("Status", "Status", ASSET_STATUS),
+            FieldDef::new("Price", "Price", T::Currency),
+            FieldDef::new("Quantity", "Quantity", T::Double).numeric(18, 2),
+            FieldDef::new("Description", "Description", T::Textarea).len(32_000),
+            owner_field(),
+        ],
         Generated::Case => vec![
             id_field("Case ID"),
             deleted_field(),
@@ -2848,6 +3159,10 @@ fn children_of(kind: Generated) -> Vec<ChildRelationship> {
             child("CaseComment", "ParentId", "CaseComments", true),
             child("EmailMessage", "ParentId", "EmailMessages", true),
         ],
+        Generated::Contract => vec![child("Order", "ContractId", "Orders", false)],
+        Generated::Order => vec![child("OrderItem", "OrderId", "OrderItems", true)],
+        Generated::Quote => vec![child("QuoteLineItem", "QuoteId", "QuoteLineItems", true)],
+        Generated::Asset => vec![child("Asset", "ParentId", "ChildAssets", false)],
         _ => Vec::new(),
     }
 }
@@ -2882,7 +3197,8 @@ pub fn currency(code: &str) -> (f64, u32) {
 /// Whether Salesforce gives the object's records a `CurrencyIsoCode` in a multi-currency
 /// org: the objects with money or activity of the simulated ones (users, accounts,
 /// contacts, leads, opportunities, activities, campaigns, cases, custom objects, price book
-/// entries and opportunity line items); notes, files, emails and junction objects have none.
+/// entries, opportunity line items, contracts, orders and their items, quotes and their line
+/// items, assets); notes, files, emails and junction objects have none.
 pub fn has_currency(kind: Generated) -> bool {
     matches!(
         kind,
@@ -2898,6 +3214,12 @@ pub fn has_currency(kind: Generated) -> bool {
             | Generated::Project
             | Generated::PricebookEntry
             | Generated::OpportunityLineItem
+            | Generated::Contract
+            | Generated::Order
+            | Generated::OrderItem
+            | Generated::Quote
+            | Generated::QuoteLineItem
+            | Generated::Asset
     )
 }
 
@@ -2914,6 +3236,12 @@ fn currency_field(kind: Generated) -> FieldDef {
         Generated::Case => "Case Currency",
         Generated::PricebookEntry => "Price Book Entry Currency",
         Generated::OpportunityLineItem => "Opportunity Product Currency",
+        Generated::Contract => "Contract Currency",
+        Generated::Order => "Order Currency",
+        Generated::OrderItem => "Order Product Currency",
+        Generated::Quote => "Quote Currency",
+        Generated::QuoteLineItem => "Quote Line Item Currency",
+        Generated::Asset => "Asset Currency",
         Generated::Task | Generated::Event => "Activity Currency",
         _ => "Currency",
     };

@@ -866,8 +866,9 @@ fn parse_in(
     p.expect_keyword("SELECT")?;
     let items = p.select_items()?;
     p.expect_keyword("FROM")?;
-    // `Group` is a keyword (GROUP BY) and an object name: after FROM it is the object.
-    let (object_name, object_at) = if p.is_keyword("Group") {
+    // `Group` and `Order` are keywords (GROUP BY, ORDER BY) and object names: after FROM
+    // they are the object.
+    let (object_name, object_at) = if p.is_keyword("Group") || p.is_keyword("Order") {
         match p.peek().clone() {
             Tok::Ident(name) => (name, p.advance()),
             _ => p.ident()?,
@@ -1461,6 +1462,17 @@ mod tests {
         assert!(e.message.starts_with("\nSELECT Id, FirstName, LastName FROM XYZZY\n                                    ^\nERROR at Row:1:Column:37\n"), "{}", e.message);
         let e = err("SELECT Id,Name,BillingCity,IsDeleted FROM Accout");
         assert!(e.message.starts_with("\nName,BillingCity,IsDeleted FROM Accout\n                                ^\nERROR at Row:1:Column:43\n"), "{}", e.message);
+    }
+
+    #[test]
+    fn order_and_group_after_from_are_objects() -> Result<(), SoqlError> {
+        let q = parse("SELECT Id FROM Order ORDER BY OrderNumber DESC LIMIT 2")?;
+        assert_eq!(q.object.name, "Order");
+        assert_eq!(q.order.len(), 1);
+        assert_eq!(q.limit, Some(2));
+        assert_eq!(parse("SELECT COUNT() FROM order")?.object.name, "Order");
+        assert_eq!(parse("SELECT Id FROM Group")?.object.name, "Group");
+        Ok(())
     }
 
     #[test]
