@@ -17,6 +17,7 @@ mod faults;
 mod files;
 mod generic;
 mod http_destination;
+mod knowledge;
 mod load;
 mod merge;
 mod migration;

@@ -430,6 +430,9 @@ fn entity_words(entity: EntityKind) -> &'static [&'static str] {
         EntityKind::CampaignMember => &["member"],
         EntityKind::FileLink => &["link", "share"],
         EntityKind::Series => &["series", "recurrence"],
+        EntityKind::KnowledgeArticle => &["article", "knowledge", "faq"],
+        EntityKind::ArticleCategory => &["category"],
+        EntityKind::AccountContactRelation => &["relation", "relationship"],
     }
 }
 
