@@ -714,6 +714,45 @@ mod tests {
     }
 
     #[test]
+    fn a_knowledge_orgs_article_objects_are_placed_by_what_they_hold() {
+        let listed = |name: &str, custom: bool, layoutable: bool| ObjectSummary {
+            name: name.to_owned(),
+            label: name.to_owned(),
+            key_prefix: None,
+            queryable: true,
+            custom,
+            layoutable,
+        };
+        let map = FieldMap::builtin();
+        // Lightning Knowledge's one article object and its data categories are the map's.
+        for name in ["Knowledge__kav", "Knowledge__DataCategorySelection"] {
+            assert_eq!(
+                placement(&listed(name, true, true), &map, None),
+                Placement::Mapped,
+                "{name}"
+            );
+        }
+        // The article apart from its versions, and the view over every article type, land
+        // through the `__kav` object: never read twice as generic records.
+        for name in ["KnowledgeArticle", "KnowledgeArticleVersion"] {
+            assert!(
+                matches!(
+                    placement(&listed(name, false, true), &map, None),
+                    Placement::Skipped(reason) if reason.contains("__kav")
+                ),
+                "{name}"
+            );
+        }
+        // A Classic article type the map does not name is left out, with the reason.
+        assert_eq!(
+            placement(&listed("FAQ__kav", true, true), &map, None),
+            Placement::Skipped("not in the field map".to_owned())
+        );
+        assert!(ferry_model::plan::is_article_version("FAQ__kav"));
+        assert!(!ferry_model::plan::is_article_version("Knowledge__DataCategorySelection"));
+    }
+
+    #[test]
     fn feeds_histories_shares_events_and_listed_objects_are_skipped() {
         for name in [
             "AccountChangeEvent",
