@@ -5,6 +5,7 @@
 //! simulated org gives it, the direct ones (the contact's own company link) counted skipped
 //! with their reason; the counts add up to Salesforce's.
 
+use ferry_model::budget::BudgetPolicy;
 use ferry_model::mapping::FieldMap;
 use ferry_model::report::IssueKind;
 use ferry_simulator::org::{Org, PublishStatus};
@@ -99,6 +100,32 @@ async fn online_articles_land_once_with_their_categories_and_indirect_relations_
     let org = Org::new(SEED, RECORDS);
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
+
+    // The dry run reads every online article and every relation, and says what becomes of
+    // the direct ones, before anything is written.
+    let ports = embedded.dry_run_ports(&client);
+    let config = ferry_core::run::RunConfig {
+        map: map(),
+        ..embedded.config("knowledge-dry", 97)
+    };
+    let (_, dry) = ferry_core::run::dry_run(&ports, &config, &BudgetPolicy::default())
+        .await
+        .unwrap();
+    let planned = |name: &str| dry.objects.iter().find(|o| o.object == name).unwrap();
+    let articles_planned = planned("Knowledge__kav");
+    assert_eq!(articles_planned.destination, "knowledge_article");
+    assert_eq!(articles_planned.in_salesforce, articles_planned.will_create);
+    let relations_planned = planned("AccountContactRelation");
+    assert!(relations_planned.will_skip > 0 && relations_planned.will_create > 0);
+    assert!(
+        relations_planned
+            .skip_reasons
+            .keys()
+            .any(|reason| reason.contains("company link")),
+        "{:?}",
+        relations_planned.skip_reasons
+    );
+
     let outcome = embedded.migrate(&client, "knowledge", map(), 97).await;
     let report = &outcome.report;
     assert!(report.is_balanced(), "{report:?}");
@@ -274,5 +301,38 @@ async fn online_articles_land_once_with_their_categories_and_indirect_relations_
         let counts = report.object(object).unwrap();
         assert_eq!(counts.verified, counts.created, "{object}");
         assert_eq!(counts.mismatched, 0, "{object}");
+    }
+    assert_eq!(
+        (articles_planned.will_create, relations_planned.will_create),
+        (
+            report.object("Knowledge__kav").unwrap().created,
+            report.object("AccountContactRelation").unwrap().created
+        ),
+        "the dry run said what the run did"
+    );
+
+    // A rollback takes the articles, their categories and the relations away.
+    let undone = ferry_core::run::rollback(
+        &ferry_core::run::RollbackRunPorts {
+            id_map: &embedded.store,
+            runs: &embedded.store,
+            destination: &embedded.destination,
+        },
+        &ferry_model::ids::TenantId::new(TENANT),
+        &ferry_model::ids::RunId::new("knowledge"),
+        &ferry_model::ports::NoProgress,
+    )
+    .await
+    .unwrap();
+    assert_eq!(undone.total().failed, 0, "{undone:?}");
+    for table in [
+        "knowledge_articles",
+        "article_categories",
+        "account_contact_relations",
+    ] {
+        assert!(
+            rows(&db, table).is_empty(),
+            "{table} is empty after the rollback"
+        );
     }
 }

@@ -749,7 +749,9 @@ mod tests {
             Placement::Skipped("not in the field map".to_owned())
         );
         assert!(ferry_model::plan::is_article_version("FAQ__kav"));
-        assert!(!ferry_model::plan::is_article_version("Knowledge__DataCategorySelection"));
+        assert!(!ferry_model::plan::is_article_version(
+            "Knowledge__DataCategorySelection"
+        ));
     }
 
     #[test]
