@@ -4857,7 +4857,7 @@ mod knowledge_tests {
             let contact = value(&org, kind, i, "ContactId");
             let c = org
                 .index_of(Generated::Contact, contact.as_str().unwrap_or_default())
-                .expect("a contact of the org");
+                .unwrap_or_else(|| panic!("relation {i}: {contact:?} is no contact of the org"));
             let own = value(&org, Generated::Contact, c, "AccountId");
             let account = value(&org, kind, i, "AccountId");
             assert!(!account.is_null(), "relation {i} has an account");
