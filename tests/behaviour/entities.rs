@@ -49,6 +49,9 @@ fn destination_rows(db: &rusqlite::Connection) -> HashMap<String, i64> {
         "quotes",
         "quote_line_items",
         "assets",
+        "account_contact_relations",
+        "knowledge_articles",
+        "article_categories",
     ] {
         let mut statement = db
             .prepare(&format!(
@@ -307,12 +310,28 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
         .iter()
         .filter(|group| group.2 == "Queue")
         .count() as u64;
+    let online: std::collections::HashSet<String> = (0..org
+        .count(Generated::KnowledgeArticleVersion))
+        .filter(|&v| org.article_version(v).status == ferry_simulator::org::PublishStatus::Online)
+        .map(|v| org.id(Generated::KnowledgeArticleVersion, v))
+        .collect();
+    let online_versions = online.len() as u64;
+    let online_categories = (0..org.count(Generated::DataCategorySelection))
+        .filter(|&s| {
+            text(&org, Generated::DataCategorySelection, s, "ParentId")
+                .is_some_and(|parent| online.contains(&parent))
+        })
+        .count() as u64;
+    assert!(online_versions > 0 && online_categories >= online_versions);
     for object in report.objects.iter() {
         if object.object.strip_suffix("Series").is_none() {
-            let expected = if object.object == "Group" {
-                queues
-            } else {
-                live[&object.object]
+            let expected = match object.object.as_str() {
+                "Group" => queues,
+                // Of the article versions, the map reads the online ones (`PublishStatus =
+                // 'Online'`), and their data categories.
+                "Knowledge__kav" => online_versions,
+                "Knowledge__DataCategorySelection" => online_categories,
+                _ => live[&object.object],
             };
             let series = report
                 .object(&format!("{}Series", object.object))
@@ -360,6 +379,9 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
         "Quote",
         "QuoteLineItem",
         "Asset",
+        "AccountContactRelation",
+        "Knowledge__kav",
+        "Knowledge__DataCategorySelection",
     ] {
         assert!(migrated.contains(&object), "{object} is migrated");
     }
@@ -611,6 +633,13 @@ async fn every_object_lands_and_every_link_points_where_the_org_says() {
                 "ParentId",
                 "RootAssetId",
             ],
+        ),
+        // The direct relations (the contact's own account) are skipped: its company link.
+        (
+            Generated::AccountContactRelation,
+            "account_contact_relations",
+            &["company_id", "contact_id"],
+            &["AccountId", "ContactId"],
         ),
     ];
     for (kind, table, columns, references) in checks {

@@ -18,6 +18,7 @@ mod faults;
 mod files;
 mod generic;
 mod http_destination;
+mod knowledge;
 mod load;
 mod merge;
 mod migration;

@@ -411,11 +411,13 @@ async fn a_delta_deletes_a_deleted_person_once_through_its_account() {
     let client = connect(&simulator).await;
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
-    // Salesforce deletes a contact's campaign memberships with it; the simulated org deletes
-    // no child with its parent, so members would hold every deleted person here.
+    // Salesforce deletes a contact's campaign memberships and account relations with it;
+    // the simulated org deletes no child with its parent, so members and relations would
+    // hold every deleted person here.
     let config = |run: &str| {
         let mut config = config(run);
         config.map.objects.remove("CampaignMember");
+        config.map.objects.remove("AccountContactRelation");
         config
     };
     let full = embedded

@@ -438,6 +438,9 @@ fn entity_words(entity: EntityKind) -> &'static [&'static str] {
         EntityKind::Series => &["series", "recurrence"],
         EntityKind::Case => &["case", "ticket", "support"],
         EntityKind::CaseComment => &["comment"],
+        EntityKind::KnowledgeArticle => &["article", "knowledge", "faq"],
+        EntityKind::ArticleCategory => &["category"],
+        EntityKind::AccountContactRelation => &["relation", "relationship"],
     }
 }
 

@@ -166,6 +166,13 @@ pub enum EntityKind {
     QuoteLineItem,
     /// A product a company or contact owns, in a hierarchy of assets.
     Asset,
+    /// A knowledge base article: its published (online) version.
+    KnowledgeArticle,
+    /// A data category an article is classified in (a group and a category).
+    ArticleCategory,
+    /// A contact's relation to an account other than its own company (Salesforce's
+    /// Contacts to Multiple Accounts), with the contact's roles there.
+    AccountContactRelation,
 }
 
 /// One standard field of an entity: its name, how it is held, and whether the destination
@@ -877,9 +884,68 @@ const ASSET: EntitySchema = EntitySchema {
     created_by_migration: true,
 };
 
+/// A knowledge base article as its readers see it: the version published online (drafts
+/// in progress and archived versions stay behind), its body as HTML.
+const KNOWLEDGE_ARTICLE: EntitySchema = EntitySchema {
+    table: "knowledge_articles",
+    fields: &[
+        required("title"),
+        text("url_name"),
+        text("summary"),
+        // Rich text (HTML), images inlined as `data:` URIs.
+        text("body"),
+        text("article_number"),
+        text("language"),
+        of_kind("version_number", ValueKind::Integer),
+        of_kind("visible_internally", ValueKind::Boolean),
+        of_kind("visible_in_public_knowledge_base", ValueKind::Boolean),
+        of_kind("visible_to_customers", ValueKind::Boolean),
+        of_kind("visible_to_partners", ValueKind::Boolean),
+        text("first_published_at"),
+        text("last_published_at"),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: &[("owner", EntityKind::Owner)],
+    created_by_migration: true,
+};
+
+/// One data category of an article: its category group (`Products`) and the category in
+/// it (`Laptops`).
+const ARTICLE_CATEGORY: EntitySchema = EntitySchema {
+    table: "article_categories",
+    fields: &[
+        required("group_name"),
+        required("category_name"),
+        CREATED_AT,
+    ],
+    links: &[("article", EntityKind::KnowledgeArticle)],
+    created_by_migration: true,
+};
+
+/// A contact related to a company other than its own (its own is the contact's `company`
+/// link): the roles it plays there, whether the relation is current, and when.
+const ACCOUNT_CONTACT_RELATION: EntitySchema = EntitySchema {
+    table: "account_contact_relations",
+    fields: &[
+        // Salesforce's multi-select picklist, as a list (`["Decision Maker", "Evaluator"]`).
+        of_kind("roles", ValueKind::Json),
+        of_kind("is_active", ValueKind::Boolean),
+        text("start_date"),
+        text("end_date"),
+        CREATED_AT,
+        UPDATED_AT,
+    ],
+    links: &[
+        ("company", EntityKind::Company),
+        ("contact", EntityKind::Contact),
+    ],
+    created_by_migration: true,
+};
+
 impl EntityKind {
     /// Every entity, in a stable order.
-    pub const ALL: [EntityKind; 30] = [
+    pub const ALL: [EntityKind; 33] = [
         Self::Company,
         Self::Contact,
         Self::Owner,
@@ -910,6 +976,9 @@ impl EntityKind {
         Self::Quote,
         Self::QuoteLineItem,
         Self::Asset,
+        Self::KnowledgeArticle,
+        Self::ArticleCategory,
+        Self::AccountContactRelation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -944,6 +1013,9 @@ impl EntityKind {
             Self::Quote => "quote",
             Self::QuoteLineItem => "quote_line_item",
             Self::Asset => "asset",
+            Self::KnowledgeArticle => "knowledge_article",
+            Self::ArticleCategory => "article_category",
+            Self::AccountContactRelation => "account_contact_relation",
         }
     }
 
@@ -985,6 +1057,9 @@ impl EntityKind {
             Self::Quote => &QUOTE,
             Self::QuoteLineItem => &QUOTE_LINE_ITEM,
             Self::Asset => &ASSET,
+            Self::KnowledgeArticle => &KNOWLEDGE_ARTICLE,
+            Self::ArticleCategory => &ARTICLE_CATEGORY,
+            Self::AccountContactRelation => &ACCOUNT_CONTACT_RELATION,
         }
     }
 
@@ -2166,7 +2241,7 @@ mod tests {
         );
         check_error(
             r#"{"version":4,"objects":{"Account":{"entity":"deal"}}}"#,
-            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series, case, case_comment, contract, order, order_item, quote, quote_line_item, asset)",
+            "field map: Account goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series, case, case_comment, contract, order, order_item, quote, quote_line_item, asset, knowledge_article, article_category, account_contact_relation)",
         );
         check_error(
             r#"{"version":4,"objects":{"Account":{"fields":{"Phone":"mobile_phone"}}}}"#,
@@ -2294,7 +2369,7 @@ mod tests {
         };
         assert_eq!(
             check(r#"{"version":4,"objects":{"Deal":{"entity":"deal"}}}"#),
-            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series, case, case_comment, contract, order, order_item, quote, quote_line_item, asset)".to_owned())
+            Err("field map: Deal goes to entity \"deal\", which the destination does not have (it has company, contact, owner, opportunity, stage, contact_role, task, event, attendee, note, file, conversation, custom_record, team, product, price_book, price_book_entry, line_item, campaign, campaign_member, file_link, series, case, case_comment, contract, order, order_item, quote, quote_line_item, asset, knowledge_article, article_category, account_contact_relation)".to_owned())
         );
         assert_eq!(
             check(

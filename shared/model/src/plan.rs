@@ -206,6 +206,16 @@ pub const READ_BY_PARENT: &[(&str, &str, &str)] = &[(
     "ContentDocument",
 )];
 
+/// Whether `object` is a Knowledge article version object (`KnowledgeArticleVersion`, or
+/// an article type's `*__kav`), which Salesforce queries only with a top-level filter on
+/// `PublishStatus` (or by Id): "Implementation restriction: When querying or searching the
+/// Knowledge__kav object, you must filter using the following syntax: Id = [single ID], Id
+/// IN [list of ID's] or PublishStatus = [status]".
+pub fn is_article_version(object: &str) -> bool {
+    object.eq_ignore_ascii_case("KnowledgeArticleVersion")
+        || object.to_ascii_lowercase().ends_with("__kav")
+}
+
 /// How an object Salesforce lets a query read only by its parents is read: in batches of
 /// `field IN (...)` over the Ids of every `parent` record ([`READ_BY_PARENT`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -761,8 +771,17 @@ pub fn build_plan_with_prefixes(
             continue;
         };
         let description = &found.description;
+        // A field of the record's own, or of a parent through its relationship
+        // (`Parent.PublishStatus`), which Salesforce filters on alike.
         let has_fields = |when: &crate::mapping::When| {
-            when.keys().all(|field| description.field(field).is_some())
+            when.keys().all(|field| match field.split_once('.') {
+                Some((relationship, _)) => description.fields.iter().any(|own| {
+                    own.relationship_name
+                        .as_deref()
+                        .is_some_and(|name| name.eq_ignore_ascii_case(relationship))
+                }),
+                None => description.field(field).is_some(),
+            })
         };
         let mut variants: Vec<(&String, &ObjectVariant)> = Vec::new();
         for (name, variant) in &object_map.variants {

@@ -62,6 +62,7 @@ const PERSON_FIELDS: usize = 17;
 const SALT_USER: u64 = 0x5553_4552;
 const SALT_ACCOUNT: u64 = 0x4143_4354;
 const SALT_CONTACT: u64 = 0x434f_4e54;
+const SALT_CATEGORY: u64 = 0x4b43_4154;
 const SALT_CONTACT_NAME: u64 = 0x434e_414d;
 const SALT_CONTACT_EMAIL: u64 = 0x4345_4d4c;
 const SALT_IDS: u64 = 0x4944_5321;
@@ -258,7 +259,72 @@ fn queue_objects() -> Vec<(u64, &'static str)> {
 
 /// Objects whose size follows from others' (price book entries from products and price
 /// books, line items from opportunities): on top of the records asked for, like [`FIXED`].
-const DERIVED: &[Generated] = &[Generated::PricebookEntry, Generated::OpportunityLineItem];
+const DERIVED: &[Generated] = &[
+    Generated::PricebookEntry,
+    Generated::OpportunityLineItem,
+    Generated::AccountContactRelation,
+    Generated::KnowledgeArticleVersion,
+    Generated::DataCategorySelection,
+    Generated::KnowledgeArticle,
+];
+
+/// Knowledge articles per this many records asked for (on top of them, like [`DERIVED`]).
+const RECORDS_PER_ARTICLE: u64 = 250;
+/// Versions per article, by article index modulo 10 (see [`Org::article_version`]).
+const ARTICLE_VERSIONS: [u64; 10] = [2, 1, 3, 1, 2, 1, 2, 1, 2, 3];
+/// Data category selections per article version, by article index modulo 10 (every
+/// version of an article carries the article's categories).
+const ARTICLE_CATEGORIES: [u64; 10] = [1, 2, 1, 2, 1, 2, 1, 2, 1, 2];
+/// Selections per article: its versions times its categories.
+const ARTICLE_SELECTIONS: [u64; 10] = {
+    let mut out = [0; 10];
+    let mut i = 0;
+    while i < 10 {
+        out[i] = ARTICLE_VERSIONS[i] * ARTICLE_CATEGORIES[i];
+        i += 1;
+    }
+    out
+};
+/// The data category groups of the knowledge base, with their categories.
+pub const DATA_CATEGORY_GROUPS: &[(&str, &[&str])] = &[
+    (
+        "Products",
+        &["Laptops", "Printers", "Software", "Accessories"],
+    ),
+    ("Regions", &["Americas", "EMEA", "APAC"]),
+];
+/// One contact in this many (counting from the second) is also related to an account
+/// other than its own: an indirect AccountContactRelation.
+const CONTACTS_PER_INDIRECT: u64 = 4;
+
+/// The publication state of one article version ([`Org::article_version`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishStatus {
+    Draft,
+    Online,
+    Archived,
+}
+
+impl PublishStatus {
+    /// As `PublishStatus` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublishStatus::Draft => "Draft",
+            PublishStatus::Online => "Online",
+            PublishStatus::Archived => "Archived",
+        }
+    }
+}
+
+/// Where an article version stands: its article, its number among the article's versions
+/// (0-based) and how many the article has, and its publication state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArticleVersion {
+    pub article: u64,
+    pub number: u64,
+    pub versions: u64,
+    pub status: PublishStatus,
+}
 
 /// How many index slots (live and soft-deleted records) each object holds for a total
 /// of `records`.
@@ -321,6 +387,24 @@ pub fn split_counts_with(records: u64, mix: Mix) -> BTreeMap<Generated, u64> {
         Generated::OpportunityLineItem,
         opportunities.div_ceil(2) * ITEMS_PER_OPPORTUNITY,
     );
+    // Contacts to Multiple Accounts: a relation per contact (to its own account, or for a
+    // contact without one to another account) and an indirect one for one contact in four.
+    let contacts = counts.get(&Generated::Contact).copied().unwrap_or(0);
+    counts.insert(
+        Generated::AccountContactRelation,
+        contacts + contacts / CONTACTS_PER_INDIRECT,
+    );
+    // Knowledge: articles with their versions and each version's data categories.
+    let articles = records / RECORDS_PER_ARTICLE;
+    counts.insert(
+        Generated::KnowledgeArticleVersion,
+        periodic_sum(&ARTICLE_VERSIONS, articles),
+    );
+    counts.insert(
+        Generated::DataCategorySelection,
+        periodic_sum(&ARTICLE_SELECTIONS, articles),
+    );
+    counts.insert(Generated::KnowledgeArticle, articles);
     // Two relations per email (its sender and its recipient), on top of the records asked
     // for, so that no other object's share moves.
     let emails = counts.get(&Generated::EmailMessage).copied().unwrap_or(0);
@@ -433,6 +517,18 @@ fn periodic_owner(per: &[u64; 10], plus_one: bool, index: u64) -> (u64, u64) {
     }
     (d, rest)
 }
+
+/// What knowledge articles explain, one per article.
+const KNOWLEDGE_TOPICS: &[&str] = &[
+    "reset a password",
+    "install an update",
+    "export a report",
+    "pair a device",
+    "change the billing address",
+    "replace a cartridge",
+    "set up single sign-on",
+    "restore a backup",
+];
 
 /// Task and event slots come in blocks of this many for recurring series.
 pub const SERIES_BLOCK: u64 = 40;
@@ -730,6 +826,10 @@ impl Org {
             Generated::CaseComment => {
                 self.statically_deleted(Generated::Case, index / CASE_COMMENTS)
             }
+            // A contact's relations go with it.
+            Generated::AccountContactRelation => {
+                self.statically_deleted(Generated::Contact, self.relation_contact(index))
+            }
             Generated::Task if self.email_of_task(index).is_some() => self
                 .email_of_task(index)
                 .is_some_and(|email| self.statically_deleted(Generated::EmailMessage, email)),
@@ -746,6 +846,13 @@ impl Org {
                 let first = self.first_email_task();
                 residues_below(n.min(first), 50, 37)
                     + residues_below(n.saturating_sub(first), 50, 37)
+            }
+            // Contact `c` for the first `contacts` slots, then contact `4j + 1` for slot
+            // `contacts + j`, deleted when 4j + 1 = 37 (mod 50), that is j = 9 (mod 25).
+            Generated::AccountContactRelation => {
+                let contacts = self.count(Generated::Contact);
+                residues_below(n.min(contacts), 50, 37)
+                    + residues_below(n.saturating_sub(contacts), 25, 9)
             }
             _ if soft_deletes(kind) => residues_below(n, 50, 37),
             _ => 0,
@@ -1152,6 +1259,10 @@ impl Org {
             Generated::Quote => self.quote(index),
             Generated::QuoteLineItem => self.quote_line_item(index),
             Generated::Asset => self.asset(index),
+            Generated::AccountContactRelation => self.account_contact_relation(index),
+            Generated::KnowledgeArticleVersion => self.knowledge_article_version(index),
+            Generated::DataCategorySelection => self.data_category_selection(index),
+            Generated::KnowledgeArticle => self.knowledge_article(index),
         }
     }
 
@@ -2135,6 +2246,243 @@ impl Org {
         ];
         values.extend(audit);
         values
+    }
+
+    /// The contact of AccountContactRelation `index`: contact `index` for the first
+    /// slots (one per contact), then every fourth contact from the second.
+    pub fn relation_contact(&self, index: u64) -> u64 {
+        let contacts = self.count(Generated::Contact);
+        if index < contacts {
+            index
+        } else {
+            (index - contacts) * CONTACTS_PER_INDIRECT + 1
+        }
+    }
+
+    /// AccountContactRelation `index`: the first slots are each contact's relation to its
+    /// own account (`IsDirect`, the account `Contact.AccountId` names; a contact without
+    /// one is related to another account instead, indirectly), the rest relate a contact
+    /// to a business account other than its own.
+    fn account_contact_relation(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::AccountContactRelation;
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let contact = self.relation_contact(index);
+        let contact_values = self.generate_fields(Generated::Contact, contact);
+        let own = contact_values.get(2).cloned().unwrap_or(Val::Null);
+        let direct = index < self.count(Generated::Contact) && !own.is_null();
+        let account = if direct {
+            own
+        } else {
+            let mut other = self.business_account(self.live_ref(Generated::Account, &mut rng));
+            // Never the contact's own account: that relation is the direct one.
+            if other == own {
+                other = self.live_ref(Generated::Account, &mut rng);
+                other = self.business_account(other);
+            }
+            other
+        };
+        let roles: Vec<&str> = crate::schema::RELATION_ROLES
+            .iter()
+            .copied()
+            .filter(|_| rng.chance(if direct { 15 } else { 30 }))
+            .collect();
+        let roles = if roles.is_empty() {
+            Val::Null
+        } else {
+            Val::Str(roles.join(";"))
+        };
+        let active = Val::Bool(direct || rng.chance(80));
+        let audit = self.audit(&mut rng, kind, index);
+        let (start, end) = match audit[0] {
+            Val::DateTime(created) if !direct || rng.chance(30) => {
+                let start = created.div_euclid(86_400) - rng.below(400) as i64;
+                let end = if active == Val::Bool(false) {
+                    Val::Date(start + 30 + rng.below(300) as i64)
+                } else {
+                    Val::Null
+                };
+                (Val::Date(start), end)
+            }
+            _ => (Val::Null, Val::Null),
+        };
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            self.deleted(kind, index),
+            account,
+            Val::Str(self.id(Generated::Contact, contact)),
+            roles,
+            Val::Bool(direct),
+            active,
+            start,
+            end,
+        ];
+        values.extend(audit);
+        values
+    }
+
+    /// Where Knowledge__kav record `index` stands: versions are numbered article by
+    /// article, [`ARTICLE_VERSIONS`] each. By article index modulo 10: 0, 6 and 9 are
+    /// published with a newer draft in progress, 4 is archived (every version archived),
+    /// 7 was never published (its one version a draft), the others are published; a
+    /// published article's one online version is its latest published one, the earlier
+    /// ones archived.
+    pub fn article_version(&self, index: u64) -> ArticleVersion {
+        let (article, number) = periodic_owner(&ARTICLE_VERSIONS, false, index);
+        let versions = ARTICLE_VERSIONS[(article % 10) as usize];
+        let has_draft = matches!(article % 10, 0 | 6 | 9);
+        let status = match article % 10 {
+            7 => PublishStatus::Draft,
+            4 => PublishStatus::Archived,
+            _ if has_draft && number + 1 == versions => PublishStatus::Draft,
+            _ if number + 1 + u64::from(has_draft) == versions => PublishStatus::Online,
+            _ => PublishStatus::Archived,
+        };
+        ArticleVersion {
+            article,
+            number,
+            versions,
+            status,
+        }
+    }
+
+    /// The data categories of article `article`, (group, category), one or two.
+    pub fn article_categories(&self, article: u64) -> Vec<(&'static str, &'static str)> {
+        let count = ARTICLE_CATEGORIES[(article % 10) as usize];
+        (0..count)
+            .map(|group| {
+                let (name, categories) = DATA_CATEGORY_GROUPS[group as usize];
+                let mut rng = Rng::for_record(self.seed, SALT_CATEGORY ^ group, article);
+                (name, *rng.pick(categories))
+            })
+            .collect()
+    }
+
+    /// Article `index` itself (`KnowledgeArticle`): its number and publication dates, as
+    /// its versions have them.
+    fn knowledge_article(&self, index: u64) -> Vec<Val> {
+        let first = periodic_sum(&ARTICLE_VERSIONS, index);
+        let versions = ARTICLE_VERSIONS[(index % 10) as usize];
+        let version = |n: u64| self.knowledge_article_version(first + n);
+        let first_version = version(0);
+        let latest = (0..versions)
+            .map(version)
+            .rfind(|v| v[9] != Val::Str("Draft".to_string()))
+            .unwrap_or_else(|| first_version.clone());
+        let archived = if index % 10 == 4 {
+            latest[19].clone()
+        } else {
+            Val::Null
+        };
+        vec![
+            Val::Str(self.id(Generated::KnowledgeArticle, index)),
+            Val::Bool(false),
+            first_version[16].clone(),
+            first_version[17].clone(),
+            latest[18].clone(),
+            archived,
+            Val::Str("en_US".to_string()),
+            first_version[20].clone(),
+            latest[21].clone(),
+            latest[22].clone(),
+        ]
+    }
+
+    fn knowledge_article_version(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::KnowledgeArticleVersion;
+        let place = self.article_version(index);
+        let article = place.article;
+        // Drawn per article, so every version of an article shares its topic and owner.
+        let mut rng = Rng::for_record(self.seed, salt(kind), article);
+        let topic = *rng.pick(KNOWLEDGE_TOPICS);
+        let product = self
+            .article_categories(article)
+            .first()
+            .map_or("Software", |(_, category)| *category);
+        let owner = self.owner(&mut rng);
+        let visible_pkb = rng.chance(60);
+        let visible_csp = rng.chance(70);
+        let visible_prm = rng.chance(30);
+        let mut audit_rng = Rng::for_record(self.seed, salt(kind) ^ 0x5645_5253, index);
+        let audit = self.audit(&mut audit_rng, kind, index);
+        let created = match audit[0] {
+            Val::DateTime(at) => at,
+            _ => 0,
+        };
+        let number = place.number + 1;
+        let title = if number == 1 {
+            format!("How to {topic} ({product})")
+        } else {
+            format!("How to {topic} ({product}), revision {number}")
+        };
+        let slug: String = format!("how-to-{topic}-{product}-{article}")
+            .to_lowercase()
+            .replace(' ', "-");
+        let summary = format!("Steps to {topic} on {product}.");
+        let answer = format!(
+            "<p>To {topic}:</p><ol><li>Open <b>{product}</b> settings.</li><li>Follow the prompts (version {number}).</li></ol>"
+        );
+        let published = place.status != PublishStatus::Draft;
+        let first_published = if article % 10 == 7 {
+            Val::Null
+        } else {
+            Val::DateTime(created)
+        };
+        let last_published = if published {
+            Val::DateTime(created + 3_600)
+        } else {
+            first_published.clone()
+        };
+        let archived = if place.status == PublishStatus::Archived {
+            Val::DateTime(created + 86_400 * 30)
+        } else {
+            Val::Null
+        };
+        let mut values = vec![
+            Val::Str(self.id(kind, index)),
+            Val::Bool(false),
+            Val::Str(self.id(Generated::KnowledgeArticle, article)),
+            owner,
+            Val::Str(title),
+            Val::Str(slug),
+            Val::Str(summary),
+            Val::Str(answer),
+            Val::Str("en_US".to_string()),
+            Val::Str(place.status.as_str().to_string()),
+            Val::Int(number as i64),
+            Val::Bool(number == place.versions),
+            Val::Bool(true),
+            Val::Bool(visible_pkb),
+            Val::Bool(visible_csp),
+            Val::Bool(visible_prm),
+            Val::Str(format!("{:09}", 1_000 + article)),
+            first_published,
+            last_published,
+            archived,
+        ];
+        values.extend(audit);
+        values
+    }
+
+    /// Knowledge__DataCategorySelection `index`: selections are numbered version by
+    /// version, each version of an article carrying the article's categories.
+    fn data_category_selection(&self, index: u64) -> Vec<Val> {
+        let kind = Generated::DataCategorySelection;
+        let (article, rest) = periodic_owner(&ARTICLE_SELECTIONS, false, index);
+        let per_version = ARTICLE_CATEGORIES[(article % 10) as usize];
+        let version = periodic_sum(&ARTICLE_VERSIONS, article) + rest / per_version;
+        let categories = self.article_categories(article);
+        let (group, category) = categories[(rest % per_version) as usize];
+        let mut rng = Rng::for_record(self.seed, salt(kind), index);
+        let audit = self.audit(&mut rng, kind, index);
+        vec![
+            Val::Str(self.id(kind, index)),
+            Val::Bool(false),
+            Val::Str(self.id(Generated::KnowledgeArticleVersion, version)),
+            Val::Str(group.to_string()),
+            Val::Str(category.to_string()),
+            audit[0].clone(),
+            audit[2].clone(),
+        ]
     }
 
     fn contact_role(&self, index: u64) -> Vec<Val> {
@@ -4536,5 +4884,149 @@ mod product_tests {
             })
             .count();
         assert!(about_cases > 0);
+    }
+}
+
+#[cfg(test)]
+mod knowledge_tests {
+    use super::*;
+
+    fn value(org: &Org, kind: Generated, index: u64, field: &str) -> Val {
+        let at = generated_object(kind)
+            .field_index(field)
+            .unwrap_or_else(|| panic!("{} has no {field}", kind.object_name()));
+        org.record(kind, index)[at].clone()
+    }
+
+    #[test]
+    fn every_published_article_has_one_online_version_and_drafts_and_archives_exist() {
+        let org = Org::new(7, 10_000);
+        let kind = Generated::KnowledgeArticleVersion;
+        let versions = org.count(kind);
+        assert_eq!(versions, 40 / 10 * 18, "40 articles, 18 versions per ten");
+        let mut by_article: BTreeMap<String, Vec<(i64, String, bool)>> = BTreeMap::new();
+        for i in 0..versions {
+            let article = value(&org, kind, i, "KnowledgeArticleId");
+            let number = match value(&org, kind, i, "VersionNumber") {
+                Val::Int(n) => n,
+                other => panic!("VersionNumber {other:?}"),
+            };
+            let status = value(&org, kind, i, "PublishStatus");
+            let latest = value(&org, kind, i, "IsLatestVersion") == Val::Bool(true);
+            by_article
+                .entry(article.as_str().unwrap_or_default().to_string())
+                .or_default()
+                .push((
+                    number,
+                    status.as_str().unwrap_or_default().to_string(),
+                    latest,
+                ));
+        }
+        assert_eq!(by_article.len(), 40);
+        let mut statuses = BTreeMap::new();
+        for (article, versions) in &by_article {
+            let online = versions.iter().filter(|v| v.1 == "Online").count();
+            assert!(online <= 1, "{article}: {online} online versions");
+            let numbers: Vec<i64> = versions.iter().map(|v| v.0).collect();
+            let expected: Vec<i64> = (1..=versions.len() as i64).collect();
+            assert_eq!(numbers, expected, "{article}: versions numbered 1..n");
+            assert_eq!(
+                versions.iter().filter(|v| v.2).count(),
+                1,
+                "{article}: one latest version"
+            );
+            assert!(versions.last().is_some_and(|v| v.2));
+            for version in versions {
+                *statuses.entry(version.1.clone()).or_insert(0) += 1;
+            }
+        }
+        assert_eq!(statuses.get("Online"), Some(&32));
+        assert_eq!(statuses.get("Draft"), Some(&16));
+        assert_eq!(statuses.get("Archived"), Some(&24));
+    }
+
+    #[test]
+    fn every_version_carries_its_articles_categories() {
+        let org = Org::new(7, 10_000);
+        let selections = org.count(Generated::DataCategorySelection);
+        let mut per_version: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for i in 0..selections {
+            let parent = value(&org, Generated::DataCategorySelection, i, "ParentId");
+            let group = value(
+                &org,
+                Generated::DataCategorySelection,
+                i,
+                "DataCategoryGroupName",
+            );
+            let name = value(
+                &org,
+                Generated::DataCategorySelection,
+                i,
+                "DataCategoryName",
+            );
+            per_version
+                .entry(parent.as_str().unwrap_or_default().to_string())
+                .or_default()
+                .push((
+                    group.as_str().unwrap_or_default().to_string(),
+                    name.as_str().unwrap_or_default().to_string(),
+                ));
+        }
+        let versions = org.count(Generated::KnowledgeArticleVersion);
+        assert_eq!(
+            per_version.len() as u64,
+            versions,
+            "every version has categories"
+        );
+        for v in 0..versions {
+            let id = org.id(Generated::KnowledgeArticleVersion, v);
+            let article = org.article_version(v).article;
+            let expected: Vec<(String, String)> = org
+                .article_categories(article)
+                .into_iter()
+                .map(|(g, c)| (g.to_string(), c.to_string()))
+                .collect();
+            assert_eq!(per_version.get(&id), Some(&expected), "version {v}");
+        }
+    }
+
+    #[test]
+    fn each_contact_with_an_account_has_one_direct_relation_to_it() {
+        let org = Org::new(7, 5_000);
+        let kind = Generated::AccountContactRelation;
+        let contacts = org.count(Generated::Contact);
+        assert_eq!(org.count(kind), contacts + contacts / 4);
+        let mut direct = 0;
+        for i in 0..org.count(kind) {
+            let contact = value(&org, kind, i, "ContactId");
+            let c = org
+                .index_of(Generated::Contact, contact.as_str().unwrap_or_default())
+                .unwrap_or_else(|| panic!("relation {i}: {contact:?} is no contact of the org"));
+            let own = value(&org, Generated::Contact, c, "AccountId");
+            let account = value(&org, kind, i, "AccountId");
+            assert!(!account.is_null(), "relation {i} has an account");
+            if value(&org, kind, i, "IsDirect") == Val::Bool(true) {
+                direct += 1;
+                assert_eq!(account, own, "relation {i} is to the contact's own account");
+            } else {
+                assert_ne!(
+                    account, own,
+                    "an indirect relation {i} is to another account"
+                );
+            }
+            assert_eq!(
+                org.is_deleted(kind, i),
+                org.is_deleted(Generated::Contact, c),
+                "relation {i} goes with its contact"
+            );
+        }
+        let with_account = (0..contacts)
+            .filter(|&c| !value(&org, Generated::Contact, c, "AccountId").is_null())
+            .count();
+        assert_eq!(direct, with_account);
+        let deleted = (0..org.count(kind))
+            .filter(|&i| org.is_deleted(kind, i))
+            .count() as u64;
+        assert_eq!(org.deleted_count(kind), deleted);
     }
 }

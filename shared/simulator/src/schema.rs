@@ -499,11 +499,21 @@ pub enum Generated {
     QuoteLineItem,
     /// An account's installed products, in a hierarchy (`ParentId`, `RootAssetId`).
     Asset,
+    /// Contacts to Multiple Accounts: each contact's relation to its own account
+    /// (`IsDirect`) and some to other accounts.
+    AccountContactRelation,
+    /// Lightning Knowledge article versions (`Knowledge__kav`): drafts, the one online
+    /// version of a published article, archived ones.
+    KnowledgeArticleVersion,
+    /// The data categories of each article version (`Knowledge__DataCategorySelection`).
+    DataCategorySelection,
+    /// A Knowledge article independent of its versions (`KnowledgeArticle`).
+    KnowledgeArticle,
 }
 
 impl Generated {
     /// Every generator, in a fixed order.
-    pub const ALL: [Generated; 46] = [
+    pub const ALL: [Generated; 50] = [
         Generated::User,
         Generated::Account,
         Generated::Contact,
@@ -550,6 +560,10 @@ impl Generated {
         Generated::Quote,
         Generated::QuoteLineItem,
         Generated::Asset,
+        Generated::AccountContactRelation,
+        Generated::KnowledgeArticleVersion,
+        Generated::DataCategorySelection,
+        Generated::KnowledgeArticle,
     ];
 
     /// The API name of the object this generator fills.
@@ -601,6 +615,10 @@ impl Generated {
             Generated::Quote => "Quote",
             Generated::QuoteLineItem => "QuoteLineItem",
             Generated::Asset => "Asset",
+            Generated::AccountContactRelation => "AccountContactRelation",
+            Generated::KnowledgeArticleVersion => "Knowledge__kav",
+            Generated::DataCategorySelection => "Knowledge__DataCategorySelection",
+            Generated::KnowledgeArticle => "KnowledgeArticle",
         }
     }
 
@@ -1336,6 +1354,22 @@ pub const CAMPAIGN_TYPES: &[&str] = &[
 pub const CAMPAIGN_STATUS: &[&str] = &["Planned", "In Progress", "Completed", "Aborted"];
 /// Picklist values of `CampaignMember.Status`.
 pub const MEMBER_STATUS: &[&str] = &["Sent", "Responded"];
+/// Picklist values of `AccountContactRelation.Roles` (a multi-select picklist).
+pub const RELATION_ROLES: &[&str] = &[
+    "Business User",
+    "Decision Maker",
+    "Economic Buyer",
+    "Economic Decision Maker",
+    "Evaluator",
+    "Executive Sponsor",
+    "Influencer",
+    "Technical Buyer",
+    "Other",
+];
+/// Picklist values of `Knowledge__kav.PublishStatus`: a version's place in publishing.
+pub const PUBLISH_STATUS: &[&str] = &["Draft", "Online", "Archived"];
+/// The languages of the simulated knowledge base (one: a single-language base).
+pub const KNOWLEDGE_LANGUAGES: &[&str] = &["en_US"];
 /// Picklist values of `Product2.Family`.
 pub const PRODUCT_FAMILIES: &[&str] = &["Software", "Services", "Hardware"];
 /// Picklist values of `Contract.Status` (recorded describe `sfdxvscode_min_Contract`).
@@ -1641,6 +1675,38 @@ const EXTRA_CATALOG: &[CatalogEntry] = &[
             "layouts",
             "sobject",
         ],
+    ),
+    (
+        "AccountContactRelation",
+        "Account Contact Relationship",
+        "Account Contact Relationships",
+        Some("07k"),
+        0b0011011100111,
+        LAYOUT_URLS,
+    ),
+    (
+        "Knowledge__kav",
+        "Knowledge",
+        "Knowledge",
+        Some("ka0"),
+        0b1011111101111,
+        LAYOUT_URLS,
+    ),
+    (
+        "KnowledgeArticle",
+        "Knowledge Article",
+        "Knowledge Articles",
+        Some("kA0"),
+        0b0000010100100,
+        PLAIN_URLS,
+    ),
+    (
+        "Knowledge__DataCategorySelection",
+        "Knowledge Data Category Selection",
+        "Knowledge Data Category Selections",
+        Some("02o"),
+        0b0000011100101,
+        PLAIN_URLS,
     ),
     (
         "ContentNote",
@@ -2828,6 +2894,89 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
                 .required()
                 .len(40),
         ],
+        Generated::AccountContactRelation => vec![
+            id_field("Account Contact Relationship ID"),
+            deleted_field(),
+            reference("AccountId", "Account ID", &["Account"], "Account").required(),
+            reference("ContactId", "Contact ID", &["Contact"], "Contact").required(),
+            FieldDef::new("Roles", "Roles", T::MultiPicklist).picklist(RELATION_ROLES),
+            // True for the contact's own account (Contact.AccountId): set by Salesforce.
+            FieldDef::new("IsDirect", "Direct", T::Boolean).read_only(),
+            FieldDef::new("IsActive", "Active", T::Boolean).defaulted(),
+            FieldDef::new("StartDate", "Start Date", T::Date),
+            FieldDef::new("EndDate", "End Date", T::Date),
+        ],
+        Generated::KnowledgeArticleVersion => vec![
+            id_field("Knowledge ID"),
+            deleted_field(),
+            reference(
+                "KnowledgeArticleId",
+                "Knowledge Article ID",
+                &["KnowledgeArticle"],
+                "KnowledgeArticle",
+            )
+            .system(),
+            owner_field(),
+            FieldDef::new("Title", "Title", T::String)
+                .required()
+                .name_field(),
+            FieldDef::new("UrlName", "URL Name", T::String).required(),
+            FieldDef::new("Summary", "Summary", T::Textarea).len(1_000),
+            FieldDef::new("Answer__c", "Answer", T::Textarea)
+                .len(32_768)
+                .rich(),
+            picklist("Language", "Language", KNOWLEDGE_LANGUAGES)
+                .required()
+                .len(40),
+            picklist("PublishStatus", "Publication Status", PUBLISH_STATUS)
+                .system()
+                .len(40),
+            FieldDef::new("VersionNumber", "Version Number", T::Int)
+                .digits(9)
+                .system(),
+            FieldDef::new("IsLatestVersion", "Is Latest Version", T::Boolean).system(),
+            FieldDef::new("IsVisibleInApp", "Visible In Internal App", T::Boolean).defaulted(),
+            FieldDef::new(
+                "IsVisibleInPkb",
+                "Visible In Public Knowledge Base",
+                T::Boolean,
+            )
+            .defaulted(),
+            FieldDef::new("IsVisibleInCsp", "Visible to Customer", T::Boolean).defaulted(),
+            FieldDef::new("IsVisibleInPrm", "Visible to Partner", T::Boolean).defaulted(),
+            FieldDef::new("ArticleNumber", "Article Number", T::String)
+                .len(30)
+                .system(),
+            FieldDef::new("FirstPublishedDate", "First Published Date", T::Datetime).read_only(),
+            FieldDef::new("LastPublishedDate", "Last Published Date", T::Datetime).read_only(),
+            FieldDef::new("ArchivedDate", "Archived Date", T::Datetime).read_only(),
+        ],
+        Generated::KnowledgeArticle => vec![
+            id_field("Knowledge Article ID"),
+            deleted_field(),
+            FieldDef::new("ArticleNumber", "Article Number", T::String)
+                .len(30)
+                .system(),
+            FieldDef::new("FirstPublishedDate", "First Published Date", T::Datetime).read_only(),
+            FieldDef::new("LastPublishedDate", "Last Published Date", T::Datetime).read_only(),
+            FieldDef::new("ArchivedDate", "Archived Date", T::Datetime).read_only(),
+            picklist("MasterLanguage", "Master Language", KNOWLEDGE_LANGUAGES).len(40),
+        ],
+        Generated::DataCategorySelection => vec![
+            id_field("Data Category Selection ID"),
+            deleted_field(),
+            reference("ParentId", "Parent ID", &["Knowledge__kav"], "Parent").required(),
+            FieldDef::new(
+                "DataCategoryGroupName",
+                "Data Category Group Name",
+                T::String,
+            )
+            .len(80)
+            .required(),
+            FieldDef::new("DataCategoryName", "Data Category Name", T::String)
+                .len(80)
+                .required(),
+        ],
         Generated::ApexPage => vec![
             id_field("Page ID"),
             FieldDef::new("Name", "Name", T::String).name_field(),
@@ -2837,8 +2986,12 @@ fn fields_of(kind: Generated) -> Vec<FieldDef> {
             FieldDef::new("Description", "Description", T::Textarea),
         ],
     };
-    if kind == Generated::EmailMessageRelation {
-        // Salesforce describes no LastModifiedDate on an email's relations.
+    if matches!(
+        kind,
+        Generated::EmailMessageRelation | Generated::DataCategorySelection
+    ) {
+        // Salesforce describes no LastModifiedDate on an email's relations or an article's
+        // data category selections.
         fields.extend(
             audit_fields()
                 .into_iter()
@@ -3082,6 +3235,12 @@ fn children_of(kind: Generated) -> Vec<ChildRelationship> {
             child("Opportunity", "AccountId", "Opportunities", true),
             child("Case", "AccountId", "Cases", true),
             child("Project__c", "Account__c", "Projects__r", false),
+            child(
+                "AccountContactRelation",
+                "AccountId",
+                "AccountContactRelations",
+                true,
+            ),
         ],
         Generated::Contact => vec![
             child(
@@ -3092,7 +3251,19 @@ fn children_of(kind: Generated) -> Vec<ChildRelationship> {
             ),
             child("CampaignMember", "ContactId", "CampaignMembers", true),
             child("Case", "ContactId", "Cases", false),
+            child(
+                "AccountContactRelation",
+                "ContactId",
+                "AccountContactRelations",
+                true,
+            ),
         ],
+        Generated::KnowledgeArticleVersion => vec![child(
+            "Knowledge__DataCategorySelection",
+            "ParentId",
+            "DataCategorySelections",
+            true,
+        )],
         Generated::Opportunity => vec![
             child(
                 "OpportunityContactRole",

@@ -1016,6 +1016,21 @@ fn parse_in(
             ));
         }
     }
+    // Salesforce reads article versions one publication state at a time (or by Id).
+    if is_article_version(object.name) {
+        let filtered = condition
+            .as_ref()
+            .is_some_and(|c| filters_article_versions(object, c));
+        let nested = condition
+            .as_ref()
+            .is_some_and(|c| publish_status_nested(object, c, true));
+        if !filtered || nested {
+            return Err(malformed(format!(
+                "Implementation restriction: When querying or searching the {} object, you must filter using the following syntax: Id = [single ID], Id IN [list of ID's] or PublishStatus = [status]. In addition PublishStatus is only permitted in a top-level AND condition.",
+                object.name
+            )));
+        }
+    }
     let mut keys = Vec::new();
     for ((name, at), descending, nulls_first) in order {
         let field = resolve(&name)?;
@@ -1216,6 +1231,53 @@ fn filters_by_single_ids(object: &ObjectDef, condition: &Cond) -> bool {
         } => by_id(*field),
         Cond::And(parts) => parts.iter().any(|c| filters_by_single_ids(object, c)),
         _ => false,
+    }
+}
+
+/// Whether `name` is a Knowledge article version object (`KnowledgeArticleVersion`, or an
+/// article type's `*__kav`), which Salesforce queries only by publication state or Id.
+pub fn is_article_version(name: &str) -> bool {
+    name.eq_ignore_ascii_case("KnowledgeArticleVersion")
+        || name.to_ascii_lowercase().ends_with("__kav")
+}
+
+/// Whether a condition on article versions has, at its top level (alone or in an AND),
+/// `PublishStatus = [status]`, `Id = [single ID]` or `Id IN [list of IDs]`.
+fn filters_article_versions(object: &ObjectDef, condition: &Cond) -> bool {
+    let named = |field: usize, name: &str| object.fields[field].name.eq_ignore_ascii_case(name);
+    match condition {
+        Cond::Cmp {
+            field,
+            op: CmpOp::Eq,
+            lit: Lit::Str(_),
+        } => named(*field, "PublishStatus") || named(*field, "Id"),
+        Cond::In {
+            field,
+            negated: false,
+            ..
+        } => named(*field, "Id"),
+        Cond::And(parts) => parts.iter().any(|c| filters_article_versions(object, c)),
+        _ => false,
+    }
+}
+
+/// Whether `PublishStatus` appears anywhere but a top-level AND (under OR or NOT, or
+/// compared otherwise than with `=`).
+fn publish_status_nested(object: &ObjectDef, condition: &Cond, top: bool) -> bool {
+    let status = |field: usize| {
+        object.fields[field]
+            .name
+            .eq_ignore_ascii_case("PublishStatus")
+    };
+    match condition {
+        Cond::Cmp { field, op, .. } => status(*field) && (!top || *op != CmpOp::Eq),
+        Cond::In { field, .. } | Cond::Like { field, .. } => status(*field),
+        Cond::And(parts) => parts.iter().any(|c| publish_status_nested(object, c, top)),
+        Cond::Or(parts) => parts
+            .iter()
+            .any(|c| publish_status_nested(object, c, false)),
+        Cond::Not(inner) => publish_status_nested(object, inner, false),
+        Cond::Parent { .. } => false,
     }
 }
 
@@ -1442,6 +1504,47 @@ pub fn order_values(a: &Val, b: &Val, key: &OrderKey) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn article_versions_are_queried_only_by_publication_state_or_id() {
+        let refused = err("SELECT Id, Title FROM Knowledge__kav");
+        assert_eq!(refused.code, "MALFORMED_QUERY");
+        assert!(
+            refused.message.starts_with(
+                "Implementation restriction: When querying or searching the Knowledge__kav object, you must filter using the following syntax"
+            ),
+            "{}",
+            refused.message
+        );
+        assert_eq!(
+            err("SELECT COUNT() FROM Knowledge__kav WHERE IsDeleted = false").code,
+            "MALFORMED_QUERY"
+        );
+        assert_eq!(
+            err(
+                "SELECT Id FROM Knowledge__kav WHERE PublishStatus = 'Online' OR IsDeleted = false"
+            )
+            .code,
+            "MALFORMED_QUERY"
+        );
+        assert_eq!(
+            err(
+                "SELECT Id FROM Knowledge__kav WHERE PublishStatus = 'Online' AND IsDeleted = false"
+            )
+            .code,
+            "OK"
+        );
+        assert_eq!(
+            err("SELECT Id FROM Knowledge__kav WHERE Id IN ('ka0000000000001AAA')").code,
+            "OK"
+        );
+        // The rule is the article version's own: its data categories read freely.
+        assert_eq!(
+            err("SELECT Id FROM Knowledge__DataCategorySelection WHERE Parent.PublishStatus = 'Online'")
+                .code,
+            "OK"
+        );
+    }
 
     fn err(q: &str) -> SoqlError {
         match parse(q) {

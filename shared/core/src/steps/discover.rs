@@ -1,6 +1,7 @@
 use super::StepError;
 use crate::inventory::{InventoryKind, UserSummary, read_currencies, read_inventory, read_users};
 use ferry_model::budget::ApiBudget;
+use ferry_model::error::PortError;
 use ferry_model::ids::TenantId;
 use ferry_model::mapping::FieldMap;
 use ferry_model::model::ObjectSummary;
@@ -167,7 +168,38 @@ const REPRESENTED_ELSEWHERE: &[(&str, &str)] = &[
         "EmailTemplate",
         "metadata an admin rebuilds, not record data",
     ),
+    (
+        "KnowledgeArticle",
+        "an article apart from its versions: articles land through their article type's __kav object, one online version each",
+    ),
+    (
+        "KnowledgeArticleVersion",
+        "every article type's versions at once: each type's articles land through its own __kav object",
+    ),
 ];
+
+/// The publication states of a Knowledge article version (`PublishStatus`).
+const PUBLISH_STATUSES: [&str; 3] = ["Draft", "Online", "Archived"];
+
+/// The exact count of an object's records (queryAll, `IsDeleted = false` where the object
+/// has it). Salesforce counts Knowledge article versions (`*__kav`) only by publication
+/// state ("you must filter using the following syntax: ... PublishStatus = [status]"), so
+/// theirs is the sum over the states.
+async fn count_object(
+    salesforce: &dyn SalesforceApi,
+    name: &str,
+    soft_deletes: bool,
+) -> Result<u64, PortError> {
+    if !ferry_model::plan::is_article_version(name) {
+        return salesforce.count_records(name, soft_deletes).await;
+    }
+    let mut total = 0;
+    for status in PUBLISH_STATUSES {
+        let counted = format!("{name} WHERE PublishStatus = '{status}'");
+        total += salesforce.count_records(&counted, soft_deletes).await?;
+    }
+    Ok(total)
+}
 
 /// Why an object of describeGlobal cannot be migrated, or `None` when it can.
 pub(crate) fn unsupported_reason(object: &ObjectSummary) -> Option<String> {
@@ -259,7 +291,7 @@ async fn holding_records(
     use futures::StreamExt as _;
     let answers: Vec<_> = futures::stream::iter(objects.iter().cloned())
         .map(|name| async move {
-            let answer = salesforce.count_records(&name, false).await;
+            let answer = count_object(salesforce, &name, false).await;
             (name, answer)
         })
         .buffered(PRESENCE_CHECKS_IN_FLIGHT)
@@ -537,7 +569,7 @@ pub async fn discover(
                 super::extract::count_by_parent(salesforce, &name, field, parent, soft_deletes)
                     .await
             }
-            None => salesforce.count_records(&name, soft_deletes).await,
+            None => count_object(salesforce, &name, soft_deletes).await,
         }
         .map_err(StepError::Salesforce)?;
         tracing::info!(object = %name, records = record_count, ?estimated, "described");
@@ -871,6 +903,47 @@ mod tests {
             ),
             Placement::Skipped("not in the field map".to_owned())
         );
+    }
+
+    #[test]
+    fn a_knowledge_orgs_article_objects_are_placed_by_what_they_hold() {
+        let listed = |name: &str, custom: bool, layoutable: bool| ObjectSummary {
+            name: name.to_owned(),
+            label: name.to_owned(),
+            key_prefix: None,
+            queryable: true,
+            custom,
+            layoutable,
+        };
+        let map = FieldMap::builtin();
+        // Lightning Knowledge's one article object and its data categories are the map's.
+        for name in ["Knowledge__kav", "Knowledge__DataCategorySelection"] {
+            assert_eq!(
+                placement(&listed(name, true, true), &map, None),
+                Placement::Mapped,
+                "{name}"
+            );
+        }
+        // The article apart from its versions, and the view over every article type, land
+        // through the `__kav` object: never read twice as generic records.
+        for name in ["KnowledgeArticle", "KnowledgeArticleVersion"] {
+            assert!(
+                matches!(
+                    placement(&listed(name, false, true), &map, None),
+                    Placement::Skipped(reason) if reason.contains("__kav")
+                ),
+                "{name}"
+            );
+        }
+        // A Classic article type the map does not name is left out, with the reason.
+        assert_eq!(
+            placement(&listed("FAQ__kav", true, true), &map, None),
+            Placement::Skipped("not in the field map".to_owned())
+        );
+        assert!(ferry_model::plan::is_article_version("FAQ__kav"));
+        assert!(!ferry_model::plan::is_article_version(
+            "Knowledge__DataCategorySelection"
+        ));
     }
 
     #[test]
