@@ -1035,6 +1035,21 @@ mod tests {
                 "GET",
                 "/migrations",
             ),
+            (
+                include_str!("../../../events/api-plan.json"),
+                "GET",
+                "/migrations/mig-01HZX3K8Q2/plan",
+            ),
+            (
+                include_str!("../../../events/api-selections.json"),
+                "PUT",
+                "/migrations/mig-01HZX3K8Q2/selections",
+            ),
+            (
+                include_str!("../../../events/api-dry-run.json"),
+                "POST",
+                "/migrations/mig-01HZX3K8Q2/dry-run",
+            ),
         ] {
             let request: HttpRequest = serde_json::from_str(sample).unwrap();
             assert_eq!(request.method(), method);
@@ -1045,6 +1060,197 @@ mod tests {
             serde_json::from_str(include_str!("../../../events/api.json")).unwrap();
         let body: CreateMigration = serde_json::from_slice(&create.body_bytes().unwrap()).unwrap();
         assert!(body.verify.unwrap_or(true));
+        // The selections sample is a valid body, under an Idempotency-Key.
+        let select: HttpRequest =
+            serde_json::from_str(include_str!("../../../events/api-selections.json")).unwrap();
+        let input = parse_selections(&select.body_bytes().unwrap()).unwrap();
+        assert_eq!(input.selections.objects.as_ref().map(Vec::len), Some(5));
+        assert_eq!(
+            input.selections.created_since.as_deref(),
+            Some("2024-01-01")
+        );
+        assert!(input.selections.map.is_some());
+        assert_eq!(input.selections.pseudonymise, vec!["Contact.Email"]);
+        assert_eq!(
+            idempotency_key(&select).unwrap().unwrap(),
+            "7b1f3c2e-selections-1"
+        );
+    }
+
+    fn error_of(body: serde_json::Value) -> String {
+        parse_selections(body.to_string().as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn a_selection_error_names_its_field_and_reason() {
+        use serde_json::json;
+        assert_eq!(
+            error_of(json!({"object": ["Account"]})),
+            "object: not a selection (one of objects, created_since, map, pseudonymise, validation, default_owner, merge_leads_by_email)"
+        );
+        assert!(error_of(json!({"objects": []})).starts_with("objects: empty"));
+        assert!(error_of(json!({"objects": "Account"})).starts_with("objects: a list"));
+        assert_eq!(
+            error_of(json!({"objects": ["Account", "Account"]})),
+            "objects: Account is named twice"
+        );
+        assert!(
+            error_of(json!({"objects": ["Account; DROP"]}))
+                .starts_with("objects: \"Account; DROP\" is not an API name")
+        );
+        assert!(
+            error_of(json!({"created_since": "01/02/2024"}))
+                .starts_with("created_since: \"01/02/2024\" is not a date written YYYY-MM-DD")
+        );
+        assert!(
+            error_of(json!({"map": {"version": 4, "objects": {"Contact": {"feilds": {}}}}}))
+                .starts_with("map: ")
+        );
+        assert!(error_of(json!({"map": []})).starts_with("map: a map override document"));
+        assert!(
+            error_of(json!({"pseudonymise": ["Contact.Email.Domain"]})).starts_with(
+                "pseudonymise: \"Contact.Email.Domain\" is not Object or Object.Field"
+            )
+        );
+        assert!(
+            error_of(json!({"validation": {"actions": {"invalid_email": "explode"}}}))
+                .starts_with("validation: ")
+        );
+        assert!(
+            error_of(json!({"validation": {"actions": {"missing_required": "load_anyway"}}}))
+                .starts_with("validation: sets missing_required to LoadAnyway, but that rule always uses SkipRecord")
+        );
+        assert_eq!(
+            error_of(json!({"default_owner": "nobody"})),
+            "default_owner: \"nobody\" is not an email address"
+        );
+        assert_eq!(
+            error_of(json!({"merge_leads_by_email": "yes"})),
+            "merge_leads_by_email: true or false"
+        );
+        // Absent fields are defaults; owner and merge keep their value unless given.
+        let empty = parse_selections(b"{}").unwrap();
+        assert_eq!(empty, SelectionsInput::default());
+        let cleared = parse_selections(br#"{"default_owner": null}"#).unwrap();
+        assert_eq!(cleared.default_owner, Some(None));
+    }
+
+    #[test]
+    fn selected_objects_must_be_offered_by_the_plan() {
+        let plan = serde_json::json!({
+            "objects": [{"name": "Account"}, {"name": "Contact"}],
+            "skipped_objects": [
+                {"name": "Lead", "reason": "not selected"},
+                {"name": "LoginHistory", "reason": "not exportable through the API"}
+            ]
+        });
+        let selections = |objects: &[&str], pseudonymise: &[&str]| Selections {
+            objects: Some(objects.iter().map(|name| (*name).to_owned()).collect()),
+            pseudonymise: pseudonymise.iter().map(|name| (*name).to_owned()).collect(),
+            ..Selections::default()
+        };
+        assert!(
+            check_against_plan(&selections(&["Account", "Lead"], &["Contact.Email"]), &plan)
+                .is_ok()
+        );
+        assert_eq!(
+            check_against_plan(&selections(&["Acount"], &[]), &plan).unwrap_err(),
+            "objects: Acount is not an object of the org"
+        );
+        assert_eq!(
+            check_against_plan(&selections(&["LoginHistory"], &[]), &plan).unwrap_err(),
+            "objects: LoginHistory is left out: not exportable through the API"
+        );
+        assert_eq!(
+            check_against_plan(&selections(&["Account"], &["Contac.Email"]), &plan).unwrap_err(),
+            "pseudonymise: Contac is not an object of the org"
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_of_a_retry_ignores_json_spacing_but_not_the_body() {
+        let mut request: HttpRequest =
+            serde_json::from_str(include_str!("../../../events/api.json")).unwrap();
+        request.body = Some(r#"{"label": "Acme", "workspace": "acme"}"#.to_owned());
+        let first = request_fingerprint("POST", "/migrations", &request);
+        request.body = Some(r#"{"workspace":"acme","label":"Acme"}"#.to_owned());
+        assert_eq!(request_fingerprint("POST", "/migrations/", &request), first);
+        request.body = Some(r#"{"workspace":"acme","label":"Globex"}"#.to_owned());
+        assert_ne!(request_fingerprint("POST", "/migrations", &request), first);
+        assert_ne!(request_fingerprint("PUT", "/migrations", &request), first);
+        request
+            .headers
+            .insert("Idempotency-Key".to_owned(), " ".to_owned());
+        assert!(idempotency_key(&request).unwrap().is_err());
+    }
+
+    #[test]
+    fn selections_change_the_run_settings_as_the_cli_flags_would() {
+        let mut record = MigrationRecord {
+            tenant: TenantId::new("111122223333"),
+            id: "mig-1".to_owned(),
+            label: None,
+            status: MigrationStatus::DryRunReady,
+            created_at: String::new(),
+            updated_at: String::new(),
+            version: 1,
+            options: MigrationOptions::default(),
+            run_id: RunId::new("run-1"),
+            execution_arn: None,
+            instance_url: None,
+            refresh_token: None,
+            task_token: None,
+            waiting_for: None,
+            dry_run_report: None,
+            final_report: None,
+            rollback_execution_arn: None,
+            error: None,
+            selections: Default::default(),
+            plan: None,
+            dry_run_revision: None,
+        };
+        let select: HttpRequest =
+            serde_json::from_str(include_str!("../../../events/api-selections.json")).unwrap();
+        record.selections = parse_selections(&select.body_bytes().unwrap())
+            .unwrap()
+            .selections;
+        let run = RunId::new("run-1");
+        // No key: pseudonymising is refused, naming the field.
+        let error = ferry_lambda::migration_config(&record, &run, None).unwrap_err();
+        assert_eq!(error.field, "pseudonymise");
+        let key = ferry_model::secret::Secret::new("a key of sixteen bytes or more");
+        let config = ferry_lambda::migration_config(&record, &run, Some(&key)).unwrap();
+        assert_eq!(config.discover.objects.as_ref().map(Vec::len), Some(5));
+        assert_eq!(
+            config.discover.created_since.map(|date| date.to_string()),
+            Some("2024-01-01".to_owned())
+        );
+        let pseudonymise = config.pseudonymise.as_ref().unwrap();
+        assert!(pseudonymise.config.is_pseudonymised("Contact", "Email"));
+        assert!(!pseudonymise.config.is_pseudonymised("Contact", "LastName"));
+        assert_eq!(
+            config
+                .validation
+                .action(ferry_model::policy::Rule::InvalidEmail),
+            ferry_model::policy::Action::SkipRecord
+        );
+        // The override dropped Contact.Phone from the map; the built-in map has it.
+        let fields = |map: &ferry_model::mapping::FieldMap| {
+            serde_json::to_value(map).unwrap()["objects"]["Contact"]["fields"].clone()
+        };
+        assert!(
+            fields(&ferry_model::mapping::FieldMap::builtin())
+                .get("Phone")
+                .is_some()
+        );
+        assert!(
+            fields(&config.map).get("Phone").is_none(),
+            "{}",
+            fields(&config.map)
+        );
+        assert!(selectable(record.status));
+        record.status = MigrationStatus::Running;
+        assert!(!selectable(record.status));
     }
 
     #[test]
