@@ -468,7 +468,6 @@ impl Api {
         request: &HttpRequest,
         migration_id: Option<&str>,
     ) -> Result<HttpResponse, Diagnostic> {
-        let request = request;
         let segments: Vec<&str> = request
             .path()
             .trim_matches('/')
