@@ -7,7 +7,7 @@ use crate::connect::{TargetArgs, connect};
 use anyhow::Context;
 use clap::Args;
 use ferry_core::preview::{FieldDestination, PlanPreview};
-use ferry_core::steps::{DiscoverOptions, ExtractConfig, discover};
+use ferry_core::steps::{DiscoverOptions, ExtractConfig};
 use ferry_model::budget::BudgetPolicy;
 use ferry_model::ids::TenantId;
 use ferry_model::mapping::FieldMap;
@@ -61,24 +61,8 @@ impl PolicyArgs {
             .with_context(|| format!("cannot read the policy file {}", path.display()))?;
         let overrides: ferry_model::policy::ValidationPolicy = serde_json::from_str(&text)
             .with_context(|| format!("the policy file {} is not valid", path.display()))?;
-        let mut policy = ferry_model::policy::ValidationPolicy::default();
-        for (rule, action) in overrides.actions {
-            // Two rules have a fixed action; saying otherwise would be silently ignored.
-            let fixed = policy.action(rule);
-            if matches!(
-                rule,
-                ferry_model::policy::Rule::MissingRequired | ferry_model::policy::Rule::OrphanLink
-            ) && action != fixed
-            {
-                anyhow::bail!(
-                    "the policy file {} sets {} to {action:?}, but that rule always uses {fixed:?}",
-                    path.display(),
-                    rule.as_str()
-                );
-            }
-            policy.actions.insert(rule, action);
-        }
-        Ok(policy)
+        ferry_model::policy::ValidationPolicy::with_overrides(&overrides)
+            .map_err(|reason| anyhow::anyhow!("the policy file {} {reason}", path.display()))
     }
 }
 
@@ -111,21 +95,7 @@ impl PseudonymiseArgs {
                 "--pseudonymise needs a key: set FERRY_PSEUDONYM_KEY (16 bytes or more, kept secret; the same key gives the same pseudonyms)"
             );
         };
-        let mut config = PseudonymiseConfig::default();
-        for entry in &self.pseudonymise {
-            match entry.split_once('.') {
-                Some((object, field)) => {
-                    config
-                        .fields
-                        .entry(object.trim().to_owned())
-                        .or_default()
-                        .insert(field.trim().to_owned());
-                }
-                None => {
-                    config.objects.insert(entry.trim().to_owned());
-                }
-            }
-        }
+        let config = PseudonymiseConfig::from_entries(&self.pseudonymise);
         let pseudonymiser =
             Pseudonymiser::new(key).context("FERRY_PSEUDONYM_KEY cannot be used")?;
         Ok(Some(Pseudonymise {
@@ -161,7 +131,11 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let (map, map_overrides) = args.map.load()?;
     let connected = connect(&args.target).await?;
     let client = &connected.client;
-    let discovery = match discover(
+    let policy = BudgetPolicy {
+        reserve_percent: args.reserve_percent,
+        ..BudgetPolicy::default()
+    };
+    let preview = match ferry_core::preview::plan(
         client,
         TenantId::new("plan"),
         &map,
@@ -171,28 +145,22 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
             map_overrides,
             ..DiscoverOptions::default()
         },
+        &ExtractConfig::default(),
+        &policy,
     )
     .await
     {
-        Ok(discovery) => discovery,
+        Ok((_, preview)) => preview,
         Err(error) => {
             eprintln!("ferry: discovery failed: {}", error.chain());
             return Ok(crate::exit::for_step_error(&error));
         }
     };
     connected.save_rotated_token()?;
-    let policy = BudgetPolicy {
-        reserve_percent: args.reserve_percent,
-        ..BudgetPolicy::default()
-    };
-    let preview = PlanPreview::build(&discovery, &map, &ExtractConfig::default(), &policy);
     let instance_url = client.instance_url().await.unwrap_or_default();
     if args.json {
-        let mut document = serde_json::to_value(&preview)?;
-        if let Some(object) = document.as_object_mut() {
-            object.insert("instance_url".into(), instance_url.into());
-            object.insert("api_version".into(), args.target.api_version.clone().into());
-        }
+        let document =
+            ferry_core::preview::plan_document(&preview, &instance_url, &args.target.api_version);
         println!("{}", serde_json::to_string_pretty(&document)?);
     } else {
         print!("{}", render(&preview, &instance_url));

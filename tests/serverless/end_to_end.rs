@@ -3,7 +3,10 @@
 //! simulated org, the backend confirms the dry run, and the Step Functions execution (moto
 //! running the real ASL of `infra/`, invoking the real functions under `cargo lambda watch`)
 //! migrates into the reference destination. The destination must then hold exactly what the
-//! embedded path (`ferry migrate`'s pipeline) lands for the same org.
+//! embedded path (`ferry migrate`'s pipeline) lands for the same org with the same options.
+//! Between authorisation and start the backend reads the plan and changes the selections
+//! (objects, start date, a map override, a pseudonymised field) twice, each time waiting
+//! for the dry run of its selections.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -27,6 +30,10 @@ const WORKSPACE: &str = "acme";
 const KEY_ID: &str = "ferry-serverless";
 const DESTINATION_SECRET: &str = "serverless-destination-secret";
 const WEBHOOK_SECRET: &str = "serverless-webhook-secret";
+const PSEUDONYM_KEY: &str = "serverless-pseudonym-key";
+/// The objects the backend selects at first, and after its change of mind.
+const FIRST_SELECTION: [&str; 5] = ["Account", "Contact", "Opportunity", "Task", "Lead"];
+const SECOND_SELECTION: [&str; 5] = ["Account", "Contact", "Opportunity", "Lead", "Event"];
 
 type Webhooks = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
@@ -154,22 +161,52 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
         ),
         ("FERRY_WEBHOOK_URL".to_owned(), webhook_url),
         ("FERRY_WEBHOOK_SECRET".to_owned(), WEBHOOK_SECRET.to_owned()),
+        ("FERRY_PSEUDONYM_KEY".to_owned(), PSEUDONYM_KEY.to_owned()),
     ]);
     let suffix = format!("e2e{}", std::process::id());
     let stack = Stack::start(&endpoint, &suffix, &settings).await;
 
-    // The SaaS backend creates the migration.
-    let (status, created) = stack
-        .api(
+    // The SaaS backend creates the migration, and retries as if the answer was lost: the
+    // same key answers the same migration, and no second one exists.
+    let create = json!({"label": "Acme", "workspace": WORKSPACE});
+    let (status, created, replayed) = stack
+        .api_keyed(
             ACCOUNT,
             "POST",
             "/migrations",
-            &[],
-            Some(json!({"label": "Acme", "workspace": WORKSPACE})),
+            "create-1",
+            Some(create.clone()),
         )
         .await;
-    assert_eq!(status, 201, "{created}");
+    assert_eq!((status, replayed), (201, false), "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
+    let (status, again, replayed) = stack
+        .api_keyed(
+            ACCOUNT,
+            "POST",
+            "/migrations",
+            "create-1",
+            Some(create.clone()),
+        )
+        .await;
+    assert_eq!((status, replayed), (201, true), "{again}");
+    assert_eq!(again, created);
+    let (status, body, _) = stack
+        .api_keyed(
+            ACCOUNT,
+            "POST",
+            "/migrations",
+            "create-1",
+            Some(json!({"label": "Globex", "workspace": WORKSPACE})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (_, listed) = stack.get(ACCOUNT, "/migrations").await;
+    assert_eq!(
+        listed["migrations"].as_array().unwrap().len(),
+        1,
+        "{listed}"
+    );
     assert_eq!(created["status"], "awaiting_authorization");
     let authorize_url = created["authorize_url"].as_str().unwrap().to_owned();
     assert!(
@@ -191,6 +228,21 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
     let (status, body) = stack
         .post(OTHER_ACCOUNT, &format!("/migrations/{id}/start"))
         .await;
+    assert_eq!(status, 404, "{body}");
+    // Another tenant's key of the same name is its own: it creates its own migration.
+    let (status, theirs, replayed) = stack
+        .api_keyed(
+            OTHER_ACCOUNT,
+            "POST",
+            "/migrations",
+            "create-1",
+            Some(create.clone()),
+        )
+        .await;
+    assert_eq!((status, replayed), (201, false), "{theirs}");
+    assert_ne!(theirs["id"], created["id"]);
+    // Before the first dry run there is no plan yet.
+    let (status, body) = stack.get(ACCOUNT, &format!("/migrations/{id}/plan")).await;
     assert_eq!(status, 404, "{body}");
 
     // The customer's browser goes to Salesforce, which redirects back with a code.
@@ -252,6 +304,214 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
     let dry_run_objects = report["report"]["objects"].as_array().unwrap().len();
     assert!(dry_run_objects > 5, "{report}");
 
+    // The plan, as `ferry plan --json` shows it; another tenant sees none of it.
+    let (status, plan) = stack.get(ACCOUNT, &format!("/migrations/{id}/plan")).await;
+    assert_eq!(status, 200, "{plan}");
+    let planned = |plan: &Value| -> Vec<String> {
+        plan["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|object| object["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for object in FIRST_SELECTION.iter().chain(&SECOND_SELECTION) {
+        assert!(
+            planned(&plan).iter().any(|name| name == object),
+            "{object}: {plan}"
+        );
+    }
+    assert!(
+        plan["budget"]["estimated_calls"].as_u64().unwrap() > 0,
+        "{plan}"
+    );
+    assert!(
+        plan["instance_url"].as_str().unwrap().starts_with("http"),
+        "{plan}"
+    );
+    let plan_path = format!("/migrations/{id}/plan");
+    let selections_path = format!("/migrations/{id}/selections");
+    let dry_run_path = format!("/migrations/{id}/dry-run");
+    for (method, path) in [
+        ("GET", plan_path.as_str()),
+        ("PUT", selections_path.as_str()),
+        ("POST", dry_run_path.as_str()),
+    ] {
+        let (status, body) = stack
+            .api(OTHER_ACCOUNT, method, path, &[], Some(json!({})))
+            .await;
+        assert_eq!(status, 404, "{method} {path}: {body}");
+    }
+
+    // The start date: the day of the median contact, so both sides have records.
+    let client = connect(&simulator).await;
+    // This org has no person accounts (Contact has no IsPersonAccount): every contact
+    // lands in the contacts table.
+    let contacts = ferry_tests::query_all(&client, "SELECT Id, CreatedDate FROM Contact").await;
+    let day_of = |contact: &ferry_model::model::SourceRecord| {
+        contact["CreatedDate"].as_str().unwrap()[..10].to_owned()
+    };
+    let mut days: Vec<String> = contacts.iter().map(day_of).collect();
+    days.sort_unstable();
+    let since = days[days.len() / 2].clone();
+    let kept_contacts = contacts
+        .iter()
+        .filter(|contact| day_of(contact) >= since)
+        .count();
+    assert!(kept_contacts > 0 && kept_contacts < days.len());
+    let map_override = json!({"version": 4, "objects": {"Contact": {"fields": {"Phone": false}}}});
+    let selections = |objects: &[&str]| {
+        json!({
+            "objects": objects,
+            "created_since": since,
+            "map": map_override,
+            "pseudonymise": ["Contact.Email"],
+        })
+    };
+
+    // Errors name the field and the reason.
+    let (status, body) = stack
+        .api(
+            ACCOUNT,
+            "PUT",
+            &selections_path,
+            &[],
+            Some(json!({"objects": ["Acount"]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"]["message"], "objects: Acount is not an object of the org",
+        "{body}"
+    );
+    let (status, body) = stack
+        .api(
+            ACCOUNT,
+            "PUT",
+            &selections_path,
+            &[],
+            Some(json!({"created_since": "yesterday"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("created_since: ")
+    );
+
+    // The first selection, under a key; its retry changes nothing more.
+    let (status, body, _) = stack
+        .api_keyed(
+            ACCOUNT,
+            "PUT",
+            &selections_path,
+            "select-1",
+            Some(selections(&FIRST_SELECTION)),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let first_revision = body["selections"]["revision"].as_u64().unwrap();
+    let (status, again, replayed) = stack
+        .api_keyed(
+            ACCOUNT,
+            "PUT",
+            &selections_path,
+            "select-1",
+            Some(selections(&FIRST_SELECTION)),
+        )
+        .await;
+    assert_eq!((status, replayed), (202, true), "{again}");
+    let ready = stack
+        .wait_for_dry_run(ACCOUNT, &id, Duration::from_secs(600))
+        .await;
+    assert_eq!(
+        ready["selections"]["revision"].as_u64(),
+        Some(first_revision)
+    );
+    let (_, plan) = stack.get(ACCOUNT, &plan_path).await;
+    let skipped_reason = |plan: &Value, object: &str| {
+        plan["skipped_objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|entry| entry["name"] == object)
+            .map(|entry| entry["reason"].as_str().unwrap().to_owned())
+    };
+    assert!(planned(&plan).contains(&"Task".to_owned()), "{plan}");
+    assert_eq!(
+        skipped_reason(&plan, "Event").as_deref(),
+        Some("not selected"),
+        "{plan}"
+    );
+    // The same selections again are no change: no dry run.
+    let (status, body) = stack
+        .api(
+            ACCOUNT,
+            "PUT",
+            &selections_path,
+            &[],
+            Some(selections(&FIRST_SELECTION)),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // The backend changes its mind: events instead of tasks; the dry run runs again.
+    let (status, body) = stack
+        .api(
+            ACCOUNT,
+            "PUT",
+            &selections_path,
+            &[],
+            Some(selections(&SECOND_SELECTION)),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert!(body["selections"]["revision"].as_u64().unwrap() > first_revision);
+    stack
+        .wait_for_dry_run(ACCOUNT, &id, Duration::from_secs(600))
+        .await;
+    let (_, plan) = stack.get(ACCOUNT, &plan_path).await;
+    assert!(planned(&plan).contains(&"Event".to_owned()), "{plan}");
+    assert_eq!(
+        skipped_reason(&plan, "Task").as_deref(),
+        Some("not selected"),
+        "{plan}"
+    );
+    let contact_plan = plan["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|object| object["name"] == "Contact")
+        .unwrap()
+        .clone();
+    let counted = contact_plan["records"].as_u64().unwrap() as usize;
+    assert!(
+        counted >= kept_contacts && counted < days.len(),
+        "the start date narrows the count: {contact_plan}"
+    );
+    let (status, report) = stack
+        .api(
+            ACCOUNT,
+            "GET",
+            &format!("/migrations/{id}/report"),
+            &[("kind", "dry-run")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let reported: Vec<&str> = report["report"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|object| object["object"].as_str())
+        .collect();
+    assert!(
+        reported.contains(&"Event") && !reported.contains(&"Task"),
+        "{reported:?}"
+    );
+
     let (status, body) = stack
         .post(ACCOUNT, &format!("/migrations/{id}/start"))
         .await;
@@ -260,6 +520,19 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
         .post(ACCOUNT, &format!("/migrations/{id}/start"))
         .await;
     assert_eq!(status, 409, "a second start finds nothing to start: {body}");
+    // Once the run has started, selections and dry runs no longer change it.
+    let (status, body) = stack
+        .api(
+            ACCOUNT,
+            "PUT",
+            &selections_path,
+            &[],
+            Some(selections(&FIRST_SELECTION)),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = stack.post(ACCOUNT, &dry_run_path).await;
+    assert_eq!(status, 409, "{body}");
     let done = stack
         .wait_for_status(ACCOUNT, &id, &["succeeded"], Duration::from_secs(900))
         .await;
@@ -275,17 +548,37 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
         .await;
     assert_eq!(status, 200, "{final_report}");
 
-    // The embedded path, same org, same map, same tenant, its own destination.
+    // The embedded path, same org, same selections as the CLI's flags, same tenant, its own
+    // destination.
     let embedded = Embedded::open(&dir.path().join("embedded"));
-    let client = connect(&simulator).await;
     let tenant = TenantId::new(format!("{ACCOUNT}.{WORKSPACE}"));
     let config = RunConfig {
         tenant: tenant.clone(),
         run_id: RunId::new("embedded-run"),
-        map: FieldMap::builtin(),
+        map: FieldMap::builtin()
+            .overlay(
+                &ferry_model::mapping::MapOverrides::from_json_str(&map_override.to_string())
+                    .unwrap(),
+            )
+            .unwrap(),
         extract: ExtractConfig::default(),
-        discover: DiscoverOptions::default(),
-        pseudonymise: None,
+        discover: DiscoverOptions {
+            objects: Some(
+                SECOND_SELECTION
+                    .iter()
+                    .map(|name| (*name).to_owned())
+                    .collect(),
+            ),
+            created_since: Some(ferry_core::steps::parse_start_date(&since).unwrap()),
+            ..DiscoverOptions::default()
+        },
+        pseudonymise: Some(ferry_core::pseudonymise::Pseudonymise {
+            config: ferry_core::pseudonymise::PseudonymiseConfig::from_entries(&["Contact.Email"]),
+            pseudonymiser: ferry_core::pseudonymise::Pseudonymiser::new(&Secret::new(
+                PSEUDONYM_KEY,
+            ))
+            .unwrap(),
+        }),
         concurrency: Default::default(),
         validation: Default::default(),
         default_owner: None,
@@ -321,7 +614,44 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
         );
         assert_eq!(&serverless_snapshot[table], rows, "{table}");
     }
-    assert!(embedded_snapshot["contacts"].len() > 50);
+    // What the selections mean: the contacts created since the date, without phones, with
+    // pseudonymised emails; no tasks (events instead).
+    assert_eq!(embedded_snapshot["contacts"].len(), kept_contacts);
+    let db = behind.destination_db();
+    let landed: Vec<(String, Option<String>, Option<String>)> = db
+        .prepare("SELECT source_id, email, phone FROM contacts")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let emails: BTreeMap<String, String> =
+        ferry_tests::query_all(&client, "SELECT Id, Email FROM Contact")
+            .await
+            .iter()
+            .filter_map(|contact| {
+                Some((
+                    contact["Id"].as_str()?.to_owned(),
+                    contact["Email"].as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+    assert_eq!(landed.len(), kept_contacts);
+    let mut pseudonymised = 0;
+    for (source_id, email, phone) in &landed {
+        assert_eq!(phone, &None, "{source_id}: the override dropped Phone");
+        if let (Some(email), Some(original)) = (email, emails.get(source_id)) {
+            assert_ne!(email, original, "{source_id}");
+            assert!(email.contains('@'), "{email}");
+            pseudonymised += 1;
+        }
+    }
+    assert!(pseudonymised > 0);
+    assert!(
+        embedded_snapshot["tasks"].is_empty(),
+        "{:?}",
+        embedded_snapshot["tasks"].first()
+    );
 
     // Per object, the serverless run's report counts what the embedded run counted.
     let objects = final_report["report"]["report"]["objects"]
@@ -346,7 +676,17 @@ async fn a_migration_through_the_serverless_stack_lands_what_the_embedded_path_l
     // The backend heard of the dry run and the completion, signed.
     let received = webhooks.lock().unwrap().clone();
     let events = webhook_events(&webhooks);
-    assert_eq!(events, vec!["dry_run_ready", "completed"], "{events:?}");
+    // One dry_run_ready per dry run: the first, and one for each change of selections.
+    assert_eq!(
+        events,
+        vec![
+            "dry_run_ready",
+            "dry_run_ready",
+            "dry_run_ready",
+            "completed"
+        ],
+        "{events:?}"
+    );
     for (signature, body) in &received {
         assert!(verify_signature(signature, body), "{signature}");
     }

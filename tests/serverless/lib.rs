@@ -302,6 +302,47 @@ impl Stack {
         (status, body)
     }
 
+    /// Calls the `api` function with an `Idempotency-Key`; answers the status, the body
+    /// and whether the answer was a stored one (`idempotent-replayed`).
+    pub async fn api_keyed(
+        &self,
+        account: &str,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, bool) {
+        let mut event = http_event(account, method, path, &[], body);
+        event["headers"]["idempotency-key"] = Value::String(key.to_owned());
+        let answer = self
+            .invoke("api", &event)
+            .await
+            .unwrap_or_else(|error| panic!("api failed: {error}\n{}", self.watch_log()));
+        let status = answer["statusCode"].as_u64().unwrap() as u16;
+        let body = serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap();
+        let replayed = answer["headers"]["idempotent-replayed"] == "true";
+        (status, body, replayed)
+    }
+
+    /// Polls `GET /migrations/{id}` until it is `dry_run_ready` with a dry run of its
+    /// current selections (`dry_run_revision` = `selections.revision`).
+    pub async fn wait_for_dry_run(&self, account: &str, id: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let body = self
+                .wait_for_status(account, id, &["dry_run_ready"], timeout)
+                .await;
+            if body["dry_run_revision"] == body["selections"]["revision"] {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no dry run of the selections: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// `POST path` without a body, as `account`.
     pub async fn post(&self, account: &str, path: &str) -> (u16, Value) {
         self.api(account, "POST", path, &[], None).await

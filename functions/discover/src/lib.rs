@@ -3,7 +3,11 @@
 //! - `dry_run`: discovers the org, extracts every planned object to staging and analyses it
 //!   as a load would, writing nothing to the destination (the same
 //!   [`ferry_core::run::dry_run`] as `ferry dry-run`), under its own run id; the
-//!   report goes to S3 as JSON, Markdown and HTML. One invocation: sized for orgs whose
+//!   report goes to S3 as JSON, Markdown and HTML, with the plan document beside it
+//!   (`ferry plan --json`'s, for `GET /migrations/{id}/plan`). The migration's selections
+//!   (`PUT /migrations/{id}/selections`) narrow and change the run as the CLI's flags do;
+//!   when they changed while it ran, the answer says `stale` and the state machine runs it
+//!   again. One invocation: sized for orgs whose
 //!   dry run fits the function's timeout (see `infra/template.yaml`).
 //! - `discover`: once the user has confirmed, opens the migration's run (the same
 //!   [`ferry_core::run::begin_run`] and [`ferry_core::run::prepare_run`] as
@@ -12,14 +16,14 @@
 //!   is resumed instead, and its id is the one answered.
 
 use ferry_aws::MigrationStatus;
+use ferry_core::preview::{PlanPreview, plan_document};
 use ferry_core::run::{DryRunPorts, dry_run};
 use ferry_core::run::{RunOpenPorts, RunOptions, begin_run, now_rfc3339, prepare_run};
 use ferry_lambda::{
-    Services, Task, TokioSleeper, dry_run_id, migration_config, port_failure, step_failure,
-    write_reports,
+    Services, Task, TokioSleeper, dry_run_id, port_failure, step_failure, write_reports,
 };
 use ferry_model::budget::BudgetPolicy;
-use ferry_model::ports::RunStore;
+use ferry_model::ports::{RunStore, Staging};
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +58,8 @@ pub enum Output {
     },
     DryRun {
         report_key: String,
+        /// The migration's selections changed during the dry run: it is out of date.
+        stale: bool,
     },
 }
 
@@ -68,7 +74,7 @@ async fn run_dry_run(services: &Services, task: &Task) -> Result<Output, Diagnos
     let record = services.migration(task).await?;
     let client = services.salesforce_client(&record).await?;
     let run = dry_run_id(&task.run());
-    let config = migration_config(&record, &run);
+    let config = services.run_config(&record, &run)?;
     let staging = services.staging()?;
     let destination = services.destination(&run)?;
     let queue = ferry_embedded::InProcessQueue::new();
@@ -82,11 +88,23 @@ async fn run_dry_run(services: &Services, task: &Task) -> Result<Output, Diagnos
         sleeper: &TokioSleeper,
         progress: &ferry_model::ports::NoProgress,
     };
-    let (_, mut report) = dry_run(&ports, &config, &BudgetPolicy::default())
+    let policy = BudgetPolicy::default();
+    let (discovery, mut report) = dry_run(&ports, &config, &policy)
         .await
         .map_err(|error| step_failure(&error))?;
     report.instance_url = client.instance_url().await.unwrap_or_default();
     report.generated_at = now_rfc3339();
+    // What discovery found, as `ferry plan --json` shows it: `GET /migrations/{id}/plan`.
+    let preview = PlanPreview::build(&discovery, &config.map, &config.extract, &policy);
+    let plan_key = format!("{}/{}/plan.json", config.tenant, task.run_id);
+    let document = plan_document(&preview, &report.instance_url, client.api_version());
+    staging
+        .put(
+            &plan_key,
+            serde_json::to_vec_pretty(&document).unwrap_or_default(),
+        )
+        .await
+        .map_err(|error| port_failure(&error))?;
     let key = write_reports(
         staging,
         &format!("{}/{}/dry-run", config.tenant, task.run_id),
@@ -95,17 +113,27 @@ async fn run_dry_run(services: &Services, task: &Task) -> Result<Output, Diagnos
         ferry_core::run::dry_run::render_html(&report),
     )
     .await?;
-    services
-        .modify(task, |record| record.dry_run_report = Some(key.clone()))
+    let revision = record.selections.revision;
+    let (stored, ()) = services
+        .modify(task, |record| {
+            record.dry_run_report = Some(key.clone());
+            record.plan = Some(plan_key.clone());
+            record.dry_run_revision = Some(revision);
+        })
         .await?;
-    tracing::info!(report_key = %key, "dry run written");
-    Ok(Output::DryRun { report_key: key })
+    // Selections changed while this dry run ran: the state machine runs it again.
+    let stale = stored.selections.revision != revision;
+    tracing::info!(report_key = %key, revision, stale, "dry run written");
+    Ok(Output::DryRun {
+        report_key: key,
+        stale,
+    })
 }
 
 async fn open(services: &Services, task: &Task) -> Result<Output, Diagnostic> {
     let record = services.migration(task).await?;
     let client = services.salesforce_client(&record).await?;
-    let config = migration_config(&record, &task.run());
+    let config = services.run_config(&record, &task.run())?;
     let options = RunOptions {
         delta: record.options.delta,
         verify: record.options.verify,

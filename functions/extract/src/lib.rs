@@ -12,9 +12,7 @@
 use ferry_aws::SqsQueue;
 use ferry_core::run::{ObjectResume, forget_stale_chunks, object_extract_config, object_resume};
 use ferry_core::steps::{ExtractPorts, ExtractProgress, ExtractState, extract_step, start_state};
-use ferry_lambda::{
-    ErrorType, Services, Task, failure, migration_config, port_failure, step_failure,
-};
+use ferry_lambda::{ErrorType, Services, Task, failure, port_failure, step_failure};
 use ferry_model::ports::{RunStore, WorkQueue};
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
@@ -92,11 +90,8 @@ pub async fn handle(
             .map_err(|error| port_failure(&error))?,
         None => None,
     };
-    let config = object_extract_config(
-        &migration_config(&record, &run),
-        delta_marks.as_ref(),
-        &object.object,
-    );
+    let run_config = services.run_config(&record, &run)?;
+    let config = object_extract_config(&run_config, delta_marks.as_ref(), &object.object);
     let staging = services.staging()?;
     let mut state = match input.state {
         Some(state) => state,
@@ -147,7 +142,7 @@ pub async fn handle(
         staging,
         queue,
         runs: &services.runs,
-        pseudonymise: None,
+        pseudonymise: run_config.pseudonymise.as_ref(),
     };
     loop {
         match extract_step(&ports, &run, &plan, object, &config, state)

@@ -12,9 +12,7 @@ use ferry_core::run::{
 };
 use ferry_core::run_report::{render_html, render_markdown, run_document};
 use ferry_core::steps::DEFAULT_SPOT_CHECK_RECORDS;
-use ferry_lambda::{
-    ErrorType, Services, Task, failure, migration_config, port_failure, step_failure, write_reports,
-};
+use ferry_lambda::{ErrorType, Services, Task, failure, port_failure, step_failure, write_reports};
 use ferry_model::ports::NoProgress;
 use ferry_model::ports::RunStore;
 use ferry_model::runs::RunStatus;
@@ -69,7 +67,7 @@ pub async fn handle(services: &Services, input: Input) -> Result<Output, Diagnos
         }
         Action::Finalize => {
             let record = services.migration(&input.task).await?;
-            let config = migration_config(&record, &run);
+            let config = services.run_config(&record, &run)?;
             let mut summary = services
                 .runs
                 .run_summary(&run)
@@ -88,7 +86,7 @@ pub async fn handle(services: &Services, input: Input) -> Result<Output, Diagnos
                     runs: &services.runs,
                     spot_check: Some(SpotCheckSource {
                         salesforce: &salesforce,
-                        pseudonymise: None,
+                        pseudonymise: config.pseudonymise.as_ref(),
                         records: DEFAULT_SPOT_CHECK_RECORDS,
                     }),
                 },

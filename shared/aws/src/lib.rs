@@ -31,8 +31,8 @@ mod vault;
 pub use dynamo::{DynamoIdMap, DynamoRunStore};
 pub use executions::Executions;
 pub use migrations::{
-    MODIFY_ATTEMPTS, MigrationOptions, MigrationRecord, MigrationStatus, MigrationStore,
-    MigrationStoreError, OAuthState, Waiting,
+    Claim, MODIFY_ATTEMPTS, MigrationOptions, MigrationRecord, MigrationStatus, MigrationStore,
+    MigrationStoreError, OAuthState, Selections, Waiting,
 };
 pub use s3::{MULTIPART_PART_SIZE, S3Staging};
 pub use sqs::SqsQueue;

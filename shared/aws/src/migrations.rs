@@ -7,6 +7,7 @@
 //! |---|---|---|---|
 //! | migration | `TENANT#{tenant}` | `MIGRATION#{id}` | `body` (the [`MigrationRecord`] as JSON), `version` (N), `created_at` |
 //! | OAuth state | `OAUTH#{state}` | `STATE` | `body` (the [`OAuthState`] as JSON), `ttl` (N, epoch seconds) |
+//! | idempotency key | `TENANT#{tenant}` | `IDEMPOTENCY#{key}` | `request` (method, path, body), `started` (N), `migration_id`, `status` (N) and `response` once answered, `ttl` |
 //!
 //! Tenant isolation is in the key: every read takes the tenant and addresses the partition
 //! `TENANT#{tenant}` exactly (a `GetItem` by full key, a `Query` by partition), so no call
@@ -22,6 +23,13 @@
 //! token), and it stores `version + 1`. Reads are strongly consistent so a read-modify-write
 //! starts from the latest version; [`MigrationStore::modify`] is that loop, retrying a lost
 //! race by reapplying the change to a fresh read.
+//!
+//! Idempotency keys live in the tenant's partition, so two tenants' keys never meet. A
+//! request with a key first claims it (a conditional put: absent, or a claim left unanswered
+//! for [`IDEMPOTENCY_TAKEOVER`]); a retry then finds the stored answer, or a different
+//! request under the same key (see [`Claim`]). A claim records the migration id a
+//! `POST /migrations` will create before it creates it, so a retry after a crash finds that
+//! migration instead of creating a second one.
 //!
 //! OAuth states are keyed by the random `state` parameter alone, since the callback knows
 //! nothing else. `take_oauth_state` deletes with `ReturnValues = ALL_OLD` under
@@ -75,6 +83,26 @@ impl std::fmt::Display for MigrationStatus {
     }
 }
 
+/// What the user chose on the API's selection screens (`PUT /migrations/{id}/selections`),
+/// kept as validated: the functions build the run's settings from it (see
+/// `ferry_lambda::Services::run_config`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Selections {
+    /// Only these objects (`DiscoverOptions::objects`); `None`: every object the map covers.
+    pub objects: Option<Vec<String>>,
+    /// Only records created on or after this date, `YYYY-MM-DD` (as `--since`).
+    pub created_since: Option<String>,
+    /// Map overrides in the map file format, as JSON (`MapOverrides::from_json_str`).
+    pub map: Option<serde_json::Value>,
+    /// `Object` or `Object.Field` entries to pseudonymise (as `--pseudonymise`).
+    pub pseudonymise: Vec<String>,
+    /// Validation rule actions over the defaults (as `--policy`).
+    pub validation: Option<ferry_model::policy::ValidationPolicy>,
+    /// Counts the changes; a dry run records the revision it ran with.
+    pub revision: u64,
+}
+
 /// What the execution's parked task token waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -123,6 +151,14 @@ pub struct MigrationRecord {
     pub final_report: Option<String>,
     pub rollback_execution_arn: Option<String>,
     pub error: Option<String>,
+    #[serde(default)]
+    pub selections: Selections,
+    /// The plan document the latest dry run stored (`GET /migrations/{id}/plan`).
+    #[serde(default)]
+    pub plan: Option<String>,
+    /// The selections' revision the latest dry-run report was made with.
+    #[serde(default)]
+    pub dry_run_revision: Option<u64>,
 }
 
 /// A pending Salesforce authorisation: what the callback needs to finish it.
@@ -177,6 +213,30 @@ fn string(value: impl Into<String>) -> AttributeValue {
 
 fn migration_key(tenant: &TenantId, id: &str) -> (String, String) {
     (format!("TENANT#{tenant}"), format!("MIGRATION#{id}"))
+}
+
+fn idempotency_key(tenant: &TenantId, key: &str) -> (String, String) {
+    (format!("TENANT#{tenant}"), format!("IDEMPOTENCY#{key}"))
+}
+
+/// How long a claimed idempotency key without an answer holds off a retry (its request is
+/// taken to be still under way); after that the retry takes the claim over.
+pub const IDEMPOTENCY_TAKEOVER: std::time::Duration = std::time::Duration::from_secs(120);
+/// How long an idempotency key and its answer are kept (DynamoDB TTL).
+pub const IDEMPOTENCY_LIFETIME: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The request goes ahead under this key. `migration_id`: the id a `POST /migrations`
+    /// must use — the one a previous, unanswered claim had chosen, else the one offered.
+    Claimed { migration_id: Option<String> },
+    /// The same request was answered: its answer again.
+    Answered { status: u16, body: String },
+    /// The key was used for another request (method, path or body).
+    Mismatch,
+    /// The same request is still under way.
+    InProgress,
 }
 
 fn oauth_key(state: &str) -> String {
@@ -402,6 +462,150 @@ impl MigrationStore {
                 .then_with(|| b.id.cmp(&a.id))
         });
         Ok(records)
+    }
+
+    /// Claims `key` for `request` (the method, path and canonical body); see [`Claim`].
+    /// `migration_id` is the id a create would use, kept with the claim.
+    pub async fn claim_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        request: &str,
+        migration_id: Option<&str>,
+    ) -> Result<Claim, PortError> {
+        let (pk, sk) = idempotency_key(tenant, key);
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        for _ in 0..MODIFY_ATTEMPTS {
+            let answer = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", string(&pk))
+                .key("sk", string(&sk))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|error| sdk_error(format!("reading idempotency key {key}"), error))?;
+            let mut chosen = migration_id.map(str::to_owned);
+            let mut put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", string(&pk))
+                .item("sk", string(&sk))
+                .item("request", string(request))
+                .item("started", AttributeValue::N(now.to_string()))
+                .item(
+                    "ttl",
+                    AttributeValue::N((now + IDEMPOTENCY_LIFETIME.as_secs() as i64).to_string()),
+                );
+            match answer.item() {
+                None => put = put.condition_expression("attribute_not_exists(pk)"),
+                Some(item) => {
+                    let text = |name: &str| match item.get(name) {
+                        Some(AttributeValue::S(value)) => Some(value.clone()),
+                        _ => None,
+                    };
+                    let number = |name: &str| match item.get(name) {
+                        Some(AttributeValue::N(value)) => value.parse::<i64>().ok(),
+                        _ => None,
+                    };
+                    if text("request").as_deref() != Some(request) {
+                        return Ok(Claim::Mismatch);
+                    }
+                    if let (Some(status), Some(body)) = (number("status"), text("response")) {
+                        return Ok(Claim::Answered {
+                            status: u16::try_from(status).unwrap_or(500),
+                            body,
+                        });
+                    }
+                    let started = number("started").unwrap_or(0);
+                    if now - started < IDEMPOTENCY_TAKEOVER.as_secs() as i64 {
+                        return Ok(Claim::InProgress);
+                    }
+                    // An unanswered claim whose request died: taken over, with its id.
+                    if let Some(previous) = text("migration_id") {
+                        chosen = Some(previous);
+                    }
+                    put = put
+                        .condition_expression("started = :started")
+                        .expression_attribute_values(
+                            ":started",
+                            AttributeValue::N(started.to_string()),
+                        );
+                }
+            }
+            if let Some(id) = &chosen {
+                put = put.item("migration_id", string(id));
+            }
+            match put.send().await {
+                Ok(_) => {
+                    return Ok(Claim::Claimed {
+                        migration_id: chosen,
+                    });
+                }
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
+                {
+                    continue;
+                }
+                Err(error) => {
+                    return Err(sdk_error(format!("claiming idempotency key {key}"), error));
+                }
+            }
+        }
+        Ok(Claim::InProgress)
+    }
+
+    /// Stores the answer of the request that claimed `key`.
+    pub async fn answer_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), PortError> {
+        let (pk, sk) = idempotency_key(tenant, key);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", string(pk))
+            .key("sk", string(sk))
+            .update_expression("SET #status = :status, #response = :response")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#response", "response")
+            .expression_attribute_values(":status", AttributeValue::N(status.to_string()))
+            .expression_attribute_values(":response", string(body))
+            .send()
+            .await
+            .map_err(|error| sdk_error(format!("answering idempotency key {key}"), error))?;
+        Ok(())
+    }
+
+    /// Lets a retry take the claim of `key` over at once (its request failed without an
+    /// answer); the claim's migration id stays, so a retried create cannot make a second.
+    pub async fn release_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<(), PortError> {
+        let (pk, sk) = idempotency_key(tenant, key);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", string(pk))
+            .key("sk", string(sk))
+            .update_expression("SET started = :zero")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(#status)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
+            .send()
+            .await
+            .map_err(|error| sdk_error(format!("releasing idempotency key {key}"), error))?;
+        Ok(())
     }
 
     /// Stores a new OAuth state; fails if that state is already stored or `expires_at` is

@@ -404,6 +404,9 @@ fn record(tenant: &str, id: &str, created_at: &str) -> MigrationRecord {
         final_report: None,
         rollback_execution_arn: None,
         error: None,
+        selections: Default::default(),
+        plan: None,
+        dry_run_revision: None,
     }
 }
 
@@ -650,5 +653,78 @@ async fn oauth_states_are_single_use_and_expire() {
             .put_oauth_state(&state("state-bad", "tomorrow"))
             .await
             .is_err()
+    );
+}
+
+#[tokio::test]
+async fn idempotency_keys_answer_once_per_tenant_and_refuse_another_request() {
+    use ferry_aws::Claim;
+    let Some(clients) = clients().await else {
+        return;
+    };
+    let store = MigrationStore::new(clients.dynamodb.clone(), table(&clients).await);
+    let (acme, globex) = (TenantId::new("acme"), TenantId::new("globex"));
+    let request = "POST /migrations\n{\"label\":\"Acme\"}";
+
+    // The first claim goes ahead with the id it offered; a retry meanwhile waits.
+    assert_eq!(
+        store
+            .claim_idempotency_key(&acme, "k-1", request, Some("mig-a"))
+            .await
+            .unwrap(),
+        Claim::Claimed {
+            migration_id: Some("mig-a".to_owned())
+        }
+    );
+    assert_eq!(
+        store
+            .claim_idempotency_key(&acme, "k-1", request, Some("mig-b"))
+            .await
+            .unwrap(),
+        Claim::InProgress
+    );
+    // Another tenant's key of the same name is its own.
+    assert_eq!(
+        store
+            .claim_idempotency_key(&globex, "k-1", request, Some("mig-c"))
+            .await
+            .unwrap(),
+        Claim::Claimed {
+            migration_id: Some("mig-c".to_owned())
+        }
+    );
+    // A failed request lets the retry through at once, with the first claim's id.
+    store.release_idempotency_key(&acme, "k-1").await.unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency_key(&acme, "k-1", request, Some("mig-d"))
+            .await
+            .unwrap(),
+        Claim::Claimed {
+            migration_id: Some("mig-a".to_owned())
+        }
+    );
+    store
+        .answer_idempotency_key(&acme, "k-1", 201, "{\"id\":\"mig-a\"}")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_idempotency_key(&acme, "k-1", request, Some("mig-e"))
+            .await
+            .unwrap(),
+        Claim::Answered {
+            status: 201,
+            body: "{\"id\":\"mig-a\"}".to_owned()
+        }
+    );
+    // An answered key is not released again, and another body under it is refused.
+    assert!(store.release_idempotency_key(&acme, "k-1").await.is_err());
+    assert_eq!(
+        store
+            .claim_idempotency_key(&acme, "k-1", "POST /migrations\n{}", None)
+            .await
+            .unwrap(),
+        Claim::Mismatch
     );
 }

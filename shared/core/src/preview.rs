@@ -6,11 +6,13 @@
 
 use crate::inventory::{InventoryKind, UserSummary};
 use crate::propose::{FieldProposal, propose_for_object};
-use crate::steps::{Discovery, ExtractConfig};
+use crate::steps::{DiscoverOptions, Discovery, ExtractConfig, StepError, discover};
 use ferry_model::budget::{BudgetPolicy, estimate_calls};
+use ferry_model::ids::TenantId;
 use ferry_model::mapping::FieldMap;
 use ferry_model::model::{FieldDescription, FieldType};
 use ferry_model::plan::{CurrencySource, ObjectPlan, OrgCurrencies, PlanNote, currency_source};
+use ferry_model::ports::SalesforceApi;
 use serde::Serialize;
 
 /// The whole preview. Its JSON form is documented in the README (`ferry plan --json`).
@@ -114,6 +116,36 @@ pub struct BudgetPreview {
     pub estimated_calls: u64,
     /// Whether a run would start now.
     pub sufficient: bool,
+}
+
+/// Discovery only, and its preview: what `ferry plan` shows and the discover function's dry
+/// run stores for `GET /migrations/{id}/plan`. Nothing is written anywhere.
+pub async fn plan(
+    salesforce: &dyn SalesforceApi,
+    tenant: TenantId,
+    map: &FieldMap,
+    options: &DiscoverOptions,
+    extract: &ExtractConfig,
+    policy: &BudgetPolicy,
+) -> Result<(Discovery, PlanPreview), StepError> {
+    let discovery = discover(salesforce, tenant, map, options).await?;
+    let preview = PlanPreview::build(&discovery, map, extract, policy);
+    Ok((discovery, preview))
+}
+
+/// The plan as one JSON document (`ferry plan --json`, `GET /migrations/{id}/plan`): the
+/// preview's fields, with the org's instance URL and the API version it was read with.
+pub fn plan_document(
+    preview: &PlanPreview,
+    instance_url: &str,
+    api_version: &str,
+) -> serde_json::Value {
+    let mut document = serde_json::to_value(preview).unwrap_or_default();
+    if let Some(object) = document.as_object_mut() {
+        object.insert("instance_url".into(), instance_url.into());
+        object.insert("api_version".into(), api_version.into());
+    }
+    document
 }
 
 impl PlanPreview {

@@ -101,6 +101,27 @@ pub struct PseudonymiseConfig {
 }
 
 impl PseudonymiseConfig {
+    /// From `Object` or `Object.Field` entries (`--pseudonymise`, the API's selection).
+    pub fn from_entries<S: AsRef<str>>(entries: &[S]) -> Self {
+        let mut config = Self::default();
+        for entry in entries {
+            let entry = entry.as_ref().trim();
+            match entry.split_once('.') {
+                Some((object, field)) => {
+                    config
+                        .fields
+                        .entry(object.trim().to_owned())
+                        .or_default()
+                        .insert(field.trim().to_owned());
+                }
+                None => {
+                    config.objects.insert(entry.to_owned());
+                }
+            }
+        }
+        config
+    }
+
     /// Whether `object.field` is chosen, whole object or field by field. Whether its value
     /// actually changes still depends on its type.
     pub fn is_pseudonymised(&self, object: &str, field: &str) -> bool {

@@ -15,7 +15,7 @@ use ferry_core::run::RunConfig;
 use ferry_core::steps::{DiscoverOptions, ExtractConfig, StepError};
 use ferry_destination_http::{HttpDestination, HttpDestinationConfig};
 use ferry_model::ids::{RunId, TenantId};
-use ferry_model::mapping::FieldMap;
+use ferry_model::mapping::{FieldMap, MapOverrides};
 use ferry_salesforce::{ClientConfig, SalesforceClient};
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
@@ -156,6 +156,8 @@ pub struct Services {
     pub salesforce: Option<SalesforceSettings>,
     /// Present when `FERRY_DESTINATION_URL` is set (with its key id and secret).
     pub destination: Option<HttpDestinationConfig>,
+    /// `FERRY_PSEUDONYM_KEY`: the key of the migrations that pseudonymise (16 bytes or more).
+    pub pseudonym_key: Option<ferry_model::secret::Secret>,
 }
 
 impl Services {
@@ -190,6 +192,22 @@ impl Services {
             vault,
             salesforce,
             destination,
+            pseudonym_key: optional("FERRY_PSEUDONYM_KEY").map(ferry_model::secret::Secret::new),
+        })
+    }
+
+    /// [`migration_config`] with this deployment's pseudonymisation key; a selection that
+    /// no longer applies (validated when chosen) fails the step as invalid input.
+    pub fn run_config(
+        &self,
+        record: &MigrationRecord,
+        run: &RunId,
+    ) -> Result<RunConfig, Diagnostic> {
+        migration_config(record, run, self.pseudonym_key.as_ref()).map_err(|error| {
+            failure(
+                ErrorType::InvalidInput,
+                format!("migration {}'s selections: {error}", record.id),
+            )
         })
     }
 
@@ -330,20 +348,90 @@ pub fn core_tenant(record: &MigrationRecord) -> TenantId {
     TenantId::new(format!("{}.{workspace}", record.tenant))
 }
 
-/// The migration's settings, as `ferry migrate` would use them with the built-in map.
-pub fn migration_config(record: &MigrationRecord, run: &RunId) -> RunConfig {
-    RunConfig {
+/// A selection the run cannot use: the field of `PUT /migrations/{id}/selections` and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectionError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl std::fmt::Display for SelectionError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}: {}", self.field, self.reason)
+    }
+}
+
+fn selection_error(field: &'static str, reason: impl std::fmt::Display) -> SelectionError {
+    SelectionError {
+        field,
+        reason: reason.to_string(),
+    }
+}
+
+/// The migration's settings: `ferry migrate`'s with the built-in map, changed by its
+/// selections as the CLI's flags would change them (`--objects`, `--since`, `--map`,
+/// `--pseudonymise`, `--policy`). Pseudonymising needs the deployment's key
+/// (`FERRY_PSEUDONYM_KEY`).
+pub fn migration_config(
+    record: &MigrationRecord,
+    run: &RunId,
+    pseudonym_key: Option<&ferry_model::secret::Secret>,
+) -> Result<RunConfig, SelectionError> {
+    let selections = &record.selections;
+    let map = match &selections.map {
+        None => FieldMap::builtin(),
+        Some(overrides) => {
+            let overrides = MapOverrides::from_json_str(&overrides.to_string())
+                .map_err(|error| selection_error("map", error))?;
+            FieldMap::builtin()
+                .overlay(&overrides)
+                .map_err(|error| selection_error("map", error))?
+        }
+    };
+    let created_since = selections
+        .created_since
+        .as_deref()
+        .map(ferry_core::steps::parse_start_date)
+        .transpose()
+        .map_err(|reason| selection_error("created_since", reason))?;
+    let validation = match &selections.validation {
+        None => Default::default(),
+        Some(overrides) => ferry_model::policy::ValidationPolicy::with_overrides(overrides)
+            .map_err(|reason| selection_error("validation", reason))?,
+    };
+    let pseudonymise = if selections.pseudonymise.is_empty() {
+        None
+    } else {
+        let key = pseudonym_key.ok_or_else(|| {
+            selection_error(
+                "pseudonymise",
+                "this deployment has no pseudonymisation key (FERRY_PSEUDONYM_KEY)",
+            )
+        })?;
+        Some(ferry_core::pseudonymise::Pseudonymise {
+            config: ferry_core::pseudonymise::PseudonymiseConfig::from_entries(
+                &selections.pseudonymise,
+            ),
+            pseudonymiser: ferry_core::pseudonymise::Pseudonymiser::new(key)
+                .map_err(|error| selection_error("pseudonymise", error))?,
+        })
+    };
+    Ok(RunConfig {
         tenant: core_tenant(record),
         run_id: run.clone(),
-        map: FieldMap::builtin(),
+        map,
         extract: ExtractConfig::default(),
-        discover: DiscoverOptions::default(),
-        pseudonymise: None,
+        discover: DiscoverOptions {
+            objects: selections.objects.clone(),
+            created_since,
+            ..DiscoverOptions::default()
+        },
+        pseudonymise,
         concurrency: Default::default(),
-        validation: Default::default(),
+        validation,
         default_owner: record.options.default_owner.clone(),
         merge_leads_by_email: record.options.merge_leads_by_email,
-    }
+    })
 }
 
 /// The run id of a migration's dry run: its own, so the dry run's staging and records

@@ -99,4 +99,22 @@ impl ValidationPolicy {
             .copied()
             .unwrap_or(Action::LoadAnyway)
     }
+
+    /// The default policy with `overrides`' actions (a policy file, or the API's
+    /// `validation` selection). Setting a rule with a fixed action to another is refused, as
+    /// it would be silently ignored; the error names the rule and its fixed action.
+    pub fn with_overrides(overrides: &ValidationPolicy) -> Result<Self, String> {
+        let mut policy = Self::default();
+        for (&rule, &action) in &overrides.actions {
+            let fixed = policy.action(rule);
+            if matches!(rule, Rule::MissingRequired | Rule::OrphanLink) && action != fixed {
+                return Err(format!(
+                    "sets {} to {action:?}, but that rule always uses {fixed:?}",
+                    rule.as_str()
+                ));
+            }
+            policy.actions.insert(rule, action);
+        }
+        Ok(policy)
+    }
 }

@@ -255,6 +255,11 @@ impl SalesforceClient {
             .and_then(|token| token.clone())
     }
 
+    /// The REST API version the client speaks, such as `59.0`.
+    pub fn api_version(&self) -> &str {
+        &self.config.api_version
+    }
+
     /// The instance URL of the current session.
     pub async fn instance_url(&self) -> Option<String> {
         self.session
