@@ -510,3 +510,43 @@ async fn images_in_rich_text_land_as_files_of_their_record_and_one_salesforce_re
     assert_eq!(left, 0, "the rollback removes the image files");
     simulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verification_reads_back_the_image_files_of_a_record() {
+    use ferry_core::run::{RunOptions, migrate_with};
+    use ferry_model::mapping::EntityKind;
+    let simulator = start_org(1_000, 47).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    // Only images land as files here (no ContentVersion), and the destination alters them.
+    let destination = ferry_tests::wrappers::Corrupting {
+        inner: embedded.destination.clone(),
+        entity: EntityKind::File,
+        field: "title".to_owned(),
+        value: serde_json::json!("Altered"),
+    };
+    let ports = embedded.ports_with(&client, &embedded.store, &embedded.store, &destination);
+    let mut config = embedded.config("run-images", 500);
+    config.map = FieldMap::builtin();
+    config.discover.objects = Some(vec!["Account".to_owned()]);
+    let report = migrate_with(&ports, &config, &RunOptions::default(), &ferry_model::ports::NoProgress)
+        .await
+        .unwrap()
+        .report;
+    let accounts = report.object("Account").unwrap();
+    assert!(accounts.mismatched > 0, "{accounts:?}");
+    let mismatches: Vec<_> = report
+        .issues
+        .iter()
+        .filter(|issue| issue.kind == ferry_model::report::IssueKind::Mismatch)
+        .filter(|issue| issue.reason.contains("rich-text image"))
+        .collect();
+    assert!(mismatches.len() as u64 >= accounts.mismatched, "{mismatches:?}");
+    for issue in mismatches {
+        assert_eq!(issue.object, "Account");
+        assert_eq!(issue.field.as_deref(), Some("title"));
+        assert!(issue.reason.contains("Altered"), "{}", issue.reason);
+    }
+    simulator.shutdown().await;
+}
