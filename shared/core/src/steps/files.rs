@@ -199,20 +199,7 @@ pub(super) async fn stage_rich_text_images(
         return Ok(());
     }
     // Every image of the record, once (a value may show one image twice).
-    let mut wanted: Vec<(String, String)> = Vec::new();
-    for field in &sent {
-        let Some(Value::String(html)) = record.get(field) else {
-            continue;
-        };
-        for url in image_sources(html) {
-            if let Some(refid) = rta_refid(url) {
-                let pair = (field.clone(), refid);
-                if !wanted.contains(&pair) {
-                    wanted.push(pair);
-                }
-            }
-        }
-    }
+    let wanted = rich_text_images(object, record);
     let id = id.as_str();
     let fetch = |(field, refid): (String, String)| async move {
         let outcome = fetch_image(salesforce, staging, object, id, &field, &refid).await?;
@@ -292,6 +279,35 @@ pub(super) async fn stage_rich_text_images(
         );
     }
     Ok(())
+}
+
+/// The rich-text images a record shows, as extraction fetches them: `(field, refid)`,
+/// each once, from `sobjects/{object}/{id}/richTextImageFields/{field}/{refid}` (the
+/// benchmark's limit downloads the same).
+pub fn rich_text_images(object: &ObjectPlan, record: &SourceRecord) -> Vec<(String, String)> {
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    let fields = object
+        .fields
+        .iter()
+        .map(|field| &field.source)
+        .chain(object.custom_fields.iter().map(|field| &field.source));
+    for field in fields {
+        let Some(Value::String(html)) = record.get(field) else {
+            continue;
+        };
+        if !html.contains(RTA_IMAGE_PATH) {
+            continue;
+        }
+        for url in image_sources(html) {
+            if let Some(refid) = rta_refid(url) {
+                let pair = (field.clone(), refid);
+                if !wanted.contains(&pair) {
+                    wanted.push(pair);
+                }
+            }
+        }
+    }
+    wanted
 }
 
 /// The `src` values of a value's `<img>` tags (and any other `src="..."`).
