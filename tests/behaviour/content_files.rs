@@ -313,7 +313,7 @@ fn text_cells(db: &rusqlite::Connection, table: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn images_in_rich_text_land_as_files_of_their_record_and_one_salesforce_refuses_is_reported()
- {
+{
     use ferry_simulator::org::{Org, RICH_TEXT_FIELD};
     use ferry_simulator::schema::Generated;
     let (records, seed) = (3_000, 47);
@@ -337,7 +337,10 @@ async fn images_in_rich_text_land_as_files_of_their_record_and_one_salesforce_re
             }
         }
     }
-    assert!(!served.is_empty() && !refused.is_empty(), "{served:?} {refused:?}");
+    assert!(
+        !served.is_empty() && !refused.is_empty(),
+        "{served:?} {refused:?}"
+    );
     // The org's values point at Salesforce's image servlet.
     let embedded_in_org = query_all(
         &client,
@@ -421,7 +424,9 @@ async fn images_in_rich_text_land_as_files_of_their_record_and_one_salesforce_re
     ] {
         for cell in text_cells(&db, table) {
             assert!(
-                !cell.contains("rtaImage") && !cell.contains("force.com") && !cell.contains("data:"),
+                !cell.contains("rtaImage")
+                    && !cell.contains("force.com")
+                    && !cell.contains("data:"),
                 "{table} holds a Salesforce image URL or inline bytes: {cell}"
             );
             // (A custom field's value is stored as JSON, its quotes escaped.)
@@ -530,10 +535,15 @@ async fn verification_reads_back_the_image_files_of_a_record() {
     let mut config = embedded.config("run-images", 500);
     config.map = FieldMap::builtin();
     config.discover.objects = Some(vec!["Account".to_owned()]);
-    let report = migrate_with(&ports, &config, &RunOptions::default(), &ferry_model::ports::NoProgress)
-        .await
-        .unwrap()
-        .report;
+    let report = migrate_with(
+        &ports,
+        &config,
+        &RunOptions::default(),
+        &ferry_model::ports::NoProgress,
+    )
+    .await
+    .unwrap()
+    .report;
     let accounts = report.object("Account").unwrap();
     assert!(accounts.mismatched > 0, "{accounts:?}");
     let mismatches: Vec<_> = report
@@ -542,7 +552,10 @@ async fn verification_reads_back_the_image_files_of_a_record() {
         .filter(|issue| issue.kind == ferry_model::report::IssueKind::Mismatch)
         .filter(|issue| issue.reason.contains("rich-text image"))
         .collect();
-    assert!(mismatches.len() as u64 >= accounts.mismatched, "{mismatches:?}");
+    assert!(
+        mismatches.len() as u64 >= accounts.mismatched,
+        "{mismatches:?}"
+    );
     for issue in mismatches {
         assert_eq!(issue.object, "Account");
         assert_eq!(issue.field.as_deref(), Some("title"));

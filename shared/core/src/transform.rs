@@ -6,8 +6,8 @@ use ferry_model::model::{FieldType, SourceRecord};
 use ferry_model::plan::ObjectPlan;
 use ferry_model::records::DestinationRecord;
 use ferry_model::report::{IssueKind, RecordIssue};
-use serde_json::Value;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use time::format_description::well_known::Rfc3339;
@@ -212,12 +212,16 @@ pub fn transform_record(
     }
     let images = match source.get(RICH_TEXT_IMAGES_FIELD) {
         None => Vec::new(),
-        Some(staged) => serde_json::from_value::<Vec<StagedImage>>(staged.clone()).map_err(|error| {
-            failed(
-                RICH_TEXT_IMAGES_FIELD,
-                format!("the staged record does not say where its rich-text images are: {error}"),
-            )
-        })?,
+        Some(staged) => {
+            serde_json::from_value::<Vec<StagedImage>>(staged.clone()).map_err(|error| {
+                failed(
+                    RICH_TEXT_IMAGES_FIELD,
+                    format!(
+                        "the staged record does not say where its rich-text images are: {error}"
+                    ),
+                )
+            })?
+        }
     };
     for link in &plan.links {
         let Some(target) =

@@ -218,9 +218,8 @@ impl SqliteDestination {
                     table(EntityKind::File)
                 );
                 let mut statement = connection.prepare(&sql)?;
-                let mut rows = statement.query_map(params![tenant, source_id], |row| {
-                    row.get::<_, i64>(0)
-                })?;
+                let mut rows =
+                    statement.query_map(params![tenant, source_id], |row| row.get::<_, i64>(0))?;
                 Ok(rows
                     .next()
                     .transpose()?

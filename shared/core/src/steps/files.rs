@@ -13,16 +13,16 @@ use ferry_model::plan::{BlobField, ObjectPlan, Plan};
 use ferry_model::ports::{
     BlobFetch, Destination, FileBody, FileUpload, IdMapEntry, SalesforceApi, Staging, UpsertOutcome,
 };
-use ferry_model::report::{IssueKind, RecordIssue};
-use ferry_model::runs::{JournalAction, JournalEntry};
 use ferry_model::records::{
     DestinationRecord, FILE_REFERENCE_SCHEME, FileOutcome, rich_text_image_object,
 };
+use ferry_model::report::{IssueKind, RecordIssue};
+use ferry_model::runs::{JournalAction, JournalEntry};
 use futures::StreamExt as _;
-use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// The default cap, 256 MiB. A file is held in memory between download and staging, so the
 /// cap also bounds memory; larger files are reported as skipped with their size, and the
@@ -273,10 +273,7 @@ pub(super) async fn stage_rich_text_images(
                 error,
             ))
         })?;
-        record.insert(
-            crate::transform::RICH_TEXT_IMAGES_FIELD.to_owned(),
-            images,
-        );
+        record.insert(crate::transform::RICH_TEXT_IMAGES_FIELD.to_owned(), images);
     }
     Ok(())
 }
@@ -596,7 +593,12 @@ pub(super) fn image_record(
     }
 }
 
-fn image_issue(object: &str, record: &DestinationRecord, image: &StagedImage, reason: String) -> RecordIssue {
+fn image_issue(
+    object: &str,
+    record: &DestinationRecord,
+    image: &StagedImage,
+    reason: String,
+) -> RecordIssue {
     RecordIssue {
         object: object.to_owned(),
         salesforce_id: Some(record.source_id.to_string()),

@@ -126,10 +126,12 @@ pub async fn rollback_run(
     }
     // An image object the run journaled nothing under is no object of the run.
     results.retain(|name, result| {
-        plan.object(name).is_some() || *result != RollbackObject {
-            object: name.clone(),
-            ..RollbackObject::default()
-        }
+        plan.object(name).is_some()
+            || *result
+                != RollbackObject {
+                    object: name.clone(),
+                    ..RollbackObject::default()
+                }
     });
     for result in results.values() {
         ports

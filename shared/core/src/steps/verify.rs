@@ -322,9 +322,7 @@ async fn verify_images(
         // An image without an entry was refused at load, and reported then.
         let found: Vec<(&SalesforceId, &DestinationRecord, &DestinationId)> = batch
             .iter()
-            .filter_map(|(parent, image)| {
-                Some((parent, image, entries.get(&image.source_id)?))
-            })
+            .filter_map(|(parent, image)| Some((parent, image, entries.get(&image.source_id)?)))
             .collect();
         if found.is_empty() {
             continue;
