@@ -54,7 +54,7 @@ pub struct StagedImage {
     pub key: String,
     pub bytes: u64,
     pub content_type: String,
-    /// SHA-256 of the bytes, hex: the file's content hash in the ID map.
+    /// SHA-256 of the bytes, hex (with the record it is attached to, its content hash in the ID map).
     pub sha256: String,
 }
 

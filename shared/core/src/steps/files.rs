@@ -611,6 +611,12 @@ fn image_issue(
     }
 }
 
+/// An image file's content hash in the ID map: its bytes and the record it is attached to.
+fn image_hash(image: &StagedImage, record: &DestinationRecord) -> String {
+    let links: Vec<&str> = record.links.values().map(|id| id.as_str()).collect();
+    format!("{}@{}", image.sha256, links.join(","))
+}
+
 /// Lands a chunk's rich-text images, each as a `file` record attached to its record (which
 /// exists by now), under the image object ([`rich_text_image_object`]) and the image's
 /// synthetic id, so a re-run updates the same file instead of creating another; journaled
@@ -652,6 +658,20 @@ pub(super) async fn land_rich_text_images(
             .entries(tenant, &image_object, &ids)
             .await
             .map_err(StepError::IdMap)?;
+        // An image an earlier run landed with the same bytes is left as it is (its record
+        // was updated, not the image): its file, link and entry are unchanged.
+        let batch: Vec<&(&DestinationRecord, &StagedImage, DestinationRecord)> = batch
+            .iter()
+            .filter(|(_, image, record)| {
+                !previous.get(&image.id).is_some_and(|entry| {
+                    entry.content_hash == image_hash(image, record) && entry.last_run != *run
+                })
+            })
+            .collect();
+        let ids: Vec<SalesforceId> = batch.iter().map(|(_, image, _)| image.id.clone()).collect();
+        if ids.is_empty() {
+            continue;
+        }
         // Journal first: created, or updated with what the destination holds now; one
         // this run already wrote is journaled already.
         let mut journal = Vec::new();
@@ -717,7 +737,7 @@ pub(super) async fn land_rich_text_images(
                 answered: outcomes.len(),
             });
         }
-        for ((parent, image, record), outcome) in batch.iter().zip(outcomes) {
+        for ((parent, image, record), outcome) in batch.iter().copied().zip(outcomes) {
             let destination_id = match outcome {
                 UpsertOutcome::Created(id) | UpsertOutcome::Updated(id) => id,
                 UpsertOutcome::Rejected { reason } => {
@@ -751,7 +771,7 @@ pub(super) async fn land_rich_text_images(
                 salesforce_id: image.id.clone(),
                 destination_id,
                 run_id: run.clone(),
-                content_hash: image.sha256.clone(),
+                content_hash: image_hash(image, record),
             });
         }
     }
