@@ -6,8 +6,8 @@
 //! simulator's memory is not counted. Per scenario:
 //!
 //! - `limit`: the same client, plan, page sizes and concurrency (objects two at a time,
-//!   files eight at a time, at most ten requests in flight), downloading every result page
-//!   and file and doing nothing with them;
+//!   files and rich-text images eight at a time, at most ten requests in flight),
+//!   downloading every result page, file and rich-text image and doing nothing with them;
 //! - `ferry`: the whole migration (discover, extract, load, finalize, verify) into a local
 //!   SQLite destination.
 //!
@@ -150,6 +150,8 @@ struct ChildReport {
     records_in_salesforce: u64,
     records_extracted: u64,
     files: u64,
+    /// Download only: rich-text images fetched (one call each).
+    images: u64,
     created: u64,
     updated: u64,
     unchanged: u64,
@@ -371,14 +373,19 @@ async fn run_scenario(
         _ => None,
     };
     // The allowance: discovery calls + 4 per object + 1 per 50k records extracted +
-    // 1 per file. Discovery calls are the migration's calls before extraction; the
+    // 1 per file + 1 per rich-text image. Discovery calls are the migration's calls before extraction; the
     // limit child makes the same discovery, so its count is measured there.
     let discovery_calls = limit["discovery_calls"].as_u64().unwrap_or(0);
     let objects = ferry["objects"].as_u64().unwrap_or(0);
     let extracted = ferry["records_extracted"].as_u64().unwrap_or(0);
     let files = ferry["files"].as_u64().unwrap_or(0);
-    let allowed =
-        discovery_calls + 4 * objects + extracted.div_ceil(RECORDS_PER_ALLOWED_CALL) + files;
+    // Rich-text images as the limit found them in the same records (one call each).
+    let images = limit["images"].as_u64().unwrap_or(0);
+    let allowed = discovery_calls
+        + 4 * objects
+        + extracted.div_ceil(RECORDS_PER_ALLOWED_CALL)
+        + files
+        + images;
     let used = ferry["salesforce_calls_total"].as_u64().unwrap_or(0);
     Ok(json!({
         "scenario": name,
@@ -394,6 +401,7 @@ async fn run_scenario(
             "objects": objects,
             "records_extracted": extracted,
             "files": files,
+            "rich_text_images": images,
         },
     }))
 }
@@ -725,6 +733,7 @@ async fn download(
         records_in_salesforce: objects.iter().map(|o| o.in_salesforce).sum(),
         records_extracted: totals.records.load(Ordering::Relaxed),
         files: totals.files.load(Ordering::Relaxed),
+        images: totals.images.load(Ordering::Relaxed),
         bytes_downloaded: totals.bytes.load(Ordering::Relaxed),
         balanced: true,
         discovery_calls,
@@ -737,6 +746,7 @@ async fn download(
 struct Totals {
     records: AtomicU64,
     files: AtomicU64,
+    images: AtomicU64,
     bytes: AtomicU64,
 }
 
@@ -877,6 +887,7 @@ async fn download_files(
     config: &ExtractConfig,
     totals: &Totals,
 ) -> anyhow::Result<()> {
+    download_rich_text_images(salesforce, object, records, totals).await?;
     let Some(blob) = &object.blob else {
         return Ok(());
     };
@@ -897,6 +908,61 @@ async fn download_files(
             }
             totals.files.fetch_add(1, Ordering::Relaxed);
             Ok(())
+        })
+        .buffer_unordered(steps::FILE_DOWNLOADS_IN_FLIGHT)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+/// The images of the records' rich-text values, fetched as extraction fetches them (the
+/// same resource, [`steps::FILE_DOWNLOADS_IN_FLIGHT`] at a time under the client's bound)
+/// and dropped.
+async fn download_rich_text_images(
+    salesforce: &SalesforceClient,
+    object: &ObjectPlan,
+    records: &[ferry_model::model::SourceRecord],
+    totals: &Totals,
+) -> anyhow::Result<()> {
+    let images: Vec<(&str, String, String)> = records
+        .iter()
+        .filter_map(|record| {
+            let id = record.get("Id").and_then(Json::as_str)?;
+            Some(
+                steps::rich_text_images(object, record)
+                    .into_iter()
+                    .map(move |(field, refid)| (id, field, refid)),
+            )
+        })
+        .flatten()
+        .collect();
+    if images.is_empty() {
+        return Ok(());
+    }
+    let results: Vec<anyhow::Result<()>> = futures::stream::iter(images)
+        .map(|(id, field, refid)| async move {
+            let resource = format!("richTextImageFields/{field}/{refid}");
+            let fetched = salesforce
+                .fetch_blob(
+                    object.salesforce_object(),
+                    id,
+                    &resource,
+                    steps::MAX_RICH_TEXT_IMAGE_BYTES,
+                )
+                .await;
+            totals.images.fetch_add(1, Ordering::Relaxed);
+            match fetched {
+                Ok(ferry_model::ports::BlobFetch::Fetched(bytes)) => {
+                    totals
+                        .bytes
+                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    Ok(())
+                }
+                Ok(ferry_model::ports::BlobFetch::TooLarge { .. }) => Ok(()),
+                // An image Salesforce refuses costs its call, as in a migration.
+                Err(error) if error.class() == ferry_model::error::ErrorClass::Permanent => Ok(()),
+                Err(error) => Err(anyhow::anyhow!(error)),
+            }
         })
         .buffer_unordered(steps::FILE_DOWNLOADS_IN_FLIGHT)
         .collect()

@@ -312,15 +312,16 @@ fn text_cells(db: &rusqlite::Connection, table: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn images_in_rich_text_leave_salesforce_and_one_it_refuses_is_reported_for_its_record_and_field()
- {
+async fn images_in_rich_text_land_as_files_of_their_record_and_one_salesforce_refuses_is_reported()
+{
     use ferry_simulator::org::{Org, RICH_TEXT_FIELD};
     use ferry_simulator::schema::Generated;
     let (records, seed) = (3_000, 47);
     let simulator = start_org(records, seed).await;
     let client = connect(&simulator).await;
     let org = Org::new(seed, records);
-    let (mut served, mut refused) = (0usize, BTreeSet::new());
+    // (record, refid, bytes) of every image Salesforce serves.
+    let (mut served, mut refused) = (BTreeSet::new(), BTreeSet::new());
     for kind in [
         Generated::Account,
         Generated::Contact,
@@ -331,12 +332,15 @@ async fn images_in_rich_text_leave_salesforce_and_one_it_refuses_is_reported_for
                 if image.refused {
                     refused.insert((org.id(kind, index), image.refid));
                 } else {
-                    served += 1;
+                    served.insert((org.id(kind, index), image.refid, image.bytes as i64));
                 }
             }
         }
     }
-    assert!(served > 0 && !refused.is_empty(), "{served} {refused:?}");
+    assert!(
+        !served.is_empty() && !refused.is_empty(),
+        "{served:?} {refused:?}"
+    );
     // The org's values point at Salesforce's image servlet.
     let embedded_in_org = query_all(
         &client,
@@ -354,16 +358,19 @@ async fn images_in_rich_text_leave_salesforce_and_one_it_refuses_is_reported_for
 
     let dir = tempfile::tempdir().unwrap();
     let embedded = Embedded::open(dir.path());
-    let mut config = embedded.config("run-rich", 500);
-    config.map = FieldMap::builtin();
-    config.concurrency = Default::default();
-    config.discover.objects = Some(
-        ["Account", "Contact", "Opportunity"]
-            .map(str::to_owned)
-            .to_vec(),
-    );
+    let config = |run: &str| {
+        let mut config = embedded.config(run, 500);
+        config.map = FieldMap::builtin();
+        config.concurrency = Default::default();
+        config.discover.objects = Some(
+            ["Account", "Contact", "Opportunity"]
+                .map(str::to_owned)
+                .to_vec(),
+        );
+        config
+    };
     let report = embedded
-        .migrate_with(&client, &config)
+        .migrate_with(&client, &config("run-rich"))
         .await
         .unwrap()
         .report;
@@ -375,7 +382,40 @@ async fn images_in_rich_text_leave_salesforce_and_one_it_refuses_is_reported_for
     );
 
     let db = rusqlite::Connection::open(embedded.dir.join("destination.db")).unwrap();
-    let mut inlined = 0;
+    // Each image Salesforce serves is a file attached to its record, with its bytes.
+    let image_files = |db: &rusqlite::Connection| -> BTreeSet<(String, String, i64)> {
+        let mut statement = db
+            .prepare(
+                "SELECT COALESCE(c.source_id, p.source_id, o.source_id), f.name, length(b.bytes)
+                 FROM files f
+                 JOIN file_contents b ON b.entity = 'file' AND b.record_id = f.id
+                 LEFT JOIN companies c ON c.id = f.company_id
+                 LEFT JOIN contacts p ON p.id = f.contact_id
+                 LEFT JOIN opportunities o ON o.id = f.opportunity_id
+                 WHERE f.tenant = ?1 AND f.source_object LIKE '%.RichTextImage'",
+            )
+            .unwrap();
+        statement
+            .query_map([TENANT], |row| {
+                let name: String = row.get(1)?;
+                Ok((
+                    row.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    name.trim_end_matches(".png").to_owned(),
+                    row.get(2)?,
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let landed = image_files(&db);
+    assert_eq!(
+        landed, served,
+        "every image Salesforce serves lands as a file of its record, with its bytes"
+    );
+    // The values refer to them by the contract's reference, and nothing points at
+    // Salesforce or holds an image's bytes inline.
+    let mut references = BTreeSet::new();
     for table in [
         "companies",
         "contacts",
@@ -384,16 +424,31 @@ async fn images_in_rich_text_leave_salesforce_and_one_it_refuses_is_reported_for
     ] {
         for cell in text_cells(&db, table) {
             assert!(
-                !cell.contains("rtaImage") && !cell.contains("force.com"),
-                "{table} holds a Salesforce image URL: {cell}"
+                !cell.contains("rtaImage")
+                    && !cell.contains("force.com")
+                    && !cell.contains("data:"),
+                "{table} holds a Salesforce image URL or inline bytes: {cell}"
             );
-            inlined += cell.matches("data:image/png;base64,").count();
+            // (A custom field's value is stored as JSON, its quotes escaped.)
+            for (at, _) in cell.match_indices("ferry-file:") {
+                let id: String = cell[at + "ferry-file:".len()..]
+                    .chars()
+                    .take_while(char::is_ascii_alphanumeric)
+                    .collect();
+                references.insert(format!("ferry-file:{id}"));
+            }
         }
     }
-    assert_eq!(
-        inlined, served,
-        "every image Salesforce serves lands inline"
-    );
+    assert_eq!(references.len(), served.len(), "one reference per image");
+    let tenant = ferry_model::ids::TenantId::new(TENANT);
+    for reference in &references {
+        let file = embedded
+            .destination
+            .file_by_reference(&tenant, reference)
+            .await
+            .unwrap();
+        assert!(file.is_some(), "{reference} resolves to its file");
+    }
     let reported: BTreeSet<(String, String)> = report
         .issues
         .iter()
@@ -417,7 +472,8 @@ async fn images_in_rich_text_leave_salesforce_and_one_it_refuses_is_reported_for
         reported, refused,
         "each refused image is reported for its record and field"
     );
-    // Verification compares the inlined values like any other: nothing differs.
+    // Verification reads the values and the image files back: nothing differs; the spot
+    // check re-reads from Salesforce and finds the same references.
     for object in ["Account", "Contact", "Opportunity"] {
         let counts = report.object(object).unwrap();
         assert_eq!(
@@ -426,6 +482,84 @@ async fn images_in_rich_text_leave_salesforce_and_one_it_refuses_is_reported_for
             "{object}"
         );
         assert!(counts.spot_checked > 0, "{object}");
+    }
+
+    // A second run finds the images in the ID map: no second file.
+    let again = embedded
+        .migrate_with(&client, &config("run-rich-again"))
+        .await
+        .unwrap()
+        .report;
+    assert!(again.is_balanced(), "{again:?}");
+    assert_eq!(image_files(&db), served, "a re-run creates no second file");
+
+    // A rollback of the first run (after the second's) removes the images with their records.
+    for run in ["run-rich-again", "run-rich"] {
+        let undone = ferry_core::run::rollback(
+            &ferry_core::run::RollbackRunPorts {
+                id_map: &embedded.store,
+                runs: &embedded.store,
+                destination: &embedded.destination,
+            },
+            &tenant,
+            &ferry_model::ids::RunId::new(run),
+            &ferry_model::ports::NoProgress,
+        )
+        .await
+        .unwrap();
+        assert_eq!(undone.total().failed, 0, "{undone:?}");
+    }
+    let left: i64 = db
+        .query_row("SELECT COUNT(*) FROM files", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(left, 0, "the rollback removes the image files");
+    simulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verification_reads_back_the_image_files_of_a_record() {
+    use ferry_core::run::{RunOptions, migrate_with};
+    use ferry_model::mapping::EntityKind;
+    let simulator = start_org(1_000, 47).await;
+    let client = connect(&simulator).await;
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = Embedded::open(dir.path());
+    // Only images land as files here (no ContentVersion), and the destination alters them.
+    let destination = ferry_tests::wrappers::Corrupting {
+        inner: embedded.destination.clone(),
+        entity: EntityKind::File,
+        field: "title".to_owned(),
+        value: serde_json::json!("Altered"),
+    };
+    let ports = embedded.ports_with(&client, &embedded.store, &embedded.store, &destination);
+    let mut config = embedded.config("run-images", 500);
+    config.map = FieldMap::builtin();
+    config.discover.objects = Some(vec!["Account".to_owned()]);
+    let report = migrate_with(
+        &ports,
+        &config,
+        &RunOptions::default(),
+        &ferry_model::ports::NoProgress,
+    )
+    .await
+    .unwrap()
+    .report;
+    let accounts = report.object("Account").unwrap();
+    assert!(accounts.mismatched > 0, "{accounts:?}");
+    let mismatches: Vec<_> = report
+        .issues
+        .iter()
+        .filter(|issue| issue.kind == ferry_model::report::IssueKind::Mismatch)
+        .filter(|issue| issue.reason.contains("rich-text image"))
+        .collect();
+    assert!(
+        mismatches.len() as u64 >= accounts.mismatched,
+        "{mismatches:?}"
+    );
+    for issue in mismatches {
+        assert_eq!(issue.object, "Account");
+        assert_eq!(issue.field.as_deref(), Some("title"));
+        assert!(issue.reason.contains("Altered"), "{}", issue.reason);
     }
     simulator.shutdown().await;
 }

@@ -6,6 +6,7 @@ use ferry_model::model::{FieldType, SourceRecord};
 use ferry_model::plan::ObjectPlan;
 use ferry_model::records::DestinationRecord;
 use ferry_model::report::{IssueKind, RecordIssue};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -31,7 +32,35 @@ pub struct TransformedRecord {
     /// The record this one also stands for (an email's companion task, its `ActivityId`):
     /// its ID-map entry, under this object, points at this record once it lands.
     pub stands_for: Option<SalesforceId>,
+    /// The images of its rich-text values, staged at extraction, each to land as a file of
+    /// the record once the record exists.
+    pub images: Vec<StagedImage>,
 }
+
+/// An image of a rich-text value, staged at extraction: it lands as a `file` record (under
+/// `id`, object [`ferry_model::records::rich_text_image_object`]) attached to its record,
+/// which refers to it as `ferry-file:{id}`
+/// ([`ferry_model::records::FILE_REFERENCE_SCHEME`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagedImage {
+    /// The rich-text field that shows it.
+    pub field: String,
+    /// Salesforce's `refid` of the image within the record's field.
+    pub refid: String,
+    /// The file record's Salesforce id: synthetic, derived from the record's id, the field
+    /// and the refid, so every run names the same image the same way.
+    pub id: SalesforceId,
+    /// Where the bytes are staged.
+    pub key: String,
+    pub bytes: u64,
+    pub content_type: String,
+    /// SHA-256 of the bytes, hex (with the record it is attached to, its content hash in the ID map).
+    pub sha256: String,
+}
+
+/// The field the extract step adds to a staged record with its staged rich-text images
+/// (`[StagedImage]`).
+pub(crate) const RICH_TEXT_IMAGES_FIELD: &str = "_ferry_rich_text_images";
 
 /// Where the extract step staged a file's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +210,19 @@ pub fn transform_record(
             ));
         }
     }
+    let images = match source.get(RICH_TEXT_IMAGES_FIELD) {
+        None => Vec::new(),
+        Some(staged) => {
+            serde_json::from_value::<Vec<StagedImage>>(staged.clone()).map_err(|error| {
+                failed(
+                    RICH_TEXT_IMAGES_FIELD,
+                    format!(
+                        "the staged record does not say where its rich-text images are: {error}"
+                    ),
+                )
+            })?
+        }
+    };
     for link in &plan.links {
         let Some(target) =
             reference_value(source, &link.source).map_err(|reason| failed(&link.source, reason))?
@@ -347,6 +389,7 @@ pub fn transform_record(
         references,
         replaced_by,
         blob,
+        images,
         issues,
     })
 }

@@ -196,6 +196,38 @@ impl SqliteDestination {
             .await
     }
 
+    /// Resolves a rich-text value's reference to one of its images (`ferry-file:{id}`,
+    /// [`ferry_model::records::FILE_REFERENCE_SCHEME`]): the file the tenant holds under that
+    /// source id, `None` when it holds none (or the text is no such reference). The file's
+    /// record and bytes are then read as any file's ([`Destination::get`], the
+    /// `file_contents`).
+    pub async fn file_by_reference(
+        &self,
+        tenant: &TenantId,
+        reference: &str,
+    ) -> Result<Option<DestinationId>, PortError> {
+        let Some(source_id) = reference.strip_prefix(ferry_model::records::FILE_REFERENCE_SCHEME)
+        else {
+            return Ok(None);
+        };
+        let (tenant, source_id) = (tenant.to_string(), source_id.to_owned());
+        self.db
+            .call("resolving a file reference", move |connection| {
+                let sql = format!(
+                    "SELECT id FROM {} WHERE tenant = ?1 AND source_id = ?2 ORDER BY id LIMIT 1",
+                    table(EntityKind::File)
+                );
+                let mut statement = connection.prepare(&sql)?;
+                let mut rows =
+                    statement.query_map(params![tenant, source_id], |row| row.get::<_, i64>(0))?;
+                Ok(rows
+                    .next()
+                    .transpose()?
+                    .map(|id| DestinationId::new(id.to_string())))
+            })
+            .await
+    }
+
     /// Adds a user to the destination (or renames the one with that email) and returns its
     /// id. The reference CRM's users are set up by whoever runs it (`ferry demo`, tests);
     /// a migration only reads them.

@@ -26,3 +26,17 @@ pub enum FileOutcome {
     Staged { key: String, bytes: u64 },
     Skipped { reason: String },
 }
+
+/// How a rich-text value refers to an image that landed as a file of its record:
+/// `<img src="ferry-file:{id}">`, where `{id}` is the Salesforce id the file record was sent
+/// under (its `source_id`; object `{Object}.RichTextImage`). A destination resolves it by
+/// looking up its file with that source id (the reference CRM:
+/// `SqliteDestination::file_by_reference`). The contract defines it
+/// (`infra/destination-api.openapi.json`).
+pub const FILE_REFERENCE_SCHEME: &str = "ferry-file:";
+
+/// The object a record's rich-text images are sent, mapped and journaled under: the
+/// record's object followed by `.RichTextImage` (`Account.RichTextImage`).
+pub fn rich_text_image_object(object: &str) -> String {
+    format!("{object}.RichTextImage")
+}

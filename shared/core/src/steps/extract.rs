@@ -697,16 +697,6 @@ fn field_types(object: &ObjectPlan) -> HashMap<String, FieldType> {
     types
 }
 
-/// Whether the object sends a long-text field, which may embed rich-text images to fetch.
-fn has_long_text(object: &ObjectPlan) -> bool {
-    object
-        .fields
-        .iter()
-        .map(|field| &field.source_type)
-        .chain(object.custom_fields.iter().map(|field| &field.source_type))
-        .any(|kind| *kind == FieldType::TextArea)
-}
-
 /// File bodies downloaded at once while staging one object's chunk. A download is mostly
 /// waiting (the call's latency), so several run at once; the Salesforce client bounds the
 /// requests in flight across objects.
@@ -813,7 +803,7 @@ async fn stage_chunk(
         .map(|(pseudonymiser, config)| (pseudonymiser, config, pseudonymise_types(object)));
     // Records whose object has a binary field each cost a download; those run a few at
     // a time (the client bounds requests in flight).
-    let concurrency = if object.blob.is_some() || has_long_text(object) {
+    let concurrency = if object.blob.is_some() || super::files::has_long_text(object) {
         FILE_DOWNLOADS_IN_FLIGHT
     } else {
         1
@@ -834,9 +824,15 @@ async fn stage_chunk(
                 config.max_file_bytes,
             )
             .await?;
-            // Images in rich-text values are brought out of Salesforce before anything is
-            // staged: a staged value never points at the org.
-            super::files::inline_rich_text_images(ports.salesforce, object, &mut record).await?;
+            // Images in rich-text values are brought out of Salesforce (staged as files of
+            // the record) before anything is staged: a staged value never points at the org.
+            super::files::stage_rich_text_images(
+                ports.salesforce,
+                Some((ports.staging, run, plan)),
+                object,
+                &mut record,
+            )
+            .await?;
             if let Some((pseudonymiser, config, types)) = pseudonymise {
                 pseudonymiser.apply(config, object.salesforce_object(), &mut record, |field| {
                     types.get(field).cloned()

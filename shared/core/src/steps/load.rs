@@ -50,7 +50,9 @@
 //! first and then what else was found (values dropped, warnings).
 
 use super::StepError;
-use crate::transform::{Reference, StagedBlob, TransformedRecord, content_hash, transform_record};
+use crate::transform::{
+    Reference, StagedBlob, StagedImage, TransformedRecord, content_hash, transform_record,
+};
 use crate::validate::{Finding, Verdict, validate_record};
 use ferry_model::ids::{DestinationId, RunId, SalesforceId, TenantId};
 use ferry_model::mapping::EntityKind;
@@ -727,6 +729,8 @@ pub struct SendDetails {
     pub file: Option<StagedBlob>,
     /// The record this one also stands for ([`TransformedRecord::stands_for`]).
     pub stands_for: Option<SalesforceId>,
+    /// Its rich-text images, landed as files of the record once it exists.
+    pub images: Vec<StagedImage>,
 }
 
 impl PreparedChunk {
@@ -899,6 +903,7 @@ fn send_or_skip_unchanged(
         references,
         blob,
         stands_for,
+        images,
         ..
     } = record;
     let deferred = resolve_links(&mut destination_record, references, &looked_up.link_targets);
@@ -921,6 +926,7 @@ fn send_or_skip_unchanged(
         content_hash,
         file: blob,
         stands_for,
+        images,
     };
     (RecordDecision::Send(details), Some(destination_record))
 }
@@ -991,6 +997,19 @@ async fn commit_chunk(
             file.blob,
         )
         .await?;
+    }
+    if !settled.images.is_empty() {
+        let landed = super::files::land_rich_text_images(
+            ports,
+            tenant,
+            &prepared.run,
+            &prepared.object,
+            prepared.entity,
+            &settled.images,
+        )
+        .await?;
+        settled.entries.extend(landed.entries);
+        settled.result.issues.extend(landed.issues);
     }
     let run = &prepared.run;
     if !settled.deferred.is_empty() {
@@ -1110,6 +1129,8 @@ struct FileToDeliver<'a> {
 struct Settled<'a> {
     result: ChunkResult,
     files: Vec<FileToDeliver<'a>>,
+    /// Rich-text images to land as files of their records, once those exist.
+    images: Vec<super::files::ImagesOf<'a>>,
     deferred: Vec<DeferredLink>,
     deletions: Vec<PendingDeletion>,
     entries: Vec<IdMapEntry>,
@@ -1190,6 +1211,7 @@ fn settle(
             issues: Vec::new(),
         },
         files: Vec::new(),
+        images: Vec::new(),
         deferred: Vec::new(),
         deletions: Vec::new(),
         entries: Vec::new(),
@@ -1234,6 +1256,13 @@ fn settle(
                         record: sent,
                         destination_id: destination_id.clone(),
                         blob,
+                    });
+                }
+                if !details.images.is_empty() {
+                    settled.images.push(super::files::ImagesOf {
+                        record: sent,
+                        destination_id: destination_id.clone(),
+                        images: &details.images,
                     });
                 }
                 for reference in &details.deferred {

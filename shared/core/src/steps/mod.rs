@@ -24,7 +24,9 @@ pub use extract::{
     FILE_DOWNLOADS_IN_FLIGHT, Position, WaitReason, bulk_page_records, by_parent_soql,
     extract_object, extract_soql, extract_step, parent_batch, rest_soql, start_state,
 };
-pub use files::{DEFAULT_MAX_FILE_BYTES, FileRef, stage_file};
+pub use files::{
+    DEFAULT_MAX_FILE_BYTES, FileRef, MAX_RICH_TEXT_IMAGE_BYTES, rich_text_images, stage_file,
+};
 pub use finalize::{FinalizePorts, finalize};
 // The phases of a load are public: the pure ones (read, prepare) take and give owned data,
 // so a shell can run them off its runtime thread (tokio's blocking pool) between the reads

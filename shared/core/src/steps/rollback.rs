@@ -67,16 +67,53 @@ pub async fn rollback_run(
             progress.event(pages.progress());
         }
     }
-    for object in phases.iter().flatten() {
-        let result = results.entry(object.object.clone()).or_default();
+    // A record's rich-text images are files of their own, journaled under the image object
+    // (`Account.RichTextImage`): restored after their record, deleted before it.
+    let with_images = |object: &ObjectPlan| {
+        let images = super::files::has_long_text(object).then(|| ObjectPlan {
+            object: ferry_model::records::rich_text_image_object(&object.object),
+            entity: EntityKind::File,
+            ..object.clone()
+        });
+        (object.clone(), images)
+    };
+    let restoring: Vec<ObjectPlan> = phases
+        .iter()
+        .flatten()
+        .flat_map(|object| {
+            let (object, images) = with_images(object);
+            std::iter::once(object).chain(images)
+        })
+        .collect();
+    let deleting: Vec<ObjectPlan> = phases
+        .iter()
+        .rev()
+        .flat_map(|phase| phase.iter().rev())
+        .flat_map(|object| {
+            let (object, images) = with_images(object);
+            images.into_iter().chain(std::iter::once(object))
+        })
+        .collect();
+    for object in &restoring {
+        let result = results
+            .entry(object.object.clone())
+            .or_insert_with(|| RollbackObject {
+                object: object.object.clone(),
+                ..RollbackObject::default()
+            });
         let mut pages = JournalPages::new(target, object, JournalAction::Updated);
         while let Some(page) = pages.next(ports).await? {
             restore(ports, plan, object, &page, &moved, result).await?;
             progress.event(pages.progress());
         }
     }
-    for object in phases.iter().rev().flat_map(|phase| phase.iter().rev()) {
-        let result = results.entry(object.object.clone()).or_default();
+    for object in &deleting {
+        let result = results
+            .entry(object.object.clone())
+            .or_insert_with(|| RollbackObject {
+                object: object.object.clone(),
+                ..RollbackObject::default()
+            });
         let mut pages = JournalPages::new(target, object, JournalAction::Created);
         // Records refused because another record of the object still linked to it (a
         // child company in a later page) are tried again once every page is through.
@@ -87,6 +124,15 @@ pub async fn rollback_run(
         }
         settle_refused(ports, plan, object, refused, result).await?;
     }
+    // An image object the run journaled nothing under is no object of the run.
+    results.retain(|name, result| {
+        plan.object(name).is_some()
+            || *result
+                != RollbackObject {
+                    object: name.clone(),
+                    ..RollbackObject::default()
+                }
+    });
     for result in results.values() {
         ports
             .runs

@@ -363,7 +363,9 @@ async fn prepare(
         super::files::DEFAULT_MAX_FILE_BYTES,
     )
     .await?;
-    super::files::inline_rich_text_images(ports.salesforce, object, record).await?;
+    // The same references as extraction wrote (`ferry-file:{id}`, or an emptied src for an
+    // image Salesforce refuses); nothing is staged.
+    super::files::stage_rich_text_images(ports.salesforce, None, object, record).await?;
     if let Some(pseudonymise) = ports.pseudonymise {
         // Chosen or not, `apply` decides field by field; unchosen records are left alone.
         let config = pseudonymise.config.for_object(plan, object);

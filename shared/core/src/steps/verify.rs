@@ -11,7 +11,7 @@ use super::StepError;
 use super::load::{
     ChunkToRead, ReadRecord, link_targets, look_up_landed, read_chunk, resolve_links,
 };
-use crate::transform::TransformedRecord;
+use crate::transform::{StagedImage, TransformedRecord};
 use ferry_model::ids::{DestinationId, RunId, SalesforceId};
 use ferry_model::mapping::EntityKind;
 use ferry_model::plan::{ObjectPlan, Plan};
@@ -244,7 +244,13 @@ async fn verify_chunk(
                 .filter(|record| !stood_for.contains_key(&record.record.source_id)),
         );
     }
+    let images: BTreeMap<SalesforceId, Vec<StagedImage>> = transformed
+        .iter()
+        .filter(|record| !record.images.is_empty())
+        .map(|record| (record.record.source_id.clone(), record.images.clone()))
+        .collect();
     let expected = read_back(ports.id_map, ports.destination, plan, object, transformed).await?;
+    let image_differences = verify_images(ports, plan, object, &images, &expected).await?;
     let merging = plan.merge_leads_by_email && object.object == super::merge::LEAD;
     for (destination_id, sent, read) in &expected {
         // A lead merged into a contact was not sent: its ID-map entry points at the
@@ -257,13 +263,99 @@ async fn verify_chunk(
             continue;
         }
         verified.checked += 1;
-        let differences = compare(object, destination_id, sent, read.as_ref());
+        let mut differences = compare(object, destination_id, sent, read.as_ref());
+        differences.extend(
+            image_differences
+                .get(&sent.source_id)
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
         if !differences.is_empty() {
             verified.mismatched += 1;
             verified.issues.extend(differences);
         }
     }
     Ok(verified)
+}
+
+/// Reads back the rich-text images of the records that landed: each a `file` record under
+/// the image object, attached to its record, named, typed and sized as sent. Returns the
+/// differences per record (a record whose images differ is a mismatch).
+async fn verify_images(
+    ports: &VerifyPorts<'_>,
+    plan: &Plan,
+    object: &ObjectPlan,
+    images: &BTreeMap<SalesforceId, Vec<StagedImage>>,
+    landed: &[(DestinationId, DestinationRecord, Option<DestinationRecord>)],
+) -> Result<BTreeMap<SalesforceId, Vec<RecordIssue>>, StepError> {
+    let mut differences: BTreeMap<SalesforceId, Vec<RecordIssue>> = BTreeMap::new();
+    let Some(link) = super::files::file_link_to(object.entity) else {
+        // Reported at load: the destination's files cannot be attached to this entity.
+        return Ok(differences);
+    };
+    let image_object = ferry_model::records::rich_text_image_object(&object.object);
+    let image_plan = ObjectPlan {
+        object: image_object.clone(),
+        entity: EntityKind::File,
+        ..object.clone()
+    };
+    let mut expected: Vec<(SalesforceId, DestinationRecord)> = Vec::new();
+    for (destination_id, sent, _) in landed {
+        for image in images.get(&sent.source_id).into_iter().flatten() {
+            expected.push((
+                sent.source_id.clone(),
+                super::files::image_record(&object.object, image, link, destination_id),
+            ));
+        }
+    }
+    for batch in expected.chunks(super::delete::BATCH) {
+        let ids: Vec<SalesforceId> = batch
+            .iter()
+            .map(|(_, image)| image.source_id.clone())
+            .collect();
+        let entries = ports
+            .id_map
+            .lookup(&plan.tenant, &image_object, &ids)
+            .await
+            .map_err(StepError::IdMap)?;
+        // An image without an entry was refused at load, and reported then.
+        let found: Vec<(&SalesforceId, &DestinationRecord, &DestinationId)> = batch
+            .iter()
+            .filter_map(|(parent, image)| Some((parent, image, entries.get(&image.source_id)?)))
+            .collect();
+        if found.is_empty() {
+            continue;
+        }
+        let destination_ids: Vec<DestinationId> =
+            found.iter().map(|(_, _, id)| (*id).clone()).collect();
+        let actual = ports
+            .destination
+            .get(&plan.tenant, EntityKind::File, &destination_ids)
+            .await
+            .map_err(StepError::Destination)?;
+        if actual.len() != found.len() {
+            return Err(StepError::DestinationContract {
+                sent: found.len(),
+                answered: actual.len(),
+            });
+        }
+        for ((parent, sent, destination_id), read) in found.into_iter().zip(actual) {
+            let issues = compare(&image_plan, destination_id, sent, read.as_ref());
+            if !issues.is_empty() {
+                differences
+                    .entry(parent.clone())
+                    .or_default()
+                    .extend(issues.into_iter().map(|issue| RecordIssue {
+                        object: object.object.clone(),
+                        salesforce_id: Some(parent.to_string()),
+                        reason: format!("rich-text image {}: {}", sent.source_id, issue.reason),
+                        ..issue
+                    }));
+            }
+        }
+    }
+    Ok(differences)
 }
 
 /// The records of `transformed` that landed (the ID map holds them), each with its links
