@@ -75,7 +75,8 @@ async fn plan_json_accounts_for_every_object_and_field_of_the_org() {
     for object in document["objects"].as_array().unwrap() {
         let expected = match object["destination"].as_str().unwrap() {
             "company" | "contact" | "opportunity" | "custom_record" | "price_book_entry"
-            | "line_item" | "campaign" => {
+            | "line_item" | "campaign" | "contract" | "order" | "order_item" | "quote"
+            | "quote_line_item" | "asset" => {
                 serde_json::json!({"from": "constant", "code": currency})
             }
             _ => Value::Null,
@@ -119,8 +120,13 @@ async fn plan_json_accounts_for_every_object_and_field_of_the_org() {
                 "skipped" => assert!(!field["goes_to"]["reason"].as_str().unwrap().is_empty()),
                 other => panic!("{name}.{field_name}: unknown destination kind {other}"),
             }
-            // Custom fields become custom fields, custom lookups links.
-            if field_name.ends_with("__c") && kind != "skipped" {
+            // Custom fields become custom fields, custom lookups links, unless the map names
+            // them (a knowledge article's `Answer__c` is its body).
+            let mapped = ferry_model::mapping::FieldMap::builtin()
+                .objects
+                .get(name)
+                .is_some_and(|map| map.fields.contains_key(field_name));
+            if field_name.ends_with("__c") && kind != "skipped" && !mapped {
                 let expected = if field["type"] == "reference" {
                     "link"
                 } else {
@@ -653,6 +659,13 @@ fn check_counts(simulator: &ferry_simulator::RunningSimulator, counts: &[(String
     };
     for (name, records) in counts {
         if name.ends_with("Series") {
+            continue;
+        }
+        // Only the online versions of articles (and their categories) are read: the map's
+        // filter; the knowledge behaviour test checks those counts exactly.
+        if name.starts_with("Knowledge__") {
+            let all = simulator.record_counts()[name.as_str()];
+            assert!(*records > 0 && *records < all, "{name}: {records} of {all}");
             continue;
         }
         let expected = if name == "Group" {

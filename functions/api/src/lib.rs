@@ -368,10 +368,41 @@ fn idempotency_key(request: &HttpRequest) -> Option<Result<String, HttpResponse>
 fn request_fingerprint(method: &str, path: &str, request: &HttpRequest) -> String {
     let body = request.body_bytes().unwrap_or_default();
     let body = match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(value) => value.to_string(),
+        Ok(value) => canonical_json(&value),
         Err(_) => String::from_utf8_lossy(&body).into_owned(),
     };
     format!("{method} {}\n{body}", path.trim_end_matches('/'))
+}
+
+/// JSON with every object's keys sorted and no spacing, whatever order `serde_json` keeps
+/// keys in (its `preserve_order` feature may be on in a build that unifies features).
+fn canonical_json(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|key| {
+                    format!(
+                        "{}:{}",
+                        serde_json::Value::String(key.clone()),
+                        canonical_json(&map[key])
+                    )
+                })
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        serde_json::Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(canonical_json)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        other => other.to_string(),
+    }
 }
 
 impl Api {
@@ -1167,7 +1198,7 @@ mod tests {
     }
 
     #[test]
-    fn the_fingerprint_of_a_retry_ignores_json_spacing_but_not_the_body() {
+    fn the_fingerprint_of_a_retry_ignores_json_spacing_and_key_order_but_not_the_body() {
         let mut request: HttpRequest =
             serde_json::from_str(include_str!("../../../events/api.json")).unwrap();
         request.body = Some(r#"{"label": "Acme", "workspace": "acme"}"#.to_owned());

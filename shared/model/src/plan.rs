@@ -1316,6 +1316,13 @@ pub fn generic_object_map(description: &ObjectDescription) -> ObjectMap {
             map.fields.remove(source);
         }
     }
+    // Salesforce reads article versions only with a filter on their publication status:
+    // an article type the map does not name lands as its online versions, each article
+    // once, as the map's knowledge articles do.
+    if is_article_version(&description.name) && description.field("PublishStatus").is_some() {
+        map.filter
+            .insert("PublishStatus".to_owned(), serde_json::json!("Online"));
+    }
     if description.field("OwnerId").is_none() {
         map.links.remove("OwnerId");
     } else {

@@ -172,11 +172,14 @@ async fn token_describe_and_paged_queries() -> TestResult {
         .collect();
     assert!(names.windows(2).all(|w| w[0] >= w[1]));
 
-    // ContentDocumentLink cannot be counted without a filter, as in Salesforce. Archived
-    // activities are not counted by `query`.
+    // ContentDocumentLink cannot be counted without a filter, nor article versions without
+    // one on PublishStatus, as in Salesforce. Archived activities are not counted by `query`.
     let config = SimulatorConfig::default();
     let org = ferry_simulator::org::Org::with_mix(config.seed, config.records, config.mix);
-    for (object, live) in counts.iter().filter(|(o, _)| *o != "ContentDocumentLink") {
+    for (object, live) in counts
+        .iter()
+        .filter(|(o, _)| *o != "ContentDocumentLink" && !o.ends_with("__kav"))
+    {
         let count = ferry_simulator::schema::object(object)
             .and_then(|def| def.generated)
             .map_or(*live, |kind| org.visible_count(kind));
