@@ -63,7 +63,8 @@ def fake_answer(function: str, payload: dict) -> tuple[int, dict]:
                 "phases": [{"phase": 0, "objects": ["User", "Account"]}, {"phase": 1, "objects": ["Contact"]}],
                 "objects": 3,
             }
-        return 200, {"report_key": "t/r/dry-run.json"}
+        # The dry run; `stale` says the selections changed while it ran (it runs again).
+        return 200, {"report_key": "t/r/dry-run.json", "stale": False}
     if function == "extract":
         if payload.get("state") is None:
             return 200, {"done": False, "state": {"page": 1}, "wait_seconds": 1}
