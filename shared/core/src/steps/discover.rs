@@ -344,24 +344,8 @@ fn check_selection(
                 ));
             }
             None => {
-                let closest = objects
-                    .iter()
-                    .map(|object| {
-                        (
-                            edit_distance(
-                                &object.name.to_ascii_lowercase(),
-                                &name.to_ascii_lowercase(),
-                            ),
-                            &object.name,
-                        )
-                    })
-                    .min();
-                unknown.push(match closest {
-                    Some((distance, closest)) if distance <= 3 => {
-                        format!("{name}: the org has no such object (did you mean {closest}?)")
-                    }
-                    _ => format!("{name}: the org has no such object"),
-                });
+                let hint = did_you_mean(name, objects.iter().map(|object| object.name.as_str()));
+                unknown.push(format!("{name}: the org has no such object{hint}"));
             }
         }
     }
@@ -390,20 +374,6 @@ pub fn check_overrides(
     selected: Option<&[String]>,
 ) -> Result<(), StepError> {
     use ferry_model::mapping::Change;
-    let closest = |name: &str, candidates: &mut dyn Iterator<Item = &str>| -> String {
-        let best = candidates
-            .map(|candidate| {
-                (
-                    edit_distance(&candidate.to_ascii_lowercase(), &name.to_ascii_lowercase()),
-                    candidate.to_owned(),
-                )
-            })
-            .min();
-        match best {
-            Some((distance, candidate)) if distance <= 3 => format!(" (did you mean {candidate}?)"),
-            _ => String::new(),
-        }
-    };
     let mut problems = Vec::new();
     for (object, change) in &overrides.objects {
         if selected.is_some_and(|selected| !selected.iter().any(|s| s.eq_ignore_ascii_case(object)))
@@ -420,8 +390,7 @@ pub fn check_overrides(
             .iter()
             .any(|name| name.eq_ignore_ascii_case(object))
         {
-            let mut names = discovery.object_names.iter().map(String::as_str);
-            let hint = closest(object, &mut names);
+            let hint = did_you_mean(object, discovery.object_names.iter().map(String::as_str));
             problems.push(format!("{object}: the org has no such object{hint}"));
             continue;
         }
@@ -441,11 +410,13 @@ pub fn check_overrides(
                 description.field(own).is_some()
             };
             if !known {
-                let mut names = description
-                    .fields
-                    .iter()
-                    .map(|described| described.name.as_str());
-                let hint = closest(own, &mut names);
+                let hint = did_you_mean(
+                    own,
+                    description
+                        .fields
+                        .iter()
+                        .map(|described| described.name.as_str()),
+                );
                 problems.push(format!(
                     "{object}.{field}: {object} has no such field in this org{hint}"
                 ));
@@ -457,6 +428,23 @@ pub fn check_overrides(
     } else {
         Err(StepError::Selection { problems })
     }
+}
+
+/// " (did you mean Account?)" for the candidate closest to a mistyped `name` (at most three
+/// edits away, case aside), or nothing.
+fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    let name = name.to_ascii_lowercase();
+    candidates
+        .map(|candidate| {
+            (
+                edit_distance(&candidate.to_ascii_lowercase(), &name),
+                candidate,
+            )
+        })
+        .min()
+        .filter(|(distance, _)| *distance <= 3)
+        .map(|(_, candidate)| format!(" (did you mean {candidate}?)"))
+        .unwrap_or_default()
 }
 
 /// Levenshtein distance, for suggesting the object a mistyped name meant.
